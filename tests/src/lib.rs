@@ -1,0 +1,5 @@
+//! `tcp-tests`: the test and measurement rig for `tcp-core`.
+//!
+//! Planned contents (see the project issues): a deterministic network simulator with pcap
+//! output, a packetdrill-dialect runner with scenario scripts, property tests and
+//! benchmarks side by side with smoltcp.
