@@ -158,6 +158,16 @@ impl TcpOptions {
     /// Bytes [`emit`](Self::emit) writes: always a multiple of 4. May exceed
     /// [`MAX_LEN`](Self::MAX_LEN), in which case emitting fails.
     pub const fn encoded_len(&self) -> usize {
+        let linux = self.linux_len();
+        if linux <= Self::MAX_LEN {
+            linux
+        } else {
+            (self.compact_len() + 3) & !3
+        }
+    }
+
+    /// Length of Linux's layout (see [`emit`](Self::emit)).
+    const fn linux_len(&self) -> usize {
         let mut len = 0;
         if self.mss.is_some() {
             len += 4;
@@ -180,6 +190,27 @@ impl TcpOptions {
         len
     }
 
+    /// Length of the compact layout (no NOPs), before padding.
+    const fn compact_len(&self) -> usize {
+        let mut len = 0;
+        if self.mss.is_some() {
+            len += LEN_MSS as usize;
+        }
+        if self.window_scale.is_some() {
+            len += LEN_WINDOW_SCALE as usize;
+        }
+        if self.sack_permitted {
+            len += LEN_SACK_PERMITTED as usize;
+        }
+        if self.timestamps.is_some() {
+            len += LEN_TIMESTAMPS as usize;
+        }
+        if !self.sack_blocks.is_empty() {
+            len += 2 + 8 * self.sack_blocks.len();
+        }
+        len
+    }
+
     /// Decodes an options area (the header bytes after the first 20).
     pub fn parse(raw: &[u8]) -> Result<TcpOptions, WireError> {
         let mut opts = TcpOptions::default();
@@ -196,10 +227,17 @@ impl TcpOptions {
         Ok(opts)
     }
 
-    /// Writes the options in the layout of Linux's `tcp_options_write`
-    /// (net/ipv4/tcp_output.c): MSS; then SACKOK+TS or NOP NOP TS; NOP NOP SACKOK when
-    /// SACK is permitted without timestamps; NOP WS; NOP NOP SACK blocks. Every group is
-    /// 4-byte aligned, so no trailing padding is needed. Returns the bytes written.
+    /// Writes the options and returns the bytes written ([`encoded_len`](Self::encoded_len)).
+    ///
+    /// The layout is Linux's `tcp_options_write` (net/ipv4/tcp_output.c), so re-emitting
+    /// a Linux segment reproduces it: MSS; then SACKOK+TS or NOP NOP TS; NOP NOP SACKOK
+    /// when SACK is permitted without timestamps; NOP WS; NOP NOP SACK blocks. Every group
+    /// is 4-byte aligned. When that layout exceeds 40 bytes (e.g. timestamps with three
+    /// SACK blocks and another option, which Linux never sends together), a compact layout
+    /// without NOPs is used instead (MSS, WS, SACKOK, TS, SACK), padded with EOL and zeros
+    /// to a multiple of 4 (RFC 9293 §3.1), so every option set that was parsed from a
+    /// valid header can be emitted again. Fails with [`WireError::OptionsTooLong`] when
+    /// even that does not fit.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, WireError> {
         let len = self.encoded_len();
         if len > Self::MAX_LEN {
@@ -213,6 +251,16 @@ impl TcpOptions {
             });
         };
         let mut w = Writer { out, pos: 0 };
+        if self.linux_len() == len {
+            self.emit_linux(&mut w);
+        } else {
+            self.emit_compact(&mut w);
+        }
+        Ok(len)
+    }
+
+    /// Linux's layout (net/ipv4/tcp_output.c `tcp_options_write`).
+    fn emit_linux(&self, w: &mut Writer<'_>) {
         if let Some(mss) = self.mss {
             w.put(&[OPT_MSS, LEN_MSS]);
             w.put(&mss.to_be_bytes());
@@ -233,15 +281,46 @@ impl TcpOptions {
             w.put(&[OPT_NOP, OPT_WINDOW_SCALE, LEN_WINDOW_SCALE, ws]);
         }
         if !self.sack_blocks.is_empty() {
-            // len() <= 4, so the option length is at most 34.
-            let opt_len = 2 + 8 * self.sack_blocks.len() as u8;
-            w.put(&[OPT_NOP, OPT_NOP, OPT_SACK, opt_len]);
-            for b in self.sack_blocks.iter() {
-                w.put(&b.left.get().to_be_bytes());
-                w.put(&b.right.get().to_be_bytes());
-            }
+            w.put(&[OPT_NOP, OPT_NOP]);
+            self.put_sack(w);
         }
-        Ok(w.pos)
+    }
+
+    /// The compact fallback layout: no NOPs, EOL and zero padding at the end.
+    fn emit_compact(&self, w: &mut Writer<'_>) {
+        if let Some(mss) = self.mss {
+            w.put(&[OPT_MSS, LEN_MSS]);
+            w.put(&mss.to_be_bytes());
+        }
+        if let Some(ws) = self.window_scale {
+            w.put(&[OPT_WINDOW_SCALE, LEN_WINDOW_SCALE, ws]);
+        }
+        if self.sack_permitted {
+            w.put(&[OPT_SACK_PERMITTED, LEN_SACK_PERMITTED]);
+        }
+        if let Some(ts) = self.timestamps {
+            w.put(&[OPT_TIMESTAMPS, LEN_TIMESTAMPS]);
+            w.put(&ts.val.to_be_bytes());
+            w.put(&ts.ecr.to_be_bytes());
+        }
+        if !self.sack_blocks.is_empty() {
+            self.put_sack(w);
+        }
+        // RFC 9293 §3.1: EOL, then zero padding to the 32-bit boundary.
+        while w.pos < w.out.len() {
+            w.put(&[OPT_EOL]);
+        }
+    }
+
+    /// The SACK option itself (kind, length, blocks); RFC 2018 §3.
+    fn put_sack(&self, w: &mut Writer<'_>) {
+        // len() <= 4, so the option length is at most 34.
+        let opt_len = 2 + 8 * self.sack_blocks.len() as u8;
+        w.put(&[OPT_SACK, opt_len]);
+        for b in self.sack_blocks.iter() {
+            w.put(&b.left.get().to_be_bytes());
+            w.put(&b.right.get().to_be_bytes());
+        }
     }
 }
 
