@@ -12,6 +12,40 @@
 //!   IPv4 (RFC 791) or IPv6 (RFC 8200) packets for the adapters.
 //!
 //! Nothing here panics on any input: malformed data gives a [`WireError`].
+//!
+//! ```
+//! use core::net::{IpAddr, Ipv4Addr};
+//! use tcp_core::SeqNum;
+//! use tcp_core::wire::{
+//!     TcpFlags, TcpHeader, TcpOptions, Timestamps, emit_ip_tcp_packet, parse_ip_tcp_packet,
+//! };
+//!
+//! let syn = TcpHeader {
+//!     src_port: 40000,
+//!     dst_port: 80,
+//!     seq: SeqNum::new(1),
+//!     flags: TcpFlags::SYN,
+//!     window: 64240,
+//!     options: TcpOptions {
+//!         mss: Some(1460),
+//!         window_scale: Some(7),
+//!         sack_permitted: true,
+//!         timestamps: Some(Timestamps { val: 1, ecr: 0 }),
+//!         ..TcpOptions::default()
+//!     },
+//!     ..TcpHeader::default()
+//! };
+//! let src = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+//! let dst = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+//! let mut buf = [0u8; 1500];
+//! let n = emit_ip_tcp_packet(src, dst, &syn, b"", &mut buf)?;
+//! assert_eq!(n, 20 + 40); // IPv4 header + `mss,sackOK,TS val ecr,nop,wscale`
+//! assert_eq!(format!("{:?}", syn.flags), "S");
+//!
+//! let (ip, header, payload) = parse_ip_tcp_packet(&buf[..n])?;
+//! assert_eq!((ip.src(), header, payload.len()), (src, syn, 0));
+//! # Ok::<(), tcp_core::wire::WireError>(())
+//! ```
 
 mod checksum;
 mod error;
