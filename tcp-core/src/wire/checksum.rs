@@ -6,7 +6,7 @@ use super::WireError;
 
 /// An RFC 1071 one's-complement sum accumulator.
 ///
-/// Bytes are summed as native little-endian 32-bit words into 64-bit lanes without
+/// Bytes are summed as little-endian 32-bit words into 64-bit lanes without
 /// per-step carry handling (the compiler vectorises the loop), then folded. This is
 /// RFC 1071 §2 (B) byte-order independence: the one's-complement sum of the byte-swapped
 /// words is the byte-swapped sum, and `2^32 ≡ 2^16 ≡ 1 (mod 2^16 − 1)`, so the fold of a
