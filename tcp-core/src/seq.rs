@@ -146,7 +146,7 @@ mod tests {
         let a = SeqNum::new(0);
         let b = SeqNum::new(1 << 31);
         assert_eq!(a.partial_cmp(&b), None);
-        assert!(!(a < b) && !(a > b) && a != b);
+        assert!(!a.lt(b) && !a.gt(b) && a != b);
     }
 
     #[test]

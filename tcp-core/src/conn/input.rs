@@ -131,7 +131,12 @@ impl Connection {
             self.state_deadline = Some(now + self.cfg.time_wait);
             return;
         }
-        if self.state == State::SynRcvd && syn && !rst && !f.contains(TcpFlags::ACK) && seg.seq == self.irs {
+        if self.state == State::SynRcvd
+            && syn
+            && !rst
+            && !f.contains(TcpFlags::ACK)
+            && seg.seq == self.irs
+        {
             // The peer retransmitted its SYN: our SYN-ACK was lost.
             self.syn_pending = true;
             return;
@@ -433,11 +438,20 @@ impl Connection {
 
     /// Segment text and FIN (RFC 9293 §3.10.7.4 "seventh" and "eighth"). `seq` and `data`
     /// are already trimmed to the receive window, so `seq >= RCV.NXT`.
-    pub(super) fn process_text_and_fin(&mut self, now: Instant, seq: SeqNum, data: Bytes, fin: bool) {
+    pub(super) fn process_text_and_fin(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        data: Bytes,
+        fin: bool,
+    ) {
         let len = data.len();
         let start = self.recv_buf.next() + u64::from(seq.since(self.rcv_nxt));
         if len > 0 {
-            if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
+            if !matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            ) {
                 // The peer already sent FIN: nothing may follow it.
                 return;
             }

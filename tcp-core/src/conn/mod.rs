@@ -66,7 +66,10 @@ pub enum State {
 impl State {
     /// The state has exchanged SYNs both ways (RFC 9293 §3.5: "synchronized").
     pub fn is_synchronized(self) -> bool {
-        !matches!(self, State::Closed | State::Listen | State::SynSent | State::SynRcvd)
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynRcvd
+        )
     }
 
     /// Linux's name for the state, as `ss` prints it and packetdrill's `tcpi_state` uses.
@@ -280,7 +283,14 @@ const MAX_CTL: usize = 8;
 const DEFAULT_PEER_MSS: u16 = 536;
 
 impl Connection {
-    fn new(cfg: Arc<Config>, now: Instant, local_port: u16, remote_port: u16, iss: SeqNum, ts_offset: u32) -> Self {
+    fn new(
+        cfg: Arc<Config>,
+        now: Instant,
+        local_port: u16,
+        remote_port: u16,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Self {
         let smss = u32::from(cfg.mss);
         let cc = new_controller(cfg.congestion, cfg.initial_window, smss);
         Connection {
@@ -358,7 +368,14 @@ impl Connection {
 
     /// Active open (RFC 9293 §3.10.1): sends a SYN with initial sequence number `iss` and
     /// enters SYN_SENT. `ts_offset` is added to our timestamp clock (RFC 7323 §5.4).
-    pub fn connect(cfg: Arc<Config>, now: Instant, local_port: u16, remote_port: u16, iss: SeqNum, ts_offset: u32) -> Self {
+    pub fn connect(
+        cfg: Arc<Config>,
+        now: Instant,
+        local_port: u16,
+        remote_port: u16,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Self {
         let mut c = Connection::new(cfg, now, local_port, remote_port, iss, ts_offset);
         c.state = State::SynSent;
         c.syn_pending = true;
@@ -367,7 +384,13 @@ impl Connection {
 
     /// Passive open: a SYN arrived for a listener (RFC 9293 §3.10.7.2). Answers with a
     /// SYN-ACK carrying `iss` and enters SYN_RCVD.
-    pub fn accept(cfg: Arc<Config>, now: Instant, syn: &TcpHeader, iss: SeqNum, ts_offset: u32) -> Result<Self, AcceptError> {
+    pub fn accept(
+        cfg: Arc<Config>,
+        now: Instant,
+        syn: &TcpHeader,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Result<Self, AcceptError> {
         let f = syn.flags;
         if !f.contains(TcpFlags::SYN) || f.intersects(TcpFlags::ACK | TcpFlags::RST) {
             return Err(AcceptError::NotSyn);
@@ -396,7 +419,14 @@ impl Connection {
     /// An established connection from a handshake completed elsewhere (the endpoint's SYN
     /// queue or a SYN cookie): the final ACK has arrived.
     pub fn from_handshake(cfg: Arc<Config>, now: Instant, hs: &Handshake) -> Self {
-        let mut c = Connection::new(cfg, now, hs.local_port, hs.remote_port, hs.iss, hs.ts_offset);
+        let mut c = Connection::new(
+            cfg,
+            now,
+            hs.local_port,
+            hs.remote_port,
+            hs.iss,
+            hs.ts_offset,
+        );
         c.passive = true;
         c.irs = hs.irs;
         c.rcv_nxt = hs.irs + 1;
@@ -405,7 +435,9 @@ impl Connection {
             mss: hs.peer_mss,
             window_scale: hs.peer_wscale,
             sack_permitted: hs.sack,
-            timestamps: hs.ts_recent.map(|val| crate::wire::Timestamps { val, ecr: 0 }),
+            timestamps: hs
+                .ts_recent
+                .map(|val| crate::wire::Timestamps { val, ecr: 0 }),
             ..Default::default()
         };
         c.negotiate(&opts);
@@ -428,7 +460,9 @@ impl Connection {
     /// and §3.2, RFC 2018 §2): an option is in effect only if both sides sent it.
     fn negotiate(&mut self, o: &crate::wire::TcpOptions) {
         let peer_mss = u32::from(o.mss.unwrap_or(DEFAULT_PEER_MSS));
-        self.snd_mss = peer_mss.min(u32::from(self.cfg.mss)).max(u32::from(self.cfg.min_mss));
+        self.snd_mss = peer_mss
+            .min(u32::from(self.cfg.mss))
+            .max(u32::from(self.cfg.min_mss));
         self.rcv_mss = self.snd_mss.min(u32::from(self.cfg.mss));
         match o.window_scale {
             Some(ws) if self.cfg.window_scaling => {
@@ -494,9 +528,15 @@ impl Connection {
         self.rcv_nxt
     }
 
-    /// SND.NXT: the next sequence number to send.
-    pub fn snd_nxt(&self) -> SeqNum {
+    /// The highest sequence number sent plus one (SND.NXT before any retransmission
+    /// rewound it).
+    pub fn snd_max(&self) -> SeqNum {
         self.snd_max
+    }
+
+    /// SND.UNA: the oldest unacknowledged sequence number.
+    pub fn snd_una(&self) -> SeqNum {
+        self.snd_una
     }
 
     /// TS.Recent, the peer's timestamp we echo (RFC 7323 §4.3), when timestamps are on.
@@ -511,7 +551,11 @@ impl Connection {
 
     /// Bytes that `write` would accept now.
     pub fn send_space(&self) -> usize {
-        if self.can_write() { self.send_buf.free() } else { 0 }
+        if self.can_write() {
+            self.send_buf.free()
+        } else {
+            0
+        }
     }
 
     /// In-order bytes waiting to be read.
@@ -582,9 +626,11 @@ impl Connection {
             return Err(ReadError::NotConnected);
         }
         match self.state {
-            State::SynSent | State::SynRcvd | State::Established | State::FinWait1 | State::FinWait2 => {
-                Err(ReadError::WouldBlock)
-            }
+            State::SynSent
+            | State::SynRcvd
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2 => Err(ReadError::WouldBlock),
             State::Closed | State::Listen => Err(ReadError::NotConnected),
             _ => Ok(false),
         }
@@ -621,7 +667,8 @@ impl Connection {
         let cur = self.advertised_remaining();
         let new = u32::try_from(self.recv_buf.window()).unwrap_or(u32::MAX);
         let cap = u32::try_from(self.recv_buf.capacity()).unwrap_or(u32::MAX);
-        if cur.saturating_mul(2) <= cap && new >= cur.saturating_mul(2) && new >= cur + self.rcv_mss {
+        if cur.saturating_mul(2) <= cap && new >= cur.saturating_mul(2) && new >= cur + self.rcv_mss
+        {
             self.ack_now = true;
         }
     }
@@ -649,7 +696,11 @@ impl Connection {
                 self.state = State::LastAck;
                 Ok(())
             }
-            State::FinWait1 | State::FinWait2 | State::Closing | State::LastAck | State::TimeWait => Ok(()),
+            State::FinWait1
+            | State::FinWait2
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => Ok(()),
             State::Closed | State::Listen => Err(StateError::NotConnected),
         }
     }
@@ -710,7 +761,10 @@ impl Connection {
 
     /// Clamps the MSS we send with (like TCP_MAXSEG); takes effect at once.
     pub fn set_max_segment_size(&mut self, mss: u16) {
-        self.snd_mss = self.snd_mss.min(u32::from(mss)).max(u32::from(self.cfg.min_mss));
+        self.snd_mss = self
+            .snd_mss
+            .min(u32::from(mss))
+            .max(u32::from(self.cfg.min_mss));
     }
 
     /// The next application event, if any.
@@ -759,7 +813,11 @@ impl Connection {
 
     /// The window the peer may still fill: our advertised right edge minus RCV.NXT.
     fn advertised_remaining(&self) -> u32 {
-        if self.rcv_adv.gt(self.rcv_nxt) { self.rcv_adv.since(self.rcv_nxt) } else { 0 }
+        if self.rcv_adv.gt(self.rcv_nxt) {
+            self.rcv_adv.since(self.rcv_nxt)
+        } else {
+            0
+        }
     }
 
     /// The effective send MSS: payload bytes per full segment after the options every data
@@ -770,7 +828,11 @@ impl Connection {
             opt += 12;
         }
         if self.sack_ok {
-            let n = self.recv_buf.sack_blocks().len().min(if self.ts_ok { 3 } else { 4 });
+            let n = self
+                .recv_buf
+                .sack_blocks()
+                .len()
+                .min(if self.ts_ok { 3 } else { 4 });
             if n > 0 {
                 opt += 4 + 8 * n as u32;
             }
@@ -791,7 +853,10 @@ impl Connection {
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),
             cwnd_segments: self.cc.cwnd() / smss,
-            bytes_in_flight: self.snd_nxt.since(self.snd_una).min(self.snd_max.since(self.snd_una)),
+            bytes_in_flight: self
+                .snd_nxt
+                .since(self.snd_una)
+                .min(self.snd_max.since(self.snd_una)),
             unacked_bytes: self.snd_max.since(self.snd_una),
             retransmits: self.retries,
             probes: self.persist_probes.max(self.keepalive_probes),

@@ -53,7 +53,13 @@ impl Connection {
             }
             // A probe with an old sequence number elicits an ACK (Linux's
             // tcp_xmit_probe_skb; RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6).
-            return Some(self.build(now, self.snd_una - 1, self.rcv_nxt, TcpFlags::ACK, Bytes::new()));
+            return Some(self.build(
+                now,
+                self.snd_una - 1,
+                self.rcv_nxt,
+                TcpFlags::ACK,
+                Bytes::new(),
+            ));
         }
         if self.ack_now {
             return Some(self.pure_ack(now));
@@ -70,9 +76,17 @@ impl Connection {
     /// options the peer offered.
     fn build_syn(&mut self, now: Instant) -> Segment {
         let synack = self.state == State::SynRcvd;
-        let offer_ws = if synack { self.offered_wscale } else { self.cfg.window_scaling };
+        let offer_ws = if synack {
+            self.offered_wscale
+        } else {
+            self.cfg.window_scaling
+        };
         let offer_sack = if synack { self.sack_ok } else { self.cfg.sack };
-        let offer_ts = if synack { self.ts_ok } else { self.cfg.timestamps };
+        let offer_ts = if synack {
+            self.ts_ok
+        } else {
+            self.cfg.timestamps
+        };
         let options = TcpOptions {
             mss: Some(self.cfg.mss),
             window_scale: offer_ws.then(|| self.cfg.our_window_scale()),
@@ -119,7 +133,11 @@ impl Connection {
     pub(super) fn syn_window(&self) -> u32 {
         let space = self.recv_buf.window().min(0xffff) as u32;
         let mss = u32::from(self.cfg.mss).max(1);
-        if space >= mss { space - space % mss } else { space }
+        if space >= mss {
+            space - space % mss
+        } else {
+            space
+        }
     }
 
     /// The next data or FIN segment the windows allow, if any.
@@ -157,7 +175,8 @@ impl Connection {
             if len < smss && !retransmission && self.nagle_holds() {
                 return None;
             }
-            let with_fin = self.fin_queued && self.snd_nxt + len == data_end && (data_end + 1).le(wnd_end);
+            let with_fin =
+                self.fin_queued && self.snd_nxt + len == data_end && (data_end + 1).le(wnd_end);
             let seq = self.snd_nxt;
             return Some(self.data_segment(now, seq, len, with_fin, retransmission));
         }
@@ -180,7 +199,14 @@ impl Connection {
     }
 
     /// Builds a segment of `len` bytes at `seq` (plus FIN) and advances SND.NXT.
-    fn data_segment(&mut self, now: Instant, seq: SeqNum, len: u32, fin: bool, retransmission: bool) -> Segment {
+    fn data_segment(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        len: u32,
+        fin: bool,
+        retransmission: bool,
+    ) -> Segment {
         let offset = seq.since(self.buf_seq) as usize;
         let payload = self.send_buf.slice(offset, len as usize);
         let len = payload.len() as u32;
@@ -229,7 +255,10 @@ impl Connection {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
         let wnd_end = self.snd_una + self.snd_wnd;
         if self.snd_nxt.lt(data_end) && self.snd_nxt.lt(wnd_end) {
-            let len = data_end.since(self.snd_nxt).min(wnd_end.since(self.snd_nxt)).min(self.eff_mss());
+            let len = data_end
+                .since(self.snd_nxt)
+                .min(wnd_end.since(self.snd_nxt))
+                .min(self.eff_mss());
             let seq = self.snd_nxt;
             let retransmission = seq.lt(self.snd_max);
             return Some(self.data_segment(now, seq, len, false, retransmission));
@@ -238,7 +267,14 @@ impl Connection {
     }
 
     /// Fills in timestamps, SACK blocks and the window, and records what the ACK says.
-    fn build(&mut self, now: Instant, seq: SeqNum, ack: SeqNum, flags: TcpFlags, payload: Bytes) -> Segment {
+    fn build(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        ack: SeqNum,
+        flags: TcpFlags,
+        payload: Bytes,
+    ) -> Segment {
         let mut options = TcpOptions::default();
         if self.ts_ok {
             options.timestamps = Some(Timestamps {
@@ -250,7 +286,11 @@ impl Connection {
         if self.sack_ok && has_ack && !flags.contains(TcpFlags::RST) {
             options.sack_blocks = self.sack_blocks();
         }
-        let window = if flags.contains(TcpFlags::RST) { 0 } else { self.select_window() };
+        let window = if flags.contains(TcpFlags::RST) {
+            0
+        } else {
+            self.select_window()
+        };
         Segment {
             header: TcpHeader {
                 src_port: self.local_port,

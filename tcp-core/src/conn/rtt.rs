@@ -65,6 +65,7 @@ impl RttEstimator {
     }
 
     /// The most recent sample.
+    #[allow(dead_code)]
     pub(crate) fn latest(&self) -> Duration {
         Duration::from_micros(self.latest_us)
     }

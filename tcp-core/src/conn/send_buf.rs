@@ -168,7 +168,11 @@ mod tests {
         let big = Bytes::from(alloc::vec![1u8; 4000]);
         b.push_bytes(big.clone());
         let s = b.slice(100, 1000);
-        assert_eq!(s.as_ptr(), big[100..].as_ptr(), "slice must share the caller's allocation");
+        assert_eq!(
+            s.as_ptr(),
+            big[100..].as_ptr(),
+            "slice must share the caller's allocation"
+        );
     }
 
     #[test]

@@ -98,7 +98,11 @@ impl Connection {
                 self.rtt_timed = None;
                 self.restart_rtx(now);
             }
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {
+            State::Established
+            | State::CloseWait
+            | State::FinWait1
+            | State::Closing
+            | State::LastAck => {
                 if self.snd_una == self.snd_max {
                     return;
                 }
@@ -128,9 +132,15 @@ impl Connection {
     /// `orphan_retries` for a closed-by-the-application connection, else `retries2`.
     fn retries_exhausted(&self, now: Instant) -> bool {
         if let Some(ut) = self.opts.user_timeout {
-            return self.unacked_since.is_some_and(|since| now.saturating_duration_since(since) >= ut);
+            return self
+                .unacked_since
+                .is_some_and(|since| now.saturating_duration_since(since) >= ut);
         }
-        let limit = if self.orphaned { self.cfg.orphan_retries } else { self.cfg.retries2 };
+        let limit = if self.orphaned {
+            self.cfg.orphan_retries
+        } else {
+            self.cfg.retries2
+        };
         self.retries >= limit
     }
 
@@ -142,7 +152,11 @@ impl Connection {
         let idle = self.snd_una == self.snd_max && self.rtx_at.is_none();
         let synchronized = matches!(
             self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
         );
         if synchronized && waiting && idle {
             if self.persist_at.is_none() {

@@ -36,7 +36,11 @@ pub trait CongestionControl: core::fmt::Debug + Send {
 }
 
 /// Builds the controller a configuration asks for.
-pub fn new_controller(alg: CongestionAlgorithm, initial_window: u32, smss: u32) -> Box<dyn CongestionControl> {
+pub fn new_controller(
+    alg: CongestionAlgorithm,
+    initial_window: u32,
+    smss: u32,
+) -> Box<dyn CongestionControl> {
     match alg {
         CongestionAlgorithm::NewReno => Box::new(NewReno::new(initial_window, smss)),
     }
