@@ -106,7 +106,7 @@ impl RecvBuffer {
         if let Some((&k, v)) = self.ooo.range(..=start).next_back() {
             cur = cur.max(k + v.len() as u64);
         }
-        let mut stored = false;
+        let mut stored = 0usize;
         while cur < end {
             let next_piece = self
                 .ooo
@@ -124,24 +124,16 @@ impl RecvBuffer {
                 }
                 let piece = data.slice((cur - start) as usize..(gap_end - start) as usize);
                 self.ooo_len += piece.len();
+                stored += piece.len();
                 self.ooo.insert(cur, piece);
-                stored = true;
             }
             cur = resume.max(cur);
         }
-        let held = data.len() - r.dropped;
-        let mut new_bytes = 0usize;
-        if stored {
+        if stored > 0 {
             r.out_of_order = true;
-            // Recount what we actually stored to report duplicates honestly.
-            new_bytes = self
-                .ooo
-                .range(start..end)
-                .map(|(&k, v)| (k + v.len() as u64).min(end) - k)
-                .sum::<u64>() as usize;
-            self.note_block(start.max(self.next), end);
+            self.note_block(start, end);
         }
-        r.duplicate = held.saturating_sub(new_bytes);
+        r.duplicate = data.len() - r.dropped - stored;
         r
     }
 
