@@ -10,6 +10,7 @@
 //! - [`seq`]: [`seq::SeqNum`], wrapping 32-bit serial-number arithmetic.
 //! - [`wire`]: TCP header and option codec, Internet checksum, minimal IPv4/IPv6 framing.
 //! - [`conn`]: [`Connection`], one TCB: the RFC 9293 state machine.
+//! - [`endpoint`]: [`Endpoint`], many connections: demux, listeners, SYN cookies, TIME_WAIT.
 //! - [`recovery`]: congestion control behind a trait.
 //! - [`config`], [`event`], [`error`]: configuration, application events, typed errors.
 
@@ -26,6 +27,7 @@ extern crate std;
 
 pub mod config;
 pub mod conn;
+pub mod endpoint;
 pub mod error;
 pub mod event;
 pub mod recovery;
@@ -35,6 +37,7 @@ pub mod wire;
 
 pub use config::{Config, Keepalive};
 pub use conn::{Connection, Handshake, Info, Segment, State};
+pub use endpoint::{ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Transmit};
 pub use error::{ConnError, ReadError, StateError, WriteError};
 pub use event::Event;
 pub use seq::SeqNum;
