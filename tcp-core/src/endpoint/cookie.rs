@@ -33,11 +33,14 @@ fn h1(key: &[u8; 16], t: &FourTuple) -> u32 {
         .hash(key) as u32
 }
 
-fn h2(key: &[u8; 16], t: &FourTuple, count: u32) -> u32 {
+/// Unlike Linux, the peer's ISN is hashed here too, so a final ACK whose sequence number is
+/// off by a little does not decode to a neighbouring MSS index.
+fn h2(key: &[u8; 16], t: &FourTuple, count: u32, peer_isn: u32) -> u32 {
     HashInput::new(TAG_COOKIE2)
         .addr(t.local)
         .addr(t.remote)
         .word(count)
+        .word(peer_isn)
         .hash(key) as u32
 }
 
@@ -58,7 +61,7 @@ pub(crate) fn make(
     let v = h1(key, t)
         .wrapping_add(peer_isn.get())
         .wrapping_add(count << (32 - COUNT_BITS))
-        .wrapping_add(h2(key, t, count).wrapping_add(mss_idx) & DATA_MASK);
+        .wrapping_add(h2(key, t, count, peer_isn.get()).wrapping_add(mss_idx) & DATA_MASK);
     SeqNum::new(v)
 }
 
@@ -80,7 +83,7 @@ pub(crate) fn check(
         return None;
     }
     let then = count.wrapping_sub(age);
-    let data = v.wrapping_sub(h2(key, t, then)) & DATA_MASK;
+    let data = v.wrapping_sub(h2(key, t, then, peer_isn)) & DATA_MASK;
     MSS_TABLE.get(data as usize).copied()
 }
 
