@@ -1,0 +1,49 @@
+//! The packetdrill-dialect script parser: text → typed [`Script`].
+//!
+//! The grammar follows packetdrill's `lexer.l`/`parser.y` for the TCP subset: leading
+//! `--option=value` lines, backtick commands, `//` and `/* */` comments, event times
+//! (`0`, `+0.1`, `.1`, `*`, `a~b`, `+a~+b`, blocking `+a...b call()`), TCP packet lines,
+//! ICMP and UDP packet lines, system calls with expression arguments, and `%{ }%` blocks.
+//! Whitespace (including newlines) only separates tokens, as in packetdrill.
+//!
+//! ```
+//! use tcp_tests::pkt::{parse_script, EventKind};
+//! let s = parse_script("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000").unwrap();
+//! assert!(matches!(s.events[1].kind, EventKind::Packet(_)));
+//! ```
+
+pub mod ast;
+mod code;
+mod lexer;
+mod parser;
+
+pub use ast::*;
+pub use parser::parse_script;
+
+use core::fmt;
+
+/// A parse failure: the 1-based line and what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number in the script text.
+    pub line: usize,
+    /// Human-readable description.
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parse the script file at `path`, mapping I/O errors to a line-0 [`ParseError`].
+pub fn parse_file(path: &std::path::Path) -> Result<Script, ParseError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ParseError {
+        line: 0,
+        message: format!("cannot read {}: {e}", path.display()),
+    })?;
+    parse_script(&text)
+}
