@@ -268,8 +268,13 @@ fn packets() {
         cookie: String::new(),
         experimental: false
     }));
-    let p = packet("+0 < S. 123:123(0) ack 1 win 5840 <FO abcd1234,FOEXP 1234,md5 0123abcd,eol>");
-    let o = p.options.unwrap();
+    let p = packet("+0 < S. 123:123(0) ack 1 win 5840 <FO abcd1234,nop,nop,FOEXP 1234,nop,nop>");
+    let o: Vec<_> = p
+        .options
+        .unwrap()
+        .into_iter()
+        .filter(|o| *o != TcpOption::Nop)
+        .collect();
     assert_eq!(
         o[0],
         TcpOption::FastOpen {
@@ -284,12 +289,50 @@ fn packets() {
             experimental: true
         }
     );
-    assert_eq!(o[2], TcpOption::Md5("0123abcd".into()));
-    assert_eq!(o[3], TcpOption::Eol);
+    let p = packet("+0 < . 1:1(0) ack 1 win 5 <md5 000102030405060708090a0b0c0d0e0f,nop,eol>");
+    let o = p.options.unwrap();
+    assert_eq!(
+        o[0],
+        TcpOption::Md5("000102030405060708090a0b0c0d0e0f".into())
+    );
+    assert_eq!(o[2], TcpOption::Eol);
     let p = packet("+0 > SW. 0:0(0) ack 1 <mss 1460,ECN e1b 1 ceb 0 e0b 1,nop>");
     assert_eq!(
         p.options.unwrap()[1],
         TcpOption::Other("ECN e1b 1 ceb 0 e0b 1".into())
+    );
+}
+
+#[test]
+fn packetdrill_semantic_checks() {
+    assert!(
+        err("+0 < . 1:1(0) ack 1")
+            .message
+            .contains("window must be specified")
+    );
+    assert!(
+        err("+0 < S 0:0(0) win 10 <mss 1000,wscale 7>")
+            .message
+            .contains("padded")
+    );
+    assert!(
+        err("+0 > S 0:0(0) <sack 1:2 3:4 5:6 7:8 9:10,nop,nop>")
+            .message
+            .contains("too long")
+    );
+    // AccECN ACE digits: `.5` = ACK with ACE 5 (ECE|AE); digits conflict with E/W/A letters.
+    assert_eq!(
+        packet("+0 > .5 1:1(0) ack 1").flags,
+        TcpFlags(TcpFlags::ACK | TcpFlags::ECE | TcpFlags::AE)
+    );
+    assert_eq!(
+        packet("+0 > P.2 1:1(0) ack 1").flags,
+        TcpFlags(TcpFlags::PSH | TcpFlags::ACK | TcpFlags::CWR)
+    );
+    assert!(err("+0 > E.5 1:1(0) ack 1").message.contains("conflict"));
+    assert_eq!(
+        packet("+0 < SEWA 0:0(0) win 1").flags,
+        TcpFlags(TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR | TcpFlags::AE)
     );
 }
 
@@ -605,14 +648,235 @@ fn every_scenario_script_parses() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn corpus() -> Vec<String> {
-    let mut v: Vec<String> = UPSTREAM_STYLE.iter().map(|s| s.to_string()).collect();
-    for f in all_scripts() {
-        if let Ok(t) = std::fs::read_to_string(f) {
-            v.push(t);
+fn corpus() -> &'static [String] {
+    static CORPUS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let mut v: Vec<String> = UPSTREAM_STYLE.iter().map(|s| s.to_string()).collect();
+        for f in all_scripts() {
+            if let Ok(t) = std::fs::read_to_string(f) {
+                v.push(t);
+            }
         }
+        v
+    })
+}
+
+/// Events without their line numbers, for comparing a script with its reprint.
+fn timeline(s: &Script) -> Vec<(EventTime, EventKind)> {
+    s.events.iter().map(|e| (e.time, e.kind.clone())).collect()
+}
+
+#[test]
+fn reprinted_scripts_parse_to_the_same_ast() {
+    for text in corpus() {
+        let a = parse_script(text).unwrap();
+        let printed = a.to_string();
+        let b = parse_script(&printed).unwrap_or_else(|e| panic!("{e}\n{printed}"));
+        assert_eq!(a.options, b.options, "{printed}");
+        assert_eq!(timeline(&a), timeline(&b), "{printed}");
     }
-    v
+}
+
+#[test]
+fn display_forms() {
+    let e = one("+.25 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>");
+    assert_eq!(
+        e.to_string(),
+        "+0.25 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>"
+    );
+    let e = one("+0...1.5 accept(3, ..., ...) = 4");
+    assert_eq!(e.to_string(), "+0 ...1.5 accept(3, ..., ...) = 4");
+    let e = one("0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)");
+    assert_eq!(
+        e.to_string(),
+        "0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)"
+    );
+    assert_eq!(one("* > R 2:2(0)").to_string(), "* > R 2:2(0)");
+    assert_eq!(TcpFlags(0).to_string(), "-");
+}
+
+#[test]
+fn defines_substitute_words() {
+    let s = parse_script(
+        "--define=COOKIE=abcd1234\n--define=FD=4\n--define=CMD=`echo hi`\n\
+         0 < S 0:0(0) win 100 <FO COOKIE,nop,nop>\n+0 close(FD) = 0\n+0 CMD",
+    )
+    .unwrap();
+    let EventKind::Packet(p) = &s.events[0].kind else {
+        panic!()
+    };
+    assert_eq!(
+        p.options,
+        Some(vec![
+            TcpOption::FastOpen {
+                cookie: "abcd1234".into(),
+                experimental: false
+            },
+            TcpOption::Nop,
+            TcpOption::Nop
+        ])
+    );
+    let EventKind::Syscall(c) = &s.events[1].kind else {
+        panic!()
+    };
+    assert_eq!(c.args, vec![Expr::Int(4)]);
+    assert_eq!(s.events[2].kind, EventKind::Shell("echo hi".into()));
+
+    let s = parse_script_with_defines(
+        "0 setsockopt(3, SOL_SOCKET, OPT, [1], 4) = 0",
+        &[("OPT".into(), "SO_REUSEADDR".into())],
+    )
+    .unwrap();
+    let EventKind::Syscall(c) = &s.events[0].kind else {
+        panic!()
+    };
+    assert_eq!(c.args[2], w("SO_REUSEADDR"));
+}
+
+#[test]
+fn ect01_only_outbound() {
+    assert!(
+        err("0 < [ect01] . 1:1(0) ack 1 win 1")
+            .message
+            .contains("outbound")
+    );
+    assert_eq!(
+        packet("0 > [ect01] . 1:1(0) ack 1").ip.ecn,
+        Some(Ecn::Ect01)
+    );
+}
+
+fn arb_option() -> impl Strategy<Value = TcpOption> {
+    prop_oneof![
+        Just(TcpOption::Nop),
+        Just(TcpOption::Eol),
+        any::<u16>().prop_map(TcpOption::Mss),
+        any::<u8>().prop_map(TcpOption::WindowScale),
+        Just(TcpOption::SackPermitted),
+        proptest::collection::vec((any::<u32>(), any::<u32>()), 1..4).prop_map(TcpOption::Sack),
+        (any::<u32>(), any::<u32>()).prop_map(|(val, ecr)| TcpOption::Timestamp { val, ecr }),
+        ("([a-f0-9]{2}){0,8}", any::<bool>()).prop_map(|(cookie, experimental)| {
+            TcpOption::FastOpen {
+                cookie,
+                experimental,
+            }
+        }),
+    ]
+}
+
+fn arb_packet() -> impl Strategy<Value = PacketEvent> {
+    (
+        any::<bool>(),
+        1u16..0x200,
+        any::<u32>(),
+        any::<u16>(),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(any::<u16>()),
+        proptest::option::of(any::<u16>()),
+        proptest::option::of(proptest::collection::vec(arb_option(), 0..6)),
+        proptest::option::of((0u16..1024, 0u16..1024)),
+    )
+        .prop_map(
+            |(out, flags, start, len, ack, win, urg, mut options, ports)| {
+                let start = start.min(u32::MAX - len as u32);
+                let inbound = !out && options.is_some();
+                if let Some(opts) = &mut options {
+                    // Keep the list valid: at most 40 bytes, padded with nops to 4.
+                    while opts.iter().map(|o| o.wire_len().unwrap()).sum::<usize>() > 40 {
+                        opts.pop();
+                    }
+                    while opts.iter().map(|o| o.wire_len().unwrap()).sum::<usize>() % 4 != 0 {
+                        opts.push(TcpOption::Nop);
+                    }
+                }
+                let win = if inbound {
+                    Some(win.unwrap_or(1000))
+                } else {
+                    win
+                };
+                PacketEvent {
+                    direction: if out || options.is_none() {
+                        Direction::Outbound
+                    } else {
+                        Direction::Inbound
+                    },
+                    ip: IpInfo::default(),
+                    ports,
+                    flags: TcpFlags(flags),
+                    start_seq: start,
+                    end_seq: start + len as u32,
+                    len,
+                    ack,
+                    win,
+                    urg,
+                    options,
+                }
+            },
+        )
+}
+
+fn arb_expr() -> impl Strategy<Value = Expr> {
+    let leaf = prop_oneof![
+        Just(Expr::Ellipsis),
+        any::<i64>().prop_map(Expr::Int),
+        "[A-Z][A-Z_0-9]{0,8}".prop_map(Expr::Word),
+        "[a-z ]{0,8}".prop_map(Expr::Str),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Expr::Array),
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Expr::Struct),
+            ("[a-z_]{1,8}", inner.clone())
+                .prop_map(|(n, v)| Expr::Assign(Box::new(Expr::Word(n)), Box::new(v))),
+            ("[a-z_]{1,8}", proptest::collection::vec(inner, 0..3))
+                .prop_map(|(n, a)| Expr::Call(n, a)),
+            proptest::collection::vec("[A-Z][A-Z_]{0,6}".prop_map(Expr::Word), 2..4)
+                .prop_map(Expr::BitOr),
+        ]
+    })
+}
+
+fn arb_time() -> impl Strategy<Value = EventTime> {
+    prop_oneof![
+        (0u64..1u64 << 40).prop_map(EventTime::Absolute),
+        (0u64..1u64 << 40).prop_map(EventTime::Relative),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn generated_packets_round_trip(time in arb_time(), p in arb_packet()) {
+        let e = Event { line: 1, time, kind: EventKind::Packet(p) };
+        let text = e.to_string();
+        let parsed = parse_script(&text).map_err(|err| TestCaseError::fail(format!("{err}: {text}")))?;
+        prop_assert_eq!(parsed.events.len(), 1);
+        prop_assert_eq!(&parsed.events[0], &e, "{}", text);
+    }
+
+    #[test]
+    fn generated_syscalls_round_trip(
+        time in arb_time(),
+        name in "[a-z_]{1,10}",
+        args in proptest::collection::vec(arb_expr(), 0..5),
+        result in any::<i32>(),
+        errno in proptest::option::of("E[A-Z]{2,8}"),
+        end in proptest::option::of(0u64..1u64 << 40),
+    ) {
+        let note = errno.as_ref().map(|_| "Some error text".to_string());
+        let e = Event {
+            line: 1,
+            time,
+            kind: EventKind::Syscall(SyscallEvent {
+                name, args, end, result: Expr::Int(result as i64), errno, note,
+            }),
+        };
+        let text = e.to_string();
+        let parsed = parse_script(&text).map_err(|err| TestCaseError::fail(format!("{err}: {text}")))?;
+        prop_assert_eq!(parsed.events.len(), 1);
+        prop_assert_eq!(&parsed.events[0], &e, "{}", text);
+    }
 }
 
 proptest! {

@@ -87,7 +87,8 @@ pub enum Direction {
 }
 
 /// TCP header flags as a bit set using the wire bit positions
-/// (`FIN` = 0x01 … `CWR` = 0x80, `AE` = 0x100).
+/// (`FIN` = 0x01 … `CWR` = 0x80, `AE` = 0x100). An AccECN ACE digit in the script
+/// (`0`-`7`, as in `S.5`) is stored as its E/W/A bits (1 = ECE, 2 = CWR, 4 = AE).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
 pub struct TcpFlags(pub u16);
 
@@ -267,6 +268,30 @@ pub enum TcpOption {
     /// Any other option form (e.g. AccECN's `ECN e1b 1 ceb 0 e0b 1`), kept as text; the
     /// executor cannot build or check it.
     Other(String),
+}
+
+impl TcpOption {
+    /// Bytes this option occupies on the wire (`None` for [`TcpOption::Other`], or a
+    /// cookie / signature that is not hex).
+    pub fn wire_len(&self) -> Option<usize> {
+        let hex_len = |s: &str| {
+            (s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())).then_some(s.len() / 2)
+        };
+        Some(match self {
+            TcpOption::Nop | TcpOption::Eol => 1,
+            TcpOption::Mss(_) => 4,
+            TcpOption::WindowScale(_) => 3,
+            TcpOption::SackPermitted => 2,
+            TcpOption::Sack(blocks) => 2 + 8 * blocks.len(),
+            TcpOption::Timestamp { .. } => 10,
+            TcpOption::Md5(_) => 18,
+            TcpOption::FastOpen {
+                cookie,
+                experimental,
+            } => (if *experimental { 4 } else { 2 }) + hex_len(cookie)?,
+            TcpOption::Other(_) => return None,
+        })
+    }
 }
 
 /// An ICMP packet line: `< icmp unreachable frag_needed mtu 840 [0:1000(1000)]`.

@@ -186,25 +186,36 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
             let value = if b.get(i) == Some(&b'=') {
                 i += 1;
                 let v_start = i;
-                if b.get(i) == Some(&b'"') {
-                    i += 1;
-                    while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                // Up to whitespace, except inside "..." or `...` (which may hold blanks).
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    let q = b[i];
+                    if q == b'"' || q == b'`' {
                         i += 1;
-                    }
-                    if b.get(i) != Some(&b'"') {
-                        return Err(err(
-                            start_line,
-                            format!("unterminated string in option --{name}"),
-                        ));
+                        while i < b.len() && b[i] != q {
+                            if b[i] == b'\n' {
+                                line += 1;
+                            }
+                            i += 1;
+                        }
+                        if i >= b.len() {
+                            return Err(err(
+                                start_line,
+                                format!("unterminated quote in option --{name}"),
+                            ));
+                        }
                     }
                     i += 1;
-                    Some(text[v_start + 1..i - 1].to_string())
-                } else {
-                    while i < b.len() && !b[i].is_ascii_whitespace() {
-                        i += 1;
-                    }
-                    Some(text[v_start..i].to_string())
                 }
+                let v = &text[v_start..i];
+                let whole_string = v.len() >= 2
+                    && v.starts_with('"')
+                    && v.ends_with('"')
+                    && !v[1..v.len() - 1].contains('"');
+                Some(if whole_string {
+                    v[1..v.len() - 1].to_string()
+                } else {
+                    v.to_string()
+                })
             } else {
                 None
             };

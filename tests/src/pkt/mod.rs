@@ -14,11 +14,12 @@
 
 pub mod ast;
 mod code;
+mod display;
 mod lexer;
 mod parser;
 
 pub use ast::*;
-pub use parser::parse_script;
+pub use parser::{parse_script, parse_script_with_defines};
 
 use core::fmt;
 

@@ -9,7 +9,19 @@ use super::lexer::{Tok, Token, tokenize};
 const MAX_DEPTH: usize = 64;
 
 /// Parse a whole script.
+///
+/// `--define=NAME=VALUE` options in the script substitute `VALUE` for every later
+/// occurrence of the word `NAME`, as packetdrill's lexer does.
 pub fn parse_script(text: &str) -> Result<Script, ParseError> {
+    parse_script_with_defines(text, &[])
+}
+
+/// Like [`parse_script`], with extra `NAME=VALUE` definitions given outside the script
+/// (packetdrill's command-line `--define`); definitions in the script take precedence.
+pub fn parse_script_with_defines(
+    text: &str,
+    defines: &[(String, String)],
+) -> Result<Script, ParseError> {
     let tokens = tokenize(text)?;
     let last_line = text.lines().count().max(1);
     let mut p = Parser {
@@ -18,7 +30,23 @@ pub fn parse_script(text: &str) -> Result<Script, ParseError> {
         pos: 0,
         last_line,
     };
-    p.script()
+    p.script(defines)
+}
+
+/// The token a `--define` value stands for: `"text"` a string, `` `cmd` `` a command,
+/// a single token as lexed (`123`, `0x10`, `WORD`), anything else a word.
+fn define_token(value: &str) -> Tok {
+    let quoted = |q: char| value.len() >= 2 && value.starts_with(q) && value.ends_with(q);
+    if quoted('"') {
+        return Tok::Str(value[1..value.len() - 1].to_string());
+    }
+    if quoted('`') {
+        return Tok::Backtick(value[1..value.len() - 1].to_string());
+    }
+    match tokenize(value) {
+        Ok(mut toks) if toks.len() == 1 => toks.remove(0).tok,
+        _ => Tok::Word(value.to_string()),
+    }
 }
 
 struct Parser<'a> {
@@ -146,7 +174,7 @@ impl Parser<'_> {
 
     // ----- script structure ------------------------------------------------------------
 
-    fn script(&mut self) -> PResult<Script> {
+    fn script(&mut self, defines: &[(String, String)]) -> PResult<Script> {
         let mut script = Script::default();
         while let Some(Tok::Opt(name, value)) = self.peek() {
             script
@@ -154,11 +182,39 @@ impl Parser<'_> {
                 .push((name.clone(), value.clone().unwrap_or_default()));
             self.pos += 1;
         }
+        self.substitute_defines(&script.options, defines);
         while self.peek().is_some() {
             let ev = self.event()?;
             script.events.push(ev);
         }
         Ok(script)
+    }
+
+    /// Replace defined words in the tokens after the options.
+    fn substitute_defines(&mut self, options: &[(String, String)], extra: &[(String, String)]) {
+        let mut table: Vec<(String, Tok)> = Vec::new();
+        let in_script = options
+            .iter()
+            .filter(|(k, _)| k == "define")
+            .filter_map(|(_, v)| v.split_once('='));
+        for (name, value) in extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(in_script)
+        {
+            table.retain(|(n, _)| n != name);
+            table.push((name.to_string(), define_token(value)));
+        }
+        if table.is_empty() {
+            return;
+        }
+        for t in &mut self.toks[self.pos..] {
+            if let Tok::Word(w) = &t.tok {
+                if let Some((_, tok)) = table.iter().find(|(n, _)| n == w) {
+                    t.tok = tok.clone();
+                }
+            }
+        }
     }
 
     fn event(&mut self) -> PResult<Event> {
@@ -314,7 +370,14 @@ impl Parser<'_> {
                 ));
             }
         }
+        let ip_line = self.line();
         let ip = self.opt_ip_info()?;
+        if ip.ecn == Some(Ecn::Ect01) && direction == Direction::Inbound {
+            return Err(ParseError {
+                line: ip_line,
+                message: "[ect01] can only be used with outbound packets".into(),
+            });
+        }
         if self.eat_word("icmp") {
             return self.icmp(direction, ip);
         }
@@ -370,6 +433,32 @@ impl Parser<'_> {
         };
         if self.is_punct('{') {
             return self.err("packet fuzzing specifications ('{ mut ... }') are not supported");
+        }
+        if win.is_none() && direction == Direction::Inbound {
+            return Err(ParseError {
+                line: ip_line,
+                message: "window must be specified for inbound packets (win N)".into(),
+            });
+        }
+        if let Some(opts) = &options {
+            let lens: Option<Vec<usize>> = opts.iter().map(TcpOption::wire_len).collect();
+            if let Some(lens) = lens {
+                let total: usize = lens.iter().sum();
+                if total % 4 != 0 {
+                    return Err(ParseError {
+                        line: ip_line,
+                        message: format!(
+                            "TCP options are not padded to a multiple of 4 bytes ({total} bytes; add nop)"
+                        ),
+                    });
+                }
+                if total > 40 {
+                    return Err(ParseError {
+                        line: ip_line,
+                        message: format!("TCP options too long ({total} bytes, at most 40)"),
+                    });
+                }
+            }
         }
         Ok(EventKind::Packet(PacketEvent {
             direction,
@@ -442,46 +531,81 @@ impl Parser<'_> {
 
     fn flags(&mut self) -> PResult<TcpFlags> {
         let line = self.line();
-        match self.peek().cloned() {
+        let text = match self.peek().cloned() {
             Some(Tok::Punct('.')) => {
                 self.pos += 1;
-                Ok(TcpFlags(TcpFlags::ACK))
+                ".".to_string()
             }
             Some(Tok::Punct('-')) => {
                 self.pos += 1;
-                Ok(TcpFlags(0))
+                return Ok(TcpFlags(0));
+            }
+            Some(Tok::Float(f)) if f.starts_with('.') => {
+                self.pos += 1;
+                f
             }
             Some(Tok::Word(w)) => {
                 self.pos += 1;
-                let mut bits = 0u16;
-                for c in w.chars() {
-                    let bit = match c {
-                        'F' => TcpFlags::FIN,
-                        'S' => TcpFlags::SYN,
-                        'R' => TcpFlags::RST,
-                        'P' => TcpFlags::PSH,
-                        'U' => TcpFlags::URG,
+                let mut text = w;
+                match self.peek() {
+                    Some(Tok::Punct('.')) => {
+                        self.pos += 1;
+                        text.push('.');
+                    }
+                    Some(Tok::Float(f)) if f.starts_with('.') => {
+                        text.push_str(f);
+                        self.pos += 1;
+                    }
+                    _ => {}
+                }
+                text
+            }
+            _ => return self.expected("TCP flags (e.g. S, S., ., P., F., R, -)"),
+        };
+        let fail = |message: String| Err(ParseError { line, message });
+        let mut bits = 0u16;
+        let (mut ecn_letter, mut ace) = (false, false);
+        for c in text.chars() {
+            bits |= match c {
+                'F' => TcpFlags::FIN,
+                'S' => TcpFlags::SYN,
+                'R' => TcpFlags::RST,
+                'P' => TcpFlags::PSH,
+                'U' => TcpFlags::URG,
+                '.' => TcpFlags::ACK,
+                'E' | 'W' | 'A' => {
+                    if ace {
+                        return fail(format!(
+                            "bad TCP flags '{text}': '{c}' conflicts with the ACE digit"
+                        ));
+                    }
+                    ecn_letter = true;
+                    match c {
                         'E' => TcpFlags::ECE,
                         'W' => TcpFlags::CWR,
-                        'A' => TcpFlags::AE,
-                        _ => {
-                            return Err(ParseError {
-                                line,
-                                message: format!(
-                                    "bad TCP flags '{w}': '{c}' is not one of F S R P . E W U A"
-                                ),
-                            });
-                        }
-                    };
-                    bits |= bit;
+                        _ => TcpFlags::AE,
+                    }
                 }
-                if self.eat_punct('.') {
-                    bits |= TcpFlags::ACK;
+                '0'..='7' => {
+                    if ace || ecn_letter {
+                        return fail(format!(
+                            "bad TCP flags '{text}': conflicting ACE digit '{c}'"
+                        ));
+                    }
+                    ace = true;
+                    let v = c as u16 - '0' as u16;
+                    (if v & 1 != 0 { TcpFlags::ECE } else { 0 })
+                        | (if v & 2 != 0 { TcpFlags::CWR } else { 0 })
+                        | (if v & 4 != 0 { TcpFlags::AE } else { 0 })
                 }
-                Ok(TcpFlags(bits))
-            }
-            _ => self.expected("TCP flags (e.g. S, S., ., P., F., R, -)"),
+                _ => {
+                    return fail(format!(
+                        "bad TCP flags '{text}': '{c}' is not one of . F S R P E W A U 0-7"
+                    ));
+                }
+            };
         }
+        Ok(TcpFlags(bits))
     }
 
     /// `start:end(len)`
