@@ -9,7 +9,9 @@ const MAX_DEPTH: usize = 64;
 /// Split a block's text into statements and parse each one it can.
 pub(crate) fn parse_code_block(text: &str) -> CodeBlock {
     let mut statements = Vec::new();
-    for line in text.lines() {
+    // Join backslash-continued lines (Python's explicit line joining).
+    let joined = text.replace("\\\r\n", " ").replace("\\\n", " ");
+    for line in joined.lines() {
         let trimmed = line.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
