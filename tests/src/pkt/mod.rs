@@ -6,6 +6,30 @@
 //! ICMP and UDP packet lines, system calls with expression arguments, and `%{ }%` blocks.
 //! Whitespace (including newlines) only separates tokens, as in packetdrill.
 //!
+//! Semantic checks done here, as packetdrill does them: `*` and time ranges only on
+//! outbound packets, ranges not backwards, no negative times, `start:end(len)`
+//! consistent, inbound TCP packets must carry `win`, `<...>` and `[ect01]` only on
+//! outbound packets, option lists padded to a multiple of 4 bytes and at most 40, and
+//! value ranges (u32 sequence numbers, u16 windows/MSS/ports, u8 wscale/tos/ttl).
+//! `--define=NAME=VALUE` substitutes words after the options.
+//!
+//! # Notes for the executor
+//!
+//! - Relative times (`+t`, `+a~+b`, and the `...b` end of a blocking call written after
+//!   a relative start) count from the previous event's time; [`EventTime::Untimed`]
+//!   shell commands (init/cleanup) run at the current time.
+//! - Packet numbers are script-relative: outbound `start_seq`/`end_seq` and inbound
+//!   `ack` and SACK blocks are relative to the stack's ISN; inbound `start_seq`,
+//!   outbound `ack` and outbound SACK blocks to the script peer's ISN (the seq of its
+//!   first SYN, usually 0).
+//! - [`PacketEvent::options`]: `None` is `<...>` (don't check), `Some(vec![])` means the
+//!   segment carries no options; `win`/`ack` `None` on an outbound line mean "don't
+//!   check". TS val is only meaningful with `--tcp_ts_tick_usecs`.
+//! - [`CodeBlock::fully_parsed`] tells whether every statement is an assertion the
+//!   executor can evaluate with [`Assertion::eval`]; otherwise SKIP with the
+//!   [`CodeStatement::Unparsed`] text as the reason.
+//! - Every AST node prints back in packetdrill syntax (`Display`), for FAIL messages.
+//!
 //! ```
 //! use tcp_tests::pkt::{parse_script, EventKind};
 //! let s = parse_script("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000").unwrap();
