@@ -6,3 +6,4 @@
 
 pub mod ep_pair;
 pub mod pair;
+pub mod pkt;
