@@ -66,6 +66,26 @@ pub struct EpPair {
     pub server_events: Vec<EndpointEvent>,
     /// Drop predicate applied to every segment.
     pub drop_fn: Option<SeenDropFn>,
+    /// Random link faults (both directions).
+    pub faults: LinkFaults,
+    rng: u64,
+    /// Segments that failed the receiver's checks (corruption caught).
+    pub rejected: u64,
+}
+
+/// Seeded random faults on the link.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinkFaults {
+    /// Probability of dropping a segment.
+    pub loss: f64,
+    /// Probability of delivering a segment twice.
+    pub duplicate: f64,
+    /// Probability of delaying a segment by up to `reorder_delay` extra.
+    pub reorder: f64,
+    /// Largest extra delay of a reordered segment.
+    pub reorder_delay: Duration,
+    /// Probability of flipping one random bit (the checksum must catch it).
+    pub corrupt: f64,
 }
 
 impl EpPair {
@@ -87,7 +107,25 @@ impl EpPair {
             client_events: Vec::new(),
             server_events: Vec::new(),
             drop_fn: None,
+            faults: LinkFaults::default(),
+            rng: 0x2545_f491_4f6c_dd1d,
+            rejected: 0,
         }
+    }
+
+    /// Seeds the fault generator.
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = seed ^ 0x2545_f491_4f6c_dd1d;
+    }
+
+    fn random(&mut self) -> f64 {
+        // splitmix64
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Default configurations with distinct secrets.
@@ -125,24 +163,9 @@ impl EpPair {
                     header: t.segment.header,
                     len: t.segment.payload.len(),
                 };
-                let dropped = self.drop_fn.as_mut().is_some_and(|f| f(&seen));
+                let scripted = self.drop_fn.as_mut().is_some_and(|f| f(&seen));
                 self.trace.push(seen);
-                if !dropped {
-                    self.order += 1;
-                    let to = if side == Side::Client {
-                        Side::Server
-                    } else {
-                        Side::Client
-                    };
-                    self.queue.push(Reverse((
-                        self.now + self.delay,
-                        self.order,
-                        to,
-                        buf,
-                        t.src.ip(),
-                        t.dst.ip(),
-                    )));
-                }
+                self.enqueue(side, buf, t.src.ip(), t.dst.ip(), scripted);
             }
         }
         while let Some(e) = self.client.poll_event() {
@@ -150,6 +173,40 @@ impl EpPair {
         }
         while let Some(e) = self.server.poll_event() {
             self.server_events.push(e);
+        }
+    }
+
+    /// Puts an encoded segment on the link, applying the random faults.
+    fn enqueue(&mut self, from: Side, buf: Vec<u8>, src: IpAddr, dst: IpAddr, scripted_drop: bool) {
+        let f = self.faults;
+        if scripted_drop || (f.loss > 0.0 && self.random() < f.loss) {
+            return;
+        }
+        let to = if from == Side::Client {
+            Side::Server
+        } else {
+            Side::Client
+        };
+        let copies = if f.duplicate > 0.0 && self.random() < f.duplicate {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let mut at = self.now + self.delay;
+            if f.reorder > 0.0 && self.random() < f.reorder {
+                at += f.reorder_delay.mul_f64(self.random());
+            }
+            let mut bytes = buf.clone();
+            if f.corrupt > 0.0 && self.random() < f.corrupt {
+                let bit = (self.random() * (bytes.len() * 8) as f64) as usize;
+                if let Some(b) = bytes.get_mut(bit / 8) {
+                    *b ^= 1 << (bit % 8);
+                }
+            }
+            self.order += 1;
+            self.queue
+                .push(Reverse((at, self.order, to, bytes, src, dst)));
         }
     }
 
@@ -174,8 +231,12 @@ impl EpPair {
             } else {
                 &mut self.server
             };
-            ep.handle_segment(self.now, src, dst, Bytes::from(bytes))
-                .expect("valid segment");
+            if ep
+                .handle_segment(self.now, src, dst, Bytes::from(bytes))
+                .is_err()
+            {
+                self.rejected += 1;
+            }
         }
         let now = self.now;
         if self.client.poll_timeout().is_some_and(|t| t <= now) {

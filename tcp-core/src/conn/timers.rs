@@ -192,11 +192,13 @@ impl Connection {
     }
 
     /// When the next keepalive event is due (RFC 9293 §3.8.4; Linux: first probe after
-    /// `idle` of silence, then every `interval`), if keepalive applies now.
+    /// `idle` of silence, then every `interval`), if keepalive applies now: in every
+    /// synchronized state but TIME_WAIT (Linux skips only CLOSE and SYN_SENT), so a
+    /// half-closed connection whose peer vanished is still detected.
     fn keepalive_deadline(&self) -> Option<Instant> {
         let ka = self.opts.keepalive?;
         let idle = self.snd_una == self.snd_max && self.send_buf.is_empty();
-        if !idle || !matches!(self.state, State::Established | State::CloseWait) {
+        if !idle || !self.state.is_synchronized() || self.state == State::TimeWait {
             return None;
         }
         Some(self.last_rcv + ka.idle + ka.interval * self.keepalive_probes)

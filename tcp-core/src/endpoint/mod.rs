@@ -866,6 +866,40 @@ impl Endpoint {
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()
     }
+
+    /// Checks the invariants of every connection and of the endpoint's own bookkeeping;
+    /// returns a description of the first violation. For tests, property tests and fuzzers.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        let mut tw = 0;
+        let mut live = 0;
+        for s in &self.slots {
+            match &s.kind {
+                SlotKind::Conn(e) => {
+                    e.conn.check_invariants()?;
+                    live += 1;
+                }
+                SlotKind::TimeWait(_) => {
+                    tw += 1;
+                    live += 1;
+                }
+                SlotKind::HalfOpen(_) | SlotKind::Incoming(_) => live += 1,
+                SlotKind::Free => {}
+            }
+        }
+        if tw != self.time_wait_count {
+            return Err("TIME_WAIT count out of step");
+        }
+        if live != self.table.len() {
+            return Err("demux table and slots disagree");
+        }
+        if self.control.len() > self.ep.max_control_queue {
+            return Err("control queue over its limit");
+        }
+        if self.free.len() + live != self.slots.len() {
+            return Err("free list and slots disagree");
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
