@@ -4,4 +4,5 @@
 //! output, a packetdrill-dialect runner with scenario scripts, property tests and
 //! benchmarks side by side with smoltcp.
 
+pub mod lone;
 pub mod pair;
