@@ -338,8 +338,18 @@ impl Connection {
             wnd = cur;
         }
         wnd = wnd.max(cur).min(0xffff << shift);
-        // Round up to the scale unit so the right edge does not recede.
-        let field = wnd.div_ceil(1 << shift).min(0xffff);
+        // Round up to the scale unit so the right edge does not recede, but never past the
+        // buffer's end plus less than one unit: rounding up the remainder of an earlier
+        // rounded-up window again and again would otherwise creep the edge past the buffer
+        // (RFC 7323 §2.4 accepts an apparent shrink of less than one unit).
+        let unit = 1u32 << shift;
+        let up = wnd.div_ceil(unit);
+        let field = if up.saturating_mul(unit) <= free.saturating_add(unit - 1) {
+            up
+        } else {
+            wnd / unit
+        }
+        .min(0xffff);
         let edge = self.rcv_nxt + (field << shift);
         if edge.gt(self.rcv_adv) {
             self.rcv_adv = edge;
