@@ -425,10 +425,7 @@ fn window_update_after_reading_a_full_buffer() {
     assert_eq!(last.window(), 0, "the window is full");
     let (got, _) = l.read_all();
     assert_eq!(got.len() as u32, seq - 1);
-    assert!(
-        seq > 16384 - 128,
-        "the whole buffer was offered: {seq}"
-    );
+    assert!(seq > 16384 - 128, "the whole buffer was offered: {seq}");
     let out = l.flush();
     assert_eq!(out.len(), 1, "a window update after the read");
     assert!(out[0].window() > 0);
