@@ -322,8 +322,10 @@ impl Connection {
             return false;
         }
         if ack.lt(self.snd_una - self.max_snd_wnd.max(self.snd_mss)) {
-            // Too old to be a delayed duplicate: ignore (RFC 5961 §5.2).
+            // Too old to be a delayed duplicate: discard the segment and send an ACK back
+            // (RFC 5961 §5.2, RFC 9293 §3.10.7.4), rate-limited as a challenge ACK (Linux).
             self.stats.ack_too_old += 1;
+            self.challenge_ack(now);
             return false;
         }
 
