@@ -298,3 +298,71 @@ fn ack_without_options_is_processed() {
     l.input(h, Bytes::new());
     assert_eq!(l.c.snd_una(), LOCAL_ISS + 101);
 }
+
+/// RFC 6298 §5.7: when the SYN had to be retransmitted and no RTT sample exists (no
+/// timestamps, Karn), the RTO is 3 s once data transmission begins; the handshake's
+/// backoff does not carry over to the data.
+#[test]
+fn rto_is_three_seconds_after_syn_retransmission() {
+    let mut l = Lone::client(Config {
+        timestamps: false,
+        ..Config::default()
+    });
+    l.fire(); // SYN retransmitted at 1 s
+    l.fire(); // and at 3 s
+    l.set_time(l.now + Duration::from_millis(100));
+    let h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts::default(),
+    );
+    l.input(h, Bytes::new());
+    assert_eq!(l.c.state(), State::Established);
+    assert_eq!(
+        l.c.info().srtt,
+        None,
+        "Karn: no sample from a retransmitted SYN"
+    );
+    assert_eq!(l.c.info().retransmits, 0);
+    assert_eq!(l.c.info().rto, Duration::from_secs(3));
+    let t0 = l.now;
+    l.write(100);
+    let r = l.fire();
+    assert_eq!((r[0].seq(), r[0].len()), (1, 100));
+    assert_eq!(r[0].time - t0, Duration::from_secs(3));
+    let r = l.fire();
+    assert_eq!(r[0].time - t0, Duration::from_secs(9));
+}
+
+/// With timestamps, the SYN-ACK echoing the retransmitted SYN's TSval is a valid sample
+/// (RFC 7323 §4.1), and the data RTO derives from it without the handshake's backoff.
+#[test]
+fn syn_retransmission_backoff_does_not_carry_over_with_timestamps() {
+    let mut l = Lone::client(Config::default());
+    l.fire();
+    l.fire();
+    l.fire(); // three SYN retransmissions
+    l.set_time(l.now + Duration::from_millis(100));
+    let mut h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts {
+            ts: Some(1),
+            ..PeerOpts::default()
+        },
+    );
+    h.options.timestamps = Some(tcp_core::wire::Timestamps {
+        val: 1,
+        ecr: l.last_tsval,
+    });
+    l.peer_ts = Some(1);
+    l.input(h, Bytes::new());
+    assert_eq!(l.c.info().srtt, Some(Duration::from_millis(100)));
+    assert_eq!(l.c.info().rto, Duration::from_millis(300));
+    let t0 = l.now;
+    l.write(100);
+    let r = l.fire();
+    assert_eq!(r[0].time - t0, Duration::from_millis(300));
+}

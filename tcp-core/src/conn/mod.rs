@@ -279,6 +279,9 @@ pub struct Connection {
 
 /// Maximum control segments (resets) queued at once; further ones are dropped.
 const MAX_CTL: usize = 8;
+/// The RTO once data transmission begins after a retransmitted SYN without an RTT sample
+/// (RFC 6298 §5.7; Linux's TCP_TIMEOUT_FALLBACK).
+const SYN_LOSS_RTO: Duration = Duration::from_secs(3);
 /// The peer MSS assumed without an MSS option (RFC 9293 §3.7.1).
 const DEFAULT_PEER_MSS: u16 = 536;
 
@@ -483,6 +486,12 @@ impl Connection {
 
     /// Enters ESTABLISHED and tells the application.
     fn establish(&mut self) {
+        // The SYN (or SYN-ACK) is acknowledged: its backoff ends (RFC 6298 §5.7). If it had
+        // to be retransmitted and no RTT sample exists (Karn), data starts with a 3 s RTO.
+        if self.retries > 0 && self.rtt.srtt().is_none() {
+            self.rtt.fallback(SYN_LOSS_RTO);
+        }
+        self.retries = 0;
         self.state = State::Established;
         self.push_event(Event::Connected);
         self.push_event(Event::Writable);
