@@ -384,3 +384,41 @@ fn reset_error_reported_to_reads_and_writes() {
         Err(ReadError::Failed(ConnError::Reset))
     );
 }
+
+/// Only the peer's retransmitted FIN (ending at RCV.NXT) restarts TIME_WAIT; a FIN with
+/// another sequence number is an unacceptable segment: ACKed, and the timer runs on.
+#[test]
+fn other_fin_in_time_wait_does_not_restart_2msl() {
+    let mut l = Lone::established(Config::default());
+    l.c.close(l.now);
+    l.flush();
+    l.ack(1, 2);
+    fin(&mut l, 1, 2);
+    let t = l.now;
+    l.advance(Duration::from_secs(30));
+    let ans = fin(&mut l, 0x1000_0000, 2);
+    assert!(
+        ans.iter().all(|o| o.is_pure_ack() && o.ack() == 2),
+        "{ans:?}"
+    );
+    l.advance(Duration::from_secs(30));
+    assert_eq!(l.c.state(), State::Closed);
+    assert_eq!(ms_since(t, l.now), 60_000);
+}
+
+/// FIN_WAIT_1 with data outstanding: RTO retransmits data and FIN together from SND.UNA.
+#[test]
+fn fin_retransmitted_with_outstanding_data() {
+    let mut l = Lone::established(one_second_rto());
+    l.write(100);
+    l.c.close(l.now);
+    let out = l.flush();
+    let fin_seg = out.iter().find(|o| o.has(TcpFlags::FIN)).unwrap();
+    assert_eq!(fin_seg.seq() + fin_seg.len() as u32, 101);
+    let r = l.fire();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!((r[0].seq(), r[0].len()), (1, 100));
+    assert!(r[0].has(TcpFlags::FIN));
+    l.ack(1, 102);
+    assert_eq!(l.c.state(), State::FinWait2);
+}

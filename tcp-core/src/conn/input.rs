@@ -127,8 +127,15 @@ impl Connection {
         let rst = f.contains(TcpFlags::RST);
         let syn = f.contains(TcpFlags::SYN);
 
-        if self.state == State::TimeWait && f.contains(TcpFlags::FIN) && !rst && !syn {
-            // A retransmitted FIN: ACK it again and restart the 2·MSL timer (RFC 9293 §3.10.7.4, "eighth").
+        if self.state == State::TimeWait
+            && f.contains(TcpFlags::FIN)
+            && !rst
+            && !syn
+            && seg.seq + seq_len(seg, payload.len()) == self.rcv_nxt
+        {
+            // A retransmitted FIN (it ends at RCV.NXT): ACK it again and restart the 2·MSL
+            // timer (RFC 9293 §3.10.7.4, "eighth"; as Linux's tcp_timewait_state_process).
+            // Any other FIN is an unacceptable segment, handled below.
             self.ack_now = true;
             self.state_deadline = Some(now + self.cfg.time_wait);
             return;
