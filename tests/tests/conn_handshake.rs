@@ -253,3 +253,49 @@ fn syn_sent_rst_refuses_only_with_acceptable_ack() {
     assert_eq!(l.c.error(), Some(ConnError::Refused));
     assert!(l.events.contains(&Event::Error(ConnError::Refused)));
 }
+
+/// Our final ACK was lost: the server's retransmitted SYN-ACK is answered with an ACK
+/// (seq x+1, ack y+1) and the connection stays ESTABLISHED.
+#[test]
+fn retransmitted_synack_in_established_is_acked() {
+    let mut l = Lone::established(Config::default());
+    let h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts::default(),
+    );
+    let ans = l.input(h, Bytes::new());
+    assert_eq!(ans.len(), 1, "{ans:?}");
+    assert!(ans[0].is_pure_ack());
+    assert_eq!((ans[0].seq(), ans[0].ack()), (1, 1));
+    assert_eq!(l.c.state(), State::Established);
+}
+
+/// The final ACK of a passive open may carry data: it is delivered.
+#[test]
+fn final_ack_with_data_establishes_and_delivers() {
+    let mut l = Lone::server(Config::default(), PeerOpts::default());
+    let ans = l.data(1, 1, 200);
+    assert_eq!(l.c.state(), State::Established);
+    assert_eq!(ans.last().unwrap().ack(), 201);
+    assert_eq!(l.c.recv_available(), 200);
+}
+
+/// Data written before the handshake completes is sent right after it, starting at x+1.
+#[test]
+fn data_written_in_syn_sent_goes_after_the_handshake() {
+    let mut l = Lone::client(Config::default());
+    assert_eq!(l.c.write(l.now, &[5u8; 300]), Ok(300));
+    assert_eq!(l.flush().len(), 0, "the SYN carries no data");
+    let h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts::default(),
+    );
+    let ans = l.input(h, Bytes::new());
+    let d: Vec<_> = ans.iter().filter(|o| !o.is_empty()).collect();
+    assert_eq!(d.len(), 1, "{ans:?}");
+    assert_eq!((d[0].seq(), d[0].ack(), d[0].len()), (1, 1, 300));
+}
