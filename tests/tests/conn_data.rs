@@ -431,3 +431,82 @@ fn window_update_after_reading_a_full_buffer() {
     assert!(out[0].window() > 0);
     assert_eq!(out[0].ack(), seq);
 }
+
+/// Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): after a zero window, reading a few bytes
+/// does not reopen the window; reading enough (min(buffer/2, MSS)) does, with an update.
+#[test]
+fn receiver_sws_avoidance() {
+    let mut l = Lone::established(Config {
+        recv_buffer: 16384,
+        ..no_quick_acks()
+    });
+    let mut seq = 1;
+    loop {
+        l.advance(Duration::from_millis(40));
+        let wnd = l.c.info().rcv_wnd;
+        if wnd == 0 {
+            break;
+        }
+        let len = wnd.min(1460);
+        l.data(seq, 1, len as usize);
+        seq += len;
+    }
+    assert_eq!(l.c.read(l.now, &mut [0u8; 100]), Ok(100));
+    assert!(l.flush().is_empty(), "no update for 100 bytes");
+    // A zero-window probe from the peer is answered: still a zero window.
+    let ans = l.ack(seq - 1, 1);
+    assert_eq!(ans.len(), 1);
+    assert_eq!(ans[0].window(), 0, "100 free bytes are not offered");
+    let mut buf = vec![0u8; 8192];
+    assert_eq!(l.c.read(l.now, &mut buf), Ok(8192));
+    let out = l.flush();
+    assert_eq!(out.len(), 1, "window update");
+    assert!(u32::from(out[0].window()) << 7 >= 8192);
+}
+
+/// The advertised right edge (ACK + scaled window) never moves left by a scale unit or
+/// more, whatever mix of arrivals and reads (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4).
+#[test]
+fn advertised_right_edge_never_recedes() {
+    let mut l = Lone::established(Config {
+        recv_buffer: 20_000,
+        ..Config::default()
+    });
+    let mut seq = 1u32;
+    let mut rng = 12345u64;
+    let mut max_edge = 0u32;
+    for _ in 0..2000 {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let r = (rng >> 33) as u32;
+        let wnd = l.c.info().rcv_wnd;
+        if r % 3 != 0 && wnd > 0 {
+            let len = (r % 1460 + 1).min(wnd);
+            l.data(seq, 1, len as usize);
+            seq += len;
+        } else {
+            let mut buf = vec![0u8; (r % 5000) as usize];
+            let _ = l.c.read(l.now, &mut buf);
+        }
+        l.advance(Duration::from_millis(r as u64 % 50));
+        for o in &l.out {
+            let edge = o.ack() + (u32::from(o.window()) << 7);
+            assert!(edge + 128 > max_edge, "edge {edge} < {max_edge}");
+            max_edge = max_edge.max(edge);
+        }
+        l.out.clear();
+    }
+}
+
+/// When the peer's window closes with data still to send, the persist timer takes over.
+#[test]
+fn window_closing_with_data_waiting_starts_probing() {
+    let mut l = Lone::established(Config::default());
+    l.write(30_000);
+    l.peer_window = 0;
+    let out = l.ack(1, 14_601);
+    assert!(out.is_empty(), "{out:?}");
+    let probe = l.fire();
+    assert_eq!(probe.len(), 1);
+    assert!(probe[0].seq() == 14_600 || probe[0].seq() == 14_601, "{probe:?}");
+    assert!(probe[0].len() <= 1);
+}
