@@ -476,7 +476,9 @@ fn advertised_right_edge_never_recedes() {
     let mut rng = 12345u64;
     let mut max_edge = 0u32;
     for _ in 0..2000 {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let r = (rng >> 33) as u32;
         let wnd = l.c.info().rcv_wnd;
         if r % 3 != 0 && wnd > 0 {
@@ -507,6 +509,28 @@ fn window_closing_with_data_waiting_starts_probing() {
     assert!(out.is_empty(), "{out:?}");
     let probe = l.fire();
     assert_eq!(probe.len(), 1);
-    assert!(probe[0].seq() == 14_600 || probe[0].seq() == 14_601, "{probe:?}");
+    assert!(
+        probe[0].seq() == 14_600 || probe[0].seq() == 14_601,
+        "{probe:?}"
+    );
     assert!(probe[0].len() <= 1);
+}
+
+/// RFC 6928: the initial window is 10 segments of the negotiated MSS, also when the peer's
+/// MSS is small (min(10·MSS, max(2·MSS, 14600)) = 10·MSS for MSS ≤ 1460).
+#[test]
+fn initial_window_is_ten_segments_of_a_small_mss() {
+    for mss in [536u16, 1000] {
+        let mut l = Lone::established_with(
+            Config::default(),
+            PeerOpts {
+                mss: Some(mss),
+                ..PeerOpts::default()
+            },
+        );
+        let out = l.write(100_000);
+        assert_eq!(out.len(), 10, "MSS {mss}");
+        assert!(out.iter().all(|o| o.len() == mss as usize));
+        assert_eq!(l.c.info().cwnd, 10 * u32::from(mss));
+    }
 }

@@ -482,6 +482,9 @@ impl Connection {
         self.offered_wscale = self.cfg.window_scaling && o.window_scale.is_some();
         self.sack_ok = self.cfg.sack && o.sack_permitted;
         self.ts_ok = self.cfg.timestamps && o.timestamps.is_some();
+        // The initial window counts segments of the negotiated MSS (RFC 6928, as Linux),
+        // so the controller starts once the MSS is known.
+        self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
     }
 
     /// Enters ESTABLISHED and tells the application.
