@@ -422,3 +422,14 @@ fn fin_retransmitted_with_outstanding_data() {
     l.ack(1, 102);
     assert_eq!(l.c.state(), State::FinWait2);
 }
+
+/// FIN_WAIT_1 receiving FIN+ACK that acknowledges our FIN goes straight to TIME_WAIT.
+#[test]
+fn fin_wait_1_to_time_wait_on_fin_ack() {
+    let mut l = Lone::established(Config::default());
+    l.c.close(l.now);
+    l.flush();
+    let ans = fin(&mut l, 1, 2);
+    assert_eq!(l.c.state(), State::TimeWait);
+    assert_eq!((ans[0].seq(), ans[0].ack()), (2, 2));
+}

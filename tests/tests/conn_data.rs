@@ -534,3 +534,31 @@ fn initial_window_is_ten_segments_of_a_small_mss() {
         assert_eq!(l.c.info().cwnd, 10 * u32::from(mss));
     }
 }
+
+/// RFC 9293 §3.10.7.4: with a zero receive window no data is acceptable, but the ACK (and
+/// window) of a segment at RCV.NXT is still processed; the data is answered with an ACK.
+#[test]
+fn zero_receive_window_still_takes_acks() {
+    let mut l = Lone::established(Config {
+        recv_buffer: 4096,
+        nodelay: true,
+        ..Config::default()
+    });
+    let mut seq = 1;
+    loop {
+        l.advance(Duration::from_millis(40));
+        let wnd = l.c.info().rcv_wnd;
+        if wnd == 0 {
+            break;
+        }
+        let len = wnd.min(1460);
+        l.data(seq, 1, len as usize);
+        seq += len;
+    }
+    l.write(100);
+    let ans = l.data(seq, 101, 50);
+    assert_eq!(l.c.snd_una(), tcp_tests::lone::LOCAL_ISS + 101, "ACK processed");
+    assert_eq!(l.c.rcv_nxt().since(tcp_tests::lone::PEER_ISN), seq, "data refused");
+    assert_eq!(ans.len(), 1);
+    assert_eq!((ans[0].ack(), ans[0].window()), (seq, 0));
+}
