@@ -557,8 +557,16 @@ fn zero_receive_window_still_takes_acks() {
     }
     l.write(100);
     let ans = l.data(seq, 101, 50);
-    assert_eq!(l.c.snd_una(), tcp_tests::lone::LOCAL_ISS + 101, "ACK processed");
-    assert_eq!(l.c.rcv_nxt().since(tcp_tests::lone::PEER_ISN), seq, "data refused");
+    assert_eq!(
+        l.c.snd_una(),
+        tcp_tests::lone::LOCAL_ISS + 101,
+        "ACK processed"
+    );
+    assert_eq!(
+        l.c.rcv_nxt().since(tcp_tests::lone::PEER_ISN),
+        seq,
+        "data refused"
+    );
     assert_eq!(ans.len(), 1);
     assert_eq!((ans[0].ack(), ans[0].window()), (seq, 0));
 }

@@ -366,3 +366,73 @@ fn syn_retransmission_backoff_does_not_carry_over_with_timestamps() {
     let r = l.fire();
     assert_eq!(r[0].time - t0, Duration::from_millis(300));
 }
+
+/// The peer's window shrank below what is in flight and the window update that reopened it
+/// was lost: the RTO retransmission is cut to what the window allows (as Linux's
+/// __tcp_retransmit_skb) instead of waiting for a window that never gets announced.
+#[test]
+fn rto_retransmission_fits_a_shrunken_window() {
+    let mut l = Lone::established(Config {
+        nodelay: true,
+        ..Config::default()
+    });
+    let out = l.write(3000);
+    assert_eq!(out.len(), 3);
+    l.peer_window = 5; // 640 bytes
+    l.ack(1, 1);
+    let r = l.fire();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].seq(), 1);
+    assert!(!r[0].is_empty() && r[0].len() <= 640, "{}", r[0].len());
+    l.peer_window = 100;
+    let r = l.ack(1, 641);
+    assert!(!r.is_empty());
+    l.ack(1, 3001);
+    assert_eq!(l.c.snd_una(), LOCAL_ISS + 3001);
+}
+
+/// The peer shrank its window to zero with data in flight: RTO retransmissions act as
+/// probes and do not time the connection out while the peer keeps answering (Linux
+/// tcp_retransmit_timer); when the window opens the data is delivered.
+#[test]
+fn rto_into_a_zero_window_keeps_going_while_the_peer_answers() {
+    let mut l = Lone::established(Config {
+        retries2: 3,
+        ..Config::default()
+    });
+    l.write(1000);
+    l.peer_window = 0;
+    l.ack(1, 1);
+    for _ in 0..10 {
+        let r = l.fire();
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].seq() <= 1);
+        l.ack(1, 1);
+        assert_eq!(l.c.state(), State::Established);
+    }
+    l.peer_window = 100;
+    let r = l.ack(1, 1);
+    let r = if r.is_empty() { l.fire() } else { r };
+    assert_eq!((r[0].seq(), r[0].len()), (1, 1000));
+    l.ack(1, 1001);
+    assert_eq!(l.c.snd_una(), LOCAL_ISS + 1001);
+}
+
+/// ...but a peer that stops answering entirely is given up on.
+#[test]
+fn rto_into_a_zero_window_times_out_without_answers() {
+    let mut l = Lone::established(Config {
+        retries2: 3,
+        ..Config::default()
+    });
+    l.write(1000);
+    l.peer_window = 0;
+    l.ack(1, 1);
+    let mut n = 0;
+    while l.c.state() == State::Established {
+        l.fire();
+        n += 1;
+        assert!(n < 100);
+    }
+    assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+}

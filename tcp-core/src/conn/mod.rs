@@ -253,8 +253,11 @@ pub struct Connection {
     // Timers.
     syn_pending: bool,
     rtx_at: Option<Instant>,
-    /// Consecutive RTO expiries (the backoff exponent and the retry count).
+    /// Consecutive RTO expiries counted as retries (`retries2`, `syn_retries`, ...).
     retries: u32,
+    /// Further RTO backoff steps taken while the peer's window was zero: they double the
+    /// RTO but are not retries (Linux's zero-window branch of tcp_retransmit_timer).
+    zwnd_backoff: u32,
     persist_at: Option<Instant>,
     persist_backoff: u32,
     persist_probes: u32,
@@ -349,6 +352,7 @@ impl Connection {
             syn_pending: false,
             rtx_at: None,
             retries: 0,
+            zwnd_backoff: 0,
             persist_at: None,
             persist_backoff: 0,
             persist_probes: 0,
@@ -495,6 +499,7 @@ impl Connection {
             self.rtt.fallback(SYN_LOSS_RTO);
         }
         self.retries = 0;
+        self.zwnd_backoff = 0;
         self.state = State::Established;
         self.push_event(Event::Connected);
         self.push_event(Event::Writable);
@@ -873,7 +878,7 @@ impl Connection {
             unacked_bytes: self.snd_max.since(self.snd_una),
             retransmits: self.retries,
             probes: self.persist_probes.max(self.keepalive_probes),
-            backoff: self.retries.max(self.persist_backoff),
+            backoff: (self.retries + self.zwnd_backoff).max(self.persist_backoff),
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,
