@@ -5,5 +5,6 @@
 //! benchmarks side by side with smoltcp.
 
 pub mod ep_pair;
+pub mod lone;
 pub mod pair;
 pub mod pkt;

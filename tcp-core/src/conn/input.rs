@@ -65,7 +65,9 @@ impl Connection {
         if has_ack {
             self.snd_una = seg.ack;
             self.buf_seq = seg.ack;
-            self.recover = seg.ack;
+            // RFC 6582 §3.2: `recover` starts at the ISS, so a loss in the first window
+            // can be fast-retransmitted.
+            self.recover = self.iss;
             // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
             self.snd_wnd = u32::from(seg.window);
             self.max_snd_wnd = self.snd_wnd;
@@ -125,10 +127,35 @@ impl Connection {
         let rst = f.contains(TcpFlags::RST);
         let syn = f.contains(TcpFlags::SYN);
 
-        if self.state == State::TimeWait && f.contains(TcpFlags::FIN) && !rst && !syn {
-            // A retransmitted FIN: ACK it again and restart the 2·MSL timer (RFC 9293 §3.10.7.4, "eighth").
+        if self.state == State::TimeWait
+            && f.contains(TcpFlags::FIN)
+            && !rst
+            && !syn
+            && seg.seq + seq_len(seg, payload.len()) == self.rcv_nxt
+        {
+            // A retransmitted FIN (it ends at RCV.NXT): ACK it again and restart the 2·MSL
+            // timer (RFC 9293 §3.10.7.4, "eighth"; as Linux's tcp_timewait_state_process).
+            // Any other FIN is an unacceptable segment, handled below.
             self.ack_now = true;
             self.state_deadline = Some(now + self.cfg.time_wait);
+            return;
+        }
+        if self.state == State::SynRcvd
+            && !self.passive
+            && syn
+            && !rst
+            && f.contains(TcpFlags::ACK)
+            && seg.seq == self.irs
+            && seg.ack == self.iss + 1
+        {
+            // Simultaneous open (RFC 9293 §3.5 figure 8): the peer's SYN-ACK crossed ours.
+            // Its SYN was already received; its ACK of our SYN establishes the connection
+            // (as Linux's tcp_validate_incoming lets it pass).
+            let mut h = *seg;
+            h.flags.remove(TcpFlags::SYN);
+            h.seq = seg.seq + 1;
+            self.ack_now = true;
+            self.on_synchronized(now, &h, payload);
             return;
         }
         if self.state == State::SynRcvd
@@ -302,8 +329,10 @@ impl Connection {
             return false;
         }
         if ack.lt(self.snd_una - self.max_snd_wnd.max(self.snd_mss)) {
-            // Too old to be a delayed duplicate: ignore (RFC 5961 §5.2).
+            // Too old to be a delayed duplicate: discard the segment and send an ACK back
+            // (RFC 5961 §5.2, RFC 9293 §3.10.7.4), rate-limited as a challenge ACK (Linux).
             self.stats.ack_too_old += 1;
+            self.challenge_ack(now);
             return false;
         }
 
@@ -387,6 +416,7 @@ impl Connection {
 
         // A new ACK ends backoff (RFC 6298 §5.3, §5.7) and restarts or stops the timer.
         self.retries = 0;
+        self.zwnd_backoff = 0;
         if self.snd_una == self.snd_max {
             self.stop_rtx();
             self.unacked_since = None;

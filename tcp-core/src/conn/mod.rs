@@ -253,8 +253,11 @@ pub struct Connection {
     // Timers.
     syn_pending: bool,
     rtx_at: Option<Instant>,
-    /// Consecutive RTO expiries (the backoff exponent and the retry count).
+    /// Consecutive RTO expiries counted as retries (`retries2`, `syn_retries`, ...).
     retries: u32,
+    /// Further RTO backoff steps taken while the peer's window was zero: they double the
+    /// RTO but are not retries (Linux's zero-window branch of tcp_retransmit_timer).
+    zwnd_backoff: u32,
     persist_at: Option<Instant>,
     persist_backoff: u32,
     persist_probes: u32,
@@ -279,6 +282,9 @@ pub struct Connection {
 
 /// Maximum control segments (resets) queued at once; further ones are dropped.
 const MAX_CTL: usize = 8;
+/// The RTO once data transmission begins after a retransmitted SYN without an RTT sample
+/// (RFC 6298 §5.7; Linux's TCP_TIMEOUT_FALLBACK).
+const SYN_LOSS_RTO: Duration = Duration::from_secs(3);
 /// The peer MSS assumed without an MSS option (RFC 9293 §3.7.1).
 const DEFAULT_PEER_MSS: u16 = 536;
 
@@ -346,6 +352,7 @@ impl Connection {
             syn_pending: false,
             rtx_at: None,
             retries: 0,
+            zwnd_backoff: 0,
             persist_at: None,
             persist_backoff: 0,
             persist_probes: 0,
@@ -446,7 +453,8 @@ impl Connection {
         c.snd_nxt = c.snd_una;
         c.snd_max = c.snd_una;
         c.buf_seq = c.snd_una;
-        c.recover = c.snd_una;
+        // RFC 6582 §3.2: `recover` starts at the ISS.
+        c.recover = hs.iss;
         c.snd_wnd = u32::from(hs.peer_window) << c.snd_wscale;
         c.max_snd_wnd = c.snd_wnd;
         c.snd_wl1 = c.rcv_nxt;
@@ -478,10 +486,20 @@ impl Connection {
         self.offered_wscale = self.cfg.window_scaling && o.window_scale.is_some();
         self.sack_ok = self.cfg.sack && o.sack_permitted;
         self.ts_ok = self.cfg.timestamps && o.timestamps.is_some();
+        // The initial window counts segments of the negotiated MSS (RFC 6928, as Linux),
+        // so the controller starts once the MSS is known.
+        self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
     }
 
     /// Enters ESTABLISHED and tells the application.
     fn establish(&mut self) {
+        // The SYN (or SYN-ACK) is acknowledged: its backoff ends (RFC 6298 §5.7). If it had
+        // to be retransmitted and no RTT sample exists (Karn), data starts with a 3 s RTO.
+        if self.retries > 0 && self.rtt.srtt().is_none() {
+            self.rtt.fallback(SYN_LOSS_RTO);
+        }
+        self.retries = 0;
+        self.zwnd_backoff = 0;
         self.state = State::Established;
         self.push_event(Event::Connected);
         self.push_event(Event::Writable);
@@ -860,7 +878,7 @@ impl Connection {
             unacked_bytes: self.snd_max.since(self.snd_una),
             retransmits: self.retries,
             probes: self.persist_probes.max(self.keepalive_probes),
-            backoff: self.retries.max(self.persist_backoff),
+            backoff: (self.retries + self.zwnd_backoff).max(self.persist_backoff),
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,

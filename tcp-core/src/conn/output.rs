@@ -162,16 +162,31 @@ impl Connection {
         let cwnd = self.cc.cwnd();
         if self.snd_nxt.lt(data_end) {
             let avail = data_end.since(self.snd_nxt);
-            let len = avail.min(smss);
-            // The whole segment must fit the peer's window (Linux's tcp_snd_wnd_test);
-            // window-limited pieces go out from the persist timer.
+            let mut len = avail.min(smss);
+            let retransmission = self.snd_nxt.lt(self.snd_max);
             if (self.snd_nxt + len).gt(wnd_end) {
-                return None;
+                if !retransmission {
+                    // New data: the whole segment must fit the peer's window (Linux's
+                    // tcp_snd_wnd_test); window-limited pieces go out from the persist
+                    // timer.
+                    return None;
+                }
+                // A retransmission is cut to the window (Linux's __tcp_retransmit_skb);
+                // into a closed window only the head goes, as a probe (tcp_retransmit_timer).
+                let room = if wnd_end.gt(self.snd_nxt) {
+                    wnd_end.since(self.snd_nxt)
+                } else {
+                    0
+                };
+                if room > 0 {
+                    len = room;
+                } else if self.snd_nxt != self.snd_una {
+                    return None;
+                }
             }
             if flight.saturating_add(len) > cwnd.max(smss) {
                 return None;
             }
-            let retransmission = self.snd_nxt.lt(self.snd_max);
             if len < smss && !retransmission && self.nagle_holds() {
                 return None;
             }
@@ -338,8 +353,18 @@ impl Connection {
             wnd = cur;
         }
         wnd = wnd.max(cur).min(0xffff << shift);
-        // Round up to the scale unit so the right edge does not recede.
-        let field = wnd.div_ceil(1 << shift).min(0xffff);
+        // Round up to the scale unit so the right edge does not recede, but never past the
+        // buffer's end plus less than one unit: rounding up the remainder of an earlier
+        // rounded-up window again and again would otherwise creep the edge past the buffer
+        // (RFC 7323 §2.4 accepts an apparent shrink of less than one unit).
+        let unit = 1u32 << shift;
+        let up = wnd.div_ceil(unit);
+        let field = if up.saturating_mul(unit) <= free.saturating_add(unit - 1) {
+            up
+        } else {
+            wnd / unit
+        }
+        .min(0xffff);
         let edge = self.rcv_nxt + (field << shift);
         if edge.gt(self.rcv_adv) {
             self.rcv_adv = edge;

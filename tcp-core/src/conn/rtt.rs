@@ -49,6 +49,13 @@ impl RttEstimator {
         self.rto_us = rto.clamp(self.min_us, self.max_us);
     }
 
+    /// Sets the RTO to `rto` (clamped) while no sample exists (RFC 6298 §5.7).
+    pub(crate) fn fallback(&mut self, rto: Duration) {
+        if self.srtt_us.is_none() {
+            self.rto_us = duration_micros(rto).clamp(self.min_us, self.max_us);
+        }
+    }
+
     /// The current RTO, before backoff.
     pub(crate) fn rto(&self) -> Duration {
         Duration::from_micros(self.rto_us)

@@ -52,7 +52,9 @@ impl Connection {
 
     /// The RTO including backoff, capped at the maximum (RFC 6298 §5.5).
     pub(super) fn current_rto(&self) -> Duration {
-        let k = 1u32.checked_shl(self.retries).unwrap_or(u32::MAX);
+        let k = 1u32
+            .checked_shl(self.retries.saturating_add(self.zwnd_backoff))
+            .unwrap_or(u32::MAX);
         mul_capped(self.rtx_base(), k, self.rtt.max())
     }
 
@@ -106,11 +108,25 @@ impl Connection {
                 if self.snd_una == self.snd_max {
                     return;
                 }
-                if self.retries_exhausted(now) {
+                // The peer closed its window on data in flight: the retransmissions act as
+                // zero-window probes and do not use up the retries while the peer answers
+                // (at most one maximum RTO of silence), as Linux's tcp_retransmit_timer.
+                let zero_window =
+                    self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout.is_none();
+                let gave_up = if zero_window {
+                    now.saturating_duration_since(self.last_rcv) > self.rtt.max()
+                } else {
+                    self.retries_exhausted(now)
+                };
+                if gave_up {
                     self.fail(ConnError::TimedOut);
                     return;
                 }
-                self.retries += 1;
+                if zero_window {
+                    self.zwnd_backoff = self.zwnd_backoff.saturating_add(1);
+                } else {
+                    self.retries += 1;
+                }
                 // RFC 5681 §3.1 (cwnd), RFC 6582 §3.2 step 4 (recover), go-back-N from
                 // SND.UNA, Karn's rule (RFC 6298 §5.4-5.6).
                 let smss = self.eff_mss();

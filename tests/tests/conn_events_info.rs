@@ -1,0 +1,213 @@
+//! Application events and `info()` (TCP_INFO-like), over the two-connection harness and a
+//! scripted peer.
+
+use bytes::Bytes;
+use tcp_core::wire::TcpFlags;
+use tcp_core::{Config, ConnError, Duration, Event, State};
+use tcp_tests::lone::Lone;
+use tcp_tests::pair::{Dir, Pair, drain};
+
+/// The events of a whole connection life on both sides, in order: Connected and Writable,
+/// Readable, PeerClosed, Closed.
+#[test]
+fn events_of_a_connection_life() {
+    let mut p = Pair::new(Duration::from_millis(10));
+    p.establish();
+    assert_eq!(&p.events_a[..2], [Event::Connected, Event::Writable]);
+    assert_eq!(&p.events_b[..2], [Event::Connected, Event::Writable]);
+    let now = p.now;
+    p.a.write(now, b"hello").unwrap();
+    p.run_until(Duration::from_secs(1), |p| {
+        p.events_b.contains(&Event::Readable)
+    });
+    assert!(p.events_b.contains(&Event::Readable));
+    let now = p.now;
+    let mut got = Vec::new();
+    drain(p.b(), now, &mut got);
+    assert_eq!(got, b"hello");
+    p.a.close(now);
+    assert!(p.run_until(Duration::from_secs(1), |p| {
+        p.events_b.contains(&Event::PeerClosed)
+    }));
+    let now = p.now;
+    let mut rest = Vec::new();
+    assert!(drain(p.b(), now, &mut rest), "end-of-stream");
+    p.b().close(now);
+    assert!(p.run_until(Duration::from_secs(120), |p| {
+        p.a.state() == State::Closed && p.b.as_ref().unwrap().state() == State::Closed
+    }));
+    assert_eq!(p.events_a.last(), Some(&Event::Closed));
+    assert_eq!(p.events_b.last(), Some(&Event::Closed));
+    assert!(!p.events_a.iter().any(|e| matches!(e, Event::Error(_))));
+}
+
+/// The handshake and close on the wire between two real ends, with relative numbers:
+/// SYN 0, SYN-ACK 0/1, ACK 1/1; FIN u; ACK; FIN w; ACK w+1.
+#[test]
+fn handshake_and_close_numbers_on_the_wire() {
+    let mut p = Pair::new(Duration::from_millis(10));
+    p.establish();
+    let now = p.now;
+    p.a.write(now, &[1u8; 100]).unwrap();
+    p.run_for(Duration::from_millis(100));
+    let now = p.now;
+    let mut sink = Vec::new();
+    drain(p.b(), now, &mut sink);
+    p.a.close(now);
+    p.run_until(Duration::from_secs(1), |p| {
+        p.b.as_ref().unwrap().state() == State::CloseWait
+    });
+    let now = p.now;
+    drain(p.b(), now, &mut sink);
+    p.b().close(now);
+    p.run_until(Duration::from_secs(120), |p| p.a.state() == State::Closed);
+    let t: Vec<(Dir, TcpFlags, u32, u32, usize)> = p
+        .trace
+        .iter()
+        .map(|w| {
+            (
+                w.dir,
+                {
+                    let mut f = w.flags();
+                    f.remove(TcpFlags::PSH);
+                    f
+                },
+                w.rel_seq(&p),
+                if w.flags().contains(TcpFlags::ACK) {
+                    w.rel_ack(&p)
+                } else {
+                    0
+                },
+                w.seg.payload.len(),
+            )
+        })
+        .collect();
+    let (ab, ba) = (Dir::AtoB, Dir::BtoA);
+    let (s, sa, a, fa) = (
+        TcpFlags::SYN,
+        TcpFlags::SYN | TcpFlags::ACK,
+        TcpFlags::ACK,
+        TcpFlags::FIN | TcpFlags::ACK,
+    );
+    assert_eq!(
+        t,
+        [
+            (ab, s, 0, 0, 0),
+            (ba, sa, 0, 1, 0),
+            (ab, a, 1, 1, 0),
+            (ab, a, 1, 1, 100),
+            (ba, a, 1, 101, 0),
+            (ab, fa, 101, 1, 0),
+            (ba, a, 1, 102, 0),
+            (ba, fa, 1, 102, 0),
+            (ab, a, 102, 2, 0),
+        ]
+    );
+}
+
+/// Reset by the peer: Error(Reset) then Closed.
+#[test]
+fn reset_event() {
+    let mut l = Lone::established(Config::default());
+    let h = l.seg(TcpFlags::RST, 1, 0);
+    l.input(h, Bytes::new());
+    assert_eq!(
+        l.take_events(),
+        [Event::Error(ConnError::Reset), Event::Closed]
+    );
+}
+
+/// Timed out: Error(TimedOut) then Closed.
+#[test]
+fn timed_out_event() {
+    let mut l = Lone::established(Config {
+        retries2: 1,
+        ..Config::default()
+    });
+    l.write(10);
+    while l.c.state() != State::Closed {
+        l.fire();
+    }
+    assert_eq!(
+        l.take_events(),
+        [Event::Error(ConnError::TimedOut), Event::Closed]
+    );
+}
+
+/// `info()` after a transfer reports state, RTT, RTO, windows, MSS, byte counters and
+/// retransmissions.
+#[test]
+fn info_fields() {
+    let mut l = Lone::established(Config {
+        nodelay: true,
+        ..Config::default()
+    });
+    let i = l.c.info();
+    assert_eq!(i.state, State::Established);
+    assert_eq!(i.snd_mss, 1460);
+    assert_eq!(i.cwnd, 10 * 1460);
+    assert_eq!(i.cwnd_segments, 10);
+    assert_eq!(i.snd_wscale, 7);
+    assert_eq!(i.rcv_wscale, 7);
+    assert!(i.sack && !i.timestamps);
+    assert_eq!(i.congestion_control, "reno", "Linux's name for NewReno");
+
+    l.write(3000);
+    assert_eq!(l.c.info().bytes_in_flight, 3000);
+    assert_eq!(l.c.info().unacked_bytes, 3000);
+    l.set_time(l.now + Duration::from_millis(50));
+    l.ack(1, 1461);
+    l.fire(); // RTO: retransmission of 1461..
+    let i = l.c.info();
+    assert_eq!(i.retransmits, 1);
+    assert_eq!(i.stats.retransmits, 1);
+    assert!(i.backoff >= 1);
+    l.ack(1, 3001);
+    l.peer_window = 100;
+    l.data(1, 3001, 700);
+    let i = l.c.info();
+    assert_eq!(i.retransmits, 0, "reset by the new ACK");
+    assert_eq!(i.stats.retransmits, 1, "the total stays");
+    assert_eq!(i.stats.bytes_sent, 3000);
+    assert_eq!(i.stats.bytes_acked, 3000);
+    assert_eq!(i.stats.bytes_received, 700);
+    assert_eq!(i.bytes_in_flight, 0);
+    assert_eq!(i.snd_wnd, 100 << 7);
+    assert!(i.rcv_wnd > 0);
+    assert_eq!(i.recv_buffered, 700);
+    assert!(i.srtt.is_some());
+    assert!(i.rto >= Duration::from_millis(200));
+    assert!(i.ssthresh < u32::MAX);
+}
+
+/// `close()` in SYN_RCVD sends the FIN once the handshake completes.
+#[test]
+fn close_in_syn_rcvd_sends_fin_after_establishing() {
+    let mut l = Lone::server(Config::default(), tcp_tests::lone::PeerOpts::default());
+    l.c.close(l.now);
+    assert!(
+        l.flush().is_empty(),
+        "no FIN before the handshake completes"
+    );
+    let ans = l.ack(1, 1);
+    assert_eq!(l.c.state(), State::FinWait1);
+    assert_eq!(ans.len(), 1);
+    assert_eq!(ans[0].flags(), TcpFlags::FIN | TcpFlags::ACK);
+    assert_eq!((ans[0].seq(), ans[0].ack()), (1, 1));
+}
+
+/// A FIN that arrives beyond a hole is remembered; when the hole fills the FIN counts, the
+/// ACK covers it and the connection enters CLOSE_WAIT.
+#[test]
+fn out_of_order_fin() {
+    let mut l = Lone::established(Config::default());
+    let h = l.seg(TcpFlags::FIN | TcpFlags::ACK, 101, 1);
+    let ans = l.input(h, Bytes::from(vec![0u8; 50]));
+    assert_eq!(ans[0].ack(), 1);
+    assert_eq!(l.c.state(), State::Established);
+    let ans = l.data(1, 1, 100);
+    assert_eq!(ans.last().unwrap().ack(), 152);
+    assert_eq!(l.c.state(), State::CloseWait);
+    let (got, eof) = l.read_all();
+    assert_eq!((got.len(), eof), (150, true));
+}

@@ -1,0 +1,438 @@
+//! Retransmission: RFC 6298 RTO with Karn's rule and backoff, retry limits, user timeout
+//! (RFC 5482), fast retransmit and NewReno (RFC 5681, RFC 6582).
+
+use bytes::Bytes;
+use tcp_core::wire::{TcpFlags, TcpOptions};
+use tcp_core::{Config, ConnError, Duration, Event, State};
+use tcp_tests::lone::{LOCAL_ISS, Lone, PEER_ISN, PeerOpts, syn_header};
+
+/// A client whose handshake took `rtt` (one RTT sample, SYN not retransmitted).
+fn client_with_rtt(cfg: Config, rtt: Duration) -> Lone {
+    let mut l = Lone::client(cfg);
+    l.set_time(l.now + rtt);
+    let h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts::default(),
+    );
+    l.input(h, Bytes::new());
+    assert_eq!(l.c.state(), State::Established);
+    l.out.clear();
+    l.events.clear();
+    l
+}
+
+/// RFC 6298 §2.2: the first sample R gives SRTT = R, RTTVAR = R/2, RTO = SRTT +
+/// max(G, 4·RTTVAR) (300 ms for R = 100 ms with G ≤ 200 ms).
+#[test]
+fn rto_after_the_first_sample() {
+    let l = client_with_rtt(Config::default(), Duration::from_millis(100));
+    let i = l.c.info();
+    assert_eq!(i.srtt, Some(Duration::from_millis(100)));
+    assert_eq!(i.rttvar, Duration::from_millis(50));
+    assert_eq!(i.rto, Duration::from_millis(300));
+}
+
+/// RFC 6298 §2.3: later samples: RTTVAR = 3/4 RTTVAR + 1/4 |SRTT − R'|, SRTT = 7/8 SRTT +
+/// 1/8 R'.
+#[test]
+fn rto_after_a_second_sample() {
+    let mut l = client_with_rtt(Config::default(), Duration::from_millis(100));
+    l.c.set_nodelay(true);
+    l.write(100);
+    l.set_time(l.now + Duration::from_millis(200));
+    l.ack(1, 101);
+    let i = l.c.info();
+    // SRTT = 87.5 + 25 = 112.5 ms; RTTVAR = 37.5 + 25 = 62.5 ms; RTO = 112.5 + 250.
+    assert_eq!(i.srtt, Some(Duration::from_micros(112_500)));
+    assert_eq!(i.rttvar, Duration::from_micros(62_500));
+    assert_eq!(i.rto, Duration::from_micros(362_500));
+}
+
+/// RFC 6298 §5.5-5.6: on each expiry the oldest unacknowledged segment is retransmitted
+/// and the RTO doubles.
+#[test]
+fn data_retransmission_backoff_timeline() {
+    let mut l = client_with_rtt(Config::default(), Duration::from_millis(100));
+    let t0 = l.now;
+    l.write(1000);
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        for o in l.fire() {
+            assert_eq!((o.seq(), o.ack(), o.len()), (1, 1, 1000));
+            times.push((o.time - t0).as_millis());
+        }
+    }
+    assert_eq!(times, [300, 900, 2100, 4500, 9300]);
+    assert_eq!(l.c.info().retransmits, 5);
+    assert_eq!(l.c.info().rto, Duration::from_millis(9600));
+}
+
+/// RFC 6298 §2.5: the backed-off RTO is capped at the maximum.
+#[test]
+fn rto_backoff_is_capped_at_max_rto() {
+    let mut l = client_with_rtt(
+        Config {
+            max_rto: Duration::from_secs(2),
+            ..Config::default()
+        },
+        Duration::from_millis(100),
+    );
+    l.write(1000);
+    let mut last = l.now;
+    let mut gaps = Vec::new();
+    for _ in 0..6 {
+        let o = l.fire();
+        assert_eq!(o.len(), 1);
+        gaps.push((o[0].time - last).as_millis());
+        last = o[0].time;
+    }
+    assert_eq!(gaps, [300, 600, 1200, 2000, 2000, 2000]);
+}
+
+/// Karn's rule (RFC 6298 §3): an ACK for retransmitted data gives no RTT sample (without
+/// timestamps), and the next new segment is timed again.
+#[test]
+fn karn_no_sample_from_retransmitted_segment() {
+    let mut l = client_with_rtt(Config::default(), Duration::from_millis(100));
+    l.c.set_nodelay(true);
+    l.write(100);
+    l.fire(); // retransmission at 300 ms
+    l.set_time(l.now + Duration::from_millis(10));
+    l.ack(1, 101);
+    assert_eq!(
+        l.c.info().srtt,
+        Some(Duration::from_millis(100)),
+        "no sample"
+    );
+    assert_eq!(
+        l.c.info().rto,
+        Duration::from_millis(300),
+        "backoff ends with the new ACK"
+    );
+    l.write(100);
+    l.set_time(l.now + Duration::from_millis(100));
+    l.ack(1, 201);
+    assert_eq!(l.c.info().srtt, Some(Duration::from_millis(100)));
+    assert_eq!(l.c.info().rttvar, Duration::from_micros(37_500));
+}
+
+/// The RTO never goes below the minimum (200 ms) however small the RTT.
+#[test]
+fn rto_has_a_floor() {
+    let mut l = client_with_rtt(Config::default(), Duration::from_millis(1));
+    l.c.set_nodelay(true);
+    for i in 0..20u32 {
+        l.write(10);
+        l.set_time(l.now + Duration::from_millis(1));
+        l.ack(1, 11 + i * 10);
+    }
+    let rto = l.c.info().rto;
+    assert!(rto >= Duration::from_millis(200), "{rto:?}");
+    assert!(rto <= Duration::from_millis(202), "{rto:?}");
+}
+
+/// Data retries up to `retries2`, then the connection fails timed out.
+#[test]
+fn data_retries2_then_timed_out() {
+    let mut l = client_with_rtt(
+        Config {
+            retries2: 3,
+            ..Config::default()
+        },
+        Duration::from_millis(100),
+    );
+    let t0 = l.now;
+    l.write(1000);
+    let mut n = 0;
+    while l.c.state() == State::Established {
+        n += l.fire().iter().filter(|o| o.len() == 1000).count();
+    }
+    assert_eq!(n, 3);
+    assert_eq!((l.now - t0).as_millis(), 300 + 600 + 1200 + 2400);
+    assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+    assert!(l.events.contains(&Event::Error(ConnError::TimedOut)));
+    assert!(l.events.contains(&Event::Closed));
+}
+
+/// RFC 5482 user timeout: the connection fails when data stays unacknowledged that long,
+/// even in the middle of a backoff interval.
+#[test]
+fn user_timeout_ends_the_connection() {
+    let mut l = client_with_rtt(
+        Config {
+            user_timeout: Some(Duration::from_secs(2)),
+            ..Config::default()
+        },
+        Duration::from_millis(100),
+    );
+    let t0 = l.now;
+    l.write(1000);
+    let mut rtx = Vec::new();
+    while l.c.state() == State::Established {
+        rtx.extend(l.fire().iter().map(|o| (o.time - t0).as_millis()));
+    }
+    assert_eq!(rtx, [300, 900]);
+    assert_eq!((l.now - t0).as_millis(), 2000);
+    assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+}
+
+/// The user timeout does not fire while ACKs keep arriving.
+#[test]
+fn user_timeout_restarts_with_progress() {
+    let mut l = client_with_rtt(
+        Config {
+            user_timeout: Some(Duration::from_secs(2)),
+            nodelay: true,
+            ..Config::default()
+        },
+        Duration::from_millis(100),
+    );
+    for i in 0..10u32 {
+        l.write(10);
+        l.advance(Duration::from_millis(1500));
+        l.ack(1, 11 + 10 * i);
+    }
+    assert_eq!(l.c.state(), State::Established);
+}
+
+fn dupack(l: &mut Lone, ack: u32) -> Vec<tcp_tests::lone::Out> {
+    l.ack(1, ack)
+}
+
+/// RFC 5681 §3.2 + RFC 6582: the third duplicate ACK retransmits the first unacknowledged
+/// segment at once; ssthresh = max(FlightSize/2, 2·SMSS); a partial ACK retransmits the next
+/// hole at once; the full ACK ends recovery with cwnd ≤ ssthresh.
+#[test]
+fn fast_retransmit_on_three_dupacks_with_newreno() {
+    let mut l = Lone::established(Config::default());
+    let out = l.write(14_600);
+    assert_eq!(out.len(), 10);
+    // Segment 1 arrives; segments 2 (seq 1461) and 6 (seq 7301) are lost.
+    l.ack(1, 1461);
+    assert!(dupack(&mut l, 1461).is_empty());
+    assert!(dupack(&mut l, 1461).is_empty());
+    let r = dupack(&mut l, 1461);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!((r[0].seq(), r[0].len()), (1461, 1460));
+    let i = l.c.info();
+    assert!(i.ca_state_recovery);
+    // FlightSize = 9 segments.
+    assert_eq!(i.ssthresh, 9 * 1460 / 2);
+    assert_eq!(l.c.stats().fast_retransmits, 1);
+    for _ in 0..5 {
+        for o in dupack(&mut l, 1461) {
+            assert_ne!(o.seq(), 1461, "no second retransmission of the same hole");
+        }
+    }
+    // The retransmission fills the first hole: ACK up to the second loss (partial ACK).
+    let r = l.ack(1, 7301);
+    let rtx: Vec<_> = r.iter().filter(|o| o.seq() == 7301).collect();
+    assert_eq!(rtx.len(), 1, "partial ACK retransmits the next hole: {r:?}");
+    assert!(l.c.info().ca_state_recovery);
+    // Full ACK.
+    l.ack(1, 14_601);
+    let i = l.c.info();
+    assert!(!i.ca_state_recovery);
+    assert!(i.cwnd <= i.ssthresh, "{} {}", i.cwnd, i.ssthresh);
+    assert_eq!(i.ssthresh, 9 * 1460 / 2);
+}
+
+/// A loss in the very first window is fast-retransmitted too (RFC 6582 §3.2: `recover`
+/// starts at the ISS).
+#[test]
+fn fast_retransmit_of_the_first_segment() {
+    let mut l = Lone::established(Config::default());
+    l.write(14_600);
+    // The first ACK carries the peer's scaled window (a window update, not a dupack).
+    l.ack(1, 1);
+    for _ in 0..2 {
+        assert!(dupack(&mut l, 1).is_empty());
+    }
+    let r = dupack(&mut l, 1);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!((r[0].seq(), r[0].len()), (1, 1460));
+}
+
+/// Duplicate ACKs per RFC 5681 §2: an ACK carrying data or changing the window is not one.
+#[test]
+fn acks_with_data_or_window_change_are_not_dupacks() {
+    let mut l = Lone::established(Config::default());
+    l.write(14_600);
+    l.data(1, 1, 10);
+    l.data(11, 1, 10);
+    l.data(21, 1, 10);
+    l.peer_window += 1;
+    l.ack(31, 1);
+    l.peer_window += 1;
+    l.ack(31, 1);
+    assert_eq!(l.c.stats().fast_retransmits, 0);
+    assert!(!l.c.info().ca_state_recovery);
+}
+
+/// After an RTO, the whole window is resent from SND.UNA (go-back-N) and cwnd restarts at
+/// one segment (RFC 5681 §3.1: loss window).
+#[test]
+fn rto_collapses_cwnd_to_one_segment() {
+    let mut l = Lone::established(Config::default());
+    l.write(14_600);
+    let r = l.fire();
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].seq(), 1);
+    assert_eq!(l.c.info().cwnd, 1460);
+    assert_eq!(l.c.info().ssthresh, 7300);
+    let r = l.ack(1, 1461);
+    let seqs: Vec<u32> = r.iter().map(|o| o.seq()).collect();
+    assert_eq!(seqs, [1461, 2921], "slow start from one segment");
+}
+
+/// A segment with an unknown option and no timestamps is still processed (options are
+/// per segment).
+#[test]
+fn ack_without_options_is_processed() {
+    let mut l = Lone::established(Config::default());
+    l.write(100);
+    let mut h = l.seg(TcpFlags::ACK, 1, 101);
+    h.options = TcpOptions::default();
+    l.input(h, Bytes::new());
+    assert_eq!(l.c.snd_una(), LOCAL_ISS + 101);
+}
+
+/// RFC 6298 §5.7: when the SYN had to be retransmitted and no RTT sample exists (no
+/// timestamps, Karn), the RTO is 3 s once data transmission begins; the handshake's
+/// backoff does not carry over to the data.
+#[test]
+fn rto_is_three_seconds_after_syn_retransmission() {
+    let mut l = Lone::client(Config {
+        timestamps: false,
+        ..Config::default()
+    });
+    l.fire(); // SYN retransmitted at 1 s
+    l.fire(); // and at 3 s
+    l.set_time(l.now + Duration::from_millis(100));
+    let h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts::default(),
+    );
+    l.input(h, Bytes::new());
+    assert_eq!(l.c.state(), State::Established);
+    assert_eq!(
+        l.c.info().srtt,
+        None,
+        "Karn: no sample from a retransmitted SYN"
+    );
+    assert_eq!(l.c.info().retransmits, 0);
+    assert_eq!(l.c.info().rto, Duration::from_secs(3));
+    let t0 = l.now;
+    l.write(100);
+    let r = l.fire();
+    assert_eq!((r[0].seq(), r[0].len()), (1, 100));
+    assert_eq!(r[0].time - t0, Duration::from_secs(3));
+    let r = l.fire();
+    assert_eq!(r[0].time - t0, Duration::from_secs(9));
+}
+
+/// With timestamps, the SYN-ACK echoing the retransmitted SYN's TSval is a valid sample
+/// (RFC 7323 §4.1), and the data RTO derives from it without the handshake's backoff.
+#[test]
+fn syn_retransmission_backoff_does_not_carry_over_with_timestamps() {
+    let mut l = Lone::client(Config::default());
+    l.fire();
+    l.fire();
+    l.fire(); // three SYN retransmissions
+    l.set_time(l.now + Duration::from_millis(100));
+    let mut h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts {
+            ts: Some(1),
+            ..PeerOpts::default()
+        },
+    );
+    h.options.timestamps = Some(tcp_core::wire::Timestamps {
+        val: 1,
+        ecr: l.last_tsval,
+    });
+    l.peer_ts = Some(1);
+    l.input(h, Bytes::new());
+    assert_eq!(l.c.info().srtt, Some(Duration::from_millis(100)));
+    assert_eq!(l.c.info().rto, Duration::from_millis(300));
+    let t0 = l.now;
+    l.write(100);
+    let r = l.fire();
+    assert_eq!(r[0].time - t0, Duration::from_millis(300));
+}
+
+/// The peer's window shrank below what is in flight and the window update that reopened it
+/// was lost: the RTO retransmission is cut to what the window allows (as Linux's
+/// __tcp_retransmit_skb) instead of waiting for a window that never gets announced.
+#[test]
+fn rto_retransmission_fits_a_shrunken_window() {
+    let mut l = Lone::established(Config {
+        nodelay: true,
+        ..Config::default()
+    });
+    let out = l.write(3000);
+    assert_eq!(out.len(), 3);
+    l.peer_window = 5; // 640 bytes
+    l.ack(1, 1);
+    let r = l.fire();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].seq(), 1);
+    assert!(!r[0].is_empty() && r[0].len() <= 640, "{}", r[0].len());
+    l.peer_window = 100;
+    let r = l.ack(1, 641);
+    assert!(!r.is_empty());
+    l.ack(1, 3001);
+    assert_eq!(l.c.snd_una(), LOCAL_ISS + 3001);
+}
+
+/// The peer shrank its window to zero with data in flight: RTO retransmissions act as
+/// probes and do not time the connection out while the peer keeps answering (Linux
+/// tcp_retransmit_timer); when the window opens the data is delivered.
+#[test]
+fn rto_into_a_zero_window_keeps_going_while_the_peer_answers() {
+    let mut l = Lone::established(Config {
+        retries2: 3,
+        ..Config::default()
+    });
+    l.write(1000);
+    l.peer_window = 0;
+    l.ack(1, 1);
+    for _ in 0..10 {
+        let r = l.fire();
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert!(r[0].seq() <= 1);
+        l.ack(1, 1);
+        assert_eq!(l.c.state(), State::Established);
+    }
+    l.peer_window = 100;
+    let r = l.ack(1, 1);
+    let r = if r.is_empty() { l.fire() } else { r };
+    assert_eq!((r[0].seq(), r[0].len()), (1, 1000));
+    l.ack(1, 1001);
+    assert_eq!(l.c.snd_una(), LOCAL_ISS + 1001);
+}
+
+/// ...but a peer that stops answering entirely is given up on.
+#[test]
+fn rto_into_a_zero_window_times_out_without_answers() {
+    let mut l = Lone::established(Config {
+        retries2: 3,
+        ..Config::default()
+    });
+    l.write(1000);
+    l.peer_window = 0;
+    l.ack(1, 1);
+    let mut n = 0;
+    while l.c.state() == State::Established {
+        l.fire();
+        n += 1;
+        assert!(n < 100);
+    }
+    assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+}
