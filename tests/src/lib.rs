@@ -8,3 +8,4 @@ pub mod ep_pair;
 pub mod lone;
 pub mod pair;
 pub mod pkt;
+pub mod alloc_count;
