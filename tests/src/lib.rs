@@ -3,3 +3,5 @@
 //! Planned contents (see the project issues): a deterministic network simulator with pcap
 //! output, a packetdrill-dialect runner with scenario scripts, property tests and
 //! benchmarks side by side with smoltcp.
+
+pub mod sim;
