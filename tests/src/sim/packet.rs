@@ -1,12 +1,12 @@
 //! A summary of the TCP/IP header fields the simulator looks at (scripted faults, flow
 //! statistics, the time-sequence plot).
 //!
-//! TEMPORARY PARSER: [`TcpSummary::parse`] is a small private IPv4/IPv6 + TCP header reader
-//! written while `tcp_core::wire` is being built. Replace its body with `tcp_core::wire`
-//! once that module lands; the [`TcpSummary`] type itself is what the rest of the
-//! simulator uses and can stay.
+//! [`TcpSummary::parse`] reads the headers with `tcp_core::wire`; the summary is a small
+//! `Copy` value so that a trace of a long run stays cheap.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
+
+use tcp_core::wire;
 
 /// TCP flag FIN.
 pub const FIN: u8 = 0x01;
@@ -90,97 +90,37 @@ impl TcpSummary {
         &self.sack[..usize::from(self.sack_count)]
     }
 
-    /// Parses an IPv4 or IPv6 packet carrying TCP; `None` for anything else or anything
-    /// truncated. Checksums are not verified (corrupted packets are still summarised).
+    /// Parses an IPv4 or IPv6 packet carrying TCP with `tcp_core::wire`; `None` for
+    /// anything else or anything malformed. The TCP checksum is not verified (corrupted
+    /// payloads are still summarised; a corrupted IPv4 header fails its checksum).
     pub fn parse(packet: &[u8]) -> Option<TcpSummary> {
-        let version = packet.first()? >> 4;
-        let (src, dst, tcp, packet_len) = match version {
-            4 => {
-                let ihl = usize::from(packet[0] & 0x0f) * 4;
-                let total = usize::from(u16::from_be_bytes([*packet.get(2)?, *packet.get(3)?]));
-                if ihl < 20 || total < ihl || packet.len() < total || packet[9] != 6 {
-                    return None;
-                }
-                let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
-                let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
-                (IpAddr::V4(src), IpAddr::V4(dst), &packet[ihl..total], total)
-            }
-            6 => {
-                if packet.len() < 40 || packet[6] != 6 {
-                    return None;
-                }
-                let payload = usize::from(u16::from_be_bytes([packet[4], packet[5]]));
-                let total = 40 + payload;
-                if packet.len() < total {
-                    return None;
-                }
-                let src: [u8; 16] = packet[8..24].try_into().ok()?;
-                let dst: [u8; 16] = packet[24..40].try_into().ok()?;
-                (
-                    IpAddr::V6(Ipv6Addr::from(src)),
-                    IpAddr::V6(Ipv6Addr::from(dst)),
-                    &packet[40..total],
-                    total,
-                )
-            }
-            _ => return None,
-        };
-        if tcp.len() < 20 {
+        let (ip, range) = wire::parse_ip_packet(packet).ok()?;
+        if ip.protocol() != wire::IPPROTO_TCP {
             return None;
         }
-        let be16 = |i: usize| u16::from_be_bytes([tcp[i], tcp[i + 1]]);
-        let be32 = |i: usize| u32::from_be_bytes([tcp[i], tcp[i + 1], tcp[i + 2], tcp[i + 3]]);
-        let data_off = usize::from(tcp[12] >> 4) * 4;
-        if data_off < 20 || data_off > tcp.len() {
-            return None;
-        }
+        let segment = packet.get(range.clone())?;
+        let (tcp, header_len) = wire::TcpHeader::parse(segment).ok()?;
         let mut s = TcpSummary {
             flow: FlowKey {
-                src,
-                sport: be16(0),
-                dst,
-                dport: be16(2),
+                src: ip.src(),
+                sport: tcp.src_port,
+                dst: ip.dst(),
+                dport: tcp.dst_port,
             },
-            seq: be32(4),
-            ack: be32(8),
-            flags: tcp[13],
-            window: be16(14),
-            payload_len: u32::try_from(tcp.len() - data_off).ok()?,
-            packet_len: u32::try_from(packet_len).ok()?,
-            mss: None,
-            wscale: None,
+            seq: tcp.seq.get(),
+            ack: tcp.ack.get(),
+            flags: tcp.flags.bits(),
+            window: tcp.window,
+            payload_len: u32::try_from(segment.len() - header_len).ok()?,
+            packet_len: u32::try_from(range.end).ok()?,
+            mss: tcp.options.mss,
+            wscale: tcp.options.window_scale,
             sack: [(0, 0); MAX_SACK],
             sack_count: 0,
         };
-        let mut opts = &tcp[20..data_off];
-        while let Some(&kind) = opts.first() {
-            match kind {
-                0 => break,
-                1 => opts = &opts[1..],
-                _ => {
-                    let len = usize::from(*opts.get(1)?);
-                    if len < 2 || len > opts.len() {
-                        break;
-                    }
-                    let body = &opts[2..len];
-                    match (kind, body.len()) {
-                        (2, 2) => s.mss = Some(u16::from_be_bytes([body[0], body[1]])),
-                        (3, 1) => s.wscale = Some(body[0]),
-                        (5, n) if n % 8 == 0 => {
-                            for block in body.chunks_exact(8).take(MAX_SACK) {
-                                let l =
-                                    u32::from_be_bytes([block[0], block[1], block[2], block[3]]);
-                                let r =
-                                    u32::from_be_bytes([block[4], block[5], block[6], block[7]]);
-                                s.sack[usize::from(s.sack_count)] = (l, r);
-                                s.sack_count += 1;
-                            }
-                        }
-                        _ => {}
-                    }
-                    opts = &opts[len..];
-                }
-            }
+        for block in tcp.options.sack_blocks.iter().take(MAX_SACK) {
+            s.sack[usize::from(s.sack_count)] = (block.left.get(), block.right.get());
+            s.sack_count += 1;
         }
         Some(s)
     }
@@ -195,33 +135,44 @@ pub fn seq_lt(a: u32, b: u32) -> bool {
 mod tests {
     use super::*;
 
-    fn ipv4_tcp(flags: u8, seq: u32, options: &[u8], payload: usize) -> Vec<u8> {
-        let tcp_len = 20 + options.len() + payload;
-        let total = 20 + tcp_len;
-        let mut p = vec![0u8; total];
-        p[0] = 0x45;
-        p[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        p[8] = 64;
-        p[9] = 6;
-        p[12..16].copy_from_slice(&[10, 0, 0, 1]);
-        p[16..20].copy_from_slice(&[10, 0, 0, 2]);
-        let t = &mut p[20..];
-        t[0..2].copy_from_slice(&1234u16.to_be_bytes());
-        t[2..4].copy_from_slice(&80u16.to_be_bytes());
-        t[4..8].copy_from_slice(&seq.to_be_bytes());
-        t[12] = (((20 + options.len()) / 4) as u8) << 4;
-        t[13] = flags;
-        t[14..16].copy_from_slice(&1000u16.to_be_bytes());
-        t[20..20 + options.len()].copy_from_slice(options);
-        p
+    use tcp_core::SeqNum;
+    use tcp_core::wire::{SackBlock, TcpFlags, TcpHeader, TcpOptions};
+
+    fn packet(flags: u8, seq: u32, options: TcpOptions, payload: usize) -> Vec<u8> {
+        let header = TcpHeader {
+            src_port: 1234,
+            dst_port: 80,
+            seq: SeqNum::new(seq),
+            flags: TcpFlags::from_bits(flags),
+            window: 1000,
+            options,
+            ..TcpHeader::default()
+        };
+        let mut buf = vec![0u8; 2000];
+        let n = wire::emit_ip_tcp_packet(
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            &header,
+            &vec![7u8; payload],
+            &mut buf,
+        )
+        .expect("emit");
+        buf.truncate(n);
+        buf
     }
 
     #[test]
     fn parses_ipv4_syn_with_mss_wscale_and_sack_blocks() {
-        let opts = [
-            2, 4, 0x05, 0xb4, 1, 3, 3, 7, 1, 1, 5, 10, 0, 0, 0, 10, 0, 0, 0, 20,
-        ];
-        let p = ipv4_tcp(SYN | ACK, 99, &opts, 0);
+        let mut opts = TcpOptions {
+            mss: Some(1460),
+            window_scale: Some(7),
+            ..TcpOptions::default()
+        };
+        opts.sack_blocks.push(SackBlock {
+            left: SeqNum::new(10),
+            right: SeqNum::new(20),
+        });
+        let p = packet(SYN | ACK, 99, opts, 0);
         let s = TcpSummary::parse(&p).expect("parse");
         assert_eq!(s.flow.sport, 1234);
         assert_eq!(s.flow.dport, 80);
@@ -235,7 +186,7 @@ mod tests {
 
     #[test]
     fn payload_length_excludes_headers() {
-        let p = ipv4_tcp(ACK | FIN, 5, &[], 100);
+        let p = packet(ACK | FIN, 5, TcpOptions::default(), 100);
         let s = TcpSummary::parse(&p).expect("parse");
         assert_eq!(s.payload_len, 100);
         assert_eq!(s.seq_len(), 101);
@@ -244,7 +195,7 @@ mod tests {
 
     #[test]
     fn rejects_truncated_and_non_tcp_packets() {
-        let p = ipv4_tcp(ACK, 5, &[], 10);
+        let p = packet(ACK, 5, TcpOptions::default(), 10);
         assert!(TcpSummary::parse(&p[..30]).is_none());
         let mut udp = p.clone();
         udp[9] = 17;
