@@ -265,3 +265,26 @@ fn reno_cubic_and_small_buffers_all_complete_under_loss() {
         assert_complete(&res, 200_000);
     }
 }
+
+/// A node whose deadline is always due and that never makes progress.
+struct Livelock;
+
+impl tcp_tests::sim::Node for Livelock {
+    fn handle_packet(&mut self, _now: Instant, _packet: &[u8]) {}
+    fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
+        None
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        Some(Instant::ZERO)
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+}
+
+#[test]
+fn a_node_that_is_always_due_is_reported_stuck() {
+    let mut w = World::new(1);
+    w.add_node(Box::new(Livelock));
+    let outcome = w.run_until(|_| false, Duration::from_secs(1), u64::MAX);
+    assert_eq!(outcome, RunOutcome::Stuck);
+    assert_eq!(w.now(), Instant::ZERO);
+}

@@ -93,7 +93,14 @@ pub enum RunOutcome {
     TimeLimit,
     /// The step limit was reached.
     StepLimit,
+    /// The clock did not move for [`MAX_STEPS_AT_ONE_INSTANT`] steps in a row: some node
+    /// keeps returning a deadline that is already due without making progress (a livelock).
+    Stuck,
 }
+
+/// Steps at one virtual instant after which [`World::run_until`] reports
+/// [`RunOutcome::Stuck`].
+pub const MAX_STEPS_AT_ONE_INSTANT: u64 = 100_000;
 
 /// What a trace event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,12 +384,23 @@ impl World {
     ) -> RunOutcome {
         let deadline = self.now + max_time;
         let mut steps = 0u64;
+        let mut last = self.now;
+        let mut same_instant = 0u64;
         loop {
             if done(self) {
                 return RunOutcome::Done;
             }
             if steps >= max_steps {
                 return RunOutcome::StepLimit;
+            }
+            if self.now == last {
+                same_instant += 1;
+                if same_instant > MAX_STEPS_AT_ONE_INSTANT {
+                    return RunOutcome::Stuck;
+                }
+            } else {
+                last = self.now;
+                same_instant = 0;
             }
             self.flush_transmits();
             match self.next_event() {

@@ -2,7 +2,7 @@
 //!
 //! Seen from the sender: x is virtual time, y the sequence number relative to the ISN.
 //! Each data segment the sender transmits is a vertical bar from its first to its last
-//! sequence number (blue; retransmissions red); segments the link dropped get an orange
+//! sequence number (blue; retransmissions red and circled); segments the link dropped get an orange
 //! cross; the cumulative ACK the sender receives is a green step line, the right edge of
 //! the advertised receive window (ACK + scaled window) an olive step line, and SACK blocks
 //! purple bars at the time their ACK arrived.
@@ -269,19 +269,31 @@ pub fn time_sequence_svg(trace: &Trace, sender: NodeId, opts: &PlotOptions) -> S
             );
         }
     }
-    for s in &segments {
-        let (class, colour) = if s.rexmit {
-            ("rexmit", REXMIT_COLOUR)
-        } else {
-            ("data", DATA_COLOUR)
-        };
-        let _ = writeln!(
-            svg,
-            "<line class=\"{class}\" x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>",
-            x(s.t),
-            y(s.start),
-            y(s.end)
-        );
+    // Original transmissions first, retransmissions on top of them.
+    for rexmit in [false, true] {
+        for s in segments.iter().filter(|s| s.rexmit == rexmit) {
+            let (class, colour, width) = if s.rexmit {
+                ("rexmit", REXMIT_COLOUR, 2.5)
+            } else {
+                ("data", DATA_COLOUR, 1.5)
+            };
+            let _ = writeln!(
+                svg,
+                "<line class=\"{class}\" x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{colour}\" stroke-width=\"{width}\"/>",
+                x(s.t),
+                y(s.start),
+                y(s.end)
+            );
+            if s.rexmit {
+                // A marker so a one-segment retransmission stays visible on a long run.
+                let _ = writeln!(
+                    svg,
+                    "<circle class=\"rexmit-mark\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"none\" stroke=\"{REXMIT_COLOUR}\"/>",
+                    x(s.t),
+                    y((s.start + s.end) / 2.0)
+                );
+            }
+        }
     }
     for &(t, mid) in &drops {
         let (cx, cy) = (x(t), y(mid));
