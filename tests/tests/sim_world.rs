@@ -123,6 +123,8 @@ fn dropping_the_first_syn_delays_the_transfer_by_a_retransmission_timeout() {
     assert_complete(&res, 20_000);
     assert_eq!(r.world.link_stats(r.link, r.sender).dropped_script, 1);
     assert!(res.transfer_time >= clean.transfer_time + Duration::from_millis(500));
+    assert_eq!(clean.rtos_wire, 0);
+    assert_eq!(res.rtos_wire, 1, "the SYN retransmission is timer-driven");
 }
 
 #[test]

@@ -195,7 +195,7 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let line = format!(
         "stack={} bytes={} received={} virtual_s={:.3} goodput_mbit_s={:.3} retransmits={} \
-         data_segments={} rtos={} drops={} loss_pct={} delay_ms={} rate_mbit={} mtu={} queue={} \
+         data_segments={} rtos={} rtos_wire={} drops={} loss_pct={} delay_ms={} rate_mbit={} mtu={} queue={} \
          seed={} finished={} outcome={:?} cpu_s={:.3} wall_s={:.3}{}",
         args.stack.name(),
         args.bytes,
@@ -205,6 +205,7 @@ fn run(args: &Args) -> Result<(), String> {
         res.retransmits,
         res.data_segments,
         res.rtos.map_or("n/a".to_string(), |n| n.to_string()),
+        res.rtos_wire,
         res.drops,
         args.loss_pct,
         args.delay_ms,

@@ -126,6 +126,8 @@ pub struct BulkResult {
     pub data_segments: u64,
     /// Retransmission timeouts, if the stack counts them.
     pub rtos: Option<u64>,
+    /// Retransmission timeouts estimated from the wire ([`super::FlowStats::timeout_retransmits`]).
+    pub rtos_wire: u64,
     /// Packets dropped by the links, all causes, both directions.
     pub drops: u64,
     /// Both sides finished and closed.
@@ -201,14 +203,17 @@ impl BulkRun {
         } else {
             0.0
         };
-        let (retransmits, data_segments) = self
+        let (mut retransmits, mut data_segments, mut rtos_wire) = (0, 0, 0);
+        for (_, f) in self
             .world
             .flows()
             .iter()
             .filter(|(k, _)| k.src == std::net::IpAddr::V4(SENDER_ADDR))
-            .fold((0, 0), |(a, b), (_, f)| {
-                (a + f.retransmits, b + f.data_segments)
-            });
+        {
+            retransmits += f.retransmits;
+            data_segments += f.data_segments;
+            rtos_wire += f.timeout_retransmits;
+        }
         BulkResult {
             outcome,
             bytes_received: r.bytes_received,
@@ -217,6 +222,7 @@ impl BulkRun {
             retransmits,
             data_segments,
             rtos: s.rtos,
+            rtos_wire,
             drops: self.world.total_link_stats().drops(),
             finished: s.finished && r.finished,
             error: s.error.or(r.error),

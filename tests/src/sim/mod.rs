@@ -144,19 +144,38 @@ pub struct FlowStats {
     pub retransmits: u64,
     /// Payload bytes of those segments.
     pub retransmitted_bytes: u64,
+    /// Wire estimate of retransmission timeouts: retransmissions (data, SYN or FIN) sent
+    /// after the flow's source had sent nothing for at least [`RTO_GUESS_IDLE`]. Exact
+    /// when the round-trip time is well below that (a fast retransmission follows a
+    /// send by about one RTT); the stacks' own counters, where they have them, are
+    /// authoritative.
+    pub timeout_retransmits: u64,
     high: Option<u32>,
+    last_sent: Option<Instant>,
 }
 
+/// Sender silence after which a retransmission counts as timer-driven in
+/// [`FlowStats::timeout_retransmits`] (Linux's minimum RTO).
+pub const RTO_GUESS_IDLE: Duration = Duration::from_millis(200);
+
 impl FlowStats {
-    fn on_sent(&mut self, tcp: &TcpSummary) {
+    fn on_sent(&mut self, now: Instant, tcp: &TcpSummary) {
         if tcp.has(packet::RST) {
             return;
         }
         let end = tcp.seq.wrapping_add(tcp.seq_len());
+        let is_rexmit = tcp.seq_len() > 0 && self.high.is_some_and(|h| seq_lt(tcp.seq, h));
+        let idle = self
+            .last_sent
+            .is_some_and(|t| now.saturating_duration_since(t) >= RTO_GUESS_IDLE);
+        self.last_sent = Some(now);
+        if is_rexmit && idle {
+            self.timeout_retransmits += 1;
+        }
         if tcp.payload_len > 0 {
             self.data_segments += 1;
             self.data_bytes += u64::from(tcp.payload_len);
-            if self.high.is_some_and(|h| seq_lt(tcp.seq, h)) {
+            if is_rexmit {
                 self.retransmits += 1;
                 self.retransmitted_bytes += u64::from(tcp.payload_len);
             }
@@ -505,7 +524,7 @@ impl World {
     fn send(&mut self, from: NodeId, mut packet: Vec<u8>) {
         let tcp = TcpSummary::parse(&packet);
         if let Some(t) = &tcp {
-            self.flows.entry(t.flow).or_default().on_sent(t);
+            self.flows.entry(t.flow).or_default().on_sent(self.now, t);
         }
         self.record(from, TraceKind::Sent, &packet);
         let Some((link, dir, to)) = self.route(from, &packet) else {
