@@ -13,7 +13,24 @@
 //!
 //! Plugging in a new stack: implement [`Node`] for a wrapper that owns the stack and its
 //! application workload ([`app::BulkSender`] / [`app::BulkReceiver`]), add it with
-//! [`World::add_node`], join nodes with [`World::connect`].
+//! [`World::add_node`], join nodes with [`World::connect`]. For a one-way bulk transfer,
+//! [`bulk::make_node`] is the one place that builds a node per [`bulk::Stack`].
+//!
+//! ```
+//! use tcp_core::time::Duration;
+//! use tcp_tests::sim::bulk::{BulkRun, BulkSetup, Stack};
+//! use tcp_tests::sim::link::LinkConfig;
+//!
+//! let link = LinkConfig {
+//!     loss: 0.01,
+//!     ..LinkConfig::new(Duration::from_millis(10), Some(100_000_000))
+//! };
+//! let mut run = BulkRun::new(Stack::Smoltcp, BulkSetup::new(100_000, link)).unwrap();
+//! let outcome = run.run(Duration::from_secs(60), 1_000_000);
+//! let result = run.result(outcome);
+//! assert_eq!(result.bytes_received, 100_000);
+//! assert!(result.finished);
+//! ```
 
 pub mod app;
 pub mod bulk;
