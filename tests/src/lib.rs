@@ -9,3 +9,4 @@ pub mod lone;
 pub mod pair;
 pub mod pkt;
 pub mod alloc_count;
+pub mod sim;
