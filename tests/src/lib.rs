@@ -4,9 +4,9 @@
 //! output, a packetdrill-dialect runner with scenario scripts, property tests and
 //! benchmarks side by side with smoltcp.
 
+pub mod alloc_count;
 pub mod ep_pair;
 pub mod lone;
 pub mod pair;
 pub mod pkt;
-pub mod alloc_count;
 pub mod sim;

@@ -241,9 +241,27 @@ fn empty_world_is_idle() {
 }
 
 #[test]
-fn our_stack_reports_that_it_is_not_available_yet() {
-    let err = BulkRun::new(Stack::Ours, BulkSetup::new(1, link())).err();
-    assert_eq!(err.as_deref(), Some("our Endpoint is not available yet"));
+fn our_stack_completes_verified_transfers_under_loss_corruption_reordering_and_small_buffers() {
+    for (buffer, loss, corrupt, reorder, queue) in [
+        (256 * 1024, 0.0, 0.0, 0.0, None),
+        (256 * 1024, 0.02, 0.01, 0.02, None),
+        (8 * 1024, 0.01, 0.0, 0.05, None),
+        (64 * 1024, 0.0, 0.0, 0.0, Some(20_000)),
+    ] {
+        let mut l = link();
+        l.loss = loss;
+        l.corrupt = corrupt;
+        l.reorder = reorder;
+        l.reorder_delay = Duration::from_millis(5);
+        l.queue_limit_bytes = queue;
+        let mut setup = BulkSetup::new(300_000, l);
+        setup.buffer = buffer;
+        setup.seed = 9;
+        let mut r = BulkRun::new(Stack::Ours, setup).expect("setup");
+        let outcome = r.run(Duration::from_secs(600), 5_000_000);
+        let res = r.result(outcome);
+        assert_complete(&res, 300_000);
+    }
 }
 
 #[test]

@@ -24,8 +24,13 @@ fn pass(now: Instant, from: &mut Endpoint, to: &mut Endpoint, buf: &mut [u8]) ->
     let mut n = 0;
     while let Some(t) = from.poll_transmit(now) {
         let len = t.encode(buf).expect("fits");
-        to.handle_segment(now, t.src.ip(), t.dst.ip(), Bytes::copy_from_slice(&buf[..len]))
-            .expect("valid");
+        to.handle_segment(
+            now,
+            t.src.ip(),
+            t.dst.ip(),
+            Bytes::copy_from_slice(&buf[..len]),
+        )
+        .expect("valid");
         n += 1;
     }
     n
@@ -51,7 +56,13 @@ fn client_addr(k: usize) -> SocketAddr {
 
 fn endpoints(max_syn_backlog: usize) -> (Endpoint, Endpoint) {
     let cfg = Config::default();
-    let c = Endpoint::new(cfg.clone(), EndpointConfig { secret: [1; 16], ..Default::default() });
+    let c = Endpoint::new(
+        cfg.clone(),
+        EndpointConfig {
+            secret: [1; 16],
+            ..Default::default()
+        },
+    );
     let s = Endpoint::new(
         cfg,
         EndpointConfig {
@@ -79,7 +90,8 @@ fn memory() {
     let mut accepted = Vec::with_capacity(n);
     let empty = allocated();
     for k in 0..n {
-        c.connect_from(now, client_addr(k), server_addr).expect("connect");
+        c.connect_from(now, client_addr(k), server_addr)
+            .expect("connect");
         if k % 1000 == 999 {
             exchange(now, &mut c, &mut s, &mut buf);
         }
@@ -101,7 +113,8 @@ fn memory() {
     s.listen(server_addr, n * 2).expect("listen");
     let empty = allocated();
     for k in 0..n {
-        c.connect_from(now, client_addr(k), server_addr).expect("connect");
+        c.connect_from(now, client_addr(k), server_addr)
+            .expect("connect");
         if k % 1000 == 999 {
             pass(now, &mut c, &mut s, &mut buf);
             while s.poll_transmit(now).is_some() {}
@@ -119,7 +132,10 @@ fn memory() {
     let l = s.listen(server_addr, n * 2).expect("listen");
     let mut clients = Vec::with_capacity(n);
     for k in 0..n {
-        clients.push(c.connect_from(now, client_addr(k), server_addr).expect("connect"));
+        clients.push(
+            c.connect_from(now, client_addr(k), server_addr)
+                .expect("connect"),
+        );
         if k % 1000 == 999 {
             exchange(now, &mut c, &mut s, &mut buf);
         }
@@ -143,11 +159,20 @@ fn memory() {
     let tw_bytes = (before - allocated()) as f64 / tw.max(1) as f64;
 
     println!("memory, server side, counting allocator, {n} of each (endpoint tables included):");
-    println!("  idle established connection  {established:>7.0} bytes   (Linux's tcp_sock alone: about 2600)");
+    println!(
+        "  idle established connection  {established:>7.0} bytes   (Linux's tcp_sock alone: about 2600)"
+    );
     println!("  half-open (SYN queue) entry  {half_open:>7.0} bytes");
     println!("  TIME_WAIT record             {tw_bytes:>7.0} bytes   ({tw} records)");
-    println!("  client side, SYN_SENT / established: {:.0} / {:.0} bytes", client_syn_sent as f64 / n as f64, client_bytes as f64 / n as f64);
-    println!("  size_of::<Connection>() = {} bytes", std::mem::size_of::<tcp_core::Connection>());
+    println!(
+        "  client side, SYN_SENT / established: {:.0} / {:.0} bytes",
+        client_syn_sent as f64 / n as f64,
+        client_bytes as f64 / n as f64
+    );
+    println!(
+        "  size_of::<Connection>() = {} bytes",
+        std::mem::size_of::<tcp_core::Connection>()
+    );
 }
 
 /// One million (or N) concurrent connections through one endpoint pair.
@@ -164,7 +189,8 @@ fn scale(n: usize) {
     while made < n {
         let k_end = (made + batch).min(n);
         for k in made..k_end {
-            c.connect_from(now, client_addr(k), server_addr).expect("connect");
+            c.connect_from(now, client_addr(k), server_addr)
+                .expect("connect");
         }
         exchange(now, &mut c, &mut s, &mut buf);
         while s.accept(l).expect("l").is_some() {}
@@ -188,8 +214,15 @@ fn scale(n: usize) {
     }
     let handle_ns = t2.elapsed().as_nanos() as f64 / handle_iters as f64;
     println!("scale: {n} concurrent established connections through one endpoint pair");
-    println!("  handshakes            {:>10.0} per second (client and server in one thread, segments encoded and checksummed)", n as f64 / hs_secs);
-    println!("  memory, both sides    {:>10.1} MiB ({:.0} bytes per connection per side)", mem as f64 / (1 << 20) as f64, mem as f64 / (2 * n) as f64);
+    println!(
+        "  handshakes            {:>10.0} per second (client and server in one thread, segments encoded and checksummed)",
+        n as f64 / hs_secs
+    );
+    println!(
+        "  memory, both sides    {:>10.1} MiB ({:.0} bytes per connection per side)",
+        mem as f64 / (1 << 20) as f64,
+        mem as f64 / (2 * n) as f64
+    );
     println!("  poll_timeout          {poll_ns:>10.1} ns per call (checksum {acc})");
     println!("  handle_timeout        {handle_ns:>10.1} ns per call with nothing due");
 }
@@ -211,14 +244,21 @@ fn checksum() {
         acc = acc.wrapping_add(u32::from(bytewise(&data[..1500 - (i & 1)])));
     }
     let simple = (iters / 8 * 1500) as f64 / t.elapsed().as_secs_f64() / 1e9;
-    println!("checksum over 1500-byte segments: ours {ours:.1} GB/s, byte-at-a-time reference {simple:.2} GB/s, ratio {:.1}x (acc {acc})", ours / simple);
+    println!(
+        "checksum over 1500-byte segments: ours {ours:.1} GB/s, byte-at-a-time reference {simple:.2} GB/s, ratio {:.1}x (acc {acc})",
+        ours / simple
+    );
 }
 
 /// RFC 1071 done the simple way, one byte at a time.
 fn bytewise(data: &[u8]) -> u16 {
     let mut sum = 0u32;
     for (i, &b) in data.iter().enumerate() {
-        sum += if i % 2 == 0 { u32::from(b) << 8 } else { u32::from(b) };
+        sum += if i % 2 == 0 {
+            u32::from(b) << 8
+        } else {
+            u32::from(b)
+        };
         sum = std::hint::black_box(sum);
     }
     while sum > 0xffff {

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use tcp_core::time::{Duration, Instant};
 
 use super::link::LinkConfig;
+use super::ours_node::{OursConfig, OursNode};
 use super::smoltcp_node::{Congestion, DEFAULT_BUFFER, Role, SmoltcpConfig, SmoltcpNode};
 use super::{LinkId, Node, NodeId, RunOutcome, World};
 
@@ -17,7 +18,7 @@ pub const RECEIVER_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 /// Which TCP implementation runs in the nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stack {
-    /// This project's `tcp_core::Endpoint` (not wired in yet).
+    /// This project's `tcp_core::Endpoint`.
     Ours,
     /// smoltcp.
     Smoltcp,
@@ -79,7 +80,27 @@ pub fn make_node(
         Role::Receiver { .. } => (RECEIVER_ADDR, SENDER_ADDR),
     };
     match stack {
-        Stack::Ours => Err("our Endpoint is not available yet".into()),
+        Stack::Ours => {
+            let mut tcp = tcp_core::Config {
+                send_buffer: setup.buffer,
+                recv_buffer: setup.buffer,
+                mss: u16::try_from(setup.mtu.saturating_sub(40)).unwrap_or(1460),
+                ..tcp_core::Config::default()
+            };
+            // Our only controller so far is NewReno; CUBIC arrives with the recovery work.
+            tcp.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
+            let mut secret = [0u8; 16];
+            secret[..8].copy_from_slice(&setup.seed.to_le_bytes());
+            secret[8] = u8::from(matches!(role, Role::Sender { .. }));
+            let c = OursConfig {
+                local_addr: local,
+                peer_addr: peer,
+                server_port: 80,
+                tcp,
+                secret,
+            };
+            Ok(Box::new(OursNode::new(&c, role, now)))
+        }
         Stack::Smoltcp => {
             let mut c = SmoltcpConfig::new(local, peer);
             c.rx_buffer = setup.buffer;

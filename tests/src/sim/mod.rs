@@ -35,6 +35,7 @@
 pub mod app;
 pub mod bulk;
 pub mod link;
+pub mod ours_node;
 pub mod packet;
 pub mod pcap;
 pub mod plot;
