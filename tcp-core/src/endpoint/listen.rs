@@ -2,7 +2,10 @@
 //! backlog, SYN cookies on overflow (RFC 4987), and the incoming-decision mode.
 
 use super::table::FourTuple;
-use super::{ConnHandle, Endpoint, EndpointEvent, HandleError, SlotKind, SynCookies, cookie, hash};
+use super::{
+    ConnHandle, Endpoint, EndpointEvent, HandleError, SlotKind, SynCookies, cookie, hash,
+    slot_tuple,
+};
 use crate::conn::{Connection, Handshake, Segment};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant, mul_capped};
@@ -210,7 +213,7 @@ impl Endpoint {
                 SlotKind::Incoming(p) if p.listener == l => p.tuple,
                 _ => continue,
             };
-            self.table.remove(&tuple);
+            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
             self.free_slot(i);
         }
         Ok(())
@@ -303,7 +306,7 @@ impl Endpoint {
                 syn: *h,
                 expires: now + INCOMING_TIMEOUT,
             })));
-            self.table.insert(tuple, i);
+            self.table.insert(&tuple, i);
             self.schedule(i);
             self.stats.incoming += 1;
             let generation = self.slots[i as usize].generation;
@@ -337,7 +340,7 @@ impl Endpoint {
             retries: 0,
             deadline: now + self.cfg.initial_rto,
         })));
-        self.table.insert(tuple, i);
+        self.table.insert(&tuple, i);
         self.schedule(i);
     }
 
@@ -519,7 +522,7 @@ impl Endpoint {
         if let Ok(l) = self.listener_mut(lh) {
             l.syn_queue = l.syn_queue.saturating_sub(1);
         }
-        self.table.remove(&tuple);
+        self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
         self.free_slot(i);
     }
 
@@ -636,7 +639,7 @@ impl Endpoint {
                 l.syn_queue = l.syn_queue.saturating_sub(1);
             }
         }
-        self.table.remove(&tuple);
+        self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
         self.free_slot(i);
     }
 }

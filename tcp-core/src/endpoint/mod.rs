@@ -246,6 +246,24 @@ enum SlotKind {
     TimeWait(Box<TimeWaitRec>),
 }
 
+impl SlotKind {
+    /// The 4-tuple this slot serves, if it holds anything.
+    fn tuple(&self) -> Option<FourTuple> {
+        match self {
+            SlotKind::Free => None,
+            SlotKind::Conn(e) => Some(e.tuple),
+            SlotKind::HalfOpen(h) => Some(h.tuple),
+            SlotKind::Incoming(p) => Some(p.tuple),
+            SlotKind::TimeWait(t) => Some(t.tuple),
+        }
+    }
+}
+
+/// The tuple held by slot `i` (the demux table stores only slot indices).
+fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
+    slots.get(i as usize).and_then(|s| s.kind.tuple())
+}
+
 #[derive(Debug)]
 struct Slot {
     generation: u32,
@@ -427,7 +445,11 @@ impl Endpoint {
             let port =
                 lo + ((self.port_counter.wrapping_add(offset).wrapping_add(count)) % num) as u16;
             let local = SocketAddr::new(local_ip, port);
-            if self.table.get(&FourTuple { local, remote }).is_none() {
+            if self
+                .table
+                .get(&FourTuple { local, remote }, |j| slot_tuple(&self.slots, j))
+                .is_none()
+            {
                 self.port_counter = self.port_counter.wrapping_add(count + 1);
                 return self.connect_from(now, local, remote);
             }
@@ -449,7 +471,7 @@ impl Endpoint {
             return Err(ConnectError::InvalidAddress);
         }
         let tuple = FourTuple { local, remote };
-        if let Some(i) = self.table.get(&tuple) {
+        if let Some(i) = self.table.get(&tuple, |j| slot_tuple(&self.slots, j)) {
             // A TIME_WAIT record may be reused by an active open (as Linux's tcp_tw_reuse
             // for a fresh ISN beyond the old sequence space); anything else is in use.
             if !matches!(
@@ -458,7 +480,7 @@ impl Endpoint {
             ) {
                 return Err(ConnectError::AddrInUse);
             }
-            self.table.remove(&tuple);
+            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
             self.free_slot(i);
         }
         let isn = hash::isn(&self.ep.secret, local, remote, now);
@@ -482,7 +504,7 @@ impl Endpoint {
             queued_for,
             app_closed: false,
         })));
-        self.table.insert(tuple, i);
+        self.table.insert(&tuple, i);
         i
     }
 
@@ -594,7 +616,7 @@ impl Endpoint {
             local: SocketAddr::new(dst, h.dst_port),
             remote: SocketAddr::new(src, h.src_port),
         };
-        match self.table.get(&tuple) {
+        match self.table.get(&tuple, |j| slot_tuple(&self.slots, j)) {
             Some(i) => self.segment_for_slot(now, i, tuple, &h, payload),
             None => self.segment_for_listener(now, tuple, &h, payload),
         }
@@ -735,7 +757,7 @@ impl Endpoint {
                     self.control.push_back(t);
                 }
             }
-            self.table.remove(&tuple);
+            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
             self.free_slot(i);
             return false;
         }
@@ -768,8 +790,23 @@ impl Endpoint {
             if s.armed.is_none_or(|a| d < a) {
                 s.armed = Some(d);
                 self.timers.push(Reverse((d, i, s.generation)));
+                if self.timers.len() > 2 * self.slots.len() + 1024 {
+                    self.compact_timers();
+                }
             }
         }
+    }
+
+    /// Rebuilds the heap from the slots' authoritative deadlines, dropping superseded
+    /// entries, so the heap stays within a constant factor of the number of slots.
+    fn compact_timers(&mut self) {
+        let live: Vec<_> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.armed.map(|t| Reverse((t, i as u32, s.generation))))
+            .collect();
+        self.timers = BinaryHeap::from(live);
     }
 
     // ---- output ----
@@ -815,7 +852,7 @@ impl Endpoint {
                 SlotKind::TimeWait(tw) => {
                     if tw.deadline <= now {
                         let tuple = tw.tuple;
-                        self.table.remove(&tuple);
+                        self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
                         self.free_slot(i);
                     } else {
                         self.schedule(i);

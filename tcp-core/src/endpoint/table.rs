@@ -19,31 +19,23 @@ pub struct FourTuple {
 const EMPTY: u32 = 0;
 const TOMBSTONE: u32 = u32::MAX;
 
+/// Maps 4-tuples to slot indices. Buckets hold only the slot index and the tuple's hash
+/// (8 bytes); the tuple itself is read back from its slot through `tuple_of`, so it is
+/// stored once.
 #[derive(Debug)]
 pub(crate) struct TupleTable {
     key: [u8; 16],
-    /// Slot index + 1, or EMPTY / TOMBSTONE.
-    buckets: Vec<u32>,
-    /// Tuple stored next to each bucket (valid where the bucket holds an index).
-    tuples: Vec<FourTuple>,
+    /// (slot index + 1, or EMPTY / TOMBSTONE; hash of the tuple).
+    buckets: Vec<(u32, u32)>,
     len: usize,
     tombstones: usize,
-}
-
-fn placeholder() -> FourTuple {
-    let any = SocketAddr::from(([0, 0, 0, 0], 0));
-    FourTuple {
-        local: any,
-        remote: any,
-    }
 }
 
 impl TupleTable {
     pub(crate) fn new(key: [u8; 16]) -> Self {
         TupleTable {
             key,
-            buckets: vec![EMPTY; 16],
-            tuples: vec![placeholder(); 16],
+            buckets: vec![(EMPTY, 0); 16],
             len: 0,
             tombstones: 0,
         }
@@ -53,72 +45,75 @@ impl TupleTable {
         self.len
     }
 
-    fn hash(&self, t: &FourTuple) -> usize {
+    fn hash(&self, t: &FourTuple) -> u64 {
         HashInput::new(TAG_TABLE)
             .addr(t.local)
             .addr(t.remote)
-            .hash(&self.key) as usize
+            .hash(&self.key)
     }
 
     /// The slot index stored for `t`.
-    pub(crate) fn get(&self, t: &FourTuple) -> Option<u32> {
+    pub(crate) fn get(
+        &self,
+        t: &FourTuple,
+        tuple_of: impl Fn(u32) -> Option<FourTuple>,
+    ) -> Option<u32> {
+        let h = self.hash(t);
         let mask = self.buckets.len() - 1;
-        let mut i = self.hash(t) & mask;
+        let mut i = h as usize & mask;
         loop {
             match self.buckets[i] {
-                EMPTY => return None,
-                TOMBSTONE => {}
-                v if self.tuples[i] == *t => return Some(v - 1),
+                (EMPTY, _) => return None,
+                (TOMBSTONE, _) => {}
+                (v, bh) if bh == h as u32 && tuple_of(v - 1) == Some(*t) => return Some(v - 1),
                 _ => {}
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Inserts or replaces the mapping `t -> slot`.
-    pub(crate) fn insert(&mut self, t: FourTuple, slot: u32) {
+    /// Inserts `t -> slot`. The caller guarantees `t` is not present (look it up first).
+    pub(crate) fn insert(&mut self, t: &FourTuple, slot: u32) {
+        let h = self.hash(t) as u32;
+        self.insert_hashed(h, slot);
+    }
+
+    fn insert_hashed(&mut self, h: u32, slot: u32) {
         if (self.len + self.tombstones + 1) * 8 >= self.buckets.len() * 7 {
             self.resize();
         }
         let mask = self.buckets.len() - 1;
-        let mut i = self.hash(&t) & mask;
-        let mut first_free = None;
+        let mut i = h as usize & mask;
         loop {
-            match self.buckets[i] {
+            match self.buckets[i].0 {
                 EMPTY => break,
                 TOMBSTONE => {
-                    first_free.get_or_insert(i);
-                }
-                _ if self.tuples[i] == t => {
-                    self.buckets[i] = slot + 1;
-                    return;
+                    self.tombstones -= 1;
+                    break;
                 }
                 _ => {}
             }
             i = (i + 1) & mask;
         }
-        let at = match first_free {
-            Some(j) => {
-                self.tombstones -= 1;
-                j
-            }
-            None => i,
-        };
-        self.buckets[at] = slot + 1;
-        self.tuples[at] = t;
+        self.buckets[i] = (slot + 1, h);
         self.len += 1;
     }
 
     /// Removes `t`; returns the slot it mapped to.
-    pub(crate) fn remove(&mut self, t: &FourTuple) -> Option<u32> {
+    pub(crate) fn remove(
+        &mut self,
+        t: &FourTuple,
+        tuple_of: impl Fn(u32) -> Option<FourTuple>,
+    ) -> Option<u32> {
+        let h = self.hash(t);
         let mask = self.buckets.len() - 1;
-        let mut i = self.hash(t) & mask;
+        let mut i = h as usize & mask;
         loop {
             match self.buckets[i] {
-                EMPTY => return None,
-                TOMBSTONE => {}
-                v if self.tuples[i] == *t => {
-                    self.buckets[i] = TOMBSTONE;
+                (EMPTY, _) => return None,
+                (TOMBSTONE, _) => {}
+                (v, bh) if bh == h as u32 && tuple_of(v - 1) == Some(*t) => {
+                    self.buckets[i] = (TOMBSTONE, 0);
                     self.len -= 1;
                     self.tombstones += 1;
                     return Some(v - 1);
@@ -135,13 +130,12 @@ impl TupleTable {
         } else {
             self.buckets.len()
         };
-        let old_b = core::mem::replace(&mut self.buckets, vec![EMPTY; want]);
-        let old_t = core::mem::replace(&mut self.tuples, vec![placeholder(); want]);
+        let old = core::mem::replace(&mut self.buckets, vec![(EMPTY, 0); want]);
         self.len = 0;
         self.tombstones = 0;
-        for (b, t) in old_b.into_iter().zip(old_t) {
-            if b != EMPTY && b != TOMBSTONE {
-                self.insert(t, b - 1);
+        for (v, h) in old {
+            if v != EMPTY && v != TOMBSTONE {
+                self.insert_hashed(h, v - 1);
             }
         }
     }
@@ -164,21 +158,22 @@ mod tests {
 
     #[test]
     fn behaves_like_a_map_through_inserts_removals_and_growth() {
+        // Slot i holds tuple(i); the table maps tuples to slots.
+        let of = |i: u32| Some(tuple(i));
         let mut t = TupleTable::new([3; 16]);
         let mut reference = HashMap::new();
         for i in 0..5000u32 {
-            t.insert(tuple(i), i);
+            t.insert(&tuple(i), i);
             reference.insert(tuple(i), i);
             if i % 3 == 0 {
                 let k = tuple(i / 2);
-                assert_eq!(t.remove(&k), reference.remove(&k));
+                assert_eq!(t.remove(&k, of), reference.remove(&k));
             }
         }
         assert_eq!(t.len(), reference.len());
         for i in 0..5000u32 {
-            assert_eq!(t.get(&tuple(i)), reference.get(&tuple(i)).copied());
+            assert_eq!(t.get(&tuple(i), of), reference.get(&tuple(i)).copied());
         }
-        t.insert(tuple(7), 99);
-        assert_eq!(t.get(&tuple(7)), Some(99), "insert replaces");
+        assert_eq!(t.get(&tuple(9999), of), None);
     }
 }

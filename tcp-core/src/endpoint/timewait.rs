@@ -3,7 +3,7 @@
 //! RSTs (RFC 1337) and let a newer SYN reuse the 4-tuple (RFC 6191).
 
 use super::table::FourTuple;
-use super::{Endpoint, SlotKind};
+use super::{Endpoint, SlotKind, slot_tuple};
 use crate::conn::Segment;
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -49,7 +49,7 @@ impl Endpoint {
         }
         if self.time_wait_count >= self.ep.max_time_wait {
             self.stats.time_wait_overflow += 1;
-            self.table.remove(&tuple);
+            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
             self.free_slot(i);
             return;
         }
@@ -95,7 +95,7 @@ impl Endpoint {
             };
             if newer {
                 self.stats.time_wait_reused += 1;
-                self.table.remove(&tuple);
+                self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
                 self.free_slot(i);
                 self.segment_for_listener(now, tuple, h, payload);
                 return;
