@@ -71,6 +71,9 @@ pub struct EpPair {
     rng: u64,
     /// Segments that failed the receiver's checks (corruption caught).
     pub rejected: u64,
+    /// When set, every segment sent is also kept as an IP packet for [`EpPair::write_pcap`].
+    pub record: bool,
+    packets: Vec<(Instant, Vec<u8>)>,
 }
 
 /// Seeded random faults on the link.
@@ -110,7 +113,20 @@ impl EpPair {
             faults: LinkFaults::default(),
             rng: 0x2545_f491_4f6c_dd1d,
             rejected: 0,
+            record: false,
+            packets: Vec::new(),
         }
+    }
+
+    /// Writes the recorded packets (see [`EpPair::record`]) as a pcap file.
+    pub fn write_pcap(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut w = crate::sim::pcap::PcapWriter::new(file)?;
+        for (at, pkt) in &self.packets {
+            w.write_packet(*at, pkt)?;
+        }
+        w.finish()?;
+        Ok(())
     }
 
     /// Seeds the fault generator.
@@ -163,6 +179,20 @@ impl EpPair {
                     header: t.segment.header,
                     len: t.segment.payload.len(),
                 };
+                if self.record {
+                    let mut ip = vec![0u8; buf.len() + 60];
+                    let h = &t.segment.header;
+                    let n = tcp_core::wire::emit_ip_tcp_packet(
+                        t.src.ip(),
+                        t.dst.ip(),
+                        h,
+                        &t.segment.payload,
+                        &mut ip,
+                    )
+                    .expect("frames");
+                    ip.truncate(n);
+                    self.packets.push((self.now, ip));
+                }
                 let scripted = self.drop_fn.as_mut().is_some_and(|f| f(&seen));
                 self.trace.push(seen);
                 self.enqueue(side, buf, t.src.ip(), t.dst.ip(), scripted);

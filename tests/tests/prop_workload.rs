@@ -248,6 +248,7 @@ fn run_case(
     );
     p.faults = faults;
     p.seed(seed);
+    p.record = true;
     let server_addr = SocketAddr::new(SERVER_IP, 80);
     let l = p.server.listen(server_addr, 64).expect("listen");
     let start = p.now;
@@ -332,6 +333,12 @@ fn run_case(
             );
         }
     }
+    // Any early return below (a failed property) leaves a pcap of the run for replay.
+    let mut guard = PcapOnFailure {
+        pair: &p,
+        seed,
+        passed: false,
+    };
     prop_assert!(violation.is_none(), "invariant violated: {:?}", violation);
     if std::env::var("PROP_VERBOSE").is_ok() {
         let moved: usize = clients.iter().chain(&servers).map(|h| h.read.len()).sum();
@@ -388,7 +395,29 @@ fn run_case(
             }
         }
     }
+    guard.passed = true;
     Ok(())
+}
+
+/// Writes the run's packets to `<target tmp>/prop-failure-<seed>.pcap` unless the case
+/// passed.
+struct PcapOnFailure<'a> {
+    pair: &'a EpPair,
+    seed: u64,
+    passed: bool,
+}
+
+impl Drop for PcapOnFailure<'_> {
+    fn drop(&mut self) {
+        if !self.passed {
+            let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("prop-failure-{}.pcap", self.seed));
+            match self.pair.write_pcap(&path) {
+                Ok(()) => eprintln!("seed {}: packets written to {}", self.seed, path.display()),
+                Err(e) => eprintln!("seed {}: could not write pcap: {e}", self.seed),
+            }
+        }
+    }
 }
 
 proptest! {
