@@ -77,7 +77,12 @@ fn run(seed: u64) {
     let closed = p.run_until(Duration::from_secs(30_000), |p| {
         p.a.state() == State::Closed && b_state(p) == State::Closed
     });
-    assert!(closed, "seed {seed}: a={:?} b={:?}", p.a.state(), b_state(&p));
+    assert!(
+        closed,
+        "seed {seed}: a={:?} b={:?}",
+        p.a.state(),
+        b_state(&p)
+    );
     assert_eq!(p.a.error(), None, "seed {seed}");
     assert_eq!(p.b.as_ref().unwrap().error(), None, "seed {seed}");
 }
