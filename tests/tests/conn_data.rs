@@ -570,3 +570,28 @@ fn zero_receive_window_still_takes_acks() {
     assert_eq!(ans.len(), 1);
     assert_eq!((ans[0].ack(), ans[0].window()), (seq, 0));
 }
+
+/// Sender SWS avoidance (RFC 9293 §3.8.6.2.1): with a receiver whose window is smaller
+/// than a segment, a piece of at least half the largest window it ever offered goes at
+/// once; the transfer does not crawl along on the persist timer.
+#[test]
+fn sender_sws_sends_half_max_window_pieces_at_once() {
+    let mut l = Lone::established_with(
+        nodelay(),
+        PeerOpts {
+            wscale: None,
+            window: 500,
+            ..PeerOpts::default()
+        },
+    );
+    l.peer_window = 500;
+    let out = l.write(3000);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!((out[0].seq(), out[0].len()), (1, 500));
+    let out = l.ack(1, 501);
+    assert_eq!((out[0].seq(), out[0].len()), (501, 500));
+    // A usable window below half the maximum is not used at once.
+    l.peer_window = 200;
+    let out = l.ack(1, 1001);
+    assert!(out.is_empty(), "{out:?}");
+}
