@@ -436,3 +436,32 @@ fn rto_into_a_zero_window_times_out_without_answers() {
     }
     assert_eq!(l.c.error(), Some(ConnError::TimedOut));
 }
+
+/// The passive side measures the RTT from its SYN-ACK to the final ACK (RFC 6298 §2).
+#[test]
+fn passive_open_measures_the_handshake_rtt() {
+    let mut l = Lone::server(Config::default(), PeerOpts::default());
+    l.set_time(l.now + Duration::from_millis(50));
+    l.ack(1, 1);
+    assert_eq!(l.c.info().srtt, Some(Duration::from_millis(50)));
+}
+
+/// Karn's rule for the SYN-ACK: once it was sent again (the peer's SYN came again), the
+/// final ACK is ambiguous and gives no sample.
+#[test]
+fn synack_resent_for_a_duplicate_syn_gives_no_sample() {
+    let mut l = Lone::server(Config::default(), PeerOpts::default());
+    l.set_time(l.now + Duration::from_millis(500));
+    let syn = syn_header(
+        TcpFlags::SYN,
+        PEER_ISN,
+        tcp_core::SeqNum::new(0),
+        PeerOpts::default(),
+    );
+    let r = l.input(syn, Bytes::new());
+    assert_eq!(r.len(), 1);
+    l.set_time(l.now + Duration::from_millis(10));
+    l.ack(1, 1);
+    assert_eq!(l.c.state(), State::Established);
+    assert_eq!(l.c.info().srtt, None, "{:?}", l.c.info().srtt);
+}

@@ -164,8 +164,11 @@ impl Connection {
             && !f.contains(TcpFlags::ACK)
             && seg.seq == self.irs
         {
-            // The peer retransmitted its SYN: our SYN-ACK was lost.
+            // The peer retransmitted its SYN: our SYN-ACK was lost. Send it again; the
+            // final ACK can no longer be timed (Karn, RFC 6298 §3).
             self.syn_pending = true;
+            self.rtt_timed = None;
+            self.stats.retransmits += 1;
             return;
         }
 

@@ -107,7 +107,8 @@ impl Connection {
         }
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.iss + 1;
-        if self.retries == 0 && self.rtt_timed.is_none() {
+        // Only a SYN (SYN-ACK) never sent before is timed (Karn, RFC 6298 §3).
+        if self.retries == 0 && self.stats.retransmits == 0 && self.rtt_timed.is_none() {
             self.rtt_timed = Some((self.iss + 1, now));
         }
         if self.rtx_at.is_none() {
