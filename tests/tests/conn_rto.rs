@@ -465,3 +465,20 @@ fn synack_resent_for_a_duplicate_syn_gives_no_sample() {
     assert_eq!(l.c.state(), State::Established);
     assert_eq!(l.c.info().srtt, None, "{:?}", l.c.info().srtt);
 }
+
+/// RFC 6582 §3.2 step 2 (and §4): after an RTO, duplicate ACKs below `recover` (the
+/// highest sequence sent when the timer expired) do not start a fast retransmit.
+#[test]
+fn no_fast_retransmit_after_rto_until_recover_is_passed() {
+    let mut l = Lone::established(Config::default());
+    l.write(14_600);
+    l.ack(1, 1); // window update
+    l.fire(); // RTO: seq 1 again; recover = 14601
+    l.ack(1, 1461);
+    let before = l.c.stats().fast_retransmits;
+    for _ in 0..4 {
+        l.ack(1, 1461);
+    }
+    assert_eq!(l.c.stats().fast_retransmits, before);
+    assert!(!l.c.info().ca_state_recovery);
+}
