@@ -482,3 +482,22 @@ fn no_fast_retransmit_after_rto_until_recover_is_passed() {
     assert_eq!(l.c.stats().fast_retransmits, before);
     assert!(!l.c.info().ca_state_recovery);
 }
+
+/// Linux's default `retries2 = 15` with a 200 ms RTO: 15 retransmissions with backoff
+/// capped at 120 s, and the connection times out after about 924.6 s (ip-sysctl.rst).
+#[test]
+fn default_retries2_gives_up_after_about_924_seconds() {
+    let mut l = Lone::established(Config::default());
+    let t0 = l.now;
+    l.write(100);
+    let mut n = 0;
+    while l.c.state() == State::Established {
+        n += l.fire().len();
+    }
+    assert_eq!(n, 15);
+    let took = l.now - t0;
+    let want = Duration::from_millis(924_600);
+    let diff = took.abs_diff(want);
+    assert!(diff < Duration::from_millis(50), "{took:?}");
+    assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+}
