@@ -12,8 +12,8 @@ use tcp_core::{Config, Connection, Duration, Event, Instant, Segment, SeqNum};
 
 /// Our ISN (close to the wrap, so relative arithmetic is exercised across it).
 pub const LOCAL_ISS: SeqNum = SeqNum::new(0xffff_ff00);
-/// The scripted peer's ISN.
-pub const PEER_ISN: SeqNum = SeqNum::new(0x7000_0000);
+/// The scripted peer's ISN (also close to the wrap: its stream crosses 2^32 after 1 KiB).
+pub const PEER_ISN: SeqNum = SeqNum::new(0xffff_fc00);
 /// Our port.
 pub const LOCAL_PORT: u16 = 40000;
 /// The peer's port.

@@ -380,6 +380,43 @@ impl Pair {
         assert!(ok, "handshake did not complete");
     }
 
+    /// Delivers a hand-made segment now, as if it had arrived over the link in direction
+    /// `dir` (to `b` for [`Dir::AtoB`], which must exist; to `a` otherwise). Whatever the
+    /// receiver sends in answer goes onto the link at the next pump.
+    pub fn inject(&mut self, dir: Dir, header: &tcp_core::wire::TcpHeader, payload: Bytes) {
+        let now = self.now;
+        match dir {
+            Dir::AtoB => self.b().handle_segment(now, header, payload),
+            Dir::BtoA => self.a.handle_segment(now, header, payload),
+        }
+        self.pump();
+    }
+
+    /// The trace as `(direction, flags without PSH, relative seq, relative ack or 0 without
+    /// ACK, payload length, dropped)`, for exact comparisons in tests.
+    pub fn trace_rel(&self) -> Vec<(Dir, TcpFlags, u32, u32, usize, bool)> {
+        self.trace
+            .iter()
+            .map(|w| {
+                let mut f = w.flags();
+                f.remove(TcpFlags::PSH);
+                let ack = if f.contains(TcpFlags::ACK) {
+                    w.rel_ack(self)
+                } else {
+                    0
+                };
+                (
+                    w.dir,
+                    f,
+                    w.rel_seq(self),
+                    ack,
+                    w.seg.payload.len(),
+                    w.dropped,
+                )
+            })
+            .collect()
+    }
+
     /// Segments sent in direction `dir`, dropped or not.
     pub fn sent(&self, dir: Dir) -> Vec<&Wire> {
         self.trace.iter().filter(|w| w.dir == dir).collect()

@@ -433,3 +433,41 @@ fn fin_wait_1_to_time_wait_on_fin_ack() {
     assert_eq!(l.c.state(), State::TimeWait);
     assert_eq!((ans[0].seq(), ans[0].ack()), (2, 2));
 }
+
+/// CLOSING: our FIN is retransmitted on RTO with backoff and, with `orphan_retries = 2`,
+/// the connection is dropped after the final wait of twice the last timeout.
+#[test]
+fn closing_fin_retransmission_with_orphan_retries_2() {
+    let mut l = Lone::established(Config {
+        orphan_retries: 2,
+        ..one_second_rto()
+    });
+    l.c.close(l.now);
+    let t0 = l.now;
+    l.flush();
+    fin(&mut l, 1, 1);
+    assert_eq!(l.c.state(), State::Closing);
+    let r = l.c.info().rto;
+    let mut rtx = Vec::new();
+    while l.c.state() == State::Closing {
+        for o in l.fire() {
+            assert!(o.has(TcpFlags::FIN));
+            assert_eq!((o.seq(), o.ack()), (1, 2));
+            rtx.push(o.time - t0);
+        }
+    }
+    assert_eq!(rtx, [r, r * 3]);
+    assert_eq!(l.now - t0, r * 7);
+    assert_eq!(l.c.state(), State::Closed);
+}
+
+/// `read_bytes` reports end-of-stream as `None` after the data.
+#[test]
+fn read_bytes_end_of_stream() {
+    let mut l = Lone::established(Config::default());
+    l.data(1, 1, 10);
+    fin(&mut l, 11, 1);
+    let b = l.c.read_bytes(l.now, 100).unwrap().unwrap();
+    assert_eq!(b.len(), 10);
+    assert_eq!(l.c.read_bytes(l.now, 100), Ok(None));
+}

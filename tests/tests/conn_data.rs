@@ -570,3 +570,61 @@ fn zero_receive_window_still_takes_acks() {
     assert_eq!(ans.len(), 1);
     assert_eq!((ans[0].ack(), ans[0].window()), (seq, 0));
 }
+
+/// Sender SWS avoidance (RFC 9293 §3.8.6.2.1): with a receiver whose window is smaller
+/// than a segment, a piece of at least half the largest window it ever offered goes at
+/// once; the transfer does not crawl along on the persist timer.
+#[test]
+fn sender_sws_sends_half_max_window_pieces_at_once() {
+    let mut l = Lone::established_with(
+        nodelay(),
+        PeerOpts {
+            wscale: None,
+            window: 500,
+            ..PeerOpts::default()
+        },
+    );
+    l.peer_window = 500;
+    let out = l.write(3000);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!((out[0].seq(), out[0].len()), (1, 500));
+    let out = l.ack(1, 501);
+    assert_eq!((out[0].seq(), out[0].len()), (501, 500));
+    // A usable window below half the maximum is not used at once.
+    l.peer_window = 200;
+    let out = l.ack(1, 1001);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+/// The reassembly queue is bounded (`max_ooo_segments`): beyond the limit new out-of-order
+/// pieces are dropped and counted (and still answered with an ACK); in-order data and
+/// pieces that join existing ones still go in.
+#[test]
+fn out_of_order_pieces_are_bounded() {
+    let mut l = Lone::established(Config {
+        max_ooo_segments: 4,
+        ..Config::default()
+    });
+    for k in 0..6u32 {
+        let ans = l.data(1001 + k * 200, 1, 100);
+        assert_eq!(ans.len(), 1);
+        assert_eq!(ans[0].ack(), 1);
+    }
+    assert_eq!(l.c.info().ooo_bytes, 400, "four pieces kept");
+    assert_eq!(l.c.stats().ooo_dropped, 200, "two dropped");
+    // Fill from the start: the data up to the first hole becomes readable, in order; the
+    // other kept pieces wait for their holes.
+    let mut seq = 1;
+    while seq < 1001 {
+        l.data(seq, 1, 100);
+        seq += 100;
+    }
+    let (got, _) = l.read_all();
+    assert_eq!(got, pattern(1, 1100));
+    assert_eq!(l.c.info().ooo_bytes, 300);
+    for k in [1101u32, 1301, 1501] {
+        l.data(k, 1, 100);
+    }
+    let (got, _) = l.read_all();
+    assert_eq!(got, pattern(1101, 600));
+}

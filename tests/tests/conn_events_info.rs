@@ -61,25 +61,12 @@ fn handshake_and_close_numbers_on_the_wire() {
     drain(p.b(), now, &mut sink);
     p.b().close(now);
     p.run_until(Duration::from_secs(120), |p| p.a.state() == State::Closed);
-    let t: Vec<(Dir, TcpFlags, u32, u32, usize)> = p
-        .trace
-        .iter()
-        .map(|w| {
-            (
-                w.dir,
-                {
-                    let mut f = w.flags();
-                    f.remove(TcpFlags::PSH);
-                    f
-                },
-                w.rel_seq(&p),
-                if w.flags().contains(TcpFlags::ACK) {
-                    w.rel_ack(&p)
-                } else {
-                    0
-                },
-                w.seg.payload.len(),
-            )
+    let t: Vec<_> = p
+        .trace_rel()
+        .into_iter()
+        .map(|(d, f, s, a, n, dropped)| {
+            assert!(!dropped);
+            (d, f, s, a, n)
         })
         .collect();
     let (ab, ba) = (Dir::AtoB, Dir::BtoA);
@@ -210,4 +197,27 @@ fn out_of_order_fin() {
     assert_eq!(l.c.state(), State::CloseWait);
     let (got, eof) = l.read_all();
     assert_eq!((got.len(), eof), (150, true));
+}
+
+/// A hand-made segment injected into one side of a pair: an in-window RST that is not at
+/// RCV.NXT draws a challenge ACK onto the wire, and the connection survives.
+#[test]
+fn injected_inexact_rst_draws_a_challenge_ack() {
+    let mut p = Pair::new(Duration::from_millis(10));
+    p.establish();
+    let rcv_nxt = p.a.rcv_nxt();
+    let h = tcp_core::wire::TcpHeader {
+        src_port: tcp_tests::pair::PORT_B,
+        dst_port: tcp_tests::pair::PORT_A,
+        seq: rcv_nxt + 100,
+        flags: TcpFlags::RST,
+        ..Default::default()
+    };
+    let before = p.trace.len();
+    p.inject(Dir::BtoA, &h, Bytes::new());
+    let t = p.trace_rel();
+    assert_eq!(t.len(), before + 1);
+    let (d, f, s, a, n, _) = t[before];
+    assert_eq!((d, f, s, a, n), (Dir::AtoB, TcpFlags::ACK, 1, 1, 0));
+    assert_eq!(p.a.state(), State::Established);
 }

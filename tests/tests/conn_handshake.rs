@@ -299,3 +299,36 @@ fn data_written_in_syn_sent_goes_after_the_handshake() {
     assert_eq!(d.len(), 1, "{ans:?}");
     assert_eq!((d[0].seq(), d[0].ack(), d[0].len()), (1, 1, 300));
 }
+
+/// `from_handshake` (an endpoint's SYN queue or SYN cookie completed the handshake) gives
+/// an ESTABLISHED connection with the same numbers as a real handshake: first data byte
+/// ISS+1, ack IRS+1, the peer's window scaled, timestamps echoed.
+#[test]
+fn from_handshake_is_established_with_the_right_numbers() {
+    use std::sync::Arc;
+    use tcp_core::{Connection, Handshake};
+    let hs = Handshake {
+        local_port: 80,
+        remote_port: 40000,
+        iss: LOCAL_ISS,
+        irs: PEER_ISN,
+        peer_mss: Some(1200),
+        peer_wscale: Some(2),
+        sack: true,
+        ts_recent: Some(4242),
+        ts_offset: 0,
+        peer_window: 1000,
+    };
+    let now = T0;
+    let mut c = Connection::from_handshake(Arc::new(Config::default()), now, &hs);
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.poll_event(), Some(Event::Connected));
+    assert_eq!(c.info().snd_wnd, 4000);
+    c.set_nodelay(true);
+    c.write(now, &[0u8; 3000]).unwrap();
+    let s = c.poll_transmit(now).expect("data");
+    assert_eq!(s.header.seq, LOCAL_ISS + 1);
+    assert_eq!(s.header.ack, PEER_ISN + 1);
+    assert_eq!(s.payload.len(), 1200 - 12);
+    assert_eq!(s.header.options.timestamps.unwrap().ecr, 4242);
+}

@@ -100,3 +100,30 @@ fn set_keepalive_turns_it_on() {
     assert!(is_keepalive(&out[0], 1, 1));
     assert_eq!((out[0].time - t).as_secs(), 10);
 }
+
+/// Linux's defaults: first probe after 2 h of silence, then every 75 s; after 9 unanswered
+/// probes (2 h + 9 × 75 s = 7875 s) the connection times out and is reset.
+#[test]
+fn keepalive_linux_defaults() {
+    let mut l = Lone::established(Config {
+        keepalive: Some(Keepalive::default()),
+        ..Config::default()
+    });
+    let t0 = l.now;
+    let mut probes = Vec::new();
+    let mut rst = false;
+    while l.c.state() == State::Established {
+        for o in l.fire() {
+            if o.flags().contains(tcp_core::wire::TcpFlags::RST) {
+                rst = true;
+            } else {
+                probes.push((o.time - t0).as_secs());
+            }
+        }
+    }
+    let want: Vec<u64> = (0..9).map(|i| 7200 + 75 * i).collect();
+    assert_eq!(probes, want);
+    assert_eq!((l.now - t0).as_secs(), 7875);
+    assert!(rst, "Linux resets a connection whose keepalive gave up");
+    assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+}

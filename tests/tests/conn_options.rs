@@ -18,7 +18,8 @@ fn syn_offers_mss_sack_ts_wscale() {
     let ts = h.options.timestamps.expect("timestamps offered");
     assert_eq!(ts.ecr, 0);
     assert_eq!(ts.val, T0.as_millis() as u32 + TS_OFFSET);
-    assert!(h.window > 0);
+    // RFC 7323 §2.2: the SYN's window is not scaled; Linux offers 64240 (44 × 1460).
+    assert_eq!(h.window, 64240);
 }
 
 /// Options switched off in the configuration are not offered.

@@ -187,3 +187,19 @@ fn exact_rst_in_last_ack_closes() {
     rst(&mut l, 2);
     assert_eq!(l.c.state(), State::Closed);
 }
+
+/// The ACKs sent back for ACKs of unsent data are rate-limited like challenge ACKs
+/// (RFC 5961 §7), so a blind attacker cannot make us emit unbounded ACKs.
+#[test]
+fn acks_for_unsent_data_are_rate_limited() {
+    let mut l = Lone::established(Config {
+        challenge_ack_limit: 2,
+        ..Config::default()
+    });
+    let mut sent = 0;
+    for i in 0..10 {
+        sent += l.ack(1, 5000 + i).len();
+    }
+    assert_eq!(sent, 2);
+    assert_eq!(l.c.stats().ack_too_new, 10);
+}

@@ -436,3 +436,68 @@ fn rto_into_a_zero_window_times_out_without_answers() {
     }
     assert_eq!(l.c.error(), Some(ConnError::TimedOut));
 }
+
+/// The passive side measures the RTT from its SYN-ACK to the final ACK (RFC 6298 §2).
+#[test]
+fn passive_open_measures_the_handshake_rtt() {
+    let mut l = Lone::server(Config::default(), PeerOpts::default());
+    l.set_time(l.now + Duration::from_millis(50));
+    l.ack(1, 1);
+    assert_eq!(l.c.info().srtt, Some(Duration::from_millis(50)));
+}
+
+/// Karn's rule for the SYN-ACK: once it was sent again (the peer's SYN came again), the
+/// final ACK is ambiguous and gives no sample.
+#[test]
+fn synack_resent_for_a_duplicate_syn_gives_no_sample() {
+    let mut l = Lone::server(Config::default(), PeerOpts::default());
+    l.set_time(l.now + Duration::from_millis(500));
+    let syn = syn_header(
+        TcpFlags::SYN,
+        PEER_ISN,
+        tcp_core::SeqNum::new(0),
+        PeerOpts::default(),
+    );
+    let r = l.input(syn, Bytes::new());
+    assert_eq!(r.len(), 1);
+    l.set_time(l.now + Duration::from_millis(10));
+    l.ack(1, 1);
+    assert_eq!(l.c.state(), State::Established);
+    assert_eq!(l.c.info().srtt, None, "{:?}", l.c.info().srtt);
+}
+
+/// RFC 6582 §3.2 step 2 (and §4): after an RTO, duplicate ACKs below `recover` (the
+/// highest sequence sent when the timer expired) do not start a fast retransmit.
+#[test]
+fn no_fast_retransmit_after_rto_until_recover_is_passed() {
+    let mut l = Lone::established(Config::default());
+    l.write(14_600);
+    l.ack(1, 1); // window update
+    l.fire(); // RTO: seq 1 again; recover = 14601
+    l.ack(1, 1461);
+    let before = l.c.stats().fast_retransmits;
+    for _ in 0..4 {
+        l.ack(1, 1461);
+    }
+    assert_eq!(l.c.stats().fast_retransmits, before);
+    assert!(!l.c.info().ca_state_recovery);
+}
+
+/// Linux's default `retries2 = 15` with a 200 ms RTO: 15 retransmissions with backoff
+/// capped at 120 s, and the connection times out after about 924.6 s (ip-sysctl.rst).
+#[test]
+fn default_retries2_gives_up_after_about_924_seconds() {
+    let mut l = Lone::established(Config::default());
+    let t0 = l.now;
+    l.write(100);
+    let mut n = 0;
+    while l.c.state() == State::Established {
+        n += l.fire().len();
+    }
+    assert_eq!(n, 15);
+    let took = l.now - t0;
+    let want = Duration::from_millis(924_600);
+    let diff = took.abs_diff(want);
+    assert!(diff < Duration::from_millis(50), "{took:?}");
+    assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+}

@@ -164,8 +164,11 @@ impl Connection {
             && !f.contains(TcpFlags::ACK)
             && seg.seq == self.irs
         {
-            // The peer retransmitted its SYN: our SYN-ACK was lost.
+            // The peer retransmitted its SYN: our SYN-ACK was lost. Send it again; the
+            // final ACK can no longer be timed (Karn, RFC 6298 §3).
             self.syn_pending = true;
+            self.rtt_timed = None;
+            self.stats.retransmits += 1;
             return;
         }
 
@@ -323,9 +326,10 @@ impl Connection {
     fn process_ack(&mut self, now: Instant, seg: &TcpHeader, no_payload: bool) -> bool {
         let ack = seg.ack;
         if ack.gt(self.snd_max) {
-            // ACK for data never sent: answer with an ACK and drop (RFC 5961 §5.2).
+            // ACK for data never sent: answer with an ACK and drop (RFC 9293 §3.10.7.4,
+            // RFC 5961 §5.2), rate-limited like every challenge ACK (RFC 5961 §7).
             self.stats.ack_too_new += 1;
-            self.ack_now = true;
+            self.challenge_ack(now);
             return false;
         }
         if ack.lt(self.snd_una - self.max_snd_wnd.max(self.snd_mss)) {

@@ -878,7 +878,10 @@ impl Connection {
             unacked_bytes: self.snd_max.since(self.snd_una),
             retransmits: self.retries,
             probes: self.persist_probes.max(self.keepalive_probes),
-            backoff: (self.retries + self.zwnd_backoff).max(self.persist_backoff),
+            backoff: self
+                .retries
+                .saturating_add(self.zwnd_backoff)
+                .max(self.persist_backoff),
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,

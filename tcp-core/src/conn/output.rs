@@ -107,7 +107,8 @@ impl Connection {
         }
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.iss + 1;
-        if self.retries == 0 && self.rtt_timed.is_none() {
+        // Only a SYN (SYN-ACK) never sent before is timed (Karn, RFC 6298 §3).
+        if self.retries == 0 && self.stats.retransmits == 0 && self.rtt_timed.is_none() {
             self.rtt_timed = Some((self.iss + 1, now));
         }
         if self.rtx_at.is_none() {
@@ -165,21 +166,33 @@ impl Connection {
             let mut len = avail.min(smss);
             let retransmission = self.snd_nxt.lt(self.snd_max);
             if (self.snd_nxt + len).gt(wnd_end) {
-                if !retransmission {
-                    // New data: the whole segment must fit the peer's window (Linux's
-                    // tcp_snd_wnd_test); window-limited pieces go out from the persist
-                    // timer.
-                    return None;
-                }
-                // A retransmission is cut to the window (Linux's __tcp_retransmit_skb);
-                // into a closed window only the head goes, as a probe (tcp_retransmit_timer).
-                let room = if wnd_end.gt(self.snd_nxt) {
+                let usable = if wnd_end.gt(self.snd_nxt) {
                     wnd_end.since(self.snd_nxt)
                 } else {
                     0
                 };
-                if room > 0 {
-                    len = room;
+                if !retransmission {
+                    // New data: sender SWS avoidance (RFC 9293 §3.8.6.2.1). A piece smaller
+                    // than a segment goes only if it is at least half the largest window
+                    // the peer ever offered (Fs = 1/2, as Linux's tcp_bound_to_half_wnd);
+                    // other window-limited pieces go out from the persist timer.
+                    if usable == 0 || usable < self.max_snd_wnd.div_ceil(2) {
+                        return None;
+                    }
+                    len = usable;
+                    let with_fin = self.fin_queued
+                        && self.snd_nxt + len == data_end
+                        && (data_end + 1).le(wnd_end);
+                    if flight.saturating_add(len) > cwnd.max(smss) {
+                        return None;
+                    }
+                    let seq = self.snd_nxt;
+                    return Some(self.data_segment(now, seq, len, with_fin, false));
+                }
+                // A retransmission is cut to the window (Linux's __tcp_retransmit_skb);
+                // into a closed window only the head goes, as a probe (tcp_retransmit_timer).
+                if usable > 0 {
+                    len = usable;
                 } else if self.snd_nxt != self.snd_una {
                     return None;
                 }
