@@ -9,6 +9,10 @@
 //! - [`time`]: the core's own [`time::Instant`].
 //! - [`seq`]: [`seq::SeqNum`], wrapping 32-bit serial-number arithmetic.
 //! - [`wire`]: TCP header and option codec, Internet checksum, minimal IPv4/IPv6 framing.
+//! - [`conn`]: [`Connection`], one TCB: the RFC 9293 state machine.
+//! - [`endpoint`]: [`Endpoint`], many connections: demux, listeners, SYN cookies, TIME_WAIT.
+//! - [`recovery`]: congestion control behind a trait.
+//! - [`config`], [`event`], [`error`]: configuration, application events, typed errors.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -21,9 +25,20 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod config;
+pub mod conn;
+pub mod endpoint;
+pub mod error;
+pub mod event;
+pub mod recovery;
 pub mod seq;
 pub mod time;
 pub mod wire;
 
+pub use config::{Config, Keepalive};
+pub use conn::{Connection, Handshake, Info, Segment, State};
+pub use endpoint::{ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Transmit};
+pub use error::{ConnError, ReadError, StateError, WriteError};
+pub use event::Event;
 pub use seq::SeqNum;
 pub use time::{Duration, Instant};

@@ -39,14 +39,16 @@ impl SeqNum {
         self.0.wrapping_sub(earlier.0)
     }
 
-    /// `self < other` in serial-number order.
+    /// `self < other` in serial-number order (false for numbers exactly 2^31 apart, as
+    /// `PartialOrd`).
     pub const fn lt(self, other: SeqNum) -> bool {
-        self.diff(other) < 0
+        let d = self.diff(other);
+        d < 0 && d != i32::MIN
     }
 
     /// `self <= other` in serial-number order.
     pub const fn le(self, other: SeqNum) -> bool {
-        self.diff(other) <= 0
+        self.lt(other) || self.0 == other.0
     }
 
     /// `self > other` in serial-number order.
@@ -56,7 +58,7 @@ impl SeqNum {
 
     /// `self >= other` in serial-number order.
     pub const fn ge(self, other: SeqNum) -> bool {
-        self.diff(other) >= 0
+        self.gt(other) || self.0 == other.0
     }
 
     /// The later of two sequence numbers.
@@ -146,7 +148,7 @@ mod tests {
         let a = SeqNum::new(0);
         let b = SeqNum::new(1 << 31);
         assert_eq!(a.partial_cmp(&b), None);
-        assert!(!(a < b) && !(a > b) && a != b);
+        assert!(!a.lt(b) && !a.gt(b) && a != b);
     }
 
     #[test]

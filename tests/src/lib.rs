@@ -4,3 +4,6 @@
 //! output, a packetdrill-dialect runner with scenario scripts, property tests and
 //! benchmarks side by side with smoltcp.
 pub mod pkt;
+
+pub mod ep_pair;
+pub mod pair;

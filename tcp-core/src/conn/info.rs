@@ -1,0 +1,112 @@
+//! TCP_INFO-like connection information and counters.
+
+use super::State;
+use crate::time::Duration;
+
+/// Counters of what a connection did and what it dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnStats {
+    /// Segments handed to `handle_segment`.
+    pub segs_in: u64,
+    /// Segments emitted by `poll_transmit`.
+    pub segs_out: u64,
+    /// Payload bytes sent for the first time.
+    pub bytes_sent: u64,
+    /// Payload bytes retransmitted.
+    pub bytes_retrans: u64,
+    /// Bytes acknowledged by the peer.
+    pub bytes_acked: u64,
+    /// In-order payload bytes received.
+    pub bytes_received: u64,
+    /// Segments retransmitted (any reason).
+    pub retransmits: u64,
+    /// Fast retransmits (three duplicate ACKs or a partial ACK).
+    pub fast_retransmits: u64,
+    /// Retransmission-timer expiries.
+    pub rtos: u64,
+    /// Duplicate payload bytes received.
+    pub dup_bytes: u64,
+    /// Out-of-order bytes dropped because the reassembly limit was reached.
+    pub ooo_dropped: u64,
+    /// Segments outside the receive window (answered with an ACK, RFC 9293 §3.10.7.4).
+    pub out_of_window: u64,
+    /// Segments dropped by PAWS (RFC 7323 §5).
+    pub paws_dropped: u64,
+    /// ACKs for data never sent, answered and dropped (RFC 5961 §5.2).
+    pub ack_too_new: u64,
+    /// ACKs older than the window, ignored (RFC 5961 §5.2).
+    pub ack_too_old: u64,
+    /// Challenge ACKs sent (RFC 5961 §3.2, §4.2).
+    pub challenge_acks: u64,
+    /// Challenge ACKs suppressed by the rate limit (RFC 5961 §7).
+    pub challenge_acks_limited: u64,
+    /// Segments without ACK in synchronized states, dropped (RFC 9293 §3.10.7.4).
+    pub no_ack_dropped: u64,
+    /// Resets sent.
+    pub resets_sent: u64,
+    /// Resets received and accepted.
+    pub resets_received: u64,
+    /// Control segments dropped because the queue was full.
+    pub ctl_dropped: u64,
+    /// Zero-window probes sent.
+    pub window_probes: u64,
+    /// Keepalive probes sent.
+    pub keepalive_probes: u64,
+}
+
+/// A snapshot of a connection, in the spirit of Linux's `struct tcp_info`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Info {
+    /// Connection state.
+    pub state: State,
+    /// Smoothed RTT, once measured.
+    pub srtt: Option<Duration>,
+    /// RTT variation.
+    pub rttvar: Duration,
+    /// Current retransmission timeout, including backoff.
+    pub rto: Duration,
+    /// MSS we send with (before option bytes).
+    pub snd_mss: u32,
+    /// Largest segment received (estimate of the peer's MSS).
+    pub rcv_mss: u32,
+    /// Congestion window, bytes.
+    pub cwnd: u32,
+    /// Slow-start threshold, bytes.
+    pub ssthresh: u32,
+    /// Congestion window in full-sized segments (Linux's `tcpi_snd_cwnd`).
+    pub cwnd_segments: u32,
+    /// Bytes sent and not yet acknowledged or deemed lost.
+    pub bytes_in_flight: u32,
+    /// Bytes sent and not yet acknowledged.
+    pub unacked_bytes: u32,
+    /// Consecutive retransmission timeouts without progress.
+    pub retransmits: u32,
+    /// Unanswered zero-window or keepalive probes.
+    pub probes: u32,
+    /// Backoff exponent of the retransmission or persist timer.
+    pub backoff: u32,
+    /// Peer's receive window (scaled), bytes.
+    pub snd_wnd: u32,
+    /// Window we advertise, bytes.
+    pub rcv_wnd: u32,
+    /// Peer's window-scale shift.
+    pub snd_wscale: u8,
+    /// Our window-scale shift.
+    pub rcv_wscale: u8,
+    /// SACK negotiated.
+    pub sack: bool,
+    /// Timestamps negotiated.
+    pub timestamps: bool,
+    /// In fast recovery.
+    pub ca_state_recovery: bool,
+    /// Congestion controller name.
+    pub congestion_control: &'static str,
+    /// Bytes in the send buffer.
+    pub send_buffered: usize,
+    /// In-order bytes waiting to be read.
+    pub recv_buffered: usize,
+    /// Out-of-order bytes held.
+    pub ooo_bytes: usize,
+    /// Counters.
+    pub stats: ConnStats,
+}

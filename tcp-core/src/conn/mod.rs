@@ -1,0 +1,917 @@
+//! One TCP connection (a TCB): the RFC 9293 state machine with its timers, flow control,
+//! retransmission and the whole close lifecycle, under the sans-IO contract.
+//!
+//! Input is pushed (`handle_segment`, `handle_timeout`, application calls, each with
+//! `now`); output is pulled (`poll_transmit` until `None`, `poll_timeout`, `poll_event`).
+//! The connection knows ports, not addresses: the endpoint (or the embedder) frames the
+//! [`Segment`]s it emits into IP packets.
+//!
+//! Split by concern: `input` (segment arrival, RFC 9293 §3.10.7), `output` (building
+//! segments, §3.8.6, Nagle, SWS avoidance), `timers` (RTO, persist, delayed ACK,
+//! keepalive, TIME_WAIT), `send_buf` / `recv_buf` (the two halves' data), `rtt`
+//! (RFC 6298).
+
+mod info;
+mod input;
+mod output;
+pub(crate) mod recv_buf;
+pub(crate) mod rtt;
+pub(crate) mod send_buf;
+mod timers;
+
+pub use info::{ConnStats, Info};
+
+use crate::config::{Config, Keepalive};
+use crate::error::{ConnError, ReadError, StateError, WriteError};
+use crate::event::Event;
+use crate::recovery::{CongestionControl, new_controller};
+use crate::seq::SeqNum;
+use crate::time::{Duration, Instant};
+use crate::wire::{TcpFlags, TcpHeader};
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use bytes::Bytes;
+use recv_buf::RecvBuffer;
+use rtt::RttEstimator;
+use send_buf::SendBuffer;
+
+/// Connection states (RFC 9293 §3.3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Waiting for a SYN (held by the endpoint's listener, not by a `Connection`).
+    Listen,
+    /// SYN sent, waiting for SYN-ACK.
+    SynSent,
+    /// SYN received and SYN-ACK sent, waiting for the final ACK.
+    SynRcvd,
+    /// Open: data flows both ways.
+    Established,
+    /// We sent FIN; waiting for its ACK (and maybe the peer's FIN).
+    FinWait1,
+    /// Our FIN is acknowledged; waiting for the peer's FIN.
+    FinWait2,
+    /// The peer sent FIN; we may still send.
+    CloseWait,
+    /// Both sent FIN at once; waiting for the ACK of ours.
+    Closing,
+    /// The peer closed first, then we sent FIN; waiting for its ACK.
+    LastAck,
+    /// Both directions closed; waiting 2·MSL so old duplicates die out.
+    TimeWait,
+}
+
+impl State {
+    /// The state has exchanged SYNs both ways (RFC 9293 §3.5: "synchronized").
+    pub fn is_synchronized(self) -> bool {
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynRcvd
+        )
+    }
+
+    /// Linux's name for the state, as `ss` prints it and packetdrill's `tcpi_state` uses.
+    pub fn linux_name(self) -> &'static str {
+        match self {
+            State::Closed => "TCP_CLOSE",
+            State::Listen => "TCP_LISTEN",
+            State::SynSent => "TCP_SYN_SENT",
+            State::SynRcvd => "TCP_SYN_RECV",
+            State::Established => "TCP_ESTABLISHED",
+            State::FinWait1 => "TCP_FIN_WAIT1",
+            State::FinWait2 => "TCP_FIN_WAIT2",
+            State::CloseWait => "TCP_CLOSE_WAIT",
+            State::Closing => "TCP_CLOSING",
+            State::LastAck => "TCP_LAST_ACK",
+            State::TimeWait => "TCP_TIME_WAIT",
+        }
+    }
+}
+
+/// A segment to transmit: header plus payload, which shares memory with the application's
+/// data where it could.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The TCP header (checksum is computed when the segment is encoded).
+    pub header: TcpHeader,
+    /// The payload.
+    pub payload: Bytes,
+}
+
+impl Segment {
+    /// Sequence space the segment occupies: payload plus one for SYN and one for FIN.
+    pub fn seq_len(&self) -> u32 {
+        seq_len(&self.header, self.payload.len())
+    }
+}
+
+/// Sequence space of a segment (RFC 9293 §3.4: SEG.LEN counts SYN and FIN).
+pub fn seq_len(h: &TcpHeader, payload_len: usize) -> u32 {
+    let mut n = u32::try_from(payload_len).unwrap_or(u32::MAX);
+    if h.flags.contains(TcpFlags::SYN) {
+        n = n.saturating_add(1);
+    }
+    if h.flags.contains(TcpFlags::FIN) {
+        n = n.saturating_add(1);
+    }
+    n
+}
+
+/// The reset to send in answer to `seg` when no connection exists for it
+/// (RFC 9293 §3.10.7.1): `None` for an incoming RST; `<SEQ=SEG.ACK><CTL=RST>` if it carried
+/// an ACK; otherwise `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`. Returns (seq, ack, flags).
+pub fn reset_for(seg: &TcpHeader, payload_len: usize) -> Option<(SeqNum, SeqNum, TcpFlags)> {
+    if seg.flags.contains(TcpFlags::RST) {
+        return None;
+    }
+    if seg.flags.contains(TcpFlags::ACK) {
+        Some((seg.ack, SeqNum::new(0), TcpFlags::RST))
+    } else {
+        Some((
+            SeqNum::new(0),
+            seg.seq + seq_len(seg, payload_len),
+            TcpFlags::RST | TcpFlags::ACK,
+        ))
+    }
+}
+
+/// Why [`Connection::accept`] refused a segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptError {
+    /// The segment is not a bare SYN (RFC 9293 §3.10.7.2: ACK or RST set, or no SYN).
+    #[error("not a connection request (SYN without ACK and RST)")]
+    NotSyn,
+}
+
+/// Parameters of a handshake completed elsewhere (an endpoint's compact SYN queue or a SYN
+/// cookie), from which an established connection is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handshake {
+    /// Our port.
+    pub local_port: u16,
+    /// The peer's port.
+    pub remote_port: u16,
+    /// Our initial sequence number.
+    pub iss: SeqNum,
+    /// The peer's initial sequence number.
+    pub irs: SeqNum,
+    /// The MSS the peer announced (None: the RFC 9293 §3.7.1 default of 536).
+    pub peer_mss: Option<u16>,
+    /// The peer's window-scale shift, if both sides agreed on window scaling.
+    pub peer_wscale: Option<u8>,
+    /// Both sides agreed on SACK.
+    pub sack: bool,
+    /// Both sides agreed on timestamps; the peer's last TSval.
+    pub ts_recent: Option<u32>,
+    /// Our timestamp offset.
+    pub ts_offset: u32,
+    /// The window field of the final ACK (scaled by `peer_wscale`).
+    pub peer_window: u16,
+}
+
+/// Per-connection settings the application can change (socket options).
+#[derive(Clone, Copy, Debug)]
+struct SockOpts {
+    nodelay: bool,
+    keepalive: Option<Keepalive>,
+    user_timeout: Option<Duration>,
+}
+
+/// One TCP connection. See the module docs.
+#[derive(Debug)]
+pub struct Connection {
+    cfg: Arc<Config>,
+    opts: SockOpts,
+    state: State,
+    local_port: u16,
+    remote_port: u16,
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    iss: SeqNum,
+    snd_una: SeqNum,
+    snd_nxt: SeqNum,
+    /// Highest sequence number sent plus one (`snd_nxt` rewinds on RTO; this does not).
+    snd_max: SeqNum,
+    snd_wnd: u32,
+    snd_wl1: SeqNum,
+    snd_wl2: SeqNum,
+    max_snd_wnd: u32,
+    /// End of the last sub-MSS segment sent (Minshall's Nagle variant, as Linux).
+    snd_sml: SeqNum,
+    send_buf: SendBuffer,
+    /// Sequence number of the first byte in `send_buf`.
+    buf_seq: SeqNum,
+    /// The application asked for a FIN after the buffered data.
+    fin_queued: bool,
+    /// The application could not write everything: report `Writable` when space frees.
+    write_blocked: bool,
+
+    // Receive sequence space.
+    irs: SeqNum,
+    rcv_nxt: SeqNum,
+    /// Right edge of the window we last advertised (never moves left, RFC 9293 §3.8.6.2.2).
+    rcv_adv: SeqNum,
+    recv_buf: RecvBuffer,
+    /// The peer's FIN has been received in order (end-of-stream after the data).
+    fin_received: bool,
+    /// Stream offset of a FIN that arrived out of order.
+    ooo_fin: Option<u64>,
+
+    // Negotiated options.
+    snd_mss: u32,
+    snd_wscale: u8,
+    rcv_wscale: u8,
+    offered_wscale: bool,
+    sack_ok: bool,
+    ts_ok: bool,
+    ts_offset: u32,
+    ts_recent: u32,
+    ts_recent_time: Instant,
+    last_ack_sent: SeqNum,
+
+    // RTT, congestion control and loss recovery.
+    rtt: RttEstimator,
+    /// Karn's algorithm: the segment end being timed and when it was sent (no timestamps).
+    rtt_timed: Option<(SeqNum, Instant)>,
+    cc: Box<dyn CongestionControl>,
+    dupacks: u32,
+    /// `Some(recover)` during NewReno fast recovery (RFC 6582 §3.2).
+    recovery: Option<SeqNum>,
+    /// RFC 6582 `recover`: no new recovery until the cumulative ACK passes it.
+    recover: SeqNum,
+    fast_rexmit: bool,
+
+    // ACK generation (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
+    ack_now: bool,
+    delack_at: Option<Instant>,
+    rcv_unacked: u32,
+    rcv_mss: u32,
+    quick_acks: u32,
+
+    // Timers.
+    syn_pending: bool,
+    rtx_at: Option<Instant>,
+    /// Consecutive RTO expiries (the backoff exponent and the retry count).
+    retries: u32,
+    persist_at: Option<Instant>,
+    persist_backoff: u32,
+    persist_probes: u32,
+    probe_pending: bool,
+    keepalive_probes: u32,
+    last_rcv: Instant,
+    state_deadline: Option<Instant>,
+    unacked_since: Option<Instant>,
+    challenge_window: Instant,
+    challenge_count: u32,
+
+    // Application side.
+    /// `close` was called: no more reads; the connection finishes on its own.
+    orphaned: bool,
+    ctl: VecDeque<(SeqNum, SeqNum, TcpFlags)>,
+    events: VecDeque<Event>,
+    error: Option<ConnError>,
+    stats: ConnStats,
+    /// The connection was opened passively (a SYN-ACK is what we retransmit).
+    passive: bool,
+}
+
+/// Maximum control segments (resets) queued at once; further ones are dropped.
+const MAX_CTL: usize = 8;
+/// The peer MSS assumed without an MSS option (RFC 9293 §3.7.1).
+const DEFAULT_PEER_MSS: u16 = 536;
+
+impl Connection {
+    fn new(
+        cfg: Arc<Config>,
+        now: Instant,
+        local_port: u16,
+        remote_port: u16,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Self {
+        let smss = u32::from(cfg.mss);
+        let cc = new_controller(cfg.congestion, cfg.initial_window, smss);
+        Connection {
+            opts: SockOpts {
+                nodelay: cfg.nodelay,
+                keepalive: cfg.keepalive,
+                user_timeout: cfg.user_timeout,
+            },
+            state: State::Closed,
+            local_port,
+            remote_port,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            snd_wl1: SeqNum::new(0),
+            snd_wl2: iss,
+            max_snd_wnd: 0,
+            snd_sml: iss,
+            send_buf: SendBuffer::new(cfg.send_buffer),
+            buf_seq: iss + 1,
+            fin_queued: false,
+            write_blocked: false,
+            irs: SeqNum::new(0),
+            rcv_nxt: SeqNum::new(0),
+            rcv_adv: SeqNum::new(0),
+            recv_buf: RecvBuffer::new(cfg.recv_buffer, cfg.max_ooo_segments),
+            fin_received: false,
+            ooo_fin: None,
+            snd_mss: smss,
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            offered_wscale: cfg.window_scaling,
+            sack_ok: false,
+            ts_ok: false,
+            ts_offset,
+            ts_recent: 0,
+            ts_recent_time: now,
+            last_ack_sent: SeqNum::new(0),
+            rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
+            rtt_timed: None,
+            cc,
+            dupacks: 0,
+            recovery: None,
+            recover: iss,
+            fast_rexmit: false,
+            ack_now: false,
+            delack_at: None,
+            rcv_unacked: 0,
+            rcv_mss: u32::from(cfg.mss).min(536),
+            quick_acks: cfg.quick_acks,
+            syn_pending: false,
+            rtx_at: None,
+            retries: 0,
+            persist_at: None,
+            persist_backoff: 0,
+            persist_probes: 0,
+            probe_pending: false,
+            keepalive_probes: 0,
+            last_rcv: now,
+            state_deadline: None,
+            unacked_since: None,
+            challenge_window: now,
+            challenge_count: 0,
+            orphaned: false,
+            ctl: VecDeque::new(),
+            events: VecDeque::new(),
+            error: None,
+            stats: ConnStats::default(),
+            passive: false,
+            cfg,
+        }
+    }
+
+    /// Active open (RFC 9293 §3.10.1): sends a SYN with initial sequence number `iss` and
+    /// enters SYN_SENT. `ts_offset` is added to our timestamp clock (RFC 7323 §5.4).
+    pub fn connect(
+        cfg: Arc<Config>,
+        now: Instant,
+        local_port: u16,
+        remote_port: u16,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Self {
+        let mut c = Connection::new(cfg, now, local_port, remote_port, iss, ts_offset);
+        c.state = State::SynSent;
+        c.syn_pending = true;
+        c
+    }
+
+    /// Passive open: a SYN arrived for a listener (RFC 9293 §3.10.7.2). Answers with a
+    /// SYN-ACK carrying `iss` and enters SYN_RCVD.
+    pub fn accept(
+        cfg: Arc<Config>,
+        now: Instant,
+        syn: &TcpHeader,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Result<Self, AcceptError> {
+        let f = syn.flags;
+        if !f.contains(TcpFlags::SYN) || f.intersects(TcpFlags::ACK | TcpFlags::RST) {
+            return Err(AcceptError::NotSyn);
+        }
+        let mut c = Connection::new(cfg, now, syn.dst_port, syn.src_port, iss, ts_offset);
+        c.passive = true;
+        c.state = State::SynRcvd;
+        c.irs = syn.seq;
+        c.rcv_nxt = syn.seq + 1;
+        c.last_ack_sent = c.rcv_nxt;
+        c.negotiate(&syn.options);
+        if let Some(ts) = syn.options.timestamps.filter(|_| c.ts_ok) {
+            c.ts_recent = ts.val;
+            c.ts_recent_time = now;
+        }
+        // The window in a SYN is never scaled (RFC 7323 §2.2).
+        c.snd_wnd = u32::from(syn.window);
+        c.max_snd_wnd = c.snd_wnd;
+        c.snd_wl1 = syn.seq;
+        c.snd_nxt = iss + 1;
+        c.snd_max = iss + 1;
+        c.syn_pending = true;
+        Ok(c)
+    }
+
+    /// An established connection from a handshake completed elsewhere (the endpoint's SYN
+    /// queue or a SYN cookie): the final ACK has arrived.
+    pub fn from_handshake(cfg: Arc<Config>, now: Instant, hs: &Handshake) -> Self {
+        let mut c = Connection::new(
+            cfg,
+            now,
+            hs.local_port,
+            hs.remote_port,
+            hs.iss,
+            hs.ts_offset,
+        );
+        c.passive = true;
+        c.irs = hs.irs;
+        c.rcv_nxt = hs.irs + 1;
+        c.last_ack_sent = c.rcv_nxt;
+        let opts = crate::wire::TcpOptions {
+            mss: hs.peer_mss,
+            window_scale: hs.peer_wscale,
+            sack_permitted: hs.sack,
+            timestamps: hs
+                .ts_recent
+                .map(|val| crate::wire::Timestamps { val, ecr: 0 }),
+            ..Default::default()
+        };
+        c.negotiate(&opts);
+        c.ts_recent = hs.ts_recent.unwrap_or(0);
+        c.snd_una = hs.iss + 1;
+        c.snd_nxt = c.snd_una;
+        c.snd_max = c.snd_una;
+        c.buf_seq = c.snd_una;
+        c.recover = c.snd_una;
+        c.snd_wnd = u32::from(hs.peer_window) << c.snd_wscale;
+        c.max_snd_wnd = c.snd_wnd;
+        c.snd_wl1 = c.rcv_nxt;
+        c.snd_wl2 = c.snd_una;
+        c.rcv_adv = c.rcv_nxt + c.syn_window();
+        c.establish();
+        c
+    }
+
+    /// Applies the options of the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323 §2.2
+    /// and §3.2, RFC 2018 §2): an option is in effect only if both sides sent it.
+    fn negotiate(&mut self, o: &crate::wire::TcpOptions) {
+        let peer_mss = u32::from(o.mss.unwrap_or(DEFAULT_PEER_MSS));
+        self.snd_mss = peer_mss
+            .min(u32::from(self.cfg.mss))
+            .max(u32::from(self.cfg.min_mss));
+        self.rcv_mss = self.snd_mss.min(u32::from(self.cfg.mss));
+        match o.window_scale {
+            Some(ws) if self.cfg.window_scaling => {
+                // RFC 7323 §2.3: a shift above 14 is treated as 14.
+                self.snd_wscale = ws.min(14);
+                self.rcv_wscale = self.cfg.our_window_scale();
+            }
+            _ => {
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+            }
+        }
+        self.offered_wscale = self.cfg.window_scaling && o.window_scale.is_some();
+        self.sack_ok = self.cfg.sack && o.sack_permitted;
+        self.ts_ok = self.cfg.timestamps && o.timestamps.is_some();
+    }
+
+    /// Enters ESTABLISHED and tells the application.
+    fn establish(&mut self) {
+        self.state = State::Established;
+        self.push_event(Event::Connected);
+        self.push_event(Event::Writable);
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Our port.
+    pub fn local_port(&self) -> u16 {
+        self.local_port
+    }
+
+    /// The peer's port.
+    pub fn remote_port(&self) -> u16 {
+        self.remote_port
+    }
+
+    /// The connection has reached CLOSED and has nothing left to transmit: it can be
+    /// dropped once its events are drained.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed && self.ctl.is_empty()
+    }
+
+    /// The error that ended the connection, if any.
+    pub fn error(&self) -> Option<ConnError> {
+        self.error
+    }
+
+    /// Our initial sequence number.
+    pub fn iss(&self) -> SeqNum {
+        self.iss
+    }
+
+    /// The peer's initial sequence number (zero before it is known).
+    pub fn irs(&self) -> SeqNum {
+        self.irs
+    }
+
+    /// RCV.NXT: the next sequence number expected from the peer.
+    pub fn rcv_nxt(&self) -> SeqNum {
+        self.rcv_nxt
+    }
+
+    /// The highest sequence number sent plus one (SND.NXT before any retransmission
+    /// rewound it).
+    pub fn snd_max(&self) -> SeqNum {
+        self.snd_max
+    }
+
+    /// SND.UNA: the oldest unacknowledged sequence number.
+    pub fn snd_una(&self) -> SeqNum {
+        self.snd_una
+    }
+
+    /// TS.Recent, the peer's timestamp we echo (RFC 7323 §4.3), when timestamps are on.
+    pub fn ts_recent(&self) -> Option<u32> {
+        self.ts_ok.then_some(self.ts_recent)
+    }
+
+    /// Our timestamp offset.
+    pub fn ts_offset(&self) -> u32 {
+        self.ts_offset
+    }
+
+    /// Bytes that `write` would accept now.
+    pub fn send_space(&self) -> usize {
+        if self.can_write() {
+            self.send_buf.free()
+        } else {
+            0
+        }
+    }
+
+    /// In-order bytes waiting to be read.
+    pub fn recv_available(&self) -> usize {
+        self.recv_buf.readable()
+    }
+
+    fn can_write(&self) -> bool {
+        !self.fin_queued
+            && matches!(
+                self.state,
+                State::SynSent | State::SynRcvd | State::Established | State::CloseWait
+            )
+    }
+
+    fn write_check(&self) -> Result<(), WriteError> {
+        if let Some(e) = self.error {
+            return Err(WriteError::Failed(e));
+        }
+        if self.fin_queued {
+            return Err(WriteError::Closed);
+        }
+        if self.can_write() {
+            Ok(())
+        } else {
+            Err(WriteError::NotConnected)
+        }
+    }
+
+    /// Copies as much of `data` into the send buffer as fits and returns how much
+    /// (RFC 9293 §3.10.2). Data written before the handshake completes is sent after it.
+    pub fn write(&mut self, _now: Instant, data: &[u8]) -> Result<usize, WriteError> {
+        self.write_check()?;
+        let n = self.send_buf.push_slice(data);
+        self.after_write(n, data.len())
+    }
+
+    /// Like [`Connection::write`] but takes owned data without copying it: the bytes go to
+    /// the wire as slices of `data`.
+    pub fn write_bytes(&mut self, _now: Instant, data: Bytes) -> Result<usize, WriteError> {
+        self.write_check()?;
+        let want = data.len();
+        let n = self.send_buf.push_bytes(data);
+        self.after_write(n, want)
+    }
+
+    fn after_write(&mut self, n: usize, want: usize) -> Result<usize, WriteError> {
+        if n < want {
+            self.write_blocked = true;
+        }
+        if n == 0 && want > 0 {
+            return Err(WriteError::WouldBlock);
+        }
+        Ok(n)
+    }
+
+    fn read_check(&self) -> Result<bool, ReadError> {
+        if self.recv_buf.readable() > 0 {
+            return Ok(true);
+        }
+        if self.fin_received {
+            return Ok(false);
+        }
+        if let Some(e) = self.error {
+            return Err(ReadError::Failed(e));
+        }
+        if self.orphaned {
+            return Err(ReadError::NotConnected);
+        }
+        match self.state {
+            State::SynSent
+            | State::SynRcvd
+            | State::Established
+            | State::FinWait1
+            | State::FinWait2 => Err(ReadError::WouldBlock),
+            State::Closed | State::Listen => Err(ReadError::NotConnected),
+            _ => Ok(false),
+        }
+    }
+
+    /// Copies received in-order data into `buf`. `Ok(0)` with a non-empty `buf` means
+    /// end-of-stream: the peer's FIN arrived and everything before it has been read.
+    pub fn read(&mut self, _now: Instant, buf: &mut [u8]) -> Result<usize, ReadError> {
+        if !self.read_check()? || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.recv_buf.read(buf);
+        self.after_read();
+        Ok(n)
+    }
+
+    /// Hands out up to `max` bytes of received data without copying. `Ok(None)` means
+    /// end-of-stream.
+    pub fn read_bytes(&mut self, _now: Instant, max: usize) -> Result<Option<Bytes>, ReadError> {
+        if !self.read_check()? {
+            return Ok(None);
+        }
+        let out = self.recv_buf.read_bytes(max.max(1));
+        self.after_read();
+        Ok(out)
+    }
+
+    /// After a read: if the window the peer sees has become small and could now open a
+    /// lot, announce it (window update, as Linux's `tcp_cleanup_rbuf`).
+    fn after_read(&mut self) {
+        if !self.state.is_synchronized() && self.state != State::SynRcvd {
+            return;
+        }
+        let cur = self.advertised_remaining();
+        let new = u32::try_from(self.recv_buf.window()).unwrap_or(u32::MAX);
+        let cap = u32::try_from(self.recv_buf.capacity()).unwrap_or(u32::MAX);
+        if cur.saturating_mul(2) <= cap && new >= cur.saturating_mul(2) && new >= cur + self.rcv_mss
+        {
+            self.ack_now = true;
+        }
+    }
+
+    /// Closes the sending direction (SHUT_WR): a FIN follows the buffered data
+    /// (RFC 9293 §3.10.4). Reading continues.
+    pub fn shutdown(&mut self, _now: Instant) -> Result<(), StateError> {
+        if let Some(e) = self.error {
+            return Err(StateError::Failed(e));
+        }
+        match self.state {
+            State::SynSent => {
+                self.set_closed();
+                Ok(())
+            }
+            State::SynRcvd | State::Established => {
+                self.fin_queued = true;
+                if self.state == State::Established {
+                    self.state = State::FinWait1;
+                }
+                Ok(())
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.state = State::LastAck;
+                Ok(())
+            }
+            State::FinWait1
+            | State::FinWait2
+            | State::Closing
+            | State::LastAck
+            | State::TimeWait => Ok(()),
+            State::Closed | State::Listen => Err(StateError::NotConnected),
+        }
+    }
+
+    /// Closes the connection for the application (RFC 9293 §3.10.4): no more reads or
+    /// writes; buffered data is still delivered, then a FIN. If received data is still
+    /// unread, the connection is reset instead, as Linux does (RFC 2525 §2.17).
+    pub fn close(&mut self, now: Instant) {
+        if self.orphaned {
+            return;
+        }
+        self.orphaned = true;
+        match self.state {
+            State::Closed | State::Listen | State::SynSent => self.set_closed(),
+            _ if self.recv_buf.readable() > 0 => self.send_reset_and_close(),
+            State::SynRcvd | State::Established | State::CloseWait => {
+                // shutdown cannot fail in these states.
+                let _ = self.shutdown(now);
+            }
+            State::FinWait2 => {
+                self.state_deadline = Some(now + self.cfg.fin_timeout);
+            }
+            _ => {}
+        }
+    }
+
+    /// Aborts the connection (RFC 9293 §3.10.5): a RST is sent in synchronized states and
+    /// all data is discarded.
+    pub fn abort(&mut self, _now: Instant) {
+        self.orphaned = true;
+        match self.state {
+            State::Closed | State::Listen | State::SynSent | State::TimeWait => self.set_closed(),
+            _ => self.send_reset_and_close(),
+        }
+    }
+
+    fn send_reset_and_close(&mut self) {
+        self.queue_ctl(self.snd_max, self.rcv_nxt, TcpFlags::RST | TcpFlags::ACK);
+        self.stats.resets_sent += 1;
+        self.set_closed();
+    }
+
+    /// Turns Nagle's algorithm off (`true`, like TCP_NODELAY) or on.
+    pub fn set_nodelay(&mut self, nodelay: bool) {
+        self.opts.nodelay = nodelay;
+    }
+
+    /// Turns keepalive on with the given parameters, or off with `None`.
+    pub fn set_keepalive(&mut self, keepalive: Option<Keepalive>) {
+        self.opts.keepalive = keepalive;
+        self.keepalive_probes = 0;
+    }
+
+    /// Sets the RFC 5482 user timeout (`None`: retry counts apply).
+    pub fn set_user_timeout(&mut self, timeout: Option<Duration>) {
+        self.opts.user_timeout = timeout;
+    }
+
+    /// Clamps the MSS we send with (like TCP_MAXSEG); takes effect at once.
+    pub fn set_max_segment_size(&mut self, mss: u16) {
+        self.snd_mss = self
+            .snd_mss
+            .min(u32::from(mss))
+            .max(u32::from(self.cfg.min_mss));
+    }
+
+    /// The next application event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn push_event(&mut self, ev: Event) {
+        if !self.events.contains(&ev) {
+            self.events.push_back(ev);
+        }
+    }
+
+    fn queue_ctl(&mut self, seq: SeqNum, ack: SeqNum, flags: TcpFlags) {
+        if self.ctl.len() < MAX_CTL {
+            self.ctl.push_back((seq, ack, flags));
+        } else {
+            self.stats.ctl_dropped += 1;
+        }
+    }
+
+    /// Enters CLOSED, releasing timers; reports `Closed`.
+    fn set_closed(&mut self) {
+        if self.state == State::Closed && self.events.contains(&Event::Closed) {
+            return;
+        }
+        self.state = State::Closed;
+        self.rtx_at = None;
+        self.persist_at = None;
+        self.delack_at = None;
+        self.state_deadline = None;
+        self.ack_now = false;
+        self.syn_pending = false;
+        self.probe_pending = false;
+        self.fast_rexmit = false;
+        self.send_buf = SendBuffer::new(0);
+        self.push_event(Event::Closed);
+    }
+
+    /// Ends the connection with an error (no RST: the peer is gone or refused us).
+    fn fail(&mut self, err: ConnError) {
+        self.error = Some(err);
+        self.push_event(Event::Error(err));
+        self.set_closed();
+    }
+
+    /// The window the peer may still fill: our advertised right edge minus RCV.NXT.
+    fn advertised_remaining(&self) -> u32 {
+        if self.rcv_adv.gt(self.rcv_nxt) {
+            self.rcv_adv.since(self.rcv_nxt)
+        } else {
+            0
+        }
+    }
+
+    /// The effective send MSS: payload bytes per full segment after the options every data
+    /// segment carries (timestamps; SACK blocks while we report some).
+    fn eff_mss(&self) -> u32 {
+        let mut opt = 0u32;
+        if self.ts_ok {
+            opt += 12;
+        }
+        if self.sack_ok {
+            let n = self
+                .recv_buf
+                .sack_blocks()
+                .len()
+                .min(if self.ts_ok { 3 } else { 4 });
+            if n > 0 {
+                opt += 4 + 8 * n as u32;
+            }
+        }
+        self.snd_mss.saturating_sub(opt).max(1)
+    }
+
+    /// Information about the connection, in the spirit of Linux's TCP_INFO.
+    pub fn info(&self) -> Info {
+        let smss = self.eff_mss();
+        Info {
+            state: self.state,
+            srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
+            rto: self.current_rto(),
+            snd_mss: self.snd_mss,
+            rcv_mss: self.rcv_mss,
+            cwnd: self.cc.cwnd(),
+            ssthresh: self.cc.ssthresh(),
+            cwnd_segments: self.cc.cwnd() / smss,
+            bytes_in_flight: self
+                .snd_nxt
+                .since(self.snd_una)
+                .min(self.snd_max.since(self.snd_una)),
+            unacked_bytes: self.snd_max.since(self.snd_una),
+            retransmits: self.retries,
+            probes: self.persist_probes.max(self.keepalive_probes),
+            backoff: self.retries.max(self.persist_backoff),
+            snd_wnd: self.snd_wnd,
+            rcv_wnd: self.advertised_remaining(),
+            snd_wscale: self.snd_wscale,
+            rcv_wscale: self.rcv_wscale,
+            sack: self.sack_ok,
+            timestamps: self.ts_ok,
+            ca_state_recovery: self.recovery.is_some(),
+            congestion_control: self.cc.name(),
+            send_buffered: self.send_buf.len(),
+            recv_buffered: self.recv_buf.readable(),
+            ooo_bytes: self.recv_buf.ooo_bytes(),
+            stats: self.stats,
+        }
+    }
+
+    /// Counters of what the connection did and dropped.
+    pub fn stats(&self) -> &ConnStats {
+        &self.stats
+    }
+
+    /// Checks the invariants of the state machine; returns a description of the first
+    /// violation. Used by tests, property tests and fuzzers after every step.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        if self.snd_una.gt(self.snd_nxt) {
+            return Err("SND.UNA > SND.NXT");
+        }
+        if self.snd_nxt.gt(self.snd_max) {
+            return Err("SND.NXT > highest sequence sent");
+        }
+        if self.snd_una.gt(self.buf_seq + u32::from(self.fin_queued)) {
+            return Err("SND.UNA beyond the send buffer and FIN");
+        }
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let limit = data_end + u32::from(self.fin_queued);
+        if self.state != State::Closed && self.snd_max.gt(limit) {
+            return Err("sent beyond the buffered data and FIN");
+        }
+        if self.send_buf.len() > self.send_buf.capacity() {
+            return Err("send buffer over capacity");
+        }
+        let rb = self.recv_buf.readable() + self.recv_buf.ooo_bytes();
+        let slack = 1usize << self.rcv_wscale;
+        if rb > self.recv_buf.capacity() + slack {
+            return Err("receive buffer over capacity");
+        }
+        if self.recv_buf.ooo_pieces() > self.cfg.max_ooo_segments {
+            return Err("too many out-of-order pieces");
+        }
+        if self.events.len() > 8 {
+            return Err("event queue unbounded");
+        }
+        Ok(())
+    }
+}

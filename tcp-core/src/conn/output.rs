@@ -1,0 +1,357 @@
+//! Building outgoing segments: SYN and SYN-ACK with options, data under the peer's window
+//! and the congestion window with Nagle and sender SWS avoidance, FIN, probes and ACKs
+//! (RFC 9293 §3.7, §3.8.6; RFC 7323; RFC 2018).
+
+use super::{Connection, Segment, State};
+use crate::seq::SeqNum;
+use crate::time::Instant;
+use crate::wire::{SackBlock, SackBlocks, TcpFlags, TcpHeader, TcpOptions, Timestamps};
+use bytes::Bytes;
+
+impl Connection {
+    /// The next segment to send, if any. Call until it returns `None`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Segment> {
+        let seg = self.next_segment(now);
+        if let Some(s) = &seg {
+            self.stats.segs_out += 1;
+            if s.header.flags.contains(TcpFlags::ACK) {
+                self.ack_sent(s.header.ack);
+            }
+        } else {
+            self.update_persist(now);
+        }
+        seg
+    }
+
+    fn next_segment(&mut self, now: Instant) -> Option<Segment> {
+        if let Some((seq, ack, flags)) = self.ctl.pop_front() {
+            return Some(self.build(now, seq, ack, flags, Bytes::new()));
+        }
+        match self.state {
+            State::Closed | State::Listen => return None,
+            State::SynSent | State::SynRcvd if self.syn_pending => {
+                self.syn_pending = false;
+                return Some(self.build_syn(now));
+            }
+            State::SynSent | State::SynRcvd | State::TimeWait => {
+                return self.ack_now.then(|| self.pure_ack(now));
+            }
+            _ => {}
+        }
+        if let Some(seg) = self.send_data(now) {
+            return Some(seg);
+        }
+        if self.probe_pending {
+            self.probe_pending = false;
+            if self.snd_wnd > 0 {
+                if let Some(seg) = self.send_window_probe(now) {
+                    return Some(seg);
+                }
+            }
+            if self.opts.keepalive.is_none() || self.persist_at.is_some() {
+                self.stats.window_probes += 1;
+            }
+            // A probe with an old sequence number elicits an ACK (Linux's
+            // tcp_xmit_probe_skb; RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6).
+            return Some(self.build(
+                now,
+                self.snd_una - 1,
+                self.rcv_nxt,
+                TcpFlags::ACK,
+                Bytes::new(),
+            ));
+        }
+        if self.ack_now {
+            return Some(self.pure_ack(now));
+        }
+        None
+    }
+
+    fn pure_ack(&mut self, now: Instant) -> Segment {
+        self.build(now, self.snd_max, self.rcv_nxt, TcpFlags::ACK, Bytes::new())
+    }
+
+    /// The SYN (SYN_SENT) or SYN-ACK (SYN_RCVD), with Linux's option set and order
+    /// (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018 §2). A SYN-ACK carries only the
+    /// options the peer offered.
+    fn build_syn(&mut self, now: Instant) -> Segment {
+        let synack = self.state == State::SynRcvd;
+        let offer_ws = if synack {
+            self.offered_wscale
+        } else {
+            self.cfg.window_scaling
+        };
+        let offer_sack = if synack { self.sack_ok } else { self.cfg.sack };
+        let offer_ts = if synack {
+            self.ts_ok
+        } else {
+            self.cfg.timestamps
+        };
+        let options = TcpOptions {
+            mss: Some(self.cfg.mss),
+            window_scale: offer_ws.then(|| self.cfg.our_window_scale()),
+            sack_permitted: offer_sack,
+            timestamps: offer_ts.then(|| Timestamps {
+                val: self.ts_value(now),
+                ecr: if synack { self.ts_recent } else { 0 },
+            }),
+            sack_blocks: SackBlocks::new(),
+        };
+        let mut flags = TcpFlags::SYN;
+        if synack {
+            flags |= TcpFlags::ACK;
+        }
+        let window = self.syn_window();
+        if synack {
+            self.rcv_adv = self.rcv_nxt + window;
+        }
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.iss + 1;
+        if self.retries == 0 && self.rtt_timed.is_none() {
+            self.rtt_timed = Some((self.iss + 1, now));
+        }
+        if self.rtx_at.is_none() {
+            self.restart_rtx(now);
+        }
+        Segment {
+            header: TcpHeader {
+                src_port: self.local_port,
+                dst_port: self.remote_port,
+                seq: self.iss,
+                ack: if synack { self.rcv_nxt } else { SeqNum::new(0) },
+                flags,
+                window: window.min(0xffff) as u16,
+                urgent: 0,
+                options,
+            },
+            payload: Bytes::new(),
+        }
+    }
+
+    /// The unscaled window of a SYN or SYN-ACK (RFC 7323 §2.2): the receive space rounded
+    /// down to whole MSS, at most 65535 (as Linux's `tcp_select_initial_window`).
+    pub(super) fn syn_window(&self) -> u32 {
+        let space = self.recv_buf.window().min(0xffff) as u32;
+        let mss = u32::from(self.cfg.mss).max(1);
+        if space >= mss {
+            space - space % mss
+        } else {
+            space
+        }
+    }
+
+    /// The next data or FIN segment the windows allow, if any.
+    fn send_data(&mut self, now: Instant) -> Option<Segment> {
+        let smss = self.eff_mss();
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+
+        if self.fast_rexmit {
+            self.fast_rexmit = false;
+            if self.snd_una.lt(self.snd_max) {
+                let seq = self.snd_una.max(self.buf_seq);
+                let len = data_end.since(seq).min(smss);
+                let with_fin = self.fin_queued && seq + len == data_end;
+                if len > 0 || with_fin {
+                    return Some(self.data_segment(now, seq, len, with_fin, true));
+                }
+            }
+        }
+
+        let wnd_end = self.snd_una + self.snd_wnd;
+        let flight = self.snd_nxt.since(self.snd_una);
+        let cwnd = self.cc.cwnd();
+        if self.snd_nxt.lt(data_end) {
+            let avail = data_end.since(self.snd_nxt);
+            let len = avail.min(smss);
+            // The whole segment must fit the peer's window (Linux's tcp_snd_wnd_test);
+            // window-limited pieces go out from the persist timer.
+            if (self.snd_nxt + len).gt(wnd_end) {
+                return None;
+            }
+            if flight.saturating_add(len) > cwnd.max(smss) {
+                return None;
+            }
+            let retransmission = self.snd_nxt.lt(self.snd_max);
+            if len < smss && !retransmission && self.nagle_holds() {
+                return None;
+            }
+            let with_fin =
+                self.fin_queued && self.snd_nxt + len == data_end && (data_end + 1).le(wnd_end);
+            let seq = self.snd_nxt;
+            return Some(self.data_segment(now, seq, len, with_fin, retransmission));
+        }
+        // A bare FIN is sent whatever the window (as BSD does): it carries no data.
+        if self.fin_queued && self.snd_nxt == data_end {
+            let retransmission = self.snd_nxt.lt(self.snd_max);
+            return Some(self.data_segment(now, data_end, 0, true, retransmission));
+        }
+        None
+    }
+
+    /// Nagle's algorithm in Minshall's form, as Linux: hold a sub-MSS segment while an
+    /// earlier sub-MSS segment is unacknowledged (RFC 9293 §3.7.4; off with TCP_NODELAY,
+    /// and once the application has closed its side).
+    fn nagle_holds(&self) -> bool {
+        !self.opts.nodelay
+            && !self.fin_queued
+            && self.snd_sml.gt(self.snd_una)
+            && self.snd_sml.le(self.snd_nxt)
+    }
+
+    /// Builds a segment of `len` bytes at `seq` (plus FIN) and advances SND.NXT.
+    fn data_segment(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        len: u32,
+        fin: bool,
+        retransmission: bool,
+    ) -> Segment {
+        let offset = seq.since(self.buf_seq) as usize;
+        let payload = self.send_buf.slice(offset, len as usize);
+        let len = payload.len() as u32;
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let mut flags = TcpFlags::ACK;
+        if len > 0 && seq + len == data_end {
+            flags |= TcpFlags::PSH;
+        }
+        if fin {
+            flags |= TcpFlags::FIN;
+        }
+        let end = seq + len + u32::from(fin);
+        if retransmission {
+            self.stats.retransmits += 1;
+            self.stats.bytes_retrans += u64::from(len);
+            // Karn: a retransmission invalidates the timed segment.
+            self.rtt_timed = None;
+        } else {
+            self.stats.bytes_sent += u64::from(len);
+            if !self.ts_ok && self.rtt_timed.is_none() {
+                self.rtt_timed = Some((end, now));
+            }
+        }
+        if len < self.eff_mss() && len > 0 {
+            self.snd_sml = seq + len;
+        }
+        if end.gt(self.snd_nxt) {
+            self.snd_nxt = end;
+        }
+        if end.gt(self.snd_max) {
+            self.snd_max = end;
+        }
+        if self.rtx_at.is_none() {
+            self.restart_rtx(now);
+        }
+        if self.unacked_since.is_none() {
+            self.unacked_since = Some(now);
+        }
+        self.persist_at = None;
+        self.build(now, seq, self.rcv_nxt, flags, payload)
+    }
+
+    /// Sends a window-limited piece or a zero-window probe (persist timer expiry,
+    /// RFC 9293 §3.8.6.1; Linux's tcp_write_wakeup).
+    pub(super) fn send_window_probe(&mut self, now: Instant) -> Option<Segment> {
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let wnd_end = self.snd_una + self.snd_wnd;
+        if self.snd_nxt.lt(data_end) && self.snd_nxt.lt(wnd_end) {
+            let len = data_end
+                .since(self.snd_nxt)
+                .min(wnd_end.since(self.snd_nxt))
+                .min(self.eff_mss());
+            let seq = self.snd_nxt;
+            let retransmission = seq.lt(self.snd_max);
+            return Some(self.data_segment(now, seq, len, false, retransmission));
+        }
+        None
+    }
+
+    /// Fills in timestamps, SACK blocks and the window, and records what the ACK says.
+    fn build(
+        &mut self,
+        now: Instant,
+        seq: SeqNum,
+        ack: SeqNum,
+        flags: TcpFlags,
+        payload: Bytes,
+    ) -> Segment {
+        let mut options = TcpOptions::default();
+        if self.ts_ok {
+            options.timestamps = Some(Timestamps {
+                val: self.ts_value(now),
+                ecr: self.ts_recent,
+            });
+        }
+        let has_ack = flags.contains(TcpFlags::ACK);
+        if self.sack_ok && has_ack && !flags.contains(TcpFlags::RST) {
+            options.sack_blocks = self.sack_blocks();
+        }
+        let window = if flags.contains(TcpFlags::RST) {
+            0
+        } else {
+            self.select_window()
+        };
+        Segment {
+            header: TcpHeader {
+                src_port: self.local_port,
+                dst_port: self.remote_port,
+                seq,
+                ack: if has_ack { ack } else { SeqNum::new(0) },
+                flags,
+                window,
+                urgent: 0,
+                options,
+            },
+            payload,
+        }
+    }
+
+    /// SACK blocks for an outgoing ACK, newest first (RFC 2018 §4): at most 3 next to
+    /// timestamps, 4 without.
+    fn sack_blocks(&self) -> SackBlocks {
+        let mut out = SackBlocks::new();
+        let max = if self.ts_ok { 3 } else { 4 };
+        let base = self.rcv_nxt;
+        let next = self.recv_buf.next();
+        for &(a, b) in self.recv_buf.sack_blocks().iter().take(max) {
+            let left = base + (a - next) as u32;
+            let right = base + (b - next) as u32;
+            out.push(SackBlock { left, right });
+        }
+        out
+    }
+
+    /// Our TSval: the 1 ms clock plus the connection's offset (RFC 7323 §5.4).
+    pub(super) fn ts_value(&self, now: Instant) -> u32 {
+        self.ts_clock(now).wrapping_add(self.ts_offset)
+    }
+
+    /// The window field to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance; the
+    /// right edge never moves left, RFC 7323 §2.4).
+    fn select_window(&mut self) -> u16 {
+        let shift = u32::from(self.rcv_wscale);
+        let cur = self.advertised_remaining();
+        let free = u32::try_from(self.recv_buf.window()).unwrap_or(u32::MAX);
+        let cap = u32::try_from(self.recv_buf.capacity()).unwrap_or(u32::MAX);
+        let mut wnd = free;
+        if wnd > cur && wnd - cur < (cap / 2).min(self.rcv_mss) {
+            wnd = cur;
+        }
+        wnd = wnd.max(cur).min(0xffff << shift);
+        // Round up to the scale unit so the right edge does not recede.
+        let field = wnd.div_ceil(1 << shift).min(0xffff);
+        let edge = self.rcv_nxt + (field << shift);
+        if edge.gt(self.rcv_adv) {
+            self.rcv_adv = edge;
+        }
+        field as u16
+    }
+
+    /// Bookkeeping after an ACK left: pending and delayed ACKs are satisfied.
+    fn ack_sent(&mut self, ack: SeqNum) {
+        self.ack_now = false;
+        self.delack_at = None;
+        self.rcv_unacked = 0;
+        self.last_ack_sent = ack;
+    }
+}

@@ -1,0 +1,326 @@
+//! The receive buffer: in-order data waiting for the application, and out-of-order data
+//! waiting for the gap before it to fill (RFC 9293 §3.10.7.4, "segment text").
+//!
+//! Out-of-order data is kept in a map from stream offset to non-overlapping pieces, so
+//! inserting, merging and delivering cost O(log n) per piece however many holes there are.
+//! The number of pieces is bounded by configuration.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use bytes::{Buf, Bytes};
+
+/// What inserting a segment did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Inserted {
+    /// Bytes that became readable in order (including out-of-order data the segment
+    /// joined up).
+    pub(crate) delivered: usize,
+    /// The segment filled (part of) a hole before out-of-order data.
+    pub(crate) filled_gap: bool,
+    /// Some new bytes were stored out of order.
+    pub(crate) out_of_order: bool,
+    /// Bytes that were already held (duplicates).
+    pub(crate) duplicate: usize,
+    /// Bytes refused because the out-of-order piece limit was reached.
+    pub(crate) dropped: usize,
+}
+
+/// Stream offsets are counted in bytes from the first data byte (IRS + 1), as `u64`, so
+/// they never wrap within a connection.
+#[derive(Debug)]
+pub(crate) struct RecvBuffer {
+    ready: VecDeque<Bytes>,
+    ready_len: usize,
+    ooo: BTreeMap<u64, Bytes>,
+    ooo_len: usize,
+    max_pieces: usize,
+    capacity: usize,
+    /// Offset of the next in-order byte (RCV.NXT as an offset).
+    next: u64,
+    /// SACK blocks as offset ranges, most recently changed first (RFC 2018 §4).
+    recent: [(u64, u64); 4],
+    recent_len: usize,
+}
+
+impl RecvBuffer {
+    pub(crate) fn new(capacity: usize, max_pieces: usize) -> Self {
+        RecvBuffer {
+            ready: VecDeque::new(),
+            ready_len: 0,
+            ooo: BTreeMap::new(),
+            ooo_len: 0,
+            max_pieces,
+            capacity,
+            next: 0,
+            recent: [(0, 0); 4],
+            recent_len: 0,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// In-order bytes waiting to be read.
+    pub(crate) fn readable(&self) -> usize {
+        self.ready_len
+    }
+
+    /// Out-of-order bytes held.
+    pub(crate) fn ooo_bytes(&self) -> usize {
+        self.ooo_len
+    }
+
+    /// Out-of-order pieces held.
+    pub(crate) fn ooo_pieces(&self) -> usize {
+        self.ooo.len()
+    }
+
+    /// The offset of the next expected in-order byte.
+    pub(crate) fn next(&self) -> u64 {
+        self.next
+    }
+
+    /// Space the application has not claimed: what the receive window may offer.
+    pub(crate) fn window(&self) -> usize {
+        self.capacity.saturating_sub(self.ready_len)
+    }
+
+    /// Stores `data` that starts at stream offset `start >= self.next()`.
+    pub(crate) fn insert(&mut self, start: u64, data: Bytes) -> Inserted {
+        let mut r = Inserted::default();
+        if data.is_empty() || start < self.next {
+            return r;
+        }
+        if start == self.next {
+            let had_ooo = !self.ooo.is_empty();
+            r.delivered = self.deliver(data);
+            if had_ooo {
+                r.filled_gap = true;
+                r.delivered += self.pull_ooo();
+            }
+            self.forget_delivered_blocks();
+            return r;
+        }
+        let end = start + data.len() as u64;
+        let mut cur = start;
+        if let Some((&k, v)) = self.ooo.range(..=start).next_back() {
+            cur = cur.max(k + v.len() as u64);
+        }
+        let mut stored = 0usize;
+        while cur < end {
+            let next_piece = self
+                .ooo
+                .range(cur..)
+                .next()
+                .map(|(&k, v)| (k, k + v.len() as u64));
+            let (gap_end, resume) = match next_piece {
+                Some((k, ke)) if k < end => (k, ke),
+                _ => (end, end),
+            };
+            if gap_end > cur {
+                if self.ooo.len() >= self.max_pieces {
+                    r.dropped += (end - cur) as usize;
+                    break;
+                }
+                let piece = data.slice((cur - start) as usize..(gap_end - start) as usize);
+                self.ooo_len += piece.len();
+                stored += piece.len();
+                self.ooo.insert(cur, piece);
+            }
+            cur = resume.max(cur);
+        }
+        if stored > 0 {
+            r.out_of_order = true;
+            self.note_block(start, end);
+        }
+        r.duplicate = data.len() - r.dropped - stored;
+        r
+    }
+
+    fn deliver(&mut self, data: Bytes) -> usize {
+        let n = data.len();
+        self.next += n as u64;
+        self.ready_len += n;
+        self.ready.push_back(data);
+        n
+    }
+
+    /// Moves out-of-order pieces that are now in order to the ready queue.
+    fn pull_ooo(&mut self) -> usize {
+        let mut n = 0;
+        while let Some(entry) = self.ooo.first_entry() {
+            let k = *entry.key();
+            if k > self.next {
+                break;
+            }
+            let mut piece = entry.remove();
+            self.ooo_len -= piece.len();
+            let skip = (self.next - k) as usize;
+            if skip < piece.len() {
+                piece.advance(skip);
+                n += self.deliver(piece);
+            }
+        }
+        n
+    }
+
+    /// Records that `[start, end)` just arrived out of order: the SACK block holding it goes
+    /// first (RFC 2018 §4), older blocks follow.
+    fn note_block(&mut self, start: u64, end: u64) {
+        let (mut lo, mut hi) = (start, end);
+        // Grow to the contiguous run of pieces around the new data.
+        while let Some((&k, v)) = self.ooo.range(..lo).next_back() {
+            if k + v.len() as u64 == lo {
+                lo = k;
+            } else {
+                break;
+            }
+        }
+        while let Some(v) = self.ooo.get(&hi) {
+            hi += v.len() as u64;
+        }
+        let mut blocks = [(lo, hi); 4];
+        let mut n = 1;
+        for &(a, b) in self.recent.iter().take(self.recent_len) {
+            let disjoint = b < lo || a > hi;
+            if disjoint && n < blocks.len() {
+                blocks[n] = (a, b);
+                n += 1;
+            }
+        }
+        self.recent = blocks;
+        self.recent_len = n;
+    }
+
+    fn forget_delivered_blocks(&mut self) {
+        let mut n = 0;
+        for i in 0..self.recent_len {
+            let (a, b) = self.recent[i];
+            if b > self.next {
+                self.recent[n] = (a.max(self.next), b);
+                n += 1;
+            }
+        }
+        self.recent_len = n;
+    }
+
+    /// SACK blocks to report, most recent first, as offset ranges.
+    pub(crate) fn sack_blocks(&self) -> &[(u64, u64)] {
+        self.recent.get(..self.recent_len).unwrap_or_default()
+    }
+
+    /// Copies in-order data into `buf`; returns the number of bytes copied.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(front) = self.ready.front_mut() else {
+                break;
+            };
+            let k = front.len().min(buf.len() - n);
+            if let (Some(dst), Some(src)) = (buf.get_mut(n..n + k), front.get(..k)) {
+                dst.copy_from_slice(src);
+            }
+            front.advance(k);
+            n += k;
+            if front.is_empty() {
+                self.ready.pop_front();
+            }
+        }
+        self.ready_len -= n;
+        n
+    }
+
+    /// Hands out up to `max` in-order bytes without copying.
+    pub(crate) fn read_bytes(&mut self, max: usize) -> Option<Bytes> {
+        let front = self.ready.front_mut()?;
+        let out = if front.len() <= max {
+            self.ready.pop_front()?
+        } else {
+            front.split_to(max)
+        };
+        self.ready_len -= out.len();
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn bytes(range: core::ops::Range<u8>) -> Bytes {
+        Bytes::from(range.collect::<Vec<u8>>())
+    }
+
+    fn read_all(b: &mut RecvBuffer) -> Vec<u8> {
+        let mut out = alloc::vec![0u8; b.readable()];
+        let n = b.read(&mut out);
+        out.truncate(n);
+        out
+    }
+
+    #[test]
+    fn in_order_data_is_readable_immediately() {
+        let mut b = RecvBuffer::new(1000, 16);
+        let r = b.insert(0, bytes(0..10));
+        assert_eq!(r.delivered, 10);
+        assert_eq!(read_all(&mut b), (0..10).collect::<Vec<u8>>());
+        assert_eq!(b.next(), 10);
+    }
+
+    #[test]
+    fn out_of_order_data_waits_for_the_gap_and_is_joined_up() {
+        let mut b = RecvBuffer::new(1000, 16);
+        let r = b.insert(20, bytes(20..30));
+        assert!(r.out_of_order);
+        assert_eq!(r.delivered, 0);
+        assert_eq!(b.sack_blocks(), &[(20, 30)]);
+        b.insert(10, bytes(10..15));
+        assert_eq!(b.sack_blocks(), &[(10, 15), (20, 30)], "newest block first");
+        let r = b.insert(0, bytes(0..10));
+        assert!(r.filled_gap);
+        assert_eq!(r.delivered, 15);
+        assert_eq!(b.sack_blocks(), &[(20, 30)]);
+        let r = b.insert(15, bytes(15..25));
+        assert_eq!(r.delivered, 15);
+        assert_eq!(read_all(&mut b), (0..30).collect::<Vec<u8>>());
+        assert!(b.sack_blocks().is_empty());
+        assert_eq!(b.ooo_bytes(), 0);
+    }
+
+    #[test]
+    fn overlapping_and_duplicate_segments_keep_the_first_copy_and_fill_only_gaps() {
+        let mut b = RecvBuffer::new(1000, 16);
+        b.insert(10, bytes(10..20));
+        b.insert(30, bytes(30..40));
+        let r = b.insert(5, bytes(5..45));
+        assert_eq!(r.duplicate, 20);
+        assert_eq!(b.ooo_bytes(), 40);
+        assert_eq!(b.sack_blocks(), &[(5, 45)]);
+        b.insert(0, bytes(0..5));
+        assert_eq!(read_all(&mut b), (0..45).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn the_piece_limit_bounds_memory_under_many_holes() {
+        let mut b = RecvBuffer::new(100_000, 8);
+        let mut dropped = 0;
+        for i in 0..100u64 {
+            dropped += b.insert(10 + 2 * i, Bytes::from_static(b"x")).dropped;
+        }
+        assert_eq!(b.ooo_pieces(), 8);
+        assert_eq!(dropped, 92);
+        assert!(b.sack_blocks().len() <= 4);
+    }
+
+    #[test]
+    fn zero_copy_reads_hand_out_the_received_bytes() {
+        let mut b = RecvBuffer::new(1000, 16);
+        let seg = bytes(0..100);
+        b.insert(0, seg.clone());
+        let first = b.read_bytes(40).unwrap_or_default();
+        assert_eq!(first.as_ptr(), seg.as_ptr());
+        assert_eq!(first.len(), 40);
+        assert_eq!(b.readable(), 60);
+    }
+}

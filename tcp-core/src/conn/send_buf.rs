@@ -1,0 +1,192 @@
+//! The send buffer: unacknowledged and unsent bytes, front = oldest unacknowledged byte.
+//!
+//! Owned data handed over as [`Bytes`] is kept as is and goes to the wire as slices of it
+//! (zero-copy); copied writes are appended to a tail buffer that is frozen piecewise as
+//! segments are cut from it.
+
+use alloc::collections::VecDeque;
+use bytes::{Buf, Bytes, BytesMut};
+
+/// Writes smaller than this are copied into the tail instead of kept as their own chunk, so
+/// that many tiny writes do not make many tiny chunks.
+const MIN_ZERO_COPY: usize = 1024;
+
+#[derive(Debug)]
+pub(crate) struct SendBuffer {
+    /// Frozen data, oldest first.
+    chunks: VecDeque<Bytes>,
+    /// Bytes held in `chunks`.
+    chunks_len: usize,
+    /// Data appended by copying writes, after `chunks`.
+    tail: BytesMut,
+    capacity: usize,
+}
+
+impl SendBuffer {
+    pub(crate) fn new(capacity: usize) -> Self {
+        SendBuffer {
+            chunks: VecDeque::new(),
+            chunks_len: 0,
+            tail: BytesMut::new(),
+            capacity,
+        }
+    }
+
+    /// Bytes held (unacknowledged plus unsent).
+    pub(crate) fn len(&self) -> usize {
+        self.chunks_len + self.tail.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Free space in bytes.
+    pub(crate) fn free(&self) -> usize {
+        self.capacity.saturating_sub(self.len())
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Copies as much of `data` as fits; returns the number of bytes taken.
+    pub(crate) fn push_slice(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.free());
+        if n == 0 {
+            return 0;
+        }
+        let data = data.get(..n).unwrap_or_default();
+        if self.tail.capacity() - self.tail.len() < n {
+            self.tail.reserve(n.max(16 * 1024).min(self.capacity));
+        }
+        self.tail.extend_from_slice(data);
+        n
+    }
+
+    /// Takes as much of `data` as fits without copying it (small pieces are copied into the
+    /// tail); returns the number of bytes taken.
+    pub(crate) fn push_bytes(&mut self, data: Bytes) -> usize {
+        let n = data.len().min(self.free());
+        if n < MIN_ZERO_COPY {
+            return self.push_slice(data.get(..n).unwrap_or_default());
+        }
+        self.freeze_tail();
+        self.chunks.push_back(data.slice(..n));
+        self.chunks_len += n;
+        n
+    }
+
+    fn freeze_tail(&mut self) {
+        if !self.tail.is_empty() {
+            let frozen = self.tail.split().freeze();
+            self.chunks_len += frozen.len();
+            self.chunks.push_back(frozen);
+        }
+    }
+
+    /// Drops the `n` oldest bytes (they were acknowledged).
+    pub(crate) fn consume(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                let k = n.min(self.tail.len());
+                self.tail.advance(k);
+                return;
+            };
+            if front.len() <= n {
+                n -= front.len();
+                self.chunks_len -= front.len();
+                self.chunks.pop_front();
+            } else {
+                front.advance(n);
+                self.chunks_len -= n;
+                n = 0;
+            }
+        }
+    }
+
+    /// The bytes `[offset, offset + len)` counted from the front, clamped to what is held.
+    /// Zero-copy when the range lies within one chunk.
+    pub(crate) fn slice(&mut self, offset: usize, len: usize) -> Bytes {
+        let end = (offset + len).min(self.len());
+        if offset >= end {
+            return Bytes::new();
+        }
+        if end > self.chunks_len {
+            // Freeze only what the segment needs; the rest stays appendable.
+            let need = end - self.chunks_len;
+            let frozen = self.tail.split_to(need.min(self.tail.len())).freeze();
+            self.chunks_len += frozen.len();
+            self.chunks.push_back(frozen);
+        }
+        let mut pos = 0usize;
+        let mut out: Option<BytesMut> = None;
+        for chunk in &self.chunks {
+            let chunk_end = pos + chunk.len();
+            if chunk_end <= offset {
+                pos = chunk_end;
+                continue;
+            }
+            if pos >= end {
+                break;
+            }
+            let from = offset.saturating_sub(pos);
+            let to = (end - pos).min(chunk.len());
+            if out.is_none() && offset >= pos && end <= chunk_end {
+                return chunk.slice(from..to);
+            }
+            out.get_or_insert_with(|| BytesMut::with_capacity(end - offset))
+                .extend_from_slice(chunk.get(from..to).unwrap_or_default());
+            pos = chunk_end;
+        }
+        out.map(BytesMut::freeze).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copied_and_owned_writes_come_back_in_order() {
+        let mut b = SendBuffer::new(10_000);
+        assert_eq!(b.push_slice(b"hello "), 6);
+        let big = Bytes::from(alloc::vec![7u8; 2000]);
+        assert_eq!(b.push_bytes(big.clone()), 2000);
+        assert_eq!(b.push_slice(b"world"), 5);
+        assert_eq!(&b.slice(0, 6)[..], b"hello ");
+        assert_eq!(&b.slice(6, 2000)[..], &big[..]);
+        assert_eq!(&b.slice(2006, 100)[..], b"world");
+        let across = b.slice(3, 10);
+        assert_eq!(&across[..3], b"lo ");
+        assert_eq!(&across[3..], &[7u8; 7]);
+    }
+
+    #[test]
+    fn owned_chunks_are_not_copied() {
+        let mut b = SendBuffer::new(10_000);
+        let big = Bytes::from(alloc::vec![1u8; 4000]);
+        b.push_bytes(big.clone());
+        let s = b.slice(100, 1000);
+        assert_eq!(
+            s.as_ptr(),
+            big[100..].as_ptr(),
+            "slice must share the caller's allocation"
+        );
+    }
+
+    #[test]
+    fn capacity_limits_writes_and_consume_frees_space() {
+        let mut b = SendBuffer::new(10);
+        assert_eq!(b.push_slice(b"0123456789abc"), 10);
+        assert_eq!(b.free(), 0);
+        assert_eq!(b.push_slice(b"x"), 0);
+        b.consume(4);
+        assert_eq!(b.len(), 6);
+        assert_eq!(&b.slice(0, 100)[..], b"456789");
+        assert_eq!(b.push_slice(b"abcd"), 4);
+        b.slice(0, 3);
+        b.consume(8);
+        assert_eq!(&b.slice(0, 10)[..], b"cd");
+    }
+}

@@ -1,0 +1,220 @@
+//! Timers: retransmission (RFC 6298) with backoff and retry limits, persist
+//! (RFC 9293 §3.8.6.1), delayed ACK (§3.8.6.3), keepalive (§3.8.4), TIME_WAIT 2·MSL
+//! (§3.10.7.4), the orphaned FIN_WAIT_2 timeout and the user timeout (RFC 5482).
+
+use super::{Connection, State};
+use crate::error::ConnError;
+use crate::time::{Duration, Instant, mul_capped};
+use crate::wire::TcpFlags;
+
+impl Connection {
+    /// The earliest instant at which `handle_timeout` has work, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.rtx_at,
+            self.persist_at,
+            self.delack_at,
+            self.state_deadline,
+            self.keepalive_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Runs every timer whose deadline is at or before `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state_deadline.is_some_and(|t| t <= now) {
+            self.state_deadline = None;
+            match self.state {
+                // 2·MSL elapsed (RFC 9293 §3.10.7.4), or an orphan gave up waiting for the
+                // peer's FIN (Linux tcp_fin_timeout).
+                State::TimeWait | State::FinWait2 => self.set_closed(),
+                _ => {}
+            }
+        }
+        if self.rtx_at.is_some_and(|t| t <= now) {
+            self.rtx_at = None;
+            self.on_rto(now);
+        }
+        if self.persist_at.is_some_and(|t| t <= now) {
+            self.persist_at = None;
+            self.on_persist(now);
+        }
+        if self.delack_at.is_some_and(|t| t <= now) {
+            self.delack_at = None;
+            self.ack_now = true;
+        }
+        if self.keepalive_deadline().is_some_and(|t| t <= now) {
+            self.on_keepalive(now);
+        }
+    }
+
+    /// The RTO including backoff, capped at the maximum (RFC 6298 §5.5).
+    pub(super) fn current_rto(&self) -> Duration {
+        let k = 1u32.checked_shl(self.retries).unwrap_or(u32::MAX);
+        mul_capped(self.rtx_base(), k, self.rtt.max())
+    }
+
+    /// The base RTO; the handshake uses the initial RTO until a sample exists.
+    fn rtx_base(&self) -> Duration {
+        self.rtt.rto()
+    }
+
+    /// (Re)starts the retransmission timer (RFC 6298 §5.1, §5.3), never beyond the user
+    /// timeout (as Linux's tcp_clamp_rto_to_user_timeout).
+    pub(super) fn restart_rtx(&mut self, now: Instant) {
+        let mut at = now + self.current_rto();
+        if let (Some(ut), Some(since)) = (self.opts.user_timeout, self.unacked_since) {
+            let limit = since + ut;
+            if limit > now && limit < at {
+                at = limit;
+            }
+        }
+        self.rtx_at = Some(at);
+    }
+
+    pub(super) fn stop_rtx(&mut self) {
+        self.rtx_at = None;
+    }
+
+    /// The retransmission timer expired.
+    fn on_rto(&mut self, now: Instant) {
+        self.stats.rtos += 1;
+        match self.state {
+            State::SynSent | State::SynRcvd => {
+                let limit = if self.state == State::SynSent {
+                    self.cfg.syn_retries
+                } else {
+                    self.cfg.synack_retries
+                };
+                if self.retries >= limit {
+                    self.fail(ConnError::TimedOut);
+                    return;
+                }
+                self.retries += 1;
+                self.stats.retransmits += 1;
+                self.syn_pending = true;
+                self.rtt_timed = None;
+                self.restart_rtx(now);
+            }
+            State::Established
+            | State::CloseWait
+            | State::FinWait1
+            | State::Closing
+            | State::LastAck => {
+                if self.snd_una == self.snd_max {
+                    return;
+                }
+                if self.retries_exhausted(now) {
+                    self.fail(ConnError::TimedOut);
+                    return;
+                }
+                self.retries += 1;
+                // RFC 5681 §3.1 (cwnd), RFC 6582 §3.2 step 4 (recover), go-back-N from
+                // SND.UNA, Karn's rule (RFC 6298 §5.4-5.6).
+                let smss = self.eff_mss();
+                let flight = self.snd_max.since(self.snd_una);
+                self.cc.on_rto(now, flight, smss);
+                self.recover = self.snd_max;
+                self.recovery = None;
+                self.dupacks = 0;
+                self.fast_rexmit = false;
+                self.snd_nxt = self.snd_una;
+                self.rtt_timed = None;
+                self.restart_rtx(now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The retry budget is spent: the user timeout if one is set (RFC 5482), else
+    /// `orphan_retries` for a closed-by-the-application connection, else `retries2`.
+    fn retries_exhausted(&self, now: Instant) -> bool {
+        if let Some(ut) = self.opts.user_timeout {
+            return self
+                .unacked_since
+                .is_some_and(|since| now.saturating_duration_since(since) >= ut);
+        }
+        let limit = if self.orphaned {
+            self.cfg.orphan_retries
+        } else {
+            self.cfg.retries2
+        };
+        self.retries >= limit
+    }
+
+    /// Arms or cancels the persist timer: it runs while data (or a FIN) waits, the peer's
+    /// window keeps it back and nothing is in flight to bring an ACK (RFC 9293 §3.8.6.1).
+    pub(super) fn update_persist(&mut self, now: Instant) {
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let waiting = self.snd_nxt.lt(data_end);
+        let idle = self.snd_una == self.snd_max && self.rtx_at.is_none();
+        let synchronized = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if synchronized && waiting && idle {
+            if self.persist_at.is_none() {
+                let k = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
+                let base = self.rtt.rto().max(self.cfg.min_rto);
+                self.persist_at = Some(now + mul_capped(base, k, self.rtt.max()));
+            }
+        } else {
+            self.persist_at = None;
+        }
+    }
+
+    /// The persist timer expired: send what fits of a small window, or a zero-window probe.
+    /// Probes back off but never give up while the peer answers them.
+    fn on_persist(&mut self, now: Instant) {
+        if self.persist_probes >= self.cfg.retries2 && self.opts.user_timeout.is_none() {
+            self.fail(ConnError::TimedOut);
+            return;
+        }
+        if let Some(ut) = self.opts.user_timeout {
+            if self.persist_probes > 0 && now.saturating_duration_since(self.last_rcv) >= ut {
+                self.fail(ConnError::TimedOut);
+                return;
+            }
+        }
+        self.persist_probes += 1;
+        self.persist_backoff = self.persist_backoff.saturating_add(1);
+        // poll_transmit sends what fits of a small window, or a zero-window probe.
+        self.probe_pending = true;
+        let k = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
+        let base = self.rtt.rto().max(self.cfg.min_rto);
+        self.persist_at = Some(now + mul_capped(base, k, self.rtt.max()));
+    }
+
+    /// When the next keepalive event is due (RFC 9293 §3.8.4; Linux: first probe after
+    /// `idle` of silence, then every `interval`), if keepalive applies now.
+    fn keepalive_deadline(&self) -> Option<Instant> {
+        let ka = self.opts.keepalive?;
+        let idle = self.snd_una == self.snd_max && self.send_buf.is_empty();
+        if !idle || !matches!(self.state, State::Established | State::CloseWait) {
+            return None;
+        }
+        Some(self.last_rcv + ka.idle + ka.interval * self.keepalive_probes)
+    }
+
+    fn on_keepalive(&mut self, _now: Instant) {
+        let Some(ka) = self.opts.keepalive else {
+            return;
+        };
+        if self.keepalive_probes >= ka.count {
+            // Linux resets the connection when keepalive gives up.
+            self.queue_ctl(self.snd_max, self.rcv_nxt, TcpFlags::RST | TcpFlags::ACK);
+            self.stats.resets_sent += 1;
+            self.fail(ConnError::TimedOut);
+            return;
+        }
+        self.keepalive_probes += 1;
+        self.stats.keepalive_probes += 1;
+        self.probe_pending = true;
+    }
+}

@@ -1,0 +1,872 @@
+//! The endpoint: every connection on a set of local addresses, under the sans-IO contract.
+//!
+//! - Demux by 4-tuple in O(1) ([`table`]), then listener by (address, port), then
+//!   (unspecified, port); segments matching nothing are answered with RST
+//!   (RFC 9293 §3.10.7.1), rate-limited.
+//! - Listeners keep a SYN queue of compact half-open entries and an accept queue bounded by
+//!   the backlog; overflow behaves like Linux (drops, or SYN cookies, RFC 4987).
+//! - ISNs (RFC 6528), timestamp offsets and ephemeral ports (RFC 6056) come from a keyed
+//!   hash of the 4-tuple with the secret in [`EndpointConfig`].
+//! - Finished connections leave a compact TIME_WAIT record ([`timewait`]).
+//! - One timer heap for everything: `poll_timeout` is O(1), `handle_timeout` touches only
+//!   entries whose deadline passed.
+
+mod cookie;
+mod hash;
+mod listen;
+pub mod table;
+mod timewait;
+
+pub use listen::{Incoming, IncomingHandle, ListenOptions, ListenerHandle};
+pub use table::FourTuple;
+
+use crate::config::Config;
+use crate::conn::{Connection, Segment, State};
+use crate::error::{ReadError, StateError, WriteError};
+use crate::event::Event;
+use crate::time::Instant;
+use crate::wire::{
+    IPPROTO_TCP, TcpHeader, WireError, emit_tcp_segment, parse_ip_packet, parse_tcp_segment,
+};
+use alloc::boxed::Box;
+use alloc::collections::{BinaryHeap, VecDeque};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use bytes::Bytes;
+use core::cmp::Reverse;
+use core::net::{IpAddr, SocketAddr};
+use listen::{HalfOpen, Listener, PendingIncoming};
+use table::TupleTable;
+use timewait::TimeWaitRec;
+
+/// When SYN cookies are used (Linux's `tcp_syncookies`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SynCookies {
+    /// Never: with the SYN queue full, new SYNs are dropped.
+    Never,
+    /// When the SYN queue is full (Linux's default, `tcp_syncookies = 1`).
+    #[default]
+    OnOverflow,
+    /// For every SYN (`tcp_syncookies = 2`).
+    Always,
+}
+
+/// Endpoint-wide parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// Secret key for ISNs, timestamp offsets, port selection, SYN cookies and the demux
+    /// hash. The embedder must fill it with random bytes; the core has no randomness.
+    pub secret: [u8; 16],
+    /// Largest number of half-open connections per listener (`tcp_max_syn_backlog`).
+    /// Default 1024.
+    pub max_syn_backlog: usize,
+    /// SYN cookie policy. Default: on overflow.
+    pub syncookies: SynCookies,
+    /// RSTs sent per second for segments that match nothing. Default 1000.
+    pub rst_rate_limit: u32,
+    /// Ephemeral port range, inclusive (`ip_local_port_range`). Default 32768-60999.
+    pub ephemeral_ports: (u16, u16),
+    /// Largest number of TIME_WAIT records (`tcp_max_tw_buckets`); beyond it a finishing
+    /// connection closes without TIME_WAIT. Default 262144.
+    pub max_time_wait: usize,
+    /// Control segments (RSTs, SYN-ACKs, TIME_WAIT ACKs) queued at most. Default 4096.
+    pub max_control_queue: usize,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        EndpointConfig {
+            secret: [0; 16],
+            max_syn_backlog: 1024,
+            syncookies: SynCookies::OnOverflow,
+            rst_rate_limit: 1000,
+            ephemeral_ports: (32768, 60999),
+            max_time_wait: 262_144,
+            max_control_queue: 4096,
+        }
+    }
+}
+
+/// Names one connection of an endpoint. A handle is never reused for another connection
+/// while it could still be named: slots carry a generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnHandle {
+    index: u32,
+    generation: u32,
+}
+
+/// Errors from operations that name a connection or listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    /// The handle names nothing (any more): the connection was closed by the application
+    /// or never existed.
+    #[error("stale or unknown handle")]
+    Stale,
+}
+
+/// Errors from [`Endpoint::connect`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// Every ephemeral port is in use towards that destination (EADDRNOTAVAIL).
+    #[error("no free ephemeral port")]
+    NoPort,
+    /// The 4-tuple is already in use (EADDRINUSE).
+    #[error("address in use")]
+    AddrInUse,
+    /// Local and remote address families differ, or the remote is unspecified.
+    #[error("invalid address")]
+    InvalidAddress,
+}
+
+/// Errors from [`Endpoint::handle_segment`] and [`Endpoint::handle_packet`]; each is also
+/// counted in [`EndpointStats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// The packet or segment is malformed or its checksum is wrong.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// The IP packet does not carry TCP.
+    #[error("not a TCP packet")]
+    NotTcp,
+}
+
+/// What the endpoint reports to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointEvent {
+    /// Something happened on a connection.
+    Conn(ConnHandle, Event),
+    /// A listener has an established connection waiting for `accept`.
+    Acceptable(ListenerHandle),
+    /// A new connection request awaits a decision (listeners in decision mode).
+    Incoming(IncomingHandle),
+}
+
+/// A segment to send, with its addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Our address and port.
+    pub src: SocketAddr,
+    /// The peer's address and port.
+    pub dst: SocketAddr,
+    /// The segment.
+    pub segment: Segment,
+}
+
+impl Transmit {
+    /// Encoded length of the TCP segment (header and payload).
+    pub fn len(&self) -> usize {
+        self.segment.header.len() + self.segment.payload.len()
+    }
+
+    /// Never true: a segment has at least a header. (For clippy's `len_without_is_empty`.)
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the TCP segment with its checksum (pseudo-header of `src` and `dst`) into
+    /// `buf`; returns its length.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        emit_tcp_segment(
+            &self.segment.header,
+            &self.segment.payload,
+            self.src.ip(),
+            self.dst.ip(),
+            buf,
+        )
+    }
+}
+
+/// Counters of every decision and drop the endpoint makes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// Segments handed in.
+    pub segments_in: u64,
+    /// Segments handed out by `poll_transmit`.
+    pub segments_out: u64,
+    /// Segments dropped: malformed or bad checksum.
+    pub malformed: u64,
+    /// Packets dropped: not TCP.
+    pub not_tcp: u64,
+    /// Segments that matched nothing.
+    pub no_match: u64,
+    /// RSTs sent for segments that matched nothing.
+    pub resets_sent: u64,
+    /// RSTs suppressed by the rate limit.
+    pub resets_rate_limited: u64,
+    /// SYNs received by listeners.
+    pub syns_received: u64,
+    /// SYNs dropped because the SYN queue was full and cookies were off.
+    pub syn_queue_overflow: u64,
+    /// SYNs and final ACKs dropped because the accept queue was full.
+    pub accept_queue_overflow: u64,
+    /// SYN-ACKs retransmitted from the SYN queue.
+    pub synack_retransmits: u64,
+    /// Half-open entries dropped after the SYN-ACK retries.
+    pub half_open_timeouts: u64,
+    /// SYN cookies sent.
+    pub cookies_sent: u64,
+    /// SYN cookies validated (connections created from them).
+    pub cookies_validated: u64,
+    /// ACKs to a listener whose cookie did not validate.
+    pub cookies_failed: u64,
+    /// Connections established (both directions).
+    pub connections_established: u64,
+    /// TIME_WAIT records created.
+    pub time_wait_created: u64,
+    /// Connections closed without TIME_WAIT because the table was full.
+    pub time_wait_overflow: u64,
+    /// ACKs sent from TIME_WAIT records.
+    pub time_wait_acks: u64,
+    /// RSTs ignored in TIME_WAIT (RFC 1337).
+    pub time_wait_rst_ignored: u64,
+    /// TIME_WAIT records replaced by a new connection (RFC 6191).
+    pub time_wait_reused: u64,
+    /// Control segments dropped because the control queue was full.
+    pub control_dropped: u64,
+    /// Connection requests surfaced as `Incoming`.
+    pub incoming: u64,
+}
+
+#[derive(Debug)]
+struct ConnEntry {
+    conn: Connection,
+    tuple: FourTuple,
+    /// The connection waits in this listener's accept queue (not yet handed out).
+    queued_for: Option<ListenerHandle>,
+    /// The application called `close` (or never had the handle and the listener went).
+    app_closed: bool,
+}
+
+#[derive(Debug)]
+enum SlotKind {
+    Free,
+    Conn(Box<ConnEntry>),
+    HalfOpen(Box<HalfOpen>),
+    Incoming(Box<PendingIncoming>),
+    TimeWait(Box<TimeWaitRec>),
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    kind: SlotKind,
+    /// Deadline of the timer-heap entry that is authoritative for this slot.
+    armed: Option<Instant>,
+    /// Queued for `poll_transmit`.
+    dirty: bool,
+}
+
+/// The endpoint. See the module docs.
+#[derive(Debug)]
+pub struct Endpoint {
+    cfg: Arc<Config>,
+    ep: EndpointConfig,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    table: TupleTable,
+    listeners: Vec<Option<Listener>>,
+    listener_generations: Vec<u32>,
+    timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
+    dirty: VecDeque<u32>,
+    control: VecDeque<Transmit>,
+    events: VecDeque<EndpointEvent>,
+    stats: EndpointStats,
+    time_wait_count: usize,
+    port_counter: u32,
+    rst_window: (Instant, u32),
+}
+
+impl Endpoint {
+    /// An endpoint with the given per-connection configuration and endpoint parameters.
+    pub fn new(config: Config, ep: EndpointConfig) -> Self {
+        let table = TupleTable::new(ep.secret);
+        Endpoint {
+            cfg: Arc::new(config),
+            ep,
+            slots: Vec::new(),
+            free: Vec::new(),
+            table,
+            listeners: Vec::new(),
+            listener_generations: Vec::new(),
+            timers: BinaryHeap::new(),
+            dirty: VecDeque::new(),
+            control: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: EndpointStats::default(),
+            time_wait_count: 0,
+            port_counter: 0,
+            rst_window: (Instant::ZERO, 0),
+        }
+    }
+
+    /// The per-connection configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// The endpoint counters.
+    pub fn stats(&self) -> &EndpointStats {
+        &self.stats
+    }
+
+    /// Number of entries in the demux table (connections, half-open entries, TIME_WAIT
+    /// records).
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Number of TIME_WAIT records.
+    pub fn time_wait_count(&self) -> usize {
+        self.time_wait_count
+    }
+
+    // ---- slots ----
+
+    fn alloc_slot(&mut self, kind: SlotKind) -> u32 {
+        if let Some(i) = self.free.pop() {
+            if let Some(s) = self.slots.get_mut(i as usize) {
+                s.kind = kind;
+                s.armed = None;
+                s.dirty = false;
+                return i;
+            }
+        }
+        self.slots.push(Slot {
+            generation: 0,
+            kind,
+            armed: None,
+            dirty: false,
+        });
+        (self.slots.len() - 1) as u32
+    }
+
+    fn free_slot(&mut self, i: u32) {
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            if matches!(s.kind, SlotKind::TimeWait(_)) {
+                self.time_wait_count -= 1;
+            }
+            s.kind = SlotKind::Free;
+            s.generation = s.generation.wrapping_add(1);
+            s.armed = None;
+            s.dirty = false;
+            self.free.push(i);
+        }
+    }
+
+    fn handle_of(&self, i: u32) -> ConnHandle {
+        ConnHandle {
+            index: i,
+            generation: self.slots.get(i as usize).map_or(0, |s| s.generation),
+        }
+    }
+
+    fn entry(&self, h: ConnHandle) -> Result<&ConnEntry, HandleError> {
+        match self.slots.get(h.index as usize) {
+            Some(Slot {
+                generation,
+                kind: SlotKind::Conn(e),
+                ..
+            }) if *generation == h.generation && !e.app_closed => Ok(e),
+            _ => Err(HandleError::Stale),
+        }
+    }
+
+    fn entry_mut(&mut self, h: ConnHandle) -> Result<&mut ConnEntry, HandleError> {
+        match self.slots.get_mut(h.index as usize) {
+            Some(Slot {
+                generation,
+                kind: SlotKind::Conn(e),
+                ..
+            }) if *generation == h.generation && !e.app_closed => Ok(e),
+            _ => Err(HandleError::Stale),
+        }
+    }
+
+    /// Read access to a connection (state, `info()`, counters).
+    pub fn connection(&self, h: ConnHandle) -> Result<&Connection, HandleError> {
+        self.entry(h).map(|e| &e.conn)
+    }
+
+    /// The 4-tuple of a connection.
+    pub fn tuple(&self, h: ConnHandle) -> Result<FourTuple, HandleError> {
+        self.entry(h).map(|e| e.tuple)
+    }
+
+    /// Runs `f` on a connection, then lets the endpoint react (transmit, timers, events).
+    pub fn with_connection<R>(
+        &mut self,
+        h: ConnHandle,
+        now: Instant,
+        f: impl FnOnce(&mut Connection) -> R,
+    ) -> Result<R, HandleError> {
+        let r = f(&mut self.entry_mut(h)?.conn);
+        self.after_conn(h.index, now);
+        Ok(r)
+    }
+
+    // ---- application calls ----
+
+    /// Active open from `local_ip` to `remote` with an ephemeral port (RFC 6056 §3.3.3).
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        local_ip: IpAddr,
+        remote: SocketAddr,
+    ) -> Result<ConnHandle, ConnectError> {
+        if local_ip.is_ipv4() != remote.is_ipv4()
+            || remote.ip().is_unspecified()
+            || remote.port() == 0
+        {
+            return Err(ConnectError::InvalidAddress);
+        }
+        let (lo, hi) = self.ep.ephemeral_ports;
+        let (lo, hi) = (lo.min(hi), lo.max(hi));
+        let num = u32::from(hi - lo) + 1;
+        let offset = hash::port_offset(&self.ep.secret, local_ip, remote);
+        for count in 0..num {
+            let port =
+                lo + ((self.port_counter.wrapping_add(offset).wrapping_add(count)) % num) as u16;
+            let local = SocketAddr::new(local_ip, port);
+            if self.table.get(&FourTuple { local, remote }).is_none() {
+                self.port_counter = self.port_counter.wrapping_add(count + 1);
+                return self.connect_from(now, local, remote);
+            }
+        }
+        Err(ConnectError::NoPort)
+    }
+
+    /// Active open from an explicit local address and port.
+    pub fn connect_from(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Result<ConnHandle, ConnectError> {
+        if local.is_ipv4() != remote.is_ipv4()
+            || remote.ip().is_unspecified()
+            || local.ip().is_unspecified()
+        {
+            return Err(ConnectError::InvalidAddress);
+        }
+        let tuple = FourTuple { local, remote };
+        if let Some(i) = self.table.get(&tuple) {
+            // A TIME_WAIT record may be reused by an active open (as Linux's tcp_tw_reuse
+            // for a fresh ISN beyond the old sequence space); anything else is in use.
+            if !matches!(
+                self.slots.get(i as usize).map(|s| &s.kind),
+                Some(SlotKind::TimeWait(_))
+            ) {
+                return Err(ConnectError::AddrInUse);
+            }
+            self.table.remove(&tuple);
+            self.free_slot(i);
+        }
+        let isn = hash::isn(&self.ep.secret, local, remote, now);
+        let tso = hash::ts_offset(&self.ep.secret, local, remote);
+        let conn =
+            Connection::connect(self.cfg.clone(), now, local.port(), remote.port(), isn, tso);
+        let i = self.insert_conn(conn, tuple, None);
+        self.after_conn(i, now);
+        Ok(self.handle_of(i))
+    }
+
+    fn insert_conn(
+        &mut self,
+        conn: Connection,
+        tuple: FourTuple,
+        queued_for: Option<ListenerHandle>,
+    ) -> u32 {
+        let i = self.alloc_slot(SlotKind::Conn(Box::new(ConnEntry {
+            conn,
+            tuple,
+            queued_for,
+            app_closed: false,
+        })));
+        self.table.insert(tuple, i);
+        i
+    }
+
+    /// Copies data into a connection's send buffer ([`Connection::write`]).
+    pub fn write(
+        &mut self,
+        h: ConnHandle,
+        now: Instant,
+        data: &[u8],
+    ) -> Result<Result<usize, WriteError>, HandleError> {
+        self.with_connection(h, now, |c| c.write(now, data))
+    }
+
+    /// Hands owned data to a connection without copying ([`Connection::write_bytes`]).
+    pub fn write_bytes(
+        &mut self,
+        h: ConnHandle,
+        now: Instant,
+        data: Bytes,
+    ) -> Result<Result<usize, WriteError>, HandleError> {
+        self.with_connection(h, now, |c| c.write_bytes(now, data))
+    }
+
+    /// Reads from a connection ([`Connection::read`]).
+    pub fn read(
+        &mut self,
+        h: ConnHandle,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Result<Result<usize, ReadError>, HandleError> {
+        self.with_connection(h, now, |c| c.read(now, buf))
+    }
+
+    /// Reads without copying ([`Connection::read_bytes`]).
+    pub fn read_bytes(
+        &mut self,
+        h: ConnHandle,
+        now: Instant,
+        max: usize,
+    ) -> Result<Result<Option<Bytes>, ReadError>, HandleError> {
+        self.with_connection(h, now, |c| c.read_bytes(now, max))
+    }
+
+    /// Shuts down the sending direction ([`Connection::shutdown`]).
+    pub fn shutdown(
+        &mut self,
+        h: ConnHandle,
+        now: Instant,
+    ) -> Result<Result<(), StateError>, HandleError> {
+        self.with_connection(h, now, |c| c.shutdown(now))
+    }
+
+    /// Closes a connection for the application ([`Connection::close`]); the handle becomes
+    /// stale, and the connection finishes on its own (FIN, TIME_WAIT).
+    pub fn close(&mut self, h: ConnHandle, now: Instant) -> Result<(), HandleError> {
+        let e = self.entry_mut(h)?;
+        e.conn.close(now);
+        e.app_closed = true;
+        self.after_conn(h.index, now);
+        Ok(())
+    }
+
+    /// Aborts a connection with RST ([`Connection::abort`]); the handle becomes stale.
+    pub fn abort(&mut self, h: ConnHandle, now: Instant) -> Result<(), HandleError> {
+        let e = self.entry_mut(h)?;
+        e.conn.abort(now);
+        e.app_closed = true;
+        self.after_conn(h.index, now);
+        Ok(())
+    }
+
+    // ---- input ----
+
+    /// Processes an IPv4 or IPv6 packet carrying a TCP segment.
+    pub fn handle_packet(&mut self, now: Instant, packet: Bytes) -> Result<(), InputError> {
+        let (ip, range) = match parse_ip_packet(&packet) {
+            Ok(v) => v,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e.into());
+            }
+        };
+        if ip.protocol() != IPPROTO_TCP {
+            self.stats.not_tcp += 1;
+            return Err(InputError::NotTcp);
+        }
+        self.handle_segment(now, ip.src(), ip.dst(), packet.slice(range))
+    }
+
+    /// Processes a TCP segment (header and payload) sent from `src` to `dst`. The checksum
+    /// is verified here. The payload is kept as a slice of `segment`, not copied.
+    pub fn handle_segment(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        segment: Bytes,
+    ) -> Result<(), InputError> {
+        self.stats.segments_in += 1;
+        let (h, range) = match parse_tcp_segment(src, dst, &segment) {
+            Ok(v) => v,
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e.into());
+            }
+        };
+        let payload = segment.slice(range);
+        let tuple = FourTuple {
+            local: SocketAddr::new(dst, h.dst_port),
+            remote: SocketAddr::new(src, h.src_port),
+        };
+        match self.table.get(&tuple) {
+            Some(i) => self.segment_for_slot(now, i, tuple, &h, payload),
+            None => self.segment_for_listener(now, tuple, &h, payload),
+        }
+        Ok(())
+    }
+
+    fn segment_for_slot(
+        &mut self,
+        now: Instant,
+        i: u32,
+        tuple: FourTuple,
+        h: &TcpHeader,
+        payload: Bytes,
+    ) {
+        let Some(slot) = self.slots.get_mut(i as usize) else {
+            return;
+        };
+        match &mut slot.kind {
+            SlotKind::Conn(e) => {
+                e.conn.handle_segment(now, h, payload);
+                self.after_conn(i, now);
+            }
+            SlotKind::HalfOpen(_) => self.half_open_segment(now, i, tuple, h, payload),
+            SlotKind::Incoming(_) => {
+                // A retransmitted SYN while the embedder decides: nothing to do. Anything
+                // else (a RST) cancels the pending request.
+                if h.flags.contains(crate::wire::TcpFlags::RST) {
+                    self.remove_incoming(i, tuple);
+                }
+            }
+            SlotKind::TimeWait(_) => self.time_wait_segment(now, i, tuple, h, payload),
+            SlotKind::Free => {}
+        }
+    }
+
+    /// Answers a segment that matches no connection (RFC 9293 §3.10.7.1), rate-limited.
+    fn reset_unmatched(
+        &mut self,
+        now: Instant,
+        tuple: FourTuple,
+        h: &TcpHeader,
+        payload_len: usize,
+    ) {
+        self.stats.no_match += 1;
+        let Some((seq, ack, flags)) = crate::conn::reset_for(h, payload_len) else {
+            return;
+        };
+        if now.saturating_duration_since(self.rst_window.0) >= crate::time::Duration::from_secs(1) {
+            self.rst_window = (now, 0);
+        }
+        if self.rst_window.1 >= self.ep.rst_rate_limit {
+            self.stats.resets_rate_limited += 1;
+            return;
+        }
+        self.rst_window.1 += 1;
+        self.stats.resets_sent += 1;
+        let header = TcpHeader {
+            src_port: tuple.local.port(),
+            dst_port: tuple.remote.port(),
+            seq,
+            ack,
+            flags,
+            window: 0,
+            urgent: 0,
+            options: Default::default(),
+        };
+        self.push_control(
+            tuple,
+            Segment {
+                header,
+                payload: Bytes::new(),
+            },
+        );
+    }
+
+    fn push_control(&mut self, tuple: FourTuple, segment: Segment) {
+        if self.control.len() >= self.ep.max_control_queue {
+            self.stats.control_dropped += 1;
+            return;
+        }
+        self.control.push_back(Transmit {
+            src: tuple.local,
+            dst: tuple.remote,
+            segment,
+        });
+    }
+
+    // ---- reacting to connection changes ----
+
+    /// After anything touched connection slot `i`: forward events, move finished
+    /// connections to TIME_WAIT records or free them, queue for transmit, re-arm the timer.
+    fn after_conn(&mut self, i: u32, now: Instant) {
+        if self.settle(i, now) {
+            self.mark_dirty(i);
+        }
+    }
+
+    /// Forwards events, retires finished connections and re-arms the timer; returns whether
+    /// the slot still holds a connection.
+    fn settle(&mut self, i: u32, now: Instant) -> bool {
+        let handle = self.handle_of(i);
+        let Some(Slot {
+            kind: SlotKind::Conn(e),
+            ..
+        }) = self.slots.get_mut(i as usize)
+        else {
+            return false;
+        };
+        let mut established = false;
+        let deliver = e.queued_for.is_none() && !e.app_closed;
+        if deliver {
+            while let Some(ev) = e.conn.poll_event() {
+                established |= ev == Event::Connected;
+                self.events.push_back(EndpointEvent::Conn(handle, ev));
+            }
+        } else if e.app_closed {
+            while e.conn.poll_event().is_some() {}
+        }
+        if established {
+            self.stats.connections_established += 1;
+        }
+        let state = e.conn.state();
+        let orphan = e.app_closed;
+        let tuple = e.tuple;
+        if orphan && state == State::TimeWait {
+            self.enter_time_wait_record(i, now);
+            return false;
+        }
+        if orphan && e.conn.is_closed() {
+            // Flush whatever it still has to say (a RST) before the slot goes.
+            while let Some(seg) = e.conn.poll_transmit(now) {
+                let t = Transmit {
+                    src: tuple.local,
+                    dst: tuple.remote,
+                    segment: seg,
+                };
+                if self.control.len() < self.ep.max_control_queue {
+                    self.control.push_back(t);
+                }
+            }
+            self.table.remove(&tuple);
+            self.free_slot(i);
+            return false;
+        }
+        self.schedule(i);
+        true
+    }
+
+    fn mark_dirty(&mut self, i: u32) {
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            if !s.dirty {
+                s.dirty = true;
+                self.dirty.push_back(i);
+            }
+        }
+    }
+
+    /// Makes sure the timer heap has an entry at or before slot `i`'s deadline.
+    fn schedule(&mut self, i: u32) {
+        let Some(s) = self.slots.get_mut(i as usize) else {
+            return;
+        };
+        let deadline = match &s.kind {
+            SlotKind::Conn(e) => e.conn.poll_timeout(),
+            SlotKind::HalfOpen(h) => Some(h.deadline),
+            SlotKind::Incoming(p) => Some(p.expires),
+            SlotKind::TimeWait(t) => Some(t.deadline),
+            SlotKind::Free => None,
+        };
+        if let Some(d) = deadline {
+            if s.armed.is_none_or(|a| d < a) {
+                s.armed = Some(d);
+                self.timers.push(Reverse((d, i, s.generation)));
+            }
+        }
+    }
+
+    // ---- output ----
+
+    /// The earliest instant at which `handle_timeout` has work (possibly a little early;
+    /// never late).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _, _))| *t)
+    }
+
+    /// Runs every timer that is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((t, i, generation))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(s) = self.slots.get_mut(i as usize) else {
+                continue;
+            };
+            if s.generation != generation || s.armed != Some(t) {
+                continue; // superseded
+            }
+            s.armed = None;
+            match &mut s.kind {
+                SlotKind::Conn(e) => {
+                    if e.conn.poll_timeout().is_some_and(|d| d <= now) {
+                        e.conn.handle_timeout(now);
+                        self.after_conn(i, now);
+                    } else {
+                        self.schedule(i);
+                    }
+                }
+                SlotKind::HalfOpen(_) => self.half_open_timeout(now, i),
+                SlotKind::Incoming(p) => {
+                    if p.expires <= now {
+                        let tuple = p.tuple;
+                        self.remove_incoming(i, tuple);
+                    } else {
+                        self.schedule(i);
+                    }
+                }
+                SlotKind::TimeWait(tw) => {
+                    if tw.deadline <= now {
+                        let tuple = tw.tuple;
+                        self.table.remove(&tuple);
+                        self.free_slot(i);
+                    } else {
+                        self.schedule(i);
+                    }
+                }
+                SlotKind::Free => {}
+            }
+        }
+    }
+
+    /// The next segment to send. Control segments first, then connections in round-robin
+    /// order, one segment each, so no connection starves another.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        if let Some(t) = self.control.pop_front() {
+            self.stats.segments_out += 1;
+            return Some(t);
+        }
+        while let Some(i) = self.dirty.pop_front() {
+            let Some(s) = self.slots.get_mut(i as usize) else {
+                continue;
+            };
+            s.dirty = false;
+            let SlotKind::Conn(e) = &mut s.kind else {
+                continue;
+            };
+            let tuple = e.tuple;
+            match e.conn.poll_transmit(now) {
+                Some(segment) => {
+                    s.dirty = true;
+                    self.dirty.push_back(i);
+                    self.schedule(i);
+                    self.stats.segments_out += 1;
+                    return Some(Transmit {
+                        src: tuple.local,
+                        dst: tuple.remote,
+                        segment,
+                    });
+                }
+                None => {
+                    self.settle(i, now);
+                }
+            }
+        }
+        None
+    }
+
+    /// The next application event.
+    pub fn poll_event(&mut self) -> Option<EndpointEvent> {
+        self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Endpoint tests (see also tcp-tests/tests/endpoint_*.rs).

@@ -1,0 +1,141 @@
+//! Compact TIME_WAIT records (RFC 9293 §3.10.7.4 "TIME-WAIT"): a finished connection's
+//! buffers are released and a few dozen bytes remain to answer retransmitted FINs, ignore
+//! RSTs (RFC 1337) and let a newer SYN reuse the 4-tuple (RFC 6191).
+
+use super::table::FourTuple;
+use super::{Endpoint, SlotKind};
+use crate::conn::Segment;
+use crate::seq::SeqNum;
+use crate::time::Instant;
+use crate::wire::{TcpFlags, TcpHeader, TcpOptions, Timestamps};
+use alloc::boxed::Box;
+use bytes::Bytes;
+
+#[derive(Debug)]
+pub(super) struct TimeWaitRec {
+    pub(super) tuple: FourTuple,
+    snd_nxt: SeqNum,
+    rcv_nxt: SeqNum,
+    ts_recent: Option<u32>,
+    ts_offset: u32,
+    pub(super) deadline: Instant,
+}
+
+impl Endpoint {
+    /// Replaces an orphaned connection that reached TIME_WAIT by a compact record.
+    pub(super) fn enter_time_wait_record(&mut self, i: u32, now: Instant) {
+        let Some(s) = self.slots.get_mut(i as usize) else {
+            return;
+        };
+        let SlotKind::Conn(e) = &mut s.kind else {
+            return;
+        };
+        // It may still owe the peer the ACK of its FIN.
+        let tuple = e.tuple;
+        let mut owed = alloc::vec::Vec::new();
+        while let Some(seg) = e.conn.poll_transmit(now) {
+            owed.push(seg);
+        }
+        let rec = TimeWaitRec {
+            tuple,
+            snd_nxt: e.conn.snd_max(),
+            rcv_nxt: e.conn.rcv_nxt(),
+            ts_recent: e.conn.ts_recent(),
+            ts_offset: e.conn.ts_offset(),
+            deadline: e.conn.poll_timeout().unwrap_or(now + self.cfg.time_wait),
+        };
+        for seg in owed {
+            self.push_control(tuple, seg);
+        }
+        if self.time_wait_count >= self.ep.max_time_wait {
+            self.stats.time_wait_overflow += 1;
+            self.table.remove(&tuple);
+            self.free_slot(i);
+            return;
+        }
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.kind = SlotKind::TimeWait(Box::new(rec));
+            s.generation = s.generation.wrapping_add(1);
+            s.armed = None;
+            s.dirty = false;
+        }
+        self.time_wait_count += 1;
+        self.stats.time_wait_created += 1;
+        self.schedule(i);
+    }
+
+    pub(super) fn time_wait_segment(
+        &mut self,
+        now: Instant,
+        i: u32,
+        tuple: FourTuple,
+        h: &TcpHeader,
+        payload: Bytes,
+    ) {
+        let Some(super::Slot {
+            kind: SlotKind::TimeWait(tw),
+            ..
+        }) = self.slots.get_mut(i as usize)
+        else {
+            return;
+        };
+        let f = h.flags;
+        if f.contains(TcpFlags::RST) {
+            // RFC 1337: a RST must not end TIME_WAIT early.
+            self.stats.time_wait_rst_ignored += 1;
+            return;
+        }
+        if f.contains(TcpFlags::SYN) && !f.contains(TcpFlags::ACK) {
+            // RFC 6191 §2 / RFC 9293 §3.10.7.4: a new SYN may reuse the tuple when it is
+            // newer: a larger timestamp, or (without timestamps) a sequence number beyond
+            // the old connection's.
+            let newer = match (tw.ts_recent, h.options.timestamps) {
+                (Some(recent), Some(ts)) => (ts.val.wrapping_sub(recent) as i32) > 0,
+                _ => h.seq.gt(tw.rcv_nxt),
+            };
+            if newer {
+                self.stats.time_wait_reused += 1;
+                self.table.remove(&tuple);
+                self.free_slot(i);
+                self.segment_for_listener(now, tuple, h, payload);
+                return;
+            }
+        }
+        if f.contains(TcpFlags::FIN) {
+            // A retransmitted FIN: ACK it again and restart the 2·MSL timer.
+            tw.deadline = now + self.cfg.time_wait;
+        } else if payload.is_empty() && !f.contains(TcpFlags::SYN) {
+            return; // a stray pure ACK needs no answer
+        }
+        let seg = time_wait_ack(tw, now);
+        self.stats.time_wait_acks += 1;
+        self.push_control(tuple, seg);
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.armed = None;
+        }
+        self.schedule(i);
+    }
+}
+
+fn time_wait_ack(tw: &TimeWaitRec, now: Instant) -> Segment {
+    let options = TcpOptions {
+        timestamps: tw.ts_recent.map(|ecr| Timestamps {
+            val: (now.as_millis() as u32).wrapping_add(tw.ts_offset),
+            ecr,
+        }),
+        ..Default::default()
+    };
+    Segment {
+        header: TcpHeader {
+            src_port: tw.tuple.local.port(),
+            dst_port: tw.tuple.remote.port(),
+            seq: tw.snd_nxt,
+            ack: tw.rcv_nxt,
+            flags: TcpFlags::ACK,
+            window: 0,
+            urgent: 0,
+            options,
+        },
+        payload: Bytes::new(),
+    }
+}

@@ -1,0 +1,399 @@
+//! A two-connection harness on virtual time.
+//!
+//! Connection `a` actively opens towards `b`; `b` is created by [`Connection::accept`] when
+//! the first SYN reaches it. Segments travel through a link with a fixed one-way delay and
+//! optional seeded faults (loss, reordering, duplication), and are encoded and parsed with
+//! the real codec and checksum on the way. The clock jumps to the next delivery or the
+//! earliest `poll_timeout`, so runs are fast and exactly repeatable.
+
+use bytes::Bytes;
+use std::collections::BinaryHeap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use tcp_core::wire::{TcpFlags, emit_tcp_segment, parse_tcp_segment};
+use tcp_core::{Config, Connection, Duration, Event, Instant, Segment, SeqNum};
+
+/// Address of side `a` on the harness link (documentation range, never on a real network).
+pub const ADDR_A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+/// Address of side `b`.
+pub const ADDR_B: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+/// Port of side `a`.
+pub const PORT_A: u16 = 40000;
+/// Port of side `b`.
+pub const PORT_B: u16 = 8080;
+
+/// Which way a segment travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Dir {
+    /// From `a` to `b`.
+    AtoB,
+    /// From `b` to `a`.
+    BtoA,
+}
+
+/// One segment as it left its sender.
+#[derive(Clone, Debug)]
+pub struct Wire {
+    /// When it was sent.
+    pub time: Instant,
+    /// Which way.
+    pub dir: Dir,
+    /// The segment.
+    pub seg: Segment,
+    /// The link dropped it.
+    pub dropped: bool,
+}
+
+impl Wire {
+    /// Sequence number relative to the sender's ISN.
+    pub fn rel_seq(&self, pair: &Pair) -> u32 {
+        self.seg.header.seq.since(pair.isn(self.dir))
+    }
+
+    /// Acknowledgment number relative to the receiver's ISN.
+    pub fn rel_ack(&self, pair: &Pair) -> u32 {
+        let other = if self.dir == Dir::AtoB {
+            Dir::BtoA
+        } else {
+            Dir::AtoB
+        };
+        self.seg.header.ack.since(pair.isn(other))
+    }
+
+    /// The flags.
+    pub fn flags(&self) -> TcpFlags {
+        self.seg.header.flags
+    }
+}
+
+/// Seeded link faults, applied independently per segment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    /// Probability of dropping a segment.
+    pub loss: f64,
+    /// Probability of delaying a segment by `reorder_delay` extra (reordering it).
+    pub reorder: f64,
+    /// Extra delay of reordered segments.
+    pub reorder_delay: Duration,
+    /// Probability of delivering a segment twice.
+    pub duplicate: f64,
+}
+
+struct InFlight {
+    at: Instant,
+    order: u64,
+    dir: Dir,
+    bytes: Vec<u8>,
+}
+
+impl PartialEq for InFlight {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.order) == (o.at, o.order)
+    }
+}
+impl Eq for InFlight {}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for InFlight {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // BinaryHeap is a max-heap: reverse for earliest first.
+        (o.at, o.order).cmp(&(self.at, self.order))
+    }
+}
+
+/// A scripted fault: return `true` to drop the segment.
+pub type DropFn = Box<dyn FnMut(&Wire) -> bool>;
+
+/// Two connections joined by a simulated link. See the module docs.
+pub struct Pair {
+    /// Virtual time.
+    pub now: Instant,
+    /// The active opener.
+    pub a: Connection,
+    /// The passive side, once the first SYN reached it.
+    pub b: Option<Connection>,
+    b_cfg: Arc<Config>,
+    /// ISN `b` will use.
+    pub b_iss: SeqNum,
+    /// One-way delay.
+    pub delay: Duration,
+    /// Random faults.
+    pub faults: Faults,
+    /// Scripted drops, consulted before the random faults.
+    pub drop_fn: Option<DropFn>,
+    rng: u64,
+    order: u64,
+    queue: BinaryHeap<InFlight>,
+    /// Every segment sent, in order.
+    pub trace: Vec<Wire>,
+    /// Events reported by `a`.
+    pub events_a: Vec<Event>,
+    /// Events reported by `b`.
+    pub events_b: Vec<Event>,
+    /// Segments that failed to parse or verify on arrival (corruption would land here).
+    pub bad_segments: u64,
+}
+
+impl Pair {
+    /// A pair with default configuration on both sides and `delay` one way.
+    pub fn new(delay: Duration) -> Self {
+        Self::with_configs(Config::default(), Config::default(), delay)
+    }
+
+    /// A pair with the given configurations; `a` sends its SYN at time zero.
+    pub fn with_configs(cfg_a: Config, cfg_b: Config, delay: Duration) -> Self {
+        let now = Instant::from_secs(1);
+        let a = Connection::connect(
+            Arc::new(cfg_a),
+            now,
+            PORT_A,
+            PORT_B,
+            SeqNum::new(0x1000_0000),
+            7_000,
+        );
+        Pair {
+            now,
+            a,
+            b: None,
+            b_cfg: Arc::new(cfg_b),
+            b_iss: SeqNum::new(0xffff_f000),
+            delay,
+            faults: Faults::default(),
+            drop_fn: None,
+            rng: 0x9e37_79b9_7f4a_7c15,
+            order: 0,
+            queue: BinaryHeap::new(),
+            trace: Vec::new(),
+            events_a: Vec::new(),
+            events_b: Vec::new(),
+            bad_segments: 0,
+        }
+    }
+
+    /// Seeds the fault generator.
+    pub fn seed(&mut self, seed: u64) {
+        self.rng = seed ^ 0x9e37_79b9_7f4a_7c15;
+    }
+
+    /// The ISN of the sender in direction `dir`.
+    pub fn isn(&self, dir: Dir) -> SeqNum {
+        match dir {
+            Dir::AtoB => self.a.iss(),
+            Dir::BtoA => self.b.as_ref().map_or(self.b_iss, |b| b.iss()),
+        }
+    }
+
+    /// `b`, which must exist.
+    pub fn b(&mut self) -> &mut Connection {
+        self.b.as_mut().expect("b exists once the SYN arrived")
+    }
+
+    fn next_random(&mut self) -> f64 {
+        // splitmix64
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Moves everything both sides want to send onto the link.
+    pub fn pump(&mut self) {
+        loop {
+            let mut any = false;
+            while let Some(seg) = self.a.poll_transmit(self.now) {
+                self.send(Dir::AtoB, seg);
+                any = true;
+            }
+            if let Some(b) = self.b.as_mut() {
+                let mut out = Vec::new();
+                while let Some(seg) = b.poll_transmit(self.now) {
+                    out.push(seg);
+                }
+                for seg in out {
+                    self.send(Dir::BtoA, seg);
+                    any = true;
+                }
+            }
+            self.drain_events();
+            if !any {
+                break;
+            }
+        }
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(e) = self.a.poll_event() {
+            self.events_a.push(e);
+        }
+        if let Some(b) = self.b.as_mut() {
+            while let Some(e) = b.poll_event() {
+                self.events_b.push(e);
+            }
+        }
+    }
+
+    fn send(&mut self, dir: Dir, seg: Segment) {
+        let mut w = Wire {
+            time: self.now,
+            dir,
+            seg,
+            dropped: false,
+        };
+        let scripted = self.drop_fn.as_mut().is_some_and(|f| f(&w));
+        let lost = scripted || (self.faults.loss > 0.0 && self.next_random() < self.faults.loss);
+        w.dropped = lost;
+        let (src, dst) = match dir {
+            Dir::AtoB => (ADDR_A, ADDR_B),
+            Dir::BtoA => (ADDR_B, ADDR_A),
+        };
+        let mut buf = vec![0u8; 60 + w.seg.payload.len()];
+        let n = emit_tcp_segment(&w.seg.header, &w.seg.payload, src, dst, &mut buf)
+            .expect("segment encodes");
+        buf.truncate(n);
+        if !lost {
+            let mut at = self.now + self.delay;
+            if self.faults.reorder > 0.0 && self.next_random() < self.faults.reorder {
+                at += self.faults.reorder_delay;
+            }
+            let copies =
+                if self.faults.duplicate > 0.0 && self.next_random() < self.faults.duplicate {
+                    2
+                } else {
+                    1
+                };
+            for _ in 0..copies {
+                self.order += 1;
+                self.queue.push(InFlight {
+                    at,
+                    order: self.order,
+                    dir,
+                    bytes: buf.clone(),
+                });
+            }
+        }
+        self.trace.push(w);
+    }
+
+    /// The next instant something happens: a delivery or a timer.
+    pub fn next_event(&self) -> Option<Instant> {
+        let mut t = self.queue.peek().map(|f| f.at);
+        for c in [Some(&self.a), self.b.as_ref()].into_iter().flatten() {
+            if let Some(d) = c.poll_timeout() {
+                t = Some(t.map_or(d, |x| x.min(d)));
+            }
+        }
+        t
+    }
+
+    /// Advances to the next event and processes everything due then. Returns false when
+    /// nothing is left to happen.
+    pub fn step(&mut self) -> bool {
+        self.pump();
+        let Some(t) = self.next_event() else {
+            return false;
+        };
+        self.now = self.now.max(t);
+        while self.queue.peek().is_some_and(|f| f.at <= self.now) {
+            let Some(f) = self.queue.pop() else { break };
+            self.deliver(f.dir, &f.bytes);
+        }
+        let now = self.now;
+        if self.a.poll_timeout().is_some_and(|d| d <= now) {
+            self.a.handle_timeout(now);
+        }
+        if let Some(b) = self.b.as_mut() {
+            if b.poll_timeout().is_some_and(|d| d <= now) {
+                b.handle_timeout(now);
+            }
+        }
+        self.pump();
+        true
+    }
+
+    fn deliver(&mut self, dir: Dir, bytes: &[u8]) {
+        let (src, dst) = match dir {
+            Dir::AtoB => (ADDR_A, ADDR_B),
+            Dir::BtoA => (ADDR_B, ADDR_A),
+        };
+        let Ok((h, range)) = parse_tcp_segment(src, dst, bytes) else {
+            self.bad_segments += 1;
+            return;
+        };
+        let payload = Bytes::copy_from_slice(&bytes[range]);
+        match dir {
+            Dir::AtoB => match self.b.as_mut() {
+                Some(b) => b.handle_segment(self.now, &h, payload),
+                None => {
+                    if let Ok(b) =
+                        Connection::accept(self.b_cfg.clone(), self.now, &h, self.b_iss, 90_000)
+                    {
+                        self.b = Some(b);
+                    }
+                }
+            },
+            Dir::BtoA => self.a.handle_segment(self.now, &h, payload),
+        }
+    }
+
+    /// Steps until `cond` holds or `limit` of virtual time passes; returns whether `cond`
+    /// held.
+    pub fn run_until(&mut self, limit: Duration, mut cond: impl FnMut(&mut Pair) -> bool) -> bool {
+        let end = self.now + limit;
+        loop {
+            self.pump();
+            if cond(self) {
+                return true;
+            }
+            // The condition may have written or read: let that reach the link.
+            self.pump();
+            match self.next_event() {
+                Some(t) if t <= end => {
+                    self.step();
+                }
+                _ => {
+                    self.now = self.now.max(end);
+                    return cond(self);
+                }
+            }
+        }
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let end = self.now + d;
+        self.run_until(d, |p| p.now >= end);
+    }
+
+    /// Completes the handshake; panics if it does not within 10 s of virtual time.
+    pub fn establish(&mut self) {
+        let ok = self.run_until(Duration::from_secs(10), |p| {
+            p.a.state() == tcp_core::State::Established
+                && p.b
+                    .as_ref()
+                    .is_some_and(|b| b.state() == tcp_core::State::Established)
+        });
+        assert!(ok, "handshake did not complete");
+    }
+
+    /// Segments sent in direction `dir`, dropped or not.
+    pub fn sent(&self, dir: Dir) -> Vec<&Wire> {
+        self.trace.iter().filter(|w| w.dir == dir).collect()
+    }
+}
+
+/// Reads everything `c` has into `out`; returns true at end-of-stream.
+pub fn drain(c: &mut Connection, now: Instant, out: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 65536];
+    loop {
+        match c.read(now, &mut buf) {
+            Ok(0) => return true,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return false,
+        }
+    }
+}
