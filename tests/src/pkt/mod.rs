@@ -39,10 +39,13 @@
 pub mod ast;
 mod code;
 mod display;
+mod exec;
 mod lexer;
 mod parser;
+mod syscalls;
 
 pub use ast::*;
+pub use exec::{Outcome, run_file, run_script};
 pub use parser::{parse_script, parse_script_with_defines};
 
 use core::fmt;
