@@ -456,6 +456,12 @@ impl Connection {
         c
     }
 
+    /// Feeds the RTT the endpoint measured from its SYN-ACK to the final ACK (Linux's
+    /// `tcp_synack_rtt_meas`) into a connection built by [`Connection::from_handshake`].
+    pub(crate) fn handshake_rtt_sample(&mut self, rtt: Duration) {
+        self.rtt.sample(rtt);
+    }
+
     /// Applies the options of the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323 §2.2
     /// and §3.2, RFC 2018 §2): an option is in effect only if both sides sent it.
     fn negotiate(&mut self, o: &crate::wire::TcpOptions) {
