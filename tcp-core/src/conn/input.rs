@@ -65,7 +65,8 @@ impl Connection {
         if has_ack {
             self.snd_una = seg.ack;
             self.buf_seq = seg.ack;
-            self.recover = seg.ack;
+            // RFC 6582 §3.2: recover starts at the ISS.
+            self.recover = self.iss;
             // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
             self.snd_wnd = u32::from(seg.window);
             self.max_snd_wnd = self.snd_wnd;

@@ -446,7 +446,9 @@ impl Connection {
         c.snd_nxt = c.snd_una;
         c.snd_max = c.snd_una;
         c.buf_seq = c.snd_una;
-        c.recover = c.snd_una;
+        // RFC 6582 §3.2: recover starts at the ISS, so a loss in the first window can
+        // still be fast-retransmitted.
+        c.recover = hs.iss;
         c.snd_wnd = u32::from(hs.peer_window) << c.snd_wscale;
         c.max_snd_wnd = c.snd_wnd;
         c.snd_wl1 = c.rcv_nxt;
