@@ -486,6 +486,9 @@ impl Connection {
         self.offered_wscale = self.cfg.window_scaling && o.window_scale.is_some();
         self.sack_ok = self.cfg.sack && o.sack_permitted;
         self.ts_ok = self.cfg.timestamps && o.timestamps.is_some();
+        // RFC 6928 / Linux: the initial window counts segments of the negotiated MSS
+        // (less option bytes), not of the MSS we would have liked.
+        self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
     }
 
     /// Enters ESTABLISHED and tells the application.
