@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use tcp_tests::pkt::{Outcome, run_file};
 
 /// Scripts that cannot pass yet, with the missing feature.
-const PENDING: &[(&str, &str)] = &[
-    ("sack/dsack.pkt", "DSACK (RFC 2883) blocks are not generated yet"),
-];
+const PENDING: &[(&str, &str)] = &[(
+    "sack/dsack.pkt",
+    "DSACK (RFC 2883) blocks are not generated yet",
+)];
 
 fn scripts(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)

@@ -405,7 +405,14 @@ impl<'a> Exec<'a> {
             let n = tx.encode(&mut raw).unwrap_or(0);
             raw.truncate(n);
             if std::env::var_os("PKT_TRACE").is_some() {
-                eprintln!("{} sent {:?} seq {} ack {} len {}", fmt_time(self.now), tx.segment.header.flags, tx.segment.header.seq, tx.segment.header.ack, tx.segment.payload.len());
+                eprintln!(
+                    "{} sent {:?} seq {} ack {} len {}",
+                    fmt_time(self.now),
+                    tx.segment.header.flags,
+                    tx.segment.header.seq,
+                    tx.segment.header.ack,
+                    tx.segment.payload.len()
+                );
             }
             self.outq.push_back(Sent {
                 time: self.now,
