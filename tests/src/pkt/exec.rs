@@ -167,8 +167,8 @@ pub(super) struct Sock {
     pub(super) nonblock: bool,
     pub(super) opts: SockOpts,
     pub(super) bound_port: Option<u16>,
-    /// Error from an `Error` event, not yet reported by SO_ERROR / read / write.
-    pub(super) pending_error: Option<ConnError>,
+    /// Errno of an `Error` event, not yet reported by SO_ERROR / read / write.
+    pub(super) pending_error: Option<&'static str>,
     /// The connection failed with this (reported or not).
     pub(super) failed: Option<ConnError>,
     /// The connect() result was already consumed (EINPROGRESS then SO_ERROR).
@@ -281,6 +281,8 @@ impl<'a> Exec<'a> {
         });
         let ep_cfg = EndpointConfig {
             secret: *b"pkt-script-key!!",
+            // Linux's sysctl default, tcp_rfc1337 = 0.
+            rfc1337: false,
             ..EndpointConfig::default()
         };
         Ok(Exec {
@@ -426,7 +428,14 @@ impl<'a> Exec<'a> {
                     if s.kind == SockKind::Conn(h) {
                         match e {
                             CoreEvent::Error(err) => {
-                                s.pending_error = Some(err);
+                                // Linux's tcp_reset: a RST in CLOSE_WAIT is EPIPE.
+                                let close_wait = s
+                                    .last_info
+                                    .is_some_and(|i| i.state == tcp_core::State::CloseWait);
+                                s.pending_error = Some(match err {
+                                    ConnError::Reset if close_wait => "EPIPE",
+                                    e => super::syscalls::conn_errno(e),
+                                });
                                 s.failed = Some(err);
                             }
                             CoreEvent::Connected => s.connected_event = true,
@@ -881,6 +890,7 @@ impl<'a> Exec<'a> {
                 }
             }
             "tcp_max_syn_backlog" => self.ep_cfg.max_syn_backlog = v as usize,
+            "tcp_rfc1337" => self.ep_cfg.rfc1337 = v != 0,
             "tcp_syn_retries" => c.syn_retries = v as u32,
             "tcp_synack_retries" => c.synack_retries = v as u32,
             "tcp_retries2" => c.retries2 = v as u32,

@@ -56,7 +56,7 @@ pub(super) fn errno_num(name: &str) -> Option<i64> {
     })
 }
 
-fn conn_errno(e: ConnError) -> &'static str {
+pub(super) fn conn_errno(e: ConnError) -> &'static str {
     match e {
         ConnError::Refused => "ECONNREFUSED",
         ConnError::Reset => "ECONNRESET",
@@ -442,7 +442,7 @@ impl Exec<'_> {
                             .and_then(|ep| ep.connection(h).ok())
                             .map(|c| c.state());
                         if let Some(e) = self.sock(fd).and_then(|s| s.pending_error.take()) {
-                            return done(Err(conn_errno(e)));
+                            return done(Err(e));
                         }
                         match state {
                             Some(State::SynSent | State::SynRcvd) if s.nonblock => {
@@ -486,12 +486,8 @@ impl Exec<'_> {
                         }
                     }
                     Ok(Err(ReadError::NotConnected)) => done(Err("ENOTCONN")),
-                    Ok(Err(ReadError::Failed(e))) => match pending {
-                        Some(_) => done(Err(conn_errno(e))),
-                        None => done(Ok(0)),
-                    },
-                    Err(_) => match pending {
-                        Some(e) => done(Err(conn_errno(e))),
+                    Ok(Err(ReadError::Failed(_))) | Err(_) => match pending {
+                        Some(e) => done(Err(e)),
                         None => done(Ok(0)),
                     },
                 }
@@ -507,9 +503,9 @@ impl Exec<'_> {
                 };
                 let data = vec![0u8; n - progress];
                 let r = self.endpoint().write(h, now, &data);
-                let err = |this: &mut Self, e: Option<ConnError>| -> CallResult {
+                let err = |this: &mut Self, _e: Option<ConnError>| -> CallResult {
                     match this.sock(fd).and_then(|s| s.pending_error.take()) {
-                        Some(p) => Err(conn_errno(e.unwrap_or(p))),
+                        Some(p) => Err(p),
                         None => Err("EPIPE"),
                     }
                 };
@@ -679,7 +675,7 @@ impl Exec<'_> {
         let value: i64 = match opt.as_str() {
             "SO_ERROR" => {
                 let e = self.sock(fd).and_then(|s| s.pending_error.take());
-                e.map_or(0, |e| errno_num(conn_errno(e)).unwrap_or(0))
+                e.map_or(0, |e| errno_num(e).unwrap_or(0))
             }
             "TCP_NODELAY" => i64::from(s.opts.nodelay),
             "SO_KEEPALIVE" => i64::from(s.opts.keepalive),
