@@ -106,6 +106,11 @@ impl Connection {
                 if self.snd_una == self.snd_max {
                     return;
                 }
+                if self.retries == 0 && self.opts.user_timeout.is_some() {
+                    // Linux measures the user timeout from the first retransmission
+                    // (retrans_stamp), not from the original transmission.
+                    self.unacked_since = Some(now);
+                }
                 if self.retries_exhausted(now) {
                     self.fail(ConnError::TimedOut);
                     return;
