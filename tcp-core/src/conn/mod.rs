@@ -765,6 +765,13 @@ impl Connection {
         self.keepalive_probes = 0;
     }
 
+    /// Like Linux's `TCP_QUICKACK`: `true` re-enters quick-ACK mode (the next segments are
+    /// ACKed at once), `false` leaves it, so data is ACKed by the delayed-ACK rules
+    /// (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
+    pub fn set_quickack(&mut self, on: bool) {
+        self.quick_acks = if on { self.cfg.quick_acks.max(1) } else { 0 };
+    }
+
     /// Sets the RFC 5482 user timeout (`None`: retry counts apply).
     pub fn set_user_timeout(&mut self, timeout: Option<Duration>) {
         self.opts.user_timeout = timeout;
