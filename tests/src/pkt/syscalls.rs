@@ -633,7 +633,17 @@ impl Exec<'_> {
             }
         };
         match opt.as_str() {
-            "SO_REUSEADDR" | "SO_REUSEPORT" | "TCP_QUICKACK" => {}
+            "SO_REUSEADDR" | "SO_REUSEPORT" => {}
+            "TCP_QUICKACK" => {
+                let on = need(v)? != 0;
+                if let SockKind::Conn(h) = s.kind {
+                    let now = self.instant(self.now);
+                    if let Some(ep) = self.ep.as_mut() {
+                        let _ = ep.with_connection(h, now, |c| c.set_quickack(on));
+                    }
+                }
+                return Ok(Step::Done(Ok(0)));
+            }
             "TCP_NODELAY" => o.nodelay = need(v)? != 0,
             "TCP_MAXSEG" => o.maxseg = Some(need(v)?.clamp(0, 65535) as u16),
             "SO_KEEPALIVE" => o.keepalive = need(v)? != 0,
