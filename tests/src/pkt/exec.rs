@@ -324,8 +324,12 @@ impl<'a> Exec<'a> {
         for ev in events {
             self.event(ev)?;
         }
-        // The script is over: a blocked call that never returned, or a segment nobody
-        // expected, is a failure.
+        // The script is over: a blocked call gets until its end time to return; one that
+        // never returns, or a segment nobody expected, is a failure.
+        if let Some(p) = &self.pending {
+            let (end, line) = (p.end, p.line);
+            self.advance_to(end, line)?;
+        }
         if let Some(p) = &self.pending {
             return fail(
                 p.line,
@@ -458,19 +462,45 @@ impl<'a> Exec<'a> {
         self.retry_pending(line)
     }
 
+    /// The next script time something happens on its own: a stack timer, a blocked
+    /// call's timeout (poll) or the end of its allowed window (to report it late).
+    fn next_wake(&self) -> Option<u64> {
+        let timer = self
+            .ep
+            .as_ref()
+            .and_then(Endpoint::poll_timeout)
+            .map(|d| d.as_micros().saturating_sub(BASE_US));
+        let call = self.pending.as_ref().map(|p| {
+            let slack = self.tolerance.max(p.end.saturating_sub(p.start) / 8);
+            let late = p.end + slack + 1;
+            let poll_timeout = (p.call.name == "poll")
+                .then(|| p.call.args.get(2).and_then(Expr::as_int))
+                .flatten()
+                .filter(|&ms| ms >= 0)
+                .map(|ms| p.start + ms as u64 * 1000);
+            poll_timeout.map_or(late, |pt| pt.min(late))
+        });
+        let call = call.filter(|&c| c > self.now);
+        match (timer, call) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// Run timers up to script time `t`.
     pub(super) fn advance_to(&mut self, t: u64, line: usize) -> Res<()> {
         self.pump(line)?;
         let mut guard = 0u32;
-        while let Some(deadline) = self.ep.as_ref().and_then(Endpoint::poll_timeout) {
-            let d = deadline.as_micros().saturating_sub(BASE_US);
+        while let Some(d) = self.next_wake() {
             if d > t {
                 break;
             }
             self.now = self.now.max(d);
             let now = self.instant(self.now);
             if let Some(ep) = self.ep.as_mut() {
-                ep.handle_timeout(now);
+                if ep.poll_timeout().is_some_and(|x| x <= now) {
+                    ep.handle_timeout(now);
+                }
             }
             self.pump(line)?;
             guard += 1;
@@ -548,12 +578,7 @@ impl<'a> Exec<'a> {
             if let Some(s) = self.outq.pop_front() {
                 return Ok(s);
             }
-            let next = self
-                .ep
-                .as_ref()
-                .and_then(Endpoint::poll_timeout)
-                .map(|d| d.as_micros().saturating_sub(BASE_US));
-            match next {
+            match self.next_wake() {
                 Some(d) if d <= hi => self.advance_to(d.max(self.now), line)?,
                 _ => {
                     return fail(

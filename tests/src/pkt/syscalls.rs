@@ -286,6 +286,13 @@ impl Exec<'_> {
         if let Some(m) = opts.maxseg {
             self.cfg.mss = self.cfg.mss.min(m);
         }
+        // Linux doubles SO_RCVBUF / SO_SNDBUF values for its bookkeeping overhead.
+        if let Some(b) = opts.rcvbuf {
+            self.cfg.recv_buffer = b.saturating_mul(2);
+        }
+        if let Some(b) = opts.sndbuf {
+            self.cfg.send_buffer = b.saturating_mul(2);
+        }
         self.cfg.nodelay = opts.nodelay;
     }
 
@@ -622,9 +629,15 @@ impl Exec<'_> {
         let opt = self.arg(line, call, 2)?.as_word().unwrap_or("").to_string();
         let val = self.arg(line, call, 3)?.clone();
         let v = int_value(&val);
+        let started = self.ep.is_some();
         let Some(s) = self.sock(fd) else {
             return Ok(Step::Done(Err("EBADF")));
         };
+        if started && matches!(opt.as_str(), "SO_RCVBUF" | "SO_SNDBUF") {
+            return skip(format!(
+                "line {line}: {opt} once the stack runs (buffer sizes are fixed per endpoint)"
+            ));
+        }
         let o = &mut s.opts;
         let need = |v: Option<i64>| -> Res<i64> {
             match v {
