@@ -21,7 +21,21 @@
 //!   created at the first `listen`/`connect` (or inbound segment) with the `Config` built
 //!   from sysctl lines and the socket's options, so `TCP_MAXSEG`, `SO_RCVBUF` … set before
 //!   it shape the SYN. Blocking calls wait (in virtual time) until the stack lets them
-//!   complete; the completion time is checked against `...B`.
+//!   complete; the completion time is checked against `...B`. A call that would block
+//!   without `...B` must complete within the tolerance of its start. `listen(fd, n)`
+//!   gives the endpoint an accept queue of `n + 1`, as Linux's `sk_acceptq_is_full`.
+//!   Errors reach the socket as Linux reports them: `SO_ERROR` or the next read/write
+//!   consumes the error (`ECONNRESET`, `ECONNREFUSED`, `ETIMEDOUT`; a RST in CLOSE_WAIT
+//!   is `EPIPE`), later writes get `EPIPE` and reads 0.
+//! - **Checks.** Outbound: flags, seq, payload length, ack (when written), window (when
+//!   written), urgent pointer, options in wire order with values. An expected segment
+//!   longer than the MSS matches consecutive segments (PSH/FIN only on the last). A
+//!   segment nobody expected fails the script: at the next non-`>` event when it left
+//!   before that event's window, or at the end of the script.
+//! - **Configuration.** Sysctl backtick lines map onto `Config`/`EndpointConfig` (see
+//!   [`Exec::sysctl`]); other shell lines, ICMP/UDP lines, unknown syscalls, options and
+//!   code-block statements SKIP the script with the reason. The endpoint starts with
+//!   Linux's sysctl defaults (e.g. `tcp_rfc1337=0`).
 
 use super::ast::*;
 use super::parse_file;
