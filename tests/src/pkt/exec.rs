@@ -883,11 +883,20 @@ impl<'a> Exec<'a> {
             if part.is_empty() {
                 continue;
             }
-            let words: Vec<&str> = part.split_whitespace().collect();
-            let assignment = match words.as_slice() {
-                ["sysctl", rest @ ..] => rest.iter().find(|w| !w.starts_with('-')).copied(),
-                _ => None,
-            };
+            // `sysctl [-q|-w ...] name=value`, where the value may be quoted and hold
+            // spaces (`tcp_rmem="4096 131072 8388608"`).
+            let assignment = part.strip_prefix("sysctl ").map(|mut rest| {
+                loop {
+                    rest = rest.trim_start();
+                    match rest.strip_prefix('-') {
+                        Some(flag) => {
+                            rest = flag.split_once(' ').map_or("", |(_, r)| r);
+                        }
+                        None => break rest,
+                    }
+                }
+            });
+            let assignment = assignment.filter(|a| !a.is_empty());
             let Some(assignment) = assignment else {
                 return skip(format!("shell command `{part}`"));
             };
@@ -945,7 +954,14 @@ impl<'a> Exec<'a> {
                 // The sysctls set defaults; SO_KEEPALIVE turns keepalive on.
                 self.keepalive_defaults = Some(k);
             }
-            "tcp_rmem" => c.recv_buffer = *nums.get(1).unwrap_or(&v) as usize,
+            "tcp_rmem" => {
+                c.recv_buffer = *nums.get(1).unwrap_or(&v) as usize;
+                // Linux's tcp_select_initial_window: the shift that fits rmem[2] in 16 bits.
+                if let Some(&max) = nums.get(2) {
+                    let shift = (max.max(1).ilog2() as i64 - 15).clamp(0, 14);
+                    c.window_scale = Some(shift as u8);
+                }
+            }
             "tcp_wmem" => c.send_buffer = *nums.get(1).unwrap_or(&v) as usize,
             // Accepted without effect: features we do not have, asked to be off, or
             // tunables with no counterpart that do not change the wire in these scripts.
