@@ -559,13 +559,6 @@ impl Exec<'_> {
                         let _ = self.endpoint().close_listener(now, l);
                     }
                     SockKind::Conn(h) => {
-                        if let Some(ep) = self.ep.as_ref() {
-                            if let Ok(c) = ep.connection(h) {
-                                if let Some(s2) = self.socks.get_mut(&fd) {
-                                    s2.last_info = Some(c.info());
-                                }
-                            }
-                        }
                         if s.opts.linger_zero {
                             let _ = self.endpoint().abort(h, now);
                         } else {
