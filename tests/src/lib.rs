@@ -3,10 +3,10 @@
 //! Planned contents (see the project issues): a deterministic network simulator with pcap
 //! output, a packetdrill-dialect runner with scenario scripts, property tests and
 //! benchmarks side by side with smoltcp.
+pub mod pkt;
 
 pub mod alloc_count;
 pub mod ep_pair;
 pub mod lone;
 pub mod pair;
-pub mod pkt;
 pub mod sim;

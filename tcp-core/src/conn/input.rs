@@ -172,6 +172,27 @@ impl Connection {
             return;
         }
 
+        if self.state == State::SynRcvd
+            && !self.passive
+            && syn
+            && !rst
+            && f.contains(TcpFlags::ACK)
+            && seg.seq == self.irs
+            && seg.ack == self.snd_max
+            && payload.is_empty()
+        {
+            // Simultaneous open: the peer's SYN-ACK acknowledges our SYN. Linux
+            // (tcp_validate_incoming) takes it as the handshake's final ACK instead of
+            // answering with a challenge ACK. A SYN's window is never scaled (RFC 7323 §2.2).
+            let mut ack = *seg;
+            ack.flags.remove(TcpFlags::SYN);
+            ack.seq = self.irs + 1;
+            ack.window =
+                u16::try_from(u32::from(seg.window) >> self.snd_wscale).unwrap_or(u16::MAX);
+            self.on_synchronized(now, &ack, payload);
+            return;
+        }
+
         // PAWS (RFC 7323 §5.3, R1-R3).
         if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
             if !rst && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0 {

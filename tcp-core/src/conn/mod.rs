@@ -454,6 +454,8 @@ impl Connection {
         c.snd_max = c.snd_una;
         c.buf_seq = c.snd_una;
         // RFC 6582 §3.2: `recover` starts at the ISS.
+        // RFC 6582 §3.2: recover starts at the ISS, so a loss in the first window can
+        // still be fast-retransmitted.
         c.recover = hs.iss;
         c.snd_wnd = u32::from(hs.peer_window) << c.snd_wscale;
         c.max_snd_wnd = c.snd_wnd;
@@ -462,6 +464,12 @@ impl Connection {
         c.rcv_adv = c.rcv_nxt + c.syn_window();
         c.establish();
         c
+    }
+
+    /// Feeds the RTT the endpoint measured from its SYN-ACK to the final ACK (Linux's
+    /// `tcp_synack_rtt_meas`) into a connection built by [`Connection::from_handshake`].
+    pub(crate) fn handshake_rtt_sample(&mut self, rtt: Duration) {
+        self.rtt.sample(rtt);
     }
 
     /// Applies the options of the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323 §2.2
@@ -488,6 +496,8 @@ impl Connection {
         self.ts_ok = self.cfg.timestamps && o.timestamps.is_some();
         // The initial window counts segments of the negotiated MSS (RFC 6928, as Linux),
         // so the controller starts once the MSS is known.
+        // RFC 6928 / Linux: the initial window counts segments of the negotiated MSS
+        // (less option bytes), not of the MSS we would have liked.
         self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
     }
 
@@ -770,6 +780,13 @@ impl Connection {
     pub fn set_keepalive(&mut self, keepalive: Option<Keepalive>) {
         self.opts.keepalive = keepalive;
         self.keepalive_probes = 0;
+    }
+
+    /// Like Linux's `TCP_QUICKACK`: `true` re-enters quick-ACK mode (the next segments are
+    /// ACKed at once), `false` leaves it, so data is ACKed by the delayed-ACK rules
+    /// (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
+    pub fn set_quickack(&mut self, on: bool) {
+        self.quick_acks = if on { self.cfg.quick_acks.max(1) } else { 0 };
     }
 
     /// Sets the RFC 5482 user timeout (`None`: retry counts apply).

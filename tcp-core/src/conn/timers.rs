@@ -111,6 +111,11 @@ impl Connection {
                 // The peer closed its window on data in flight: the retransmissions act as
                 // zero-window probes and do not use up the retries while the peer answers
                 // (at most one maximum RTO of silence), as Linux's tcp_retransmit_timer.
+                if self.retries == 0 && self.opts.user_timeout.is_some() {
+                    // Linux measures the user timeout from the first retransmission
+                    // (retrans_stamp, "stamp of the first (attempted) retransmit").
+                    self.unacked_since = Some(now);
+                }
                 let zero_window =
                     self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout.is_none();
                 let gave_up = if zero_window {

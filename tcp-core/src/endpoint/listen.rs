@@ -462,6 +462,10 @@ impl Endpoint {
             return;
         }
         let lh = ho.listener;
+        // Linux's tcp_synack_rtt_meas: the SYN-ACK to final-ACK time is the first RTT
+        // sample (RFC 6298 §2.2), unless the SYN-ACK was retransmitted (Karn).
+        let synack_rtt = (ho.retries == 0)
+            .then(|| now.saturating_duration_since(ho.deadline - self.cfg.initial_rto));
         let full = self
             .listener_mut(lh)
             .map_or(true, |l| l.accept_queue.len() >= l.opts.backlog);
@@ -493,6 +497,9 @@ impl Endpoint {
             peer_window: h.window,
         };
         let mut conn = Connection::from_handshake(self.cfg.clone(), now, &hs);
+        if let Some(rtt) = synack_rtt {
+            conn.handshake_rtt_sample(rtt);
+        }
         conn.handle_segment(now, h, payload);
         if let Some(s) = self.slots.get_mut(i as usize) {
             s.kind = SlotKind::Conn(Box::new(super::ConnEntry {

@@ -71,6 +71,10 @@ pub struct EndpointConfig {
     pub max_time_wait: usize,
     /// Control segments (RSTs, SYN-ACKs, TIME_WAIT ACKs) queued at most. Default 4096.
     pub max_control_queue: usize,
+    /// RFC 1337 TIME_WAIT protection: an in-window RST does not end TIME_WAIT. Default
+    /// on. Linux's default (`tcp_rfc1337 = 0`) is off: a RST at RCV.NXT ends TIME_WAIT
+    /// ("TIME_WAIT assassination").
+    pub rfc1337: bool,
 }
 
 impl Default for EndpointConfig {
@@ -83,6 +87,7 @@ impl Default for EndpointConfig {
             ephemeral_ports: (32768, 60999),
             max_time_wait: 262_144,
             max_control_queue: 4096,
+            rfc1337: true,
         }
     }
 }

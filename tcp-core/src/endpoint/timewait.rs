@@ -81,6 +81,13 @@ impl Endpoint {
         };
         let f = h.flags;
         if f.contains(TcpFlags::RST) {
+            if !self.ep.rfc1337 && h.seq == tw.rcv_nxt {
+                // Linux with tcp_rfc1337 = 0 (tcp_timewait_state_process): a RST at
+                // RCV.NXT ends TIME_WAIT at once.
+                self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+                self.free_slot(i);
+                return;
+            }
             // RFC 1337: a RST must not end TIME_WAIT early.
             self.stats.time_wait_rst_ignored += 1;
             return;

@@ -42,8 +42,14 @@ impl CongestionControl for NewReno {
 
     fn on_ack(&mut self, _now: Instant, acked: u32, smss: u32, _rtt: Option<Duration>) {
         if self.cwnd < self.ssthresh {
-            // Slow start: cwnd += min(N, SMSS) per ACK (RFC 5681 §3.1, equation 2).
-            self.cwnd = self.cwnd.saturating_add(acked.min(smss));
+            // Slow start with appropriate byte counting (RFC 3465 §2.2) and no per-ACK
+            // limit, as Linux's tcp_slow_start: cwnd grows by everything newly
+            // acknowledged (a stretch ACK for 10 segments opens 10 more), up to ssthresh.
+            let _ = smss;
+            self.cwnd = self
+                .cwnd
+                .saturating_add(acked)
+                .min(self.ssthresh.max(self.cwnd));
         } else {
             // Congestion avoidance: about one SMSS per RTT (RFC 5681 §3.1, equation 3).
             self.ca_acked = self.ca_acked.saturating_add(acked);
@@ -105,10 +111,14 @@ mod tests {
     }
 
     #[test]
-    fn slow_start_grows_by_at_most_one_smss_per_ack() {
+    fn slow_start_grows_by_the_bytes_acknowledged_like_linux() {
         let mut c = NewReno::new(10, MSS);
         c.on_ack(Instant::ZERO, 3 * MSS, MSS, None);
-        assert_eq!(c.cwnd(), 11 * MSS);
+        assert_eq!(c.cwnd(), 13 * MSS);
+        // ...but not beyond ssthresh.
+        c.on_rto(Instant::ZERO, 30 * MSS, MSS);
+        c.on_ack(Instant::ZERO, 20 * MSS, MSS, None);
+        assert_eq!(c.cwnd(), 15 * MSS);
     }
 
     #[test]

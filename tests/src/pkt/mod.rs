@@ -30,6 +30,20 @@
 //!   [`CodeStatement::Unparsed`] text as the reason.
 //! - Every AST node prints back in packetdrill syntax (`Display`), for FAIL messages.
 //!
+//! # Running scripts
+//!
+//! [`run_script`] / [`run_file`] execute a script against a `tcp_core::Endpoint` on
+//! virtual time and return an [`Outcome`] (`Pass`, `Fail { line, expected, happened }`
+//! or `Skip(reason)`); the `tcp-pkt` binary prints one line per file. How ISNs,
+//! timestamps, time and sockets are mapped is described in the `exec` module's source
+//! documentation (`tests/src/pkt/exec.rs`).
+//!
+//! ```
+//! use tcp_tests::pkt::{parse_script, run_script, Outcome};
+//! let s = parse_script("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3").unwrap();
+//! assert_eq!(run_script(&s), Outcome::Pass);
+//! ```
+//!
 //! ```
 //! use tcp_tests::pkt::{parse_script, EventKind};
 //! let s = parse_script("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000").unwrap();
@@ -39,10 +53,13 @@
 pub mod ast;
 mod code;
 mod display;
+mod exec;
 mod lexer;
 mod parser;
+mod syscalls;
 
 pub use ast::*;
+pub use exec::{Outcome, run_file, run_script};
 pub use parser::{parse_script, parse_script_with_defines};
 
 use core::fmt;
