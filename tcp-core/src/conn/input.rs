@@ -141,24 +141,6 @@ impl Connection {
             return;
         }
         if self.state == State::SynRcvd
-            && !self.passive
-            && syn
-            && !rst
-            && f.contains(TcpFlags::ACK)
-            && seg.seq == self.irs
-            && seg.ack == self.iss + 1
-        {
-            // Simultaneous open (RFC 9293 §3.5 figure 8): the peer's SYN-ACK crossed ours.
-            // Its SYN was already received; its ACK of our SYN establishes the connection
-            // (as Linux's tcp_validate_incoming lets it pass).
-            let mut h = *seg;
-            h.flags.remove(TcpFlags::SYN);
-            h.seq = seg.seq + 1;
-            self.ack_now = true;
-            self.on_synchronized(now, &h, payload);
-            return;
-        }
-        if self.state == State::SynRcvd
             && syn
             && !rst
             && !f.contains(TcpFlags::ACK)
