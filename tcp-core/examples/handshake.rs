@@ -29,7 +29,9 @@ fn deliver(now: Instant, from: &mut Endpoint, to: &mut Endpoint, label: &str) ->
             h.options,
         );
         let mut buf = vec![0u8; t.len()];
-        let len = t.encode(&mut buf).expect("a segment always fits its own length");
+        let len = t
+            .encode(&mut buf)
+            .expect("a segment always fits its own length");
         buf.truncate(len);
         to.handle_segment(now, t.src.ip(), t.dst.ip(), Bytes::from(buf))
             .expect("our own segments parse");
@@ -41,12 +43,19 @@ fn deliver(now: Instant, from: &mut Endpoint, to: &mut Endpoint, label: &str) ->
 fn main() {
     // The embedder supplies time and secrets; the core has neither clock nor randomness.
     let mut now = Instant::from_millis(1);
-    let secret = |b: u8| EndpointConfig { secret: [b; 16], ..Default::default() };
+    let secret = |b: u8| EndpointConfig {
+        secret: [b; 16],
+        ..Default::default()
+    };
     let mut client = Endpoint::new(Config::default(), secret(1));
     let mut server = Endpoint::new(Config::default(), secret(2));
 
-    let listener = server.listen(SocketAddr::new(SERVER, 80), 128).expect("listen");
-    let conn = client.connect(now, CLIENT, SocketAddr::new(SERVER, 80)).expect("connect");
+    let listener = server
+        .listen(SocketAddr::new(SERVER, 80), 128)
+        .expect("listen");
+    let conn = client
+        .connect(now, CLIENT, SocketAddr::new(SERVER, 80))
+        .expect("connect");
 
     let rtt_half = Duration::from_millis(10);
     let mut accepted = None;
@@ -60,8 +69,14 @@ fn main() {
             match ev {
                 EndpointEvent::Acceptable(l) => {
                     let h = server.accept(l).expect("listener").expect("queued");
-                    println!("           server: accepted {:?}", server.tuple(h).expect("h").remote);
-                    server.write(h, now, b"hello from the server").expect("h").expect("w");
+                    println!(
+                        "           server: accepted {:?}",
+                        server.tuple(h).expect("h").remote
+                    );
+                    server
+                        .write(h, now, b"hello from the server")
+                        .expect("h")
+                        .expect("w");
                     accepted = Some(h);
                 }
                 EndpointEvent::Conn(h, Event::Readable) => {
@@ -72,7 +87,10 @@ fn main() {
                             server.close(h, now).expect("h");
                             server_done = true;
                         }
-                        Ok(n) => println!("           server: read {:?}", String::from_utf8_lossy(&buf[..n])),
+                        Ok(n) => println!(
+                            "           server: read {:?}",
+                            String::from_utf8_lossy(&buf[..n])
+                        ),
                         Err(_) => {}
                     }
                 }
@@ -83,12 +101,18 @@ fn main() {
             match ev {
                 EndpointEvent::Conn(h, Event::Connected) => {
                     println!("           client: connected");
-                    client.write(h, now, b"hello from the client").expect("h").expect("w");
+                    client
+                        .write(h, now, b"hello from the client")
+                        .expect("h")
+                        .expect("w");
                 }
                 EndpointEvent::Conn(h, Event::Readable) if !client_done => {
                     let mut buf = [0u8; 1024];
                     if let Ok(n) = client.read(h, now, &mut buf).expect("h") {
-                        println!("           client: read {:?}, closing", String::from_utf8_lossy(&buf[..n]));
+                        println!(
+                            "           client: read {:?}, closing",
+                            String::from_utf8_lossy(&buf[..n])
+                        );
                         client.close(h, now).expect("h");
                         client_done = true;
                     }
@@ -98,7 +122,10 @@ fn main() {
         }
         if moved == 0 {
             if client.table_len() == 0 && server.table_len() == 0 {
-                println!("{:>8.3} ms  both endpoints empty: CLOSED", now.as_micros() as f64 / 1000.0);
+                println!(
+                    "{:>8.3} ms  both endpoints empty: CLOSED",
+                    now.as_micros() as f64 / 1000.0
+                );
                 break;
             }
             if client_done && server_done && client.time_wait_count() == 1 && !announced {
@@ -106,7 +133,11 @@ fn main() {
                 announced = true;
             }
             // Nothing in flight: jump to the next timer (delayed ACKs, TIME_WAIT).
-            match [client.poll_timeout(), server.poll_timeout()].into_iter().flatten().min() {
+            match [client.poll_timeout(), server.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+            {
                 Some(t) => now = t.max(now),
                 None => break,
             }
