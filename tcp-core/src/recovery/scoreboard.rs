@@ -393,7 +393,7 @@ impl Scoreboard {
             .map(|(k, _)| *k)
             .unwrap_or(s);
         let mut cursor = first;
-        while let Some((&k, g)) = self.segs.range(cursor..e).next() {
+        while let Some((&k, g)) = first_in(&self.segs, cursor, e) {
             let gend = g.end;
             cursor = gend;
             self.update_seg(k, |g| {
@@ -564,7 +564,7 @@ impl Scoreboard {
                 return;
             }
         }
-        let touches_next = self.sacked.range(s..=e).next().is_some();
+        let touches_next = first_in(&self.sacked, s, e.saturating_add(1)).is_some();
         if prev.is_none() && !touches_next && self.sacked.len() >= self.max_intervals {
             up.refused_blocks = up.refused_blocks.saturating_add(1);
             return;
@@ -580,7 +580,9 @@ impl Scoreboard {
             cursor = pe;
         }
         let mut gaps: Vec<(u64, u64)> = Vec::new();
-        while let Some((a, b)) = self.sacked.range(cursor..=e).next().map(|(&a, &b)| (a, b)) {
+        while let Some((a, b)) =
+            first_in(&self.sacked, cursor, e.saturating_add(1)).map(|(&a, &b)| (a, b))
+        {
             self.ops += 1;
             if a > cursor {
                 gaps.push((cursor, a));
@@ -619,7 +621,7 @@ impl Scoreboard {
             .next_back()
             .filter(|(_, g)| g.end > from)
             .map_or(from, |(k, _)| *k);
-        while let Some((&k, &g)) = self.segs.range(cursor..to).next() {
+        while let Some((&k, &g)) = first_in(&self.segs, cursor, to) {
             self.ops += 1;
             cursor = g.end;
             if g.sacked || k < lo || g.end > hi {
@@ -698,7 +700,7 @@ impl Scoreboard {
                 cursor = k;
             }
         }
-        while let Some((&k, &g)) = self.segs.range(cursor..t).next() {
+        while let Some((&k, &g)) = first_in(&self.segs, cursor, t) {
             cursor = g.end;
             if !g.sacked && !g.lost && !g.retransmitted {
                 self.update_seg(k, |g| g.lost = true);
@@ -936,6 +938,435 @@ impl Scoreboard {
     }
 }
 
+/// The first entry with a key in `[a, b)`; `None` when the range is empty (never panics,
+/// unlike `BTreeMap::range` with `a > b`).
+fn first_in<V>(m: &BTreeMap<u64, V>, a: u64, b: u64) -> Option<(&u64, &V)> {
+    if a >= b {
+        return None;
+    }
+    m.range(a..b).next()
+}
+
 fn clamp32(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    const MSS: u32 = 100;
+
+    fn sq(base: u32, off: u32) -> SeqNum {
+        SeqNum::new(base.wrapping_add(off))
+    }
+
+    fn blk(base: u32, a: u32, b: u32) -> SackBlock {
+        SackBlock::new(sq(base, a), sq(base, b))
+    }
+
+    /// A scoreboard with `n` segments of MSS bytes sent 1 ms apart from `base`.
+    fn board(base: u32, n: u32) -> Scoreboard {
+        let mut sb = Scoreboard::new(SeqNum::new(base), MSS, 64, 1024);
+        for i in 0..n {
+            sb.on_transmit(
+                sq(base, i * MSS),
+                sq(base, (i + 1) * MSS),
+                Instant::from_millis(u64::from(i)),
+            );
+        }
+        sb
+    }
+
+    fn ack(
+        sb: &mut Scoreboard,
+        base: u32,
+        a: u32,
+        blocks: &[SackBlock],
+    ) -> (AckUpdate, Vec<Delivered>) {
+        let mut d = Vec::new();
+        let up = sb.on_ack(sq(base, a), blocks, |x| d.push(*x));
+        sb.check_invariants().unwrap();
+        (up, d)
+    }
+
+    /// RFC 6675 §4 SetPipe() computed octet by octet from the lost and retransmitted
+    /// flags, for comparison with the incremental `pipe()`.
+    fn naive_pipe(sb: &Scoreboard) -> u32 {
+        let mut pipe = 0;
+        for (&k, g) in &sb.segs {
+            for o in k..g.end {
+                // Octet-level SACK state as the scoreboard credits it: whole segments only
+                // (identical to the RFC's octet rule when blocks follow segment edges).
+                let s = Scoreboard::seq(o);
+                if g.sacked {
+                    assert!(sb.is_sacked(s));
+                    continue;
+                }
+                if !g.lost {
+                    pipe += 1;
+                }
+                if g.rtx_in_flight {
+                    pipe += 1;
+                }
+            }
+        }
+        pipe
+    }
+
+    #[test]
+    fn only_whole_segments_are_sacked() {
+        let b = 1000;
+        let mut sb = board(b, 10);
+        let (up, d) = ack(&mut sb, b, 0, &[blk(b, 300, 400)]);
+        assert_eq!((up.sacked_bytes, d.len()), (100, 1));
+        assert_eq!(sb.pipe(), 900);
+        // A block that splits segments 4 and 5 credits neither.
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 450, 550)]);
+        assert_eq!(up.sacked_bytes, 0);
+        assert_eq!((sb.sacked_bytes(), sb.interval_count()), (200, 2));
+        // Filling [400, 450) merges to [300, 550): segment 4 is now covered.
+        let (up, d) = ack(&mut sb, b, 0, &[blk(b, 400, 450)]);
+        assert_eq!(up.sacked_bytes, 100);
+        assert_eq!(d[0].start, sq(b, 400));
+        assert_eq!(sb.interval_count(), 1);
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 550, 600)]);
+        assert_eq!(up.sacked_bytes, 100);
+        assert_eq!(sb.sacked_segments(), 3);
+        assert_eq!(sb.pipe(), 700);
+    }
+
+    /// Hand-drawn scoreboard (MSS 100, DupThresh 3, segments 0–9):
+    ///
+    /// ```text
+    ///   seg:   0  1  2  3  4  5  6  7  8  9
+    ///   SACK:  .  .  S  S  .  S  S  S  .  .
+    /// ```
+    /// IsLost: 300 SACKed bytes above 400 (> 2·SMSS), so 0, 1 and 4 are lost; 8 and 9 are
+    /// not. SetPipe = 8, 9 = 200 bytes.
+    #[test]
+    fn set_pipe_and_next_seg_on_hand_drawn_board() {
+        let b = u32::MAX - 250; // across the sequence wrap
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 0, &[blk(b, 500, 800), blk(b, 200, 400)]);
+        assert!(sb.is_lost(sq(b, 0)) && sb.is_lost(sq(b, 150)) && sb.is_lost(sq(b, 450)));
+        assert!(!sb.is_lost(sq(b, 850)) && !sb.is_lost(sq(b, 250)));
+        sb.enter_recovery();
+        assert_eq!(sb.mark_lost_dupthresh(), 300);
+        assert_eq!(sb.mark_lost_dupthresh(), 0, "each segment examined once");
+        assert_eq!(sb.pipe(), 200);
+        assert_eq!(sb.pipe(), naive_pipe(&sb));
+
+        // NextSeg rule 1 in order 0, 1, 4; each retransmission adds to pipe.
+        let t = Instant::from_millis(50);
+        for (i, start) in [0u32, 100, 400].into_iter().enumerate() {
+            let n = sb.next_seg(true).unwrap();
+            assert_eq!(
+                (n.kind, n.start, n.end),
+                (NextSegKind::Lost, sq(b, start), sq(b, start + 100))
+            );
+            sb.on_transmit(n.start, n.end, t);
+            sb.check_invariants().unwrap();
+            assert_eq!(sb.pipe(), 200 + 100 * (i as u32 + 1));
+            assert_eq!(sb.pipe(), naive_pipe(&sb));
+        }
+        assert_eq!(sb.high_rxt(), sq(b, 500));
+        // Rule 2 when new data may be sent.
+        let n = sb.next_seg(true).unwrap();
+        assert_eq!((n.kind, n.start), (NextSegKind::NewData, sq(b, 1000)));
+        // Rule 3 has nothing above HighRxt below the highest SACK; rule 4 rescues seg 9.
+        let n = sb.next_seg(false).unwrap();
+        assert_eq!(
+            (n.kind, n.start, n.end),
+            (NextSegKind::Rescue, sq(b, 900), sq(b, 1000))
+        );
+        sb.on_rescue_retransmit(n.start, n.end, t);
+        assert_eq!(sb.rescue_rxt(), Some(sq(b, 1000)));
+        assert_eq!(sb.high_rxt(), sq(b, 500), "rescue does not move HighRxt");
+        assert_eq!(sb.next_seg(false), None, "one rescue per recovery");
+        assert_eq!(sb.pipe(), naive_pipe(&sb));
+    }
+
+    #[test]
+    fn rule_three_retransmits_unsacked_below_highest_sack() {
+        let b = 7;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 0, &[blk(b, 500, 600)]);
+        sb.enter_recovery();
+        assert_eq!(
+            sb.mark_lost_dupthresh(),
+            0,
+            "one SACKed segment: nothing IsLost"
+        );
+        let t = Instant::from_millis(20);
+        for start in [0u32, 100, 200, 300, 400] {
+            let n = sb.next_seg(false).unwrap();
+            assert_eq!((n.kind, n.start), (NextSegKind::Unsacked, sq(b, start)));
+            sb.on_transmit(n.start, n.end, t);
+        }
+        assert_eq!(sb.next_seg(false).unwrap().kind, NextSegKind::Rescue);
+    }
+
+    #[test]
+    fn is_lost_counts_discontiguous_sequences() {
+        let b = 0;
+        let mut sb = board(b, 10);
+        ack(
+            &mut sb,
+            b,
+            0,
+            &[blk(b, 200, 300), blk(b, 400, 500), blk(b, 600, 700)],
+        );
+        assert!(sb.is_lost(sq(b, 0)));
+        assert!(sb.is_lost(sq(b, 199)));
+        assert!(!sb.is_lost(sq(b, 200)), "SACKed octets are not lost");
+        assert!(!sb.is_lost(sq(b, 300)), "only two SACKed sequences above");
+        assert!(!sb.is_lost(sq(b, 1000)), "beyond SND.MAX");
+        sb.set_dup_thresh(2);
+        assert!(sb.is_lost(sq(b, 300)));
+    }
+
+    #[test]
+    fn cumulative_ack_trims_everything_below() {
+        let b = 100;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 0, &[blk(b, 200, 400)]);
+        let (up, d) = ack(&mut sb, b, 250, &[]);
+        assert_eq!(up.acked_bytes, 250);
+        // Segments 0 and 1 delivered by the cumulative ACK (2 was SACKed before).
+        assert_eq!(
+            d.iter().map(|x| x.start).collect::<Vec<_>>(),
+            [sq(b, 0), sq(b, 100)]
+        );
+        assert_eq!(sb.high_ack(), sq(b, 250));
+        assert_eq!(sb.sacked_bytes(), 150);
+        assert_eq!(sb.outstanding(), 750);
+        // Old and duplicate ACKs change nothing.
+        let (up, _) = ack(&mut sb, b, 100, &[]);
+        assert_eq!(up, AckUpdate::default());
+        let (up, d) = ack(&mut sb, b, 1000, &[]);
+        assert_eq!((up.acked_bytes, d.len()), (750, 6));
+        assert_eq!(
+            (sb.pipe(), sb.sacked_bytes(), sb.segment_count()),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn dsack_is_detected_and_not_used_as_sack() {
+        let b = 5000;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 300, &[]);
+        // RFC 2883 §4 case 1: first block below the cumulative ACK.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 100, 200), blk(b, 500, 600)]);
+        assert_eq!(up.dsack, Some(blk(b, 100, 200)));
+        assert_eq!(up.sacked_bytes, 100);
+        // Case 2: first block inside the second.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 500, 600), blk(b, 400, 700)]);
+        assert_eq!(up.dsack, Some(blk(b, 500, 600)));
+        assert_eq!(up.sacked_bytes, 200);
+        // Not a DSACK: ordinary first block.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 800, 900)]);
+        assert_eq!(up.dsack, None);
+    }
+
+    #[test]
+    fn invalid_blocks_are_ignored() {
+        let b = 0;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 100, &[]);
+        let (up, _) = ack(
+            &mut sb,
+            b,
+            100,
+            &[
+                blk(b, 300, 300),
+                blk(b, 400, 300),
+                blk(b, 900, 1100),
+                blk(b, 2_000_000, 2_000_100),
+            ],
+        );
+        assert_eq!(up.ignored_blocks, 4);
+        assert_eq!(sb.interval_count(), 0);
+        // A block straddling SND.UNA is trimmed to it (not a DSACK: not the first block).
+        let (up, _) = ack(&mut sb, b, 100, &[blk(b, 700, 800), blk(b, 50, 200)]);
+        assert_eq!(up.sacked_bytes, 200);
+        assert_eq!(sb.sacked_bytes(), 200);
+    }
+
+    #[test]
+    fn interval_cap_refuses_new_separate_blocks() {
+        let b = 0;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 4, 1024);
+        for i in 0..20 {
+            sb.on_transmit(sq(b, i * MSS), sq(b, (i + 1) * MSS), Instant::ZERO);
+        }
+        for i in 0..6u32 {
+            let s = 100 + i * 200;
+            let (up, _) = ack(&mut sb, b, 0, &[blk(b, s, s + 100)]);
+            assert_eq!(up.refused_blocks, u8::from(i >= 4));
+        }
+        assert_eq!(sb.interval_count(), 4);
+        // A block that extends an existing interval is still accepted.
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
+        assert_eq!((up.refused_blocks, up.sacked_bytes), (0, 100));
+        assert_eq!(sb.interval_count(), 3);
+    }
+
+    #[test]
+    fn segment_records_are_capped_by_coalescing() {
+        let b = 0;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 8, 8);
+        for i in 0..100 {
+            sb.on_transmit(
+                sq(b, i * MSS),
+                sq(b, (i + 1) * MSS),
+                Instant::from_millis(u64::from(i)),
+            );
+        }
+        assert!(sb.segment_count() <= 9);
+        assert_eq!(sb.outstanding(), 10_000);
+        sb.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn rto_marks_everything_unsacked_lost() {
+        let b = 0;
+        let mut sb = board(b, 5);
+        ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
+        sb.on_rto();
+        sb.check_invariants().unwrap();
+        assert_eq!(sb.pipe(), 0);
+        assert_eq!(sb.lost_bytes(), 400);
+        let n = sb.next_seg(false).unwrap();
+        assert_eq!((n.kind, n.start), (NextSegKind::Lost, sq(b, 0)));
+        sb.on_transmit(n.start, n.end, Instant::from_millis(300));
+        assert_eq!(sb.pipe(), 100);
+        sb.clear_sack();
+        sb.check_invariants().unwrap();
+        assert_eq!(sb.sacked_bytes(), 0);
+    }
+
+    /// Hostile SACK patterns cost a bounded number of map operations per ACK, measured by
+    /// counting.
+    #[test]
+    fn hostile_sack_cost_is_bounded_per_ack() {
+        let b = 0;
+        let n = 2000;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 256, 4096);
+        for i in 0..n {
+            sb.on_transmit(sq(b, i * MSS), sq(b, (i + 1) * MSS), Instant::ZERO);
+        }
+        let mut worst = 0;
+        let mut x = 12345u32;
+        for _ in 0..5000 {
+            let mut blocks = [blk(b, 0, 1); 4];
+            for bl in &mut blocks {
+                // Tiny blocks splitting segments at pseudo-random places.
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let s = 1 + (x >> 8) % (n * MSS - 2);
+                *bl = blk(b, s, s + 1);
+            }
+            let before = sb.ops();
+            sb.on_ack(sq(b, 0), &blocks, |_| {});
+            worst = worst.max(sb.ops() - before);
+        }
+        assert!(sb.interval_count() <= 256);
+        assert!(worst <= 40, "worst ops per ACK {worst}");
+        // Re-sending a block that covers everything costs O(log n) once merged.
+        sb.on_ack(sq(b, 0), &[blk(b, 1, n * MSS)], |_| {});
+        let before = sb.ops();
+        for _ in 0..100 {
+            sb.on_ack(sq(b, 0), &[blk(b, 1, n * MSS); 4], |_| {});
+        }
+        assert!(sb.ops() - before <= 100 * 4 * 2);
+        sb.check_invariants().unwrap();
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Send(u16),
+        Ack(u16, Vec<(i32, u16)>),
+        Retransmit,
+        Rto,
+        Recovery(bool),
+        MarkLost,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1u16..1500).prop_map(Op::Send),
+            (
+                any::<u16>(),
+                proptest::collection::vec((-3000i32..40_000, any::<u16>()), 0..6)
+            )
+                .prop_map(|(a, v)| Op::Ack(a, v)),
+            Just(Op::Retransmit),
+            Just(Op::Rto),
+            any::<bool>().prop_map(Op::Recovery),
+            Just(Op::MarkLost),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn random_and_hostile_sacks_keep_invariants(
+            base in any::<u32>(),
+            cap in 1usize..8,
+            ops in proptest::collection::vec(op(), 1..120),
+        ) {
+            let mut sb = Scoreboard::new(SeqNum::new(base), 100, cap, 16);
+            let mut t = 0u64;
+            for o in ops {
+                t += 1;
+                let now = Instant::from_millis(t);
+                match o {
+                    Op::Send(len) => {
+                        let s = sb.high_data();
+                        sb.on_transmit(s, s + u32::from(len), now);
+                    }
+                    Op::Ack(a, blocks) => {
+                        let una = sb.high_ack();
+                        let out = sb.outstanding();
+                        let ackno = una + (u32::from(a) % (out + 2));
+                        let bl: Vec<SackBlock> = blocks
+                            .iter()
+                            .map(|&(s, l)| {
+                                let st = SeqNum::new(una.get().wrapping_add(s as u32));
+                                SackBlock::new(st, st + u32::from(l % 3000))
+                            })
+                            .collect();
+                        let before_una = sb.high_ack();
+                        let max = sb.high_data();
+                        let up = sb.on_ack(ackno, &bl, |d| {
+                            assert!(d.start.ge(before_una) && d.end.le(max) && d.start.lt(d.end));
+                        });
+                        prop_assert!(u64::from(up.acked_bytes) <= u64::from(out));
+                    }
+                    Op::Retransmit => {
+                        if let Some(n) = sb.next_seg(false) {
+                            if n.kind == NextSegKind::Rescue {
+                                sb.on_rescue_retransmit(n.start, n.end, now);
+                            } else {
+                                sb.on_transmit(n.start, n.end, now);
+                            }
+                        }
+                    }
+                    Op::Rto => sb.on_rto(),
+                    Op::Recovery(true) => sb.enter_recovery(),
+                    Op::Recovery(false) => sb.exit_recovery(),
+                    Op::MarkLost => {
+                        sb.mark_lost_dupthresh();
+                    }
+                }
+                prop_assert_eq!(sb.check_invariants(), Ok(()));
+                prop_assert!(sb.interval_count() <= cap);
+                prop_assert!(sb.sacked_bytes() <= sb.outstanding());
+                prop_assert_eq!(sb.pipe(), naive_pipe(&sb));
+            }
+        }
+    }
 }
