@@ -12,6 +12,30 @@
 //! The connection owns the recovery episode (when it starts and ends); the controller owns
 //! the arithmetic of `cwnd` and `ssthresh`. All quantities are bytes; `smss` is the sender
 //! maximum segment size in payload bytes.
+//!
+//! # How a connection drives these pieces
+//!
+//! - **Transmit** (new data or retransmission of `[s, e)`): `scoreboard.on_transmit(s, e,
+//!   now)` (`on_rescue_retransmit` for `NextSeg` rule 4); in recovery `prr.on_transmit(len)`;
+//!   for retransmissions `undo.on_retransmit(tsval)`.
+//! - **ACK** (cumulative `ack`, SACK blocks): `up = scoreboard.on_ack(ack, blocks, |d|
+//!   rack.on_delivered(d, now, ts_ecr, min_rtt))`; `rack.on_ack(una, nxt,
+//!   up.dsack.is_some())`; `tlp.on_ack(ack, up.dsack, pure_dupack)`; a DSACK also goes to
+//!   `undo.on_dsack(block)`, then `undo.dsack_says_spurious()` / `eifel_says_spurious(ecr)`
+//!   ⇒ `cc.on_spurious_congestion_undo(undo.take())`. Then
+//!   `rack.detect_loss(&mut scoreboard, now, in_recovery, min_rtt, srtt, ..)`: lost bytes
+//!   outside recovery start one (`scoreboard.enter_recovery()`, `cc.on_recovery_start`,
+//!   `prr = Prr::new(cc.ssthresh(), flight, sacked, smss)`, `undo.on_congestion_response`);
+//!   arm the reordering timer at `reo_timeout`. Outside recovery `cc.on_ack_sample(..)`;
+//!   in recovery `cc.set_recovery_cwnd(pipe + prr.on_ack(delivered, pipe, una_advanced,
+//!   lost > 0))`, and when `ack >= RecoveryPoint`: `scoreboard.exit_recovery()`,
+//!   `cc.on_recovery_end`, `rack.on_recovery_exit()`.
+//! - **Sending in recovery**: while `cwnd > pipe`, `scoreboard.next_seg(has_new_data)`.
+//! - **Reordering timer**: `rack.detect_loss(..)` again.
+//! - **PTO** (armed for `tlp.pto(..)` when `tlp.can_arm(..)`): send `tlp.choose_probe(..)`,
+//!   then `tlp.on_probe_sent(snd_nxt, is_retrans)`.
+//! - **RTO**: `scoreboard.on_rto()`, `cc.on_rto(..)`, `tlp.reset()`,
+//!   `undo.on_congestion_response(..)`, `rack.on_recovery_exit()` when it ends.
 
 mod cubic;
 mod hystart;

@@ -377,3 +377,338 @@ impl Tlp {
         self.is_retrans = false;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    const MSS: u32 = 100;
+
+    fn ms(v: u64) -> Instant {
+        Instant::from_millis(v)
+    }
+
+    fn d(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    fn sq(off: u32) -> SeqNum {
+        SeqNum::new(off)
+    }
+
+    /// Ten segments sent 1 ms apart at t = 0..9 ms.
+    fn board() -> Scoreboard {
+        let mut sb = Scoreboard::new(SeqNum::new(0), MSS, 64, 1024);
+        for i in 0..10 {
+            sb.on_transmit(sq(i * MSS), sq((i + 1) * MSS), ms(u64::from(i)));
+        }
+        sb
+    }
+
+    fn ack(sb: &mut Scoreboard, rack: &mut Rack, now: Instant, a: u32, blocks: &[SackBlock]) {
+        let mut ds = Vec::new();
+        let up = sb.on_ack(sq(a), blocks, |x| ds.push(*x));
+        for x in &ds {
+            rack.on_delivered(x, now, None, d(100));
+        }
+        rack.on_ack(sb.high_ack(), sb.high_data(), up.dsack.is_some());
+    }
+
+    fn lost(
+        rack: &mut Rack,
+        sb: &mut Scoreboard,
+        now: Instant,
+        in_recovery: bool,
+    ) -> (Vec<SeqNum>, RackOutcome) {
+        let mut v = Vec::new();
+        let out = rack.detect_loss(sb, now, in_recovery, d(100), d(100), |s, _| v.push(s));
+        sb.check_invariants().unwrap();
+        (v, out)
+    }
+
+    #[test]
+    fn reordering_window_delays_marking_then_timer_marks() {
+        let mut sb = board();
+        let mut rack = Rack::new();
+        // Segment 5 (sent at 5 ms) is SACKed at 105 ms: RACK.rtt = 100 ms.
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(105),
+            0,
+            &[SackBlock::new(sq(500), sq(600))],
+        );
+        assert_eq!(rack.rtt(), d(100));
+        assert_eq!(rack.latest(), Some((ms(5), sq(600))));
+        // No reordering seen, not in recovery, 1 SACKed segment < DupThresh: reo_wnd =
+        // min_RTT/4 = 25 ms. Segments 0–4 expire at xmit + 125 ms: none yet.
+        let (v, out) = lost(&mut rack, &mut sb, ms(105), false);
+        assert!(v.is_empty());
+        assert_eq!(rack.reo_wnd(), d(25));
+        // The timer is for the newest of them: 4 + 125 = 129 ms.
+        assert_eq!(out.reo_timeout, Some(ms(129)));
+        // At 127 ms segments 0–2 (deadlines 125, 126, 127) are lost.
+        let (v, out) = lost(&mut rack, &mut sb, ms(127), false);
+        assert_eq!(v, [sq(0), sq(100), sq(200)]);
+        assert_eq!((out.lost_segments, out.lost_bytes), (3, 300));
+        assert_eq!(out.reo_timeout, Some(ms(129)));
+        let (v, out) = lost(&mut rack, &mut sb, ms(129), false);
+        assert_eq!(v, [sq(300), sq(400)]);
+        assert_eq!(out.reo_timeout, None);
+        // Segments sent after RACK.xmit_ts (6–9) are never marked by this ACK.
+        assert_eq!(sb.lost_bytes(), 500);
+        assert_eq!(sb.next_seg(false).map(|n| n.start), Some(sq(0)));
+    }
+
+    #[test]
+    fn in_recovery_without_reordering_the_window_is_zero() {
+        let mut sb = board();
+        let mut rack = Rack::new();
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(105),
+            0,
+            &[SackBlock::new(sq(500), sq(600))],
+        );
+        let (v, _) = lost(&mut rack, &mut sb, ms(105), true);
+        assert_eq!(v.len(), 5, "xmit + RACK.rtt <= now for segments 0-4");
+        assert_eq!(rack.reo_wnd(), Duration::ZERO);
+    }
+
+    #[test]
+    fn dupthresh_sacked_segments_zero_the_window() {
+        let mut sb = board();
+        let mut rack = Rack::new();
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(105),
+            0,
+            &[SackBlock::new(sq(300), sq(600))],
+        );
+        assert_eq!(sb.sacked_segments(), 3);
+        let (v, _) = lost(&mut rack, &mut sb, ms(105), false);
+        assert_eq!(v, [sq(0), sq(100), sq(200)]);
+    }
+
+    #[test]
+    fn observed_reordering_keeps_window_and_dsack_grows_it() {
+        let mut sb = board();
+        let mut rack = Rack::new();
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(105),
+            0,
+            &[SackBlock::new(sq(500), sq(600))],
+        );
+        // Segment 2 delivered after segment 5: reordering (not a retransmission).
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(106),
+            0,
+            &[
+                SackBlock::new(sq(200), sq(300)),
+                SackBlock::new(sq(500), sq(600)),
+            ],
+        );
+        assert!(rack.reordering_seen());
+        assert_eq!(rack.compute_reo_wnd(true, 5, d(100), d(100)), d(25));
+        // A DSACK grows the multiplier once per round.
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(110),
+            100,
+            &[SackBlock::new(sq(0), sq(100))],
+        );
+        assert_eq!(rack.reo_wnd_mult(), 2);
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(111),
+            100,
+            &[SackBlock::new(sq(0), sq(100))],
+        );
+        assert_eq!(rack.reo_wnd_mult(), 2, "same round");
+        assert_eq!(rack.compute_reo_wnd(false, 0, d(100), d(100)), d(50));
+        // Capped by SRTT.
+        assert_eq!(rack.compute_reo_wnd(false, 0, d(100), d(30)), d(30));
+        // The round ends when SND.UNA passes SND.NXT at the DSACK.
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(200),
+            1000,
+            &[SackBlock::new(sq(0), sq(100))],
+        );
+        assert_eq!(rack.reo_wnd_mult(), 3);
+        // 16 DSACK-free recoveries reset it.
+        for _ in 0..15 {
+            rack.on_recovery_exit();
+            assert_eq!(rack.reo_wnd_mult(), 3);
+        }
+        rack.on_recovery_exit();
+        assert_eq!(rack.reo_wnd_mult(), 1);
+    }
+
+    #[test]
+    fn retransmission_samples_are_filtered() {
+        let mut rack = Rack::new();
+        let seg = Delivered {
+            start: sq(0),
+            end: sq(100),
+            xmit_ts: ms(50),
+            retransmitted: true,
+            sacked: false,
+        };
+        // RTT 20 ms < min_RTT 100 ms: the ACK was probably for the original.
+        rack.on_delivered(&seg, ms(70), None, d(100));
+        assert_eq!(rack.latest(), None);
+        // Timestamp echo older than the retransmission.
+        rack.on_delivered(&seg, ms(200), Some(ms(10)), d(100));
+        assert_eq!(rack.latest(), None);
+        rack.on_delivered(&seg, ms(200), Some(ms(50)), d(100));
+        assert_eq!(rack.latest(), Some((ms(50), sq(100))));
+        assert_eq!(rack.rtt(), d(150));
+    }
+
+    #[test]
+    fn lost_retransmission_is_detected_again() {
+        let mut sb = board();
+        let mut rack = Rack::new();
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(105),
+            0,
+            &[SackBlock::new(sq(500), sq(600))],
+        );
+        lost(&mut rack, &mut sb, ms(105), true);
+        // Retransmit segment 0 at 106 ms; later segments sent at 110 ms are SACKed at 210.
+        sb.on_transmit(sq(0), sq(100), ms(106));
+        sb.on_transmit(sq(1000), sq(1100), ms(110));
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(210),
+            0,
+            &[
+                SackBlock::new(sq(1000), sq(1100)),
+                SackBlock::new(sq(500), sq(600)),
+            ],
+        );
+        let (v, _) = lost(&mut rack, &mut sb, ms(210), true);
+        assert!(
+            v.contains(&sq(0)),
+            "the retransmission of segment 0 was lost too: {v:?}"
+        );
+    }
+
+    #[test]
+    fn pto_rules() {
+        let tlp = Tlp::default();
+        // 2·SRTT.
+        assert_eq!(tlp.pto(Some(d(50)), 4, d(1000)), d(100));
+        // One segment in flight: + max_ack_delay (200 ms).
+        assert_eq!(tlp.pto(Some(d(50)), 1, d(1000)), d(300));
+        // No RTT sample: 1 s.
+        assert_eq!(tlp.pto(None, 4, d(3000)), d(1000));
+        // Never after the RTO.
+        assert_eq!(tlp.pto(Some(d(50)), 1, d(250)), d(250));
+        assert!(tlp.can_arm(true, false));
+        assert!(!tlp.can_arm(false, false) && !tlp.can_arm(true, true));
+    }
+
+    #[test]
+    fn probe_choice_and_episode_outcomes() {
+        let sb = board();
+        let mut tlp = Tlp::default();
+        assert_eq!(tlp.choose_probe(true, &sb), Some(TlpProbe::NewData));
+        assert_eq!(
+            tlp.choose_probe(false, &sb),
+            Some(TlpProbe::Retransmit {
+                start: sq(900),
+                end: sq(1000)
+            })
+        );
+        // Retransmission probe; SND.NXT = 1000.
+        tlp.on_probe_sent(sq(1000), true);
+        assert!(tlp.in_flight() && !tlp.can_arm(true, false));
+        assert_eq!(tlp.on_ack(sq(900), None, false), TlpAckOutcome::Pending);
+        // DSACK for the probe: the original arrived; no congestion response.
+        let dsack = SackBlock::new(sq(900), sq(1000));
+        assert_eq!(
+            tlp.on_ack(sq(1000), Some(dsack), false),
+            TlpAckOutcome::Spurious
+        );
+        assert!(!tlp.in_flight());
+        // ACK beyond the probe: it repaired a loss.
+        tlp.on_probe_sent(sq(1000), true);
+        assert_eq!(
+            tlp.on_ack(sq(1100), None, false),
+            TlpAckOutcome::LossRepaired
+        );
+        // ACK exactly at end_seq without SACK: episode ends.
+        tlp.on_probe_sent(sq(1000), true);
+        assert_eq!(tlp.on_ack(sq(1000), None, false), TlpAckOutcome::Pending);
+        assert_eq!(tlp.on_ack(sq(1000), None, true), TlpAckOutcome::Ended);
+        // New-data probe delivered.
+        tlp.on_probe_sent(sq(1100), false);
+        assert_eq!(
+            tlp.on_ack(sq(1100), None, false),
+            TlpAckOutcome::NewDataDelivered
+        );
+        tlp.on_probe_sent(sq(1100), false);
+        tlp.reset();
+        assert!(!tlp.in_flight());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// RACK never marks a segment sent after RACK.xmit_ts, never marks one before its
+        /// deadline, and the timer it returns is in the future.
+        #[test]
+        fn rack_marks_only_overdue_segments(
+            gaps in proptest::collection::vec(0u64..20, 2..40),
+            sacks in proptest::collection::vec(any::<u16>(), 1..10),
+            later in 0u64..400,
+        ) {
+            let mut sb = Scoreboard::new(SeqNum::new(0), MSS, 16, 64);
+            let mut t = 0;
+            let n = gaps.len() as u32;
+            for (i, g) in gaps.iter().enumerate() {
+                t += g;
+                sb.on_transmit(sq(i as u32 * MSS), sq((i as u32 + 1) * MSS), ms(t));
+            }
+            let mut rack = Rack::new();
+            let now = ms(t + 100);
+            for s in sacks {
+                let i = u32::from(s) % n;
+                let mut ds = Vec::new();
+                sb.on_ack(sq(0), &[SackBlock::new(sq(i * MSS), sq((i + 1) * MSS))], |x| ds.push(*x));
+                for x in &ds {
+                    rack.on_delivered(x, now, None, d(10));
+                }
+            }
+            let at = now + d(later);
+            let (rts, rend) = rack.latest().unwrap();
+            let wait = rack.rtt() + rack.compute_reo_wnd(false, sb.sacked_segments(), d(10), d(100));
+            let mut marked = Vec::new();
+            let out = rack.detect_loss(&mut sb, at, false, d(10), d(100), |s, e| marked.push((s, e)));
+            prop_assert_eq!(sb.check_invariants(), Ok(()));
+            for (s, e) in marked {
+                let xt = sb.xmit_ts_of(s).unwrap();
+                prop_assert!(sent_after(rts, rend, xt, e));
+                prop_assert!(xt + wait <= at);
+            }
+            if let Some(to) = out.reo_timeout {
+                prop_assert!(to > at);
+            }
+        }
+    }
+}

@@ -740,6 +740,14 @@ impl Scoreboard {
         self.abs(s)
     }
 
+    /// The transmit time of the segment starting at `s` (tests).
+    #[cfg(test)]
+    pub(super) fn xmit_ts_of(&self, s: SeqNum) -> Option<Instant> {
+        self.abs(s)
+            .and_then(|a| self.segs.get(&a))
+            .map(|g| g.xmit_ts)
+    }
+
     /// The most recently sent segment range (TLP retransmission probe, RFC 8985 §7.3).
     pub fn last_segment(&self) -> Option<(SeqNum, SeqNum)> {
         self.segs

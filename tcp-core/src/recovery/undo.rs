@@ -10,6 +10,7 @@
 //! response was spurious and [`Undo::take`] gives back the prior values for
 //! [`CongestionControl::on_spurious_congestion_undo`](super::CongestionControl::on_spurious_congestion_undo).
 
+use super::scoreboard::SackBlock;
 use crate::seq::SeqNum;
 
 /// Undo bookkeeping for one congestion response (RFC 3708 §3, RFC 3522 §3).
@@ -70,12 +71,16 @@ impl Undo {
         self.retransmitted = true;
     }
 
-    /// A DSACK reported one retransmitted segment as received twice (RFC 3708 §3): one
-    /// retransmission was unnecessary. The caller only reports DSACKs for ranges that
-    /// were retransmitted in this episode (at or above the marker).
-    pub fn on_dsack(&mut self) {
-        if self.marker.is_some() {
-            self.retrans_pending = self.retrans_pending.saturating_sub(1);
+    /// A DSACK block arrived (RFC 3708 §3, Linux `tcp_check_dsack`): if it reports data
+    /// at or above the undo marker (so it may be one of this episode's retransmissions
+    /// received twice), one retransmission was unnecessary. Returns whether it counted.
+    pub fn on_dsack(&mut self, block: SackBlock) -> bool {
+        match self.marker {
+            Some(m) if block.end.gt(m) && self.retrans_pending > 0 => {
+                self.retrans_pending -= 1;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -122,10 +127,16 @@ mod tests {
         u.on_retransmit(None);
         u.on_retransmit(None);
         assert!(!u.dsack_says_spurious());
-        u.on_dsack();
+        let b = SackBlock::new(SeqNum::new(100), SeqNum::new(200));
+        assert!(
+            !u.on_dsack(SackBlock::new(SeqNum::new(0), SeqNum::new(100))),
+            "before marker"
+        );
+        assert!(u.on_dsack(b));
         assert!(!u.dsack_says_spurious());
-        u.on_dsack();
+        assert!(u.on_dsack(b));
         assert!(u.dsack_says_spurious());
+        assert!(!u.on_dsack(b), "no retransmission left to account for");
         assert_eq!(u.take(), Some((20_000, 40_000)));
         assert!(!u.is_armed());
         assert_eq!(u.take(), None);
@@ -160,7 +171,7 @@ mod tests {
     fn not_armed_ignores_events() {
         let mut u = Undo::new();
         u.on_retransmit(Some(1));
-        u.on_dsack();
+        assert!(!u.on_dsack(SackBlock::new(SeqNum::new(0), SeqNum::new(1))));
         assert!(!u.dsack_says_spurious());
         assert!(!u.eifel_says_spurious(0));
         u.on_congestion_response(1, 1, SeqNum::new(0));
