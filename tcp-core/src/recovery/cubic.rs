@@ -116,7 +116,11 @@ impl Cubic {
         };
         let d = u128::from(d.min(MAX_T_US));
         // C · d³ segments = C_NUM · d³ / (C_DEN · 10^18) segments, times smss bytes.
-        let delta = u128::from(smss) * C_NUM * d * d * d / (C_DEN * US3_PER_S3);
+        // d³ ≤ 6.4·10^28 < 2^97; the product with smss may overflow only for absurd
+        // segment sizes, and then saturates.
+        let delta = (d * d * d * C_NUM)
+            .checked_mul(u128::from(smss))
+            .map_or(u128::MAX, |v| v / (C_DEN * US3_PER_S3));
         let delta = u32::try_from(delta).unwrap_or(u32::MAX);
         if neg {
             origin.saturating_sub(delta)
@@ -193,7 +197,7 @@ impl Cubic {
         let den = ALPHA_DEN * u64::from(cwnd);
         self.w_est_acc = self
             .w_est_acc
-            .saturating_add(alpha * u64::from(smss) * u64::from(acked));
+            .saturating_add((alpha * u64::from(smss)).saturating_mul(u64::from(acked)));
         self.w_est = self.w_est.saturating_add(self.w_est_acc / den);
         self.w_est_acc %= den;
 
@@ -380,6 +384,41 @@ mod tests {
             prop_assert!(r * r * r <= v);
             let r1 = r + 1;
             prop_assert!(r1.checked_mul(r1).and_then(|s| s.checked_mul(r1)).is_none_or(|c| c > v));
+        }
+    }
+
+    proptest! {
+        /// Any sequence of events with any sizes and times: no panic (overflow) and the
+        /// window never collapses to zero.
+        #[test]
+        fn never_panics_and_keeps_floors(
+            smss in 1u32..=u32::MAX,
+            ev in proptest::collection::vec((0u8..6, any::<u32>(), 0u64..100_000_000), 1..200),
+        ) {
+            let mut c = Cubic::new(10, smss);
+            let mut now = 0u64;
+            for (k, v, dt) in ev {
+                now = now.saturating_add(dt);
+                let t = Instant::from_micros(now);
+                match k {
+                    0 => c.on_ack_sample(&AckSample {
+                        now: t,
+                        acked_bytes: v,
+                        sacked_bytes: 0,
+                        rtt: Some(Duration::from_micros(dt)),
+                        in_flight: v,
+                        snd_una: SeqNum::new(v),
+                        snd_nxt: SeqNum::new(v.wrapping_add(smss)),
+                        app_limited: false,
+                    }, smss),
+                    1 => c.on_ack(t, v, smss, None),
+                    2 => c.on_recovery_start(t, v, smss),
+                    3 => c.on_recovery_end(t, v, smss),
+                    4 => c.on_rto(t, v, smss),
+                    _ => c.on_spurious_congestion_undo(v, v),
+                }
+                prop_assert!(c.cwnd() > 0 && c.ssthresh() > 0);
+            }
         }
     }
 

@@ -118,7 +118,32 @@ impl Prr {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
     const MSS: u32 = 1000;
+
+    proptest! {
+        /// Any inputs: no panic; sndcnt never exceeds what keeps pipe + sndcnt within
+        /// max(ssthresh, pipe) + one forced segment (the window never grows past ssthresh
+        /// except for the forced fast retransmit and SSRB's extra SMSS below it).
+        #[test]
+        fn sndcnt_is_bounded(
+            ssthresh in 0u32..10_000_000,
+            flight in any::<u32>(),
+            sacked in any::<u32>(),
+            smss in 1u32..65_536,
+            acks in proptest::collection::vec((any::<u32>(), 0u32..10_000_000, any::<bool>(), any::<bool>(), 0u32..100_000), 1..100),
+        ) {
+            let mut prr = Prr::new(ssthresh, flight, sacked, smss);
+            for (delivered, pipe, adv, loss, sent) in acks {
+                let s = prr.on_ack(delivered, pipe, adv, loss);
+                if pipe <= ssthresh {
+                    prop_assert!(u64::from(s) <= u64::from(ssthresh - pipe).max(u64::from(smss)));
+                }
+                prr.on_transmit(sent);
+            }
+        }
+    }
 
     /// RFC 9937 / RFC 6937 example: 20 segments in flight, the first lost, one SACK per
     /// ACK; Reno halves (ssthresh = 10). PRR sends one segment every other ACK while pipe is

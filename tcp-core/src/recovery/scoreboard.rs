@@ -300,17 +300,17 @@ impl Scoreboard {
     }
 
     fn detach(&mut self, start: u64, s: &Seg) {
-        self.ops += 1;
+        self.ops = self.ops.wrapping_add(1);
         let len = s.end - start;
         if s.sacked {
-            self.seg_sacked_bytes -= len;
-            self.sacked_segs -= 1;
+            self.seg_sacked_bytes = self.seg_sacked_bytes.saturating_sub(len);
+            self.sacked_segs = self.sacked_segs.saturating_sub(1);
         } else {
             if s.lost {
-                self.lost_bytes -= len;
+                self.lost_bytes = self.lost_bytes.saturating_sub(len);
             }
             if s.rtx_in_flight {
-                self.rtx_bytes -= len;
+                self.rtx_bytes = self.rtx_bytes.saturating_sub(len);
             }
         }
         if s.awaiting() {
@@ -322,17 +322,17 @@ impl Scoreboard {
     }
 
     fn attach(&mut self, start: u64, s: &Seg) {
-        self.ops += 1;
+        self.ops = self.ops.wrapping_add(1);
         let len = s.end - start;
         if s.sacked {
-            self.seg_sacked_bytes += len;
-            self.sacked_segs += 1;
+            self.seg_sacked_bytes = self.seg_sacked_bytes.saturating_add(len);
+            self.sacked_segs = self.sacked_segs.saturating_add(1);
         } else {
             if s.lost {
-                self.lost_bytes += len;
+                self.lost_bytes = self.lost_bytes.saturating_add(len);
             }
             if s.rtx_in_flight {
-                self.rtx_bytes += len;
+                self.rtx_bytes = self.rtx_bytes.saturating_add(len);
             }
         }
         if s.awaiting() {
@@ -517,12 +517,12 @@ impl Scoreboard {
             if s >= a {
                 break;
             }
-            self.ops += 1;
+            self.ops = self.ops.wrapping_add(1);
             self.sacked.remove(&s);
-            self.interval_bytes -= e - s;
+            self.interval_bytes = self.interval_bytes.saturating_sub(e - s);
             if e > a {
                 self.sacked.insert(a, e);
-                self.interval_bytes += e - a;
+                self.interval_bytes = self.interval_bytes.saturating_add(e - a);
                 break;
             }
         }
@@ -539,13 +539,13 @@ impl Scoreboard {
         on_delivered: &mut impl FnMut(&Delivered),
     ) {
         let (Some(mut s), Some(e)) = (self.abs(b.start), self.abs(b.end)) else {
-            up.ignored_blocks += 1;
+            up.ignored_blocks = up.ignored_blocks.saturating_add(1);
             return;
         };
         // RFC 6675 §5 / Linux tcp_is_sackblock_valid: ignore empty blocks, blocks beyond
         // SND.MAX and blocks wholly below SND.UNA; trim a block that straddles SND.UNA.
         if e <= s || e > self.max_abs || e <= self.una_abs || e - s > u64::from(u32::MAX / 2) {
-            up.ignored_blocks += 1;
+            up.ignored_blocks = up.ignored_blocks.saturating_add(1);
             return;
         }
         s = s.max(self.una_abs);
@@ -557,7 +557,7 @@ impl Scoreboard {
             .next_back()
             .map(|(&a, &b)| (a, b))
             .filter(|&(_, pe)| pe >= s);
-        self.ops += 1;
+        self.ops = self.ops.wrapping_add(1);
         if let Some((_, pe)) = prev {
             if pe >= e {
                 // Already SACKed in full: nothing new, O(log n).
@@ -575,7 +575,7 @@ impl Scoreboard {
         let mut cursor = s;
         if let Some((ps, pe)) = prev {
             self.sacked.remove(&ps);
-            self.interval_bytes -= pe - ps;
+            self.interval_bytes = self.interval_bytes.saturating_sub(pe - ps);
             lo = ps;
             cursor = pe;
         }
@@ -583,12 +583,12 @@ impl Scoreboard {
         while let Some((a, b)) =
             first_in(&self.sacked, cursor, e.saturating_add(1)).map(|(&a, &b)| (a, b))
         {
-            self.ops += 1;
+            self.ops = self.ops.wrapping_add(1);
             if a > cursor {
                 gaps.push((cursor, a));
             }
             self.sacked.remove(&a);
-            self.interval_bytes -= b - a;
+            self.interval_bytes = self.interval_bytes.saturating_sub(b - a);
             hi = hi.max(b);
             cursor = b;
         }
@@ -596,7 +596,7 @@ impl Scoreboard {
             gaps.push((cursor, e));
         }
         self.sacked.insert(lo, hi);
-        self.interval_bytes += hi - lo;
+        self.interval_bytes = self.interval_bytes.saturating_add(hi - lo);
         for (g0, g1) in gaps {
             self.credit(g0, g1, lo, hi, up, on_delivered);
         }
@@ -622,7 +622,7 @@ impl Scoreboard {
             .filter(|(_, g)| g.end > from)
             .map_or(from, |(k, _)| *k);
         while let Some((&k, &g)) = first_in(&self.segs, cursor, to) {
-            self.ops += 1;
+            self.ops = self.ops.wrapping_add(1);
             cursor = g.end;
             if g.sacked || k < lo || g.end > hi {
                 continue;
