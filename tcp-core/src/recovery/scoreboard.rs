@@ -10,9 +10,9 @@
 //!   last transmit time and SACKed / lost / retransmitted flags. Records are created only
 //!   by [`Scoreboard::on_transmit`] — never by the peer — so their number is bounded by
 //!   what the sender sent: once `max_segments` records exist, new data is coalesced into
-//!   the last record when that record is a plain in-flight one (at most `max_segments + 1`
-//!   records). Coalescing keeps the later transmit time, which only makes RACK slower to
-//!   declare those bytes lost (conservative).
+//!   the last record, so there are never more than `max_segments`. Coalescing keeps the
+//!   later transmit time, which only makes RACK slower to declare those bytes lost, and a
+//!   coalesced SACKed record loses its credit until all of it is SACKed (conservative).
 //! - `sacked`: the SACKed byte ranges as disjoint, non-adjacent intervals inside
 //!   [SND.UNA, SND.MAX). A block is merged with every interval it overlaps or touches.
 //!   **Cap policy:** when `max_intervals` intervals exist and a block would create a new,
@@ -168,6 +168,8 @@ pub struct Scoreboard {
     rescue_rxt: Option<u64>,
     /// RecoveryPoint (RFC 6675 §2), during recovery.
     recovery_point: Option<u64>,
+    /// The largest SND.MAX − SND.UNA seen: bounds where a plausible DSACK may lie.
+    max_flight: u64,
     /// Segments below this offset were already examined by the IsLost marking.
     lost_scan: u64,
     // Counters (bytes) over the records in `segs`.
@@ -202,6 +204,7 @@ impl Scoreboard {
             rescue_rxt: None,
             recovery_point: None,
             lost_scan: una_abs,
+            max_flight: 0,
             seg_sacked_bytes: 0,
             sacked_segs: 0,
             lost_bytes: 0,
@@ -277,7 +280,7 @@ impl Scoreboard {
         self.sacked.len()
     }
 
-    /// Number of segment records held (at most `max_segments + 1`).
+    /// Number of segment records held (at most `max_segments`).
     pub fn segment_count(&self) -> usize {
         self.segs.len()
     }
@@ -417,13 +420,18 @@ impl Scoreboard {
 
     fn append(&mut self, s: u64, e: u64, now: Instant) {
         self.max_abs = e;
+        self.max_flight = self.max_flight.max(e - self.una_abs);
         if self.segs.len() >= self.max_segments {
             if let Some((&k, last)) = self.segs.last_key_value() {
-                let plain = !last.sacked && !last.lost && !last.retransmitted;
-                if plain && last.end == s {
+                if last.end == s {
+                    // At the cap: coalesce into the last record. A SACKed last record loses
+                    // its credit until the new bytes are SACKed too; a lost or retransmitted
+                    // one keeps its state (the new bytes may be retransmitted once more, or
+                    // counted twice in pipe): both err on the conservative side.
                     self.update_seg(k, |g| {
                         g.end = e;
                         g.xmit_ts = now;
+                        g.sacked = false;
                     });
                     return;
                 }
@@ -460,8 +468,15 @@ impl Scoreboard {
         }
         for (i, b) in blocks.iter().take(MAX_SACK_BLOCKS).enumerate() {
             if i == 0 && self.is_dsack(ack, blocks) {
-                // RFC 2883 §4: reported to the caller, not used as SACK information.
-                up.dsack = Some(*b);
+                // RFC 2883 §4: reported to the caller, not used as SACK information —
+                // if plausible: inside [SND.UNA − largest flight seen, SND.MAX] (as Linux
+                // bounds DSACKs by max_window), so random blocks from a hostile peer do not
+                // count as DSACKs.
+                if self.dsack_plausible(b) {
+                    up.dsack = Some(*b);
+                } else {
+                    up.ignored_blocks = up.ignored_blocks.saturating_add(1);
+                }
                 continue;
             }
             self.apply_block(b, &mut up, &mut on_delivered);
@@ -484,6 +499,15 @@ impl Scoreboard {
         match blocks.get(1) {
             Some(b1) => b1.start.le(b0.start) && b0.end.le(b1.end),
             None => false,
+        }
+    }
+
+    fn dsack_plausible(&self, b: &SackBlock) -> bool {
+        match (self.abs(b.start), self.abs(b.end)) {
+            (Some(s), Some(e)) => {
+                s < e && e <= self.max_abs && s >= self.una_abs.saturating_sub(self.max_flight)
+            }
+            _ => false,
         }
     }
 
@@ -893,7 +917,7 @@ impl Scoreboard {
         if self.sacked.len() > self.max_intervals {
             return Err("interval cap exceeded");
         }
-        if self.segs.len() > self.max_segments + 1 {
+        if self.segs.len() > self.max_segments {
             return Err("segment cap exceeded");
         }
         let (mut sk, mut lost, mut rtx, mut n, mut aw, mut lq) = (0, 0, 0, 0, 0, 0);
@@ -1175,6 +1199,10 @@ mod tests {
         let (up, _) = ack(&mut sb, b, 300, &[blk(b, 500, 600), blk(b, 400, 700)]);
         assert_eq!(up.dsack, Some(blk(b, 500, 600)));
         assert_eq!(up.sacked_bytes, 200);
+        // Implausible DSACK (far below anything ever sent): ignored.
+        let far = sq(b, 0) - (1u32 << 30);
+        let (up, _) = ack(&mut sb, b, 300, &[SackBlock::new(far, far + 10)]);
+        assert_eq!((up.dsack, up.ignored_blocks), (None, 1));
         // Not a DSACK: ordinary first block.
         let (up, _) = ack(&mut sb, b, 300, &[blk(b, 800, 900)]);
         assert_eq!(up.dsack, None);
@@ -1234,9 +1262,30 @@ mod tests {
                 Instant::from_millis(u64::from(i)),
             );
         }
-        assert!(sb.segment_count() <= 9);
+        assert_eq!(sb.segment_count(), 8);
         assert_eq!(sb.outstanding(), 10_000);
         sb.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn coalescing_into_a_sacked_record_drops_its_credit_until_fully_sacked() {
+        let b = 0;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 8, 2);
+        sb.on_transmit(sq(b, 0), sq(b, 100), Instant::ZERO);
+        sb.on_transmit(sq(b, 100), sq(b, 200), Instant::ZERO);
+        ack(&mut sb, b, 0, &[blk(b, 100, 200)]);
+        assert_eq!(sb.pipe(), 100);
+        sb.on_transmit(sq(b, 200), sq(b, 300), Instant::from_millis(1));
+        sb.check_invariants().unwrap();
+        assert_eq!(sb.segment_count(), 2);
+        assert_eq!(
+            sb.pipe(),
+            300,
+            "the coalesced record [100, 300) is not SACKed"
+        );
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
+        assert_eq!(up.sacked_bytes, 200);
+        assert_eq!(sb.pipe(), 100);
     }
 
     #[test]
