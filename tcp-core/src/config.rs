@@ -12,6 +12,9 @@ pub enum CongestionAlgorithm {
     /// (RFC 6582).
     #[default]
     NewReno,
+    /// CUBIC (RFC 9438) with HyStart++ slow-start exit (RFC 9406), as Linux's default
+    /// `tcp_cubic`.
+    Cubic,
 }
 
 /// Keepalive parameters (RFC 9293 §3.8.4; Linux `tcp_keepalive_*` sysctls).
