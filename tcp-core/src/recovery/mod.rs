@@ -50,7 +50,9 @@ pub use hystart::{HyStart, SlowStartPhase};
 pub use newreno::NewReno;
 pub use prr::Prr;
 pub use rack::{Rack, RackOutcome, Tlp, TlpAckOutcome, TlpProbe};
-pub use scoreboard::{AckUpdate, Delivered, NextSeg, NextSegKind, SackBlock, Scoreboard};
+pub use scoreboard::{
+    AckUpdate, Delivered, MAX_SACK_BLOCKS, NextSeg, NextSegKind, SackBlock, Scoreboard,
+};
 pub use undo::Undo;
 
 use crate::config::CongestionAlgorithm;
@@ -136,5 +138,91 @@ pub fn new_controller(
     match alg {
         CongestionAlgorithm::NewReno => Box::new(NewReno::new(initial_window, smss)),
         CongestionAlgorithm::Cubic => Box::new(Cubic::new(initial_window, smss)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The pieces wired together the way the module docs describe, on one loss episode.
+    use super::*;
+    use alloc::vec::Vec;
+
+    const MSS: u32 = 1000;
+
+    fn ms(v: u64) -> Instant {
+        Instant::from_millis(v)
+    }
+
+    /// 20 segments in flight, the first lost, RTT 100 ms; CUBIC + RACK + PRR + scoreboard.
+    /// RACK starts recovery at the third SACK (reo_wnd drops to 0 once DupThresh segments
+    /// are SACKed), the first transmission is the lost segment, PRR spreads the rest so the
+    /// flight converges to ssthresh = 0.7 · 20 segments, and the full ACK ends recovery with
+    /// cwnd = ssthresh.
+    #[test]
+    fn one_loss_episode_end_to_end() {
+        let min_rtt = Duration::from_millis(100);
+        let mut cc = Cubic::new(20, MSS);
+        let mut sb = Scoreboard::new(SeqNum::new(0), MSS, 64, 1024);
+        let mut rack = Rack::new();
+        let mut prr: Option<Prr> = None;
+        for i in 0..20u32 {
+            sb.on_transmit(SeqNum::new(i * MSS), SeqNum::new((i + 1) * MSS), ms(0));
+        }
+        let mut started_at = None;
+        let mut sent: Vec<(NextSegKind, u32)> = Vec::new();
+        for i in 1..20u32 {
+            let now = ms(100 + u64::from(i));
+            let block = SackBlock::new(SeqNum::new(MSS), SeqNum::new((i + 1) * MSS));
+            let up = sb.on_ack(SeqNum::new(0), &[block], |d| {
+                rack.on_delivered(d, now, None, min_rtt)
+            });
+            rack.on_ack(sb.high_ack(), sb.high_data(), up.dsack.is_some());
+            let lost = rack.detect_loss(&mut sb, now, prr.is_some(), min_rtt, min_rtt, |_, _| {});
+            if prr.is_none() && lost.lost_bytes > 0 {
+                started_at = Some(i);
+                sb.enter_recovery();
+                let flight = sb.outstanding();
+                cc.on_recovery_start(now, flight, MSS);
+                // RecoverFS excludes what was SACKed before this ACK's delivery.
+                let before = sb.sacked_bytes() - up.sacked_bytes;
+                prr = Some(Prr::new(cc.ssthresh(), flight, before, MSS));
+            }
+            if let Some(p) = prr.as_mut() {
+                let pipe = sb.pipe();
+                let sndcnt = p.on_ack(
+                    up.acked_bytes + up.sacked_bytes,
+                    pipe,
+                    false,
+                    lost.lost_bytes > 0,
+                );
+                cc.set_recovery_cwnd(pipe + sndcnt);
+                while cc.cwnd() >= sb.pipe() + MSS {
+                    let Some(n) = sb.next_seg(true) else { break };
+                    let (s, e) = match n.kind {
+                        NextSegKind::NewData => (n.start, n.start + MSS),
+                        _ => (n.start, n.end),
+                    };
+                    sb.on_transmit(s, e, now);
+                    p.on_transmit(e.since(s));
+                    sent.push((n.kind, s.get() / MSS));
+                }
+            }
+            sb.check_invariants().unwrap();
+        }
+        assert_eq!(started_at, Some(3));
+        assert_eq!(cc.ssthresh(), 14 * MSS);
+        assert_eq!(sent.first(), Some(&(NextSegKind::Lost, 0)));
+        assert!(sent[1..].iter().all(|&(k, _)| k == NextSegKind::NewData));
+        // After all SACKs the flight (pipe) has converged to ssthresh.
+        assert_eq!(sb.pipe(), 14 * MSS);
+        // The retransmission is delivered: full ACK beyond RecoveryPoint.
+        let rp = sb.recovery_point().unwrap();
+        let up = sb.on_ack(rp, &[], |_| {});
+        assert_eq!(up.acked_bytes, 20 * MSS);
+        sb.exit_recovery();
+        cc.on_recovery_end(ms(220), sb.pipe(), MSS);
+        rack.on_recovery_exit();
+        assert_eq!(cc.cwnd(), 14 * MSS);
+        assert!(!cc.in_slow_start());
     }
 }

@@ -357,7 +357,8 @@ impl Tlp {
         }
         let outcome = if !self.is_retrans {
             TlpAckOutcome::NewDataDelivered
-        } else if dsack.is_some_and(|d| d.end == end) {
+        } else if dsack.is_some_and(|d| d.start.lt(end) && end.le(d.end)) {
+            // The DSACK covers the probe's last byte (Linux FLAG_DSACK_TLP).
             TlpAckOutcome::Spurious
         } else if ack.gt(end) {
             TlpAckOutcome::LossRepaired
