@@ -10,8 +10,11 @@ use crate::time::Duration;
 pub enum CongestionAlgorithm {
     /// NewReno: slow start and congestion avoidance (RFC 5681) with NewReno fast recovery
     /// (RFC 6582).
-    #[default]
     NewReno,
+    /// CUBIC (RFC 9438) with HyStart++ slow-start exit (RFC 9406), as Linux's default
+    /// `tcp_cubic`.
+    #[default]
+    Cubic,
 }
 
 /// Keepalive parameters (RFC 9293 §3.8.4; Linux `tcp_keepalive_*` sysctls).
@@ -99,7 +102,10 @@ pub struct Config {
     /// Out-of-order segments kept for reassembly; beyond this, new out-of-order data is
     /// dropped and counted. Default 1024.
     pub max_ooo_segments: usize,
-    /// Congestion controller. Default NewReno (CUBIC arrives with the recovery work).
+    /// Tail loss probes (RFC 8985 §7; Linux `tcp_early_retrans` 3, the default): with SACK,
+    /// a probe at 2·SRTT recovers a lost tail without waiting for the RTO. Default on.
+    pub tail_loss_probe: bool,
+    /// Congestion controller. Default CUBIC (RFC 9438), as Linux.
     pub congestion: CongestionAlgorithm,
 }
 
@@ -131,7 +137,8 @@ impl Default for Config {
             nodelay: false,
             challenge_ack_limit: 1000,
             max_ooo_segments: 1024,
-            congestion: CongestionAlgorithm::NewReno,
+            tail_loss_probe: true,
+            congestion: CongestionAlgorithm::Cubic,
         }
     }
 }

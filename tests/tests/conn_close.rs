@@ -438,8 +438,10 @@ fn fin_wait_1_to_time_wait_on_fin_ack() {
 /// the connection is dropped after the final wait of twice the last timeout.
 #[test]
 fn closing_fin_retransmission_with_orphan_retries_2() {
+    // The RTO timeline alone: no tail loss probe before the first RTO.
     let mut l = Lone::established(Config {
         orphan_retries: 2,
+        tail_loss_probe: false,
         ..one_second_rto()
     });
     l.c.close(l.now);

@@ -208,7 +208,12 @@ fn dupack(l: &mut Lone, ack: u32) -> Vec<tcp_tests::lone::Out> {
 /// hole at once; the full ACK ends recovery with cwnd ≤ ssthresh.
 #[test]
 fn fast_retransmit_on_three_dupacks_with_newreno() {
-    let mut l = Lone::established(Config::default());
+    // Without SACK: NewReno counts duplicate ACKs (with SACK, RACK decides; see conn_sack).
+    let mut l = Lone::established(Config {
+        sack: false,
+        congestion: tcp_core::config::CongestionAlgorithm::NewReno,
+        ..Config::default()
+    });
     let out = l.write(14_600);
     assert_eq!(out.len(), 10);
     // Segment 1 arrives; segments 2 (seq 1461) and 6 (seq 7301) are lost.
@@ -245,7 +250,10 @@ fn fast_retransmit_on_three_dupacks_with_newreno() {
 /// starts at the ISS).
 #[test]
 fn fast_retransmit_of_the_first_segment() {
-    let mut l = Lone::established(Config::default());
+    let mut l = Lone::established(Config {
+        sack: false,
+        ..Config::default()
+    });
     l.write(14_600);
     // The first ACK carries the peer's scaled window (a window update, not a dupack).
     l.ack(1, 1);
@@ -277,7 +285,11 @@ fn acks_with_data_or_window_change_are_not_dupacks() {
 /// one segment (RFC 5681 §3.1: loss window).
 #[test]
 fn rto_collapses_cwnd_to_one_segment() {
-    let mut l = Lone::established(Config::default());
+    // RFC 5681's arithmetic (ssthresh = FlightSize / 2) is NewReno's; CUBIC uses β = 0.7.
+    let mut l = Lone::established(Config {
+        congestion: tcp_core::config::CongestionAlgorithm::NewReno,
+        ..Config::default()
+    });
     l.write(14_600);
     let r = l.fire();
     assert_eq!(r.len(), 1);
@@ -376,6 +388,7 @@ fn syn_retransmission_backoff_does_not_carry_over_with_timestamps() {
 fn rto_retransmission_fits_a_shrunken_window() {
     let mut l = Lone::established(Config {
         nodelay: true,
+        tail_loss_probe: false,
         ..Config::default()
     });
     let out = l.write(3000);

@@ -52,6 +52,16 @@ pub struct ConnStats {
     pub window_probes: u64,
     /// Keepalive probes sent.
     pub keepalive_probes: u64,
+    /// D-SACK blocks received (RFC 2883).
+    pub dsacks_received: u64,
+    /// D-SACK blocks sent for duplicate segments (RFC 2883).
+    pub dsacks_sent: u64,
+    /// Congestion responses undone as spurious (RFC 3708 / RFC 3522).
+    pub undos: u64,
+    /// Tail loss probes sent (RFC 8985 §7).
+    pub tlp_probes: u64,
+    /// Losses repaired by a tail loss probe (RFC 8985 §7.4).
+    pub tlp_recoveries: u64,
 }
 
 /// A snapshot of a connection, in the spirit of Linux's `struct tcp_info`.

@@ -26,6 +26,7 @@ impl Connection {
             _ => self.on_synchronized(now, seg, payload),
         }
         self.update_persist(now);
+        self.sack_arm_pto(now);
     }
 
     /// RFC 9293 §3.10.7.3: SYN-SENT.
@@ -198,6 +199,11 @@ impl Connection {
             if !zero_window_ack {
                 if !rst {
                     self.ack_now = true;
+                    // Data we already have: report it in a D-SACK block (RFC 2883 §4).
+                    let end = seg.seq + payload.len() as u32;
+                    if !payload.is_empty() && end.le(self.rcv_nxt) {
+                        self.note_dsack(seg.seq, end);
+                    }
                 }
                 return;
             }
@@ -265,6 +271,10 @@ impl Connection {
         let mut fin = f.contains(TcpFlags::FIN);
         if seq.lt(self.rcv_nxt) {
             let skip = self.rcv_nxt.since(seq) as usize;
+            if !data.is_empty() {
+                // The old part is a duplicate: D-SACK it (RFC 2883 §4.1).
+                self.note_dsack(seq, seq + skip.min(data.len()) as u32);
+            }
             if skip > data.len() {
                 fin = false;
                 self.stats.dup_bytes += data.len() as u64;
@@ -345,15 +355,22 @@ impl Connection {
 
         let seg_wnd = u32::from(seg.window) << self.snd_wscale;
         let window_changed = seg_wnd != self.snd_wnd;
+        let prev_una = self.snd_una;
+        let mut rtt = None;
         if ack.gt(self.snd_una) {
-            self.on_new_ack(now, seg);
-        } else if ack == self.snd_una
+            rtt = self.on_new_ack(now, seg);
+        } else if self.loss.is_none()
+            && ack == self.snd_una
             && no_payload
             && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
             && !window_changed
             && self.snd_max.gt(self.snd_una)
         {
             self.on_dupack(now);
+        }
+        if self.loss.is_some() {
+            // With SACK, RACK and the scoreboard decide about losses (RFC 8985, RFC 6675).
+            self.sack_on_ack(now, seg, prev_una, no_payload, rtt);
         }
 
         // Window update (RFC 9293 §3.10.7.4): only from a segment at least as new as the
@@ -393,7 +410,9 @@ impl Connection {
         self.buf_seq + self.send_buf.len() as u32
     }
 
-    fn on_new_ack(&mut self, now: Instant, seg: &TcpHeader) {
+    /// A cumulative ACK of new data: frees the send buffer, measures the RTT, restarts the
+    /// timer and (without SACK) drives NewReno. Returns the RTT sample, if any.
+    fn on_new_ack(&mut self, now: Instant, seg: &TcpHeader) -> Option<Duration> {
         let ack = seg.ack;
         let acked = ack.since(self.snd_una);
         let data_acked = (ack.since(self.buf_seq) as usize).min(self.send_buf.len());
@@ -434,6 +453,13 @@ impl Connection {
 
         let smss = self.eff_mss();
         let acked_bytes = acked.min(data_acked as u32 + 1).max(data_acked as u32);
+        if self.write_blocked && self.send_buf.free() > 0 && self.can_write() {
+            self.write_blocked = false;
+            self.push_event(Event::Writable);
+        }
+        if self.loss.is_some() {
+            return rtt;
+        }
         match self.recovery {
             Some(recover) if ack.ge(recover) => {
                 // Full ACK: recovery ends (RFC 6582 §3.2 step 6).
@@ -449,11 +475,7 @@ impl Connection {
             None => self.cc.on_ack(now, acked_bytes, smss, rtt),
         }
         self.dupacks = 0;
-
-        if self.write_blocked && self.send_buf.free() > 0 && self.can_write() {
-            self.write_blocked = false;
-            self.push_event(Event::Writable);
-        }
+        rtt
     }
 
     /// A duplicate ACK (RFC 5681 §2 definition); the third starts fast retransmit
@@ -500,6 +522,10 @@ impl Connection {
                 return;
             }
             let r = self.recv_buf.insert(start, data);
+            if r.duplicate == len && r.delivered == 0 {
+                // Entirely a duplicate of out-of-order data (RFC 2883 §4.2).
+                self.note_dsack(seq, seq + len as u32);
+            }
             self.stats.dup_bytes += r.duplicate as u64;
             self.stats.ooo_dropped += r.dropped as u64;
             if r.delivered > 0 {
@@ -526,6 +552,13 @@ impl Connection {
         }
         if self.ooo_fin == Some(self.recv_buf.next()) {
             self.on_fin(now);
+        }
+    }
+
+    /// Remembers a duplicate range for the next ACK's D-SACK block, when SACK is in use.
+    fn note_dsack(&mut self, start: SeqNum, end: SeqNum) {
+        if self.sack_ok && start.lt(end) {
+            self.dsack = Some((start, end));
         }
     }
 

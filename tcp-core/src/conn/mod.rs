@@ -13,6 +13,7 @@
 
 mod info;
 mod input;
+mod loss;
 mod output;
 pub(crate) mod recv_buf;
 pub(crate) mod rtt;
@@ -242,6 +243,12 @@ pub struct Connection {
     /// RFC 6582 `recover`: no new recovery until the cumulative ACK passes it.
     recover: SeqNum,
     fast_rexmit: bool,
+    /// SACK-based recovery (RFC 6675, RFC 8985, RFC 9937), when SACK was negotiated.
+    loss: Option<Box<loss::Loss>>,
+    /// The tail loss probe is new data: send one segment whatever cwnd says.
+    tlp_new_data: bool,
+    /// A duplicate segment arrived: report it in a D-SACK block (RFC 2883 §4).
+    dsack: Option<(SeqNum, SeqNum)>,
 
     // ACK generation (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
     ack_now: bool,
@@ -344,6 +351,9 @@ impl Connection {
             recovery: None,
             recover: iss,
             fast_rexmit: false,
+            loss: None,
+            tlp_new_data: false,
+            dsack: None,
             ack_now: false,
             delack_at: None,
             rcv_unacked: 0,
@@ -501,8 +511,16 @@ impl Connection {
         self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
     }
 
-    /// Enters ESTABLISHED and tells the application.
+    /// Enters ESTABLISHED and tells the application. With SACK agreed, the SACK sender's
+    /// state starts here, at the first data sequence number.
     fn establish(&mut self) {
+        if self.sack_ok && self.loss.is_none() {
+            self.loss = Some(Box::new(loss::Loss::new(
+                self.buf_seq,
+                self.eff_mss(),
+                self.cfg.send_buffer,
+            )));
+        }
         // The SYN (or SYN-ACK) is acknowledged: its backoff ends (RFC 6298 §5.7). If it had
         // to be retransmitted and no RTT sample exists (Karn), data starts with a 3 s RTO.
         if self.retries > 0 && self.rtt.srtt().is_none() {
@@ -863,10 +881,7 @@ impl Connection {
             opt += 12;
         }
         if self.sack_ok {
-            let n = self
-                .recv_buf
-                .sack_blocks()
-                .len()
+            let n = (self.recv_buf.sack_blocks().len() + usize::from(self.dsack.is_some()))
                 .min(if self.ts_ok { 3 } else { 4 });
             if n > 0 {
                 opt += 4 + 8 * n as u32;
@@ -905,7 +920,8 @@ impl Connection {
             rcv_wscale: self.rcv_wscale,
             sack: self.sack_ok,
             timestamps: self.ts_ok,
-            ca_state_recovery: self.recovery.is_some(),
+            ca_state_recovery: self.recovery.is_some()
+                || self.loss.as_ref().is_some_and(|l| l.in_recovery()),
             congestion_control: self.cc.name(),
             send_buffered: self.send_buf.len(),
             recv_buffered: self.recv_buf.readable(),

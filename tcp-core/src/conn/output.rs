@@ -159,8 +159,26 @@ impl Connection {
         }
 
         let wnd_end = self.snd_una + self.snd_wnd;
-        let flight = self.snd_nxt.since(self.snd_una);
         let cwnd = self.cc.cwnd();
+        let mut flight = self.snd_nxt.since(self.snd_una);
+        if let Some(l) = self.loss.as_deref() {
+            // SACK: retransmissions chosen by NextSeg() (RFC 6675 §4) or the tail loss
+            // probe (RFC 8985 §7.3), within cwnd - pipe; the pipe also limits new data.
+            flight = l.sb.pipe();
+            let probe = l.probe_due;
+            let avail_new = if self.snd_max.lt(data_end) {
+                data_end.since(self.snd_max).min(smss)
+            } else {
+                0
+            };
+            let new_allowed = avail_new > 0 && (self.snd_max + avail_new).le(wnd_end);
+            if probe || flight < cwnd {
+                if let Some((start, end)) = self.sack_next_retransmission(new_allowed) {
+                    return self.sack_retransmit(now, start, end, smss);
+                }
+            }
+        }
+        let cwnd = if self.tlp_new_data { u32::MAX } else { cwnd };
         if self.snd_nxt.lt(data_end) {
             let avail = data_end.since(self.snd_nxt);
             let mut len = avail.min(smss);
@@ -216,6 +234,60 @@ impl Connection {
         None
     }
 
+    /// Retransmits `[start, end)` as chosen by the SACK scoreboard or the tail loss probe:
+    /// at most one segment, cut to the peer's window as Linux's __tcp_retransmit_skb does
+    /// (into a closed window only the head goes).
+    fn sack_retransmit(
+        &mut self,
+        now: Instant,
+        start: SeqNum,
+        end: SeqNum,
+        smss: u32,
+    ) -> Option<Segment> {
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let wnd_end = self.snd_una + self.snd_wnd;
+        let start = start.max(self.buf_seq);
+        // Collapse: when the rest of the flight fits in this segment and none of it is
+        // SACKed, send it along (as Linux's tcp_retrans_try_collapse), so a separate FIN
+        // goes out with the data before it.
+        let mut end = end;
+        if let Some(l) = self.loss.as_deref() {
+            let rest = self.snd_max.since(start);
+            let fits = rest <= smss + u32::from(self.fin_queued);
+            if end.lt(self.snd_max)
+                && fits
+                && !l.sb.is_sacked(end)
+                && !l.sb.is_sacked(self.snd_max - 1)
+            {
+                end = self.snd_max;
+            }
+        }
+        let data_left = if start.lt(data_end) {
+            data_end.since(start)
+        } else {
+            0
+        };
+        let mut len = end.since(start).min(data_left).min(smss);
+        let mut with_fin = self.fin_queued && start + len == data_end && end.gt(data_end);
+        if (start + len).gt(wnd_end) {
+            let usable = if wnd_end.gt(start) {
+                wnd_end.since(start)
+            } else {
+                0
+            };
+            if usable > 0 {
+                len = usable;
+                with_fin = false;
+            } else if start != self.snd_una {
+                return None;
+            }
+        }
+        if len == 0 && !with_fin {
+            return None;
+        }
+        Some(self.data_segment(now, start, len, with_fin, true))
+    }
+
     /// Nagle's algorithm in Minshall's form, as Linux: hold a sub-MSS segment while an
     /// earlier sub-MSS segment is unacknowledged (RFC 9293 §3.7.4; off with TCP_NODELAY,
     /// and once the application has closed its side).
@@ -247,6 +319,24 @@ impl Connection {
             flags |= TcpFlags::FIN;
         }
         let end = seq + len + u32::from(fin);
+        let tsval = self.ts_ok.then(|| self.ts_value(now));
+        if let Some(l) = self.loss.as_deref_mut() {
+            // RFC 8985 §6.1 / RFC 6675: every transmission is recorded on the scoreboard.
+            if core::mem::take(&mut l.rescue) {
+                l.sb.on_rescue_retransmit(seq, end, now);
+            } else {
+                l.sb.on_transmit(seq, end, now);
+            }
+            if l.in_recovery() {
+                if let Some(p) = l.prr.as_mut() {
+                    p.on_transmit(end.since(seq));
+                }
+            }
+            if retransmission {
+                l.undo.on_retransmit(tsval);
+            }
+        }
+        self.tlp_new_data = false;
         if retransmission {
             self.stats.retransmits += 1;
             self.stats.bytes_retrans += u64::from(len);
@@ -336,12 +426,20 @@ impl Connection {
 
     /// SACK blocks for an outgoing ACK, newest first (RFC 2018 §4): at most 3 next to
     /// timestamps, 4 without.
-    fn sack_blocks(&self) -> SackBlocks {
+    fn sack_blocks(&mut self) -> SackBlocks {
         let mut out = SackBlocks::new();
         let max = if self.ts_ok { 3 } else { 4 };
+        // A D-SACK block goes first (RFC 2883 §4), once.
+        if let Some((left, right)) = self.dsack.take() {
+            out.push(SackBlock { left, right });
+            self.stats.dsacks_sent += 1;
+        }
         let base = self.rcv_nxt;
         let next = self.recv_buf.next();
-        for &(a, b) in self.recv_buf.sack_blocks().iter().take(max) {
+        for &(a, b) in self.recv_buf.sack_blocks().iter() {
+            if out.len() >= max {
+                break;
+            }
             let left = base + (a - next) as u32;
             let right = base + (b - next) as u32;
             out.push(SackBlock { left, right });

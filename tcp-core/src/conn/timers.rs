@@ -16,6 +16,8 @@ impl Connection {
             self.delack_at,
             self.state_deadline,
             self.keepalive_deadline(),
+            self.loss.as_ref().and_then(|l| l.reo_at),
+            self.loss.as_ref().and_then(|l| l.pto_at),
         ]
         .into_iter()
         .flatten()
@@ -40,6 +42,16 @@ impl Connection {
         if self.persist_at.is_some_and(|t| t <= now) {
             self.persist_at = None;
             self.on_persist(now);
+        }
+        if let Some(l) = self.loss.as_deref_mut() {
+            if l.pto_at.is_some_and(|t| t <= now) {
+                // RFC 8985 §7.3: the probe timeout fired; poll_transmit sends the probe.
+                l.pto_at = None;
+                l.probe_due = true;
+            }
+            if l.reo_at.is_some_and(|t| t <= now) {
+                self.sack_on_reorder_timeout(now);
+            }
         }
         if self.delack_at.is_some_and(|t| t <= now) {
             self.delack_at = None;
@@ -141,7 +153,13 @@ impl Connection {
                 self.recovery = None;
                 self.dupacks = 0;
                 self.fast_rexmit = false;
-                self.snd_nxt = self.snd_una;
+                if self.loss.is_some() {
+                    // SACK: everything unSACKed is lost; NextSeg() retransmits it in
+                    // order (RFC 6675 §5.1) without rewinding SND.NXT.
+                    self.sack_on_rto();
+                } else {
+                    self.snd_nxt = self.snd_una;
+                }
                 self.rtt_timed = None;
                 self.restart_rtx(now);
             }

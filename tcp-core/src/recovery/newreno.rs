@@ -94,6 +94,18 @@ impl CongestionControl for NewReno {
         self.ca_acked = 0;
     }
 
+    fn set_recovery_cwnd(&mut self, cwnd: u32) {
+        // RFC 9937 §6: during PRR-governed recovery, cwnd = pipe + sndcnt.
+        self.cwnd = cwnd;
+    }
+
+    fn on_spurious_congestion_undo(&mut self, prior_cwnd: u32, prior_ssthresh: u32) {
+        // RFC 3708 §3 / Linux tcp_undo_cwnd_reduction: restore the pre-response state.
+        self.cwnd = self.cwnd.max(prior_cwnd);
+        self.ssthresh = self.ssthresh.max(prior_ssthresh);
+        self.ca_acked = 0;
+    }
+
     fn name(&self) -> &'static str {
         "reno"
     }
@@ -149,5 +161,16 @@ mod tests {
         assert_eq!(c.cwnd(), 8 * MSS);
         c.on_recovery_end(Instant::ZERO, 2 * MSS, MSS);
         assert_eq!(c.cwnd(), 3 * MSS);
+    }
+
+    #[test]
+    fn undo_restores_prior_window() {
+        let mut c = NewReno::new(10, MSS);
+        let (w, s) = (c.cwnd(), c.ssthresh());
+        c.on_rto(Instant::ZERO, 10 * MSS, MSS);
+        c.on_spurious_congestion_undo(w, s);
+        assert_eq!((c.cwnd(), c.ssthresh()), (w, s));
+        c.set_recovery_cwnd(4 * MSS);
+        assert_eq!(c.cwnd(), 4 * MSS);
     }
 }

@@ -87,8 +87,12 @@ pub fn make_node(
                 mss: u16::try_from(setup.mtu.saturating_sub(40)).unwrap_or(1460),
                 ..tcp_core::Config::default()
             };
-            // Our only controller so far is NewReno; CUBIC arrives with the recovery work.
-            tcp.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
+            tcp.congestion = match setup.congestion {
+                Congestion::Reno | Congestion::None => {
+                    tcp_core::config::CongestionAlgorithm::NewReno
+                }
+                Congestion::Cubic => tcp_core::config::CongestionAlgorithm::Cubic,
+            };
             let mut secret = [0u8; 16];
             secret[..8].copy_from_slice(&setup.seed.to_le_bytes());
             secret[8] = u8::from(matches!(role, Role::Sender { .. }));

@@ -1,0 +1,308 @@
+//! SACK-based loss recovery for a connection: the RFC 6675 scoreboard, RACK-TLP loss
+//! detection and tail loss probes (RFC 8985), Proportional Rate Reduction (RFC 9937),
+//! DSACK and Eifel undo (RFC 2883, RFC 3708, RFC 3522). Used when both sides agreed on
+//! SACK; without SACK the connection keeps NewReno's duplicate-ACK recovery (RFC 6582).
+
+use super::Connection;
+use crate::recovery::{
+    AckSample, Prr, Rack, SackBlock, Scoreboard, Tlp, TlpAckOutcome, TlpProbe, Undo,
+};
+use crate::seq::SeqNum;
+use crate::time::{Duration, Instant};
+use crate::wire::TcpHeader;
+
+/// RFC 8985 §7.2 `WCDelAckT`: the worst-case delayed-ACK time added to the PTO when only
+/// one segment is in flight.
+const TLP_MAX_ACK_DELAY: Duration = Duration::from_millis(200);
+/// SACKed intervals kept on the scoreboard (hostile SACK patterns cannot grow it beyond).
+const MAX_SACK_INTERVALS: usize = 256;
+
+/// The SACK sender's state, allocated when the connection is established with SACK.
+#[derive(Debug)]
+pub(super) struct Loss {
+    pub(super) sb: Scoreboard,
+    pub(super) rack: Rack,
+    pub(super) tlp: Tlp,
+    pub(super) prr: Option<Prr>,
+    pub(super) undo: Undo,
+    pub(super) min_rtt: Option<Duration>,
+    /// RACK's reordering timer (RFC 8985 §6.3).
+    pub(super) reo_at: Option<Instant>,
+    /// The probe timeout (RFC 8985 §7.2).
+    pub(super) pto_at: Option<Instant>,
+    /// The PTO fired: send a probe.
+    pub(super) probe_due: bool,
+    /// The next retransmission is the rescue retransmission (RFC 6675 §4 rule 4).
+    pub(super) rescue: bool,
+}
+
+impl Loss {
+    pub(super) fn new(snd_una: SeqNum, smss: u32, send_buffer: usize) -> Self {
+        // Enough segment records for a full send buffer of small segments, bounded.
+        let max_segments = (send_buffer / 64).clamp(1024, 1 << 16);
+        Loss {
+            sb: Scoreboard::new(snd_una, smss, MAX_SACK_INTERVALS, max_segments),
+            rack: Rack::new(),
+            tlp: Tlp::new(TLP_MAX_ACK_DELAY),
+            prr: None,
+            undo: Undo::new(),
+            min_rtt: None,
+            reo_at: None,
+            pto_at: None,
+            probe_due: false,
+            rescue: false,
+        }
+    }
+
+    pub(super) fn in_recovery(&self) -> bool {
+        self.sb.recovery_point().is_some()
+    }
+}
+
+impl Connection {
+    /// The ACK half of SACK recovery (RFC 6675 §5, RFC 8985 §6.2 and §7.4, RFC 9937 §6),
+    /// after the cumulative ACK was applied to the send buffer and the RTT measured.
+    /// `prev_una` is SND.UNA before this ACK.
+    pub(super) fn sack_on_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpHeader,
+        prev_una: SeqNum,
+        no_payload: bool,
+        rtt: Option<Duration>,
+    ) {
+        let smss = self.eff_mss();
+        let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
+        let ecr = seg.options.timestamps.filter(|_| self.ts_ok).map(|t| t.ecr);
+        let ecr_time = ecr.and_then(|e| self.ts_send_time(now, e));
+        let (snd_una, snd_max, ack) = (self.snd_una, self.snd_max, seg.ack);
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        if let Some(r) = rtt {
+            l.min_rtt = Some(l.min_rtt.map_or(r, |m| m.min(r)));
+        }
+        let min_rtt = l.min_rtt.unwrap_or(srtt);
+        let mut blocks = [SackBlock::new(ack, ack); 4];
+        let mut n = 0;
+        for b in seg.options.sack_blocks.iter().take(4) {
+            blocks[n] = SackBlock::new(b.left, b.right);
+            n += 1;
+        }
+        let blocks = &blocks[..n];
+        let rack = &mut l.rack;
+        let up = l.sb.on_ack(ack, blocks, |d| {
+            rack.on_delivered(d, now, ecr_time, min_rtt)
+        });
+        l.rack.on_ack(snd_una, snd_max, up.dsack.is_some());
+        let advanced = snd_una.gt(prev_una);
+
+        // Tail loss probe outcome (RFC 8985 §7.4).
+        let pure_dupack = !advanced && no_payload && blocks.is_empty();
+        let tlp_outcome = l.tlp.on_ack(ack, up.dsack, pure_dupack);
+
+        // Undo a spurious congestion response (RFC 3708 with DSACK, RFC 3522 with
+        // timestamps), as Linux's tcp_try_undo_dsack / tcp_try_undo_recovery.
+        let mut undo = None;
+        if let Some(d) = up.dsack {
+            self.stats.dsacks_received += 1;
+            if l.undo.on_dsack(d) && l.undo.dsack_says_spurious() {
+                undo = l.undo.take();
+            }
+        }
+        if undo.is_none() && advanced && ecr.is_some_and(|e| l.undo.eifel_says_spurious(e)) {
+            undo = l.undo.take();
+        }
+
+        // RACK loss detection, with the RFC 6675 DupThresh rule as the fallback.
+        let in_rec = l.in_recovery();
+        let out = l
+            .rack
+            .detect_loss(&mut l.sb, now, in_rec, min_rtt, srtt, |_, _| {});
+        l.reo_at = out.reo_timeout;
+        let lost = out.lost_bytes > 0 || l.sb.mark_lost_dupthresh() > 0;
+
+        if let Some((cwnd, ssthresh)) = undo {
+            self.cc.on_spurious_congestion_undo(cwnd, ssthresh);
+            self.stats.undos += 1;
+        }
+        if tlp_outcome == TlpAckOutcome::LossRepaired {
+            // The probe repaired a loss: respond as to a fast recovery episode that is
+            // already over (RFC 8985 §7.4.2).
+            let flight = self.snd_max.since(self.snd_una);
+            self.cc.on_recovery_start(now, flight, smss);
+            self.cc.on_recovery_end(now, flight, smss);
+            self.stats.tlp_recoveries += 1;
+        }
+        if lost && !in_rec {
+            self.sack_enter_recovery(now);
+        }
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        let pipe = l.sb.pipe();
+        match l.sb.recovery_point() {
+            Some(rp) if ack.ge(rp) => {
+                // RFC 6675 §5: the cumulative ACK covers RecoveryPoint; recovery ends.
+                l.sb.exit_recovery();
+                l.rack.on_recovery_exit();
+                l.prr = None;
+                self.cc.on_recovery_end(now, pipe, smss);
+            }
+            Some(_) => {
+                // RFC 9937 §6: cwnd = pipe + sndcnt.
+                let delivered = up.acked_bytes.saturating_add(up.sacked_bytes);
+                let sndcnt = l
+                    .prr
+                    .as_mut()
+                    .map_or(0, |p| p.on_ack(delivered, pipe, advanced, lost));
+                self.cc.set_recovery_cwnd(pipe.saturating_add(sndcnt));
+            }
+            None if up.acked_bytes > 0 => {
+                let sample = AckSample {
+                    now,
+                    acked_bytes: up.acked_bytes,
+                    sacked_bytes: up.sacked_bytes,
+                    rtt,
+                    in_flight: pipe,
+                    snd_una: self.snd_una,
+                    snd_nxt: self.snd_max,
+                    app_limited: false,
+                };
+                self.cc.on_ack_sample(&sample, smss);
+            }
+            None => {}
+        }
+    }
+
+    /// A loss was detected outside recovery: RFC 6675 §5 step (4), RFC 9937 §6
+    /// initialization, and the undo record (RFC 3708).
+    pub(super) fn sack_enter_recovery(&mut self, now: Instant) {
+        let smss = self.eff_mss();
+        let (cwnd, ssthresh) = (self.cc.cwnd(), self.cc.ssthresh());
+        let flight = self.snd_max.since(self.snd_una);
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        l.sb.enter_recovery();
+        l.undo.clear();
+        l.undo.on_congestion_response(cwnd, ssthresh, self.snd_una);
+        l.tlp.reset();
+        l.pto_at = None;
+        let sacked = l.sb.sacked_bytes();
+        self.cc.on_recovery_start(now, flight, smss);
+        l.prr = Some(Prr::new(self.cc.ssthresh(), flight, sacked, smss));
+        self.stats.fast_retransmits += 1;
+    }
+
+    /// The retransmission timer expired with SACK in use (RFC 6675 §5.1, RFC 8985 §6.3):
+    /// every unSACKed segment is lost; retransmissions go by `NextSeg()` rule 1.
+    pub(super) fn sack_on_rto(&mut self) {
+        let (cwnd, ssthresh, una) = (self.cc.cwnd(), self.cc.ssthresh(), self.snd_una);
+        if let Some(l) = self.loss.as_deref_mut() {
+            if !l.in_recovery() {
+                l.undo.clear();
+            }
+            l.undo.on_congestion_response(cwnd, ssthresh, una);
+            l.sb.on_rto();
+            l.rack.on_recovery_exit();
+            l.tlp.reset();
+            l.prr = None;
+            l.pto_at = None;
+            l.reo_at = None;
+            l.probe_due = false;
+        }
+    }
+
+    /// RACK's reordering timer expired (RFC 8985 §6.3).
+    pub(super) fn sack_on_reorder_timeout(&mut self, now: Instant) {
+        let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        l.reo_at = None;
+        let in_rec = l.in_recovery();
+        let min_rtt = l.min_rtt.unwrap_or(srtt);
+        let out = l
+            .rack
+            .detect_loss(&mut l.sb, now, in_rec, min_rtt, srtt, |_, _| {});
+        l.reo_at = out.reo_timeout;
+        if out.lost_bytes > 0 && !in_rec {
+            self.sack_enter_recovery(now);
+        }
+    }
+
+    /// Arms the probe timeout when RFC 8985 §7.2 allows it: SACK in use, data outstanding,
+    /// not in recovery, no probe outstanding. Never later than the RTO.
+    pub(super) fn sack_arm_pto(&mut self, now: Instant) {
+        let srtt = self.rtt.srtt();
+        let smss = self.eff_mss().max(1);
+        let outstanding = self.snd_max.since(self.snd_una);
+        let rto_remaining = self
+            .rtx_at
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+        let established = self.state.is_synchronized();
+        let enabled = self.cfg.tail_loss_probe;
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        if !enabled
+            || outstanding == 0
+            || !established
+            || !l.tlp.can_arm(true, l.in_recovery())
+            || self.rtx_at.is_none()
+        {
+            l.pto_at = None;
+            return;
+        }
+        let flight_segments = outstanding.div_ceil(smss);
+        let pto = l.tlp.pto(srtt, flight_segments, rto_remaining);
+        l.pto_at = Some(now + pto);
+    }
+
+    /// What the send path should retransmit next in SACK mode, if anything: the
+    /// `NextSeg()` choice (RFC 6675 §4) while recovering or after an RTO, or the tail loss
+    /// probe. Returns `(start, end, is_probe)`; `None` means "send new data as usual".
+    pub(super) fn sack_next_retransmission(
+        &mut self,
+        new_data_allowed: bool,
+    ) -> Option<(SeqNum, SeqNum)> {
+        let l = self.loss.as_deref_mut()?;
+        if l.probe_due {
+            l.probe_due = false;
+            return match l.tlp.choose_probe(new_data_allowed, &l.sb) {
+                Some(TlpProbe::Retransmit { start, end }) => {
+                    l.tlp.on_probe_sent(self.snd_max, true);
+                    self.stats.tlp_probes += 1;
+                    Some((start, end))
+                }
+                Some(TlpProbe::NewData) => {
+                    l.tlp.on_probe_sent(self.snd_max, false);
+                    self.stats.tlp_probes += 1;
+                    self.tlp_new_data = true;
+                    None
+                }
+                None => None,
+            };
+        }
+        if !l.in_recovery() && l.sb.lost_bytes() == 0 {
+            return None;
+        }
+        let ns = l.sb.next_seg(new_data_allowed)?;
+        match ns.kind {
+            crate::recovery::NextSegKind::NewData => None,
+            crate::recovery::NextSegKind::Rescue => {
+                l.rescue = true;
+                Some((ns.start, ns.end))
+            }
+            _ => Some((ns.start, ns.end)),
+        }
+    }
+
+    /// When our TSval `ecr` was sent, reconstructed from the 1 ms timestamp clock.
+    fn ts_send_time(&self, now: Instant, ecr: u32) -> Option<Instant> {
+        let sent = ecr.wrapping_sub(self.ts_offset);
+        let elapsed = self.ts_clock(now).wrapping_sub(sent);
+        (elapsed < 1 << 31).then(|| now.saturating_sub(Duration::from_millis(u64::from(elapsed))))
+    }
+}

@@ -1,0 +1,1429 @@
+//! The SACK sender's scoreboard (RFC 6675 §3–§5), with DSACK detection (RFC 2883 §4) and
+//! the per-segment transmit times RACK needs (RFC 8985 §6.1).
+//!
+//! # Structure
+//!
+//! Sequence numbers are unwrapped to 64-bit stream offsets relative to SND.UNA, so every
+//! structure is an ordered map with O(log n) operations:
+//!
+//! - `segs`: one record per transmitted segment (the boundaries the sender used), with its
+//!   last transmit time and SACKed / lost / retransmitted flags. Records are created only
+//!   by [`Scoreboard::on_transmit`] — never by the peer — so their number is bounded by
+//!   what the sender sent: once `max_segments` records exist, new data is coalesced into
+//!   the last record, so there are never more than `max_segments`. Coalescing keeps the
+//!   later transmit time, which only makes RACK slower to declare those bytes lost, and a
+//!   coalesced SACKed record loses its credit until all of it is SACKed (conservative).
+//! - `sacked`: the SACKed byte ranges as disjoint, non-adjacent intervals inside
+//!   [SND.UNA, SND.MAX). A block is merged with every interval it overlaps or touches.
+//!   **Cap policy:** when `max_intervals` intervals exist and a block would create a new,
+//!   separate interval, the block is *refused* (ignored and counted in
+//!   [`AckUpdate::refused_blocks`]). Refusing is safe: SACK information is advisory
+//!   (RFC 2018 §8), so a refused block only delays recovery of the data it covers until
+//!   a later ACK or the RTO; merging instead would claim unSACKed bytes as delivered.
+//! - `tsorted`: segments awaiting an ACK ordered by (transmit time, end), for RACK's
+//!   loss scan (RFC 8985 §6.2 step 5) in O(log n) per segment marked lost.
+//! - `lost_queue`: segments marked lost and not yet retransmitted, for `NextSeg()` rule 1.
+//!
+//! A segment counts as SACKed only when SACK blocks cover all of it: blocks that split a
+//! segment are remembered in `sacked` but give the segment no credit until the rest of it
+//! is SACKed too (RFC 6675 §3 tracks SACKed octets; crediting only whole segments is the
+//! conservative reading, and no hostile block can split a record).
+//!
+//! # Cost per ACK
+//!
+//! Each SACK block costs O(log n) plus amortised O(1) per interval it absorbs and per
+//! segment it newly SACKs (each interval is created once and each segment is SACKed once).
+//! Only the parts of a block that were not already SACKed are examined, so repeated or
+//! overlapping blocks cost O(log n). At most [`MAX_SACK_BLOCKS`] blocks are read per ACK.
+//! [`Scoreboard::ops`] counts the elementary steps for tests that bound the cost by
+//! counting.
+
+use crate::seq::SeqNum;
+use crate::time::Instant;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
+/// The most SACK blocks one ACK can carry in the 40 bytes of TCP option space (RFC 2018
+/// §3); further blocks in the slice are ignored.
+pub const MAX_SACK_BLOCKS: usize = 4;
+
+/// One SACK block `[start, end)` as received (RFC 2018 §3: left edge, right edge).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SackBlock {
+    /// The first sequence number of the block (left edge).
+    pub start: SeqNum,
+    /// The sequence number just past the block (right edge).
+    pub end: SeqNum,
+}
+
+impl SackBlock {
+    /// A block `[start, end)`.
+    pub fn new(start: SeqNum, end: SeqNum) -> Self {
+        SackBlock { start, end }
+    }
+}
+
+/// A segment newly delivered (cumulatively ACKed or SACKed) by an ACK, as RACK needs it
+/// (RFC 8985 §6.2 steps 2–3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// First sequence number of the segment.
+    pub start: SeqNum,
+    /// Sequence number just past the segment (`S.end_seq`).
+    pub end: SeqNum,
+    /// Its last transmit time (`S.xmit_ts`).
+    pub xmit_ts: Instant,
+    /// It was retransmitted at least once (`S.retransmitted`).
+    pub retransmitted: bool,
+    /// Delivered by a SACK block (rather than the cumulative ACK).
+    pub sacked: bool,
+}
+
+/// What an ACK changed on the scoreboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AckUpdate {
+    /// Bytes newly acknowledged cumulatively (SND.UNA advance).
+    pub acked_bytes: u32,
+    /// Bytes of segments newly SACKed in full.
+    pub sacked_bytes: u32,
+    /// A duplicate SACK (RFC 2883 §4): the first block lies below the cumulative ACK or
+    /// inside the second block. It reports data received twice and is not used as SACK.
+    pub dsack: Option<SackBlock>,
+    /// Blocks ignored as invalid: empty, reversed, or outside [SND.UNA, SND.MAX]
+    /// (RFC 6675 §5 "the data sender MUST ignore" such blocks; RFC 2883 DSACK excepted).
+    pub ignored_blocks: u8,
+    /// Blocks refused because the interval cap was reached (see the module docs).
+    pub refused_blocks: u8,
+}
+
+/// Why [`Scoreboard::next_seg`] chose a segment (RFC 6675 §4 `NextSeg()` rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextSegKind {
+    /// Rule 1: the lowest lost (IsLost / RACK-marked) segment not yet retransmitted.
+    Lost,
+    /// Rule 2: new data at HighData (the caller decides if it has any and may send).
+    NewData,
+    /// Rule 3: the lowest unSACKed segment above HighRxt below the highest SACKed octet.
+    Unsacked,
+    /// Rule 4: the rescue retransmission of the highest outstanding unSACKed segment.
+    Rescue,
+}
+
+/// The segment `NextSeg()` picked: `[start, end)`; for [`NextSegKind::NewData`] `start`
+/// is HighData and `end == start` (the caller sizes it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NextSeg {
+    /// First sequence number to send.
+    pub start: SeqNum,
+    /// Sequence number just past the range to send.
+    pub end: SeqNum,
+    /// Which rule applied.
+    pub kind: NextSegKind,
+}
+
+/// One transmitted segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seg {
+    /// Offset just past the segment.
+    end: u64,
+    /// Last (re)transmission time.
+    xmit_ts: Instant,
+    sacked: bool,
+    /// Marked lost (RFC 6675 IsLost or RACK).
+    lost: bool,
+    /// Retransmitted at least once.
+    retransmitted: bool,
+    /// A retransmission is in flight (counts in pipe, RFC 6675 SetPipe (b)).
+    rtx_in_flight: bool,
+}
+
+impl Seg {
+    fn awaiting(&self) -> bool {
+        !self.sacked && (!self.lost || self.rtx_in_flight)
+    }
+    fn needs_rtx(&self) -> bool {
+        !self.sacked && self.lost && !self.rtx_in_flight
+    }
+}
+
+/// The RFC 6675 scoreboard. See the module documentation for the structure and bounds.
+#[derive(Clone, Debug)]
+pub struct Scoreboard {
+    una: SeqNum,
+    /// SND.UNA as a 64-bit offset; its low 32 bits equal `una`.
+    una_abs: u64,
+    /// SND.MAX (HighData + 1) as an offset.
+    max_abs: u64,
+    segs: BTreeMap<u64, Seg>,
+    sacked: BTreeMap<u64, u64>,
+    tsorted: BTreeMap<(Instant, u64), u64>,
+    lost_queue: BTreeSet<u64>,
+    max_intervals: usize,
+    max_segments: usize,
+    dup_thresh: u32,
+    smss: u32,
+    /// HighRxt (RFC 6675 §2): the highest retransmitted offset (exclusive end).
+    high_rxt: u64,
+    /// RescueRxt (RFC 6675 §2).
+    rescue_rxt: Option<u64>,
+    /// RecoveryPoint (RFC 6675 §2), during recovery.
+    recovery_point: Option<u64>,
+    /// The largest SND.MAX − SND.UNA seen: bounds where a plausible DSACK may lie.
+    max_flight: u64,
+    /// Segments below this offset were already examined by the IsLost marking.
+    lost_scan: u64,
+    // Counters (bytes) over the records in `segs`.
+    seg_sacked_bytes: u64,
+    sacked_segs: u32,
+    lost_bytes: u64,
+    rtx_bytes: u64,
+    /// Octets in `sacked` intervals.
+    interval_bytes: u64,
+    ops: u64,
+}
+
+impl Scoreboard {
+    /// An empty scoreboard with SND.UNA = SND.MAX = `snd_una`. `smss` sizes the IsLost
+    /// byte rule; `max_intervals` caps SACKed intervals and `max_segments` segment records
+    /// (both at least 1); DupThresh is 3 (RFC 6675 §2).
+    pub fn new(snd_una: SeqNum, smss: u32, max_intervals: usize, max_segments: usize) -> Self {
+        let una_abs = u64::from(snd_una.get());
+        Scoreboard {
+            una: snd_una,
+            una_abs,
+            max_abs: una_abs,
+            segs: BTreeMap::new(),
+            sacked: BTreeMap::new(),
+            tsorted: BTreeMap::new(),
+            lost_queue: BTreeSet::new(),
+            max_intervals: max_intervals.max(1),
+            max_segments: max_segments.max(1),
+            dup_thresh: 3,
+            smss: smss.max(1),
+            high_rxt: una_abs,
+            rescue_rxt: None,
+            recovery_point: None,
+            lost_scan: una_abs,
+            max_flight: 0,
+            seg_sacked_bytes: 0,
+            sacked_segs: 0,
+            lost_bytes: 0,
+            rtx_bytes: 0,
+            interval_bytes: 0,
+            ops: 0,
+        }
+    }
+
+    /// Sets DupThresh (RFC 6675 §2; default 3, at least 1).
+    pub fn set_dup_thresh(&mut self, dup_thresh: u32) {
+        self.dup_thresh = dup_thresh.max(1);
+    }
+
+    /// Sets SMSS (after path MTU changes).
+    pub fn set_smss(&mut self, smss: u32) {
+        self.smss = smss.max(1);
+    }
+
+    fn seq(abs: u64) -> SeqNum {
+        SeqNum::new(abs as u32)
+    }
+
+    /// The offset of `s`, if it is not before SND.UNA by more than the offset origin.
+    fn abs(&self, s: SeqNum) -> Option<u64> {
+        let d = i64::from(s.diff(self.una));
+        let a = i128::from(self.una_abs) + i128::from(d);
+        u64::try_from(a).ok()
+    }
+
+    /// HighACK (RFC 6675 §2): SND.UNA.
+    pub fn high_ack(&self) -> SeqNum {
+        self.una
+    }
+
+    /// HighData + 1 (RFC 6675 §2): SND.MAX, the end of the highest data sent.
+    pub fn high_data(&self) -> SeqNum {
+        Self::seq(self.max_abs)
+    }
+
+    /// HighRxt (RFC 6675 §2): the end of the highest retransmitted range.
+    pub fn high_rxt(&self) -> SeqNum {
+        Self::seq(self.high_rxt)
+    }
+
+    /// RescueRxt (RFC 6675 §2), if a rescue retransmission was sent this recovery.
+    pub fn rescue_rxt(&self) -> Option<SeqNum> {
+        self.rescue_rxt.map(Self::seq)
+    }
+
+    /// Octets SACKed above SND.UNA (the union of accepted SACK blocks).
+    pub fn sacked_bytes(&self) -> u32 {
+        clamp32(self.interval_bytes)
+    }
+
+    /// Segments fully SACKed (RACK's `segs_sacked`, RFC 8985 §6.2 step 4).
+    pub fn sacked_segments(&self) -> u32 {
+        self.sacked_segs
+    }
+
+    /// Bytes outstanding: SND.MAX − SND.UNA (FlightSize, RFC 5681 §2).
+    pub fn outstanding(&self) -> u32 {
+        clamp32(self.max_abs - self.una_abs)
+    }
+
+    /// Bytes in segments marked lost and not SACKed.
+    pub fn lost_bytes(&self) -> u32 {
+        clamp32(self.lost_bytes)
+    }
+
+    /// Number of SACKed intervals held (at most the cap).
+    pub fn interval_count(&self) -> usize {
+        self.sacked.len()
+    }
+
+    /// Number of segment records held (at most `max_segments`).
+    pub fn segment_count(&self) -> usize {
+        self.segs.len()
+    }
+
+    /// Elementary map operations performed so far (for cost bounds in tests).
+    pub fn ops(&self) -> u64 {
+        self.ops
+    }
+
+    /// The pipe estimate (RFC 6675 §4 `SetPipe()`): for every unSACKed octet, one if it is
+    /// not lost and one more if it was retransmitted (and that retransmission is not
+    /// itself deemed lost). Kept incrementally: outstanding − SACKed − lost + retransmitted.
+    pub fn pipe(&self) -> u32 {
+        let out = self.max_abs - self.una_abs;
+        clamp32(
+            out.saturating_sub(self.seg_sacked_bytes)
+                .saturating_sub(self.lost_bytes)
+                .saturating_add(self.rtx_bytes),
+        )
+    }
+
+    fn detach(&mut self, start: u64, s: &Seg) {
+        self.ops = self.ops.wrapping_add(1);
+        let len = s.end - start;
+        if s.sacked {
+            self.seg_sacked_bytes = self.seg_sacked_bytes.saturating_sub(len);
+            self.sacked_segs = self.sacked_segs.saturating_sub(1);
+        } else {
+            if s.lost {
+                self.lost_bytes = self.lost_bytes.saturating_sub(len);
+            }
+            if s.rtx_in_flight {
+                self.rtx_bytes = self.rtx_bytes.saturating_sub(len);
+            }
+        }
+        if s.awaiting() {
+            self.tsorted.remove(&(s.xmit_ts, s.end));
+        }
+        if s.needs_rtx() {
+            self.lost_queue.remove(&start);
+        }
+    }
+
+    fn attach(&mut self, start: u64, s: &Seg) {
+        self.ops = self.ops.wrapping_add(1);
+        let len = s.end - start;
+        if s.sacked {
+            self.seg_sacked_bytes = self.seg_sacked_bytes.saturating_add(len);
+            self.sacked_segs = self.sacked_segs.saturating_add(1);
+        } else {
+            if s.lost {
+                self.lost_bytes = self.lost_bytes.saturating_add(len);
+            }
+            if s.rtx_in_flight {
+                self.rtx_bytes = self.rtx_bytes.saturating_add(len);
+            }
+        }
+        if s.awaiting() {
+            self.tsorted.insert((s.xmit_ts, s.end), start);
+        }
+        if s.needs_rtx() {
+            self.lost_queue.insert(start);
+        }
+    }
+
+    /// Applies `f` to the segment at `start` with all indexes kept consistent.
+    fn update_seg(&mut self, start: u64, f: impl FnOnce(&mut Seg)) -> Option<Seg> {
+        let old = *self.segs.get(&start)?;
+        self.detach(start, &old);
+        let mut new = old;
+        f(&mut new);
+        self.attach(start, &new);
+        self.segs.insert(start, new);
+        Some(new)
+    }
+
+    /// Records a transmission of `[start, end)` at `now` (RFC 8985 §6.1 `S.xmit_ts`).
+    /// Data at or beyond SND.MAX is new (RFC 6675 HighData advances); data below it is a
+    /// retransmission of every segment it overlaps (marked retransmitted and in flight,
+    /// HighRxt advanced; use [`Scoreboard::on_rescue_retransmit`] for rule 4). Ranges
+    /// outside the window, or new data not starting at SND.MAX, are ignored.
+    pub fn on_transmit(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
+        self.transmit(start, end, now, false);
+    }
+
+    /// Records the rescue retransmission (RFC 6675 §4 `NextSeg()` rule 4): like a
+    /// retransmission, but RescueRxt = RecoveryPoint and HighRxt is not updated.
+    pub fn on_rescue_retransmit(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
+        self.transmit(start, end, now, true);
+    }
+
+    fn transmit(&mut self, start: SeqNum, end: SeqNum, now: Instant, rescue: bool) {
+        let (Some(s), Some(e)) = (self.abs(start), self.abs(end)) else {
+            return;
+        };
+        if e <= s || s < self.una_abs || e - s > u64::from(u32::MAX / 2) {
+            return;
+        }
+        if s >= self.max_abs {
+            if s != self.max_abs {
+                return;
+            }
+            self.append(s, e, now);
+            return;
+        }
+        // Retransmission of the records overlapping [s, min(e, max)).
+        let e = e.min(self.max_abs);
+        let first = self
+            .segs
+            .range(..=s)
+            .next_back()
+            .filter(|(_, g)| g.end > s)
+            .map(|(k, _)| *k)
+            .unwrap_or(s);
+        let mut cursor = first;
+        while let Some((&k, g)) = first_in(&self.segs, cursor, e) {
+            let gend = g.end;
+            cursor = gend;
+            self.update_seg(k, |g| {
+                g.xmit_ts = now;
+                g.retransmitted = true;
+                if !g.sacked {
+                    g.rtx_in_flight = true;
+                }
+            });
+            if rescue {
+                self.rescue_rxt = Some(self.recovery_point.unwrap_or(self.max_abs));
+            } else {
+                self.high_rxt = self.high_rxt.max(gend);
+            }
+        }
+        if e > self.max_abs {
+            // New data sent together with the retransmission.
+            self.append(self.max_abs, e, now);
+        }
+    }
+
+    fn append(&mut self, s: u64, e: u64, now: Instant) {
+        self.max_abs = e;
+        self.max_flight = self.max_flight.max(e - self.una_abs);
+        if self.segs.len() >= self.max_segments {
+            if let Some((&k, last)) = self.segs.last_key_value() {
+                if last.end == s {
+                    // At the cap: coalesce into the last record. A SACKed last record loses
+                    // its credit until the new bytes are SACKed too; a lost or retransmitted
+                    // one keeps its state (the new bytes may be retransmitted once more, or
+                    // counted twice in pipe): both err on the conservative side.
+                    self.update_seg(k, |g| {
+                        g.end = e;
+                        g.xmit_ts = now;
+                        g.sacked = false;
+                    });
+                    return;
+                }
+            }
+        }
+        let g = Seg {
+            end: e,
+            xmit_ts: now,
+            sacked: false,
+            lost: false,
+            retransmitted: false,
+            rtx_in_flight: false,
+        };
+        self.attach(s, &g);
+        self.segs.insert(s, g);
+    }
+
+    /// Processes an ACK: the cumulative acknowledgment `ack` (RFC 6675 §5 HighACK) and its
+    /// SACK blocks in the order received. Calls `on_delivered` for every segment newly
+    /// ACKed or SACKed in full (for RACK, RFC 8985 §6.2). ACKs below SND.UNA or above
+    /// SND.MAX do not move SND.UNA, but their SACK blocks are still considered.
+    pub fn on_ack(
+        &mut self,
+        ack: SeqNum,
+        blocks: &[SackBlock],
+        mut on_delivered: impl FnMut(&Delivered),
+    ) -> AckUpdate {
+        let mut up = AckUpdate::default();
+        if let Some(a) = self.abs(ack) {
+            if a > self.una_abs && a <= self.max_abs {
+                up.acked_bytes = clamp32(a - self.una_abs);
+                self.advance_una(a, ack, &mut on_delivered);
+            }
+        }
+        for (i, b) in blocks.iter().take(MAX_SACK_BLOCKS).enumerate() {
+            if i == 0 && self.is_dsack(ack, blocks) {
+                // RFC 2883 §4: reported to the caller, not used as SACK information —
+                // if plausible: inside [SND.UNA − largest flight seen, SND.MAX] (as Linux
+                // bounds DSACKs by max_window), so random blocks from a hostile peer do not
+                // count as DSACKs.
+                if self.dsack_plausible(b) {
+                    up.dsack = Some(*b);
+                } else {
+                    up.ignored_blocks = up.ignored_blocks.saturating_add(1);
+                }
+                continue;
+            }
+            self.apply_block(b, &mut up, &mut on_delivered);
+        }
+        up
+    }
+
+    /// RFC 2883 §4 DSACK test on the first block: it starts below the cumulative ACK, or
+    /// it lies within the second block (as Linux `tcp_check_dsack`).
+    fn is_dsack(&self, ack: SeqNum, blocks: &[SackBlock]) -> bool {
+        let Some(b0) = blocks.first() else {
+            return false;
+        };
+        if !b0.start.lt(b0.end) {
+            return false;
+        }
+        if b0.start.lt(ack) {
+            return true;
+        }
+        match blocks.get(1) {
+            Some(b1) => b1.start.le(b0.start) && b0.end.le(b1.end),
+            None => false,
+        }
+    }
+
+    fn dsack_plausible(&self, b: &SackBlock) -> bool {
+        match (self.abs(b.start), self.abs(b.end)) {
+            (Some(s), Some(e)) => {
+                s < e && e <= self.max_abs && s >= self.una_abs.saturating_sub(self.max_flight)
+            }
+            _ => false,
+        }
+    }
+
+    fn advance_una(&mut self, a: u64, ack: SeqNum, on_delivered: &mut impl FnMut(&Delivered)) {
+        // Segments wholly or partly below the new SND.UNA.
+        while let Some((&k, &g)) = self.segs.first_key_value() {
+            if k >= a {
+                break;
+            }
+            self.detach(k, &g);
+            self.segs.remove(&k);
+            if g.end <= a {
+                if !g.sacked {
+                    on_delivered(&Delivered {
+                        start: Self::seq(k),
+                        end: Self::seq(g.end),
+                        xmit_ts: g.xmit_ts,
+                        retransmitted: g.retransmitted,
+                        sacked: false,
+                    });
+                }
+            } else {
+                // Partly acknowledged: keep the rest.
+                self.attach(a, &g);
+                self.segs.insert(a, g);
+                break;
+            }
+        }
+        // SACKed intervals below the new SND.UNA.
+        while let Some((&s, &e)) = self.sacked.first_key_value() {
+            if s >= a {
+                break;
+            }
+            self.ops = self.ops.wrapping_add(1);
+            self.sacked.remove(&s);
+            self.interval_bytes = self.interval_bytes.saturating_sub(e - s);
+            if e > a {
+                self.sacked.insert(a, e);
+                self.interval_bytes = self.interval_bytes.saturating_add(e - a);
+                break;
+            }
+        }
+        self.una_abs = a;
+        self.una = ack;
+        self.high_rxt = self.high_rxt.max(a);
+        self.lost_scan = self.lost_scan.max(a);
+    }
+
+    fn apply_block(
+        &mut self,
+        b: &SackBlock,
+        up: &mut AckUpdate,
+        on_delivered: &mut impl FnMut(&Delivered),
+    ) {
+        let (Some(mut s), Some(e)) = (self.abs(b.start), self.abs(b.end)) else {
+            up.ignored_blocks = up.ignored_blocks.saturating_add(1);
+            return;
+        };
+        // RFC 6675 §5 / Linux tcp_is_sackblock_valid: ignore empty blocks, blocks beyond
+        // SND.MAX and blocks wholly below SND.UNA; trim a block that straddles SND.UNA.
+        if e <= s || e > self.max_abs || e <= self.una_abs || e - s > u64::from(u32::MAX / 2) {
+            up.ignored_blocks = up.ignored_blocks.saturating_add(1);
+            return;
+        }
+        s = s.max(self.una_abs);
+
+        // The interval starting at or before s that reaches s (overlapping or touching).
+        let prev = self
+            .sacked
+            .range(..=s)
+            .next_back()
+            .map(|(&a, &b)| (a, b))
+            .filter(|&(_, pe)| pe >= s);
+        self.ops = self.ops.wrapping_add(1);
+        if let Some((_, pe)) = prev {
+            if pe >= e {
+                // Already SACKed in full: nothing new, O(log n).
+                return;
+            }
+        }
+        let touches_next = first_in(&self.sacked, s, e.saturating_add(1)).is_some();
+        if prev.is_none() && !touches_next && self.sacked.len() >= self.max_intervals {
+            up.refused_blocks = up.refused_blocks.saturating_add(1);
+            return;
+        }
+        // Absorb every interval overlapping or touching [s, e], noting the new gaps.
+        let mut lo = s;
+        let mut hi = e;
+        let mut cursor = s;
+        if let Some((ps, pe)) = prev {
+            self.sacked.remove(&ps);
+            self.interval_bytes = self.interval_bytes.saturating_sub(pe - ps);
+            lo = ps;
+            cursor = pe;
+        }
+        let mut gaps: Vec<(u64, u64)> = Vec::new();
+        while let Some((a, b)) =
+            first_in(&self.sacked, cursor, e.saturating_add(1)).map(|(&a, &b)| (a, b))
+        {
+            self.ops = self.ops.wrapping_add(1);
+            if a > cursor {
+                gaps.push((cursor, a));
+            }
+            self.sacked.remove(&a);
+            self.interval_bytes = self.interval_bytes.saturating_sub(b - a);
+            hi = hi.max(b);
+            cursor = b;
+        }
+        if cursor < e {
+            gaps.push((cursor, e));
+        }
+        self.sacked.insert(lo, hi);
+        self.interval_bytes = self.interval_bytes.saturating_add(hi - lo);
+        for (g0, g1) in gaps {
+            self.credit(g0, g1, lo, hi, up, on_delivered);
+        }
+    }
+
+    /// The octets `[from, to)` became SACKed and the merged interval is `[lo, hi)`: marks
+    /// SACKed every segment overlapping `[from, to)` that lies wholly within `[lo, hi)`.
+    /// Costs O(log n) per segment visited: at most the two at the edges plus those newly
+    /// SACKed.
+    fn credit(
+        &mut self,
+        from: u64,
+        to: u64,
+        lo: u64,
+        hi: u64,
+        up: &mut AckUpdate,
+        on_delivered: &mut impl FnMut(&Delivered),
+    ) {
+        let mut cursor = self
+            .segs
+            .range(..=from)
+            .next_back()
+            .filter(|(_, g)| g.end > from)
+            .map_or(from, |(k, _)| *k);
+        while let Some((&k, &g)) = first_in(&self.segs, cursor, to) {
+            self.ops = self.ops.wrapping_add(1);
+            cursor = g.end;
+            if g.sacked || k < lo || g.end > hi {
+                continue;
+            }
+            self.update_seg(k, |g| {
+                g.sacked = true;
+                g.rtx_in_flight = false;
+            });
+            up.sacked_bytes = up.sacked_bytes.saturating_add(clamp32(g.end - k));
+            on_delivered(&Delivered {
+                start: Self::seq(k),
+                end: Self::seq(g.end),
+                xmit_ts: g.xmit_ts,
+                retransmitted: g.retransmitted,
+                sacked: true,
+            });
+        }
+    }
+
+    /// The offset below which every unSACKed octet satisfies RFC 6675 `IsLost()`: walking
+    /// SACKed intervals downwards from the highest, the start of the first interval at
+    /// which DupThresh SACKed intervals or more than (DupThresh − 1)·SMSS SACKed bytes lie
+    /// at or above it. Each interval counts as one "discontiguous SACKed sequence".
+    /// O(DupThresh · log n).
+    fn lost_threshold(&self) -> Option<u64> {
+        let mut count = 0u32;
+        let mut bytes = 0u64;
+        let limit = u64::from(self.dup_thresh - 1) * u64::from(self.smss);
+        for (&s, &e) in self.sacked.iter().rev() {
+            count += 1;
+            bytes += e - s;
+            if count >= self.dup_thresh || bytes > limit {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// RFC 6675 §4 `IsLost(SeqNum)`: `seq` is not SACKed and DupThresh discontiguous SACKed
+    /// sequences, or more than (DupThresh − 1)·SMSS SACKed bytes, lie above it.
+    pub fn is_lost(&self, seq: SeqNum) -> bool {
+        let Some(a) = self.abs(seq) else {
+            return false;
+        };
+        if a < self.una_abs || a >= self.max_abs || self.is_sacked_abs(a) {
+            return false;
+        }
+        self.lost_threshold().is_some_and(|t| a < t)
+    }
+
+    /// The octet `seq` is covered by an accepted SACK block.
+    pub fn is_sacked(&self, seq: SeqNum) -> bool {
+        self.abs(seq).is_some_and(|a| self.is_sacked_abs(a))
+    }
+
+    fn is_sacked_abs(&self, a: u64) -> bool {
+        self.sacked
+            .range(..=a)
+            .next_back()
+            .is_some_and(|(_, &e)| e > a)
+    }
+
+    /// Marks lost every unSACKed, not yet examined segment that `IsLost()` holds for
+    /// (RFC 6675 §5 step (C)/(4): the DupThresh loss rule, for use without RACK, or as the
+    /// RFC 8985 §3.5 fallback). Returns the bytes newly marked. Amortised O(log n) per
+    /// segment: each segment is examined once.
+    pub fn mark_lost_dupthresh(&mut self) -> u32 {
+        let Some(t) = self.lost_threshold() else {
+            return 0;
+        };
+        let mut newly = 0u64;
+        let mut cursor = self.lost_scan.max(self.una_abs);
+        if let Some((&k, g)) = self.segs.range(..=cursor).next_back() {
+            if g.end > cursor {
+                cursor = k;
+            }
+        }
+        while let Some((&k, &g)) = first_in(&self.segs, cursor, t) {
+            cursor = g.end;
+            if !g.sacked && !g.lost && !g.retransmitted {
+                self.update_seg(k, |g| g.lost = true);
+                newly += g.end - k;
+            }
+        }
+        self.lost_scan = self.lost_scan.max(cursor.min(t));
+        clamp32(newly)
+    }
+
+    /// Marks the segment starting at offset `k` lost (RACK). Returns its range.
+    pub(super) fn mark_lost_at(&mut self, k: u64) -> Option<(SeqNum, SeqNum)> {
+        let g = self.update_seg(k, |g| {
+            g.lost = true;
+            g.rtx_in_flight = false;
+        })?;
+        Some((Self::seq(k), Self::seq(g.end)))
+    }
+
+    /// The oldest segment awaiting acknowledgment, by (transmit time, end offset).
+    pub(super) fn oldest_awaiting(&self) -> Option<(Instant, u64, u64)> {
+        self.tsorted
+            .first_key_value()
+            .map(|(&(t, e), &k)| (t, e, k))
+    }
+
+    /// The newest awaiting segment sent strictly before `(t, end)` (RACK_sent_after order).
+    pub(super) fn newest_awaiting_before(&self, t: Instant, end: u64) -> Option<Instant> {
+        self.tsorted
+            .range(..(t, end))
+            .next_back()
+            .map(|(&(t, _), _)| t)
+    }
+
+    /// The offset of `s` (for RACK's end-sequence comparisons).
+    pub(super) fn offset(&self, s: SeqNum) -> Option<u64> {
+        self.abs(s)
+    }
+
+    /// The transmit time of the segment starting at `s` (tests).
+    #[cfg(test)]
+    pub(super) fn xmit_ts_of(&self, s: SeqNum) -> Option<Instant> {
+        self.abs(s)
+            .and_then(|a| self.segs.get(&a))
+            .map(|g| g.xmit_ts)
+    }
+
+    /// The most recently sent segment range (TLP retransmission probe, RFC 8985 §7.3).
+    pub fn last_segment(&self) -> Option<(SeqNum, SeqNum)> {
+        self.segs
+            .last_key_value()
+            .map(|(&k, g)| (Self::seq(k), Self::seq(g.end)))
+    }
+
+    /// Enters loss recovery (RFC 6675 §5 step (4)): RecoveryPoint = HighData, HighRxt =
+    /// HighACK, RescueRxt undefined.
+    pub fn enter_recovery(&mut self) {
+        self.recovery_point = Some(self.max_abs);
+        self.high_rxt = self.una_abs;
+        self.rescue_rxt = None;
+    }
+
+    /// Leaves loss recovery (RFC 6675 §5: the cumulative ACK reached RecoveryPoint).
+    pub fn exit_recovery(&mut self) {
+        self.recovery_point = None;
+        self.rescue_rxt = None;
+    }
+
+    /// RecoveryPoint, during recovery.
+    pub fn recovery_point(&self) -> Option<SeqNum> {
+        self.recovery_point.map(Self::seq)
+    }
+
+    /// The retransmission timer expired (RFC 6675 §5.1, Linux `tcp_timeout_mark_lost`):
+    /// every unSACKed segment is marked lost and no retransmission is in flight; SACK
+    /// information is kept (RFC 6675 §5.1 allows keeping it; reneging is handled by the
+    /// caller with [`Scoreboard::clear_sack`]). HighRxt = HighACK. O(n), once per RTO.
+    pub fn on_rto(&mut self) {
+        let keys: Vec<u64> = self.segs.keys().copied().collect();
+        for k in keys {
+            self.update_seg(k, |g| {
+                if !g.sacked {
+                    g.lost = true;
+                    g.rtx_in_flight = false;
+                }
+            });
+        }
+        self.high_rxt = self.una_abs;
+        self.rescue_rxt = None;
+        self.recovery_point = None;
+        self.lost_scan = self.max_abs;
+    }
+
+    /// Forgets all SACK information (RFC 2018 §8: the receiver may renege; a sender that
+    /// suspects it discards SACK state). O(n).
+    pub fn clear_sack(&mut self) {
+        let keys: Vec<u64> = self.segs.keys().copied().collect();
+        for k in keys {
+            self.update_seg(k, |g| g.sacked = false);
+        }
+        self.sacked.clear();
+        self.interval_bytes = 0;
+    }
+
+    /// RFC 6675 §4 `NextSeg()`. `new_data_allowed` tells whether rule 2 may apply (the
+    /// sender has unsent data and the receive window allows it; cwnd is the caller's
+    /// check against [`Scoreboard::pipe`]). Returns `None` when nothing should be sent.
+    pub fn next_seg(&self, new_data_allowed: bool) -> Option<NextSeg> {
+        let highest_sacked = self.sacked.last_key_value().map(|(_, &e)| e);
+        // Rule 1: the lowest segment deemed lost that awaits retransmission (RFC 6675:
+        // S2 > HighRxt, S2 < highest SACKed, IsLost(S2); RACK marks count as IsLost and
+        // may also re-mark a lost retransmission below HighRxt, RFC 8985 §6.2).
+        if let Some(&k) = self.lost_queue.first() {
+            if let Some(g) = self.segs.get(&k) {
+                return Some(self.ret(k, g.end, NextSegKind::Lost));
+            }
+        }
+        // Rule 2: new data.
+        if new_data_allowed {
+            return Some(NextSeg {
+                start: Self::seq(self.max_abs),
+                end: Self::seq(self.max_abs),
+                kind: NextSegKind::NewData,
+            });
+        }
+        // Rule 3: the lowest unSACKed octet above HighRxt and below the highest SACKed one.
+        if let Some(hs) = highest_sacked {
+            let mut p = self.high_rxt.max(self.una_abs);
+            if let Some((_, &e)) = self.sacked.range(..=p).next_back() {
+                if e > p {
+                    p = e;
+                }
+            }
+            if p < hs {
+                if let Some((&k, g)) = self.segs.range(..=p).next_back() {
+                    if g.end > p && !g.sacked && !g.rtx_in_flight {
+                        return Some(self.ret(k, g.end, NextSegKind::Unsacked));
+                    }
+                }
+            }
+        }
+        // Rule 4: rescue retransmission, once per recovery.
+        if let Some(rp) = self.recovery_point {
+            let rescue_ok = self.rescue_rxt.is_none_or(|r| r < rp);
+            if self.una_abs < rp && rescue_ok {
+                // The highest outstanding unSACKed segment.
+                let mut hi = self.max_abs;
+                if let Some((&s, &e)) = self.sacked.range(..hi).next_back() {
+                    if e >= hi {
+                        hi = s;
+                    }
+                }
+                if let Some((&k, g)) = self.segs.range(..hi).next_back() {
+                    if !g.sacked {
+                        return Some(self.ret(k, g.end, NextSegKind::Rescue));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn ret(&self, k: u64, e: u64, kind: NextSegKind) -> NextSeg {
+        NextSeg {
+            start: Self::seq(k),
+            end: Self::seq(e),
+            kind,
+        }
+    }
+
+    /// Checks internal invariants (tests and fuzzing): intervals disjoint, non-adjacent
+    /// and inside [SND.UNA, SND.MAX); counters equal to a recount; segments contiguous
+    /// from SND.UNA to SND.MAX.
+    pub fn check_invariants(&self) -> Result<(), &'static str> {
+        let mut prev_end: Option<u64> = None;
+        let mut bytes = 0;
+        for (&s, &e) in &self.sacked {
+            if s >= e || s < self.una_abs || e > self.max_abs {
+                return Err("interval outside [una, max) or empty");
+            }
+            if prev_end.is_some_and(|p| p >= s) {
+                return Err("intervals overlap or touch");
+            }
+            prev_end = Some(e);
+            bytes += e - s;
+        }
+        if bytes != self.interval_bytes {
+            return Err("interval byte count");
+        }
+        if self.sacked.len() > self.max_intervals {
+            return Err("interval cap exceeded");
+        }
+        if self.segs.len() > self.max_segments {
+            return Err("segment cap exceeded");
+        }
+        let (mut sk, mut lost, mut rtx, mut n, mut aw, mut lq) = (0, 0, 0, 0, 0, 0);
+        let mut cursor = self.una_abs;
+        for (&k, g) in &self.segs {
+            if k != cursor || g.end <= k {
+                return Err("segments not contiguous from una");
+            }
+            cursor = g.end;
+            let len = g.end - k;
+            if g.sacked {
+                sk += len;
+                n += 1;
+                if !(self.is_sacked_abs(k)
+                    && self
+                        .sacked
+                        .range(..=k)
+                        .next_back()
+                        .is_some_and(|(_, &e)| e >= g.end))
+                {
+                    return Err("sacked segment not covered");
+                }
+            } else {
+                lost += if g.lost { len } else { 0 };
+                rtx += if g.rtx_in_flight { len } else { 0 };
+            }
+            aw += usize::from(g.awaiting());
+            lq += usize::from(g.needs_rtx());
+        }
+        if !self.segs.is_empty() && cursor != self.max_abs {
+            return Err("segments do not reach max");
+        }
+        if (sk, lost, rtx, n)
+            != (
+                self.seg_sacked_bytes,
+                self.lost_bytes,
+                self.rtx_bytes,
+                self.sacked_segs,
+            )
+        {
+            return Err("segment counters");
+        }
+        if aw != self.tsorted.len() || lq != self.lost_queue.len() {
+            return Err("index sizes");
+        }
+        if self.pipe() > self.outstanding().saturating_mul(2) {
+            return Err("pipe too large");
+        }
+        Ok(())
+    }
+}
+
+/// The first entry with a key in `[a, b)`; `None` when the range is empty (never panics,
+/// unlike `BTreeMap::range` with `a > b`).
+fn first_in<V>(m: &BTreeMap<u64, V>, a: u64, b: u64) -> Option<(&u64, &V)> {
+    if a >= b {
+        return None;
+    }
+    m.range(a..b).next()
+}
+
+fn clamp32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    const MSS: u32 = 100;
+
+    fn sq(base: u32, off: u32) -> SeqNum {
+        SeqNum::new(base.wrapping_add(off))
+    }
+
+    fn blk(base: u32, a: u32, b: u32) -> SackBlock {
+        SackBlock::new(sq(base, a), sq(base, b))
+    }
+
+    /// A scoreboard with `n` segments of MSS bytes sent 1 ms apart from `base`.
+    fn board(base: u32, n: u32) -> Scoreboard {
+        let mut sb = Scoreboard::new(SeqNum::new(base), MSS, 64, 1024);
+        for i in 0..n {
+            sb.on_transmit(
+                sq(base, i * MSS),
+                sq(base, (i + 1) * MSS),
+                Instant::from_millis(u64::from(i)),
+            );
+        }
+        sb
+    }
+
+    fn ack(
+        sb: &mut Scoreboard,
+        base: u32,
+        a: u32,
+        blocks: &[SackBlock],
+    ) -> (AckUpdate, Vec<Delivered>) {
+        let mut d = Vec::new();
+        let up = sb.on_ack(sq(base, a), blocks, |x| d.push(*x));
+        sb.check_invariants().unwrap();
+        (up, d)
+    }
+
+    /// RFC 6675 §4 SetPipe() computed octet by octet from the lost and retransmitted
+    /// flags, for comparison with the incremental `pipe()`.
+    fn naive_pipe(sb: &Scoreboard) -> u32 {
+        let mut pipe = 0;
+        for (&k, g) in &sb.segs {
+            for o in k..g.end {
+                // Octet-level SACK state as the scoreboard credits it: whole segments only
+                // (identical to the RFC's octet rule when blocks follow segment edges).
+                let s = Scoreboard::seq(o);
+                if g.sacked {
+                    assert!(sb.is_sacked(s));
+                    continue;
+                }
+                if !g.lost {
+                    pipe += 1;
+                }
+                if g.rtx_in_flight {
+                    pipe += 1;
+                }
+            }
+        }
+        pipe
+    }
+
+    #[test]
+    fn only_whole_segments_are_sacked() {
+        let b = 1000;
+        let mut sb = board(b, 10);
+        let (up, d) = ack(&mut sb, b, 0, &[blk(b, 300, 400)]);
+        assert_eq!((up.sacked_bytes, d.len()), (100, 1));
+        assert_eq!(sb.pipe(), 900);
+        // A block that splits segments 4 and 5 credits neither.
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 450, 550)]);
+        assert_eq!(up.sacked_bytes, 0);
+        assert_eq!((sb.sacked_bytes(), sb.interval_count()), (200, 2));
+        // Filling [400, 450) merges to [300, 550): segment 4 is now covered.
+        let (up, d) = ack(&mut sb, b, 0, &[blk(b, 400, 450)]);
+        assert_eq!(up.sacked_bytes, 100);
+        assert_eq!(d[0].start, sq(b, 400));
+        assert_eq!(sb.interval_count(), 1);
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 550, 600)]);
+        assert_eq!(up.sacked_bytes, 100);
+        assert_eq!(sb.sacked_segments(), 3);
+        assert_eq!(sb.pipe(), 700);
+    }
+
+    /// Hand-drawn scoreboard (MSS 100, DupThresh 3, segments 0–9):
+    ///
+    /// ```text
+    ///   seg:   0  1  2  3  4  5  6  7  8  9
+    ///   SACK:  .  .  S  S  .  S  S  S  .  .
+    /// ```
+    /// IsLost: 300 SACKed bytes above 400 (> 2·SMSS), so 0, 1 and 4 are lost; 8 and 9 are
+    /// not. SetPipe = 8, 9 = 200 bytes.
+    #[test]
+    fn set_pipe_and_next_seg_on_hand_drawn_board() {
+        let b = u32::MAX - 250; // across the sequence wrap
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 0, &[blk(b, 500, 800), blk(b, 200, 400)]);
+        assert!(sb.is_lost(sq(b, 0)) && sb.is_lost(sq(b, 150)) && sb.is_lost(sq(b, 450)));
+        assert!(!sb.is_lost(sq(b, 850)) && !sb.is_lost(sq(b, 250)));
+        sb.enter_recovery();
+        assert_eq!(sb.mark_lost_dupthresh(), 300);
+        assert_eq!(sb.mark_lost_dupthresh(), 0, "each segment examined once");
+        assert_eq!(sb.pipe(), 200);
+        assert_eq!(sb.pipe(), naive_pipe(&sb));
+
+        // NextSeg rule 1 in order 0, 1, 4; each retransmission adds to pipe.
+        let t = Instant::from_millis(50);
+        for (i, start) in [0u32, 100, 400].into_iter().enumerate() {
+            let n = sb.next_seg(true).unwrap();
+            assert_eq!(
+                (n.kind, n.start, n.end),
+                (NextSegKind::Lost, sq(b, start), sq(b, start + 100))
+            );
+            sb.on_transmit(n.start, n.end, t);
+            sb.check_invariants().unwrap();
+            assert_eq!(sb.pipe(), 200 + 100 * (i as u32 + 1));
+            assert_eq!(sb.pipe(), naive_pipe(&sb));
+        }
+        assert_eq!(sb.high_rxt(), sq(b, 500));
+        // Rule 2 when new data may be sent.
+        let n = sb.next_seg(true).unwrap();
+        assert_eq!((n.kind, n.start), (NextSegKind::NewData, sq(b, 1000)));
+        // Rule 3 has nothing above HighRxt below the highest SACK; rule 4 rescues seg 9.
+        let n = sb.next_seg(false).unwrap();
+        assert_eq!(
+            (n.kind, n.start, n.end),
+            (NextSegKind::Rescue, sq(b, 900), sq(b, 1000))
+        );
+        sb.on_rescue_retransmit(n.start, n.end, t);
+        assert_eq!(sb.rescue_rxt(), Some(sq(b, 1000)));
+        assert_eq!(sb.high_rxt(), sq(b, 500), "rescue does not move HighRxt");
+        assert_eq!(sb.next_seg(false), None, "one rescue per recovery");
+        assert_eq!(sb.pipe(), naive_pipe(&sb));
+    }
+
+    #[test]
+    fn rule_three_retransmits_unsacked_below_highest_sack() {
+        let b = 7;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 0, &[blk(b, 500, 600)]);
+        sb.enter_recovery();
+        assert_eq!(
+            sb.mark_lost_dupthresh(),
+            0,
+            "one SACKed segment: nothing IsLost"
+        );
+        let t = Instant::from_millis(20);
+        for start in [0u32, 100, 200, 300, 400] {
+            let n = sb.next_seg(false).unwrap();
+            assert_eq!((n.kind, n.start), (NextSegKind::Unsacked, sq(b, start)));
+            sb.on_transmit(n.start, n.end, t);
+        }
+        assert_eq!(sb.next_seg(false).unwrap().kind, NextSegKind::Rescue);
+    }
+
+    #[test]
+    fn is_lost_counts_discontiguous_sequences() {
+        let b = 0;
+        let mut sb = board(b, 10);
+        ack(
+            &mut sb,
+            b,
+            0,
+            &[blk(b, 200, 300), blk(b, 400, 500), blk(b, 600, 700)],
+        );
+        assert!(sb.is_lost(sq(b, 0)));
+        assert!(sb.is_lost(sq(b, 199)));
+        assert!(!sb.is_lost(sq(b, 200)), "SACKed octets are not lost");
+        assert!(!sb.is_lost(sq(b, 300)), "only two SACKed sequences above");
+        assert!(!sb.is_lost(sq(b, 1000)), "beyond SND.MAX");
+        sb.set_dup_thresh(2);
+        assert!(sb.is_lost(sq(b, 300)));
+    }
+
+    #[test]
+    fn cumulative_ack_trims_everything_below() {
+        let b = 100;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 0, &[blk(b, 200, 400)]);
+        let (up, d) = ack(&mut sb, b, 250, &[]);
+        assert_eq!(up.acked_bytes, 250);
+        // Segments 0 and 1 delivered by the cumulative ACK (2 was SACKed before).
+        assert_eq!(
+            d.iter().map(|x| x.start).collect::<Vec<_>>(),
+            [sq(b, 0), sq(b, 100)]
+        );
+        assert_eq!(sb.high_ack(), sq(b, 250));
+        assert_eq!(sb.sacked_bytes(), 150);
+        assert_eq!(sb.outstanding(), 750);
+        // Old and duplicate ACKs change nothing.
+        let (up, _) = ack(&mut sb, b, 100, &[]);
+        assert_eq!(up, AckUpdate::default());
+        let (up, d) = ack(&mut sb, b, 1000, &[]);
+        assert_eq!((up.acked_bytes, d.len()), (750, 6));
+        assert_eq!(
+            (sb.pipe(), sb.sacked_bytes(), sb.segment_count()),
+            (0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn dsack_is_detected_and_not_used_as_sack() {
+        let b = 5000;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 300, &[]);
+        // RFC 2883 §4 case 1: first block below the cumulative ACK.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 100, 200), blk(b, 500, 600)]);
+        assert_eq!(up.dsack, Some(blk(b, 100, 200)));
+        assert_eq!(up.sacked_bytes, 100);
+        // Case 2: first block inside the second.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 500, 600), blk(b, 400, 700)]);
+        assert_eq!(up.dsack, Some(blk(b, 500, 600)));
+        assert_eq!(up.sacked_bytes, 200);
+        // Implausible DSACK (far below anything ever sent): ignored.
+        let far = sq(b, 0) - (1u32 << 30);
+        let (up, _) = ack(&mut sb, b, 300, &[SackBlock::new(far, far + 10)]);
+        assert_eq!((up.dsack, up.ignored_blocks), (None, 1));
+        // Not a DSACK: ordinary first block.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 800, 900)]);
+        assert_eq!(up.dsack, None);
+    }
+
+    #[test]
+    fn invalid_blocks_are_ignored() {
+        let b = 0;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 100, &[]);
+        let (up, _) = ack(
+            &mut sb,
+            b,
+            100,
+            &[
+                blk(b, 300, 300),
+                blk(b, 400, 300),
+                blk(b, 900, 1100),
+                blk(b, 2_000_000, 2_000_100),
+            ],
+        );
+        assert_eq!(up.ignored_blocks, 4);
+        assert_eq!(sb.interval_count(), 0);
+        // A block straddling SND.UNA is trimmed to it (not a DSACK: not the first block).
+        let (up, _) = ack(&mut sb, b, 100, &[blk(b, 700, 800), blk(b, 50, 200)]);
+        assert_eq!(up.sacked_bytes, 200);
+        assert_eq!(sb.sacked_bytes(), 200);
+    }
+
+    #[test]
+    fn interval_cap_refuses_new_separate_blocks() {
+        let b = 0;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 4, 1024);
+        for i in 0..20 {
+            sb.on_transmit(sq(b, i * MSS), sq(b, (i + 1) * MSS), Instant::ZERO);
+        }
+        for i in 0..6u32 {
+            let s = 100 + i * 200;
+            let (up, _) = ack(&mut sb, b, 0, &[blk(b, s, s + 100)]);
+            assert_eq!(up.refused_blocks, u8::from(i >= 4));
+        }
+        assert_eq!(sb.interval_count(), 4);
+        // A block that extends an existing interval is still accepted.
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
+        assert_eq!((up.refused_blocks, up.sacked_bytes), (0, 100));
+        assert_eq!(sb.interval_count(), 3);
+    }
+
+    #[test]
+    fn segment_records_are_capped_by_coalescing() {
+        let b = 0;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 8, 8);
+        for i in 0..100 {
+            sb.on_transmit(
+                sq(b, i * MSS),
+                sq(b, (i + 1) * MSS),
+                Instant::from_millis(u64::from(i)),
+            );
+        }
+        assert_eq!(sb.segment_count(), 8);
+        assert_eq!(sb.outstanding(), 10_000);
+        sb.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn coalescing_into_a_sacked_record_drops_its_credit_until_fully_sacked() {
+        let b = 0;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 8, 2);
+        sb.on_transmit(sq(b, 0), sq(b, 100), Instant::ZERO);
+        sb.on_transmit(sq(b, 100), sq(b, 200), Instant::ZERO);
+        ack(&mut sb, b, 0, &[blk(b, 100, 200)]);
+        assert_eq!(sb.pipe(), 100);
+        sb.on_transmit(sq(b, 200), sq(b, 300), Instant::from_millis(1));
+        sb.check_invariants().unwrap();
+        assert_eq!(sb.segment_count(), 2);
+        assert_eq!(
+            sb.pipe(),
+            300,
+            "the coalesced record [100, 300) is not SACKed"
+        );
+        let (up, _) = ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
+        assert_eq!(up.sacked_bytes, 200);
+        assert_eq!(sb.pipe(), 100);
+    }
+
+    #[test]
+    fn rto_marks_everything_unsacked_lost() {
+        let b = 0;
+        let mut sb = board(b, 5);
+        ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
+        sb.on_rto();
+        sb.check_invariants().unwrap();
+        assert_eq!(sb.pipe(), 0);
+        assert_eq!(sb.lost_bytes(), 400);
+        let n = sb.next_seg(false).unwrap();
+        assert_eq!((n.kind, n.start), (NextSegKind::Lost, sq(b, 0)));
+        sb.on_transmit(n.start, n.end, Instant::from_millis(300));
+        assert_eq!(sb.pipe(), 100);
+        sb.clear_sack();
+        sb.check_invariants().unwrap();
+        assert_eq!(sb.sacked_bytes(), 0);
+    }
+
+    /// Hostile SACK patterns cost a bounded number of map operations per ACK, measured by
+    /// counting.
+    #[test]
+    fn hostile_sack_cost_is_bounded_per_ack() {
+        let b = 0;
+        let n = 2000;
+        let mut sb = Scoreboard::new(SeqNum::new(b), MSS, 256, 4096);
+        for i in 0..n {
+            sb.on_transmit(sq(b, i * MSS), sq(b, (i + 1) * MSS), Instant::ZERO);
+        }
+        let mut worst = 0;
+        let mut x = 12345u32;
+        for _ in 0..5000 {
+            let mut blocks = [blk(b, 0, 1); 4];
+            for bl in &mut blocks {
+                // Tiny blocks splitting segments at pseudo-random places.
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let s = 1 + (x >> 8) % (n * MSS - 2);
+                *bl = blk(b, s, s + 1);
+            }
+            let before = sb.ops();
+            sb.on_ack(sq(b, 0), &blocks, |_| {});
+            worst = worst.max(sb.ops() - before);
+        }
+        assert!(sb.interval_count() <= 256);
+        assert!(worst <= 40, "worst ops per ACK {worst}");
+        // Re-sending a block that covers everything costs O(log n) once merged.
+        sb.on_ack(sq(b, 0), &[blk(b, 1, n * MSS)], |_| {});
+        let before = sb.ops();
+        for _ in 0..100 {
+            sb.on_ack(sq(b, 0), &[blk(b, 1, n * MSS); 4], |_| {});
+        }
+        assert!(sb.ops() - before <= 100 * 4 * 2);
+        sb.check_invariants().unwrap();
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Send(u16),
+        Ack(u16, Vec<(i32, u16)>),
+        Retransmit,
+        Rto,
+        Recovery(bool),
+        MarkLost,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1u16..1500).prop_map(Op::Send),
+            (
+                any::<u16>(),
+                proptest::collection::vec((-3000i32..40_000, any::<u16>()), 0..6)
+            )
+                .prop_map(|(a, v)| Op::Ack(a, v)),
+            Just(Op::Retransmit),
+            Just(Op::Rto),
+            any::<bool>().prop_map(Op::Recovery),
+            Just(Op::MarkLost),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn random_and_hostile_sacks_keep_invariants(
+            base in any::<u32>(),
+            cap in 1usize..8,
+            ops in proptest::collection::vec(op(), 1..120),
+        ) {
+            let mut sb = Scoreboard::new(SeqNum::new(base), 100, cap, 16);
+            let mut t = 0u64;
+            for o in ops {
+                t += 1;
+                let now = Instant::from_millis(t);
+                match o {
+                    Op::Send(len) => {
+                        let s = sb.high_data();
+                        sb.on_transmit(s, s + u32::from(len), now);
+                    }
+                    Op::Ack(a, blocks) => {
+                        let una = sb.high_ack();
+                        let out = sb.outstanding();
+                        let ackno = una + (u32::from(a) % (out + 2));
+                        let bl: Vec<SackBlock> = blocks
+                            .iter()
+                            .map(|&(s, l)| {
+                                let st = SeqNum::new(una.get().wrapping_add(s as u32));
+                                SackBlock::new(st, st + u32::from(l % 3000))
+                            })
+                            .collect();
+                        let before_una = sb.high_ack();
+                        let max = sb.high_data();
+                        let up = sb.on_ack(ackno, &bl, |d| {
+                            assert!(d.start.ge(before_una) && d.end.le(max) && d.start.lt(d.end));
+                        });
+                        prop_assert!(u64::from(up.acked_bytes) <= u64::from(out));
+                    }
+                    Op::Retransmit => {
+                        if let Some(n) = sb.next_seg(false) {
+                            if n.kind == NextSegKind::Rescue {
+                                sb.on_rescue_retransmit(n.start, n.end, now);
+                            } else {
+                                sb.on_transmit(n.start, n.end, now);
+                            }
+                        }
+                    }
+                    Op::Rto => sb.on_rto(),
+                    Op::Recovery(true) => sb.enter_recovery(),
+                    Op::Recovery(false) => sb.exit_recovery(),
+                    Op::MarkLost => {
+                        sb.mark_lost_dupthresh();
+                    }
+                }
+                prop_assert_eq!(sb.check_invariants(), Ok(()));
+                prop_assert!(sb.interval_count() <= cap);
+                prop_assert!(sb.sacked_bytes() <= sb.outstanding());
+                prop_assert_eq!(sb.pipe(), naive_pipe(&sb));
+            }
+        }
+    }
+}
