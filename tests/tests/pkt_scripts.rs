@@ -7,16 +7,7 @@ use std::path::{Path, PathBuf};
 use tcp_tests::pkt::{Outcome, run_file};
 
 /// Scripts that cannot pass yet, with the missing feature.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "sack/dsack.pkt",
-        "DSACK (RFC 2883): a duplicate segment is not reported with a D-SACK block yet",
-    ),
-    (
-        "sack/sack-two-holes.pkt",
-        "SACK-based loss recovery (RFC 6675) with PRR: the second hole waits for the RTO",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[];
 
 fn scripts(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
