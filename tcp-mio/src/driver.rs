@@ -4,11 +4,15 @@ use crate::error::{conn_err, connect_err, handle_err, listen_err, read_err, stat
 use crate::link::{Frame, Link, UdpLink};
 use bytes::{Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tcp_core::endpoint::{IncomingHandle, ListenerHandle};
-use tcp_core::{Config, ConnHandle, Endpoint, EndpointConfig, EndpointEvent, Instant, Transmit};
+use tcp_core::{
+    Config, ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Instant, State,
+    Transmit,
+};
 
 /// Names one link of a [`Driver`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,8 +76,17 @@ pub struct Driver {
     rx: BytesMut,
     scratch: Vec<u8>,
     pending: Option<(usize, Transmit)>,
+    /// With more than one link: which link each 4-tuple's packets last arrived on, so
+    /// replies leave through the same link even when links share an IP.
+    arrivals: HashMap<FourTuple, usize>,
+    /// Connections shut down while still in SYN-SENT; the shutdown is applied once the
+    /// handshake completes (see [`Driver::shutdown`]).
+    deferred_shutdown: Vec<ConnHandle>,
     stats: DriverStats,
 }
+
+/// Largest number of remembered arrival links before the table is cleared and relearned.
+const MAX_ARRIVALS: usize = 1 << 16;
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,6 +125,8 @@ impl Driver {
             rx: BytesMut::new(),
             scratch: vec![0; MAX_PACKET + 64],
             pending: None,
+            arrivals: HashMap::new(),
+            deferred_shutdown: Vec::new(),
             stats: DriverStats::default(),
         })
     }
@@ -231,12 +246,39 @@ impl Driver {
                 }
             };
             let packet: Bytes = self.rx.split_to(r.len.min(MAX_PACKET)).freeze();
+            if self.links.len() > 1 {
+                self.note_arrival(i, &packet, r.frame);
+            }
             self.handle_frame(packet, r.frame);
             batch += 1;
             if batch == RX_BATCH {
                 batch = 0;
                 self.flush();
             }
+        }
+    }
+
+    /// Remembers that the packet's connection arrived on link `i`.
+    fn note_arrival(&mut self, i: usize, packet: &[u8], frame: Frame) {
+        let (src, dst, tcp): (IpAddr, IpAddr, &[u8]) = match frame {
+            Frame::Segment { src, dst } => (src, dst, packet),
+            Frame::Packet => match tcp_core::wire::parse_ip_packet(packet) {
+                Ok((ip, range)) => (ip.src(), ip.dst(), &packet[range]),
+                Err(_) => return,
+            },
+        };
+        if tcp.len() < 4 {
+            return;
+        }
+        let tuple = FourTuple {
+            local: SocketAddr::new(dst, u16::from_be_bytes([tcp[2], tcp[3]])),
+            remote: SocketAddr::new(src, u16::from_be_bytes([tcp[0], tcp[1]])),
+        };
+        if self.arrivals.get(&tuple) != Some(&i) {
+            if self.arrivals.len() >= MAX_ARRIVALS {
+                self.arrivals.clear();
+            }
+            self.arrivals.insert(tuple, i);
         }
     }
 
@@ -284,6 +326,9 @@ impl Driver {
     /// link would block; the link's next writable event resumes it.
     pub fn flush(&mut self) {
         let now = self.now();
+        if !self.deferred_shutdown.is_empty() {
+            self.apply_deferred_shutdowns(now);
+        }
         if let Some((i, t)) = self.pending.take() {
             if !self.send_on(i, t) {
                 return;
@@ -303,6 +348,13 @@ impl Driver {
     fn route(&self, t: &Transmit) -> Option<usize> {
         if self.links.len() == 1 {
             return Some(0);
+        }
+        let tuple = FourTuple {
+            local: t.src,
+            remote: t.dst,
+        };
+        if let Some(&i) = self.arrivals.get(&tuple) {
+            return Some(i);
         }
         let (src, dst) = (t.src.ip(), t.dst.ip());
         self.links
@@ -401,8 +453,11 @@ impl Driver {
             .endpoint
             .connect(now, local_ip, remote)
             .map_err(connect_err)?;
-        if let (Some(hop), Ok(tuple)) = (next_hop, self.endpoint.tuple(h)) {
-            if let Some(slot) = self.links.get_mut(i) {
+        if let Ok(tuple) = self.endpoint.tuple(h) {
+            if self.links.len() > 1 {
+                self.arrivals.insert(tuple, i);
+            }
+            if let (Some(hop), Some(slot)) = (next_hop, self.links.get_mut(i)) {
                 slot.link.set_route(tuple, hop);
             }
         }
@@ -430,6 +485,7 @@ impl Driver {
 
     /// Copies as much of `data` into the send buffer as fits; `WouldBlock` if none does.
     pub fn write(&mut self, h: ConnHandle, data: &[u8]) -> io::Result<usize> {
+        self.check_not_shut(h)?;
         let now = self.now();
         self.endpoint
             .write(h, now, data)
@@ -439,6 +495,7 @@ impl Driver {
 
     /// Hands owned data to the send buffer without copying; returns how much was taken.
     pub fn write_bytes(&mut self, h: ConnHandle, data: Bytes) -> io::Result<usize> {
+        self.check_not_shut(h)?;
         let now = self.now();
         self.endpoint
             .write_bytes(h, now, data)
@@ -447,12 +504,50 @@ impl Driver {
     }
 
     /// Shuts down the sending direction: a FIN follows the buffered data.
+    ///
+    /// Data may be written while the handshake is still in progress; a shutdown then is
+    /// deferred until the connection is established (the core would drop the connection
+    /// and the data, as RFC 9293 §3.10.4 does for CLOSE in SYN-SENT).
     pub fn shutdown(&mut self, h: ConnHandle) -> io::Result<()> {
         let now = self.now();
+        let state = self.endpoint.connection(h).map_err(handle_err)?.state();
+        if state == State::SynSent {
+            if !self.deferred_shutdown.contains(&h) {
+                self.deferred_shutdown.push(h);
+            }
+            return Ok(());
+        }
         self.endpoint
             .shutdown(h, now)
             .map_err(handle_err)?
             .map_err(state_err)
+    }
+
+    /// Writes after a deferred shutdown fail as they would after an applied one.
+    fn check_not_shut(&self, h: ConnHandle) -> io::Result<()> {
+        if self.deferred_shutdown.contains(&h) {
+            return Err(write_err(tcp_core::WriteError::Closed));
+        }
+        Ok(())
+    }
+
+    fn apply_deferred_shutdowns(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.deferred_shutdown.len() {
+            let h = self.deferred_shutdown[i];
+            match self.endpoint.connection(h).map(|c| c.state()) {
+                Ok(State::SynSent) => i += 1,
+                Ok(_) => {
+                    // Established (or failed: then shutdown reports the error, which the
+                    // next read or write reports too).
+                    let _ = self.endpoint.shutdown(h, now);
+                    self.deferred_shutdown.swap_remove(i);
+                }
+                Err(_) => {
+                    self.deferred_shutdown.swap_remove(i);
+                }
+            }
+        }
     }
 
     /// Closes the connection for the application; it finishes on its own (buffered data,

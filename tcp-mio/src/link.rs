@@ -56,9 +56,10 @@ pub trait Link: mio::event::Source {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received>;
 
     /// The local address this link gives connections towards `remote` (same family), if
-    /// it has one. The driver uses it as the local IP of `connect` and to route transmits
-    /// (a transmit goes to the first link whose address for the destination equals the
-    /// transmit's source IP).
+    /// it has one. The driver uses it as the local IP of `connect` (the first link that
+    /// has one is used) and to route transmits: with several links, a transmit leaves
+    /// through the link its connection's packets last arrived on (or that it was opened
+    /// on), else through the first link whose address equals the transmit's source IP.
     fn local_ip(&self, remote: IpAddr) -> Option<IpAddr>;
 
     /// Tells the link that segments of `tuple` go to the link-level address `next_hop`.

@@ -169,3 +169,18 @@ fn listening_twice_on_one_port_fails_with_addr_in_use() {
         ErrorKind::AddrInUse
     );
 }
+
+#[test]
+fn data_written_and_shut_down_during_the_handshake_arrives_before_end_of_stream() {
+    let server = stack(Config::default());
+    let client = stack(Config::default());
+    let listener = server.listen(7008, 8).unwrap();
+    let mut c = client.connect(server.udp_addr().unwrap(), 7008).unwrap();
+    c.write_all(b"early bird").unwrap();
+    c.shutdown().unwrap();
+    assert_eq!(c.write(b"more").unwrap_err().kind(), ErrorKind::BrokenPipe);
+    let mut s = accept_one(&[&client, &server], &listener);
+    let (got, end) = read_until(&[&client, &server], &mut s, 0);
+    assert_eq!(got, b"early bird");
+    assert_eq!(end.unwrap(), 0);
+}
