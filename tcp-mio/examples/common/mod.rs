@@ -254,6 +254,10 @@ pub fn run_transfer(config: tcp_core::Config, size: u64) -> io::Result<Outcome> 
     let net = Net::udp("127.0.0.1:0".parse().unwrap(), config)?;
     let stream = net.connect(server_udp, 5001)?;
     send_all(&net, &stream, &block, size)?;
+    if std::env::var_os("TRANSFER_VERBOSE").is_some() {
+        eprintln!("sender: {:?}", stream.info()?);
+        eprintln!("sender driver: {:?}", net.driver().stats());
+    }
     drop(stream);
     let (bytes, hash, secs) = server.join().unwrap()?;
     let expected = expected.join().unwrap();
