@@ -46,6 +46,8 @@ struct LinkSlot {
 const MAX_PACKET: usize = 65_536;
 /// Receive buffer chunk; packets are cut from it as `Bytes` without copying.
 const RX_CHUNK: usize = 1 << 20;
+/// Transmits handed to a link at once (a UDP link coalesces them with GSO).
+const TX_BATCH: usize = 64;
 /// Packets received before the driver flushes what they caused (ACKs) and goes on.
 const RX_BATCH: usize = 64;
 
@@ -75,7 +77,11 @@ pub struct Driver {
     origin: std::time::Instant,
     rx: BytesMut,
     scratch: Vec<u8>,
-    pending: Option<(usize, Transmit)>,
+    /// Transmits taken from the endpoint, not yet consumed by link `out_link`.
+    out: Vec<Transmit>,
+    out_link: usize,
+    /// A transmit for another link than the batch's, held for the next batch.
+    next: Option<(usize, Transmit)>,
     /// With more than one link: which link each 4-tuple's packets last arrived on, so
     /// replies leave through the same link even when links share an IP.
     arrivals: HashMap<FourTuple, usize>,
@@ -124,7 +130,9 @@ impl Driver {
             origin: std::time::Instant::now(),
             rx: BytesMut::new(),
             scratch: vec![0; MAX_PACKET + 64],
-            pending: None,
+            out: Vec::with_capacity(TX_BATCH),
+            out_link: 0,
+            next: None,
             arrivals: HashMap::new(),
             deferred_shutdown: Vec::new(),
             stats: DriverStats::default(),
@@ -322,26 +330,64 @@ impl Driver {
         Some(t.saturating_duration_since(now))
     }
 
-    /// Sends everything the endpoint has to send. Stops early (keeping the transmit) if a
-    /// link would block; the link's next writable event resumes it.
+    /// Sends everything the endpoint has to send, in batches per link. Stops early
+    /// (keeping what is left) if a link would block; the link's next writable event
+    /// resumes it.
     pub fn flush(&mut self) {
         let now = self.now();
         if !self.deferred_shutdown.is_empty() {
             self.apply_deferred_shutdowns(now);
         }
-        if let Some((i, t)) = self.pending.take() {
-            if !self.send_on(i, t) {
-                return;
+        loop {
+            if self.out.is_empty() {
+                self.fill_batch(now);
+                if self.out.is_empty() {
+                    return;
+                }
+            }
+            let Some(slot) = self.links.get_mut(self.out_link) else {
+                self.out.clear();
+                continue;
+            };
+            match slot.link.send_batch(&self.out, &mut self.scratch) {
+                Ok(n) => {
+                    let n = n.clamp(1, self.out.len());
+                    self.stats.packets_out += n as u64;
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.stats.send_blocked += 1;
+                    return;
+                }
+                Err(_) => {
+                    self.stats.send_errors += 1;
+                    self.out.remove(0);
+                }
             }
         }
-        while let Some(t) = self.endpoint.poll_transmit(now) {
+    }
+
+    /// Takes transmits from the endpoint while they go to the same link.
+    fn fill_batch(&mut self, now: Instant) {
+        if let Some((i, t)) = self.next.take() {
+            self.out_link = i;
+            self.out.push(t);
+        }
+        while self.out.len() < TX_BATCH {
+            let Some(t) = self.endpoint.poll_transmit(now) else {
+                return;
+            };
             let Some(i) = self.route(&t) else {
                 self.stats.no_link += 1;
                 continue;
             };
-            if !self.send_on(i, t) {
+            if self.out.is_empty() {
+                self.out_link = i;
+            } else if i != self.out_link {
+                self.next = Some((i, t));
                 return;
             }
+            self.out.push(t);
         }
     }
 
@@ -360,28 +406,6 @@ impl Driver {
         self.links
             .iter()
             .position(|s| s.link.local_ip(dst) == Some(src))
-    }
-
-    /// Sends `t` on link `i`; false if the link would block (the transmit is kept).
-    fn send_on(&mut self, i: usize, t: Transmit) -> bool {
-        let Some(slot) = self.links.get_mut(i) else {
-            return true;
-        };
-        match slot.link.send(&t, &mut self.scratch) {
-            Ok(()) => {
-                self.stats.packets_out += 1;
-                true
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.stats.send_blocked += 1;
-                self.pending = Some((i, t));
-                false
-            }
-            Err(_) => {
-                self.stats.send_errors += 1;
-                true
-            }
-        }
     }
 
     /// The next event: `EndpointEvent::Conn(handle, event)` for a connection,

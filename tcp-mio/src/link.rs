@@ -51,6 +51,21 @@ pub trait Link: mio::event::Source {
     /// retransmits it) and is counted by the driver.
     fn send(&mut self, transmit: &Transmit, scratch: &mut [u8]) -> io::Result<()>;
 
+    /// Sends several segments at once (a link may coalesce them, as [`UdpLink`] does with
+    /// UDP GSO). Returns how many leading transmits were consumed (sent, or dropped for a
+    /// reason retrying would not fix), at least one. `Err(WouldBlock)`: none was consumed,
+    /// retry later; any other error: the first transmit failed and is dropped.
+    ///
+    /// The default sends them one by one with [`Link::send`].
+    fn send_batch(&mut self, transmits: &[Transmit], scratch: &mut [u8]) -> io::Result<usize> {
+        for (i, t) in transmits.iter().enumerate() {
+            if let Err(e) = self.send(t, scratch) {
+                return if i == 0 { Err(e) } else { Ok(i) };
+            }
+        }
+        Ok(transmits.len())
+    }
+
     /// Receives one packet into `buf` (at least 65,536 bytes), or fails with `WouldBlock`
     /// when nothing is waiting.
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received>;
@@ -82,6 +97,8 @@ pub struct UdpLinkStats {
     pub no_route: u64,
     /// Route-table entries learned from received datagrams (new or changed).
     pub routes_learned: u64,
+    /// Send calls that carried several segments with UDP GSO (`UDP_SEGMENT`).
+    pub gso_sends: u64,
 }
 
 /// Route key: our TCP port, the peer's IP and the peer's TCP port. Our own IP is the
@@ -123,6 +140,7 @@ pub struct UdpLink {
     routes: HashMap<RouteKey, SocketAddr>,
     defaults: HashMap<IpAddr, SocketAddr>,
     stats: UdpLinkStats,
+    gso: bool,
 }
 
 /// Largest UDP payload over IPv4 (65,535 minus IP and UDP headers).
@@ -150,6 +168,7 @@ impl UdpLink {
             routes: HashMap::new(),
             defaults: HashMap::new(),
             stats: UdpLinkStats::default(),
+            gso: cfg!(target_os = "linux"),
         })
     }
 
@@ -173,6 +192,25 @@ impl UdpLink {
     /// header (options are subtracted by the core).
     pub fn max_mss() -> u16 {
         (MAX_UDP_PAYLOAD - 20) as u16
+    }
+
+    /// Turns coalescing of equal-sized segments into one UDP GSO send on (the default on
+    /// Linux) or off. It turns itself off if the kernel refuses it.
+    pub fn set_gso(&mut self, on: bool) {
+        self.gso = on && cfg!(target_os = "linux");
+    }
+
+    fn route(&mut self, t: &Transmit) -> Option<SocketAddr> {
+        let key = (t.src.port(), t.dst.ip(), t.dst.port());
+        let to = self
+            .routes
+            .get(&key)
+            .or_else(|| self.defaults.get(&t.dst.ip()))
+            .copied();
+        if to.is_none() {
+            self.stats.no_route += 1;
+        }
+        to
     }
 
     fn learn(&mut self, key: RouteKey, from: SocketAddr) {
@@ -209,14 +247,7 @@ fn set_buffer_sizes(socket: &UdpSocket, bytes: usize) {
 
 impl Link for UdpLink {
     fn send(&mut self, t: &Transmit, scratch: &mut [u8]) -> io::Result<()> {
-        let key = (t.src.port(), t.dst.ip(), t.dst.port());
-        let Some(to) = self
-            .routes
-            .get(&key)
-            .or_else(|| self.defaults.get(&t.dst.ip()))
-            .copied()
-        else {
-            self.stats.no_route += 1;
+        let Some(to) = self.route(t) else {
             return Err(io::Error::new(
                 io::ErrorKind::HostUnreachable,
                 "no UDP address known for this TCP peer",
@@ -228,6 +259,62 @@ impl Link for UdpLink {
         self.socket.send_to(&scratch[..n], to)?;
         self.stats.datagrams_out += 1;
         Ok(())
+    }
+
+    fn send_batch(&mut self, ts: &[Transmit], scratch: &mut [u8]) -> io::Result<usize> {
+        if !self.gso || ts.len() < 2 {
+            return self.send(&ts[0], scratch).map(|()| 1);
+        }
+        let Some(to) = self.route(&ts[0]) else {
+            return Err(io::Error::new(
+                io::ErrorKind::HostUnreachable,
+                "no UDP address known for this TCP peer",
+            ));
+        };
+        // Coalesce a run of segments to the same peer, all of the first one's length (the
+        // last may be shorter), into one buffer for a single GSO send.
+        let limit = scratch.len().min(MAX_UDP_PAYLOAD);
+        let first = ts[0]
+            .encode(scratch)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let (mut used, mut count) = (first, 1);
+        while count < ts.len().min(GSO_MAX_SEGMENTS) {
+            let t = &ts[count];
+            if used + t.len() > limit || t.len() > first || self.route(t) != Some(to) {
+                break;
+            }
+            let n = t
+                .encode(&mut scratch[used..])
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            used += n;
+            count += 1;
+            if n < first {
+                break;
+            }
+        }
+        if count == 1 {
+            self.socket.send_to(&scratch[..used], to)?;
+            self.stats.datagrams_out += 1;
+            return Ok(1);
+        }
+        match gso::send(&self.socket, &scratch[..used], first as u16, to) {
+            Ok(()) => {
+                self.stats.datagrams_out += count as u64;
+                self.stats.gso_sends += 1;
+                Ok(count)
+            }
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINVAL | libc::ENOPROTOOPT | libc::EIO | libc::EOPNOTSUPP)
+                ) =>
+            {
+                // The kernel does not support it here: send one by one from now on.
+                self.gso = false;
+                self.send(&ts[0], scratch).map(|()| 1)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
@@ -260,6 +347,94 @@ impl Link for UdpLink {
             (tuple.local.port(), tuple.remote.ip(), tuple.remote.port()),
             next_hop,
         );
+    }
+}
+
+/// Most segments one GSO send may carry (the kernel's `UDP_MAX_SEGMENTS`).
+const GSO_MAX_SEGMENTS: usize = 64;
+
+#[cfg(target_os = "linux")]
+mod gso {
+    use std::io;
+    use std::net::SocketAddr;
+    use std::os::fd::AsRawFd;
+
+    /// `UDP_SEGMENT` from `<linux/udp.h>` (not in the libc crate).
+    const UDP_SEGMENT: libc::c_int = 103;
+
+    /// Sends `data` as datagrams of `segment` bytes each (the last may be shorter) with
+    /// one `sendmsg` carrying a `UDP_SEGMENT` control message.
+    pub(super) fn send(
+        socket: &mio::net::UdpSocket,
+        data: &[u8],
+        segment: u16,
+        to: SocketAddr,
+    ) -> io::Result<()> {
+        // SAFETY: every pointer handed to sendmsg points into locals that outlive the
+        // call (`addr`, `iov`, `control`, `data`), with lengths that match; the control
+        // buffer is aligned for cmsghdr and sized with CMSG_SPACE for one u16.
+        unsafe {
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let addr_len = match to {
+                SocketAddr::V4(a) => {
+                    let sin = &mut *(&mut addr as *mut libc::sockaddr_storage)
+                        .cast::<libc::sockaddr_in>();
+                    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+                    sin.sin_port = a.port().to_be();
+                    sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+                    std::mem::size_of::<libc::sockaddr_in>()
+                }
+                SocketAddr::V6(a) => {
+                    let sin6 = &mut *(&mut addr as *mut libc::sockaddr_storage)
+                        .cast::<libc::sockaddr_in6>();
+                    sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                    sin6.sin6_port = a.port().to_be();
+                    sin6.sin6_addr.s6_addr = a.ip().octets();
+                    sin6.sin6_flowinfo = a.flowinfo();
+                    sin6.sin6_scope_id = a.scope_id();
+                    std::mem::size_of::<libc::sockaddr_in6>()
+                }
+            };
+            let mut iov = libc::iovec {
+                iov_base: data.as_ptr() as *mut libc::c_void,
+                iov_len: data.len(),
+            };
+            // u64 array: aligned for cmsghdr.
+            let mut control = [0u64; 4];
+            let space = libc::CMSG_SPACE(std::mem::size_of::<u16>() as u32) as usize;
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
+            msg.msg_namelen = addr_len as libc::socklen_t;
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = space as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_UDP;
+            (*cmsg).cmsg_type = UDP_SEGMENT;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<u16>() as u32) as _;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<u16>(), segment);
+            let r = libc::sendmsg(socket.as_raw_fd(), &msg, 0);
+            if r < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod gso {
+    use std::io;
+    use std::net::SocketAddr;
+
+    pub(super) fn send(
+        _socket: &mio::net::UdpSocket,
+        _data: &[u8],
+        _segment: u16,
+        _to: SocketAddr,
+    ) -> io::Result<()> {
+        Err(io::ErrorKind::Unsupported.into())
     }
 }
 
@@ -435,5 +610,127 @@ impl<L: Link> mio::event::Source for LossyLink<L> {
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         self.inner.deregister(registry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use tcp_core::wire::{TcpFlags, TcpHeader, parse_tcp_segment};
+    use tcp_core::{Segment, SeqNum};
+
+    fn transmit(src: SocketAddr, dst: SocketAddr, seq: u32, len: usize) -> Transmit {
+        Transmit {
+            src,
+            dst,
+            segment: Segment {
+                header: TcpHeader {
+                    src_port: src.port(),
+                    dst_port: dst.port(),
+                    seq: SeqNum::new(seq),
+                    ack: SeqNum::new(0),
+                    flags: TcpFlags::ACK,
+                    window: 1000,
+                    urgent: 0,
+                    options: Default::default(),
+                },
+                payload: Bytes::from(vec![seq as u8; len]),
+            },
+        }
+    }
+
+    /// Receives until `n` datagrams arrived (bounded).
+    fn recv_n(link: &mut UdpLink, n: usize) -> Vec<(Vec<u8>, Frame)> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 65_536];
+        for _ in 0..100_000 {
+            match link.recv(&mut buf) {
+                Ok(r) => out.push((buf[..r.len].to_vec(), r.frame)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if out.len() >= n {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_batch_of_equal_segments_arrives_as_separate_checksummed_datagrams() {
+        let lo: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut a = UdpLink::bind(lo).unwrap();
+        let mut b = UdpLink::bind(lo).unwrap();
+        let (ua, ub) = (a.local_addr(), b.local_addr());
+        let (ta, tb) = (
+            SocketAddr::new(ua.ip(), 1111),
+            SocketAddr::new(ub.ip(), 2222),
+        );
+        a.set_route(
+            FourTuple {
+                local: ta,
+                remote: tb,
+            },
+            ub,
+        );
+        // Five full segments, then a short one, then one to a peer with no route.
+        let mut ts: Vec<Transmit> = (0..5).map(|i| transmit(ta, tb, i, 1000)).collect();
+        ts.push(transmit(ta, tb, 5, 10));
+        ts.push(transmit(ta, SocketAddr::new(ub.ip(), 3333), 6, 10));
+        let mut scratch = vec![0u8; 70_000];
+        let mut sent = 0;
+        while sent < 6 {
+            sent += a.send_batch(&ts[sent..6], &mut scratch).unwrap();
+        }
+        if cfg!(target_os = "linux") {
+            assert!(a.stats().gso_sends >= 1, "coalesced with UDP GSO");
+        }
+        assert!(a.send_batch(&ts[6..], &mut scratch).is_err(), "no route");
+        assert_eq!(a.stats().no_route, 1);
+        let got = recv_n(&mut b, 6);
+        assert_eq!(got.len(), 6);
+        for (i, (d, frame)) in got.iter().enumerate() {
+            let Frame::Segment { src, dst } = *frame else {
+                panic!("UDP delivers bare segments");
+            };
+            assert_eq!((src, dst), (ua.ip(), ub.ip()));
+            let (h, range) = parse_tcp_segment(src, dst, d).expect("valid checksum");
+            assert_eq!(h.seq, SeqNum::new(i as u32));
+            assert_eq!(range.len(), if i == 5 { 10 } else { 1000 });
+        }
+        // b learned the way back to a's TCP port from the datagrams.
+        let back = transmit(tb, ta, 9, 5);
+        b.send(&back, &mut scratch).unwrap();
+        assert_eq!(recv_n(&mut a, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_lossy_link_with_certain_drop_delivers_nothing_and_counts_it() {
+        let lo: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let a = UdpLink::bind(lo).unwrap();
+        let sender = std::net::UdpSocket::bind(lo).unwrap();
+        let to = a.local_addr();
+        let mut lossy = LossyLink::new(
+            a,
+            Impairment {
+                seed: 3,
+                drop: 1.0,
+                reorder: 0.0,
+                send_drop: 0.0,
+            },
+        );
+        for _ in 0..3 {
+            sender.send_to(&[0u8; 20], to).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut buf = vec![0u8; 65_536];
+        assert_eq!(
+            lossy.recv(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(lossy.stats().dropped, 3);
     }
 }

@@ -311,12 +311,21 @@ pub fn run_kernel_transfer(size: u64) -> io::Result<Outcome> {
     })
 }
 
-/// The configuration used for bulk transfers: the given MSS and 4 MiB buffers.
+/// The configuration used for bulk transfers: the given MSS and 2 MiB send and receive
+/// buffers (or `TRANSFER_BUF`, like `4M`).
+///
+/// The receive window must stay below what the receiver's UDP socket can queue (4 MiB
+/// `SO_RCVBUF`, charged per datagram with overhead): a larger window overflows it in
+/// bursts, and the core's NewReno recovery then repairs one lost segment per round trip.
 pub fn bulk_config(mss: u16) -> tcp_core::Config {
+    let buf = std::env::var("TRANSFER_BUF")
+        .ok()
+        .and_then(|v| parse_size(&v))
+        .unwrap_or(2 << 20) as usize;
     tcp_core::Config {
         mss,
-        send_buffer: 4 << 20,
-        recv_buffer: 4 << 20,
+        send_buffer: buf,
+        recv_buffer: buf,
         ..tcp_core::Config::default()
     }
 }
