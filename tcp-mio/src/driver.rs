@@ -444,7 +444,8 @@ impl Driver {
 
     /// Active open towards `remote` (the peer's IP and TCP port) from the local IP of the
     /// first link that has one for it. On a UDP link the peer's UDP address must be known
-    /// ([`crate::UdpLink::add_peer`]); otherwise use [`Driver::connect_udp`].
+    /// (call [`crate::UdpLink::add_peer`] before [`Driver::add_link`]); otherwise use
+    /// [`Driver::connect_udp`].
     pub fn connect(&mut self, remote: SocketAddr) -> io::Result<ConnHandle> {
         self.connect_inner(remote, None)
     }
