@@ -253,11 +253,16 @@ impl Driver {
                     continue;
                 }
             };
-            let packet: Bytes = self.rx.split_to(r.len.min(MAX_PACKET)).freeze();
-            if self.links.len() > 1 {
-                self.note_arrival(i, &packet, r.frame);
+            let mut packet: Bytes = self.rx.split_to(r.len.min(MAX_PACKET)).freeze();
+            // A coalesced batch (UDP GRO) is cut into its packets without copying.
+            let size = r.segment_size.unwrap_or(packet.len()).max(1);
+            while !packet.is_empty() {
+                let p = packet.split_to(size.min(packet.len()));
+                if self.links.len() > 1 {
+                    self.note_arrival(i, &p, r.frame);
+                }
+                self.handle_frame(p, r.frame);
             }
-            self.handle_frame(packet, r.frame);
             batch += 1;
             if batch == RX_BATCH {
                 batch = 0;

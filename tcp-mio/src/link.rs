@@ -35,6 +35,10 @@ pub struct Received {
     pub len: usize,
     /// How to interpret them.
     pub frame: Frame,
+    /// `Some(size)`: the buffer holds several packets of `size` bytes each (the last may
+    /// be shorter), all with the same `frame` addresses, as UDP GRO delivers them. `None`:
+    /// one packet.
+    pub segment_size: Option<usize>,
 }
 
 /// A packet link the [`crate::Driver`] sends and receives through.
@@ -99,6 +103,8 @@ pub struct UdpLinkStats {
     pub routes_learned: u64,
     /// Send calls that carried several segments with UDP GSO (`UDP_SEGMENT`).
     pub gso_sends: u64,
+    /// Receive calls that returned several coalesced segments (UDP GRO).
+    pub gro_batches: u64,
 }
 
 /// Route key: our TCP port, the peer's IP and the peer's TCP port. Our own IP is the
@@ -141,6 +147,7 @@ pub struct UdpLink {
     defaults: HashMap<IpAddr, SocketAddr>,
     stats: UdpLinkStats,
     gso: bool,
+    gro: bool,
 }
 
 /// Largest UDP payload over IPv4 (65,535 minus IP and UDP headers).
@@ -169,6 +176,11 @@ impl UdpLink {
             defaults: HashMap::new(),
             stats: UdpLinkStats::default(),
             gso: cfg!(target_os = "linux"),
+            gro: false,
+        })
+        .map(|mut link| {
+            link.set_gro(true);
+            link
         })
     }
 
@@ -198,6 +210,14 @@ impl UdpLink {
     /// Linux) or off. It turns itself off if the kernel refuses it.
     pub fn set_gso(&mut self, on: bool) {
         self.gso = on && cfg!(target_os = "linux");
+    }
+
+    /// Turns receiving coalesced datagrams (UDP GRO: one receive call for a run of
+    /// datagrams from one sender) on (the default on Linux, where the kernel supports it)
+    /// or off. Returns whether it is on.
+    pub fn set_gro(&mut self, on: bool) -> bool {
+        self.gro = gso::set_gro(&self.socket, on) && on;
+        self.gro
     }
 
     fn route(&mut self, t: &Transmit) -> Option<SocketAddr> {
@@ -319,21 +339,39 @@ impl Link for UdpLink {
 
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         loop {
-            let (len, from) = self.socket.recv_from(buf)?;
+            let (len, from, seg) = if self.gro {
+                gso::recv(&self.socket, buf)?
+            } else {
+                let (len, from) = self.socket.recv_from(buf)?;
+                (len, from, None)
+            };
+            let seg = seg.filter(|&s| s > 0 && s < len);
+            let step = seg.unwrap_or(len.max(1));
+            let mut count = 0;
+            for off in (0..len).step_by(step) {
+                count += 1;
+                if len - off < 4 {
+                    self.stats.runts += 1;
+                    continue;
+                }
+                let src_port = u16::from_be_bytes([buf[off], buf[off + 1]]);
+                let dst_port = u16::from_be_bytes([buf[off + 2], buf[off + 3]]);
+                self.learn((dst_port, from.ip(), src_port), from);
+            }
             if len < 4 {
-                self.stats.runts += 1;
                 continue;
             }
-            let src_port = u16::from_be_bytes([buf[0], buf[1]]);
-            let dst_port = u16::from_be_bytes([buf[2], buf[3]]);
-            self.learn((dst_port, from.ip(), src_port), from);
-            self.stats.datagrams_in += 1;
+            self.stats.datagrams_in += count;
+            if seg.is_some() {
+                self.stats.gro_batches += 1;
+            }
             return Ok(Received {
                 len,
                 frame: Frame::Segment {
                     src: from.ip(),
                     dst: self.local.ip(),
                 },
+                segment_size: seg,
             });
         }
     }
@@ -361,6 +399,87 @@ mod gso {
 
     /// `UDP_SEGMENT` from `<linux/udp.h>` (not in the libc crate).
     const UDP_SEGMENT: libc::c_int = 103;
+    /// `UDP_GRO` from `<linux/udp.h>`.
+    const UDP_GRO: libc::c_int = 104;
+
+    /// Sets `UDP_GRO`; true if the kernel accepted it.
+    pub(super) fn set_gro(socket: &mio::net::UdpSocket, on: bool) -> bool {
+        let val: libc::c_int = on.into();
+        // SAFETY: a valid socket and a c_int option value of the size passed.
+        let r = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_UDP,
+                UDP_GRO,
+                (&val as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        r == 0
+    }
+
+    /// Receives one datagram, or a GRO batch of them, into `buf`: (length, sender,
+    /// segment size if the kernel coalesced several).
+    pub(super) fn recv(
+        socket: &mio::net::UdpSocket,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr, Option<usize>)> {
+        // SAFETY: recvmsg writes at most `buf.len()` bytes into `buf`, at most
+        // `msg_namelen` bytes into `addr` and at most `msg_controllen` bytes into
+        // `control`, all locals or borrowed for the call; the control messages are then
+        // walked with the CMSG_* helpers within `msg_controllen`, and the address is read
+        // according to the family the kernel wrote.
+        unsafe {
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            let mut control = [0u64; 8];
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
+            msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&control) as _;
+            let n = libc::recvmsg(socket.as_raw_fd(), &mut msg, 0);
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let mut seg = None;
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_level == libc::SOL_UDP && (*cmsg).cmsg_type == UDP_GRO {
+                    let v = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+                    seg = usize::try_from(v).ok();
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+            let from = match libc::c_int::from(addr.ss_family) {
+                libc::AF_INET => {
+                    let sin =
+                        &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>();
+                    SocketAddr::new(
+                        std::net::Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()).into(),
+                        u16::from_be(sin.sin_port),
+                    )
+                }
+                libc::AF_INET6 => {
+                    let sin6 =
+                        &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>();
+                    SocketAddr::V6(std::net::SocketAddrV6::new(
+                        sin6.sin6_addr.s6_addr.into(),
+                        u16::from_be(sin6.sin6_port),
+                        sin6.sin6_flowinfo,
+                        sin6.sin6_scope_id,
+                    ))
+                }
+                _ => return Err(io::Error::other("recvmsg: unknown address family")),
+            };
+            Ok((n as usize, from, seg))
+        }
+    }
 
     /// Sends `data` as datagrams of `segment` bytes each (the last may be shorter) with
     /// one `sendmsg` carrying a `UDP_SEGMENT` control message.
@@ -436,6 +555,18 @@ mod gso {
     ) -> io::Result<()> {
         Err(io::ErrorKind::Unsupported.into())
     }
+
+    pub(super) fn set_gro(_socket: &mio::net::UdpSocket, _on: bool) -> bool {
+        false
+    }
+
+    pub(super) fn recv(
+        socket: &mio::net::UdpSocket,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr, Option<usize>)> {
+        let (n, from) = socket.recv_from(buf)?;
+        Ok((n, from, None))
+    }
 }
 
 impl mio::event::Source for UdpLink {
@@ -497,6 +628,8 @@ pub struct LossyLink<L> {
     rng: XorShift,
     held: Option<(Vec<u8>, Frame)>,
     release_held: bool,
+    /// Packets split off a coalesced batch, waiting for their own impairment decision.
+    staged: std::collections::VecDeque<(Vec<u8>, Frame)>,
     stats: LossyStats,
 }
 
@@ -509,6 +642,7 @@ impl<L: Link> LossyLink<L> {
             cfg,
             held: None,
             release_held: false,
+            staged: Default::default(),
             stats: LossyStats::default(),
         }
     }
@@ -528,6 +662,21 @@ impl<L: Link> LossyLink<L> {
         &self.stats
     }
 
+    /// Splits a coalesced batch: the first packet stays in `buf`, the others are staged.
+    fn split(&mut self, buf: &[u8], r: Received) -> Received {
+        let Some(size) = r.segment_size else {
+            return r;
+        };
+        for chunk in buf[size..r.len].chunks(size) {
+            self.staged.push_back((chunk.to_vec(), r.frame));
+        }
+        Received {
+            len: size,
+            frame: r.frame,
+            segment_size: None,
+        }
+    }
+
     fn deliver_held(&mut self, buf: &mut [u8]) -> Option<Received> {
         let (data, frame) = self.held.take()?;
         self.release_held = false;
@@ -535,6 +684,7 @@ impl<L: Link> LossyLink<L> {
         Some(Received {
             len: data.len(),
             frame,
+            segment_size: None,
         })
     }
 }
@@ -555,14 +705,23 @@ impl<L: Link> Link for LossyLink<L> {
             }
         }
         loop {
-            let r = match self.inner.recv(buf) {
-                Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // Nothing more is coming now: a held packet must not wait for traffic
-                    // that may never come.
-                    return self.deliver_held(buf).ok_or(e);
+            let r = if let Some((data, frame)) = self.staged.pop_front() {
+                buf[..data.len()].copy_from_slice(&data);
+                Received {
+                    len: data.len(),
+                    frame,
+                    segment_size: None,
                 }
-                Err(e) => return Err(e),
+            } else {
+                match self.inner.recv(buf) {
+                    Ok(r) => self.split(buf, r),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // Nothing more is coming now: a held packet must not wait for
+                        // traffic that may never come.
+                        return self.deliver_held(buf).ok_or(e);
+                    }
+                    Err(e) => return Err(e),
+                }
             };
             if self.rng.chance(self.cfg.drop) {
                 self.stats.dropped += 1;
@@ -646,7 +805,12 @@ mod tests {
         let mut buf = vec![0u8; 65_536];
         for _ in 0..100_000 {
             match link.recv(&mut buf) {
-                Ok(r) => out.push((buf[..r.len].to_vec(), r.frame)),
+                Ok(r) => {
+                    let size = r.segment_size.unwrap_or(r.len);
+                    for chunk in buf[..r.len].chunks(size) {
+                        out.push((chunk.to_vec(), r.frame));
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if out.len() >= n {
                         break;
