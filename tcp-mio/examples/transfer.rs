@@ -4,7 +4,7 @@
 //! Usage: `cargo run --release -p tcp-mio --example transfer [SIZE] [--mss N]`
 //! (SIZE like `1G`, `100M`; default 1 GiB, or the `TRANSFER_SIZE` environment variable;
 //! MSS default: the largest that fits one UDP datagram, as loopback TCP uses ~64 KiB;
-//! buffers: 2 MiB, 1 MiB at MSS 9000 or less, or `TRANSFER_BUF`). `TRANSFER_VERBOSE=1` prints the sender's TCP info.
+//! buffers: 2 MiB, or `TRANSFER_BUF`). `TRANSFER_VERBOSE=1` prints the sender's TCP info.
 
 mod common;
 

@@ -253,6 +253,8 @@ impl Driver {
                     continue;
                 }
             };
+            // One clock read per receive call (a GRO batch arrived at one instant).
+            let now = self.now();
             let mut packet: Bytes = self.rx.split_to(r.len.min(MAX_PACKET)).freeze();
             // A coalesced batch (UDP GRO) is cut into its packets without copying.
             let size = r.segment_size.unwrap_or(packet.len()).max(1);
@@ -261,7 +263,7 @@ impl Driver {
                 if self.links.len() > 1 {
                     self.note_arrival(i, &p, r.frame);
                 }
-                self.handle_frame(p, r.frame);
+                self.handle_frame(now, p, r.frame);
             }
             batch += 1;
             if batch == RX_BATCH {
@@ -295,8 +297,7 @@ impl Driver {
         }
     }
 
-    fn handle_frame(&mut self, packet: Bytes, frame: Frame) {
-        let now = self.now();
+    fn handle_frame(&mut self, now: Instant, packet: Bytes, frame: Frame) {
         self.stats.packets_in += 1;
         let r = match frame {
             Frame::Segment { src, dst } => self.endpoint.handle_segment(now, src, dst, packet),
@@ -310,7 +311,8 @@ impl Driver {
     /// Hands a packet to the endpoint as if a link had received it (for links polled
     /// outside the driver, and for tests).
     pub fn inject(&mut self, packet: Bytes, frame: Frame) {
-        self.handle_frame(packet, frame);
+        let now = self.now();
+        self.handle_frame(now, packet, frame);
     }
 
     /// Runs every timer that is due. Call it after each `poll` (it is cheap when nothing is

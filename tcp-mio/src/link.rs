@@ -148,6 +148,8 @@ pub struct UdpLink {
     stats: UdpLinkStats,
     gso: bool,
     gro: bool,
+    /// The route learned last: most datagrams repeat it, and this skips the table lookup.
+    last_learned: Option<(RouteKey, SocketAddr)>,
 }
 
 /// Largest UDP payload over IPv4 (65,535 minus IP and UDP headers).
@@ -177,6 +179,7 @@ impl UdpLink {
             stats: UdpLinkStats::default(),
             gso: cfg!(target_os = "linux"),
             gro: false,
+            last_learned: None,
         })
         .map(|mut link| {
             link.set_gro(true);
@@ -234,9 +237,14 @@ impl UdpLink {
     }
 
     fn learn(&mut self, key: RouteKey, from: SocketAddr) {
+        if self.last_learned == Some((key, from)) {
+            return;
+        }
+        self.last_learned = Some((key, from));
         if self.routes.get(&key) != Some(&from) {
             if self.routes.len() >= Self::MAX_ROUTES {
                 self.routes.clear();
+                self.last_learned = None;
             }
             self.routes.insert(key, from);
             self.stats.routes_learned += 1;

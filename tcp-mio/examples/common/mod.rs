@@ -311,19 +311,18 @@ pub fn run_kernel_transfer(size: u64) -> io::Result<Outcome> {
     })
 }
 
-/// The configuration used for bulk transfers: the given MSS and send and receive buffers of
-/// 2 MiB for jumbo segments, 1 MiB for Ethernet-sized ones (or `TRANSFER_BUF`, like `4M`).
+/// The configuration used for bulk transfers: the given MSS and 2 MiB send and receive
+/// buffers (or `TRANSFER_BUF`, like `4M`).
 ///
 /// The receive window must stay below what the receiver's UDP socket can queue (4 MiB
-/// `SO_RCVBUF`, charged per datagram with overhead): a larger window overflows it in
-/// bursts, and the core's NewReno recovery then repairs one lost segment per round trip.
-/// Below that, a smaller window is faster still: less data queued in the socket, so it is
-/// still in the CPU cache when it is read (measured: 1 MiB beats 2 MiB at MSS 1460).
+/// `SO_RCVBUF`, charged per queued datagram or GRO batch with overhead): a larger window
+/// can overflow it in bursts, and the core's NewReno recovery then repairs one lost
+/// segment per round trip. Without GRO, 8 MiB windows at MSS 1460 did exactly that.
 pub fn bulk_config(mss: u16) -> tcp_core::Config {
     let buf = std::env::var("TRANSFER_BUF")
         .ok()
         .and_then(|v| parse_size(&v))
-        .unwrap_or(if mss > 9000 { 2 << 20 } else { 1 << 20 }) as usize;
+        .unwrap_or(2 << 20) as usize;
     tcp_core::Config {
         mss,
         send_buffer: buf,
