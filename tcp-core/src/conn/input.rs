@@ -247,10 +247,6 @@ impl Connection {
                 self.snd_wl2 = seg.ack;
                 self.syn_pending = false;
                 self.establish();
-                if self.fin_queued {
-                    // close() in SYN-RECEIVED queued a FIN: now it can go.
-                    self.state = State::FinWait1;
-                }
             } else {
                 self.queue_ctl(seg.ack, SeqNum::new(0), TcpFlags::RST);
                 self.stats.resets_sent += 1;
@@ -472,7 +468,8 @@ impl Connection {
                 self.cc.on_partial_ack(acked_bytes, smss);
                 self.fast_rexmit = true;
             }
-            None => self.cc.on_ack(now, acked_bytes, smss, rtt),
+            None if self.cwnd_limited() => self.cc.on_ack(now, acked_bytes, smss, rtt),
+            None => {}
         }
         self.dupacks = 0;
         rtt

@@ -159,6 +159,7 @@ impl Connection {
                 self.cc.set_recovery_cwnd(pipe.saturating_add(sndcnt));
             }
             None if up.acked_bytes > 0 => {
+                let app_limited = !self.cwnd_limited();
                 let sample = AckSample {
                     now,
                     acked_bytes: up.acked_bytes,
@@ -167,7 +168,7 @@ impl Connection {
                     in_flight: pipe,
                     snd_una: self.snd_una,
                     snd_nxt: self.snd_max,
-                    app_limited: false,
+                    app_limited,
                 };
                 self.cc.on_ack_sample(&sample, smss);
             }

@@ -247,6 +247,10 @@ pub struct Connection {
     loss: Option<Box<loss::Loss>>,
     /// The tail loss probe is new data: send one segment whatever cwnd says.
     tlp_new_data: bool,
+    /// Largest flight (bytes sent and unacknowledged) in the current and the previous
+    /// round, and where the current round ends: cwnd grows only while it is the limit.
+    peak_flight: (u32, u32),
+    peak_round_end: SeqNum,
     /// A duplicate segment arrived: report it in a D-SACK block (RFC 2883 §4).
     dsack: Option<(SeqNum, SeqNum)>,
 
@@ -353,6 +357,8 @@ impl Connection {
             fast_rexmit: false,
             loss: None,
             tlp_new_data: false,
+            peak_flight: (0, 0),
+            peak_round_end: iss,
             dsack: None,
             ack_now: false,
             delack_at: None,
@@ -529,8 +535,37 @@ impl Connection {
         self.retries = 0;
         self.zwnd_backoff = 0;
         self.state = State::Established;
+        if self.fin_queued {
+            // shutdown() before the handshake completed queued a FIN: it can go now.
+            self.state = State::FinWait1;
+        }
         self.push_event(Event::Connected);
         self.push_event(Event::Writable);
+    }
+
+    /// Whether the congestion window limited sending recently, as Linux's
+    /// `tcp_is_cwnd_limited` (RFC 7661 spirit): in slow start while cwnd is below twice the
+    /// peak flight, otherwise while the peak flight came within three segments of cwnd.
+    /// An application- or receiver-limited flow does not grow cwnd without bound.
+    fn cwnd_limited(&self) -> bool {
+        let peak = self.peak_flight.0.max(self.peak_flight.1);
+        let cwnd = self.cc.cwnd();
+        if self.cc.in_slow_start() {
+            cwnd < peak.saturating_mul(2)
+        } else {
+            peak.saturating_add(3 * self.eff_mss()) >= cwnd
+        }
+    }
+
+    /// Records the flight after a transmission, per round (a round ends when the data sent
+    /// at its start is acknowledged).
+    fn note_flight(&mut self) {
+        let flight = self.snd_max.since(self.snd_una);
+        if self.snd_una.ge(self.peak_round_end) {
+            self.peak_flight = (flight, self.peak_flight.0);
+            self.peak_round_end = self.snd_max;
+        }
+        self.peak_flight.0 = self.peak_flight.0.max(flight);
     }
 
     /// The current state.
@@ -726,11 +761,10 @@ impl Connection {
             return Err(StateError::Failed(e));
         }
         match self.state {
-            State::SynSent => {
-                self.set_closed();
-                Ok(())
-            }
-            State::SynRcvd | State::Established => {
+            State::SynSent | State::SynRcvd | State::Established => {
+                // In SYN-SENT the FIN waits for the handshake, so data already written is
+                // still delivered (Linux instead closes a SYN_SENT socket on shutdown and
+                // discards it; RFC 9293 §3.10.4 allows queuing).
                 self.fin_queued = true;
                 if self.state == State::Established {
                     self.state = State::FinWait1;

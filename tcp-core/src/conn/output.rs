@@ -357,6 +357,7 @@ impl Connection {
         if end.gt(self.snd_max) {
             self.snd_max = end;
         }
+        self.note_flight();
         if self.rtx_at.is_none() {
             self.restart_rtx(now);
         }

@@ -17,7 +17,7 @@ mod listen;
 pub mod table;
 mod timewait;
 
-pub use listen::{Incoming, IncomingHandle, ListenOptions, ListenerHandle};
+pub use listen::{Incoming, IncomingHandle, ListenError, ListenOptions, ListenerHandle};
 pub use table::FourTuple;
 
 use crate::config::Config;
@@ -904,7 +904,9 @@ impl Endpoint {
         None
     }
 
-    /// The next application event.
+    /// The next application event. Events queued before the application closed or aborted
+    /// a connection may still be delivered for its (now stale) handle; calls with that
+    /// handle return [`HandleError::Stale`], which embedders can treat as "skip".
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
         self.events.pop_front()
     }
