@@ -517,16 +517,8 @@ impl Connection {
         self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
     }
 
-    /// Enters ESTABLISHED and tells the application. With SACK agreed, the SACK sender's
-    /// state starts here, at the first data sequence number.
+    /// Enters ESTABLISHED and tells the application.
     fn establish(&mut self) {
-        if self.sack_ok && self.loss.is_none() {
-            self.loss = Some(Box::new(loss::Loss::new(
-                self.buf_seq,
-                self.eff_mss(),
-                self.cfg.send_buffer,
-            )));
-        }
         // The SYN (or SYN-ACK) is acknowledged: its backoff ends (RFC 6298 §5.7). If it had
         // to be retransmitted and no RTT sample exists (Karn), data starts with a 3 s RTO.
         if self.retries > 0 && self.rtt.srtt().is_none() {

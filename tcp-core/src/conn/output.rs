@@ -320,6 +320,19 @@ impl Connection {
         }
         let end = seq + len + u32::from(fin);
         let tsval = self.ts_ok.then(|| self.ts_value(now));
+        if self.sack_ok
+            && self.loss.is_none()
+            && self.snd_una == self.snd_max
+            && self.state.is_synchronized()
+        {
+            // The SACK sender's state (about 500 bytes) starts with the first data sent
+            // while nothing is outstanding, so idle connections never carry it.
+            self.loss = Some(alloc::boxed::Box::new(super::loss::Loss::new(
+                self.snd_una,
+                self.eff_mss(),
+                self.cfg.send_buffer,
+            )));
+        }
         if let Some(l) = self.loss.as_deref_mut() {
             // RFC 8985 §6.1 / RFC 6675: every transmission is recorded on the scoreboard.
             if core::mem::take(&mut l.rescue) {
