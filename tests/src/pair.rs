@@ -423,6 +423,48 @@ impl Pair {
     }
 }
 
+/// What [`Pair::exchange`] moved.
+#[derive(Debug, Default)]
+pub struct Exchanged {
+    /// Both sides read end-of-stream within the time limit.
+    pub done: bool,
+    /// What `a` read.
+    pub got_a: Vec<u8>,
+    /// What `b` read.
+    pub got_b: Vec<u8>,
+}
+
+impl Pair {
+    /// Sends `da` from `a` and `db` from `b` at the same time, each side shutting down
+    /// after its data, and reads both sides until end-of-stream or `limit` of virtual time;
+    /// checks both connections' invariants after every step.
+    pub fn exchange(&mut self, da: &[u8], db: &[u8], limit: Duration) -> Exchanged {
+        let (mut sa, mut sb) = (0, 0);
+        let mut x = Exchanged::default();
+        x.done = self.run_until(limit, |p| {
+            let now = p.now;
+            if sa < da.len() {
+                sa += p.a.write(now, &da[sa..]).unwrap_or(0);
+                if sa == da.len() {
+                    p.a.shutdown(now).expect("a can shut down after writing");
+                }
+            }
+            if sb < db.len() {
+                sb += p.b().write(now, &db[sb..]).unwrap_or(0);
+                if sb == db.len() {
+                    p.b().shutdown(now).expect("b can shut down after writing");
+                }
+            }
+            p.a.check_invariants().expect("a's invariants");
+            p.b().check_invariants().expect("b's invariants");
+            let ea = drain(&mut p.a, now, &mut x.got_a);
+            let eb = drain(p.b(), now, &mut x.got_b);
+            ea && eb
+        });
+        x
+    }
+}
+
 /// Reads everything `c` has into `out`; returns true at end-of-stream.
 pub fn drain(c: &mut Connection, now: Instant, out: &mut Vec<u8>) -> bool {
     let mut buf = [0u8; 65536];

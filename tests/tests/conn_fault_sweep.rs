@@ -37,28 +37,8 @@ fn run(seed: u64) {
     }
     let da: Vec<u8> = (0..30_000u32).map(|i| (i % 253) as u8).collect();
     let db: Vec<u8> = (0..20_000u32).map(|i| (i % 241) as u8).collect();
-    let (mut sa, mut sb) = (0, 0);
-    let (mut ga, mut gb) = (Vec::new(), Vec::new());
-    let ok = p.run_until(Duration::from_secs(30_000), |p| {
-        let now = p.now;
-        if sa < da.len() {
-            sa += p.a.write(now, &da[sa..]).unwrap_or(0);
-            if sa == da.len() {
-                p.a.shutdown(now).unwrap();
-            }
-        }
-        if sb < db.len() {
-            sb += p.b().write(now, &db[sb..]).unwrap_or(0);
-            if sb == db.len() {
-                p.b().shutdown(now).unwrap();
-            }
-        }
-        p.a.check_invariants().unwrap();
-        p.b().check_invariants().unwrap();
-        let ea = drain(&mut p.a, now, &mut ga);
-        let eb = drain(p.b(), now, &mut gb);
-        ea && eb
-    });
+    let x = p.exchange(&da, &db, Duration::from_secs(30_000));
+    let (ok, ga, gb) = (x.done, x.got_a, x.got_b);
     assert!(
         ok,
         "seed {seed}: a got {} of {}, b got {} of {}; a={:?} b={:?}",
