@@ -5,7 +5,7 @@
 //! and the invariants hold after every step.
 
 use tcp_core::{Config, Duration, State};
-use tcp_tests::pair::{Pair, drain};
+use tcp_tests::pair::Pair;
 
 fn b_state(p: &Pair) -> State {
     p.b.as_ref().map_or(State::Closed, |b| b.state())
