@@ -357,10 +357,21 @@ impl LinkDirection {
         }
         if !packet.is_empty() && self.rng.chance(self.config.corrupt) {
             self.stats.corrupted += 1;
+            // One to three distinct bits of one 16-bit word: the Internet checksum detects
+            // every such change (RFC 1071; only 0x0000 <-> 0xffff escapes it, which needs
+            // 16 flips), so corruption is always caught, as the link model promises. Flips
+            // spread over several words can cancel out in the one's-complement sum.
+            let words = (packet.len() as u64).div_ceil(2);
+            let word = self.rng.below(words) as usize * 2;
             let flips = 1 + self.rng.below(3);
-            for _ in 0..flips {
-                let bit = self.rng.below(packet.len() as u64 * 8);
-                packet[(bit / 8) as usize] ^= 1 << (bit % 8);
+            let mut mask = 0u16;
+            while mask.count_ones() < flips as u32 {
+                mask |= 1 << self.rng.below(16);
+            }
+            for (i, b) in mask.to_be_bytes().iter().enumerate() {
+                if let Some(p) = packet.get_mut(word + i) {
+                    *p ^= b;
+                }
             }
         }
         let mut times = vec![arrival];
