@@ -35,6 +35,23 @@ impl Connection {
                 _ => {}
             }
         }
+        // The probe timeout comes first: it is never later than the RTO, and when both are
+        // due the probe goes and the RTO is re-armed after it (RFC 8985 §7.3; in Linux the
+        // probe occupies the retransmission timer).
+        if let Some(l) = self.loss.as_deref_mut() {
+            if l.pto_at.is_some_and(|t| t <= now) {
+                l.pto_at = None;
+                l.probe_due = true;
+                self.restart_rtx(now);
+            }
+        }
+        if self
+            .loss
+            .as_ref()
+            .is_some_and(|l| l.reo_at.is_some_and(|t| t <= now))
+        {
+            self.sack_on_reorder_timeout(now);
+        }
         if self.rtx_at.is_some_and(|t| t <= now) {
             self.rtx_at = None;
             self.on_rto(now);
@@ -42,16 +59,6 @@ impl Connection {
         if self.persist_at.is_some_and(|t| t <= now) {
             self.persist_at = None;
             self.on_persist(now);
-        }
-        if let Some(l) = self.loss.as_deref_mut() {
-            if l.pto_at.is_some_and(|t| t <= now) {
-                // RFC 8985 §7.3: the probe timeout fired; poll_transmit sends the probe.
-                l.pto_at = None;
-                l.probe_due = true;
-            }
-            if l.reo_at.is_some_and(|t| t <= now) {
-                self.sack_on_reorder_timeout(now);
-            }
         }
         if self.delack_at.is_some_and(|t| t <= now) {
             self.delack_at = None;
