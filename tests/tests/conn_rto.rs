@@ -516,3 +516,30 @@ fn default_retries2_gives_up_after_about_924_seconds() {
     assert!(diff < Duration::from_millis(50), "{took:?}");
     assert_eq!(l.c.error(), Some(ConnError::TimedOut));
 }
+
+/// Limited transmit (RFC 3042): without SACK, the first and second duplicate ACKs each
+/// release one new segment beyond cwnd; the third starts fast retransmit.
+#[test]
+fn limited_transmit_sends_one_new_segment_on_each_of_the_first_two_dupacks() {
+    let mut l = Lone::established(Config {
+        sack: false,
+        congestion: tcp_core::config::CongestionAlgorithm::NewReno,
+        ..Config::default()
+    });
+    let out = l.write(20 * 1460);
+    assert_eq!(out.len(), 10, "initial window");
+    l.ack(1, 1461);
+    // The ACK above opened one more segment's room (slow start): 2 new segments.
+    let first = dupack(&mut l, 1461);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].len(), 1460);
+    let second = dupack(&mut l, 1461);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(second[0].seq(), first[0].seq() + 1460, "new data, in order");
+    let third = dupack(&mut l, 1461);
+    assert_eq!(
+        (third[0].seq(), third[0].len()),
+        (1461, 1460),
+        "fast retransmit"
+    );
+}

@@ -178,7 +178,16 @@ impl Connection {
                 }
             }
         }
-        let cwnd = if self.tlp_new_data { u32::MAX } else { cwnd };
+        let cwnd = if self.tlp_new_data {
+            u32::MAX
+        } else if self.loss.is_none() && self.recovery.is_none() && (1..=2).contains(&self.dupacks)
+        {
+            // Limited transmit (RFC 3042 §2): each of the first two duplicate ACKs lets one
+            // new segment out beyond cwnd, so a small window can still reach three.
+            cwnd.saturating_add(self.dupacks * smss)
+        } else {
+            cwnd
+        };
         if self.snd_nxt.lt(data_end) {
             let avail = data_end.since(self.snd_nxt);
             let mut len = avail.min(smss);
