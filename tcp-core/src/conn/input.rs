@@ -80,8 +80,17 @@ impl Connection {
             self.establish();
             self.ack_now = true;
             // Data or FIN carried on the SYN-ACK is processed as in ESTABLISHED.
+            // Data on the SYN-ACK is held to the window our SYN offered (RFC 9293 §3.10.7.3:
+            // "data ... should be queued ... up to the window").
             let data_seq = seg.seq + 1;
-            self.process_text_and_fin(now, data_seq, payload, f.contains(TcpFlags::FIN));
+            let mut data = payload;
+            let mut fin = f.contains(TcpFlags::FIN);
+            let room = self.advertised_remaining() as usize;
+            if data.len() > room {
+                data.truncate(room);
+                fin = false;
+            }
+            self.process_text_and_fin(now, data_seq, data, fin);
         } else {
             // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
             self.state = State::SynRcvd;

@@ -274,6 +274,8 @@ pub struct Connection {
     persist_probes: u32,
     probe_pending: bool,
     keepalive_probes: u32,
+    /// When the last keepalive probe went out (the next is due an interval later).
+    keepalive_last: Instant,
     last_rcv: Instant,
     state_deadline: Option<Instant>,
     unacked_since: Option<Instant>,
@@ -374,6 +376,7 @@ impl Connection {
             persist_probes: 0,
             probe_pending: false,
             keepalive_probes: 0,
+            keepalive_last: now,
             last_rcv: now,
             state_deadline: None,
             unacked_since: None,

@@ -14,7 +14,15 @@ impl Connection {
         let seg = self.next_segment(now);
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
-            if s.header.flags.contains(TcpFlags::ACK) {
+            // A probe (SEQ = SND.UNA - 1) is deliberately unacceptable to the peer, so it
+            // does not count as the ACK that was due (RFC 9293 §3.10.7.4).
+            let probe = s.payload.is_empty()
+                && s.header.seq == self.snd_una - 1
+                && !s
+                    .header
+                    .flags
+                    .intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST);
+            if s.header.flags.contains(TcpFlags::ACK) && !probe {
                 self.ack_sent(s.header.ack);
             }
         } else {

@@ -247,10 +247,17 @@ impl Connection {
         if !idle || !self.state.is_synchronized() || self.state == State::TimeWait {
             return None;
         }
-        Some(self.last_rcv + ka.idle + ka.interval * self.keepalive_probes)
+        // The first probe after `idle` of silence, each next one an interval after the
+        // previous probe actually went out, so a late wake-up does not fire a backlog of
+        // probes at once without giving the peer time to answer.
+        Some(if self.keepalive_probes == 0 {
+            self.last_rcv + ka.idle
+        } else {
+            self.keepalive_last + ka.interval
+        })
     }
 
-    fn on_keepalive(&mut self, _now: Instant) {
+    fn on_keepalive(&mut self, now: Instant) {
         let Some(ka) = self.opts.keepalive else {
             return;
         };
@@ -262,6 +269,7 @@ impl Connection {
             return;
         }
         self.keepalive_probes += 1;
+        self.keepalive_last = now;
         self.stats.keepalive_probes += 1;
         self.probe_pending = true;
     }

@@ -351,6 +351,12 @@ impl Endpoint {
         let Some(mut seg) = self.synack(now, syn, iss, tso) else {
             return;
         };
+        // Without timestamps the cookie has nowhere to remember window scaling and SACK, so
+        // the SYN-ACK does not offer them (as Linux's cookie_init_timestamp fallback).
+        if syn.options.timestamps.is_none() {
+            seg.header.options.window_scale = None;
+            seg.header.options.sack_permitted = false;
+        }
         // With timestamps, the options we must remember ride in the low bits of TSval.
         if let Some(ts) = seg.header.options.timestamps.as_mut() {
             ts.val = cookie::encode_ts(
