@@ -1,6 +1,6 @@
 //! `tcp-bench`: the project's measurements, printed as tables.
 //!
-//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum]`
+//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum] [bulk]`
 //! (no argument: all with defaults).
 
 use bytes::Bytes;
@@ -267,6 +267,65 @@ fn bytewise(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
+/// Bulk transfer in memory, one thread: the sender's and receiver's nodes (the same bulk
+/// applications for both stacks, data checked by the receiver, checksums computed and
+/// verified) joined directly, no delay, no loss; time moves only to the next timer.
+fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
+
+    use tcp_tests::sim::bulk::{BulkSetup, make_node};
+    use tcp_tests::sim::link::LinkConfig;
+    use tcp_tests::sim::smoltcp_node::Role;
+    let mut setup = BulkSetup::new(bytes, LinkConfig::new(Duration::ZERO, None));
+    setup.mtu = mtu;
+    setup.buffer = 256 * 1024;
+    let mut now = Instant::from_secs(1);
+    let mut rx = make_node(stack, Role::Receiver { expected: Some(bytes) }, &setup, now).expect("node");
+    let mut tx = make_node(stack, Role::Sender { bytes }, &setup, now).expect("node");
+    let t = WallClock::now();
+    for _ in 0..100_000_000u64 {
+        let mut moved = false;
+        while let Some(p) = tx.poll_transmit(now) {
+            rx.handle_packet(now, &p);
+            moved = true;
+        }
+        while let Some(p) = rx.poll_transmit(now) {
+            tx.handle_packet(now, &p);
+            moved = true;
+        }
+        let r = rx.report();
+        if r.bytes_received >= bytes && r.completed_at.is_some() {
+            assert_eq!(r.error, None, "receiver verified the data");
+            break;
+        }
+        if !moved {
+            let next = [tx.poll_timeout(), rx.poll_timeout()].into_iter().flatten().min();
+            now = next.map_or(now + Duration::from_millis(1), |n| n.max(now));
+            tx.handle_timeout(now);
+            rx.handle_timeout(now);
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(rx.report().bytes_received, bytes, "transfer completed");
+    bytes as f64 * 8.0 / secs / 1e9
+}
+
+fn bulk() {
+    use tcp_tests::sim::bulk::Stack;
+    let bytes: u64 = std::env::var("BULK_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 30);
+    println!("bulk transfer in memory, one thread, {} MiB, 256 KiB buffers, checksums on:", bytes >> 20);
+    println!("  {:>6}  {:>12}  {:>12}  {:>6}", "MTU", "ours Gbit/s", "smoltcp", "ratio");
+    let only_ours = std::env::var("BULK_ONLY_OURS").is_ok();
+    for mtu in [1500usize, 9000, 65535] {
+        let ours = bulk_one(Stack::Ours, mtu, bytes);
+        if only_ours {
+            println!("  {mtu:>6}  {ours:>12.2}");
+            continue;
+        }
+        let smol = bulk_one(Stack::Smoltcp, mtu, bytes);
+        println!("  {mtu:>6}  {ours:>12.2}  {smol:>12.2}  {:>6.2}", ours / smol);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let all = args.is_empty();
@@ -284,5 +343,8 @@ fn main() {
     }
     if all || args.iter().any(|a| a == "checksum") {
         checksum();
+    }
+    if all || args.iter().any(|a| a == "bulk") {
+        bulk();
     }
 }

@@ -3,17 +3,44 @@
 //!
 //! Both stacks' node wrappers use these, so the workload is identical whichever stack runs.
 
-/// The pattern byte at stream offset `offset` (deterministic, not periodic at any small
-/// power of two, so a misplaced segment is caught).
+use std::sync::OnceLock;
+
+/// Period of the pattern: a prime near 1 MB, so a segment misplaced by anything a TCP
+/// window allows (far less than a megabyte) is caught, and no power of two aligns with it.
+const PERIOD: u64 = 1_000_003;
+/// Longest slice [`pattern`] hands out.
+const MAX_SLICE: usize = 256 * 1024;
+
+/// The pattern table: one period plus room for the longest slice, computed once, so that
+/// generating and checking data costs a copy or a comparison, not arithmetic per byte.
+fn table() -> &'static [u8] {
+    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..PERIOD + MAX_SLICE as u64)
+            .map(|o| {
+                let i = o % PERIOD;
+                let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                (x >> 56) as u8 ^ (i >> 16) as u8
+            })
+            .collect()
+    })
+}
+
+/// The pattern bytes `[offset, offset + len)`, `len` at most 256 KiB.
+pub fn pattern(offset: u64, len: usize) -> &'static [u8] {
+    let start = (offset % PERIOD) as usize;
+    &table()[start..start + len.min(MAX_SLICE)]
+}
+
+/// The pattern byte at stream offset `offset` (deterministic, period about 1 MB).
 pub fn pattern_byte(offset: u64) -> u8 {
-    let x = offset.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (x >> 56) as u8 ^ (offset >> 16) as u8
+    table()[(offset % PERIOD) as usize]
 }
 
 /// Fills `buf` with the pattern starting at stream offset `offset`.
 pub fn fill_pattern(offset: u64, buf: &mut [u8]) {
-    for (i, b) in buf.iter_mut().enumerate() {
-        *b = pattern_byte(offset + i as u64);
+    for (k, chunk) in buf.chunks_mut(MAX_SLICE).enumerate() {
+        chunk.copy_from_slice(pattern(offset + (k * MAX_SLICE) as u64, chunk.len()));
     }
 }
 
@@ -22,19 +49,12 @@ pub fn fill_pattern(offset: u64, buf: &mut [u8]) {
 pub struct BulkSender {
     total: u64,
     written: u64,
-    buf: Vec<u8>,
-    buf_offset: u64,
 }
 
 impl BulkSender {
     /// A sender of `total` bytes.
     pub fn new(total: u64) -> Self {
-        BulkSender {
-            total,
-            written: 0,
-            buf: Vec::new(),
-            buf_offset: 0,
-        }
+        BulkSender { total, written: 0 }
     }
 
     /// Bytes to write in total.
@@ -55,16 +75,8 @@ impl BulkSender {
     /// The next bytes to write (at most 64 KiB), starting at [`BulkSender::written`].
     pub fn pending(&mut self) -> &[u8] {
         const CHUNK: u64 = 64 * 1024;
-        let end = (self.written + CHUNK).min(self.total);
-        if self.written < self.buf_offset || end > self.buf_offset + self.buf.len() as u64 {
-            let len = (self.total - self.written).min(CHUNK * 2) as usize;
-            self.buf.resize(len, 0);
-            fill_pattern(self.written, &mut self.buf);
-            self.buf_offset = self.written;
-        }
-        let start = (self.written - self.buf_offset) as usize;
-        let stop = (end - self.buf_offset) as usize;
-        &self.buf[start..stop]
+        let len = (self.total - self.written).min(CHUNK) as usize;
+        pattern(self.written, len)
     }
 
     /// Records that the stack accepted `n` more bytes.
@@ -94,12 +106,13 @@ impl BulkReceiver {
     /// Checks and counts bytes read from the stream.
     pub fn on_data(&mut self, data: &[u8]) {
         if self.first_mismatch.is_none() {
-            if let Some(i) = data
-                .iter()
-                .enumerate()
-                .position(|(i, &b)| b != pattern_byte(self.received + i as u64))
-            {
-                self.first_mismatch = Some(self.received + i as u64);
+            for (k, chunk) in data.chunks(MAX_SLICE).enumerate() {
+                let at = self.received + (k * MAX_SLICE) as u64;
+                if chunk != pattern(at, chunk.len()) {
+                    let i = chunk.iter().zip(pattern(at, chunk.len())).position(|(a, b)| a != b);
+                    self.first_mismatch = Some(at + i.unwrap_or(0) as u64);
+                    break;
+                }
             }
         }
         self.received += data.len() as u64;
