@@ -1,6 +1,59 @@
-//! `tcp-mio`: drives a [`tcp_core`] endpoint from a `mio` event loop.
+//! `tcp-mio`: drives a [`tcp_core`] endpoint from a `mio` event loop, carrying TCP segments
+//! in UDP datagrams (no root, no kernel TCP).
 //!
-//! Planned contents (see the project issues): a packet-link trait, a UDP link carrying one
-//! TCP segment per datagram, a driver usable from the embedder's own loop or a ready-made
-//! loop, and stream handles implementing `std::io::Read` and `std::io::Write`.
-//! Nothing beyond this placeholder exists yet.
+//! - [`Link`]: a packet link (send a segment, receive packets until `WouldBlock`, be a
+//!   `mio` source). [`UdpLink`] carries one TCP segment per datagram; [`LossyLink`] wraps
+//!   any link with seeded drops and reordering for tests. A TUN link plugs into the same
+//!   trait.
+//! - [`Driver`]: owns the [`tcp_core::Endpoint`] and the links, reads the clock, and is
+//!   driven from the embedder's own `mio` loop (`register`, `on_readable(token)`,
+//!   `on_timeout()`, `flush()`, `next_timeout()`, `poll_event()`), with methods that take
+//!   a [`tcp_core::ConnHandle`].
+//! - [`Net`]: a ready-made loop around a shared driver, with [`TcpStream`]
+//!   (`std::io::Read`/`Write`) and [`TcpListener`] handles.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//! use tcp_mio::Net;
+//!
+//! let server = Net::udp("127.0.0.1:0".parse()?, Default::default())?;
+//! let listener = server.listen(7, 128)?;
+//! let client = Net::udp("127.0.0.1:0".parse()?, Default::default())?;
+//! let mut stream = client.connect(server.udp_addr().unwrap(), 7)?;
+//! stream.write_all(b"hello")?; // buffered until the handshake completes
+//!
+//! // Both stacks live in this thread: poll each in turn.
+//! let (mut accepted, mut got) = (None, Vec::new());
+//! while got.len() < 5 {
+//!     client.poll(Some(Duration::from_millis(1)))?;
+//!     server.poll(Some(Duration::from_millis(1)))?;
+//!     if accepted.is_none() {
+//!         accepted = listener.accept().ok().map(|(s, _peer)| s);
+//!     }
+//!     if let Some(s) = accepted.as_mut() {
+//!         let mut buf = [0u8; 16];
+//!         match s.read(&mut buf) {
+//!             Ok(n) => got.extend_from_slice(&buf[..n]),
+//!             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+//!             Err(e) => return Err(e.into()),
+//!         }
+//!     }
+//! }
+//! assert_eq!(got, b"hello");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod check;
+mod driver;
+pub mod error;
+mod link;
+mod net;
+
+pub use driver::{Driver, DriverStats, LinkId, random_secret};
+pub use link::{
+    Frame, Impairment, Link, LossyLink, LossyStats, MAX_UDP_PAYLOAD, Received, UdpLink,
+    UdpLinkStats,
+};
+pub use net::{Net, TcpListener, TcpStream};
+pub use tcp_core;
