@@ -33,10 +33,7 @@ pub fn unshare_net() -> io::Result<()> {
 /// of the calling thread it acts in that thread's network namespace.
 pub fn ip(args: &[&str]) -> io::Result<()> {
     let out = Command::new("ip").args(args).output().map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot run `ip` (install iproute2): {e}"),
-        )
+        io::Error::new(e.kind(), format!("cannot run `ip` (install iproute2): {e}"))
     })?;
     if out.status.success() {
         Ok(())
@@ -110,7 +107,15 @@ impl TunNet {
         let mtu = self.mtu.to_string();
         let qlen = self.txqueuelen.to_string();
         ip(&[
-            "link", "set", "dev", &name, "mtu", &mtu, "txqueuelen", &qlen, "up",
+            "link",
+            "set",
+            "dev",
+            &name,
+            "mtu",
+            &mtu,
+            "txqueuelen",
+            &qlen,
+            "up",
         ])?;
         let v4 = format!("{}/{}", self.kernel_v4, self.prefix_v4);
         ip(&["addr", "add", &v4, "dev", &name])?;

@@ -68,7 +68,11 @@ fn our_client_bulk(v6: bool, total: u64) {
     });
     let k = server.join().unwrap().expect("kernel server");
     assert_eq!(k.recv_len, total, "kernel received length");
-    assert_eq!(k.recv_hash, common::expected_hash(33, total), "kernel received bytes");
+    assert_eq!(
+        k.recv_hash,
+        common::expected_hash(33, total),
+        "kernel received bytes"
+    );
     assert_eq!(flow.rx.len(), total, "we received length");
     assert_eq!(flow.rx.finish(), k.sent_hash, "we received bytes");
     assert_eq!(k.sent_hash, common::expected_hash(22, total));

@@ -279,3 +279,124 @@ pub fn kernel_flow(s: std::net::TcpStream, seed: u64, total: u64) -> io::Result<
 pub fn kernel_connect(target: SocketAddr) -> io::Result<std::net::TcpStream> {
     std::net::TcpStream::connect_timeout(&target, Duration::from_secs(30))
 }
+
+/// Polls `net` until `done(events)` holds, handing it the events of each poll; panics
+/// after `limit`.
+pub fn pump_events(
+    net: &Net,
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut(&[tcp_core::EndpointEvent]) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    let mut events = Vec::new();
+    while !done(&events) {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        events = net.poll(Some(Duration::from_millis(5))).expect("poll");
+    }
+}
+
+/// A kernel client connected to our listener at `addr`, and our accepted stream. The
+/// kernel socket is returned non-blocking, so the test thread can drive both sides.
+pub fn accepted_pair(
+    stack: &TunStack,
+    listener: &tcp_mio::TcpListener,
+    addr: SocketAddr,
+) -> (TcpStream, std::net::TcpStream) {
+    let client = std::thread::spawn(move || kernel_connect(addr));
+    let mut ours = None;
+    pump(stack.net(), LIMIT, "accept", || {
+        if ours.is_none() {
+            ours = listener.accept().ok().map(|(s, _)| s);
+        }
+        ours.is_some() && client.is_finished()
+    });
+    let k = client.join().unwrap().expect("kernel connect");
+    k.set_nonblocking(true).unwrap();
+    (ours.unwrap(), k)
+}
+
+/// Reads from a non-blocking reader until it would block; true at end-of-stream.
+pub fn drain_nb(r: &mut impl Read, into: &mut Vec<u8>) -> io::Result<bool> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => into.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes as much of `data[*off..]` as a non-blocking writer takes; true when all is
+/// written.
+pub fn write_nb(w: &mut impl Write, data: &[u8], off: &mut usize) -> io::Result<bool> {
+    while *off < data.len() {
+        match w.write(&data[*off..]) {
+            Ok(n) => *off += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// `len` bytes generated from `seed`.
+pub fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut v = vec![0u8; len];
+    XorShift::new(seed).fill(&mut v);
+    v
+}
+
+/// Kernel TCP states (as in `/proc/net/tcp`: 1 ESTABLISHED ... 6 TIME_WAIT, 7 CLOSE,
+/// 8 CLOSE_WAIT, 9 LAST_ACK, 10 LISTEN, 11 CLOSING) of sockets whose local or remote port is
+/// `port`, in this thread's network namespace.
+pub fn kernel_states(port: u16) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in ["tcp", "tcp6"] {
+        let Ok(text) = std::fs::read_to_string(format!("/proc/thread-self/net/{f}")) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() < 4 {
+                continue;
+            }
+            let port_of = |s: &str| {
+                s.rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+            };
+            if port_of(cols[1]) == Some(port) || port_of(cols[2]) == Some(port) {
+                if let Ok(st) = u8::from_str_radix(cols[3], 16) {
+                    out.push(st);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Kernel TIME_WAIT state number.
+pub const K_TIME_WAIT: u8 = 6;
+
+/// Sets SO_LINGER {on, 0}: the kernel resets the connection on close.
+pub fn set_linger_zero(s: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: valid socket and a `linger` struct of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&l as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(r, 0, "setsockopt SO_LINGER");
+}
