@@ -126,25 +126,30 @@ fn thousand_concurrent_connections_small_backlog() {
     let mut echoes: Vec<Echo> = Vec::new();
     let mut accepted = 0;
     let mut finished = 0;
-    common::pump(stack.net(), common::LIMIT + Duration::from_secs(10), "1000 conns", || {
-        for _ in 0..ACCEPTS_PER_POLL {
-            match listener.accept() {
-                Ok((s, _)) => {
-                    echoes.push(Echo::new(s));
-                    accepted += 1;
+    common::pump(
+        stack.net(),
+        common::LIMIT + Duration::from_secs(10),
+        "1000 conns",
+        || {
+            for _ in 0..ACCEPTS_PER_POLL {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        echoes.push(Echo::new(s));
+                        accepted += 1;
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
-        }
-        echoes.retain_mut(|e| {
-            let done = e.step().expect("echo");
-            if done {
-                finished += 1;
-            }
-            !done // dropping the stream closes it after the echo's FIN
-        });
-        kernel.is_finished()
-    });
+            echoes.retain_mut(|e| {
+                let done = e.step().expect("echo");
+                if done {
+                    finished += 1;
+                }
+                !done // dropping the stream closes it after the echo's FIN
+            });
+            kernel.is_finished()
+        },
+    );
     let results = kernel.join().unwrap().expect("kernel side");
     for (i, (len, hash)) in results.iter().enumerate() {
         let want = common::pattern(i as u64, PER_CONN);
