@@ -299,3 +299,19 @@ impl mio::event::Source for TunLink {
         SourceFd(&self.iface.as_raw_fd()).deregister(registry)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mss_from_mtu() {
+        assert_eq!(mss_for_mtu(1500, false), 1460);
+        assert_eq!(mss_for_mtu(1500, true), 1440);
+        assert_eq!(mss_for_mtu(1280, true), 1220);
+        assert_eq!(mss_for_mtu(65_535, false), 65_495);
+        assert_eq!(mss_for_mtu(100_000, false), u16::MAX);
+        assert_eq!(mss_for_mtu(0, true), 64);
+        assert_eq!(config_for_mtu(9000, false).mss, 8960);
+    }
+}
