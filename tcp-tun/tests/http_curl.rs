@@ -3,7 +3,6 @@
 mod common;
 
 #[path = "../examples/common/mod.rs"]
-#[allow(dead_code, reason = "shared with the examples")]
 mod example;
 
 use std::process::Command;
