@@ -103,14 +103,21 @@ impl TunNet {
     pub fn create(&self) -> io::Result<TunLink> {
         let iface = tun_tap::Iface::without_packet_info(&self.name, tun_tap::Mode::Tun)
             .map_err(|e| io::Error::new(e.kind(), format!("cannot create TUN device: {e}")))?;
-        let name = iface.name().to_string();
+        self.configure(iface.name())?;
+        TunLink::new(iface, &self.ours())
+    }
+
+    /// Configures an existing device `name` (made by another TUN user, e.g. smoltcp's
+    /// `TunTapInterface`) as [`TunNet::create`] does: MTU, queue length, up, the kernel's
+    /// addresses.
+    pub fn configure(&self, name: &str) -> io::Result<()> {
         let mtu = self.mtu.to_string();
         let qlen = self.txqueuelen.to_string();
         ip(&[
             "link",
             "set",
             "dev",
-            &name,
+            name,
             "mtu",
             &mtu,
             "txqueuelen",
@@ -118,12 +125,12 @@ impl TunNet {
             "up",
         ])?;
         let v4 = format!("{}/{}", self.kernel_v4, self.prefix_v4);
-        ip(&["addr", "add", &v4, "dev", &name])?;
+        ip(&["addr", "add", &v4, "dev", name])?;
         if let Some(k6) = self.kernel_v6 {
             let v6 = format!("{}/{}", k6, self.prefix_v6);
-            ip(&["-6", "addr", "add", &v6, "dev", &name, "nodad"])?;
+            ip(&["-6", "addr", "add", &v6, "dev", name, "nodad"])?;
         }
-        TunLink::new(iface, &self.ours())
+        Ok(())
     }
 }
 
