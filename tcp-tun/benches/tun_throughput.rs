@@ -14,7 +14,7 @@
 use smoltcp::iface::{Config as SmolConfig, Interface, SocketSet};
 use smoltcp::phy::{Medium, TunTapInterface, wait as phy_wait};
 use smoltcp::socket::tcp as smol_tcp;
-use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -179,7 +179,7 @@ fn smoltcp(dir: Dir, size: u64) -> io::Result<Duration> {
     });
     iface
         .routes_mut()
-        .add_default_ipv4_route(Ipv4Address::from(layout.kernel_v4))
+        .add_default_ipv4_route(layout.kernel_v4)
         .unwrap();
     let mut sockets = SocketSet::new(vec![]);
     let sock = smol_tcp::Socket::new(
