@@ -4,8 +4,8 @@
 //! the loopback device with its MTU set to 1500 is printed as a reference.
 //!
 //! Every measurement runs in a fresh private network namespace (root needed):
-//! `cargo bench -p tcp-tun --bench tun_throughput -- [SIZE_MB] [REPS]` (default 200 MB, 3
-//! repetitions; the median is reported).
+//! `cargo bench -p tcp-tun --bench tun_throughput -- [SIZE_MB] [REPS] [ROW]` (default 200 MB,
+//! 3 repetitions, the median is reported; ROW selects rows by a part of their name).
 //!
 //! Setup: MTU 1500, 256 KiB send and receive buffers on our stack and on smoltcp (the
 //! kernel autotunes its own), one connection, the stack's loop and the kernel's socket in
@@ -305,6 +305,10 @@ fn main() {
         .collect();
     let size_mb = args.first().copied().unwrap_or(200);
     let reps = args.get(1).copied().unwrap_or(3).max(1) as usize;
+    // A non-numeric argument selects the rows whose name contains it.
+    let only: Option<String> = std::env::args()
+        .skip(1)
+        .find(|a| a.parse::<u64>().is_err() && !a.starts_with('-'));
     let size = size_mb << 20;
     println!(
         "TUN bulk throughput, {size_mb} MiB per transfer, median of {reps}, MTU 1500, \
@@ -320,6 +324,9 @@ fn main() {
         ("Linux ↔ Linux over lo, MTU 1500 (reference)", linux),
     ];
     for (name, f) in rows {
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
         let mut cells = Vec::new();
         for dir in [Dir::KernelToStack, Dir::StackToKernel] {
             let mut rates = Vec::new();

@@ -23,6 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod emu;
 pub mod impair;
 pub mod link;
 pub mod netns;

@@ -217,7 +217,7 @@ impl TunLink {
     }
 }
 
-fn set_nonblocking(fd: i32) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: i32) -> io::Result<()> {
     // SAFETY: fcntl on a valid, owned descriptor with integer arguments.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if flags < 0 {

@@ -175,3 +175,13 @@ pub fn get_mtu(name: &str) -> io::Result<u32> {
     }
     Ok(req.mtu as u32)
 }
+
+/// Creates (or attaches to) the TUN device `name` in the current thread's namespace,
+/// without packet information, non-blocking, and not configured (for the
+/// [`crate::emu`] link emulator and other raw uses).
+pub fn open_tun(name: &str) -> io::Result<tun_tap::Iface> {
+    let iface = tun_tap::Iface::without_packet_info(name, tun_tap::Mode::Tun)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create TUN device: {e}")))?;
+    crate::link::set_nonblocking(std::os::fd::AsRawFd::as_raw_fd(&iface))?;
+    Ok(iface)
+}
