@@ -3,15 +3,12 @@
 //!
 //! Usage: `cargo run --release -p tcp-mio --example transfer [SIZE] [--mss N]`
 //! (SIZE like `1G`, `100M`; default 1 GiB, or the `TRANSFER_SIZE` environment variable;
-//! MSS default: the largest that fits one UDP datagram, as loopback TCP uses ~64 KiB).
+//! MSS default: the largest that fits one UDP datagram, as loopback TCP uses ~64 KiB;
+//! buffers: 2 MiB, or `TRANSFER_BUF`). `TRANSFER_VERBOSE=1` prints the sender's TCP info.
 
 mod common;
 
 use common::*;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-use tcp_core::Config;
-use tcp_mio::Net;
 
 fn main() -> std::io::Result<()> {
     let mut size = std::env::var("TRANSFER_SIZE")
@@ -30,61 +27,18 @@ fn main() -> std::io::Result<()> {
             std::process::exit(2);
         }
     }
-    let config = transfer_config(mss);
-    let block = data_block(0x5eed);
-    let (addr_tx, addr_rx) = mpsc::channel();
-    let server_cfg = config.clone();
-    let server = std::thread::spawn(move || -> std::io::Result<(u64, u64, f64)> {
-        let net = Net::udp("127.0.0.1:0".parse().unwrap(), server_cfg)?;
-        let listener = net.listen(5001, 16)?;
-        addr_tx.send(net.udp_addr().unwrap()).unwrap();
-        let mut stream = None;
-        net.run_until(Duration::from_secs(10), || {
-            stream = listener.accept().ok().map(|(s, _)| s);
-            Ok(stream.is_some())
-        })?;
-        let stream = stream.unwrap();
-        let start = Instant::now();
-        let (n, h) = receive_all(&net, &stream, size)?;
-        let secs = start.elapsed().as_secs_f64();
-        drop(stream);
-        // Let the FIN and last ACKs leave.
-        let _ = net.run_until(Duration::from_millis(200), || Ok(false));
-        Ok((n, h, secs))
-    });
-    let server_udp = addr_rx.recv().unwrap();
-    let expected = {
-        let block = block.clone();
-        std::thread::spawn(move || expected_hash(&block, size))
-    };
-    let net = Net::udp("127.0.0.1:0".parse().unwrap(), config)?;
-    let stream = net.connect(server_udp, 5001)?;
-    send_all(&net, &stream, &block, size)?;
-    drop(stream);
-    let (n, h, secs) = server.join().unwrap()?;
-    let expected = expected.join().unwrap();
-    let ok = n == size && h == expected;
+    let o = run_transfer(bulk_config(mss), size)?;
     println!(
         "transfer: {} bytes in {:.2} s over UDP loopback (MSS {}): {}, hash {} ({:016x})",
-        n,
-        secs,
+        o.bytes,
+        o.secs,
         mss,
-        rate(n, secs),
-        if ok { "ok" } else { "MISMATCH" },
-        h
+        rate(o.bytes, o.secs),
+        if o.ok { "ok" } else { "MISMATCH" },
+        o.hash
     );
-    if !ok {
+    if !o.ok {
         std::process::exit(1);
     }
     Ok(())
-}
-
-/// The configuration used for bulk transfers: the given MSS, 4 MiB buffers.
-fn transfer_config(mss: u16) -> Config {
-    Config {
-        mss,
-        send_buffer: 4 << 20,
-        recv_buffer: 4 << 20,
-        ..Config::default()
-    }
 }

@@ -4,11 +4,15 @@ use crate::error::{conn_err, connect_err, handle_err, listen_err, read_err, stat
 use crate::link::{Frame, Link, UdpLink};
 use bytes::{Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tcp_core::endpoint::{IncomingHandle, ListenerHandle};
-use tcp_core::{Config, ConnHandle, Endpoint, EndpointConfig, EndpointEvent, Instant, Transmit};
+use tcp_core::{
+    Config, ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Instant, State,
+    Transmit,
+};
 
 /// Names one link of a [`Driver`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,6 +46,8 @@ struct LinkSlot {
 const MAX_PACKET: usize = 65_536;
 /// Receive buffer chunk; packets are cut from it as `Bytes` without copying.
 const RX_CHUNK: usize = 1 << 20;
+/// Transmits handed to a link at once (a UDP link coalesces them with GSO).
+const TX_BATCH: usize = 64;
 /// Packets received before the driver flushes what they caused (ACKs) and goes on.
 const RX_BATCH: usize = 64;
 
@@ -71,9 +77,22 @@ pub struct Driver {
     origin: std::time::Instant,
     rx: BytesMut,
     scratch: Vec<u8>,
-    pending: Option<(usize, Transmit)>,
+    /// Transmits taken from the endpoint, not yet consumed by link `out_link`.
+    out: Vec<Transmit>,
+    out_link: usize,
+    /// A transmit for another link than the batch's, held for the next batch.
+    next: Option<(usize, Transmit)>,
+    /// With more than one link: which link each 4-tuple's packets last arrived on, so
+    /// replies leave through the same link even when links share an IP.
+    arrivals: HashMap<FourTuple, usize>,
+    /// Connections shut down while still in SYN-SENT; the shutdown is applied once the
+    /// handshake completes (see [`Driver::shutdown`]).
+    deferred_shutdown: Vec<ConnHandle>,
     stats: DriverStats,
 }
+
+/// Largest number of remembered arrival links before the table is cleared and relearned.
+const MAX_ARRIVALS: usize = 1 << 16;
 
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -111,7 +130,11 @@ impl Driver {
             origin: std::time::Instant::now(),
             rx: BytesMut::new(),
             scratch: vec![0; MAX_PACKET + 64],
-            pending: None,
+            out: Vec::with_capacity(TX_BATCH),
+            out_link: 0,
+            next: None,
+            arrivals: HashMap::new(),
+            deferred_shutdown: Vec::new(),
             stats: DriverStats::default(),
         })
     }
@@ -230,8 +253,18 @@ impl Driver {
                     continue;
                 }
             };
-            let packet: Bytes = self.rx.split_to(r.len.min(MAX_PACKET)).freeze();
-            self.handle_frame(packet, r.frame);
+            // One clock read per receive call (a GRO batch arrived at one instant).
+            let now = self.now();
+            let mut packet: Bytes = self.rx.split_to(r.len.min(MAX_PACKET)).freeze();
+            // A coalesced batch (UDP GRO) is cut into its packets without copying.
+            let size = r.segment_size.unwrap_or(packet.len()).max(1);
+            while !packet.is_empty() {
+                let p = packet.split_to(size.min(packet.len()));
+                if self.links.len() > 1 {
+                    self.note_arrival(i, &p, r.frame);
+                }
+                self.handle_frame(now, p, r.frame);
+            }
             batch += 1;
             if batch == RX_BATCH {
                 batch = 0;
@@ -240,8 +273,31 @@ impl Driver {
         }
     }
 
-    fn handle_frame(&mut self, packet: Bytes, frame: Frame) {
-        let now = self.now();
+    /// Remembers that the packet's connection arrived on link `i`.
+    fn note_arrival(&mut self, i: usize, packet: &[u8], frame: Frame) {
+        let (src, dst, tcp): (IpAddr, IpAddr, &[u8]) = match frame {
+            Frame::Segment { src, dst } => (src, dst, packet),
+            Frame::Packet => match tcp_core::wire::parse_ip_packet(packet) {
+                Ok((ip, range)) => (ip.src(), ip.dst(), &packet[range]),
+                Err(_) => return,
+            },
+        };
+        if tcp.len() < 4 {
+            return;
+        }
+        let tuple = FourTuple {
+            local: SocketAddr::new(dst, u16::from_be_bytes([tcp[2], tcp[3]])),
+            remote: SocketAddr::new(src, u16::from_be_bytes([tcp[0], tcp[1]])),
+        };
+        if self.arrivals.get(&tuple) != Some(&i) {
+            if self.arrivals.len() >= MAX_ARRIVALS {
+                self.arrivals.clear();
+            }
+            self.arrivals.insert(tuple, i);
+        }
+    }
+
+    fn handle_frame(&mut self, now: Instant, packet: Bytes, frame: Frame) {
         self.stats.packets_in += 1;
         let r = match frame {
             Frame::Segment { src, dst } => self.endpoint.handle_segment(now, src, dst, packet),
@@ -255,7 +311,8 @@ impl Driver {
     /// Hands a packet to the endpoint as if a link had received it (for links polled
     /// outside the driver, and for tests).
     pub fn inject(&mut self, packet: Bytes, frame: Frame) {
-        self.handle_frame(packet, frame);
+        let now = self.now();
+        self.handle_frame(now, packet, frame);
     }
 
     /// Runs every timer that is due. Call it after each `poll` (it is cheap when nothing is
@@ -280,23 +337,64 @@ impl Driver {
         Some(t.saturating_duration_since(now))
     }
 
-    /// Sends everything the endpoint has to send. Stops early (keeping the transmit) if a
-    /// link would block; the link's next writable event resumes it.
+    /// Sends everything the endpoint has to send, in batches per link. Stops early
+    /// (keeping what is left) if a link would block; the link's next writable event
+    /// resumes it.
     pub fn flush(&mut self) {
         let now = self.now();
-        if let Some((i, t)) = self.pending.take() {
-            if !self.send_on(i, t) {
-                return;
+        if !self.deferred_shutdown.is_empty() {
+            self.apply_deferred_shutdowns(now);
+        }
+        loop {
+            if self.out.is_empty() {
+                self.fill_batch(now);
+                if self.out.is_empty() {
+                    return;
+                }
+            }
+            let Some(slot) = self.links.get_mut(self.out_link) else {
+                self.out.clear();
+                continue;
+            };
+            match slot.link.send_batch(&self.out, &mut self.scratch) {
+                Ok(n) => {
+                    let n = n.clamp(1, self.out.len());
+                    self.stats.packets_out += n as u64;
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.stats.send_blocked += 1;
+                    return;
+                }
+                Err(_) => {
+                    self.stats.send_errors += 1;
+                    self.out.remove(0);
+                }
             }
         }
-        while let Some(t) = self.endpoint.poll_transmit(now) {
+    }
+
+    /// Takes transmits from the endpoint while they go to the same link.
+    fn fill_batch(&mut self, now: Instant) {
+        if let Some((i, t)) = self.next.take() {
+            self.out_link = i;
+            self.out.push(t);
+        }
+        while self.out.len() < TX_BATCH {
+            let Some(t) = self.endpoint.poll_transmit(now) else {
+                return;
+            };
             let Some(i) = self.route(&t) else {
                 self.stats.no_link += 1;
                 continue;
             };
-            if !self.send_on(i, t) {
+            if self.out.is_empty() {
+                self.out_link = i;
+            } else if i != self.out_link {
+                self.next = Some((i, t));
                 return;
             }
+            self.out.push(t);
         }
     }
 
@@ -304,32 +402,17 @@ impl Driver {
         if self.links.len() == 1 {
             return Some(0);
         }
+        let tuple = FourTuple {
+            local: t.src,
+            remote: t.dst,
+        };
+        if let Some(&i) = self.arrivals.get(&tuple) {
+            return Some(i);
+        }
         let (src, dst) = (t.src.ip(), t.dst.ip());
         self.links
             .iter()
             .position(|s| s.link.local_ip(dst) == Some(src))
-    }
-
-    /// Sends `t` on link `i`; false if the link would block (the transmit is kept).
-    fn send_on(&mut self, i: usize, t: Transmit) -> bool {
-        let Some(slot) = self.links.get_mut(i) else {
-            return true;
-        };
-        match slot.link.send(&t, &mut self.scratch) {
-            Ok(()) => {
-                self.stats.packets_out += 1;
-                true
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.stats.send_blocked += 1;
-                self.pending = Some((i, t));
-                false
-            }
-            Err(_) => {
-                self.stats.send_errors += 1;
-                true
-            }
-        }
     }
 
     /// The next event: `EndpointEvent::Conn(handle, event)` for a connection,
@@ -368,7 +451,8 @@ impl Driver {
 
     /// Active open towards `remote` (the peer's IP and TCP port) from the local IP of the
     /// first link that has one for it. On a UDP link the peer's UDP address must be known
-    /// ([`crate::UdpLink::add_peer`]); otherwise use [`Driver::connect_udp`].
+    /// (call [`crate::UdpLink::add_peer`] before [`Driver::add_link`]); otherwise use
+    /// [`Driver::connect_udp`].
     pub fn connect(&mut self, remote: SocketAddr) -> io::Result<ConnHandle> {
         self.connect_inner(remote, None)
     }
@@ -401,8 +485,11 @@ impl Driver {
             .endpoint
             .connect(now, local_ip, remote)
             .map_err(connect_err)?;
-        if let (Some(hop), Ok(tuple)) = (next_hop, self.endpoint.tuple(h)) {
-            if let Some(slot) = self.links.get_mut(i) {
+        if let Ok(tuple) = self.endpoint.tuple(h) {
+            if self.links.len() > 1 {
+                self.arrivals.insert(tuple, i);
+            }
+            if let (Some(hop), Some(slot)) = (next_hop, self.links.get_mut(i)) {
                 slot.link.set_route(tuple, hop);
             }
         }
@@ -430,6 +517,7 @@ impl Driver {
 
     /// Copies as much of `data` into the send buffer as fits; `WouldBlock` if none does.
     pub fn write(&mut self, h: ConnHandle, data: &[u8]) -> io::Result<usize> {
+        self.check_not_shut(h)?;
         let now = self.now();
         self.endpoint
             .write(h, now, data)
@@ -439,6 +527,7 @@ impl Driver {
 
     /// Hands owned data to the send buffer without copying; returns how much was taken.
     pub fn write_bytes(&mut self, h: ConnHandle, data: Bytes) -> io::Result<usize> {
+        self.check_not_shut(h)?;
         let now = self.now();
         self.endpoint
             .write_bytes(h, now, data)
@@ -447,12 +536,50 @@ impl Driver {
     }
 
     /// Shuts down the sending direction: a FIN follows the buffered data.
+    ///
+    /// Data may be written while the handshake is still in progress; a shutdown then is
+    /// deferred until the connection is established (the core would drop the connection
+    /// and the data, as RFC 9293 §3.10.4 does for CLOSE in SYN-SENT).
     pub fn shutdown(&mut self, h: ConnHandle) -> io::Result<()> {
         let now = self.now();
+        let state = self.endpoint.connection(h).map_err(handle_err)?.state();
+        if state == State::SynSent {
+            if !self.deferred_shutdown.contains(&h) {
+                self.deferred_shutdown.push(h);
+            }
+            return Ok(());
+        }
         self.endpoint
             .shutdown(h, now)
             .map_err(handle_err)?
             .map_err(state_err)
+    }
+
+    /// Writes after a deferred shutdown fail as they would after an applied one.
+    fn check_not_shut(&self, h: ConnHandle) -> io::Result<()> {
+        if self.deferred_shutdown.contains(&h) {
+            return Err(write_err(tcp_core::WriteError::Closed));
+        }
+        Ok(())
+    }
+
+    fn apply_deferred_shutdowns(&mut self, now: Instant) {
+        let mut i = 0;
+        while i < self.deferred_shutdown.len() {
+            let h = self.deferred_shutdown[i];
+            match self.endpoint.connection(h).map(|c| c.state()) {
+                Ok(State::SynSent) => i += 1,
+                Ok(_) => {
+                    // Established (or failed: then shutdown reports the error, which the
+                    // next read or write reports too).
+                    let _ = self.endpoint.shutdown(h, now);
+                    self.deferred_shutdown.swap_remove(i);
+                }
+                Err(_) => {
+                    self.deferred_shutdown.swap_remove(i);
+                }
+            }
+        }
     }
 
     /// Closes the connection for the application; it finishes on its own (buffered data,

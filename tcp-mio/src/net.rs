@@ -118,6 +118,17 @@ impl Net {
         })
     }
 
+    /// Wraps a connection opened through [`Net::driver`] (for example with
+    /// [`Driver::connect`] or [`Driver::accept_incoming`]) in a stream handle, which then
+    /// owns it (dropping the stream closes it).
+    pub fn stream(&self, handle: ConnHandle) -> TcpStream {
+        TcpStream {
+            net: self.clone(),
+            handle,
+            open: true,
+        }
+    }
+
     /// Waits for readiness or the next deadline (at most `timeout`; `None`: no limit
     /// besides the stack's own timers), handles it, and returns the events that arrived.
     ///

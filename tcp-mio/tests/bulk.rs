@@ -177,3 +177,26 @@ fn transfers_over_a_lossy_reordering_link_stay_byte_exact() {
     let server = server.join().unwrap();
     check(&client, &server, CONNS, SIZE);
 }
+
+#[test]
+fn a_driver_with_two_udp_links_on_one_ip_answers_each_peer_through_its_own_link() {
+    const SIZE: u64 = 256 * 1024;
+    let (tx, rx) = mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let mut driver = Driver::new(Config::default()).unwrap();
+        let (_, a) = driver.add_udp_link(loopback()).unwrap();
+        let (_, b) = driver.add_udp_link(loopback()).unwrap();
+        let net = Net::from_driver(driver).unwrap();
+        tx.send((a, b)).unwrap();
+        server_side(&net, 9003, 2, SIZE)
+    });
+    let (a, b) = rx.recv().unwrap();
+    let client_b = std::thread::spawn(move || {
+        let net = stack(Config::default());
+        client_side(&net, b, 9003, 1, SIZE)
+    });
+    let net = stack(Config::default());
+    let mut client = client_side(&net, a, 9003, 1, SIZE);
+    client.extend(client_b.join().unwrap());
+    check(&client, &server.join().unwrap(), 2, SIZE);
+}

@@ -169,3 +169,43 @@ fn listening_twice_on_one_port_fails_with_addr_in_use() {
         ErrorKind::AddrInUse
     );
 }
+
+#[test]
+fn data_written_and_shut_down_during_the_handshake_arrives_before_end_of_stream() {
+    let server = stack(Config::default());
+    let client = stack(Config::default());
+    let listener = server.listen(7008, 8).unwrap();
+    let mut c = client.connect(server.udp_addr().unwrap(), 7008).unwrap();
+    c.write_all(b"early bird").unwrap();
+    c.shutdown().unwrap();
+    assert_eq!(c.write(b"more").unwrap_err().kind(), ErrorKind::BrokenPipe);
+    let mut s = accept_one(&[&client, &server], &listener);
+    let (got, end) = read_until(&[&client, &server], &mut s, 0);
+    assert_eq!(got, b"early bird");
+    assert_eq!(end.unwrap(), 0);
+}
+
+#[test]
+fn connect_by_tcp_address_uses_the_default_udp_peer_for_that_ip() {
+    use std::net::SocketAddr;
+    use tcp_mio::{Driver, UdpLink};
+    let server = stack(Config::default());
+    let listener = server.listen(7009, 8).unwrap();
+    let server_udp = server.udp_addr().unwrap();
+    let mut link = UdpLink::bind(loopback()).unwrap();
+    link.add_peer(server_udp);
+    let mut driver = Driver::new(Config::default()).unwrap();
+    driver.add_link(link);
+    let client = Net::from_driver(driver).unwrap();
+    let h = client
+        .driver()
+        .connect(SocketAddr::new(server_udp.ip(), 7009))
+        .unwrap();
+    let mut c = client.stream(h);
+    c.write_all(b"via default peer").unwrap();
+    c.shutdown().unwrap();
+    let mut s = accept_one(&[&client, &server], &listener);
+    let (got, end) = read_until(&[&client, &server], &mut s, 0);
+    assert_eq!(got, b"via default peer");
+    assert_eq!(end.unwrap(), 0);
+}

@@ -95,38 +95,58 @@ pub fn receive_all(net: &Net, stream: &TcpStream, expect: u64) -> io::Result<(u6
     Ok((h.len(), h.finish()))
 }
 
-/// Echoes everything read back to the peer until end-of-stream, then shuts down.
-pub fn echo(net: &Net, mut stream: TcpStream) -> io::Result<u64> {
-    let mut pending: Option<Bytes> = None;
-    let mut eof = false;
-    let mut total = 0;
-    loop {
-        if let Some(p) = pending.take() {
-            match stream.write_bytes(p.clone()) {
-                Ok(n) if n < p.len() => pending = Some(p.slice(n..)),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => pending = Some(p),
-                Err(e) => return Err(e),
-            }
+/// One echoed connection: writes back everything it reads; after the peer's
+/// end-of-stream and the last byte echoed, shuts down.
+pub struct Echo {
+    /// The connection.
+    pub stream: TcpStream,
+    pending: Option<Bytes>,
+    eof: bool,
+    /// Bytes echoed so far.
+    pub echoed: u64,
+}
+
+impl Echo {
+    /// Echoes `stream`.
+    pub fn new(stream: TcpStream) -> Self {
+        Echo {
+            stream,
+            pending: None,
+            eof: false,
+            echoed: 0,
         }
-        if pending.is_none() && !eof {
-            match stream.read_bytes(1 << 20) {
-                Ok(Some(b)) => {
-                    total += b.len() as u64;
-                    pending = Some(b);
-                    continue;
+    }
+
+    /// Moves what it can without blocking; true when finished (shut down after EOF).
+    pub fn step(&mut self) -> io::Result<bool> {
+        loop {
+            if let Some(p) = self.pending.take() {
+                match self.stream.write_bytes(p.clone()) {
+                    Ok(n) => {
+                        self.echoed += n as u64;
+                        if n < p.len() {
+                            self.pending = Some(p.slice(n..));
+                            return Ok(false);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.pending = Some(p);
+                        return Ok(false);
+                    }
+                    Err(e) => return Err(e),
                 }
-                Ok(None) => eof = true,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            }
+            if self.eof {
+                self.stream.shutdown()?;
+                return Ok(true);
+            }
+            match self.stream.read_bytes(1 << 20) {
+                Ok(Some(b)) => self.pending = Some(b),
+                Ok(None) => self.eof = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => return Err(e),
             }
         }
-        if eof && pending.is_none() {
-            stream.shutdown()?;
-            stream.flush()?;
-            return Ok(total);
-        }
-        net.poll(Some(Duration::from_secs(1)))?;
     }
 }
 
@@ -187,4 +207,126 @@ pub fn rate(bytes: u64, secs: f64) -> String {
         bps / 1e9,
         bytes as f64 / (1 << 20) as f64 / secs
     )
+}
+
+/// Result of one measured transfer.
+pub struct Outcome {
+    /// Bytes received.
+    pub bytes: u64,
+    /// Seconds from accept to end-of-stream on the receiver.
+    pub secs: f64,
+    /// Length and hash matched what was sent.
+    pub ok: bool,
+    /// Receiver's hash.
+    pub hash: u64,
+}
+
+/// Sends `size` bytes from a client stack to a listener stack, each in its own thread,
+/// over UDP on 127.0.0.1, and checks them by hash.
+pub fn run_transfer(config: tcp_core::Config, size: u64) -> io::Result<Outcome> {
+    use std::sync::mpsc;
+    let block = data_block(0x5eed);
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let server_cfg = config.clone();
+    let server = std::thread::spawn(move || -> io::Result<(u64, u64, f64)> {
+        let net = Net::udp("127.0.0.1:0".parse().unwrap(), server_cfg)?;
+        let listener = net.listen(5001, 16)?;
+        addr_tx.send(net.udp_addr().unwrap()).unwrap();
+        let mut stream = None;
+        net.run_until(Duration::from_secs(10), || {
+            stream = listener.accept().ok().map(|(s, _)| s);
+            Ok(stream.is_some())
+        })?;
+        let stream = stream.unwrap();
+        let start = Instant::now();
+        let (n, h) = receive_all(&net, &stream, size)?;
+        let secs = start.elapsed().as_secs_f64();
+        drop(stream);
+        // Let the FIN and the last ACKs leave before the stack goes away.
+        let _ = net.run_until(Duration::from_millis(200), || Ok(false));
+        Ok((n, h, secs))
+    });
+    let server_udp = addr_rx.recv().unwrap();
+    let expected = {
+        let block = block.clone();
+        std::thread::spawn(move || expected_hash(&block, size))
+    };
+    let net = Net::udp("127.0.0.1:0".parse().unwrap(), config)?;
+    let stream = net.connect(server_udp, 5001)?;
+    send_all(&net, &stream, &block, size)?;
+    if std::env::var_os("TRANSFER_VERBOSE").is_some() {
+        eprintln!("sender: {:?}", stream.info()?);
+        eprintln!("sender driver: {:?}", net.driver().stats());
+    }
+    drop(stream);
+    let (bytes, hash, secs) = server.join().unwrap()?;
+    let expected = expected.join().unwrap();
+    Ok(Outcome {
+        bytes,
+        secs,
+        ok: bytes == size && hash == expected,
+        hash,
+    })
+}
+
+/// Sends `size` bytes over the kernel's own TCP on 127.0.0.1 (std::net, two threads),
+/// hashing on the receiver as the stack's transfer does; returns (bytes, seconds, ok).
+pub fn run_kernel_transfer(size: u64) -> io::Result<Outcome> {
+    use std::net::{TcpListener, TcpStream};
+    let block = data_block(0x5eed);
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let sender = {
+        let block = block.clone();
+        std::thread::spawn(move || -> io::Result<()> {
+            let mut s = TcpStream::connect(addr)?;
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(block.len() as u64) as usize;
+                s.write_all(&block[..n])?;
+                left -= n as u64;
+            }
+            s.shutdown(std::net::Shutdown::Write)
+        })
+    };
+    let (mut s, _) = listener.accept()?;
+    let start = Instant::now();
+    let mut h = StreamHash::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = io::Read::read(&mut s, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    sender.join().unwrap()?;
+    let hash = h.finish();
+    Ok(Outcome {
+        bytes: h.len(),
+        secs,
+        ok: h.len() == size && hash == expected_hash(&block, size),
+        hash,
+    })
+}
+
+/// The configuration used for bulk transfers: the given MSS and 2 MiB send and receive
+/// buffers (or `TRANSFER_BUF`, like `4M`).
+///
+/// The receive window must stay below what the receiver's UDP socket can queue (4 MiB
+/// `SO_RCVBUF`, charged per queued datagram or GRO batch with overhead): a larger window
+/// can overflow it in bursts, and the core's NewReno recovery then repairs one lost
+/// segment per round trip. Without GRO, 8 MiB windows at MSS 1460 did exactly that.
+pub fn bulk_config(mss: u16) -> tcp_core::Config {
+    let buf = std::env::var("TRANSFER_BUF")
+        .ok()
+        .and_then(|v| parse_size(&v))
+        .unwrap_or(2 << 20) as usize;
+    tcp_core::Config {
+        mss,
+        send_buffer: buf,
+        recv_buffer: buf,
+        ..tcp_core::Config::default()
+    }
 }

@@ -62,6 +62,14 @@ impl Flow {
     /// finished: everything read up to end-of-stream, and our FIN acknowledged (TIME_WAIT
     /// or CLOSED), so the stack may go away without leaving the peer waiting.
     pub fn step(&mut self) -> io::Result<bool> {
+        let r = self.step_inner();
+        if r.is_err() {
+            eprintln!("flow failed: {:?}", self.stream.info());
+        }
+        r
+    }
+
+    fn step_inner(&mut self) -> io::Result<bool> {
         while self.out_left > 0 {
             if self.chunk_off == CHUNK {
                 self.rng.fill(&mut self.chunk);
