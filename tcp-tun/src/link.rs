@@ -263,6 +263,7 @@ impl Link for TunLink {
                 return Ok(Received {
                     len,
                     frame: Frame::Packet,
+                    segment_size: None,
                 });
             }
         }
