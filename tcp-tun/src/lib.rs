@@ -9,6 +9,10 @@
 //!   for IPv4, MTU − 60 for IPv6).
 //! - [`netns`]: a private network namespace ([`netns::unshare_net`]) with a TUN device and
 //!   documentation addresses in it ([`netns::TunNet`]).
+//! - [`impair::Impaired`]: seeded loss and reordering in both directions between the
+//!   device and the core (for tests).
+//! - [`emu`]: a link emulator between two TUN devices (rate, delay, loss, drop-tail queue),
+//!   for measurements over an emulated path.
 //! - [`TunStack`]: the usual assembly, a [`tcp_mio::Net`] (the shared driver and its loop)
 //!   on one TUN link, with `connect` to a kernel address.
 //!
