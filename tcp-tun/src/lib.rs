@@ -108,10 +108,15 @@ impl TunStack {
     }
 
     /// Starts an active open to `remote` (a kernel address and port) from the stack's
-    /// address of the same family. Returns at once; see [`Net::connect`].
+    /// address of the same family. Returns at once; reads return `WouldBlock` until data
+    /// arrives, writes before the handshake completes are buffered.
     pub fn connect(&self, remote: SocketAddr) -> io::Result<TcpStream> {
-        // On a TUN link the "next hop" of `Net::connect` is ignored: the kernel routes.
-        self.net
-            .connect(SocketAddr::new(remote.ip(), remote.port()), remote.port())
+        let h = {
+            let mut d = self.net.driver();
+            let h = d.connect(remote)?;
+            d.flush();
+            h
+        };
+        Ok(self.net.stream(h))
     }
 }

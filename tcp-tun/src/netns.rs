@@ -129,8 +129,33 @@ impl TunNet {
         if let Some(k6) = self.kernel_v6 {
             let v6 = format!("{}/{}", k6, self.prefix_v6);
             ip(&["-6", "addr", "add", &v6, "dev", name, "nodad"])?;
+            wait_local_route_v6(k6)?;
         }
         Ok(())
+    }
+}
+
+/// Waits until the kernel treats `addr` as local: even without duplicate address detection,
+/// Linux installs an IPv6 address's local route from a work queue, so for a few
+/// milliseconds after `ip addr add` (longer on a busy machine) packets to it are dropped
+/// (`Ip6InAddrErrors`).
+fn wait_local_route_v6(addr: Ipv6Addr) -> io::Result<()> {
+    let target = addr.to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let out = Command::new("ip")
+            .args(["-6", "route", "show", "table", "local", &target])
+            .output()?;
+        if out.status.success() && !out.stdout.trim_ascii().is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("IPv6 address {addr} did not become local"),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }
 

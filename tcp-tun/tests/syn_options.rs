@@ -152,14 +152,17 @@ fn check(
     info: tcp_core::Info,
     kernel: (u8, u8, u8),
 ) {
-    let syn = log
+    // The first SYN-ACK answers the last SYN before it (a SYN may have been retransmitted).
+    let at = log
         .iter()
+        .position(|s| s.header.flags.contains(TcpFlags::ACK))
+        .expect("a SYN-ACK");
+    let synack = &log[at];
+    let syn = log[..at]
+        .iter()
+        .rev()
         .find(|s| !s.header.flags.contains(TcpFlags::ACK))
         .expect("a SYN");
-    let synack = log
-        .iter()
-        .find(|s| s.header.flags.contains(TcpFlags::ACK))
-        .expect("a SYN-ACK");
     assert_eq!(syn.ours, we_open, "who sent the SYN");
     assert_eq!(synack.ours, !we_open);
     let (mine, theirs) = if we_open {
