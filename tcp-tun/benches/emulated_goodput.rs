@@ -12,7 +12,9 @@
 //! Linux ↔ Linux: A's kernel talks to B's kernel. Linux ↔ ours: A's kernel talks to our
 //! stack at 192.0.2.3, which sits behind B's kernel forwarding (a few microseconds more).
 //!
-//! `cargo bench -p tcp-tun --bench emulated_goodput -- [SECONDS]` (default 10 s per run).
+//! `cargo bench -p tcp-tun --bench emulated_goodput -- [SECONDS]` (default 10 s per run;
+//! `EMU_OUR_RCVBUF=BYTES` overrides our receive buffer, to see whether a result is
+//! window-limited).
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -200,7 +202,10 @@ fn our_stack() -> io::Result<TunStack> {
     let link = TunLink::new(tun_c, &[OURS.into()])?;
     let mut config = tcp_tun::config_for_mtu(1500, false);
     config.send_buffer = BUF;
-    config.recv_buffer = BUF;
+    config.recv_buffer = std::env::var("EMU_OUR_RCVBUF")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(BUF);
     TunStack::with_config(link, config)
 }
 
