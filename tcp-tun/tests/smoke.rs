@@ -42,7 +42,10 @@ fn kernel_client_says_hello() {
     // All of it happened in this thread's own namespace, not the process's.
     let ours = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
     let process = std::fs::read_link("/proc/self/ns/net").unwrap();
-    assert_ne!(ours, process, "the test thread has a private network namespace");
+    assert_ne!(
+        ours, process,
+        "the test thread has a private network namespace"
+    );
 }
 
 #[test]
