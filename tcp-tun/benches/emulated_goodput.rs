@@ -1,0 +1,452 @@
+//! Goodput over an emulated path (our link emulator between two TUN devices, see
+//! `tcp_tun::emu`): 100 Mbit/s, 10 ms one-way delay, MTU 1500, random loss 0 / 1 / 5 % in
+//! both directions, a drop-tail bottleneck queue of one bandwidth-delay product (250 kB),
+//! 256 KiB socket buffers on every end. Linux ↔ Linux next to Linux ↔ ours, same path, same
+//! run.
+//!
+//! Topology (root needed; every namespace private to this process):
+//! ```text
+//!  ns A: kernel 192.0.2.1/24 ── tunA ══ emulator ══ tunB ── ns B: kernel 192.0.2.2/24
+//!                                                           └─ forwards 192.0.2.3 ── tunC ── our stack
+//! ```
+//! Linux ↔ Linux: A's kernel talks to B's kernel. Linux ↔ ours: A's kernel talks to our
+//! stack at 192.0.2.3, which sits behind B's kernel forwarding (a few microseconds more).
+//!
+//! `cargo bench -p tcp-tun --bench emulated_goodput -- [SECONDS]` (default 10 s per run;
+//! `EMU_OUR_RCVBUF=BYTES` overrides our receive buffer, to see whether a result is
+//! window-limited).
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+use tcp_tun::emu::{self, EmuParams, EmuStats};
+use tcp_tun::netns::{self, ip};
+use tcp_tun::{TunLink, TunStack};
+
+const PORT: u16 = 5001;
+const BUF: usize = 256 * 1024;
+static DATA: [u8; 64 * 1024] = [0x33; 64 * 1024];
+const A: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+const B: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+const OURS: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 3);
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Case {
+    LinuxToLinux,
+    LinuxToOurs,
+    OursToLinux,
+}
+
+fn set_bufs(fd: i32) {
+    let v: libc::c_int = BUF as libc::c_int;
+    for opt in [libc::SO_SNDBUF, libc::SO_RCVBUF] {
+        // SAFETY: valid socket, an int option.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                opt,
+                (&v as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    }
+    let cc = b"cubic";
+    // SAFETY: valid socket, a byte string option.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_CONGESTION,
+            cc.as_ptr().cast(),
+            cc.len() as libc::socklen_t,
+        )
+    };
+}
+
+/// A kernel listener with 256 KiB buffers (set before listen, so accepted sockets inherit).
+fn kernel_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    // SAFETY: plain socket calls on a fresh descriptor owned by the returned listener.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let l = TcpListener::from_raw_fd(fd);
+        set_bufs(fd);
+        let one: libc::c_int = 1;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const libc::c_int).cast(),
+            4,
+        );
+        let SocketAddr::V4(a) = addr else {
+            unreachable!()
+        };
+        let sa = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: a.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*a.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        if libc::bind(
+            fd,
+            (&sa as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        ) != 0
+            || libc::listen(fd, 16) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(l)
+    }
+}
+
+/// A kernel connection with 256 KiB buffers (set before connect), retried while refused.
+fn kernel_connect(to: SocketAddr) -> io::Result<TcpStream> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // SAFETY: as in `kernel_listener`.
+        let r = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let s = TcpStream::from_raw_fd(fd);
+            set_bufs(fd);
+            let SocketAddr::V4(a) = to else {
+                unreachable!()
+            };
+            let sa = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*a.ip()).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            if libc::connect(
+                fd,
+                (&sa as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            ) == 0
+            {
+                Ok(s)
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        };
+        match r {
+            Err(e) if Instant::now() < deadline && e.kind() == ErrorKind::ConnectionRefused => {
+                thread::sleep(Duration::from_millis(50));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Sends for `secs`, then closes.
+fn kernel_send(mut s: TcpStream, secs: Duration) -> io::Result<()> {
+    let end = Instant::now() + secs;
+    while Instant::now() < end {
+        s.write_all(&DATA)?;
+    }
+    s.shutdown(Shutdown::Write)?;
+    let mut sink = [0u8; 1024];
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    while s.read(&mut sink)? > 0 {}
+    Ok(())
+}
+
+/// Reads to end-of-stream; returns goodput in Mbit/s from the first byte to the end.
+fn kernel_recv(mut s: TcpStream) -> io::Result<f64> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    let mut first = None;
+    s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    loop {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            let dt = first.map_or(Duration::ZERO, |t: Instant| t.elapsed());
+            return Ok(got as f64 * 8.0 / dt.as_secs_f64().max(1e-9) / 1e6);
+        }
+        first.get_or_insert_with(Instant::now);
+        got += n as u64;
+    }
+}
+
+/// Our stack on tunC in namespace B, behind B's kernel forwarding.
+fn our_stack() -> io::Result<TunStack> {
+    std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")?;
+    let tun_c = netns::open_tun("tunC")?;
+    ip(&[
+        "link",
+        "set",
+        "dev",
+        "tunC",
+        "mtu",
+        "1500",
+        "txqueuelen",
+        "1000",
+        "up",
+    ])?;
+    ip(&["route", "add", &format!("{OURS}/32"), "dev", "tunC"])?;
+    let link = TunLink::new(tun_c, &[OURS.into()])?;
+    let mut config = tcp_tun::config_for_mtu(1500, false);
+    config.send_buffer = BUF;
+    config.recv_buffer = std::env::var("EMU_OUR_RCVBUF")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(BUF);
+    TunStack::with_config(link, config)
+}
+
+/// Our side receiving: accept one connection, read to EOF; goodput in Mbit/s.
+fn ours_recv(stack: &TunStack) -> io::Result<f64> {
+    let l = stack
+        .net()
+        .listen_on(SocketAddr::new(OURS.into(), PORT), 4)?;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut conn = None;
+    let (mut got, mut first) = (0u64, None);
+    while Instant::now() < deadline {
+        stack.net().poll(Some(Duration::from_millis(10)))?;
+        if conn.is_none() {
+            conn = l.accept().ok().map(|(s, _)| s);
+        }
+        let Some(s) = conn.as_ref() else { continue };
+        loop {
+            match s.read_bytes(1 << 20) {
+                Ok(Some(b)) => {
+                    first.get_or_insert_with(Instant::now);
+                    got += b.len() as u64;
+                }
+                Ok(None) => {
+                    let dt = first.map_or(Duration::ZERO, |t: Instant| t.elapsed());
+                    drop(conn);
+                    for _ in 0..10 {
+                        stack.net().poll(Some(Duration::from_millis(5)))?;
+                    }
+                    return Ok(got as f64 * 8.0 / dt.as_secs_f64().max(1e-9) / 1e6);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Err(io::Error::new(ErrorKind::TimedOut, "ours: receive"))
+}
+
+/// Our side sending for `secs`, then shutting down; polls until `done`.
+fn ours_send(stack: &TunStack, secs: Duration, done: &AtomicBool) -> io::Result<()> {
+    let mut s = stack.connect(SocketAddr::new(A.into(), PORT))?;
+    let end = Instant::now() + secs;
+    let deadline = end + Duration::from_secs(120);
+    let mut shut = false;
+    while !done.load(Ordering::Relaxed) {
+        if Instant::now() > deadline {
+            return Err(io::Error::new(ErrorKind::TimedOut, "ours: send"));
+        }
+        if Instant::now() < end {
+            loop {
+                match s.write(&DATA) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        } else if !shut {
+            s.shutdown()?;
+            shut = true;
+        }
+        stack.net().poll(Some(Duration::from_millis(5)))?;
+    }
+    Ok(())
+}
+
+/// A namespace with a TUN device `name` holding the kernel address `addr`/24; returns a
+/// duplicate of the device's descriptor for the emulator.
+fn tun_side(name: &str, addr: Ipv4Addr) -> io::Result<(tun_tap::Iface, OwnedFd)> {
+    netns::unshare_net()?;
+    let iface = netns::open_tun(name)?;
+    ip(&[
+        "link",
+        "set",
+        "dev",
+        name,
+        "mtu",
+        "1500",
+        "txqueuelen",
+        "1000",
+        "up",
+    ])?;
+    ip(&["addr", "add", &format!("{addr}/24"), "dev", name])?;
+    // SAFETY: dup of a valid descriptor; the copy is owned by the OwnedFd.
+    let dup = unsafe { libc::dup(iface.as_raw_fd()) };
+    if dup < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `dup` is a fresh descriptor nobody else owns.
+    Ok((iface, unsafe { OwnedFd::from_raw_fd(dup) }))
+}
+
+fn run(case: Case, loss: f64, secs: Duration) -> io::Result<(f64, EmuStats)> {
+    let done = Arc::new(AtomicBool::new(false));
+    let (fd_tx, fd_rx) = mpsc::channel::<OwnedFd>();
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let go_b = go_rx;
+    // Namespace A: always the kernel.
+    let fd_tx_a = fd_tx.clone();
+    let done_a = done.clone();
+    let a = thread::spawn(move || -> io::Result<Option<f64>> {
+        let (_iface, fd) = tun_side("tunA", A)?;
+        fd_tx_a.send(fd).unwrap();
+        let r = match case {
+            Case::LinuxToLinux => {
+                ready_rx.recv().unwrap();
+                kernel_send(kernel_connect(SocketAddr::new(B.into(), PORT))?, secs)?;
+                None
+            }
+            Case::LinuxToOurs => {
+                ready_rx.recv().unwrap();
+                kernel_send(kernel_connect(SocketAddr::new(OURS.into(), PORT))?, secs)?;
+                None
+            }
+            Case::OursToLinux => {
+                let l = kernel_listener(SocketAddr::new(A.into(), PORT))?;
+                go_tx.send(()).unwrap();
+                let (s, _) = l.accept()?;
+                Some(kernel_recv(s)?)
+            }
+        };
+        done_a.store(true, Ordering::Relaxed);
+        Ok(r)
+    });
+    // Namespace B: the kernel, or the router in front of our stack.
+    let done_b = done.clone();
+    let b = thread::spawn(move || -> io::Result<Option<f64>> {
+        let (_iface, fd) = tun_side("tunB", B)?;
+        fd_tx.send(fd).unwrap();
+        match case {
+            Case::LinuxToLinux => {
+                let l = kernel_listener(SocketAddr::new(B.into(), PORT))?;
+                ready_tx.send(()).unwrap();
+                let (s, _) = l.accept()?;
+                Ok(Some(kernel_recv(s)?))
+            }
+            Case::LinuxToOurs => {
+                let stack = our_stack()?;
+                ready_tx.send(()).unwrap();
+                Ok(Some(ours_recv(&stack)?))
+            }
+            Case::OursToLinux => {
+                let stack = our_stack()?;
+                go_b.recv().unwrap();
+                ours_send(&stack, secs, &done_b)?;
+                Ok(None)
+            }
+        }
+    });
+    let fa = fd_rx.recv_timeout(Duration::from_secs(10));
+    let fb = fd_rx.recv_timeout(Duration::from_secs(10));
+    let (Ok(fa), Ok(fb)) = (fa, fb) else {
+        let ea = a.join().unwrap().err();
+        let eb = b.join().unwrap().err();
+        return Err(io::Error::other(format!("namespace setup: {ea:?} {eb:?}")));
+    };
+    // Both devices came from different namespaces: the first is whichever was ready.
+    let params = EmuParams {
+        rate_bps: 100_000_000,
+        delay: Duration::from_millis(10),
+        loss,
+        queue_bytes: 250_000,
+        seed: 42,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_e = stop.clone();
+    let emu = thread::spawn(move || emu::run(&fa, &fb, params, &stop_e));
+    let ra = a.join().expect("namespace A")?;
+    let rb = b.join().expect("namespace B")?;
+    stop.store(true, Ordering::Relaxed);
+    let stats = emu.join().expect("emulator")?;
+    let goodput = ra.or(rb).unwrap_or(0.0);
+    Ok((goodput, stats))
+}
+
+fn main() {
+    // `cargo test --all-targets` runs this without `--bench`: one short lossless round only.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    if smoke && !can_run() {
+        return;
+    }
+    let secs = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .map_or(
+            Duration::from_secs(if smoke { 1 } else { 10 }),
+            Duration::from_secs_f64,
+        );
+    let losses: &[f64] = if smoke { &[0.0] } else { &[0.0, 0.01, 0.05] };
+    println!(
+        "Goodput over the emulated path: 100 Mbit/s, 10 ms one-way, MTU 1500, 250 kB \
+         drop-tail queue, 256 KiB buffers, {} s per run (Linux: CUBIC; ours: NewReno, the \
+         core's only controller so far)",
+        secs.as_secs_f64()
+    );
+    println!();
+    println!("| loss (each way) | Linux → Linux | Linux → ours | ours → Linux |");
+    println!("|---:|---:|---:|---:|");
+    for &loss in losses {
+        let mut cells = Vec::new();
+        for case in [Case::LinuxToLinux, Case::LinuxToOurs, Case::OursToLinux] {
+            match run(case, loss, secs) {
+                Ok((g, st)) => {
+                    eprintln!("{case:?} loss {loss}: {g:.1} Mbit/s, emulator {st:?}");
+                    cells.push(format!("{g:.1} Mbit/s"));
+                }
+                Err(e) => {
+                    assert!(!smoke, "{case:?} loss {loss}: {e}");
+                    eprintln!("{case:?} loss {loss}: {e}");
+                    cells.push("failed".into());
+                }
+            }
+        }
+        println!(
+            "| {:.0} % | {} | {} | {} |",
+            loss * 100.0,
+            cells[0],
+            cells[1],
+            cells[2]
+        );
+    }
+}
+
+/// In test mode: whether namespaces and TUN devices can be made here. If not, says so and
+/// skips, unless `CI` is set, where that is a failure.
+fn can_run() -> bool {
+    match thread::spawn(|| netns::unshare_net().and_then(|()| netns::open_tun("probe0").map(drop)))
+        .join()
+        .expect("probe thread")
+    {
+        Ok(()) => true,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "cannot create a namespace with a TUN device: {e}"
+            );
+            eprintln!(
+                "*** emulated_goodput SKIPPED: cannot create a namespace with a TUN device: {e}"
+            );
+            false
+        }
+    }
+}
