@@ -271,7 +271,6 @@ fn bytewise(data: &[u8]) -> u16 {
 /// applications for both stacks, data checked by the receiver, checksums computed and
 /// verified) joined directly, no delay, no loss; time moves only to the next timer.
 fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
-
     use tcp_tests::sim::bulk::{BulkSetup, make_node};
     use tcp_tests::sim::link::LinkConfig;
     use tcp_tests::sim::smoltcp_node::Role;
@@ -279,7 +278,15 @@ fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
     setup.mtu = mtu;
     setup.buffer = 256 * 1024;
     let mut now = Instant::from_secs(1);
-    let mut rx = make_node(stack, Role::Receiver { expected: Some(bytes) }, &setup, now).expect("node");
+    let mut rx = make_node(
+        stack,
+        Role::Receiver {
+            expected: Some(bytes),
+        },
+        &setup,
+        now,
+    )
+    .expect("node");
     let mut tx = make_node(stack, Role::Sender { bytes }, &setup, now).expect("node");
     let t = WallClock::now();
     for _ in 0..100_000_000u64 {
@@ -298,7 +305,10 @@ fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
             break;
         }
         if !moved {
-            let next = [tx.poll_timeout(), rx.poll_timeout()].into_iter().flatten().min();
+            let next = [tx.poll_timeout(), rx.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
             now = next.map_or(now + Duration::from_millis(1), |n| n.max(now));
             tx.handle_timeout(now);
             rx.handle_timeout(now);
@@ -311,9 +321,18 @@ fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
 
 fn bulk() {
     use tcp_tests::sim::bulk::Stack;
-    let bytes: u64 = std::env::var("BULK_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 30);
-    println!("bulk transfer in memory, one thread, {} MiB, 256 KiB buffers, checksums on:", bytes >> 20);
-    println!("  {:>6}  {:>12}  {:>12}  {:>6}", "MTU", "ours Gbit/s", "smoltcp", "ratio");
+    let bytes: u64 = std::env::var("BULK_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 30);
+    println!(
+        "bulk transfer in memory, one thread, {} MiB, 256 KiB buffers, checksums on:",
+        bytes >> 20
+    );
+    println!(
+        "  {:>6}  {:>12}  {:>12}  {:>6}",
+        "MTU", "ours Gbit/s", "smoltcp", "ratio"
+    );
     let only_ours = std::env::var("BULK_ONLY_OURS").is_ok();
     for mtu in [1500usize, 9000, 65535] {
         let ours = bulk_one(Stack::Ours, mtu, bytes);
@@ -322,7 +341,10 @@ fn bulk() {
             continue;
         }
         let smol = bulk_one(Stack::Smoltcp, mtu, bytes);
-        println!("  {mtu:>6}  {ours:>12.2}  {smol:>12.2}  {:>6.2}", ours / smol);
+        println!(
+            "  {mtu:>6}  {ours:>12.2}  {smol:>12.2}  {:>6.2}",
+            ours / smol
+        );
     }
 }
 

@@ -109,7 +109,10 @@ impl BulkReceiver {
             for (k, chunk) in data.chunks(MAX_SLICE).enumerate() {
                 let at = self.received + (k * MAX_SLICE) as u64;
                 if chunk != pattern(at, chunk.len()) {
-                    let i = chunk.iter().zip(pattern(at, chunk.len())).position(|(a, b)| a != b);
+                    let i = chunk
+                        .iter()
+                        .zip(pattern(at, chunk.len()))
+                        .position(|(a, b)| a != b);
                     self.first_mismatch = Some(at + i.unwrap_or(0) as u64);
                     break;
                 }

@@ -1,7 +1,7 @@
 //! A tiny HTTP/1.1 server on our stack, over a TUN device in a private network namespace;
 //! `curl` (the kernel's TCP) in that namespace fetches from it.
 //!
-//! Usage (root): `cargo run --release -p tcp-tun --example http-server [--curl]`
+//! Usage (root): `cargo run --release -p tcp-tun --example tun-http-server [--curl]`
 //!
 //! It prints its process id; from another shell:
 //! `sudo nsenter -t PID -n curl http://192.0.2.2/` (or `http://[2001:db8::2]/`), and

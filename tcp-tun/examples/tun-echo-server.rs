@@ -1,7 +1,7 @@
 //! A TCP echo server on our stack, over a TUN device in a private network namespace; the
 //! Linux kernel in that namespace is the client.
 //!
-//! Usage (root): `cargo run --release -p tcp-tun --example echo-server [--self-test]`
+//! Usage (root): `cargo run --release -p tcp-tun --example tun-echo-server [--self-test]`
 //!
 //! It prints its process id; from another shell talk to it with e.g.
 //! `echo hello | sudo nsenter -t PID -n curl -s --max-time 2 telnet://192.0.2.2:7`.
