@@ -10,18 +10,18 @@ use crate::wire::TcpFlags;
 impl Connection {
     /// The earliest instant at which `handle_timeout` has work, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        [
-            self.rtx_at,
-            self.persist_at,
-            self.delack_at,
-            self.state_deadline,
-            self.keepalive_deadline(),
-            self.loss.as_ref().and_then(|l| l.reo_at),
-            self.loss.as_ref().and_then(|l| l.pto_at),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        // A plain chain of comparisons: this runs after every call that touches the
+        // connection, so it must stay cheap.
+        let mut t = earliest(self.rtx_at, self.persist_at);
+        t = earliest(t, self.delack_at);
+        t = earliest(t, self.state_deadline);
+        if self.opts.keepalive.is_some() {
+            t = earliest(t, self.keepalive_deadline());
+        }
+        if let Some(l) = self.loss.as_deref() {
+            t = earliest(t, earliest(l.reo_at, l.pto_at));
+        }
+        t
     }
 
     /// Runs every timer whose deadline is at or before `now`.
@@ -272,5 +272,14 @@ impl Connection {
         self.keepalive_last = now;
         self.stats.keepalive_probes += 1;
         self.probe_pending = true;
+    }
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
     }
 }
