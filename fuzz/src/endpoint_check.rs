@@ -212,20 +212,7 @@ fn run_endpoint(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                         t.ecr = ecr;
                     }
                 }
-                let mut payload = support::arb_payload(u)?;
-                // Workaround for a known bug (fuzz_regressions.rs,
-                // `syn_ack_data_beyond_the_receive_window`): SYN-ACK data is not trimmed
-                // to the window in SYN-SENT. Keep it within the window of our SYN.
-                if flags.contains(TcpFlags::SYN | TcpFlags::ACK) {
-                    let cfg = h.ep.config();
-                    let space = cfg.recv_buffer.min(0xffff);
-                    let mss = usize::from(cfg.mss).max(1);
-                    payload.truncate(if space >= mss {
-                        space - space % mss
-                    } else {
-                        space
-                    });
-                }
+                let payload = support::arb_payload(u)?;
                 let hdr = TcpHeader {
                     src_port: tuple.remote.port(),
                     dst_port: tuple.local.port(),

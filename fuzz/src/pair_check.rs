@@ -340,14 +340,8 @@ fn run_pair(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
     for c in &mut cfgs {
         // A user timeout shorter than the path's RTT fails a healthy connection by design.
         c.user_timeout = None;
-        // Workaround for a known bug (fuzz_regressions.rs,
-        // `transfer_into_a_window_smaller_than_one_mss_does_not_crawl`): a peer window
-        // below one MSS makes the transfer crawl on the persist timer, which this target
-        // would report as a stall. Keep windows well above the MSS.
-        c.recv_buffer = c.recv_buffer.max(16 * 1024);
-        c.mss = c.mss.min(1460);
     }
-    let [mut cfg_a, mut cfg_b] = cfgs;
+    let [cfg_a, cfg_b] = cfgs;
     let mut epc_b = EndpointConfig {
         secret: [7; 16],
         ..EndpointConfig::default()
@@ -357,18 +351,6 @@ fn run_pair(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
         SynCookies::Never,
         SynCookies::Always,
     ])?;
-    // Workaround for a known bug (fuzz_regressions.rs,
-    // `ack_due_is_sent_even_when_our_keepalive_probe_fires_at_the_same_time`): when both
-    // sides run keepalive, one side's probe can replace its answer to the other's probe and
-    // the other side gives up. Only A keeps its keepalive.
-    cfg_b.keepalive = None;
-    if epc_b.syncookies == SynCookies::Always {
-        // Workaround for a known bug (fuzz_regressions.rs,
-        // `syn_cookie_without_timestamps_agrees_on_window_scaling_and_sack`): without
-        // timestamps a cookie SYN-ACK offers options the cookie cannot remember.
-        cfg_a.timestamps = true;
-        cfg_b.timestamps = true;
-    }
     let epc_b_cookies = epc_b.syncookies;
     let epc_a = EndpointConfig {
         secret: [3; 16],
