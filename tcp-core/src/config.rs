@@ -22,7 +22,7 @@ pub enum CongestionAlgorithm {
 pub struct Keepalive {
     /// Idle time before the first probe. Linux: 2 h.
     pub idle: Duration,
-    /// Time between unanswered probes. Linux: 75 s.
+    /// Time between unanswered probes (at least 1 ms is used). Linux: 75 s.
     pub interval: Duration,
     /// Unanswered probes before the connection is dropped. Linux: 9.
     pub count: u32,

@@ -1,4 +1,4 @@
-//! Replays the seed corpora of the `connection`, `endpoint` and `pair` fuzz targets
+//! Replays the seed corpora of the `connection`, `endpoint`, `pair` and `pkt` fuzz targets
 //! (`fuzz/corpus/<target>/`) through the targets' own checks, so the stable test suite runs
 //! the fuzz logic. The checks are the very files the fuzz targets include.
 //!
@@ -13,6 +13,7 @@ mod support {
 include!("../../fuzz/src/connection_check.rs");
 include!("../../fuzz/src/endpoint_check.rs");
 include!("../../fuzz/src/pair_check.rs");
+include!("../../fuzz/src/pkt_check.rs");
 
 use std::path::{Path, PathBuf};
 
@@ -90,4 +91,9 @@ fn replay_one() {
         "endpoint" => check_endpoint(&data),
         _ => check_pair(&data),
     }
+}
+
+#[test]
+fn pkt_corpus_never_panics_the_parser() {
+    replay("pkt", check_pkt);
 }

@@ -308,3 +308,48 @@ fn ack_due_is_sent_even_when_our_keepalive_probe_fires_at_the_same_time() {
         c.snd_max()
     );
 }
+
+/// Found by `connection` once its harness checked that nothing is due after one
+/// `handle_timeout`: a keepalive interval of zero made every probe schedule the next one at
+/// the same instant, so a driver looping on `poll_timeout` spun, sending probes. The
+/// interval now has a 1 ms floor.
+#[test]
+fn a_zero_keepalive_interval_does_not_leave_the_timer_due() {
+    let t0 = Instant::from_secs(1);
+    let cfg = Config {
+        keepalive: Some(Keepalive {
+            idle: Duration::from_secs(10),
+            interval: Duration::ZERO,
+            count: 3,
+        }),
+        ..Config::default()
+    };
+    let hs = Handshake {
+        local_port: LPORT,
+        remote_port: RPORT,
+        iss: SeqNum::new(1000),
+        irs: SeqNum::new(5000),
+        peer_mss: Some(1460),
+        peer_wscale: None,
+        sack: false,
+        ts_recent: None,
+        ts_offset: 0,
+        peer_window: 65_535,
+    };
+    let mut c = Connection::from_handshake(Arc::new(cfg), t0, &hs);
+    drain(&mut c, t0);
+    let now = t0 + Duration::from_secs(10);
+    assert_eq!(
+        c.poll_timeout(),
+        Some(now),
+        "first probe due after the idle time"
+    );
+    c.handle_timeout(now);
+    drain(&mut c, now);
+    assert!(
+        c.poll_timeout().is_some_and(|t| t > now),
+        "the next probe is not due at once: {:?}",
+        c.poll_timeout()
+    );
+    assert_eq!(c.state(), State::Established);
+}

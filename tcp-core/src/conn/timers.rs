@@ -253,7 +253,9 @@ impl Connection {
         Some(if self.keepalive_probes == 0 {
             self.last_rcv + ka.idle
         } else {
-            self.keepalive_last + ka.interval
+            // An interval of zero would make the timer due again at once (a spin); Linux
+            // refuses intervals under a second, we floor them at a millisecond.
+            self.keepalive_last + ka.interval.max(Duration::from_millis(1))
         })
     }
 
