@@ -353,3 +353,55 @@ fn a_zero_keepalive_interval_does_not_leave_the_timer_due() {
     );
     assert_eq!(c.state(), State::Established);
 }
+
+/// Found by `pair` after the fix above: the fix looked at the client's SYN, but a server that
+/// does not use timestamps sends a cookie SYN-ACK without them even when the SYN had them,
+/// and still offered window scaling and SACK that the cookie then forgot. The two ends
+/// disagreed on window scaling (a 200-byte window read as 2 bytes) and the transfer stalled.
+#[test]
+fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack() {
+    use std::net::SocketAddr;
+    use tcp_core::endpoint::SynCookies;
+    use tcp_core::{Endpoint, EndpointConfig};
+    use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP};
+
+    let client = EndpointConfig {
+        secret: [1; 16],
+        ..EndpointConfig::default()
+    };
+    let server = EndpointConfig {
+        secret: [2; 16],
+        syncookies: SynCookies::Always,
+        ..EndpointConfig::default()
+    };
+    let mut p = EpPair::new(
+        Config::default(),
+        client,
+        server.clone(),
+        Duration::from_millis(5),
+    );
+    p.server = Endpoint::new(
+        Config {
+            timestamps: false,
+            ..Config::default()
+        },
+        server,
+    );
+    let addr = SocketAddr::new(SERVER_IP, 80);
+    let l = p.server.listen(addr, 16).unwrap();
+    let now = p.now;
+    let c = p.client.connect(now, CLIENT_IP, addr).unwrap();
+    p.run_for(Duration::from_secs(1));
+    let s = p
+        .server
+        .accept(l)
+        .unwrap()
+        .expect("a connection from the cookie");
+    let ci = p.client.connection(c).unwrap().info();
+    let si = p.server.connection(s).unwrap().info();
+    assert_eq!(
+        (ci.snd_wscale, ci.rcv_wscale, ci.sack),
+        (si.rcv_wscale, si.snd_wscale, si.sack),
+        "client (snd_wscale, rcv_wscale, sack) vs server (rcv_wscale, snd_wscale, sack)"
+    );
+}

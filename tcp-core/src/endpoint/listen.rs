@@ -351,9 +351,10 @@ impl Endpoint {
         let Some(mut seg) = self.synack(now, syn, iss, tso) else {
             return;
         };
-        // Without timestamps the cookie has nowhere to remember window scaling and SACK, so
-        // the SYN-ACK does not offer them (as Linux's cookie_init_timestamp fallback).
-        if syn.options.timestamps.is_none() {
+        // Without timestamps on the SYN-ACK (the peer did not offer them, or we do not use
+        // them) the cookie has nowhere to remember window scaling and SACK, so the SYN-ACK
+        // does not offer them (as Linux's cookie_init_timestamp fallback).
+        if seg.header.options.timestamps.is_none() {
             seg.header.options.window_scale = None;
             seg.header.options.sack_permitted = false;
         }
