@@ -12,7 +12,6 @@ pub(crate) struct RttEstimator {
     rto_us: u64,
     min_us: u64,
     max_us: u64,
-    latest_us: u64,
 }
 
 impl RttEstimator {
@@ -25,14 +24,12 @@ impl RttEstimator {
             rto_us: duration_micros(initial).clamp(min_us, max_us),
             min_us,
             max_us,
-            latest_us: 0,
         }
     }
 
     /// Feeds one RTT measurement (RFC 6298 §2.2, §2.3).
     pub(crate) fn sample(&mut self, rtt: Duration) {
         let r = duration_micros(rtt).max(1);
-        self.latest_us = r;
         match self.srtt_us {
             None => {
                 self.srtt_us = Some(r);
@@ -69,12 +66,6 @@ impl RttEstimator {
     /// The RTT variation.
     pub(crate) fn rttvar(&self) -> Duration {
         Duration::from_micros(self.rttvar_us)
-    }
-
-    /// The most recent sample.
-    #[allow(dead_code)]
-    pub(crate) fn latest(&self) -> Duration {
-        Duration::from_micros(self.latest_us)
     }
 
     /// The largest RTO allowed.

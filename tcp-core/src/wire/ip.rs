@@ -322,84 +322,12 @@ pub fn emit_ip_header(
                 (6u32 << 28) | (u32::from(h.traffic_class) << 20) | (h.flow_label & 0x000f_ffff);
             let [v0, v1, v2, v3] = vtf.to_be_bytes();
             let [pl0, pl1] = pl.to_be_bytes();
-            let [
-                s0,
-                s1,
-                s2,
-                s3,
-                s4,
-                s5,
-                s6,
-                s7,
-                s8,
-                s9,
-                s10,
-                s11,
-                s12,
-                s13,
-                s14,
-                s15,
-            ] = h.src.octets();
-            let [
-                d0,
-                d1,
-                d2,
-                d3,
-                d4,
-                d5,
-                d6,
-                d7,
-                d8,
-                d9,
-                d10,
-                d11,
-                d12,
-                d13,
-                d14,
-                d15,
-            ] = h.dst.octets();
-            *out = [
-                v0,
-                v1,
-                v2,
-                v3,
-                pl0,
-                pl1,
-                h.next_header,
-                h.hop_limit,
-                s0,
-                s1,
-                s2,
-                s3,
-                s4,
-                s5,
-                s6,
-                s7,
-                s8,
-                s9,
-                s10,
-                s11,
-                s12,
-                s13,
-                s14,
-                s15,
-                d0,
-                d1,
-                d2,
-                d3,
-                d4,
-                d5,
-                d6,
-                d7,
-                d8,
-                d9,
-                d10,
-                d11,
-                d12,
-                d13,
-                d14,
-                d15,
-            ];
+            let head = [v0, v1, v2, v3, pl0, pl1, h.next_header, h.hop_limit];
+            let (src, dst) = (h.src.octets(), h.dst.octets());
+            // RFC 8200 §3: 8 bytes of fixed fields, then the two addresses.
+            for (o, b) in out.iter_mut().zip(head.iter().chain(&src).chain(&dst)) {
+                *o = *b;
+            }
             Ok(Ipv6Header::LEN)
         }
     }
