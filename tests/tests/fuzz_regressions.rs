@@ -49,10 +49,15 @@ fn syn_ack_data_beyond_the_receive_window() {
 }
 
 fn keepalive_conn(now: Instant) -> Connection {
+    keepalive_conn_with_interval(now, Duration::from_secs(5))
+}
+
+/// An established connection with keepalive: 10 s idle, `interval`, 3 probes.
+fn keepalive_conn_with_interval(now: Instant, interval: Duration) -> Connection {
     let cfg = Config {
         keepalive: Some(Keepalive {
             idle: Duration::from_secs(10),
-            interval: Duration::from_secs(5),
+            interval,
             count: 3,
         }),
         ..Config::default()
@@ -316,28 +321,7 @@ fn ack_due_is_sent_even_when_our_keepalive_probe_fires_at_the_same_time() {
 #[test]
 fn a_zero_keepalive_interval_does_not_leave_the_timer_due() {
     let t0 = Instant::from_secs(1);
-    let cfg = Config {
-        keepalive: Some(Keepalive {
-            idle: Duration::from_secs(10),
-            interval: Duration::ZERO,
-            count: 3,
-        }),
-        ..Config::default()
-    };
-    let hs = Handshake {
-        local_port: LPORT,
-        remote_port: RPORT,
-        iss: SeqNum::new(1000),
-        irs: SeqNum::new(5000),
-        peer_mss: Some(1460),
-        peer_wscale: None,
-        sack: false,
-        ts_recent: None,
-        ts_offset: 0,
-        peer_window: 65_535,
-    };
-    let mut c = Connection::from_handshake(Arc::new(cfg), t0, &hs);
-    drain(&mut c, t0);
+    let mut c = keepalive_conn_with_interval(t0, Duration::ZERO);
     let now = t0 + Duration::from_secs(10);
     assert_eq!(
         c.poll_timeout(),
