@@ -148,6 +148,104 @@ pub fn hash(data: &[u8]) -> u64 {
     h.finish()
 }
 
+/// Size of the chunks [`Flow`] generates and [`expected_hash`] hashes.
+pub const CHUNK: usize = 64 * 1024;
+
+/// The hash of the first `total` bytes of the stream generated from `seed` (what a peer
+/// reading a [`Flow`] of that seed should see).
+pub fn expected_hash(seed: u64, total: u64) -> u64 {
+    let mut rng = XorShift::new(seed);
+    let mut chunk = vec![0u8; CHUNK];
+    let mut h = StreamHash::new();
+    let mut left = total;
+    while left > 0 {
+        rng.fill(&mut chunk);
+        let n = left.min(CHUNK as u64) as usize;
+        h.update(&chunk[..n]);
+        left -= n as u64;
+    }
+    h.finish()
+}
+
+/// One connection's transfer in both directions, without blocking: writes `out_total`
+/// bytes generated from a seed (then shuts down) while reading and hashing everything up
+/// to end-of-stream.
+pub struct Flow {
+    /// The stream.
+    pub stream: crate::TcpStream,
+    rng: XorShift,
+    out_left: u64,
+    chunk: Vec<u8>,
+    chunk_off: usize,
+    /// Everything was written and the write side shut down.
+    pub shut: bool,
+    /// Hash of everything read so far.
+    pub rx: StreamHash,
+    /// End-of-stream was read.
+    pub eof: bool,
+    buf: Vec<u8>,
+}
+
+impl Flow {
+    /// A flow writing `out_total` bytes generated from `seed`.
+    pub fn new(stream: crate::TcpStream, seed: u64, out_total: u64) -> Self {
+        Flow {
+            stream,
+            rng: XorShift::new(seed),
+            out_left: out_total,
+            chunk: vec![0u8; CHUNK],
+            chunk_off: CHUNK,
+            shut: false,
+            rx: StreamHash::new(),
+            eof: false,
+            buf: vec![0u8; CHUNK],
+        }
+    }
+
+    /// Moves what it can without blocking; true when everything was written (and shut
+    /// down) and everything was read up to end-of-stream.
+    pub fn step(&mut self) -> std::io::Result<bool> {
+        use std::io::{ErrorKind, Read, Write};
+        while self.out_left > 0 {
+            if self.chunk_off == CHUNK {
+                self.rng.fill(&mut self.chunk);
+                self.chunk_off = 0;
+            }
+            let end = (CHUNK as u64).min(self.chunk_off as u64 + self.out_left) as usize;
+            match self.stream.write(&self.chunk[self.chunk_off..end]) {
+                Ok(n) => {
+                    self.chunk_off += n;
+                    self.out_left -= n as u64;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.out_left == 0 && !self.shut {
+            self.stream.shutdown()?;
+            self.shut = true;
+        }
+        while !self.eof {
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.rx.update(&self.buf[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.shut && self.eof)
+    }
+
+    /// Our FIN was acknowledged too (TIME_WAIT or CLOSED), so the stack may go away without
+    /// leaving the peer waiting.
+    pub fn closed(&self) -> std::io::Result<bool> {
+        Ok(matches!(
+            self.stream.state()?,
+            tcp_core::State::TimeWait | tcp_core::State::Closed
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

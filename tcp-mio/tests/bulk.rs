@@ -28,7 +28,7 @@ fn server_side(net: &Net, port: u16, conns: usize, size: u64) -> Report {
             flows.push((peer.port(), Flow::new(s, seed, size)));
         }
         flows.retain_mut(|(p, f)| {
-            if f.step().expect("server flow") {
+            if f.step().expect("server flow") && f.closed().expect("server flow") {
                 done.push((*p, f.rx.len(), f.rx.finish()));
                 false
             } else {
@@ -64,7 +64,7 @@ fn client_side(
             "client: transfers did not finish"
         );
         flows.retain_mut(|(p, f)| {
-            if f.step().expect("client flow") {
+            if f.step().expect("client flow") && f.closed().expect("client flow") {
                 done.push((*p, f.rx.len(), f.rx.finish()));
                 false
             } else {

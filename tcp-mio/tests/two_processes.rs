@@ -39,7 +39,7 @@ fn a_client_and_an_echo_server_in_separate_processes_exchange_byte_exact_data() 
     let mut results = Vec::new();
     pump(&[&net], || {
         flows.retain_mut(|(i, f)| {
-            if f.step().expect("flow") {
+            if f.step().expect("flow") && f.closed().expect("flow") {
                 results.push((*i, f.rx.len(), f.rx.finish()));
                 false
             } else {
