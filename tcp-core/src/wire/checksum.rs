@@ -112,11 +112,14 @@ impl Checksum {
         self.sum = add_carry(self.sum, u64::from(value));
     }
 
-    /// Copies `src` into the start of `dst` and adds it to the sum in the same pass.
+    /// Copies `src` into the start of `dst` and adds it to the sum, piece by piece, so each
+    /// piece is summed while it is still in the L1 cache (the library copy plus the
+    /// vectorised sum beat one fused word-by-word loop by about 2x; see issue #11's note).
     ///
     /// Returns [`WireError::BufferTooSmall`] (and copies nothing) when `dst` is shorter
     /// than `src`.
     pub fn copy_and_add(&mut self, dst: &mut [u8], src: &[u8]) -> Result<(), WireError> {
+        const PIECE: usize = 4096;
         let available = dst.len();
         let Some(dst) = dst.get_mut(..src.len()) else {
             return Err(WireError::BufferTooSmall {
@@ -124,37 +127,10 @@ impl Checksum {
                 available,
             });
         };
-        // Realign first if an odd byte is pending.
-        let (dst, src) = match (self.pending, dst, src) {
-            (Some(_), [d, dst_rest @ ..], [s, src_rest @ ..]) => {
-                *d = *s;
-                self.add_bytes(core::slice::from_ref(s));
-                (dst_rest, src_rest)
-            }
-            (_, dst, src) => (dst, src),
-        };
-        let mut d_rest: &mut [u8] = &mut [];
-        let mut s_rest: &[u8] = &[];
-        // BLOCK is a multiple of 4, so only the last block leaves a remainder.
-        for (d_block, s_block) in dst.chunks_mut(BLOCK).zip(src.chunks(BLOCK)) {
-            let mut lane: u64 = 0;
-            let mut d_words = d_block.chunks_exact_mut(4);
-            let mut s_words = s_block.chunks_exact(4);
-            for (d, s) in (&mut d_words).zip(&mut s_words) {
-                if let Some(w) = s.first_chunk::<4>() {
-                    d.copy_from_slice(w);
-                    lane += u64::from(u32::from_le_bytes(*w));
-                }
-            }
-            // Little-endian lanes give the byte-swapped sum (RFC 1071 §2 (B)).
-            self.sum = add_carry(self.sum, u64::from(fold(lane).swap_bytes()));
-            d_rest = d_words.into_remainder();
-            s_rest = s_words.remainder();
+        for (d, s) in dst.chunks_mut(PIECE).zip(src.chunks(PIECE)) {
+            d.copy_from_slice(s);
+            self.add_bytes(d);
         }
-        if d_rest.len() == s_rest.len() {
-            d_rest.copy_from_slice(s_rest);
-        }
-        self.add_bytes(s_rest);
         Ok(())
     }
 

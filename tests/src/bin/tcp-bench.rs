@@ -334,7 +334,12 @@ fn bulk() {
         "MTU", "ours Gbit/s", "smoltcp", "ratio"
     );
     let only_ours = std::env::var("BULK_ONLY_OURS").is_ok();
+    // BULK_MTU=1500 measures one MTU only (for profiling).
+    let only_mtu: Option<usize> = std::env::var("BULK_MTU").ok().and_then(|v| v.parse().ok());
     for mtu in [1500usize, 9000, 65535] {
+        if only_mtu.is_some_and(|m| m != mtu) {
+            continue;
+        }
         let ours = bulk_one(Stack::Ours, mtu, bytes);
         if only_ours {
             println!("  {mtu:>6}  {ours:>12.2}");
