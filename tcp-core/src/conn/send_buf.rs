@@ -119,20 +119,26 @@ impl SendBuffer {
             self.chunks_len += frozen.len();
             self.chunks.push_back(frozen);
         }
-        let mut pos = 0usize;
+        // New data is cut from the newest chunks: find the first chunk of the range by
+        // walking back from the end, so sending costs O(1) however many chunks are in flight.
+        let mut first = self.chunks.len();
+        let mut pos = self.chunks_len;
+        while pos > offset {
+            let Some(chunk) = first.checked_sub(1).and_then(|i| self.chunks.get(i)) else {
+                break;
+            };
+            first -= 1;
+            pos -= chunk.len();
+        }
         let mut out: Option<BytesMut> = None;
-        for chunk in &self.chunks {
+        for chunk in self.chunks.range(first..) {
             let chunk_end = pos + chunk.len();
-            if chunk_end <= offset {
-                pos = chunk_end;
-                continue;
-            }
             if pos >= end {
                 break;
             }
             let from = offset.saturating_sub(pos);
             let to = (end - pos).min(chunk.len());
-            if out.is_none() && offset >= pos && end <= chunk_end {
+            if out.is_none() && end <= chunk_end {
                 return chunk.slice(from..to);
             }
             out.get_or_insert_with(|| BytesMut::with_capacity(end - offset))
@@ -173,6 +179,29 @@ mod tests {
             big[100..].as_ptr(),
             "slice must share the caller's allocation"
         );
+    }
+
+    #[test]
+    fn slices_of_many_chunks_match_the_written_bytes_at_every_offset() {
+        let mut b = SendBuffer::new(1 << 20);
+        let data: alloc::vec::Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        b.push_slice(&data);
+        // Cut it into many chunks, as segments do, then consume a ragged front.
+        let mut at = 0;
+        while at < data.len() {
+            b.slice(at, 700);
+            at += 700;
+        }
+        b.consume(333);
+        let held = &data[333..];
+        for (offset, len) in [(0, 10), (5, 700), (690, 30), (9000, 2500), (19_000, 2000)] {
+            let end = (offset + len).min(held.len());
+            assert_eq!(
+                &b.slice(offset, len)[..],
+                &held[offset..end],
+                "at {offset}+{len}"
+            );
+        }
     }
 
     #[test]
