@@ -621,7 +621,7 @@ impl Endpoint {
             local: SocketAddr::new(dst, h.dst_port),
             remote: SocketAddr::new(src, h.src_port),
         };
-        match self.table.get(&tuple, |j| slot_tuple(&self.slots, j)) {
+        match self.table.lookup(&tuple, |j| slot_tuple(&self.slots, j)) {
             Some(i) => self.segment_for_slot(now, i, tuple, &h, payload),
             None => self.segment_for_listener(now, tuple, &h, payload),
         }

@@ -29,6 +29,9 @@ pub(crate) struct TupleTable {
     buckets: Vec<(u32, u32)>,
     len: usize,
     tombstones: usize,
+    /// The slot the last [`lookup`](Self::lookup) found (`EMPTY` when none): segments come
+    /// in trains on one connection, and comparing one tuple is cheaper than hashing it.
+    last: u32,
 }
 
 impl TupleTable {
@@ -38,6 +41,7 @@ impl TupleTable {
             buckets: vec![(EMPTY, 0); 16],
             len: 0,
             tombstones: 0,
+            last: EMPTY,
         }
     }
 
@@ -70,6 +74,21 @@ impl TupleTable {
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// [`get`](Self::get), first trying the slot the previous lookup found (the demux
+    /// fast path for a train of segments on one connection).
+    pub(crate) fn lookup(
+        &mut self,
+        t: &FourTuple,
+        tuple_of: impl Fn(u32) -> Option<FourTuple>,
+    ) -> Option<u32> {
+        if self.last != EMPTY && tuple_of(self.last - 1) == Some(*t) {
+            return Some(self.last - 1);
+        }
+        let found = self.get(t, tuple_of);
+        self.last = found.map_or(EMPTY, |i| i + 1);
+        found
     }
 
     /// Inserts `t -> slot`. The caller guarantees `t` is not present (look it up first).
@@ -113,6 +132,8 @@ impl TupleTable {
                 (EMPTY, _) => return None,
                 (TOMBSTONE, _) => {}
                 (v, bh) if bh == h as u32 && tuple_of(v - 1) == Some(*t) => {
+                    // The slot may keep its tuple for a while: never find it through the cache.
+                    self.last = EMPTY;
                     self.buckets[i] = (TOMBSTONE, 0);
                     self.len -= 1;
                     self.tombstones += 1;
@@ -175,5 +196,20 @@ mod tests {
             assert_eq!(t.get(&tuple(i), of), reference.get(&tuple(i)).copied());
         }
         assert_eq!(t.get(&tuple(9999), of), None);
+    }
+
+    #[test]
+    fn cached_lookup_forgets_a_removed_tuple_whose_slot_still_holds_it() {
+        let of = |i: u32| Some(tuple(i));
+        let mut t = TupleTable::new([3; 16]);
+        t.insert(&tuple(1), 1);
+        t.insert(&tuple(2), 2);
+        assert_eq!(t.lookup(&tuple(1), of), Some(1));
+        assert_eq!(t.lookup(&tuple(1), of), Some(1), "cache hit");
+        assert_eq!(t.lookup(&tuple(2), of), Some(2));
+        assert_eq!(t.remove(&tuple(2), of), Some(2));
+        // Slot 2 still reports tuple(2) through `of`, but the table no longer maps it.
+        assert_eq!(t.lookup(&tuple(2), of), None);
+        assert_eq!(t.lookup(&tuple(1), of), Some(1));
     }
 }
