@@ -290,7 +290,7 @@ fn reno_cubic_and_small_buffers_all_complete_under_loss() {
 struct Livelock;
 
 impl tcp_tests::sim::Node for Livelock {
-    fn handle_packet(&mut self, _now: Instant, _packet: &[u8]) {}
+    fn handle_packet(&mut self, _now: Instant, _packet: Vec<u8>) {}
     fn poll_transmit(&mut self, _now: Instant) -> Option<Vec<u8>> {
         None
     }

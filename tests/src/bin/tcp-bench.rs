@@ -292,11 +292,11 @@ fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
     for _ in 0..100_000_000u64 {
         let mut moved = false;
         while let Some(p) = tx.poll_transmit(now) {
-            rx.handle_packet(now, &p);
+            rx.handle_packet(now, p);
             moved = true;
         }
         while let Some(p) = rx.poll_transmit(now) {
-            tx.handle_packet(now, &p);
+            tx.handle_packet(now, p);
             moved = true;
         }
         let r = rx.report();

@@ -60,8 +60,9 @@ use rng::Rng;
 /// The world calls, at one virtual instant: `poll_transmit` until `None`, then delivers
 /// due packets with `handle_packet`, then calls `handle_timeout` if `poll_timeout` is due.
 pub trait Node {
-    /// A packet arrived at `now`.
-    fn handle_packet(&mut self, now: Instant, packet: &[u8]);
+    /// A packet arrived at `now`; the node owns its buffer (as a driver owns a received
+    /// frame), so neither stack needs to copy it to keep it.
+    fn handle_packet(&mut self, now: Instant, packet: Vec<u8>);
     /// The next IP packet to send at `now`, `None` when there is nothing to send.
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>>;
     /// The earliest deadline of the stack's and application's timers, if any.
@@ -485,7 +486,7 @@ impl World {
                 break;
             };
             self.record(p.to, TraceKind::Received, &p.packet);
-            self.nodes[p.to.0].handle_packet(now, &p.packet);
+            self.nodes[p.to.0].handle_packet(now, p.packet);
         }
         for n in &mut self.nodes {
             if n.poll_timeout().is_some_and(|t| t <= now) {

@@ -179,9 +179,9 @@ impl OursNode {
 }
 
 impl Node for OursNode {
-    fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+    fn handle_packet(&mut self, now: Instant, packet: Vec<u8>) {
         // Corrupted packets are counted by the endpoint and otherwise ignored.
-        let _ = self.ep.handle_packet(now, Bytes::copy_from_slice(packet));
+        let _ = self.ep.handle_packet(now, Bytes::from(packet));
         self.run_app(now);
     }
 

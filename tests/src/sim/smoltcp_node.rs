@@ -325,8 +325,8 @@ impl SmoltcpNode {
 }
 
 impl Node for SmoltcpNode {
-    fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
-        self.device.rx.push_back(packet.to_vec());
+    fn handle_packet(&mut self, now: Instant, packet: Vec<u8>) {
+        self.device.rx.push_back(packet);
         self.pump(now);
     }
 
