@@ -43,6 +43,7 @@ mod newreno;
 mod prr;
 mod rack;
 mod scoreboard;
+mod seglist;
 mod undo;
 
 pub use cubic::Cubic;

@@ -38,6 +38,7 @@
 //! [`Scoreboard::ops`] counts the elementary steps for tests that bound the cost by
 //! counting.
 
+use super::seglist::SegList;
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -154,7 +155,7 @@ pub struct Scoreboard {
     una_abs: u64,
     /// SND.MAX (HighData + 1) as an offset.
     max_abs: u64,
-    segs: BTreeMap<u64, Seg>,
+    segs: SegList<Seg>,
     sacked: BTreeMap<u64, u64>,
     tsorted: BTreeMap<(Instant, u64), u64>,
     lost_queue: BTreeSet<u64>,
@@ -192,7 +193,7 @@ impl Scoreboard {
             una: snd_una,
             una_abs,
             max_abs: una_abs,
-            segs: BTreeMap::new(),
+            segs: SegList::new(),
             sacked: BTreeMap::new(),
             tsorted: BTreeMap::new(),
             lost_queue: BTreeSet::new(),
@@ -390,13 +391,12 @@ impl Scoreboard {
         let e = e.min(self.max_abs);
         let first = self
             .segs
-            .range(..=s)
-            .next_back()
+            .at_or_before(s)
             .filter(|(_, g)| g.end > s)
             .map(|(k, _)| *k)
             .unwrap_or(s);
         let mut cursor = first;
-        while let Some((&k, g)) = first_in(&self.segs, cursor, e) {
+        while let Some((&k, g)) = self.segs.first_in(cursor, e) {
             let gend = g.end;
             cursor = gend;
             self.update_seg(k, |g| {
@@ -641,11 +641,10 @@ impl Scoreboard {
     ) {
         let mut cursor = self
             .segs
-            .range(..=from)
-            .next_back()
+            .at_or_before(from)
             .filter(|(_, g)| g.end > from)
             .map_or(from, |(k, _)| *k);
-        while let Some((&k, &g)) = first_in(&self.segs, cursor, to) {
+        while let Some((&k, &g)) = self.segs.first_in(cursor, to) {
             self.ops = self.ops.wrapping_add(1);
             cursor = g.end;
             if g.sacked || k < lo || g.end > hi {
@@ -719,12 +718,12 @@ impl Scoreboard {
         };
         let mut newly = 0u64;
         let mut cursor = self.lost_scan.max(self.una_abs);
-        if let Some((&k, g)) = self.segs.range(..=cursor).next_back() {
+        if let Some((&k, g)) = self.segs.at_or_before(cursor) {
             if g.end > cursor {
                 cursor = k;
             }
         }
-        while let Some((&k, &g)) = first_in(&self.segs, cursor, t) {
+        while let Some((&k, &g)) = self.segs.first_in(cursor, t) {
             cursor = g.end;
             if !g.sacked && !g.lost && !g.retransmitted {
                 self.update_seg(k, |g| g.lost = true);
@@ -859,7 +858,7 @@ impl Scoreboard {
                 }
             }
             if p < hs {
-                if let Some((&k, g)) = self.segs.range(..=p).next_back() {
+                if let Some((&k, g)) = self.segs.at_or_before(p) {
                     if g.end > p && !g.sacked && !g.rtx_in_flight {
                         return Some(self.ret(k, g.end, NextSegKind::Unsacked));
                     }
@@ -877,7 +876,7 @@ impl Scoreboard {
                         hi = s;
                     }
                 }
-                if let Some((&k, g)) = self.segs.range(..hi).next_back() {
+                if let Some((&k, g)) = self.segs.before(hi) {
                     if !g.sacked {
                         return Some(self.ret(k, g.end, NextSegKind::Rescue));
                     }
@@ -922,7 +921,7 @@ impl Scoreboard {
         }
         let (mut sk, mut lost, mut rtx, mut n, mut aw, mut lq) = (0, 0, 0, 0, 0, 0);
         let mut cursor = self.una_abs;
-        for (&k, g) in &self.segs {
+        for (&k, g) in self.segs.iter() {
             if k != cursor || g.end <= k {
                 return Err("segments not contiguous from una");
             }
@@ -1028,7 +1027,7 @@ mod tests {
     /// flags, for comparison with the incremental `pipe()`.
     fn naive_pipe(sb: &Scoreboard) -> u32 {
         let mut pipe = 0;
-        for (&k, g) in &sb.segs {
+        for (&k, g) in sb.segs.iter() {
             for o in k..g.end {
                 // Octet-level SACK state as the scoreboard credits it: whole segments only
                 // (identical to the RFC's octet rule when blocks follow segment edges).
