@@ -333,11 +333,17 @@ fn bulk() {
         "  {:>6}  {:>12}  {:>12}  {:>6}",
         "MTU", "ours Gbit/s", "smoltcp", "ratio"
     );
-    let only_ours = std::env::var("BULK_ONLY_OURS").is_ok();
-    // BULK_MTU=1500 measures one MTU only (for profiling).
+    // For profiling: BULK_ONLY=ours or BULK_ONLY=smoltcp runs one stack, BULK_MTU=1500 one MTU.
+    let only = std::env::var("BULK_ONLY").ok();
+    let only_ours = only.as_deref() == Some("ours") || std::env::var("BULK_ONLY_OURS").is_ok();
     let only_mtu: Option<usize> = std::env::var("BULK_MTU").ok().and_then(|v| v.parse().ok());
     for mtu in [1500usize, 9000, 65535] {
         if only_mtu.is_some_and(|m| m != mtu) {
+            continue;
+        }
+        if only.as_deref() == Some("smoltcp") {
+            let smol = bulk_one(Stack::Smoltcp, mtu, bytes);
+            println!("  {mtu:>6}  {:>12}  {smol:>12.2}", "-");
             continue;
         }
         let ours = bulk_one(Stack::Ours, mtu, bytes);
