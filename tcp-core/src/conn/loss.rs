@@ -2,6 +2,8 @@
 //! detection and tail loss probes (RFC 8985), Proportional Rate Reduction (RFC 9937),
 //! DSACK and Eifel undo (RFC 2883, RFC 3708, RFC 3522). Used when both sides agreed on
 //! SACK; without SACK the connection keeps NewReno's duplicate-ACK recovery (RFC 6582).
+//! F-RTO (RFC 5682), the spurious-timeout detection after an RTO, serves both: its ACK
+//! half (`frto_on_ack`) lives here too.
 
 use super::Connection;
 use crate::recovery::{
