@@ -105,6 +105,11 @@ pub struct Config {
     /// Tail loss probes (RFC 8985 §7; Linux `tcp_early_retrans` 3, the default): with SACK,
     /// a probe at 2·SRTT recovers a lost tail without waiting for the RTO. Default on.
     pub tail_loss_probe: bool,
+    /// F-RTO (RFC 5682 §3.1, SACK-enhanced; Linux `tcp_frto` 2, the default): after a
+    /// retransmission timeout, send new data instead of more retransmissions while ACKs
+    /// suggest the originals were only delayed, and undo the congestion response when the
+    /// timeout proves spurious. Detects spurious timeouts without timestamps. Default on.
+    pub frto: bool,
     /// Congestion controller. Default CUBIC (RFC 9438), as Linux.
     pub congestion: CongestionAlgorithm,
 }
@@ -138,6 +143,7 @@ impl Default for Config {
             challenge_ack_limit: 1000,
             max_ooo_segments: 1024,
             tail_loss_probe: true,
+            frto: true,
             congestion: CongestionAlgorithm::Cubic,
         }
     }

@@ -543,3 +543,38 @@ fn limited_transmit_sends_one_new_segment_on_each_of_the_first_two_dupacks() {
         "fast retransmit"
     );
 }
+
+/// F-RTO (RFC 5682 §3.1): after a timeout whose original segments were only delayed, the
+/// first ACK brings two new segments instead of retransmissions, the next one proves the
+/// timeout spurious: cwnd and ssthresh come back, and the undo is counted (as Linux's
+/// `TCPSpuriousRTOs`). With F-RTO off the same ACKs drive go-back-N.
+#[test]
+fn spurious_rto_detected_by_frto_is_undone_and_counted() {
+    for frto in [true, false] {
+        let mut l = Lone::established(Config {
+            tail_loss_probe: false,
+            frto,
+            ..Config::default()
+        });
+        assert_eq!(l.write(30_000).len(), 10);
+        let (cwnd, ssthresh) = (l.c.info().cwnd, l.c.info().ssthresh);
+        let r = l.fire();
+        assert_eq!((r.len(), r[0].seq()), (1, 1));
+        let r = l.ack(1, 1461);
+        let seqs: Vec<u32> = r.iter().map(|o| o.seq()).collect();
+        let stats = |l: &Lone| (l.c.info().stats.undos, l.c.info().stats.frto_spurious);
+        if !frto {
+            assert_eq!(seqs, [1461, 2921], "go-back-N");
+            l.ack(1, 2921);
+            assert_eq!(stats(&l), (0, 0));
+            continue;
+        }
+        assert_eq!(seqs, [14_601, 16_061], "two new segments (step 2b)");
+        l.ack(1, 2921);
+        let i = l.c.info();
+        assert!(i.cwnd >= cwnd, "cwnd {} restored to {cwnd}", i.cwnd);
+        assert_eq!(i.ssthresh, ssthresh);
+        assert_eq!(stats(&l), (1, 1));
+        assert_eq!(i.stats.retransmits, 1);
+    }
+}

@@ -58,6 +58,9 @@ pub struct ConnStats {
     pub dsacks_sent: u64,
     /// Congestion responses undone as spurious (RFC 3708 / RFC 3522).
     pub undos: u64,
+    /// Retransmission timeouts detected as spurious by F-RTO (RFC 5682; also counted in
+    /// `undos`), as Linux's `TCPSpuriousRTOs`.
+    pub frto_spurious: u64,
     /// Tail loss probes sent (RFC 8985 §7).
     pub tlp_probes: u64,
     /// Losses repaired by a tail loss probe (RFC 8985 §7.4).

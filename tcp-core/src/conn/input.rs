@@ -3,6 +3,7 @@
 use super::{Connection, State, reset_for, seq_len};
 use crate::error::ConnError;
 use crate::event::Event;
+use crate::recovery::FrtoAck;
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpHeader};
@@ -360,26 +361,16 @@ impl Connection {
 
         let seg_wnd = u32::from(seg.window) << self.snd_wscale;
         let window_changed = seg_wnd != self.snd_wnd;
-        let prev_una = self.snd_una;
-        let mut rtt = None;
-        if ack.gt(self.snd_una) {
-            rtt = self.on_new_ack(now, seg);
-        } else if self.loss.is_none()
-            && ack == self.snd_una
+        // A duplicate ACK (RFC 5681 §2).
+        let dupack = ack == self.snd_una
             && no_payload
             && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
             && !window_changed
-            && self.snd_max.gt(self.snd_una)
-        {
-            self.on_dupack(now);
-        }
-        if self.loss.is_some() {
-            // With SACK, RACK and the scoreboard decide about losses (RFC 8985, RFC 6675).
-            self.sack_on_ack(now, seg, prev_una, no_payload, rtt);
-        }
+            && self.snd_max.gt(self.snd_una);
 
         // Window update (RFC 9293 §3.10.7.4): only from a segment at least as new as the
-        // last one that updated it.
+        // last one that updated it. Nothing below reads the window except F-RTO step 2b
+        // (RFC 5682 §3.1), which needs the window this ACK brings.
         if self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)) {
             let opened = seg_wnd > self.snd_wnd;
             self.snd_wnd = seg_wnd;
@@ -389,6 +380,27 @@ impl Connection {
             if opened {
                 self.persist_backoff = 0;
             }
+        }
+
+        let prev_una = self.snd_una;
+        let mut rtt = None;
+        if ack.gt(self.snd_una) {
+            rtt = self.on_new_ack(now, seg);
+        } else if self.loss.is_none() && dupack {
+            self.on_dupack(now);
+        }
+        if self.loss.is_some() {
+            // With SACK, RACK and the scoreboard decide about losses (RFC 8985, RFC 6675).
+            self.sack_on_ack(now, seg, prev_una, no_payload, dupack, rtt);
+        } else if self.snd_una == prev_una {
+            // Without SACK a duplicate ACK is all F-RTO can learn (RFC 5682 §2.1 step 2a).
+            self.frto_on_ack(&FrtoAck {
+                ack,
+                advanced: false,
+                duplicate: dupack,
+                original_acked: false,
+                beyond_recovery_point: false,
+            });
         }
 
         // Our FIN acknowledged?
@@ -464,6 +476,19 @@ impl Connection {
         }
         if self.loss.is_some() {
             return rtt;
+        }
+        if let Some(rp) = self.frto.map(|f| f.recovery_point()) {
+            // F-RTO decides before the ACK clocks cwnd (as Linux's tcp_process_loss runs
+            // before tcp_cong_control). Without SACK only the cumulative ACK tells; once
+            // F-RTO paused go-back-N, the data it newly covers below RecoveryPoint was never
+            // retransmitted.
+            self.frto_on_ack(&FrtoAck {
+                ack,
+                advanced: true,
+                duplicate: false,
+                original_acked: ack.le(rp),
+                beyond_recovery_point: ack.gt(rp),
+            });
         }
         match self.recovery {
             Some(recover) if ack.ge(recover) => {

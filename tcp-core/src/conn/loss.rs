@@ -2,10 +2,13 @@
 //! detection and tail loss probes (RFC 8985), Proportional Rate Reduction (RFC 9937),
 //! DSACK and Eifel undo (RFC 2883, RFC 3708, RFC 3522). Used when both sides agreed on
 //! SACK; without SACK the connection keeps NewReno's duplicate-ACK recovery (RFC 6582).
+//! F-RTO (RFC 5682), the spurious-timeout detection after an RTO, serves both: its ACK
+//! half (`frto_on_ack`) lives here too.
 
 use super::Connection;
 use crate::recovery::{
-    AckSample, Prr, Rack, SackBlock, Scoreboard, Tlp, TlpAckOutcome, TlpProbe, Undo,
+    AckSample, Delivered, FrtoAck, FrtoPhase, FrtoVerdict, Prr, Rack, SackBlock, Scoreboard, Tlp,
+    TlpAckOutcome, TlpProbe, Undo,
 };
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
@@ -59,6 +62,33 @@ impl Loss {
     }
 }
 
+/// What one ACK delivered, as F-RTO reads it (RFC 5682 §3.1 step 3).
+#[derive(Clone, Copy, Debug, Default)]
+struct Delivery {
+    /// Segments were newly SACKed.
+    sacked: bool,
+    /// Never-retransmitted data below the F-RTO RecoveryPoint was newly ACKed or SACKed
+    /// (Linux `FLAG_ORIG_SACK_ACKED`).
+    original: bool,
+    /// Data above the F-RTO RecoveryPoint was newly ACKed or SACKed.
+    beyond: bool,
+    /// A DSACK or Eifel undo already declared the congestion response spurious.
+    undone: bool,
+}
+
+impl Delivery {
+    fn note(&mut self, d: &Delivered, recovery_point: Option<SeqNum>) {
+        let Some(rp) = recovery_point else {
+            return;
+        };
+        if d.end.gt(rp) {
+            self.beyond = true;
+        } else if !d.retransmitted {
+            self.original = true;
+        }
+    }
+}
+
 impl Connection {
     /// The ACK half of SACK recovery (RFC 6675 §5, RFC 8985 §6.2 and §7.4, RFC 9937 §6),
     /// after the cumulative ACK was applied to the send buffer and the RTT measured.
@@ -69,6 +99,7 @@ impl Connection {
         seg: &TcpHeader,
         prev_una: SeqNum,
         no_payload: bool,
+        dupack: bool,
         rtt: Option<Duration>,
     ) {
         let smss = self.eff_mss();
@@ -76,6 +107,7 @@ impl Connection {
         let ecr = seg.options.timestamps.filter(|_| self.ts_ok).map(|t| t.ecr);
         let ecr_time = ecr.and_then(|e| self.ts_send_time(now, e));
         let (snd_una, snd_max, ack) = (self.snd_una, self.snd_max, seg.ack);
+        let frto_rp = self.frto.map(|f| f.recovery_point());
         let Some(l) = self.loss.as_deref_mut() else {
             return;
         };
@@ -91,9 +123,12 @@ impl Connection {
         }
         let blocks = &blocks[..n];
         let rack = &mut l.rack;
+        let mut delivery = Delivery::default();
         let up = l.sb.on_ack(ack, blocks, |d| {
-            rack.on_delivered(d, now, ecr_time, min_rtt)
+            rack.on_delivered(d, now, ecr_time, min_rtt);
+            delivery.note(d, frto_rp);
         });
+        delivery.sacked = up.sacked_bytes > 0;
         l.rack.on_ack(snd_una, snd_max, up.dsack.is_some());
         let advanced = snd_una.gt(prev_una);
 
@@ -125,6 +160,7 @@ impl Connection {
         if let Some((cwnd, ssthresh)) = undo {
             self.cc.on_spurious_congestion_undo(cwnd, ssthresh);
             self.stats.undos += 1;
+            delivery.undone = true;
         }
         if tlp_outcome == TlpAckOutcome::LossRepaired {
             // The probe repaired a loss: respond as to a fast recovery episode that is
@@ -136,6 +172,20 @@ impl Connection {
         }
         if lost && !in_rec {
             self.sack_enter_recovery(now);
+        }
+        // F-RTO decides before the ACK clocks cwnd (as Linux's tcp_process_loss runs
+        // before tcp_cong_control).
+        if delivery.undone || self.loss.as_deref().is_some_and(|l| l.in_recovery()) {
+            // A DSACK or Eifel undo decided first, or a loss started fast recovery.
+            self.frto_end(false);
+        } else {
+            self.frto_on_ack(&FrtoAck {
+                ack: self.snd_una,
+                advanced,
+                duplicate: !advanced && (dupack || delivery.sacked),
+                original_acked: delivery.original,
+                beyond_recovery_point: delivery.beyond,
+            });
         }
         let Some(l) = self.loss.as_deref_mut() else {
             return;
@@ -215,6 +265,59 @@ impl Connection {
         }
     }
 
+    /// F-RTO's ACK half (RFC 5682 §3.1 steps 2 and 3): after the ACK's window update and
+    /// its bookkeeping, before it clocks cwnd.
+    pub(super) fn frto_on_ack(&mut self, a: &FrtoAck) {
+        let Some(f) = self.frto.as_mut() else {
+            return;
+        };
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let wnd_end = self.snd_una + self.snd_wnd;
+        // §3.1 step 2b: unsent data exists and the peer's window admits some of it.
+        let can_send_new = self.snd_max.lt(data_end) && self.snd_max.lt(wnd_end);
+        let second = f.phase() == FrtoPhase::SecondAck;
+        match f.on_ack(a, can_send_new) {
+            FrtoVerdict::Wait => {}
+            FrtoVerdict::SendNew => {
+                // §3.1 step 2b: up to two new segments instead of retransmissions (without
+                // SACK, go-back-N pauses: SND.NXT returns to SND.MAX).
+                self.frto_new_segs = 2;
+                self.snd_nxt = self.snd_max;
+            }
+            FrtoVerdict::Genuine => self.frto_end(second),
+            FrtoVerdict::Spurious { cwnd, ssthresh } => {
+                // §3.1 step 3b: undo the congestion response, un-mark the losses the
+                // timeout assumed, and go on with new data (RFC 5682 §4; Linux
+                // tcp_try_undo_loss with F-RTO).
+                self.frto_end(false);
+                self.cc.on_spurious_congestion_undo(cwnd, ssthresh);
+                self.stats.undos += 1;
+                self.stats.frto_spurious += 1;
+                if let Some(l) = self.loss.as_deref_mut() {
+                    l.undo.clear();
+                    l.sb.undo_loss_marks();
+                }
+            }
+        }
+    }
+
+    /// The F-RTO episode is over. `resume_go_back_n`: new data went out in step 2b and the
+    /// timeout was genuine, so without SACK retransmission restarts from SND.UNA (§3.1
+    /// step 3a); with SACK the scoreboard still holds the timeout's loss marks.
+    fn frto_end(&mut self, resume_go_back_n: bool) {
+        self.frto = None;
+        self.frto_new_segs = 0;
+        if resume_go_back_n && self.loss.is_none() {
+            self.snd_nxt = self.snd_una;
+        }
+    }
+
+    /// F-RTO holds back retransmissions: step 3 waits for the ACK that decides, after the
+    /// new segments of step 2b (RFC 5682 §3.1).
+    pub(super) fn frto_holds_retransmissions(&self) -> bool {
+        self.frto.is_some_and(|f| f.phase() == FrtoPhase::SecondAck)
+    }
+
     /// RACK's reordering timer expired (RFC 8985 §6.3).
     pub(super) fn sack_on_reorder_timeout(&mut self, now: Instant) {
         let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
@@ -247,7 +350,9 @@ impl Connection {
         let Some(l) = self.loss.as_deref_mut() else {
             return;
         };
+        // No probe during F-RTO (RFC 5682 §3.1): its steps decide what is sent.
         if !enabled
+            || self.frto.is_some()
             || outstanding == 0
             || !established
             || !l.tlp.can_arm(true, l.in_recovery())

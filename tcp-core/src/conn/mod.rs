@@ -25,7 +25,7 @@ pub use info::{ConnStats, Info};
 use crate::config::{Config, Keepalive};
 use crate::error::{ConnError, ReadError, StateError, WriteError};
 use crate::event::Event;
-use crate::recovery::{CongestionControl, new_controller};
+use crate::recovery::{CongestionControl, Frto, new_controller};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpHeader};
@@ -247,6 +247,10 @@ pub struct Connection {
     loss: Option<Box<loss::Loss>>,
     /// The tail loss probe is new data: send one segment whatever cwnd says.
     tlp_new_data: bool,
+    /// An F-RTO episode after the first RTO (RFC 5682 §3.1), until its verdict.
+    frto: Option<Frto>,
+    /// New segments F-RTO step 2b still lets out whatever cwnd says (at most two).
+    frto_new_segs: u8,
     /// Largest flight (bytes sent and unacknowledged) in the current and the previous
     /// round, and where the current round ends: cwnd grows only while it is the limit.
     peak_flight: (u32, u32),
@@ -359,6 +363,8 @@ impl Connection {
             fast_rexmit: false,
             loss: None,
             tlp_new_data: false,
+            frto: None,
+            frto_new_segs: 0,
             peak_flight: (0, 0),
             peak_round_end: iss,
             dsack: None,

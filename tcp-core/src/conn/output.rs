@@ -166,10 +166,16 @@ impl Connection {
             }
         }
 
+        // F-RTO step 3 (RFC 5682 §3.1): only the new segments of step 2b go until the
+        // next ACK decides.
+        let frto_new = self.frto_new_segs > 0;
+        if self.frto_holds_retransmissions() && !frto_new {
+            return None;
+        }
         let wnd_end = self.snd_una + self.snd_wnd;
         let cwnd = self.cc.cwnd();
         let mut flight = self.snd_nxt.since(self.snd_una);
-        if let Some(l) = self.loss.as_deref() {
+        if let Some(l) = self.loss.as_deref().filter(|_| !frto_new) {
             // SACK: retransmissions chosen by NextSeg() (RFC 6675 §4) or the tail loss
             // probe (RFC 8985 §7.3), within cwnd - pipe; the pipe also limits new data.
             flight = l.sb.pipe();
@@ -186,7 +192,7 @@ impl Connection {
                 }
             }
         }
-        let cwnd = if self.tlp_new_data {
+        let cwnd = if self.tlp_new_data || frto_new {
             u32::MAX
         } else if self.loss.is_none() && self.recovery.is_none() && (1..=2).contains(&self.dupacks)
         {
@@ -235,7 +241,7 @@ impl Connection {
             if flight.saturating_add(len) > cwnd.max(smss) {
                 return None;
             }
-            if len < smss && !retransmission && self.nagle_holds() {
+            if len < smss && !retransmission && !frto_new && self.nagle_holds() {
                 return None;
             }
             let with_fin =
@@ -367,6 +373,9 @@ impl Connection {
             }
         }
         self.tlp_new_data = false;
+        if !retransmission && len > 0 {
+            self.frto_new_segs = self.frto_new_segs.saturating_sub(1);
+        }
         if retransmission {
             self.stats.retransmits += 1;
             self.stats.bytes_retrans += u64::from(len);

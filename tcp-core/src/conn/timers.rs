@@ -4,6 +4,7 @@
 
 use super::{Connection, State};
 use crate::error::ConnError;
+use crate::recovery::Frto;
 use crate::time::{Duration, Instant, mul_capped};
 use crate::wire::TcpFlags;
 
@@ -155,6 +156,15 @@ impl Connection {
                 // SND.UNA, Karn's rule (RFC 6298 §5.4-5.6).
                 let smss = self.eff_mss();
                 let flight = self.snd_max.since(self.snd_una);
+                // RFC 5682 §3.1 step 1: F-RTO only when no earlier recovery is underway
+                // (RecoveryPoint < SND.UNA); a repeated timeout ends the episode.
+                let recovering = self.frto.is_some()
+                    || self.recover.gt(self.snd_una)
+                    || self.recovery.is_some()
+                    || self.loss.as_deref().is_some_and(|l| l.in_recovery());
+                self.frto = (self.cfg.frto && !recovering)
+                    .then(|| Frto::on_rto(self.snd_max, self.cc.cwnd(), self.cc.ssthresh()));
+                self.frto_new_segs = 0;
                 self.cc.on_rto(now, flight, smss);
                 self.recover = self.snd_max;
                 self.recovery = None;

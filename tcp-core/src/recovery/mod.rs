@@ -8,6 +8,8 @@
 //! - [`Prr`]: Proportional Rate Reduction (RFC 9937) of how much is sent in recovery.
 //! - [`Undo`]: undo of a spurious congestion response (RFC 3708, RFC 3522 Eifel,
 //!   Linux-style).
+//! - [`Frto`]: detection of spurious retransmission timeouts without timestamps
+//!   (RFC 5682 F-RTO, SACK-enhanced as Linux's `tcp_frto = 2`).
 //!
 //! The connection owns the recovery episode (when it starts and ends); the controller owns
 //! the arithmetic of `cwnd` and `ssthresh`. All quantities are bytes; `smss` is the sender
@@ -35,9 +37,14 @@
 //! - **PTO** (armed for `tlp.pto(..)` when `tlp.can_arm(..)`): send `tlp.choose_probe(..)`,
 //!   then `tlp.on_probe_sent(snd_nxt, is_retrans)`.
 //! - **RTO**: `scoreboard.on_rto()`, `cc.on_rto(..)`, `tlp.reset()`,
-//!   `undo.on_congestion_response(..)`, `rack.on_recovery_exit()` when it ends.
+//!   `undo.on_congestion_response(..)`, `rack.on_recovery_exit()` when it ends. The first
+//!   RTO of an episode also starts `Frto::on_rto(snd_max, cwnd, ssthresh)`; each ACK
+//!   then goes to `frto.on_ack(..)`: `SendNew` sends up to two new segments instead of
+//!   retransmissions, `Spurious` undoes (`cc.on_spurious_congestion_undo`,
+//!   `scoreboard.undo_loss_marks()`), `Genuine` continues the RTO recovery.
 
 mod cubic;
+mod frto;
 mod hystart;
 mod newreno;
 mod prr;
@@ -47,6 +54,7 @@ mod seglist;
 mod undo;
 
 pub use cubic::Cubic;
+pub use frto::{Frto, FrtoAck, FrtoPhase, FrtoVerdict};
 pub use hystart::{HyStart, SlowStartPhase};
 pub use newreno::NewReno;
 pub use prr::Prr;

@@ -817,6 +817,23 @@ impl Scoreboard {
         self.lost_scan = self.max_abs;
     }
 
+    /// The timeout was spurious (RFC 5682 §3.1 step 3b, Linux `tcp_undo_cwnd_reduction`
+    /// with `unmark_loss`): no segment is deemed lost any more, so nothing awaits
+    /// retransmission; retransmissions already sent stay in flight. Loss marking starts
+    /// over from SND.UNA. O(n), once per undone timeout.
+    pub fn undo_loss_marks(&mut self) {
+        let lost: Vec<u64> = self
+            .segs
+            .iter()
+            .filter(|(_, g)| g.lost)
+            .map(|(&k, _)| k)
+            .collect();
+        for k in lost {
+            self.update_seg(k, |g| g.lost = false);
+        }
+        self.lost_scan = self.una_abs;
+    }
+
     /// Forgets all SACK information (RFC 2018 §8: the receiver may renege; a sender that
     /// suspects it discards SACK state). O(n).
     pub fn clear_sack(&mut self) {
@@ -1303,6 +1320,35 @@ mod tests {
         sb.clear_sack();
         sb.check_invariants().unwrap();
         assert_eq!(sb.sacked_bytes(), 0);
+    }
+
+    /// A spurious timeout (F-RTO, RFC 5682 §3.1 step 3b) takes back the RTO's loss marks:
+    /// the original transmissions count in pipe again, the retransmission stays in flight
+    /// and nothing awaits retransmission.
+    #[test]
+    fn undo_loss_marks_restores_the_flight_after_a_spurious_rto() {
+        let b = 0;
+        let mut sb = board(b, 5);
+        ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
+        sb.on_rto();
+        let n = sb.next_seg(false).unwrap();
+        sb.on_transmit(n.start, n.end, Instant::from_millis(300));
+        assert_eq!((sb.pipe(), sb.lost_bytes()), (100, 400));
+        sb.undo_loss_marks();
+        sb.check_invariants().unwrap();
+        assert_eq!(sb.lost_bytes(), 0);
+        // 400 unSACKed bytes in flight plus the retransmission of the first 100.
+        assert_eq!(sb.pipe(), 500);
+        assert_eq!(naive_pipe(&sb), sb.pipe());
+        // NextSeg() rule 1 has nothing left: new data comes first.
+        assert_eq!(
+            sb.next_seg(true).map(|n| n.kind),
+            Some(NextSegKind::NewData)
+        );
+        // Later SACKs can mark losses again (RFC 6675 IsLost).
+        ack(&mut sb, b, 0, &[blk(b, 200, 500)]);
+        assert_eq!(sb.mark_lost_dupthresh(), 100);
+        sb.check_invariants().unwrap();
     }
 
     /// Hostile SACK patterns cost a bounded number of map operations per ACK, measured by

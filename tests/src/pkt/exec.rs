@@ -963,11 +963,12 @@ impl<'a> Exec<'a> {
                 }
             }
             "tcp_wmem" => c.send_buffer = *nums.get(1).unwrap_or(&v) as usize,
+            // 1 (basic) and 2 (SACK-enhanced) both select our one F-RTO (RFC 5682 §3.1).
+            "tcp_frto" => c.frto = v != 0,
             // Accepted without effect: features we do not have, asked to be off, or
             // tunables with no counterpart that do not change the wire in these scripts.
             "tcp_min_rtt_wlen" | "tcp_no_metrics_save" | "tcp_moderate_rcvbuf" => {}
             "tcp_early_retrans"
-            | "tcp_frto"
             | "tcp_ecn"
             | "tcp_fastopen"
             | "tcp_autocorking"
