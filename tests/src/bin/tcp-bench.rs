@@ -272,6 +272,7 @@ fn bytewise(data: &[u8]) -> u16 {
 /// verified) joined directly, no delay, no loss; time moves only to the next timer.
 fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
     use tcp_tests::sim::bulk::{BulkSetup, make_node};
+    use tcp_tests::sim::direct::run_direct;
     use tcp_tests::sim::link::LinkConfig;
     use tcp_tests::sim::smoltcp_node::Role;
     let mut setup = BulkSetup::new(bytes, LinkConfig::new(Duration::ZERO, None));
@@ -289,31 +290,17 @@ fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
     .expect("node");
     let mut tx = make_node(stack, Role::Sender { bytes }, &setup, now).expect("node");
     let t = WallClock::now();
-    for _ in 0..100_000_000u64 {
-        let mut moved = false;
-        while let Some(p) = tx.poll_transmit(now) {
-            rx.handle_packet(now, &p);
-            moved = true;
-        }
-        while let Some(p) = rx.poll_transmit(now) {
-            tx.handle_packet(now, &p);
-            moved = true;
-        }
-        let r = rx.report();
-        if r.bytes_received >= bytes && r.completed_at.is_some() {
+    run_direct(
+        &mut now,
+        &mut *tx,
+        &mut *rx,
+        |_, rx| {
+            let r = rx.report();
             assert_eq!(r.error, None, "receiver verified the data");
-            break;
-        }
-        if !moved {
-            let next = [tx.poll_timeout(), rx.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            now = next.map_or(now + Duration::from_millis(1), |n| n.max(now));
-            tx.handle_timeout(now);
-            rx.handle_timeout(now);
-        }
-    }
+            r.bytes_received >= bytes && r.completed_at.is_some()
+        },
+        100_000_000,
+    );
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(rx.report().bytes_received, bytes, "transfer completed");
     bytes as f64 * 8.0 / secs / 1e9
@@ -348,6 +335,64 @@ fn bulk() {
     }
 }
 
+/// Request/response round trips per second, ours next to smoltcp (`tests/src/sim/rr.rs`).
+fn rr() {
+    use tcp_tests::sim::bulk::Stack;
+    use tcp_tests::sim::rr::{RrResult, RrSetup, run_rr};
+    let scale: u64 = std::env::var("RR_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    println!(
+        "request/response in memory, one thread, no delay, checksums on, Nagle off on both stacks \
+         (TCP_NODELAY; with Nagle and delayed ACK RR measures timers), 16 KiB buffers, \
+         one outstanding request per connection, round trips per second:"
+    );
+    println!(
+        "  {:>5}  {:>5}  {:>9}  {:>12}  {:>12}  {:>6}  {:>13}  {:>13}  {:>6}",
+        "conns",
+        "msg",
+        "trips",
+        "ours RT/s",
+        "smoltcp RT/s",
+        "ratio",
+        "ours s (pkt/RT)",
+        "smol s (pkt/RT)",
+        "timers"
+    );
+    for (conns, per_conn) in [(1usize, 200_000u64), (1000, 200)] {
+        for msg in [64usize, 1024] {
+            let setup = RrSetup::new(msg, conns, per_conn * scale);
+            let one = |stack| -> RrResult {
+                let r = run_rr(stack, &setup).expect("set up");
+                assert_eq!(r.error, None, "{stack:?}: data verified");
+                assert_eq!(r.round_trips, setup.round_trips * conns as u64);
+                r
+            };
+            let ours = one(Stack::Ours);
+            let smol = one(Stack::Smoltcp);
+            let per = |r: &RrResult| r.packets as f64 / r.round_trips as f64;
+            println!(
+                "  {conns:>5}  {msg:>5}  {:>9}  {:>12.0}  {:>12.0}  {:>6.2}  {:>6.2}s ({:.1})  {:>6.2}s ({:.1})  {}/{}",
+                ours.round_trips,
+                ours.rate(),
+                smol.rate(),
+                ours.rate() / smol.rate(),
+                ours.secs,
+                per(&ours),
+                smol.secs,
+                per(&smol),
+                ours.timer_steps,
+                smol.timer_steps,
+            );
+        }
+    }
+    println!(
+        "  (pkt/RT: packets per round trip, both directions; timers: steps at which virtual \
+         time had to move, ours/smoltcp, 0 = no timer waited for)"
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let all = args.is_empty();
@@ -368,5 +413,8 @@ fn main() {
     }
     if all || args.iter().any(|a| a == "bulk") {
         bulk();
+    }
+    if all || args.iter().any(|a| a == "rr") {
+        rr();
     }
 }
