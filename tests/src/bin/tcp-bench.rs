@@ -1,7 +1,15 @@
 //! `tcp-bench`: the project's measurements, printed as tables.
 //!
-//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum] [bulk]`
-//! (no argument: all with defaults).
+//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum] [bulk]
+//! [rr] [segcost]` (no argument: all with defaults, about 20 s on an idle machine, the
+//! million-connection scale run needs about 2.5 GiB).
+//!
+//! `tcp-bench segcost-one CASE N` runs exactly N iterations of one `segcost` case and prints
+//! nothing, for instruction counts: `scripts/segcost-callgrind` runs it under callgrind.
+//! `tcp-bench segcost-cases` lists the case names.
+//!
+//! Environment: `BULK_BYTES`, `BULK_ONLY_OURS`, `RR_SCALE` (multiplies the round trips),
+//! `SEGCOST_ITERATIONS`.
 
 use bytes::Bytes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -170,8 +178,11 @@ fn memory() {
         client_bytes as f64 / n as f64
     );
     println!(
-        "  size_of::<Connection>() = {} bytes",
-        std::mem::size_of::<tcp_core::Connection>()
+        "  size_of::<Connection>() = {} bytes; smoltcp: size_of::<tcp::Socket>() = {} bytes \
+         plus its receive and send buffers, fixed-size slices the application allocates \
+         up front (e.g. 2 x 64 KiB)",
+        std::mem::size_of::<tcp_core::Connection>(),
+        std::mem::size_of::<smoltcp::socket::tcp::Socket<'static>>()
     );
 }
 
@@ -393,8 +404,64 @@ fn rr() {
     );
 }
 
+/// Cost per segment of our stack, wall clock (`tests/src/bench/segcost.rs`).
+fn segcost() {
+    use tcp_tests::bench::segcost::{Case, run};
+    let n: u64 = std::env::var("SEGCOST_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
+    println!(
+        "cost per segment, ours, Endpoint layer (parse + checksum + lookup + TCB + encode of what it sends), \
+         {n} segments per case, 1448-byte payloads, timestamps on:"
+    );
+    println!(
+        "  {:<18} {:>8} {:>8}  what one iteration includes",
+        "case", "ns/seg", "out/seg"
+    );
+    for case in Case::ALL {
+        let r = run(case, n);
+        println!(
+            "  {:<18} {:>8.1} {:>8.2}  {}",
+            case.name(),
+            r.ns_per_segment(),
+            r.out as f64 / r.segments as f64,
+            case.describe()
+        );
+    }
+    println!(
+        "  (out/seg: segments the stack sent per iteration; instructions per segment: scripts/segcost-callgrind)"
+    );
+}
+
+/// `segcost-one CASE N`: exactly N iterations of one case, no output (for callgrind).
+fn segcost_one(args: &[String]) {
+    use tcp_tests::bench::segcost::{Case, run};
+    let usage = "usage: tcp-bench segcost-one CASE ITERATIONS (CASE: tcp-bench segcost-cases)";
+    let case = args
+        .first()
+        .and_then(|c| Case::from_name(c))
+        .unwrap_or_else(|| panic!("{usage}"));
+    let n = args
+        .get(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{usage}"));
+    let r = run(case, n);
+    assert_eq!(r.segments, n);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("segcost-one") => return segcost_one(&args[1..]),
+        Some("segcost-cases") => {
+            for c in tcp_tests::bench::segcost::Case::ALL {
+                println!("{}", c.name());
+            }
+            return;
+        }
+        _ => {}
+    }
     let all = args.is_empty();
     if all || args.iter().any(|a| a == "memory") {
         memory();
@@ -416,5 +483,8 @@ fn main() {
     }
     if all || args.iter().any(|a| a == "rr") {
         rr();
+    }
+    if all || args.iter().any(|a| a == "segcost") {
+        segcost();
     }
 }
