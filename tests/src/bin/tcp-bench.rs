@@ -360,15 +360,15 @@ fn rr() {
          one outstanding request per connection, round trips per second:"
     );
     println!(
-        "  {:>5}  {:>5}  {:>9}  {:>12}  {:>12}  {:>6}  {:>13}  {:>13}  {:>6}",
+        "  {:>5}  {:>5}  {:>7}  {:>10}  {:>12}  {:>6}  {:>14}  {:>14}  {:>6}",
         "conns",
         "msg",
         "trips",
         "ours RT/s",
         "smoltcp RT/s",
         "ratio",
-        "ours s (pkt/RT)",
-        "smol s (pkt/RT)",
+        "ours s pkt/RT",
+        "smol s pkt/RT",
         "timers"
     );
     for (conns, per_conn) in [(1usize, 200_000u64), (1000, 200)] {
@@ -384,7 +384,7 @@ fn rr() {
             let smol = one(Stack::Smoltcp);
             let per = |r: &RrResult| r.packets as f64 / r.round_trips as f64;
             println!(
-                "  {conns:>5}  {msg:>5}  {:>9}  {:>12.0}  {:>12.0}  {:>6.2}  {:>6.2}s ({:.1})  {:>6.2}s ({:.1})  {}/{}",
+                "  {conns:>5}  {msg:>5}  {:>7}  {:>10.0}  {:>12.0}  {:>6.2}  {:>7.2}s {:>5.1}  {:>7.2}s {:>5.1}  {:>6}",
                 ours.round_trips,
                 ours.rate(),
                 smol.rate(),
@@ -393,8 +393,7 @@ fn rr() {
                 per(&ours),
                 smol.secs,
                 per(&smol),
-                ours.timer_steps,
-                smol.timer_steps,
+                format!("{}/{}", ours.timer_steps, smol.timer_steps),
             );
         }
     }

@@ -17,6 +17,7 @@
 //! and scans every socket, as a smoltcp application does.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant as WallClock;
 
@@ -179,13 +180,45 @@ fn sum_report<'a>(conns: impl Iterator<Item = &'a RrConn>, error: &Option<String
     r
 }
 
+/// A cheap hasher for connection handles (two `u32`s), so that finding a connection's
+/// workload costs the harness next to nothing (SipHash would be a visible share of a
+/// round trip).
+#[derive(Default)]
+struct HandleHasher(u64);
+
+impl Hasher for HandleHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u8(b);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.write_u64(u64::from(b));
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(29) ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type HandleMap = HashMap<ConnHandle, usize, BuildHasherDefault<HandleHasher>>;
+
 /// Our `Endpoint` with the workload's connections.
 pub struct RrOurs {
     ep: Endpoint,
     client: bool,
     listener: Option<ListenerHandle>,
     conns: Vec<RrConn>,
-    index: HashMap<ConnHandle, usize>,
+    index: HandleMap,
     handles: Vec<ConnHandle>,
     setup: RrSetup,
     established: usize,
@@ -213,7 +246,7 @@ impl RrOurs {
             client,
             listener: None,
             conns: Vec::with_capacity(setup.conns),
-            index: HashMap::with_capacity(setup.conns),
+            index: HandleMap::with_capacity_and_hasher(setup.conns, Default::default()),
             handles: Vec::with_capacity(setup.conns),
             setup: setup.clone(),
             established: 0,
