@@ -4,7 +4,8 @@
 //! per out-of-order one, one segment per write, nothing for a pure ACK, a few
 //! retransmissions for a run of SACKs).
 
-use tcp_tests::bench::segcost::{Case, run};
+use tcp_tests::bench::segcost::{Case, bulk_split, run};
+use tcp_tests::sim::bulk::Stack;
 
 #[test]
 fn bench_segcost_runs_exact_counts() {
@@ -23,4 +24,15 @@ fn bench_segcost_runs_exact_counts() {
         }
     }
     assert_eq!(Case::from_name("sack"), Some(Case::Sack));
+}
+
+/// The side-by-side split of a bulk transfer moves every byte on both stacks (checked
+/// inside) and counts at least one full segment per 1448 bytes.
+#[test]
+fn bench_segcost_bulk_split_counts_segments() {
+    for stack in [Stack::Ours, Stack::Smoltcp] {
+        let s = bulk_split(stack, 1 << 20);
+        assert!(s.segments >= (1 << 20) / 1460, "{stack:?}: {s:?}");
+        assert!(s.acks_per_segment > 0.0, "{stack:?}: {s:?}");
+    }
 }

@@ -431,6 +431,31 @@ fn segcost() {
     println!(
         "  (out/seg: segments the stack sent per iteration; instructions per segment: scripts/segcost-callgrind)"
     );
+    use tcp_tests::bench::segcost::bulk_split;
+    use tcp_tests::sim::bulk::Stack;
+    let bytes = 256u64 << 20;
+    println!(
+        "cost per data segment, ours next to smoltcp: each side's wall-clock time in a {} MiB \
+         in-memory bulk transfer (MTU 1500, node wrappers, the applications' copy and check \
+         included) divided by the data segments:",
+        bytes >> 20
+    );
+    println!(
+        "  {:<34} {:>8} {:>8} {:>6}",
+        "side", "ours ns", "smoltcp", "ratio"
+    );
+    let ours = bulk_split(Stack::Ours, bytes);
+    let smol = bulk_split(Stack::Smoltcp, bytes);
+    for (name, o, s) in [
+        ("receive in order (+ ACKs out)", ours.recv_ns, smol.recv_ns),
+        ("send (+ ACKs in)", ours.send_ns, smol.send_ns),
+    ] {
+        println!("  {name:<34} {o:>8.1} {s:>8.1} {:>6.2}", s / o);
+    }
+    println!(
+        "  (ACKs per data segment: ours {:.2}, smoltcp {:.2}; ratio = smoltcp / ours time)",
+        ours.acks_per_segment, smol.acks_per_segment
+    );
 }
 
 /// `segcost-one CASE N`: exactly N iterations of one case, no output (for callgrind).

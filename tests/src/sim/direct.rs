@@ -69,3 +69,60 @@ pub fn run_direct<A: Node + ?Sized, B: Node + ?Sized>(
     stats.virtual_elapsed = now.saturating_duration_since(start);
     stats
 }
+
+/// A node wrapper that adds up the wall-clock time spent in the wrapped node (the stack
+/// and its application) and counts the packets it sends and receives.
+pub struct Timed<N: Node + ?Sized> {
+    /// Nanoseconds spent inside the node's methods.
+    pub nanos: u128,
+    /// Packets the node sent.
+    pub sent: u64,
+    /// Packets the node received.
+    pub received: u64,
+    /// The node.
+    pub node: Box<N>,
+}
+
+impl<N: Node + ?Sized> Timed<N> {
+    /// Wraps `node`.
+    pub fn new(node: Box<N>) -> Self {
+        Timed {
+            nanos: 0,
+            sent: 0,
+            received: 0,
+            node,
+        }
+    }
+
+    fn time<R>(&mut self, f: impl FnOnce(&mut N) -> R) -> R {
+        let t = std::time::Instant::now();
+        let r = f(&mut self.node);
+        self.nanos += t.elapsed().as_nanos();
+        r
+    }
+}
+
+impl<N: Node + ?Sized> Node for Timed<N> {
+    fn handle_packet(&mut self, now: Instant, packet: &[u8]) {
+        self.received += 1;
+        self.time(|n| n.handle_packet(now, packet));
+    }
+
+    fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let p = self.time(|n| n.poll_transmit(now));
+        self.sent += u64::from(p.is_some());
+        p
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.time(|n| n.poll_timeout())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.time(|n| n.handle_timeout(now));
+    }
+
+    fn report(&self) -> super::NodeReport {
+        self.node.report()
+    }
+}
