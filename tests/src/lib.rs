@@ -6,6 +6,7 @@
 pub mod pkt;
 
 pub mod alloc_count;
+pub mod bench;
 pub mod ep_pair;
 pub mod lone;
 pub mod pair;

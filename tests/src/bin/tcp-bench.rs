@@ -1,7 +1,15 @@
 //! `tcp-bench`: the project's measurements, printed as tables.
 //!
-//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum] [bulk]`
-//! (no argument: all with defaults).
+//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum] [bulk]
+//! [rr] [segcost]` (no argument: all with defaults, about 20 s on an idle machine, the
+//! million-connection scale run needs about 2.5 GiB).
+//!
+//! `tcp-bench segcost-one CASE N` runs exactly N iterations of one `segcost` case and prints
+//! nothing, for instruction counts: `scripts/segcost-callgrind` runs it under callgrind.
+//! `tcp-bench segcost-cases` lists the case names.
+//!
+//! Environment: `BULK_BYTES`, `BULK_ONLY_OURS`, `RR_SCALE` (multiplies the round trips),
+//! `SEGCOST_ITERATIONS`.
 
 use bytes::Bytes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -170,8 +178,11 @@ fn memory() {
         client_bytes as f64 / n as f64
     );
     println!(
-        "  size_of::<Connection>() = {} bytes",
-        std::mem::size_of::<tcp_core::Connection>()
+        "  size_of::<Connection>() = {} bytes; smoltcp: size_of::<tcp::Socket>() = {} bytes \
+         plus its receive and send buffers, fixed-size slices the application allocates \
+         up front (e.g. 2 x 64 KiB)",
+        std::mem::size_of::<tcp_core::Connection>(),
+        std::mem::size_of::<smoltcp::socket::tcp::Socket<'static>>()
     );
 }
 
@@ -272,6 +283,7 @@ fn bytewise(data: &[u8]) -> u16 {
 /// verified) joined directly, no delay, no loss; time moves only to the next timer.
 fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
     use tcp_tests::sim::bulk::{BulkSetup, make_node};
+    use tcp_tests::sim::direct::run_direct;
     use tcp_tests::sim::link::LinkConfig;
     use tcp_tests::sim::smoltcp_node::Role;
     let mut setup = BulkSetup::new(bytes, LinkConfig::new(Duration::ZERO, None));
@@ -289,31 +301,17 @@ fn bulk_one(stack: tcp_tests::sim::bulk::Stack, mtu: usize, bytes: u64) -> f64 {
     .expect("node");
     let mut tx = make_node(stack, Role::Sender { bytes }, &setup, now).expect("node");
     let t = WallClock::now();
-    for _ in 0..100_000_000u64 {
-        let mut moved = false;
-        while let Some(p) = tx.poll_transmit(now) {
-            rx.handle_packet(now, p);
-            moved = true;
-        }
-        while let Some(p) = rx.poll_transmit(now) {
-            tx.handle_packet(now, p);
-            moved = true;
-        }
-        let r = rx.report();
-        if r.bytes_received >= bytes && r.completed_at.is_some() {
+    run_direct(
+        &mut now,
+        &mut *tx,
+        &mut *rx,
+        |_, rx| {
+            let r = rx.report();
             assert_eq!(r.error, None, "receiver verified the data");
-            break;
-        }
-        if !moved {
-            let next = [tx.poll_timeout(), rx.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            now = next.map_or(now + Duration::from_millis(1), |n| n.max(now));
-            tx.handle_timeout(now);
-            rx.handle_timeout(now);
-        }
-    }
+            r.bytes_received >= bytes && r.completed_at.is_some()
+        },
+        100_000_000,
+    );
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(rx.report().bytes_received, bytes, "transfer completed");
     bytes as f64 * 8.0 / secs / 1e9
@@ -359,8 +357,146 @@ fn bulk() {
     }
 }
 
+/// Request/response round trips per second, ours next to smoltcp (`tests/src/sim/rr.rs`).
+fn rr() {
+    use tcp_tests::sim::bulk::Stack;
+    use tcp_tests::sim::rr::{RrResult, RrSetup, run_rr};
+    let scale: u64 = std::env::var("RR_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    println!(
+        "request/response in memory, one thread, no delay, checksums on, Nagle off on both stacks \
+         (TCP_NODELAY; with Nagle and delayed ACK RR measures timers), 16 KiB buffers, \
+         one outstanding request per connection, round trips per second:"
+    );
+    println!(
+        "  {:>5}  {:>5}  {:>7}  {:>10}  {:>12}  {:>6}  {:>14}  {:>14}  {:>6}",
+        "conns",
+        "msg",
+        "trips",
+        "ours RT/s",
+        "smoltcp RT/s",
+        "ratio",
+        "ours s pkt/RT",
+        "smol s pkt/RT",
+        "timers"
+    );
+    for (conns, per_conn) in [(1usize, 200_000u64), (1000, 200)] {
+        for msg in [64usize, 1024] {
+            let setup = RrSetup::new(msg, conns, per_conn * scale);
+            let one = |stack| -> RrResult {
+                let r = run_rr(stack, &setup).expect("set up");
+                assert_eq!(r.error, None, "{stack:?}: data verified");
+                assert_eq!(r.round_trips, setup.round_trips * conns as u64);
+                r
+            };
+            let ours = one(Stack::Ours);
+            let smol = one(Stack::Smoltcp);
+            let per = |r: &RrResult| r.packets as f64 / r.round_trips as f64;
+            println!(
+                "  {conns:>5}  {msg:>5}  {:>7}  {:>10.0}  {:>12.0}  {:>6.2}  {:>7.2}s {:>5.1}  {:>7.2}s {:>5.1}  {:>6}",
+                ours.round_trips,
+                ours.rate(),
+                smol.rate(),
+                ours.rate() / smol.rate(),
+                ours.secs,
+                per(&ours),
+                smol.secs,
+                per(&smol),
+                format!("{}/{}", ours.timer_steps, smol.timer_steps),
+            );
+        }
+    }
+    println!(
+        "  (pkt/RT: packets per round trip, both directions; timers: steps at which virtual \
+         time had to move, ours/smoltcp, 0 = no timer waited for)"
+    );
+}
+
+/// Cost per segment of our stack, wall clock (`tests/src/bench/segcost.rs`).
+fn segcost() {
+    use tcp_tests::bench::segcost::{Case, run};
+    let n: u64 = std::env::var("SEGCOST_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300_000);
+    println!(
+        "cost per segment, ours, Endpoint layer (parse + checksum + lookup + TCB + encode of what it sends), \
+         {n} segments per case, 1448-byte payloads, timestamps on:"
+    );
+    println!(
+        "  {:<18} {:>8} {:>8}  what one iteration includes",
+        "case", "ns/seg", "out/seg"
+    );
+    for case in Case::ALL {
+        let r = run(case, n);
+        println!(
+            "  {:<18} {:>8.1} {:>8.2}  {}",
+            case.name(),
+            r.ns_per_segment(),
+            r.out as f64 / r.segments as f64,
+            case.describe()
+        );
+    }
+    println!(
+        "  (out/seg: segments the stack sent per iteration; instructions per segment: scripts/segcost-callgrind)"
+    );
+    use tcp_tests::bench::segcost::bulk_split;
+    use tcp_tests::sim::bulk::Stack;
+    let bytes = 256u64 << 20;
+    println!(
+        "cost per data segment, ours next to smoltcp: each side's wall-clock time in a {} MiB \
+         in-memory bulk transfer (MTU 1500, node wrappers, the applications' copy and check \
+         included) divided by the data segments:",
+        bytes >> 20
+    );
+    println!(
+        "  {:<34} {:>8} {:>8} {:>6}",
+        "side", "ours ns", "smoltcp", "ratio"
+    );
+    let ours = bulk_split(Stack::Ours, bytes);
+    let smol = bulk_split(Stack::Smoltcp, bytes);
+    for (name, o, s) in [
+        ("receive in order (+ ACKs out)", ours.recv_ns, smol.recv_ns),
+        ("send (+ ACKs in)", ours.send_ns, smol.send_ns),
+    ] {
+        println!("  {name:<34} {o:>8.1} {s:>8.1} {:>6.2}", s / o);
+    }
+    println!(
+        "  (ACKs per data segment: ours {:.2}, smoltcp {:.2}; ratio = smoltcp / ours time)",
+        ours.acks_per_segment, smol.acks_per_segment
+    );
+}
+
+/// `segcost-one CASE N`: exactly N iterations of one case, no output (for callgrind).
+fn segcost_one(args: &[String]) {
+    use tcp_tests::bench::segcost::{Case, run};
+    let usage = "usage: tcp-bench segcost-one CASE ITERATIONS (CASE: tcp-bench segcost-cases)";
+    let case = args
+        .first()
+        .and_then(|c| Case::from_name(c))
+        .unwrap_or_else(|| panic!("{usage}"));
+    let n = args
+        .get(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{usage}"));
+    let r = run(case, n);
+    assert_eq!(r.segments, n);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("segcost-one") => return segcost_one(&args[1..]),
+        Some("segcost-cases") => {
+            for c in tcp_tests::bench::segcost::Case::ALL {
+                println!("{}", c.name());
+            }
+            return;
+        }
+        _ => {}
+    }
     let all = args.is_empty();
     if all || args.iter().any(|a| a == "memory") {
         memory();
@@ -379,5 +515,11 @@ fn main() {
     }
     if all || args.iter().any(|a| a == "bulk") {
         bulk();
+    }
+    if all || args.iter().any(|a| a == "rr") {
+        rr();
+    }
+    if all || args.iter().any(|a| a == "segcost") {
+        segcost();
     }
 }

@@ -68,6 +68,56 @@ impl BulkSetup {
     }
 }
 
+impl BulkSetup {
+    /// Our stack's configuration for the sending (`sender`) or receiving side: buffers,
+    /// MSS from the MTU, congestion control, a seed-derived secret per side.
+    pub fn ours_config(&self, sender: bool) -> OursConfig {
+        let (local, peer) = addresses(sender);
+        let mut tcp = tcp_core::Config {
+            send_buffer: self.buffer,
+            recv_buffer: self.buffer,
+            mss: u16::try_from(self.mtu.saturating_sub(40)).unwrap_or(1460),
+            ..tcp_core::Config::default()
+        };
+        tcp.congestion = match self.congestion {
+            Congestion::Reno | Congestion::None => tcp_core::config::CongestionAlgorithm::NewReno,
+            Congestion::Cubic => tcp_core::config::CongestionAlgorithm::Cubic,
+        };
+        let mut secret = [0u8; 16];
+        secret[..8].copy_from_slice(&self.seed.to_le_bytes());
+        secret[8] = u8::from(sender);
+        OursConfig {
+            local_addr: local,
+            peer_addr: peer,
+            server_port: 80,
+            tcp,
+            secret,
+        }
+    }
+
+    /// smoltcp's configuration for the sending (`sender`) or receiving side, the same
+    /// buffers, MTU and congestion control as [`BulkSetup::ours_config`].
+    pub fn smoltcp_config(&self, sender: bool) -> SmoltcpConfig {
+        let (local, peer) = addresses(sender);
+        let mut c = SmoltcpConfig::new(local, peer);
+        c.rx_buffer = self.buffer;
+        c.tx_buffer = self.buffer;
+        c.congestion = self.congestion;
+        c.mtu = self.mtu;
+        c.seed = self.seed.wrapping_mul(2).wrapping_add(u64::from(sender));
+        c
+    }
+}
+
+/// (local, peer) addresses of the sending or receiving side.
+fn addresses(sender: bool) -> (Ipv4Addr, Ipv4Addr) {
+    if sender {
+        (SENDER_ADDR, RECEIVER_ADDR)
+    } else {
+        (RECEIVER_ADDR, SENDER_ADDR)
+    }
+}
+
 /// Builds one node of a bulk transfer. Adding a stack is one match arm here.
 pub fn make_node(
     stack: Stack,
@@ -75,48 +125,18 @@ pub fn make_node(
     setup: &BulkSetup,
     now: Instant,
 ) -> Result<Box<dyn Node>, String> {
-    let (local, peer) = match role {
-        Role::Sender { .. } => (SENDER_ADDR, RECEIVER_ADDR),
-        Role::Receiver { .. } => (RECEIVER_ADDR, SENDER_ADDR),
-    };
+    let sender = matches!(role, Role::Sender { .. });
     match stack {
-        Stack::Ours => {
-            let mut tcp = tcp_core::Config {
-                send_buffer: setup.buffer,
-                recv_buffer: setup.buffer,
-                mss: u16::try_from(setup.mtu.saturating_sub(40)).unwrap_or(1460),
-                ..tcp_core::Config::default()
-            };
-            tcp.congestion = match setup.congestion {
-                Congestion::Reno | Congestion::None => {
-                    tcp_core::config::CongestionAlgorithm::NewReno
-                }
-                Congestion::Cubic => tcp_core::config::CongestionAlgorithm::Cubic,
-            };
-            let mut secret = [0u8; 16];
-            secret[..8].copy_from_slice(&setup.seed.to_le_bytes());
-            secret[8] = u8::from(matches!(role, Role::Sender { .. }));
-            let c = OursConfig {
-                local_addr: local,
-                peer_addr: peer,
-                server_port: 80,
-                tcp,
-                secret,
-            };
-            Ok(Box::new(OursNode::new(&c, role, now)))
-        }
-        Stack::Smoltcp => {
-            let mut c = SmoltcpConfig::new(local, peer);
-            c.rx_buffer = setup.buffer;
-            c.tx_buffer = setup.buffer;
-            c.congestion = setup.congestion;
-            c.mtu = setup.mtu;
-            c.seed = setup
-                .seed
-                .wrapping_mul(2)
-                .wrapping_add(u64::from(matches!(role, Role::Sender { .. })));
-            Ok(Box::new(SmoltcpNode::new(&c, role, now)))
-        }
+        Stack::Ours => Ok(Box::new(OursNode::new(
+            &setup.ours_config(sender),
+            role,
+            now,
+        ))),
+        Stack::Smoltcp => Ok(Box::new(SmoltcpNode::new(
+            &setup.smoltcp_config(sender),
+            role,
+            now,
+        ))),
     }
 }
 

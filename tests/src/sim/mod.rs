@@ -34,12 +34,14 @@
 
 pub mod app;
 pub mod bulk;
+pub mod direct;
 pub mod link;
 pub mod ours_node;
 pub mod packet;
 pub mod pcap;
 pub mod plot;
 pub mod rng;
+pub mod rr;
 pub mod smoltcp_node;
 
 use std::cmp::Reverse;

@@ -3,9 +3,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
+use tcp_core::endpoint::Transmit;
 use tcp_core::endpoint::{ConnHandle, ListenerHandle};
 use tcp_core::time::Instant;
-use tcp_core::wire::emit_ip_tcp_packet;
+use tcp_core::wire::{WireError, emit_ip_tcp_packet};
 use tcp_core::{Config, Endpoint, EndpointConfig, ReadError, State, WriteError};
 
 use super::app::{BulkReceiver, BulkSender};
@@ -178,6 +179,15 @@ impl OursNode {
     }
 }
 
+/// The IP packet carrying `t` (IPv4 or IPv6 header, TCP header with checksum, payload).
+pub fn encode_packet(t: &Transmit) -> Result<Vec<u8>, WireError> {
+    let mut buf = vec![0u8; t.len() + 60];
+    let h = &t.segment.header;
+    let n = emit_ip_tcp_packet(t.src.ip(), t.dst.ip(), h, &t.segment.payload, &mut buf)?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
 impl Node for OursNode {
     fn handle_packet(&mut self, now: Instant, packet: Vec<u8>) {
         // Corrupted packets are counted by the endpoint and otherwise ignored.
@@ -187,13 +197,8 @@ impl Node for OursNode {
 
     fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
         let t = self.ep.poll_transmit(now)?;
-        let mut buf = vec![0u8; t.len() + 60];
-        let h = &t.segment.header;
-        match emit_ip_tcp_packet(t.src.ip(), t.dst.ip(), h, &t.segment.payload, &mut buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                Some(buf)
-            }
+        match encode_packet(&t) {
+            Ok(buf) => Some(buf),
             Err(e) => {
                 self.error.get_or_insert(format!("encode: {e}"));
                 None

@@ -86,15 +86,27 @@ impl SmoltcpConfig {
     }
 }
 
-/// The in-memory device between smoltcp and the simulator.
-struct SimDevice {
-    rx: VecDeque<Vec<u8>>,
-    tx: VecDeque<Vec<u8>>,
+/// The in-memory device between smoltcp and the simulator (`Medium::Ip`, checksums
+/// computed and verified): packets to deliver in `rx`, packets sent in `tx`.
+pub(crate) struct SimDevice {
+    pub(crate) rx: VecDeque<Vec<u8>>,
+    pub(crate) tx: VecDeque<Vec<u8>>,
     mtu: usize,
 }
 
-struct SimRxToken(Vec<u8>);
-struct SimTxToken<'a>(&'a mut VecDeque<Vec<u8>>);
+impl SimDevice {
+    /// An empty device with this MTU.
+    pub(crate) fn new(mtu: usize) -> Self {
+        SimDevice {
+            rx: VecDeque::new(),
+            tx: VecDeque::new(),
+            mtu,
+        }
+    }
+}
+
+pub(crate) struct SimRxToken(Vec<u8>);
+pub(crate) struct SimTxToken<'a>(&'a mut VecDeque<Vec<u8>>);
 
 impl phy::RxToken for SimRxToken {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
@@ -160,22 +172,18 @@ pub struct SmoltcpNode {
     rx_scratch: Vec<u8>,
 }
 
-fn to_smol(t: Instant) -> smoltcp::time::Instant {
+pub(crate) fn to_smol(t: Instant) -> smoltcp::time::Instant {
     smoltcp::time::Instant::from_micros(i64::try_from(t.as_micros()).unwrap_or(i64::MAX))
 }
 
-fn from_smol(t: smoltcp::time::Instant) -> Instant {
+pub(crate) fn from_smol(t: smoltcp::time::Instant) -> Instant {
     Instant::from_micros(u64::try_from(t.total_micros()).unwrap_or(0))
 }
 
 impl SmoltcpNode {
     /// A node that starts its application at `now` (the sender sends its SYN at once).
     pub fn new(config: &SmoltcpConfig, role: Role, now: Instant) -> Self {
-        let mut device = SimDevice {
-            rx: VecDeque::new(),
-            tx: VecDeque::new(),
-            mtu: config.mtu,
-        };
+        let mut device = SimDevice::new(config.mtu);
         let mut iface_config = Config::new(HardwareAddress::Ip);
         iface_config.random_seed = config.seed;
         let mut iface = Interface::new(iface_config, &mut device, to_smol(now));

@@ -1,0 +1,3 @@
+//! Benchmark workloads of `tcp-bench` that are not simulator scenarios.
+
+pub mod segcost;
