@@ -41,28 +41,37 @@ const fn fold(mut sum: u64) -> u16 {
     sum as u16
 }
 
-/// Bytes per block: 16 Ki 32-bit words, far below the 2^32 words that could overflow a
-/// 64-bit lane.
-const BLOCK: usize = 1 << 16;
-
 /// Sums an even-aligned run of bytes into the big-endian word domain. A trailing odd byte
 /// is returned, not summed.
+///
+/// 64-bit little-endian words are added with end-around carry (RFC 1071 §2 (C): the sum
+/// may be computed in any wider one's-complement arithmetic and folded), in four
+/// independent chains so the `add`/`adc` pairs overlap; folding the little-endian sum
+/// gives the byte-swapped 16-bit sum (RFC 1071 §2 (B)).
 #[inline]
 fn sum_aligned(mut sum: u64, data: &[u8]) -> (u64, Option<u8>) {
-    let mut rest: &[u8] = &[];
-    // BLOCK is a multiple of 4, so only the last block leaves a remainder.
-    for block in data.chunks(BLOCK) {
-        let mut lane: u64 = 0;
-        let mut words = block.chunks_exact(4);
-        for w in &mut words {
-            if let Some(w) = w.first_chunk::<4>() {
-                lane += u64::from(u32::from_le_bytes(*w));
+    let word = |b: &[u8; 8]| u64::from_le_bytes(*b);
+    let mut lanes = [0u64; 4];
+    let mut chunks = data.chunks_exact(32);
+    for c in &mut chunks {
+        for (lane, w) in lanes.iter_mut().zip(c.chunks_exact(8)) {
+            if let Some(w) = w.first_chunk::<8>() {
+                *lane = add_carry(*lane, word(w));
             }
         }
-        // Little-endian lanes give the byte-swapped sum (RFC 1071 §2 (B)).
-        sum = add_carry(sum, u64::from(fold(lane).swap_bytes()));
-        rest = words.remainder();
     }
+    let [l0, l1, l2, l3] = lanes;
+    let mut lane = add_carry(add_carry(l0, l1), add_carry(l2, l3));
+    let mut rest = chunks.remainder();
+    while let Some((w, tail)) = rest.split_first_chunk::<8>() {
+        lane = add_carry(lane, word(w));
+        rest = tail;
+    }
+    if let Some((w, tail)) = rest.split_first_chunk::<4>() {
+        lane = add_carry(lane, u64::from(u32::from_le_bytes(*w)));
+        rest = tail;
+    }
+    sum = add_carry(sum, u64::from(fold(lane).swap_bytes()));
     if let [a, b, tail @ ..] = rest {
         sum = add_carry(sum, u64::from(u16::from_be_bytes([*a, *b])));
         rest = tail;
@@ -261,7 +270,9 @@ mod tests {
 
     #[test]
     fn inputs_spanning_several_blocks_match_the_reference() {
-        let data: Vec<u8> = (0..(3 * BLOCK + 7)).map(|i| (i * 31 + 7) as u8).collect();
+        let data: Vec<u8> = (0..(3 * (1 << 16) + 7))
+            .map(|i| (i * 31 + 7) as u8)
+            .collect();
         for start in 0..3 {
             let mut ck = Checksum::new();
             ck.add_bytes(&data[start..]);
@@ -280,7 +291,7 @@ mod tests {
 
     #[test]
     fn all_ones_blocks_do_not_overflow_the_lanes() {
-        let data = alloc::vec![0xffu8; 2 * BLOCK + 2];
+        let data = alloc::vec![0xffu8; 2 * (1 << 16) + 2];
         let mut ck = Checksum::new();
         ck.add_bytes(&data);
         assert_eq!(ck.finish(), reference(&data));
