@@ -32,7 +32,7 @@ use alloc::boxed::Box;
 use alloc::collections::{BinaryHeap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use core::cmp::Reverse;
 use core::net::{IpAddr, SocketAddr};
 use listen::{HalfOpen, Listener, PendingIncoming};
@@ -265,6 +265,14 @@ impl SlotKind {
 }
 
 /// The tuple held by slot `i` (the demux table stores only slot indices).
+/// `bytes[range]` without cloning `bytes`: cloning a `Bytes` made from a `Vec` (as a
+/// driver's receive buffer often is) allocates a shared header; moving its start does not.
+fn narrow(mut bytes: Bytes, range: core::ops::Range<usize>) -> Bytes {
+    bytes.truncate(range.end);
+    bytes.advance(range.start.min(bytes.len()));
+    bytes
+}
+
 fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
     slots.get(i as usize).and_then(|s| s.kind.tuple())
 }
@@ -596,7 +604,7 @@ impl Endpoint {
             self.stats.not_tcp += 1;
             return Err(InputError::NotTcp);
         }
-        self.handle_segment(now, ip.src(), ip.dst(), packet.slice(range))
+        self.handle_segment(now, ip.src(), ip.dst(), narrow(packet, range))
     }
 
     /// Processes a TCP segment (header and payload) sent from `src` to `dst`. The checksum
@@ -616,7 +624,7 @@ impl Endpoint {
                 return Err(e.into());
             }
         };
-        let payload = segment.slice(range);
+        let payload = narrow(segment, range);
         let tuple = FourTuple {
             local: SocketAddr::new(dst, h.dst_port),
             remote: SocketAddr::new(src, h.src_port),
