@@ -8,8 +8,9 @@
 //! nothing, for instruction counts: `scripts/segcost-callgrind` runs it under callgrind.
 //! `tcp-bench segcost-cases` lists the case names.
 //!
-//! Environment: `BULK_BYTES`, `BULK_ONLY_OURS`, `RR_SCALE` (multiplies the round trips),
-//! `SEGCOST_ITERATIONS`.
+//! Environment: `BULK_BYTES`, `BULK_ONLY=ours|smoltcp`, `BULK_MTU=1500` (one MTU),
+//! `RR_SCALE` (multiplies the round trips), `RR_ONLY=1x64` (one case: connections x message
+//! size), `SEGCOST_ITERATIONS`.
 
 use bytes::Bytes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -382,8 +383,16 @@ fn rr() {
         "smol s pkt/RT",
         "timers"
     );
+    // For profiling: RR_ONLY=1x64 runs one case (connections x message size).
+    let only = std::env::var("RR_ONLY").ok();
     for (conns, per_conn) in [(1usize, 200_000u64), (1000, 200)] {
         for msg in [64usize, 1024] {
+            if only
+                .as_ref()
+                .is_some_and(|o| *o != format!("{conns}x{msg}"))
+            {
+                continue;
+            }
             let setup = RrSetup::new(msg, conns, per_conn * scale);
             let one = |stack| -> RrResult {
                 let r = run_rr(stack, &setup).expect("set up");
