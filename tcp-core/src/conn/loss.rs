@@ -148,6 +148,12 @@ impl Connection {
         if undo.is_none() && advanced && ecr.is_some_and(|e| l.undo.eifel_says_spurious(e)) {
             undo = l.undo.take();
         }
+        if undo.is_some() && !l.in_recovery() {
+            // The spurious response was a timeout (outside fast recovery only an RTO marks
+            // segments lost): take its loss marks back too, so the window is not sent
+            // again (RFC 4015 §3.2, Linux tcp_try_undo_loss unmarking losses).
+            l.sb.undo_loss_marks();
+        }
 
         // RACK loss detection, with the RFC 6675 DupThresh rule as the fallback.
         let in_rec = l.in_recovery();
@@ -247,9 +253,11 @@ impl Connection {
     }
 
     /// The retransmission timer expired with SACK in use (RFC 6675 §5.1, RFC 8985 §6.3):
-    /// every unSACKed segment is lost; retransmissions go by `NextSeg()` rule 1.
-    pub(super) fn sack_on_rto(&mut self) {
-        let (cwnd, ssthresh, una) = (self.cc.cwnd(), self.cc.ssthresh(), self.snd_una);
+    /// every unSACKed segment is lost; retransmissions go by `NextSeg()` rule 1. `prior`
+    /// is `(cwnd, ssthresh)` from before the timeout's congestion response, which an undo
+    /// restores.
+    pub(super) fn sack_on_rto(&mut self, prior: (u32, u32)) {
+        let ((cwnd, ssthresh), una) = (prior, self.snd_una);
         if let Some(l) = self.loss.as_deref_mut() {
             if !l.in_recovery() {
                 l.undo.clear();

@@ -162,8 +162,10 @@ impl Connection {
                     || self.recover.gt(self.snd_una)
                     || self.recovery.is_some()
                     || self.loss.as_deref().is_some_and(|l| l.in_recovery());
+                // The window before the response, for an undo (F-RTO, Eifel, DSACK).
+                let prior = (self.cc.cwnd(), self.cc.ssthresh());
                 self.frto = (self.cfg.frto && !recovering)
-                    .then(|| Frto::on_rto(self.snd_max, self.cc.cwnd(), self.cc.ssthresh()));
+                    .then(|| Frto::on_rto(self.snd_max, prior.0, prior.1));
                 self.frto_new_segs = 0;
                 self.cc.on_rto(now, flight, smss);
                 self.recover = self.snd_max;
@@ -173,7 +175,7 @@ impl Connection {
                 if self.loss.is_some() {
                     // SACK: everything unSACKed is lost; NextSeg() retransmits it in
                     // order (RFC 6675 §5.1) without rewinding SND.NXT.
-                    self.sack_on_rto();
+                    self.sack_on_rto(prior);
                 } else {
                     self.snd_nxt = self.snd_una;
                 }
