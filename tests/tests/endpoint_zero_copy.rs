@@ -1,0 +1,90 @@
+//! The data path does not copy payload it is handed as `Bytes` (ARCHITECTURE.md, "zero-copy
+//! where it pays"): a `write_bytes` buffer goes to the transmitted segment as a slice of
+//! itself, and a received packet's payload reaches `read_bytes` as a slice of the packet.
+
+use bytes::Bytes;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use tcp_core::wire::emit_ip_tcp_packet;
+use tcp_core::{Config, Endpoint, EndpointConfig, Instant};
+
+const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+const B: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+
+fn endpoint(secret: u8) -> Endpoint {
+    Endpoint::new(
+        Config::default(),
+        EndpointConfig {
+            secret: [secret; 16],
+            ..Default::default()
+        },
+    )
+}
+
+/// The next packet `from` sends, as a driver would hold it: an owned IP packet.
+fn next_packet(now: Instant, from: &mut Endpoint) -> Option<Bytes> {
+    let t = from.poll_transmit(now)?;
+    let mut buf = vec![0u8; t.len() + 60];
+    let h = &t.segment.header;
+    let n = emit_ip_tcp_packet(t.src.ip(), t.dst.ip(), h, &t.segment.payload, &mut buf)
+        .expect("encodes");
+    buf.truncate(n);
+    Some(Bytes::from(buf))
+}
+
+fn exchange(now: Instant, a: &mut Endpoint, b: &mut Endpoint) {
+    for _ in 0..100 {
+        let mut moved = false;
+        while let Some(p) = next_packet(now, a) {
+            b.handle_packet(now, p).expect("valid");
+            moved = true;
+        }
+        while let Some(p) = next_packet(now, b) {
+            a.handle_packet(now, p).expect("valid");
+            moved = true;
+        }
+        if !moved {
+            return;
+        }
+    }
+}
+
+#[test]
+fn written_bytes_reach_the_wire_and_received_packets_reach_the_reader_without_copies() {
+    let now = Instant::from_millis(1);
+    let (mut a, mut b) = (endpoint(1), endpoint(2));
+    let listener = b.listen(SocketAddr::new(B, 80), 4).expect("listen");
+    let ha = a.connect(now, A, SocketAddr::new(B, 80)).expect("connect");
+    exchange(now, &mut a, &mut b);
+    let hb = b.accept(listener).expect("listener").expect("accepted");
+    while a.poll_event().is_some() {}
+    while b.poll_event().is_some() {}
+
+    let data = Bytes::from((0..1200u32).map(|i| i as u8).collect::<Vec<u8>>());
+    assert_eq!(a.write_bytes(ha, now, data.clone()), Ok(Ok(1200)));
+    let t = a.poll_transmit(now).expect("a data segment");
+    assert_eq!(t.segment.payload, data);
+    assert_eq!(
+        t.segment.payload.as_ptr(),
+        data.as_ptr(),
+        "the segment's payload is the written buffer"
+    );
+
+    let mut buf = vec![0u8; t.len() + 60];
+    let h = &t.segment.header;
+    let n = emit_ip_tcp_packet(t.src.ip(), t.dst.ip(), h, &t.segment.payload, &mut buf)
+        .expect("encodes");
+    buf.truncate(n);
+    let packet = Bytes::from(buf);
+    let in_packet = packet.as_ptr_range();
+    b.handle_packet(now, packet).expect("valid");
+    let got = b
+        .read_bytes(hb, now, 4096)
+        .expect("live handle")
+        .expect("readable")
+        .expect("data");
+    assert_eq!(got, data);
+    assert!(
+        in_packet.contains(&got.as_ptr()),
+        "the reader gets a slice of the received packet"
+    );
+}
