@@ -3,7 +3,9 @@
 //!
 //! Out-of-order data is kept in a map from stream offset to non-overlapping pieces, so
 //! inserting, merging and delivering cost O(log n) per piece however many holes there are.
-//! The number of pieces is bounded by configuration.
+//! The number of pieces is bounded by configuration. A second map holds the contiguous runs
+//! the pieces form (the SACK blocks to report), so the block around new data is found in
+//! O(log n) instead of by walking the pieces of its run.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use bytes::{Buf, Bytes};
@@ -32,6 +34,8 @@ pub(crate) struct RecvBuffer {
     ready_len: usize,
     ooo: BTreeMap<u64, Bytes>,
     ooo_len: usize,
+    /// The contiguous runs of `ooo`: start -> end, disjoint and not touching.
+    runs: BTreeMap<u64, u64>,
     max_pieces: usize,
     capacity: usize,
     /// Offset of the next in-order byte (RCV.NXT as an offset).
@@ -48,6 +52,7 @@ impl RecvBuffer {
             ready_len: 0,
             ooo: BTreeMap::new(),
             ooo_len: 0,
+            runs: BTreeMap::new(),
             max_pieces,
             capacity,
             next: 0,
@@ -126,6 +131,7 @@ impl RecvBuffer {
                 self.ooo_len += piece.len();
                 stored += piece.len();
                 self.ooo.insert(cur, piece);
+                self.add_run(cur, gap_end);
             }
             cur = resume.max(cur);
         }
@@ -161,24 +167,43 @@ impl RecvBuffer {
                 n += self.deliver(piece);
             }
         }
+        // A run is contiguous, so one that started at or below RCV.NXT was delivered whole.
+        while let Some(entry) = self.runs.first_entry() {
+            if *entry.key() > self.next {
+                break;
+            }
+            entry.remove();
+        }
         n
+    }
+
+    /// Adds `[a, b)` (just stored, touching no stored byte) to the runs, merging it with
+    /// the runs it touches.
+    fn add_run(&mut self, a: u64, b: u64) {
+        let (mut lo, mut hi) = (a, b);
+        if let Some((&s, &e)) = self.runs.range(..=a).next_back() {
+            if e >= a {
+                lo = s;
+                hi = hi.max(e);
+                self.runs.remove(&s);
+            }
+        }
+        if let Some(e) = self.runs.remove(&hi) {
+            hi = e;
+        }
+        self.runs.insert(lo, hi);
     }
 
     /// Records that `[start, end)` just arrived out of order: the SACK block holding it goes
     /// first (RFC 2018 §4), older blocks follow.
     fn note_block(&mut self, start: u64, end: u64) {
-        let (mut lo, mut hi) = (start, end);
-        // Grow to the contiguous run of pieces around the new data.
-        while let Some((&k, v)) = self.ooo.range(..lo).next_back() {
-            if k + v.len() as u64 == lo {
-                lo = k;
-            } else {
-                break;
-            }
-        }
-        while let Some(v) = self.ooo.get(&hi) {
-            hi += v.len() as u64;
-        }
+        // The contiguous run around the new data.
+        let (lo, hi) = self
+            .runs
+            .range(..=start)
+            .next_back()
+            .filter(|&(_, &e)| e > start)
+            .map_or((start, end), |(&s, &e)| (s, e));
         let mut blocks = [(lo, hi); 4];
         let mut n = 1;
         for &(a, b) in self.recent.iter().take(self.recent_len) {
@@ -311,6 +336,42 @@ mod tests {
         assert_eq!(b.ooo_pieces(), 8);
         assert_eq!(dropped, 92);
         assert!(b.sack_blocks().len() <= 4);
+    }
+
+    /// The runs are exactly the maximal contiguous stretches of the pieces.
+    fn runs_from_pieces(b: &RecvBuffer) -> Vec<(u64, u64)> {
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for (&k, v) in &b.ooo {
+            let e = k + v.len() as u64;
+            match runs.last_mut() {
+                Some(last) if last.1 == k => last.1 = e,
+                _ => runs.push((k, e)),
+            }
+        }
+        runs
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn runs_and_the_first_sack_block_follow_the_pieces(
+            segs in proptest::collection::vec((0u64..60, 1u64..8), 1..80),
+            limit in 2usize..40,
+        ) {
+            let mut b = RecvBuffer::new(100_000, limit);
+            for (start, len) in segs {
+                let data = Bytes::from((start..start + len).map(|i| i as u8).collect::<Vec<u8>>());
+                let r = b.insert(start, data);
+                let held: Vec<(u64, u64)> = b.runs.iter().map(|(&s, &e)| (s, e)).collect();
+                proptest::prop_assert_eq!(&held, &runs_from_pieces(&b));
+                if r.out_of_order {
+                    // The first block is the run holding the new data's first stored byte.
+                    let first = b.sack_blocks()[0];
+                    proptest::prop_assert!(held.contains(&first), "{:?} not a run of {:?}", first, held);
+                    proptest::prop_assert!(first.0 <= start.max(b.next()) && start < first.1);
+                }
+                proptest::prop_assert!(b.runs.keys().all(|&s| s > b.next()));
+            }
+        }
     }
 
     #[test]
