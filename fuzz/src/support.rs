@@ -67,6 +67,10 @@ pub fn arb_config(u: &mut Unstructured<'_>) -> ArbResult<Config> {
     if flags & 64 != 0 {
         c.window_scale = Some(u.int_in_range(0u8..=15)?);
     }
+    if flags & 128 != 0 {
+        c.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
+    }
+    c.frto = flags & 256 == 0;
     c.mss = *u.choose(&[1460u16, 536, 88, 1220, 9000, 64])?;
     c.send_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
     c.recv_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
