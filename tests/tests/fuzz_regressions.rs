@@ -389,3 +389,65 @@ fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack
         "client (snd_wscale, rcv_wscale, sack) vs server (rcv_wscale, snd_wscale, sack)"
     );
 }
+
+/// Found by `pair` (30-minute run): the NewReno fast retransmit (no SACK) re-sent a full
+/// segment from SND.UNA, `len = data_end.since(seq).min(smss)` in `poll_transmit`
+/// (tcp-core/src/conn/output.rs): with 200 bytes in flight in the peer's 200-byte window
+/// and more data queued, the "retransmission" carried 1,208 bytes, 1,008 of them never sent
+/// and beyond the peer's window. The peer dropped what it could not take, and SND.MAX now
+/// lay beyond its window, so every pure ACK from us was out of window for it; it answered
+/// each with an ACK that was out of window for us (our own data sat unaccepted), and the
+/// two ACKed each other at one instant for ever. A fast retransmit re-sends what was sent,
+/// cut to the window (RFC 5681 §3.2 step 4 "retransmit the lost segment"; Linux
+/// retransmits the head skb, cut by `__tcp_retransmit_skb`).
+#[test]
+fn newreno_fast_retransmit_resends_only_data_that_was_sent_and_fits_the_window() {
+    let cfg = Config {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        ..Config::default()
+    };
+    let now = Instant::from_secs(1);
+    let iss = SeqNum::new(1000);
+    let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
+    drain(&mut c, now);
+    let peer = |flags: TcpFlags, seq: u32, ack: SeqNum| TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: SeqNum::new(seq),
+        ack,
+        flags,
+        window: 200,
+        ..TcpHeader::default()
+    };
+    c.handle_segment(
+        now,
+        &peer(TcpFlags::SYN | TcpFlags::ACK, 5000, iss + 1),
+        Bytes::new(),
+    );
+    drain(&mut c, now);
+    assert_eq!(c.state(), State::Established);
+    assert_eq!(c.write(now, &[7u8; 5000]), Ok(5000));
+    let first = c.poll_transmit(now).expect("a data segment");
+    assert_eq!(
+        first.payload.len(),
+        200,
+        "the peer's window holds 200 bytes"
+    );
+    assert!(c.poll_transmit(now).is_none());
+    let later = now + Duration::from_millis(50);
+    for _ in 0..3 {
+        c.handle_segment(later, &peer(TcpFlags::ACK, 5001, iss + 1), Bytes::new());
+    }
+    let rtx = c
+        .poll_transmit(later)
+        .expect("fast retransmit after three duplicate ACKs");
+    assert_eq!(rtx.header.seq, iss + 1);
+    assert_eq!(
+        rtx.payload.len(),
+        200,
+        "re-sends the 200 bytes in flight, not unsent data beyond the window"
+    );
+    c.check_invariants().unwrap();
+}

@@ -157,9 +157,25 @@ impl Connection {
         if self.fast_rexmit {
             self.fast_rexmit = false;
             if self.snd_una.lt(self.snd_max) {
+                // Re-send the first segment of what was sent (RFC 5681 §3.2 step 4), never
+                // unsent data, cut to the peer's window (Linux's __tcp_retransmit_skb).
                 let seq = self.snd_una.max(self.buf_seq);
-                let len = data_end.since(seq).min(smss);
-                let with_fin = self.fin_queued && seq + len == data_end;
+                let sent_end = if self.snd_max.lt(data_end) {
+                    self.snd_max
+                } else {
+                    data_end
+                };
+                let mut len = if seq.lt(sent_end) {
+                    sent_end.since(seq).min(smss)
+                } else {
+                    0
+                };
+                let wnd_end = self.snd_una + self.snd_wnd;
+                if (seq + len).gt(wnd_end) && wnd_end.gt(seq) {
+                    len = wnd_end.since(seq);
+                }
+                let fin_sent = self.fin_queued && self.snd_max == data_end + 1;
+                let with_fin = fin_sent && seq + len == data_end;
                 if len > 0 || with_fin {
                     return Some(self.data_segment(now, seq, len, with_fin, true));
                 }
