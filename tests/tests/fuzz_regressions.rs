@@ -451,3 +451,59 @@ fn newreno_fast_retransmit_resends_only_data_that_was_sent_and_fits_the_window()
     );
     c.check_invariants().unwrap();
 }
+
+/// Found by `pair` (second 30-minute run): a pure ACK carried SND.MAX even when the peer's
+/// window ended before it (`pure_ack` in tcp-core/src/conn/output.rs). Both applications
+/// stopped reading with data in flight that the full receivers dropped; each side's ACKs then
+/// lay beyond the other's closed window, each answered the other's with a duplicate ACK
+/// (RFC 9293 §3.10.7.4), and the two ACKed each other until an application read. An ACK
+/// carries the right edge of the peer's window when SND.MAX is past it (Linux's
+/// `tcp_acceptable_seq`), which the peer accepts silently.
+#[test]
+fn pure_ack_stays_inside_the_peers_window_when_it_closed_on_data_in_flight() {
+    let cfg = Config {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        ..Config::default()
+    };
+    let now = Instant::from_secs(1);
+    let iss = SeqNum::new(1000);
+    let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
+    drain(&mut c, now);
+    let peer = |flags: TcpFlags, seq: u32, window: u16| TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: SeqNum::new(seq),
+        ack: iss + 1,
+        flags,
+        window,
+        ..TcpHeader::default()
+    };
+    c.handle_segment(
+        now,
+        &peer(TcpFlags::SYN | TcpFlags::ACK, 5000, 4000),
+        Bytes::new(),
+    );
+    drain(&mut c, now);
+    assert_eq!(c.write(now, &[7u8; 1000]), Ok(1000));
+    let data = c.poll_transmit(now).expect("data");
+    assert_eq!(data.payload.len(), 536);
+    drain(&mut c, now);
+    // The peer's buffer is full: it took none of it and closes its window.
+    c.handle_segment(now, &peer(TcpFlags::ACK, 5001, 0), Bytes::new());
+    drain(&mut c, now);
+    // Its own data then arrives and is acknowledged.
+    c.handle_segment(
+        now,
+        &peer(TcpFlags::ACK | TcpFlags::PSH, 5001, 0),
+        Bytes::from_static(b"hi"),
+    );
+    let ack = c.poll_transmit(now).expect("an ACK of the peer's data");
+    assert_eq!(ack.header.ack, SeqNum::new(5003));
+    assert_eq!(
+        ack.header.seq,
+        iss + 1,
+        "the right edge of the peer's closed window, not SND.MAX beyond it"
+    );
+}

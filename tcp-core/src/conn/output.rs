@@ -76,7 +76,16 @@ impl Connection {
     }
 
     fn pure_ack(&mut self, now: Instant) -> Segment {
-        self.build(now, self.snd_max, self.rcv_nxt, TcpFlags::ACK, Bytes::new())
+        // SND.MAX, or the right edge of the peer's window when SND.MAX lies beyond it (data
+        // the peer could not take), so the ACK stays acceptable to the peer (RFC 9293
+        // §3.10.7.4) and does not draw an ACK in return (Linux's tcp_acceptable_seq).
+        let wnd_end = self.snd_una + self.snd_wnd;
+        let seq = if self.snd_max.gt(wnd_end) {
+            wnd_end
+        } else {
+            self.snd_max
+        };
+        self.build(now, seq, self.rcv_nxt, TcpFlags::ACK, Bytes::new())
     }
 
     /// The SYN (SYN_SENT) or SYN-ACK (SYN_RCVD), with Linux's option set and order
