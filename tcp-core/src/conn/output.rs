@@ -167,26 +167,9 @@ impl Connection {
             self.fast_rexmit = false;
             if self.snd_una.lt(self.snd_max) {
                 // Re-send the first segment of what was sent (RFC 5681 §3.2 step 4), never
-                // unsent data, cut to the peer's window (Linux's __tcp_retransmit_skb).
-                let seq = self.snd_una.max(self.buf_seq);
-                let sent_end = if self.snd_max.lt(data_end) {
-                    self.snd_max
-                } else {
-                    data_end
-                };
-                let mut len = if seq.lt(sent_end) {
-                    sent_end.since(seq).min(smss)
-                } else {
-                    0
-                };
-                let wnd_end = self.snd_una + self.snd_wnd;
-                if (seq + len).gt(wnd_end) && wnd_end.gt(seq) {
-                    len = wnd_end.since(seq);
-                }
-                let fin_sent = self.fin_queued && self.snd_max == data_end + 1;
-                let with_fin = fin_sent && seq + len == data_end;
-                if len > 0 || with_fin {
-                    return Some(self.data_segment(now, seq, len, with_fin, true));
+                // unsent data, cut to the peer's window.
+                if let Some(seg) = self.retransmit(now, self.snd_una, self.snd_max, smss) {
+                    return Some(seg);
                 }
             }
         }
@@ -213,7 +196,7 @@ impl Connection {
             let new_allowed = avail_new > 0 && (self.snd_max + avail_new).le(wnd_end);
             if probe || flight < cwnd {
                 if let Some((start, end)) = self.sack_next_retransmission(new_allowed) {
-                    return self.sack_retransmit(now, start, end, smss);
+                    return self.retransmit(now, start, end, smss);
                 }
             }
         }
@@ -282,10 +265,10 @@ impl Connection {
         None
     }
 
-    /// Retransmits `[start, end)` as chosen by the SACK scoreboard or the tail loss probe:
-    /// at most one segment, cut to the peer's window as Linux's __tcp_retransmit_skb does
-    /// (into a closed window only the head goes).
-    fn sack_retransmit(
+    /// Retransmits `[start, end)` (sent data) as chosen by the SACK scoreboard, the tail loss
+    /// probe or the NewReno fast retransmit: at most one segment, cut to the peer's window as
+    /// Linux's __tcp_retransmit_skb does (into a closed window only the head goes).
+    fn retransmit(
         &mut self,
         now: Instant,
         start: SeqNum,
