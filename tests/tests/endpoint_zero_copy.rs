@@ -4,8 +4,8 @@
 
 use bytes::Bytes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use tcp_core::wire::emit_ip_tcp_packet;
 use tcp_core::{Config, Endpoint, EndpointConfig, Instant};
+use tcp_tests::sim::ours_node::encode_packet;
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 const B: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
@@ -23,12 +23,7 @@ fn endpoint(secret: u8) -> Endpoint {
 /// The next packet `from` sends, as a driver would hold it: an owned IP packet.
 fn next_packet(now: Instant, from: &mut Endpoint) -> Option<Bytes> {
     let t = from.poll_transmit(now)?;
-    let mut buf = vec![0u8; t.len() + 60];
-    let h = &t.segment.header;
-    let n = emit_ip_tcp_packet(t.src.ip(), t.dst.ip(), h, &t.segment.payload, &mut buf)
-        .expect("encodes");
-    buf.truncate(n);
-    Some(Bytes::from(buf))
+    Some(Bytes::from(encode_packet(&t).expect("encodes")))
 }
 
 fn exchange(now: Instant, a: &mut Endpoint, b: &mut Endpoint) {
@@ -69,12 +64,7 @@ fn written_bytes_reach_the_wire_and_received_packets_reach_the_reader_without_co
         "the segment's payload is the written buffer"
     );
 
-    let mut buf = vec![0u8; t.len() + 60];
-    let h = &t.segment.header;
-    let n = emit_ip_tcp_packet(t.src.ip(), t.dst.ip(), h, &t.segment.payload, &mut buf)
-        .expect("encodes");
-    buf.truncate(n);
-    let packet = Bytes::from(buf);
+    let packet = Bytes::from(encode_packet(&t).expect("encodes"));
     let in_packet = packet.as_ptr_range();
     b.handle_packet(now, packet).expect("valid");
     let got = b

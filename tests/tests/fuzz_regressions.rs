@@ -390,6 +390,33 @@ fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack
     );
 }
 
+/// An established connection without options (so MSS 536) whose peer, ISN 5000, offered
+/// `window` bytes in its SYN-ACK; returns it and our ISN.
+fn established_without_options(now: Instant, window: u16) -> (Connection, SeqNum) {
+    let cfg = Config {
+        sack: false,
+        timestamps: false,
+        window_scaling: false,
+        ..Config::default()
+    };
+    let iss = SeqNum::new(1000);
+    let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
+    drain(&mut c, now);
+    let syn_ack = TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: SeqNum::new(5000),
+        ack: iss + 1,
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window,
+        ..TcpHeader::default()
+    };
+    c.handle_segment(now, &syn_ack, Bytes::new());
+    drain(&mut c, now);
+    assert_eq!(c.state(), State::Established);
+    (c, iss)
+}
+
 /// Found by `pair` (30-minute run): the NewReno fast retransmit (no SACK) re-sent a full
 /// segment from SND.UNA, `len = data_end.since(seq).min(smss)` in `poll_transmit`
 /// (tcp-core/src/conn/output.rs): with 200 bytes in flight in the peer's 200-byte window
@@ -402,32 +429,17 @@ fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack
 /// retransmits the head skb, cut by `__tcp_retransmit_skb`).
 #[test]
 fn newreno_fast_retransmit_resends_only_data_that_was_sent_and_fits_the_window() {
-    let cfg = Config {
-        sack: false,
-        timestamps: false,
-        window_scaling: false,
-        ..Config::default()
-    };
     let now = Instant::from_secs(1);
-    let iss = SeqNum::new(1000);
-    let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
-    drain(&mut c, now);
-    let peer = |flags: TcpFlags, seq: u32, ack: SeqNum| TcpHeader {
+    let (mut c, iss) = established_without_options(now, 200);
+    let dup_ack = TcpHeader {
         src_port: RPORT,
         dst_port: LPORT,
-        seq: SeqNum::new(seq),
-        ack,
-        flags,
+        seq: SeqNum::new(5001),
+        ack: iss + 1,
+        flags: TcpFlags::ACK,
         window: 200,
         ..TcpHeader::default()
     };
-    c.handle_segment(
-        now,
-        &peer(TcpFlags::SYN | TcpFlags::ACK, 5000, iss + 1),
-        Bytes::new(),
-    );
-    drain(&mut c, now);
-    assert_eq!(c.state(), State::Established);
     assert_eq!(c.write(now, &[7u8; 5000]), Ok(5000));
     let first = c.poll_transmit(now).expect("a data segment");
     assert_eq!(
@@ -438,7 +450,7 @@ fn newreno_fast_retransmit_resends_only_data_that_was_sent_and_fits_the_window()
     assert!(c.poll_transmit(now).is_none());
     let later = now + Duration::from_millis(50);
     for _ in 0..3 {
-        c.handle_segment(later, &peer(TcpFlags::ACK, 5001, iss + 1), Bytes::new());
+        c.handle_segment(later, &dup_ack, Bytes::new());
     }
     let rtx = c
         .poll_transmit(later)
@@ -461,16 +473,8 @@ fn newreno_fast_retransmit_resends_only_data_that_was_sent_and_fits_the_window()
 /// `tcp_acceptable_seq`), which the peer accepts silently.
 #[test]
 fn pure_ack_stays_inside_the_peers_window_when_it_closed_on_data_in_flight() {
-    let cfg = Config {
-        sack: false,
-        timestamps: false,
-        window_scaling: false,
-        ..Config::default()
-    };
     let now = Instant::from_secs(1);
-    let iss = SeqNum::new(1000);
-    let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
-    drain(&mut c, now);
+    let (mut c, iss) = established_without_options(now, 4000);
     let peer = |flags: TcpFlags, seq: u32, window: u16| TcpHeader {
         src_port: RPORT,
         dst_port: LPORT,
@@ -480,12 +484,6 @@ fn pure_ack_stays_inside_the_peers_window_when_it_closed_on_data_in_flight() {
         window,
         ..TcpHeader::default()
     };
-    c.handle_segment(
-        now,
-        &peer(TcpFlags::SYN | TcpFlags::ACK, 5000, 4000),
-        Bytes::new(),
-    );
-    drain(&mut c, now);
     assert_eq!(c.write(now, &[7u8; 1000]), Ok(1000));
     let data = c.poll_transmit(now).expect("data");
     assert_eq!(data.payload.len(), 536);
