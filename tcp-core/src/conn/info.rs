@@ -40,6 +40,9 @@ pub struct ConnStats {
     pub challenge_acks: u64,
     /// Challenge ACKs suppressed by the rate limit (RFC 5961 §7).
     pub challenge_acks_limited: u64,
+    /// Retransmission timeouts that found the peer had reneged on data it SACKed, so the
+    /// SACK information was discarded (RFC 2018 §8; Linux's `TCPSACKReneging`).
+    pub sack_renegings: u64,
     /// Segments without ACK in synchronized states, dropped (RFC 9293 §3.10.7.4).
     pub no_ack_dropped: u64,
     /// Resets sent.

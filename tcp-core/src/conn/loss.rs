@@ -17,6 +17,9 @@ use crate::wire::TcpHeader;
 /// RFC 8985 §7.2 `WCDelAckT`: the worst-case delayed-ACK time added to the PTO when only
 /// one segment is in flight.
 const TLP_MAX_ACK_DELAY: Duration = Duration::from_millis(200);
+/// The least wait for a cumulative ACK of SACKed data before treating it as reneged
+/// (Linux's `tcp_check_sack_reneging`).
+const RENEGING_DELAY: Duration = Duration::from_millis(10);
 /// SACKed intervals kept on the scoreboard (hostile SACK patterns cannot grow it beyond).
 const MAX_SACK_INTERVALS: usize = 256;
 
@@ -131,6 +134,15 @@ impl Connection {
         delivery.sacked = up.sacked_bytes > 0;
         l.rack.on_ack(snd_una, snd_max, up.dsack.is_some());
         let advanced = snd_una.gt(prev_una);
+        if advanced && l.sb.head_sacked() {
+            // The cumulative ACK stopped at data the peer SACKed: it reneged (RFC 2018
+            // §8). Give it a moment to ACK that data after all (an ACK may have been
+            // reordered), then time out, forget the SACKs and resend (Linux's
+            // tcp_check_sack_reneging: max(SRTT/2, 10 ms), the recovery state untouched).
+            l.pto_at = None;
+            self.rtx_at = Some(now + (srtt / 2).max(RENEGING_DELAY));
+            return;
+        }
 
         // Tail loss probe outcome (RFC 8985 §7.4).
         let pure_dupack = !advanced && no_payload && blocks.is_empty();
@@ -263,6 +275,12 @@ impl Connection {
                 l.undo.clear();
             }
             l.undo.on_congestion_response(cwnd, ssthresh, una);
+            if l.sb.head_sacked() {
+                // The receiver reneged: its SACKs no longer hold (Linux's
+                // tcp_timeout_mark_lost), so every segment is lost and resent.
+                l.sb.clear_sack();
+                self.stats.sack_renegings += 1;
+            }
             l.sb.on_rto();
             l.rack.on_recovery_exit();
             l.tlp.reset();
@@ -361,6 +379,7 @@ impl Connection {
         // No probe during F-RTO (RFC 5682 §3.1): its steps decide what is sent.
         if !enabled
             || self.frto.is_some()
+            || l.sb.head_sacked()
             || outstanding == 0
             || !established
             || !l.tlp.can_arm(true, l.in_recovery())

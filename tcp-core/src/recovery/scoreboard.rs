@@ -834,6 +834,16 @@ impl Scoreboard {
         self.lost_scan = self.una_abs;
     }
 
+    /// The segment at SND.UNA is SACKed: the receiver SACKed data it has not acknowledged
+    /// cumulatively although everything before it was acknowledged, so it has discarded
+    /// (reneged on) data it SACKed (RFC 2018 §8; Linux's `FLAG_SACK_RENEGING` test in
+    /// `tcp_clean_rtx_queue` and the `is_reneg` test of `tcp_timeout_mark_lost`).
+    pub fn head_sacked(&self) -> bool {
+        self.sacked
+            .first_key_value()
+            .is_some_and(|(&s, _)| s <= self.una_abs)
+    }
+
     /// Forgets all SACK information (RFC 2018 §8: the receiver may renege; a sender that
     /// suspects it discards SACK state). O(n).
     pub fn clear_sack(&mut self) {
@@ -894,7 +904,9 @@ impl Scoreboard {
                     }
                 }
                 if let Some((&k, g)) = self.segs.before(hi) {
-                    if !g.sacked {
+                    // Not while a retransmission of it is still in flight: a second
+                    // copy would rescue nothing.
+                    if !g.sacked && !g.rtx_in_flight {
                         return Some(self.ret(k, g.end, NextSegKind::Rescue));
                     }
                 }
@@ -1302,6 +1314,41 @@ mod tests {
         let (up, _) = ack(&mut sb, b, 0, &[blk(b, 200, 300)]);
         assert_eq!(up.sacked_bytes, 200);
         assert_eq!(sb.pipe(), 100);
+    }
+
+    /// RFC 2018 §8: a cumulative ACK that stops where SACKed data starts shows that the
+    /// receiver discarded it; one that stops before a hole does not.
+    #[test]
+    fn a_cumulative_ack_ending_at_sacked_data_shows_reneging() {
+        let b = 0;
+        let mut sb = board(b, 5);
+        ack(&mut sb, b, 0, &[blk(b, 200, 500)]);
+        assert!(!sb.head_sacked());
+        ack(&mut sb, b, 100, &[]);
+        assert!(!sb.head_sacked(), "segment 1 was never SACKed");
+        ack(&mut sb, b, 200, &[]);
+        assert!(sb.head_sacked());
+        sb.on_rto();
+        sb.clear_sack();
+        sb.on_rto();
+        sb.check_invariants().unwrap();
+        assert!(!sb.head_sacked());
+        assert_eq!(sb.lost_bytes(), 300, "everything after SND.UNA goes again");
+    }
+
+    /// RFC 6675 §4 rule 4 rescues the highest unSACKed segment, but not by sending a second
+    /// copy of a retransmission still in flight.
+    #[test]
+    fn no_rescue_for_a_segment_whose_retransmission_is_in_flight() {
+        let b = 0;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 0, &[blk(b, 100, 1000)]);
+        assert_eq!(sb.mark_lost_dupthresh(), 100);
+        sb.enter_recovery();
+        let n = sb.next_seg(false).unwrap();
+        assert_eq!((n.kind, n.start), (NextSegKind::Lost, sq(b, 0)));
+        sb.on_transmit(n.start, n.end, Instant::from_millis(20));
+        assert_eq!(sb.next_seg(false), None);
     }
 
     #[test]
