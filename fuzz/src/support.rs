@@ -74,10 +74,15 @@ pub fn arb_config(u: &mut Unstructured<'_>) -> ArbResult<Config> {
     c.mss = *u.choose(&[1460u16, 536, 88, 1220, 9000, 64])?;
     c.send_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
     c.recv_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
+    c.recv_buffer_max = c.recv_buffer * *u.choose(&[1usize, 4, 64])?;
+    c.recv_buffer_fixed = u.arbitrary()?;
     c.initial_window = u32::from(u.int_in_range(1u8..=10)?);
-    c.quick_acks = u32::from(u.int_in_range(0u8..=16)?);
+    c.ack_policy = *u.choose(&[
+        tcp_core::config::AckPolicy::Linux,
+        tcp_core::config::AckPolicy::EverySegment,
+    ])?;
     c.max_ooo_segments = *u.choose(&[16usize, 1, 4, 64])?;
-    c.challenge_ack_limit = *u.choose(&[1000u32, 1, 0])?;
+    c.invalid_ratelimit = Duration::from_millis(*u.choose(&[500u64, 0, 1])?);
     c.time_wait = Duration::from_millis(u64::from(u.int_in_range(1u16..=5000)?));
     c.fin_timeout = Duration::from_secs(u64::from(u.int_in_range(1u8..=60)?));
     Ok(c)

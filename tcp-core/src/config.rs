@@ -3,6 +3,7 @@
 //! Every number the state machine uses lives here with a doc comment naming its default
 //! and where that default comes from.
 
+pub use crate::conn::ack::AckPolicy;
 use crate::time::Duration;
 
 /// Which congestion controller new connections use.
@@ -15,6 +16,22 @@ pub enum CongestionAlgorithm {
     /// `tcp_cubic`.
     #[default]
     Cubic,
+}
+
+/// How retry limits (`syn_retries`, `retries2`, `orphan_retries`) end a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RetryBudget {
+    /// Linux's: the limit is turned into time, the time that many exponentially backed-off
+    /// retransmissions would take from the base RTO (200 ms for data, the initial RTO for
+    /// SYNs), counted from the first retransmission; the connection gives up at the first
+    /// RTO expiry once it is spent (`tcp_write_timeout`). With RTOs near 200 ms this is the
+    /// count; with longer RTOs fewer retransmissions fit.
+    #[default]
+    Time,
+    /// The classic rule (BSD, RFC 1122 §4.2.3.5 R2): give up when the retransmission timer
+    /// expires after the limit's last retransmission.
+    Count,
 }
 
 /// Keepalive parameters (RFC 9293 §3.8.4; Linux `tcp_keepalive_*` sysctls).
@@ -49,13 +66,23 @@ pub struct Config {
     pub min_mss: u16,
     /// Send buffer size in bytes (unacknowledged plus unsent data). Default 256 KiB.
     pub send_buffer: usize,
-    /// Receive buffer size in bytes (in-order unread plus out-of-order data); the advertised
-    /// window never exceeds it. Default 256 KiB.
+    /// Receive memory in bytes at the start of a connection, in Linux's accounting
+    /// (`tcp_rmem[1]`, `sk_rcvbuf`): each received segment costs its payload plus buffer
+    /// overhead, so the window offered is about half of it. Default 131072, Linux's.
     pub recv_buffer: usize,
+    /// The most receive memory auto-tuning (dynamic right-sizing, Linux's
+    /// `tcp_rcv_space_adjust`) may grow a connection's buffer to, while the application
+    /// reads as fast as data arrives; it also sizes the window scale. Linux's `tcp_rmem[2]`:
+    /// default 32 MiB, as on the reference machine (Linux sizes it from the RAM).
+    pub recv_buffer_max: usize,
+    /// The receive buffer was fixed by the application (Linux's `SO_RCVBUF`): no
+    /// auto-tuning, and the window scale fits this buffer. Default off.
+    pub recv_buffer_fixed: bool,
     /// Offer window scaling (RFC 7323 §2). Default on.
     pub window_scaling: bool,
-    /// Our window-scale shift. `None`: Linux's choice, 7, raised if the receive buffer
-    /// needs more (RFC 7323 §2.3 caps it at 14).
+    /// Our window-scale shift. `None` (default): Linux's choice, the smallest shift that
+    /// fits the largest buffer auto-tuning may reach (10 with the default 32 MiB; RFC 7323
+    /// §2.3 caps it at 14).
     pub window_scale: Option<u8>,
     /// Offer timestamps (RFC 7323 §3). Default on.
     pub timestamps: bool,
@@ -70,18 +97,22 @@ pub struct Config {
     pub min_rto: Duration,
     /// Upper bound of the RTO (RFC 6298 §2.5). Default 120 s (`TCP_RTO_MAX`).
     pub max_rto: Duration,
-    /// Delayed-ACK timeout (RFC 9293 §3.8.6.3: under 500 ms). Default 40 ms (`TCP_DELACK_MIN`).
-    pub delayed_ack: Duration,
-    /// Number of segments ACKed immediately at the start of a connection (Linux "quick ACK"
-    /// mode, `TCP_MAX_QUICKACKS`). Default 16.
-    pub quick_acks: u32,
+    /// When received data is acknowledged: Linux's delayed-ACK engine (default; quick ACKs
+    /// at the start, 40-200 ms adaptive delay, ping-pong mode), or an ACK for every segment.
+    pub ack_policy: AckPolicy,
     /// Time spent in TIME_WAIT, 2·MSL. Default 60 s (Linux `TCP_TIMEWAIT_LEN`).
     pub time_wait: Duration,
     /// How long an orphaned connection waits in FIN_WAIT_2 for the peer's FIN. Default 60 s
     /// (`tcp_fin_timeout`).
     pub fin_timeout: Duration,
-    /// SYN retransmissions before `connect` fails (`tcp_syn_retries`). Default 6.
+    /// SYN retransmissions before `connect` fails (`tcp_syn_retries`), on top of the
+    /// linear ones below. Default 6.
     pub syn_retries: u32,
+    /// The first SYN retransmissions that keep the initial RTO instead of doubling it
+    /// (Linux ≥ 6.5's `tcp_syn_linear_timeouts`): they add to `syn_retries`, so with the
+    /// defaults SYNs go at 0, 1, 2, 3, 4, 5, 7, 11, 19, 35 and 67 s and `connect` fails
+    /// at 131 s. Default 4.
+    pub syn_linear_timeouts: u32,
     /// SYN-ACK retransmissions before a half-open connection is dropped
     /// (`tcp_synack_retries`). Default 5.
     pub synack_retries: u32,
@@ -90,6 +121,9 @@ pub struct Config {
     /// FIN retransmissions of an orphaned (closed by the application) connection before it is
     /// dropped (`tcp_orphan_retries`; Linux's 0 means 8). Default 8.
     pub orphan_retries: u32,
+    /// Whether the retry limits above count retransmissions or stand for a time budget.
+    /// Default: time, as Linux.
+    pub retry_budget: RetryBudget,
     /// Keepalive parameters; `None` (the default) disables keepalive.
     pub keepalive: Option<Keepalive>,
     /// RFC 5482 user timeout: the longest time transmitted data may stay unacknowledged
@@ -97,8 +131,11 @@ pub struct Config {
     pub user_timeout: Option<Duration>,
     /// Disable Nagle's algorithm (`TCP_NODELAY`). Default off (Nagle on).
     pub nodelay: bool,
-    /// Challenge ACKs (RFC 5961 §7) allowed per connection per second. Default 1000.
-    pub challenge_ack_limit: u32,
+    /// The least time between two ACKs sent in answer to invalid segments (out of the
+    /// window, failing PAWS, bad SYNs) and challenge ACKs (RFC 5961 §7), per connection, so
+    /// a flood of them draws few answers and two endpoints cannot ping-pong ACKs. Linux's
+    /// `tcp_invalid_ratelimit`: default 500 ms. Zero disables the limit.
+    pub invalid_ratelimit: Duration,
     /// Out-of-order segments kept for reassembly; beyond this, new out-of-order data is
     /// dropped and counted. Default 1024.
     pub max_ooo_segments: usize,
@@ -120,7 +157,9 @@ impl Default for Config {
             mss: 1460,
             min_mss: 48,
             send_buffer: 256 * 1024,
-            recv_buffer: 256 * 1024,
+            recv_buffer: 131_072,
+            recv_buffer_max: 32 << 20,
+            recv_buffer_fixed: false,
             window_scaling: true,
             window_scale: None,
             timestamps: true,
@@ -129,18 +168,19 @@ impl Default for Config {
             initial_rto: Duration::from_secs(1),
             min_rto: Duration::from_millis(200),
             max_rto: Duration::from_secs(120),
-            delayed_ack: Duration::from_millis(40),
-            quick_acks: 16,
+            ack_policy: AckPolicy::Linux,
             time_wait: Duration::from_secs(60),
             fin_timeout: Duration::from_secs(60),
             syn_retries: 6,
+            syn_linear_timeouts: 4,
             synack_retries: 5,
             retries2: 15,
             orphan_retries: 8,
+            retry_budget: RetryBudget::Time,
             keepalive: None,
             user_timeout: None,
             nodelay: false,
-            challenge_ack_limit: 1000,
+            invalid_ratelimit: Duration::from_millis(500),
             max_ooo_segments: 1024,
             tail_loss_probe: true,
             frto: true,
@@ -150,13 +190,16 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The window-scale shift we offer: the configured one, or Linux's 7 raised until the
-    /// receive buffer fits in 16 bits; at most 14 (RFC 7323 §2.3).
-    pub fn our_window_scale(&self) -> u8 {
-        let mut shift = self.window_scale.unwrap_or(7).min(14);
-        while shift < 14 && (self.recv_buffer >> shift) > 0xffff {
-            shift += 1;
-        }
-        shift
+    /// The window-scale shift our SYN and SYN-ACK offer (RFC 7323 §2.3): `window_scale` if
+    /// set, otherwise Linux's choice, the smallest shift that fits the largest buffer
+    /// auto-tuning may reach (10 for the default 32 MiB; 0 for a small fixed buffer).
+    pub fn offered_window_scale(&self) -> u8 {
+        crate::conn::rwnd::RecvWindow::new(
+            self.recv_buffer,
+            self.recv_buffer_max,
+            self.recv_buffer_fixed,
+            crate::time::Instant::ZERO,
+        )
+        .offered_wscale(self.window_scale)
     }
 }

@@ -194,7 +194,7 @@ fn check(
     assert_eq!(mine.header.options.mss, Some(config.mss));
     assert_eq!(
         mine.header.options.window_scale,
-        Some(config.our_window_scale())
+        Some(config.offered_window_scale())
     );
     assert_eq!(kinds(&mine.raw_options), vec![2, 4, 8, 1, 3]);
     assert_eq!(kinds(&mine.raw_options), kinds(&theirs.raw_options));
@@ -217,7 +217,7 @@ fn check(
         info.snd_wscale, k_shift,
         "we scale the kernel's window by its shift"
     );
-    assert_eq!(info.rcv_wscale, config.our_window_scale());
+    assert_eq!(info.rcv_wscale, config.offered_window_scale());
     assert_eq!(
         info.snd_mss as u16,
         theirs.header.options.mss.unwrap().min(config.mss)
@@ -231,7 +231,7 @@ fn check(
     );
     assert_eq!(
         k_snd,
-        config.our_window_scale(),
+        config.offered_window_scale(),
         "kernel scales our window by our shift"
     );
     assert_eq!(k_rcv, k_shift);

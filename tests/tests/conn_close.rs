@@ -2,6 +2,7 @@
 //! and passive close, TIME_WAIT, FIN_WAIT_2 timeout, LAST_ACK retries, shutdown, close with
 //! unread data, abort (RFC 9293 §3.6, §3.10.4-5, §3.10.7.4; RFC 2525 §2.17).
 
+use tcp_core::config::RetryBudget;
 use tcp_core::wire::TcpFlags;
 use tcp_core::{Config, ConnError, Duration, Event, ReadError, State, WriteError};
 use tcp_tests::lone::{Lone, ms_since};
@@ -20,6 +21,16 @@ fn one_second_rto() -> Config {
     }
 }
 
+/// The retry limit as a count (`RetryBudget::Count`): the lifecycle rule "retransmitted up
+/// to the retry limit, then dropped after one more wait of twice the last timeout".
+fn counted_orphan_retries(n: u32) -> Config {
+    Config {
+        orphan_retries: n,
+        retry_budget: RetryBudget::Count,
+        ..one_second_rto()
+    }
+}
+
 /// Point 4: a read returns end-of-stream once the FIN arrived and all data before it was
 /// read; not before.
 #[test]
@@ -27,7 +38,10 @@ fn read_returns_end_of_stream_after_fin_and_all_data() {
     let mut l = Lone::established(Config::default());
     l.data(1, 1, 300);
     assert_eq!(l.c.read(l.now, &mut [0u8; 100]), Ok(100));
-    let ans = fin(&mut l, 301, 1);
+    // The FIN puts the connection in ping-pong mode: its ACK waits for a reply or the
+    // delayed-ACK timer (Linux's tcp_fin).
+    assert!(fin(&mut l, 301, 1).is_empty());
+    let ans = l.fire();
     assert_eq!(ans.len(), 1);
     assert!(ans[0].is_pure_ack());
     assert_eq!(
@@ -267,10 +281,7 @@ fn close_wait_data_then_fin() {
 /// connection is CLOSED.
 #[test]
 fn last_ack_fin_retransmission_with_orphan_retries_2() {
-    let mut l = Lone::established(Config {
-        orphan_retries: 2,
-        ..one_second_rto()
-    });
+    let mut l = Lone::established(counted_orphan_retries(2));
     fin(&mut l, 1, 1);
     l.c.close(l.now);
     let t0 = l.now;
@@ -298,10 +309,7 @@ fn last_ack_fin_retransmission_with_orphan_retries_2() {
 /// The same FIN retry budget applies in FIN_WAIT_1 for an orphan.
 #[test]
 fn fin_wait_1_orphan_gives_up_after_orphan_retries() {
-    let mut l = Lone::established(Config {
-        orphan_retries: 2,
-        ..one_second_rto()
-    });
+    let mut l = Lone::established(counted_orphan_retries(2));
     l.c.close(l.now);
     let t0 = l.now;
     l.flush();
@@ -312,6 +320,30 @@ fn fin_wait_1_orphan_gives_up_after_orphan_retries() {
     }
     assert_eq!(rtx, [r, r * 3]);
     assert_eq!(l.now - t0, r * 7);
+    assert_eq!(l.c.state(), State::Closed);
+}
+
+/// Linux's time budget (the default `RetryBudget::Time`): `orphan_retries = 2` stands for
+/// the 1.4 s two retransmissions take from a 200 ms RTO (200 + 400 ms, doubled once more:
+/// Linux's tcp_model_timeout), counted from the first retransmission. With a 1 s RTO only
+/// one retransmission fits: the next expiry, 2 s after it, ends the connection.
+#[test]
+fn orphan_retries_are_a_time_budget_by_default() {
+    let mut l = Lone::established(Config {
+        orphan_retries: 2,
+        ..one_second_rto()
+    });
+    fin(&mut l, 1, 1);
+    l.c.close(l.now);
+    let t0 = l.now;
+    l.flush();
+    let r = l.c.info().rto;
+    let mut rtx = Vec::new();
+    while l.c.state() == State::LastAck {
+        rtx.extend(l.fire().iter().map(|o| o.time - t0));
+    }
+    assert_eq!(rtx, [r]);
+    assert_eq!(l.now - t0, r * 3);
     assert_eq!(l.c.state(), State::Closed);
 }
 
@@ -440,9 +472,8 @@ fn fin_wait_1_to_time_wait_on_fin_ack() {
 fn closing_fin_retransmission_with_orphan_retries_2() {
     // The RTO timeline alone: no tail loss probe before the first RTO.
     let mut l = Lone::established(Config {
-        orphan_retries: 2,
         tail_loss_probe: false,
-        ..one_second_rto()
+        ..counted_orphan_retries(2)
     });
     l.c.close(l.now);
     let t0 = l.now;

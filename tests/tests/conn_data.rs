@@ -1,14 +1,20 @@
 //! Send and receive paths: segmentation, Nagle, PSH, flow control, reassembly, window
-//! edges and the ACK policy (RFC 9293 §3.7-3.8, RFC 5681 §4.2, RFC 2018 §4).
+//! edges and SACK blocks (RFC 9293 §3.7-3.8, RFC 2018 §4). The ACK policy and the window's
+//! right edge are checked against Linux by the scripts under `tests/scripts/ack/` and
+//! `tests/scripts/data/`.
 
 use bytes::Bytes;
 use tcp_core::wire::TcpFlags;
 use tcp_core::{Config, Duration, Event, WriteError};
-use tcp_tests::lone::{Lone, PeerOpts, ms_since, pattern};
+use tcp_tests::lone::{Lone, PeerOpts, pattern};
 
-fn no_quick_acks() -> Config {
+/// A receive buffer the application fixed (like `SO_RCVBUF` 16 KiB: 32 KiB of memory, no
+/// auto-tuning, so no window scaling is needed for it).
+fn fixed_buffer() -> Config {
     Config {
-        quick_acks: 0,
+        recv_buffer: 32_768,
+        recv_buffer_max: 32_768,
+        recv_buffer_fixed: true,
         ..Config::default()
     }
 }
@@ -157,27 +163,35 @@ fn old_segment_does_not_update_the_window() {
     assert!(l.c.info().snd_wnd > 0);
 }
 
-/// Out-of-order segments with many holes are kept and reassembled; each is acknowledged at
-/// once with ack = RCV.NXT (a duplicate ACK).
+/// Data with an out-of-order segment and its SACK-compression delay (Linux's
+/// tcp_comp_sack: at most 1 ms): what the connection sent for it.
+fn data_and_compressed_ack(l: &mut Lone, seq: u32, len: usize) -> Vec<tcp_tests::lone::Out> {
+    let mut out = l.data(seq, 1, len);
+    out.extend(l.advance(Duration::from_millis(1)));
+    out
+}
+
+/// Out-of-order segments with many holes are kept and reassembled; each is acknowledged
+/// (at once, or within the SACK-compression delay) with ack = RCV.NXT, a duplicate ACK.
 #[test]
 fn out_of_order_reassembly_with_many_holes() {
     let mut l = Lone::established(Config {
-        recv_buffer: 1 << 20,
+        recv_buffer: 4 << 20,
         ..Config::default()
     });
     let seg = 100u32;
     let n = 200u32;
     // Odd segments first, newest last.
     for i in (1..n).step_by(2) {
-        let ans = l.data(1 + i * seg, 1, seg as usize);
-        assert_eq!(ans.len(), 1, "immediate ACK for out-of-order data");
+        let ans = data_and_compressed_ack(&mut l, 1 + i * seg, seg as usize);
+        assert_eq!(ans.len(), 1, "an ACK for out-of-order data");
         assert_eq!(ans[0].ack(), 1);
     }
     assert_eq!(l.c.recv_available(), 0);
     // Even segments fill the gaps, in reverse.
     for i in (0..n).step_by(2).rev() {
-        let ans = l.data(1 + i * seg, 1, seg as usize);
-        assert_eq!(ans.len(), 1, "immediate ACK for a gap fill");
+        let ans = data_and_compressed_ack(&mut l, 1 + i * seg, seg as usize);
+        assert_eq!(ans.len(), 1, "an ACK for a gap fill");
     }
     assert_eq!(l.c.rcv_nxt().since(tcp_tests::lone::PEER_ISN), 1 + n * seg);
     let (got, _) = l.read_all();
@@ -218,97 +232,13 @@ fn data_beyond_the_window_is_dropped_and_acked() {
     assert_eq!(l.c.stats().out_of_window, 1);
 }
 
-/// A segment that starts in the window but runs past it keeps only the part inside.
-#[test]
-fn data_partly_beyond_the_window_is_trimmed() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 8192,
-        ..Config::default()
-    });
-    let wnd = l.c.info().rcv_wnd;
-    let ans = l.data(1, 1, wnd as usize + 500);
-    assert!(!ans.is_empty());
-    assert_eq!(ans.last().unwrap().ack(), 1 + wnd);
-    let (got, _) = l.read_all();
-    assert_eq!(got.len(), wnd as usize);
-}
-
-/// Delayed ACK: a single in-order segment (after the quick-ACK phase) is acknowledged after
-/// 40 ms, not at once.
-#[test]
-fn delayed_ack_after_40ms() {
-    let mut l = Lone::established(no_quick_acks());
-    let t = l.now;
-    assert!(l.data(1, 1, 500).is_empty(), "the ACK is delayed");
-    let out = l.advance(Duration::from_millis(39));
-    assert!(out.is_empty());
-    let out = l.advance(Duration::from_millis(1));
-    assert_eq!(out.len(), 1);
-    assert_eq!((out[0].seq(), out[0].ack()), (1, 501));
-    assert_eq!(ms_since(t, out[0].time), 40);
-}
-
-/// Data sent by the application before the delayed ACK fires carries the ACK.
-#[test]
-fn delayed_ack_piggybacks_on_data() {
-    let mut l = Lone::established(no_quick_acks());
-    l.data(1, 1, 500);
-    let out = l.write(10);
-    assert_eq!(out.len(), 1);
-    assert_eq!((out[0].seq(), out[0].ack(), out[0].len()), (1, 501, 10));
-    assert!(l.advance(Duration::from_millis(100)).is_empty());
-}
-
-/// RFC 5681 §4.2: an ACK for at least every second full-sized segment.
-#[test]
-fn ack_every_second_full_segment() {
-    let mut l = Lone::established(no_quick_acks());
-    // A first full segment sets the receiver's MSS estimate.
-    assert!(l.data(1, 1, 1460).is_empty());
-    let out = l.data(1461, 1, 1460);
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].ack(), 2921);
-    assert!(l.data(2921, 1, 1460).is_empty());
-    let out = l.data(4381, 1, 1460);
-    assert_eq!((out.len(), out[0].ack()), (1, 5841));
-}
-
-/// Quick ACKs at connection start: the first segments are each acknowledged at once.
-#[test]
-fn quick_acks_at_connection_start() {
-    let mut l = Lone::established(Config {
-        quick_acks: 4,
-        ..Config::default()
-    });
-    for i in 0..4u32 {
-        let out = l.data(1 + i * 100, 1, 100);
-        assert_eq!(out.len(), 1, "segment {i} ACKed at once");
-        assert_eq!(out[0].ack(), 101 + i * 100);
-    }
-    assert!(l.data(401, 1, 100).is_empty(), "then delayed");
-}
-
-/// Immediate ACK for out-of-order data and for the segment that fills the gap.
-#[test]
-fn immediate_ack_for_out_of_order_and_gap_fill() {
-    let mut l = Lone::established(no_quick_acks());
-    let out = l.data(1001, 1, 500);
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].ack(), 1);
-    assert_eq!(out[0].sacks(), [(1001, 1501)]);
-    let out = l.data(1, 1, 1000);
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].ack(), 1501);
-    assert!(out[0].sacks().is_empty());
-}
-
 /// RFC 2018 §4: SACK blocks, the block holding the newest segment first, up to 4 without
 /// timestamps.
 #[test]
 fn sack_blocks_newest_first_max_four_without_timestamps() {
     let mut l = Lone::established(Config::default());
     for k in [1u32, 3, 5, 7, 9] {
-        l.data(1 + k * 100, 1, 100);
+        data_and_compressed_ack(&mut l, 1 + k * 100, 100);
     }
     let last = l.out.last().unwrap();
     assert_eq!(last.ack(), 1);
@@ -318,7 +248,7 @@ fn sack_blocks_newest_first_max_four_without_timestamps() {
     );
     // A segment extending an older block moves that block to the front.
     // 401..501 joins 301..401 and 501..601 into one block, reported first.
-    let out = l.data(401, 1, 100);
+    let out = data_and_compressed_ack(&mut l, 401, 100);
     assert_eq!(out[0].sacks(), [(301, 601), (901, 1001), (701, 801)]);
 }
 
@@ -333,7 +263,7 @@ fn sack_blocks_max_three_with_timestamps() {
         },
     );
     for k in [1u32, 3, 5, 7, 9] {
-        l.data(1 + k * 100, 1, 100);
+        data_and_compressed_ack(&mut l, 1 + k * 100, 100);
     }
     let last = l.out.last().unwrap();
     assert_eq!(last.sacks(), [(901, 1001), (701, 801), (501, 601)]);
@@ -402,10 +332,7 @@ fn write_bytes_is_sent_unchanged() {
 /// the window reopens with an immediate update.
 #[test]
 fn window_update_after_reading_a_full_buffer() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 16384,
-        ..no_quick_acks()
-    });
+    let mut l = Lone::established(fixed_buffer());
     let mut seq = 1;
     let mut rounds = 0;
     loop {
@@ -425,7 +352,8 @@ fn window_update_after_reading_a_full_buffer() {
     assert_eq!(last.window(), 0, "the window is full");
     let (got, _) = l.read_all();
     assert_eq!(got.len() as u32, seq - 1);
-    assert!(seq > 16384 - 128, "the whole buffer was offered: {seq}");
+    // Linux offers about half of its memory as window, less the buffers' overhead.
+    assert!(seq > 16384 / 2, "most of the buffer was offered: {seq}");
     let out = l.flush();
     assert_eq!(out.len(), 1, "a window update after the read");
     assert!(out[0].window() > 0);
@@ -436,10 +364,7 @@ fn window_update_after_reading_a_full_buffer() {
 /// does not reopen the window; reading enough (min(buffer/2, MSS)) does, with an update.
 #[test]
 fn receiver_sws_avoidance() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 16384,
-        ..no_quick_acks()
-    });
+    let mut l = Lone::established(fixed_buffer());
     let mut seq = 1;
     loop {
         l.advance(Duration::from_millis(40));
@@ -461,7 +386,9 @@ fn receiver_sws_avoidance() {
     assert_eq!(l.c.read(l.now, &mut buf), Ok(8192));
     let out = l.flush();
     assert_eq!(out.len(), 1, "window update");
-    assert!(u32::from(out[0].window()) << 7 >= 8192);
+    // Without window scaling Linux offers whole segments of the receive MSS.
+    let w = u32::from(out[0].window());
+    assert!(w >= 5 * 1460 && w % 1460 == 0, "{w}");
 }
 
 /// The advertised right edge (ACK + scaled window) never moves left by a scale unit or
@@ -535,10 +462,12 @@ fn initial_window_is_ten_segments_of_a_small_mss() {
     }
 }
 
-/// RFC 9293 §3.10.7.4: with a zero receive window no data is acceptable, but the ACK (and
-/// window) of a segment at RCV.NXT is still processed; the data is answered with an ACK.
+/// With a zero receive window, a data segment at RCV.NXT is dropped whole, ACK field
+/// included, and answered with a duplicate ACK (Linux 6.18, checked against it by
+/// `tests/scripts/data/zero-window-data-segment-dropped-with-its-ack.pkt`; RFC 9293
+/// §3.10.7.4 would still process the ACK). A pure ACK at RCV.NXT is still processed.
 #[test]
-fn zero_receive_window_still_takes_acks() {
+fn zero_receive_window_drops_data_segments_with_their_ack() {
     let mut l = Lone::established(Config {
         recv_buffer: 4096,
         nodelay: true,
@@ -559,8 +488,8 @@ fn zero_receive_window_still_takes_acks() {
     let ans = l.data(seq, 101, 50);
     assert_eq!(
         l.c.snd_una(),
-        tcp_tests::lone::LOCAL_ISS + 101,
-        "ACK processed"
+        tcp_tests::lone::LOCAL_ISS + 1,
+        "the ACK went with the segment"
     );
     assert_eq!(
         l.c.rcv_nxt().since(tcp_tests::lone::PEER_ISN),
@@ -569,6 +498,12 @@ fn zero_receive_window_still_takes_acks() {
     );
     assert_eq!(ans.len(), 1);
     assert_eq!((ans[0].ack(), ans[0].window()), (seq, 0));
+    l.ack(seq, 101);
+    assert_eq!(
+        l.c.snd_una(),
+        tcp_tests::lone::LOCAL_ISS + 101,
+        "a pure ACK is processed"
+    );
 }
 
 /// Sender SWS avoidance (RFC 9293 §3.8.6.2.1): with a receiver whose window is smaller
@@ -606,7 +541,7 @@ fn out_of_order_pieces_are_bounded() {
         ..Config::default()
     });
     for k in 0..6u32 {
-        let ans = l.data(1001 + k * 200, 1, 100);
+        let ans = data_and_compressed_ack(&mut l, 1001 + k * 200, 100);
         assert_eq!(ans.len(), 1);
         assert_eq!(ans[0].ack(), 1);
     }

@@ -42,7 +42,7 @@ fn events_of_a_connection_life() {
 }
 
 /// The handshake and close on the wire between two real ends, with relative numbers:
-/// SYN 0, SYN-ACK 0/1, ACK 1/1; FIN u; ACK; FIN w; ACK w+1.
+/// SYN 0, SYN-ACK 0/1, ACK 1/1; FIN u; FIN w with the ACK of u; ACK w+1.
 #[test]
 fn handshake_and_close_numbers_on_the_wire() {
     let mut p = Pair::new(Duration::from_millis(10));
@@ -85,7 +85,8 @@ fn handshake_and_close_numbers_on_the_wire() {
             (ab, a, 1, 1, 100),
             (ba, a, 1, 101, 0),
             (ab, fa, 101, 1, 0),
-            (ba, a, 1, 102, 0),
+            // The FIN puts B in ping-pong mode: its ACK waits (Linux's tcp_fin) and rides on
+            // B's own FIN, sent before the delayed ACK was due.
             (ba, fa, 1, 102, 0),
             (ab, a, 102, 2, 0),
         ]
@@ -136,8 +137,8 @@ fn info_fields() {
     assert_eq!(i.snd_mss, 1460);
     assert_eq!(i.cwnd, 10 * 1460);
     assert_eq!(i.cwnd_segments, 10);
-    assert_eq!(i.snd_wscale, 7);
-    assert_eq!(i.rcv_wscale, 7);
+    assert_eq!(i.snd_wscale, 7, "the peer's");
+    assert_eq!(i.rcv_wscale, 10, "ours: Linux's for tcp_rmem[2] = 32 MiB");
     assert!(i.sack && !i.timestamps);
     assert_eq!(
         i.congestion_control, "cubic",
@@ -161,7 +162,10 @@ fn info_fields() {
     assert_eq!(i.retransmits, 0, "reset by the new ACK");
     assert_eq!(i.stats.retransmits, 1, "the total stays");
     assert_eq!(i.stats.bytes_sent, 3000);
-    assert_eq!(i.stats.bytes_acked, 3000);
+    assert_eq!(
+        i.stats.bytes_acked, 3001,
+        "our SYN counts, as in Linux's tcpi_bytes_acked"
+    );
     assert_eq!(i.stats.bytes_received, 700);
     assert_eq!(i.bytes_in_flight, 0);
     assert_eq!(i.snd_wnd, 100 << 7);

@@ -16,7 +16,9 @@ fn run(seed: u64) {
         window_scaling: seed % 5 != 1,
         mss: [1460u16, 536, 1000, 100][(seed % 4) as usize],
         send_buffer: 2 * 1024 + (seed as usize % 7) * 3000,
-        recv_buffer: 700 + (seed as usize % 5) * 3000,
+        // Receive memory in Linux's accounting: about twice the payload it holds.
+        recv_buffer: 2 * (700 + (seed as usize % 5) * 3000),
+        recv_buffer_max: 8 * (700 + (seed as usize % 5) * 3000),
         timestamps: seed % 2 == 0,
         sack: seed % 3 != 0,
         nodelay: seed % 4 == 0,
@@ -39,15 +41,33 @@ fn run(seed: u64) {
     let db: Vec<u8> = (0..20_000u32).map(|i| (i % 241) as u8).collect();
     let x = p.exchange(&da, &db, Duration::from_secs(30_000));
     let (ok, ga, gb) = (x.done, x.got_a, x.got_b);
+    if !ok && std::env::var_os("SWEEP_TRACE").is_some() {
+        for w in &p.trace {
+            let h = &w.seg.header;
+            eprintln!(
+                "{:?} {:?} {:?} seq {} ack {} win {} len {} drop {}",
+                w.time,
+                w.dir,
+                h.flags,
+                w.rel_seq(&p),
+                h.ack,
+                h.window,
+                w.seg.payload.len(),
+                w.dropped
+            );
+        }
+    }
     assert!(
         ok,
-        "seed {seed}: a got {} of {}, b got {} of {}; a={:?} b={:?}",
+        "seed {seed}: a got {} of {}, b got {} of {}; a={:?} b={:?} {:?} {:?}",
         ga.len(),
         db.len(),
         gb.len(),
         da.len(),
         p.a.state(),
-        b_state(&p)
+        b_state(&p),
+        p.a.error(),
+        p.a.stats()
     );
     assert_eq!(ga, db, "seed {seed}");
     assert_eq!(gb, da, "seed {seed}");

@@ -42,8 +42,10 @@ fn active_open_syn_then_final_ack_numbers() {
     assert_eq!(d[0].len(), 10);
 }
 
-/// RFC 6298 §5.5 + Linux tcp_syn_retries: the SYN is retransmitted after 1, 2, 4, 8, 16,
-/// 32 s (6 retries), and the connect fails timed out 64 s after the last one (127 s).
+/// RFC 6298 §5.5 with Linux's tcp_syn_linear_timeouts (4) and tcp_syn_retries (6): the
+/// SYN is retransmitted at 1, 2, 3, 4 and 5 s (four linear timeouts), then backing off at
+/// 7, 11, 19, 35 and 67 s, and the connect fails 64 s after the last one (131 s), as
+/// `tests/scripts/timers/syn-rto-backoff.pkt` checks against Linux.
 #[test]
 fn syn_retransmission_timeline_then_timed_out() {
     let mut l = Lone::client(Config::default());
@@ -58,8 +60,13 @@ fn syn_retransmission_timeline_then_timed_out() {
             times.push(ms_since(T0, o.time));
         }
     }
-    assert_eq!(times, [1000, 3000, 7000, 15000, 31000, 63000]);
-    assert_eq!(ms_since(T0, l.now), 127_000);
+    assert_eq!(
+        times,
+        [
+            1000, 2000, 3000, 4000, 5000, 7000, 11_000, 19_000, 35_000, 67_000
+        ]
+    );
+    assert_eq!(ms_since(T0, l.now), 131_000);
     assert_eq!(l.c.state(), State::Closed);
     assert_eq!(l.c.error(), Some(ConnError::TimedOut));
     assert!(l.events.contains(&Event::Error(ConnError::TimedOut)));
@@ -71,7 +78,10 @@ fn syn_retransmission_timeline_then_timed_out() {
     assert_eq!(l.c.poll_timeout(), None);
 }
 
-/// `syn_retries` is honoured: 2 retries → SYN at 0, 1, 3 s, failure at 7 s.
+/// `syn_retries` is honoured: 2 retries stand for the 7 s (1 + 2 + 4) they would take;
+/// with the linear timeouts the SYN goes at 0, 1, 2, 3, 4, 5 s and the connect fails at the
+/// expiry at 7 s (Linux's tcp_write_timeout; `timers/syn-retries-sysctl.pkt`). Without
+/// linear timeouts and with a count budget, the classic 0, 1, 3 s and failure at 7 s.
 #[test]
 fn syn_retries_is_configurable() {
     let mut l = Lone::client(Config {
@@ -82,9 +92,22 @@ fn syn_retries_is_configurable() {
     while l.c.state() == State::SynSent {
         times.extend(l.fire().iter().map(|o| ms_since(T0, o.time)));
     }
-    assert_eq!(times, [1000, 3000]);
+    assert_eq!(times, [1000, 2000, 3000, 4000, 5000]);
     assert_eq!(ms_since(T0, l.now), 7000);
     assert_eq!(l.c.error(), Some(ConnError::TimedOut));
+
+    let mut l = Lone::client(Config {
+        syn_retries: 2,
+        syn_linear_timeouts: 0,
+        retry_budget: tcp_core::config::RetryBudget::Count,
+        ..Config::default()
+    });
+    let mut times = Vec::new();
+    while l.c.state() == State::SynSent {
+        times.extend(l.fire().iter().map(|o| ms_since(T0, o.time)));
+    }
+    assert_eq!(times, [1000, 3000]);
+    assert_eq!(ms_since(T0, l.now), 7000);
 }
 
 /// RFC 9293 §3.10.7.2: SYN x in LISTEN → SYN-ACK with ISN y and ack x+1, SYN_RCVD; the

@@ -36,9 +36,10 @@ fn run(seed: u64, live: &mut u64) {
     let mut rng = Rng(seed);
     let cfg = Config {
         recv_buffer: 2000 + rng.below(20_000) as usize,
+        recv_buffer_max: 40_000,
         send_buffer: 2000 + rng.below(20_000) as usize,
         max_ooo_segments: 1 + rng.below(16) as usize,
-        challenge_ack_limit: rng.below(5) as u32,
+        invalid_ratelimit: Duration::from_millis(rng.below(600)),
         keepalive: (rng.below(2) == 0).then(|| tcp_core::Keepalive {
             idle: Duration::from_secs(5),
             interval: Duration::from_secs(1),

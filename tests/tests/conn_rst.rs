@@ -56,6 +56,8 @@ fn rst_outside_window_is_dropped_silently() {
 fn syn_in_established_gets_challenge_ack() {
     let mut l = Lone::established(Config::default());
     for seq in [1u32, 500, 0x9000_0000] {
+        // Challenge ACKs are limited to one per 500 ms (RFC 5961 §7, Linux).
+        l.set_time(l.now + tcp_core::Duration::from_millis(500));
         let h = l.seg(TcpFlags::SYN, seq, 0);
         let ans = l.input(h, Bytes::new());
         assert_eq!(ans.len(), 1, "seq {seq}: {ans:?}");
@@ -65,21 +67,21 @@ fn syn_in_established_gets_challenge_ack() {
     }
 }
 
-/// RFC 5961 §7: challenge ACKs are rate-limited per second (configurable).
+/// RFC 5961 §7: challenge ACKs are rate-limited per connection, as Linux does: at most one
+/// per `invalid_ratelimit` (500 ms, `tcp_invalid_ratelimit`).
 #[test]
 fn challenge_acks_are_rate_limited() {
-    let mut l = Lone::established(Config {
-        challenge_ack_limit: 2,
-        ..Config::default()
-    });
+    let mut l = Lone::established(Config::default());
     let mut sent = 0;
     for i in 0..10 {
         sent += rst(&mut l, 100 + i).len();
     }
-    assert_eq!(sent, 2);
-    assert_eq!(l.c.stats().challenge_acks_limited, 8);
-    l.set_time(l.now + tcp_core::Duration::from_secs(1));
-    assert_eq!(rst(&mut l, 100).len(), 1, "a new second, a new budget");
+    assert_eq!(sent, 1);
+    assert_eq!(l.c.stats().challenge_acks_limited, 9);
+    l.set_time(l.now + tcp_core::Duration::from_millis(499));
+    assert_eq!(rst(&mut l, 100).len(), 0, "still within 500 ms");
+    l.set_time(l.now + tcp_core::Duration::from_millis(1));
+    assert_eq!(rst(&mut l, 100).len(), 1, "500 ms later, one more");
 }
 
 /// RFC 9293 §3.10.7.4 / RFC 5961 §5.2: an ACK for data never sent is answered with an ACK
@@ -189,17 +191,15 @@ fn exact_rst_in_last_ack_closes() {
 }
 
 /// The ACKs sent back for ACKs of unsent data are rate-limited like challenge ACKs
-/// (RFC 5961 §7), so a blind attacker cannot make us emit unbounded ACKs.
+/// (RFC 5961 §7; Linux 6.18 answers one per 500 ms), so a blind attacker cannot make us
+/// emit unbounded ACKs.
 #[test]
 fn acks_for_unsent_data_are_rate_limited() {
-    let mut l = Lone::established(Config {
-        challenge_ack_limit: 2,
-        ..Config::default()
-    });
+    let mut l = Lone::established(Config::default());
     let mut sent = 0;
     for i in 0..10 {
         sent += l.ack(1, 5000 + i).len();
     }
-    assert_eq!(sent, 2);
+    assert_eq!(sent, 1);
     assert_eq!(l.c.stats().ack_too_new, 10);
 }

@@ -161,7 +161,7 @@ fn syn_queue_overflow_with_cookies_answers_statelessly_and_validates_the_ack() {
     for &h in &accepted {
         let info = p.server.connection(h).expect("server conn").info();
         assert!(info.sack, "SACK survives the cookie");
-        assert_eq!(info.snd_wscale, 7, "window scale survives the cookie");
+        assert_eq!(info.snd_wscale, 10, "window scale survives the cookie");
     }
     let now = p.now;
     for (k, &c) in clients.iter().enumerate() {

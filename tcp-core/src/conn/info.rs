@@ -14,7 +14,8 @@ pub struct ConnStats {
     pub bytes_sent: u64,
     /// Payload bytes retransmitted.
     pub bytes_retrans: u64,
-    /// Bytes acknowledged by the peer.
+    /// Sequence space acknowledged by the peer: data, plus our SYN on an active open and
+    /// our FIN (Linux's `tcpi_bytes_acked`).
     pub bytes_acked: u64,
     /// In-order payload bytes received.
     pub bytes_received: u64,
@@ -40,6 +41,16 @@ pub struct ConnStats {
     pub challenge_acks: u64,
     /// Challenge ACKs suppressed by the rate limit (RFC 5961 §7).
     pub challenge_acks_limited: u64,
+    /// ACKs answering invalid segments (out of window, PAWS) or challenge ACKs that the
+    /// per-connection limit held back (Linux's `TCPACKSkipped*`, RFC 5961 §7).
+    pub oow_acks_limited: u64,
+    /// In-order data refused because the receive window was zero.
+    pub zero_window_drops: u64,
+    /// In-order data refused because the receive buffer's memory was exhausted.
+    pub rcvq_drops: u64,
+    /// Out-of-order bytes discarded to make room for in-order data (Linux's
+    /// `TCPOFOPrune`; SACK reneging, RFC 2018 §8).
+    pub ofo_pruned: u64,
     /// Retransmission timeouts that found the peer had reneged on data it SACKed, so the
     /// SACK information was discarded (RFC 2018 §8; Linux's `TCPSACKReneging`).
     pub sack_renegings: u64,
@@ -123,6 +134,22 @@ pub struct Info {
     pub recv_buffered: usize,
     /// Out-of-order bytes held.
     pub ooo_bytes: usize,
+    /// The delayed-ACK timeout now (Linux's `tcpi_ato`).
+    pub ato: Duration,
+    /// When the last data segment arrived (Linux's `tcpi_last_data_recv` counts from it).
+    pub last_data_recv: crate::time::Instant,
+    /// Quick-ACK mode is on, i.e. not ping-pong (`TCP_QUICKACK` as getsockopt reports it).
+    pub quickack: bool,
+    /// The window offered while the sender is being learned (`tcpi_rcv_ssthresh`).
+    pub rcv_ssthresh: u32,
+    /// Receive-buffer auto-tuning's estimate of one RTT of reading (`tcpi_rcv_space`).
+    pub rcv_space: u32,
+    /// The largest window we will offer (`TCP_WINDOW_CLAMP`).
+    pub window_clamp: u32,
+    /// Receive memory now, in Linux's accounting (`SO_RCVBUF` as getsockopt reports it).
+    pub rcvbuf: u32,
+    /// The receiver's RTT estimate (`tcpi_rcv_rtt`).
+    pub rcv_rtt: Option<Duration>,
     /// Counters.
     pub stats: ConnStats,
 }

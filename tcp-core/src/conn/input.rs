@@ -1,16 +1,48 @@
-//! Segment arrival (RFC 9293 §3.10.7), with the RFC 5961 hardening and RFC 7323 PAWS.
+//! Segment arrival (RFC 9293 §3.10.7), in Linux's order and with Linux's answers:
+//!
+//! - SYN-SENT: `tcp_rcv_synsent_state_process` (RFC 9293 §3.10.7.3).
+//! - Every other state: the segment is validated (`tcp_validate_incoming`: PAWS, RFC 7323
+//!   §5.3; sequence acceptability, RFC 9293 §3.10.7.4 "first"; RST, RFC 5961 §3.2; SYN,
+//!   RFC 5961 §4.2), then its ACK field is checked and applied (`tcp_ack`, RFC 5961 §5.2;
+//!   TS.Recent is taken only from a segment that passed every check, RFC 7323 §4.3), the
+//!   state advances (`tcp_rcv_state_process`), its text and FIN are queued
+//!   (`tcp_data_queue`), and the ACK engine decides when to answer (`tcp_ack_snd_check`).
+//! - ACKs in answer to invalid segments and challenge ACKs are rate-limited per connection
+//!   (`tcp_oow_rate_limited`, RFC 5961 §7).
 
+use super::ack::{AckDecision, MAX_QUICKACKS, SegmentSize};
 use super::{Connection, State, reset_for, seq_len};
 use crate::error::ConnError;
 use crate::event::Event;
 use crate::recovery::FrtoAck;
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
-use crate::wire::{TcpFlags, TcpHeader};
+use crate::wire::{TcpFlags, TcpHeader, Timestamps};
 use bytes::{Buf, Bytes};
 
 /// PAWS: TS.Recent older than this is no longer trusted (RFC 7323 §5.5: 24 days).
 const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+/// PAWS tolerates a TSval this much older than TS.Recent (Linux's `TCP_PAWS_WINDOW`).
+const PAWS_WINDOW: u32 = 1;
+/// How soon a SYN is retransmitted after an unacceptable ACK in SYN-SENT: Linux's
+/// `TCP_TIMEOUT_MIN`, two timer ticks (8 ms at the reference machine's HZ = 250).
+const SYN_SENT_QUICK_RETRY: Duration = Duration::from_millis(8);
+/// Bytes of the timestamp option as every segment carries it (with its two NOPs).
+const TS_OPTION_LEN: u32 = 12;
+
+/// What the ACK field of a segment is, next to SND.UNA and SND.NXT (`tcp_ack`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AckCheck {
+    /// Older than SND.UNA by more than the peer could legitimately hold back (RFC 5961
+    /// §5.2): answered with a challenge ACK and dropped.
+    TooOld,
+    /// Acknowledges data never sent: dropped (RFC 9293 §3.10.7.4).
+    Unsent,
+    /// Below SND.UNA but plausible (a reordered ACK): the rest of the segment is processed.
+    Old,
+    /// SND.UNA <= SEG.ACK <= SND.NXT.
+    Acceptable,
+}
 
 impl Connection {
     /// Processes one arriving segment whose checksum was already verified.
@@ -23,82 +55,103 @@ impl Connection {
                     self.queue_ctl(seq, ack, flags);
                 }
             }
-            State::SynSent => self.on_syn_sent(now, seg, payload),
+            State::SynSent => self.on_syn_sent(now, seg),
             _ => self.on_synchronized(now, seg, payload),
         }
         self.update_persist(now);
         self.sack_arm_pto(now);
     }
 
-    /// RFC 9293 §3.10.7.3: SYN-SENT.
-    fn on_syn_sent(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
+    /// RFC 9293 §3.10.7.3: SYN-SENT (Linux's `tcp_rcv_synsent_state_process`). Data and FIN
+    /// on a SYN-ACK are not taken: the peer sends them again (as Linux without Fast Open).
+    fn on_syn_sent(&mut self, now: Instant, seg: &TcpHeader) {
         let f = seg.flags;
-        let has_ack = f.contains(TcpFlags::ACK);
-        // First: the ACK must acknowledge our SYN and nothing beyond it.
-        if has_ack && (seg.ack.le(self.iss) || seg.ack.gt(self.snd_max)) {
-            if !f.contains(TcpFlags::RST) {
-                self.queue_ctl(seg.ack, SeqNum::new(0), TcpFlags::RST);
-                self.stats.resets_sent += 1;
+        if f.contains(TcpFlags::ACK) {
+            // The ACK must acknowledge our SYN and nothing beyond it; a SYN-ACK must echo a
+            // timestamp from since our SYN left (Linux's PAWS check for the active side).
+            let bad_ack = seg.ack.le(self.iss) || seg.ack.gt(self.snd_max);
+            let bad_echo = self.cfg.timestamps
+                && seg.options.timestamps.is_some_and(|ts| {
+                    let ecr = ts.ecr.wrapping_sub(self.ts_offset);
+                    ts.ecr != 0
+                        && ((ecr.wrapping_sub(self.syn_stamp) as i32) < 0
+                            || (self.ts_clock(now).wrapping_sub(ecr) as i32) < 0)
+                });
+            if bad_ack && self.retries == 0 {
+                // The bad ACK hints that our SYN met an old connection's segments (a lost
+                // FIN or RST): retransmit it soon (Linux's tcp_rcv_synsent_state_process).
+                self.rtx_at = Some(now + SYN_SENT_QUICK_RETRY);
             }
-            return;
-        }
-        // Second: a RST is accepted only with an acceptable ACK (RFC 5961 §3.2).
-        if f.contains(TcpFlags::RST) {
-            if has_ack {
+            if bad_ack || bad_echo {
+                if !f.contains(TcpFlags::RST) {
+                    self.queue_ctl(seg.ack, SeqNum::new(0), TcpFlags::RST);
+                    self.stats.resets_sent += 1;
+                }
+                return;
+            }
+            // A RST is accepted only with an acceptable ACK (RFC 5961 §3.2).
+            if f.contains(TcpFlags::RST) {
                 self.stats.resets_received += 1;
                 self.fail(ConnError::Refused);
+                return;
             }
+            if !f.contains(TcpFlags::SYN) {
+                return;
+            }
+            self.on_syn_ack(now, seg);
             return;
         }
-        // Fourth: the SYN.
-        if !f.contains(TcpFlags::SYN) {
+        if f.contains(TcpFlags::RST) || !f.contains(TcpFlags::SYN) {
             return;
         }
+        // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
+        self.state = State::SynRcvd;
+        self.take_syn(now, seg);
+        self.snd_wl1 = seg.seq;
+        self.syn_pending = true;
+    }
+
+    /// What the peer's SYN (or SYN-ACK) tells: its ISN, options, first TS.Recent and window.
+    fn take_syn(&mut self, now: Instant, seg: &TcpHeader) {
         self.irs = seg.seq;
         self.rcv_nxt = seg.seq + 1;
-        self.last_ack_sent = self.rcv_nxt;
         self.negotiate(&seg.options);
         if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
             self.ts_recent = ts.val;
             self.ts_recent_time = now;
         }
         self.last_rcv = now;
-        self.rcv_adv = self.rcv_nxt + self.syn_window();
-        if has_ack {
-            self.snd_una = seg.ack;
-            self.buf_seq = seg.ack;
-            // RFC 6582 §3.2: `recover` starts at the ISS, so a loss in the first window
-            // can be fast-retransmitted.
-            self.recover = self.iss;
-            // The window of a SYN-ACK is never scaled (RFC 7323 §2.2).
-            self.snd_wnd = u32::from(seg.window);
-            self.max_snd_wnd = self.snd_wnd;
-            self.snd_wl1 = seg.seq;
-            self.snd_wl2 = seg.ack;
-            self.rtt_sample_for_syn(now, seg);
-            self.stop_rtx();
-            self.syn_pending = false;
-            self.establish();
-            self.ack_now = true;
-            // Data or FIN carried on the SYN-ACK is processed as in ESTABLISHED.
-            // Data on the SYN-ACK is held to the window our SYN offered (RFC 9293 §3.10.7.3:
-            // "data ... should be queued ... up to the window").
-            let data_seq = seg.seq + 1;
-            let mut data = payload;
-            let mut fin = f.contains(TcpFlags::FIN);
-            let room = self.advertised_remaining() as usize;
-            if data.len() > room {
-                data.truncate(room);
-                fin = false;
-            }
-            self.process_text_and_fin(now, data_seq, data, fin);
+        // The window of a SYN or SYN-ACK is never scaled (RFC 7323 §2.2).
+        self.snd_wnd = u32::from(seg.window);
+        self.max_snd_wnd = self.snd_wnd;
+    }
+
+    /// Our SYN is acknowledged by the peer's SYN-ACK: ESTABLISHED (RFC 9293 §3.10.7.3).
+    fn on_syn_ack(&mut self, now: Instant, seg: &TcpHeader) {
+        self.take_syn(now, seg);
+        // Our SYN window was advertised before RCV.NXT was known; it counts from here.
+        self.rwnd.rebase(self.rcv_nxt);
+        self.snd_una = seg.ack;
+        self.buf_seq = seg.ack;
+        self.stats.bytes_acked += 1;
+        // RFC 6582 §3.2: `recover` starts at the ISS, so a loss in the first window can be
+        // fast-retransmitted.
+        self.recover = self.iss;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = seg.ack;
+        self.rtt_sample_for_syn(now, seg);
+        self.stop_rtx();
+        self.syn_pending = false;
+        self.establish(now);
+        if self.ack.in_pingpong() || !self.send_buf.is_empty() {
+            // Save one ACK: it rides on the data about to be sent, or on the interactive
+            // reply (Linux: a blocked writer, `TCP_DEFER_ACCEPT` or ping-pong mode).
+            self.ack.schedule();
+            let wnd = self.rwnd.rcv_wnd();
+            self.ack.enter_quickack_mode(wnd, MAX_QUICKACKS);
+            self.ack.delay_max(now);
         } else {
-            // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
-            self.state = State::SynRcvd;
-            self.snd_wnd = u32::from(seg.window);
-            self.max_snd_wnd = self.snd_wnd;
-            self.snd_wl1 = seg.seq;
-            self.syn_pending = true;
+            self.ack_now = true;
         }
     }
 
@@ -132,7 +185,8 @@ impl Connection {
         now.as_millis() as u32
     }
 
-    /// RFC 9293 §3.10.7.4: SYN-RECEIVED and all synchronized states.
+    /// RFC 9293 §3.10.7.4: SYN-RECEIVED and all synchronized states (Linux's
+    /// `tcp_rcv_state_process` and the slow path of `tcp_rcv_established`).
     fn on_synchronized(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
         let f = seg.flags;
         let rst = f.contains(TcpFlags::RST);
@@ -164,89 +218,42 @@ impl Connection {
             self.stats.retransmits += 1;
             return;
         }
-
-        if self.state == State::SynRcvd
-            && !self.passive
-            && syn
-            && !rst
-            && f.contains(TcpFlags::ACK)
-            && seg.seq == self.irs
-            && seg.ack == self.snd_max
-            && payload.is_empty()
-        {
-            // Simultaneous open: the peer's SYN-ACK acknowledges our SYN. Linux
-            // (tcp_validate_incoming) takes it as the handshake's final ACK instead of
-            // answering with a challenge ACK. A SYN's window is never scaled (RFC 7323 §2.2).
-            let mut ack = *seg;
-            ack.flags.remove(TcpFlags::SYN);
-            ack.seq = self.irs + 1;
-            ack.window =
-                u16::try_from(u32::from(seg.window) >> self.snd_wscale).unwrap_or(u16::MAX);
-            self.on_synchronized(now, &ack, payload);
-            return;
-        }
-
-        // PAWS (RFC 7323 §5.3, R1-R3).
-        if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
-            if !rst && (ts.val.wrapping_sub(self.ts_recent) as i32) < 0 {
-                if now.saturating_duration_since(self.ts_recent_time) > PAWS_IDLE {
-                    self.ts_recent = ts.val;
-                } else {
-                    self.stats.paws_dropped += 1;
-                    self.ack_now = true;
-                    return;
-                }
-            }
-        }
-
-        // First: sequence acceptability.
-        let seg_len = seq_len(seg, payload.len());
-        let wnd = self.advertised_remaining();
-        if !acceptable(seg.seq, seg_len, self.rcv_nxt, wnd) {
-            self.stats.out_of_window += 1;
-            // RFC 9293 §3.10.7.4: with a zero window, ACKs and RSTs at RCV.NXT still count.
-            let zero_window_ack = wnd == 0 && seg.seq == self.rcv_nxt;
-            if !zero_window_ack {
-                if !rst {
-                    self.ack_now = true;
-                    // Data we already have: report it in a D-SACK block (RFC 2883 §4).
-                    let end = seg.seq + payload.len() as u32;
-                    if !payload.is_empty() && end.le(self.rcv_nxt) {
-                        self.note_dsack(seg.seq, end);
-                    }
-                }
-                return;
-            }
-        }
-
-        // Second: RST (RFC 5961 §3.2).
-        if rst {
-            self.on_rst(now, seg);
-            return;
-        }
-
-        // Fourth: SYN in a synchronized state gets a challenge ACK (RFC 5961 §4.2).
-        if syn {
-            self.challenge_ack(now);
-            return;
-        }
-
-        // Fifth: the ACK field.
-        if !f.contains(TcpFlags::ACK) {
+        if !f.contains(TcpFlags::ACK) && !rst && !syn {
+            // Neither ACK, RST nor SYN: dropped unanswered (RFC 9293 §3.10.7.4 "fifth").
             self.stats.no_ack_dropped += 1;
             return;
+        }
+        if !self.validate(now, seg, payload.len()) {
+            return;
+        }
+
+        // Fifth: the ACK field (RFC 9293 §3.10.7.4, RFC 5961 §5.2).
+        match self.check_ack(seg.ack) {
+            AckCheck::TooOld | AckCheck::Unsent | AckCheck::Old if self.state == State::SynRcvd => {
+                // RFC 9293 §3.10.7.4: an unacceptable ACK in SYN-RECEIVED draws a reset.
+                self.reply_reset(seg, payload.len());
+                return;
+            }
+            AckCheck::TooOld => {
+                self.stats.ack_too_old += 1;
+                self.challenge_ack(now);
+                return;
+            }
+            AckCheck::Unsent => {
+                // RFC 5961 §5.2: send an ACK (rate-limited) and drop the segment, data and all.
+                self.stats.ack_too_new += 1;
+                self.challenge_ack(now);
+                return;
+            }
+            AckCheck::Old => {}
+            AckCheck::Acceptable => {
+                // TS.Recent (RFC 7323 §4.3), only from a segment that passed every check.
+                self.replace_ts_recent(now, seg);
+            }
         }
         self.last_rcv = now;
         self.keepalive_probes = 0;
         self.persist_probes = 0;
-
-        // TS.Recent update (RFC 7323 §4.3): the segment covers Last.ACK.sent.
-        if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
-            if seg.seq.le(self.last_ack_sent) {
-                self.ts_recent = ts.val;
-                self.ts_recent_time = now;
-            }
-        }
 
         if self.state == State::SynRcvd {
             if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_max) {
@@ -256,63 +263,212 @@ impl Connection {
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
                 self.syn_pending = false;
-                self.establish();
+                self.establish(now);
             } else {
-                self.queue_ctl(seg.ack, SeqNum::new(0), TcpFlags::RST);
-                self.stats.resets_sent += 1;
+                self.reply_reset(seg, payload.len());
                 return;
             }
         }
 
-        if !self.process_ack(now, seg, payload.is_empty()) {
+        let fin = f.contains(TcpFlags::FIN);
+        let data_beyond = !payload.is_empty() && (seg.seq + payload.len() as u32).gt(self.rcv_nxt);
+        if !self.process_ack(now, seg, payload.is_empty(), data_beyond) {
             return;
         }
         if self.state == State::Closed {
             return;
         }
+        if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
+            let rtt = self.ts_rtt(now, seg);
+            let len = seq_len(seg, payload.len());
+            let rcv_mss = self.ack.rcv_mss();
+            self.rwnd.rtt_measure_ts(ts.ecr, len, rcv_mss, rtt);
+        }
 
-        // Trim to the window: drop what was already received and what lies beyond.
-        let mut seq = seg.seq;
-        let mut data = payload;
-        let mut fin = f.contains(TcpFlags::FIN);
-        if seq.lt(self.rcv_nxt) {
-            let skip = self.rcv_nxt.since(seq) as usize;
-            if !data.is_empty() {
-                // The old part is a duplicate: D-SACK it (RFC 2883 §4.1).
-                self.note_dsack(seq, seq + skip.min(data.len()) as u32);
+        // Seventh: the segment text (Linux's tcp_rcv_state_process, step 7).
+        match self.state {
+            State::CloseWait | State::Closing | State::LastAck if seg.seq.ge(self.rcv_nxt) => {
+                // The peer already sent its FIN: nothing new may follow it.
             }
-            if skip > data.len() {
-                fin = false;
-                self.stats.dup_bytes += data.len() as u64;
-                data = Bytes::new();
-            } else {
-                self.stats.dup_bytes += skip as u64;
-                data.advance(skip);
+            State::FinWait1 | State::FinWait2 if self.orphaned && data_beyond => {
+                // New data for an application that closed: reset (RFC 9293 §3.10.7.4
+                // leaves this open; Linux and RFC 2525 §2.17 reset).
+                self.abort_on_data(seg, payload.len());
+                return;
             }
-            seq = self.rcv_nxt;
-            if !data.is_empty() || fin {
-                // Partly old: the peer may have missed our ACK.
-                self.ack_now = true;
-            }
+            _ => self.data_queue(now, seg, payload, fin),
         }
-        let room = wnd.saturating_sub(seq.since(self.rcv_nxt)) as usize;
-        if data.len() > room {
-            data.truncate(room);
-            fin = false;
-            self.ack_now = true;
+        if self.state != State::Closed {
+            self.ack_snd_check(now);
         }
-        self.process_text_and_fin(now, seq, data, fin);
     }
 
-    /// RFC 5961 §3.2: only a RST exactly at RCV.NXT resets; one elsewhere in the window
-    /// gets a challenge ACK.
-    fn on_rst(&mut self, now: Instant, seg: &TcpHeader) {
+    /// `tcp_validate_incoming`: PAWS, sequence acceptability, RST and SYN. Returns whether
+    /// the segment goes on to the ACK check.
+    fn validate(&mut self, now: Instant, seg: &TcpHeader, payload_len: usize) -> bool {
+        let f = seg.flags;
+        let rst = f.contains(TcpFlags::RST);
+        let syn = f.contains(TcpFlags::SYN);
+
+        // RFC 7323 §5.3 (H1): PAWS first. A RST is still accepted.
+        if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
+            if !rst && self.paws_discard(now, seg, ts) {
+                if syn {
+                    self.challenge_ack(now);
+                } else {
+                    self.stats.paws_dropped += 1;
+                    if !self.oow_rate_limited(now, seg, payload_len) {
+                        self.send_dupack(seg, payload_len);
+                    }
+                }
+                return false;
+            }
+        }
+
+        // First: sequence acceptability.
+        if !self.sequence_ok(seg, payload_len) {
+            self.stats.out_of_window += 1;
+            if !rst {
+                if syn {
+                    self.challenge_ack(now);
+                } else if !self.oow_rate_limited(now, seg, payload_len) {
+                    self.send_dupack(seg, payload_len);
+                }
+            } else if self.reset_check(seg) {
+                self.on_reset();
+            }
+            return false;
+        }
+
+        // Second: RST (RFC 5961 §3.2): exactly at RCV.NXT (or RCV.NXT - 1 after the peer's
+        // FIN, or at the end of the highest SACK block) resets; elsewhere in the window it
+        // draws a challenge ACK.
+        if rst {
+            if seg.seq == self.rcv_nxt || self.reset_check(seg) || self.rst_at_sack_edge(seg) {
+                self.on_reset();
+            } else {
+                self.challenge_ack(now);
+            }
+            return false;
+        }
+
+        // Fourth: a SYN in a synchronized state draws a challenge ACK (RFC 5961 §4.2),
+        // except the peer's SYN-ACK crossing ours in a simultaneous open, which also
+        // acknowledges our SYN (Linux's tcp_validate_incoming).
+        if syn {
+            let crossed = self.state == State::SynRcvd
+                && !self.passive
+                && f.contains(TcpFlags::ACK)
+                && payload_len == 0
+                && seg.seq + 1 == self.rcv_nxt
+                && seg.ack == self.snd_max;
+            if !crossed {
+                self.challenge_ack(now);
+                return false;
+            }
+        }
+        true
+    }
+
+    /// PAWS (RFC 7323 §5.3): the segment's TSval is older than TS.Recent (by more than
+    /// Linux's one-tick window), TS.Recent is still trusted, and the segment is not a
+    /// duplicate ACK that merely arrived out of order (Linux's `tcp_disordered_ack`).
+    fn paws_discard(&self, now: Instant, seg: &TcpHeader, ts: Timestamps) -> bool {
+        if self.paws_ok(now, ts.val, PAWS_WINDOW) {
+            return false;
+        }
+        !self.disordered_ack(seg, ts)
+    }
+
+    /// `tcp_paws_check`: TSval is not older than TS.Recent by more than `window`, or
+    /// TS.Recent is too old (24 days) or unset to judge by.
+    fn paws_ok(&self, now: Instant, tsval: u32, window: u32) -> bool {
+        (self.ts_recent.wrapping_sub(tsval) as i32) <= window as i32
+            || now.saturating_duration_since(self.ts_recent_time) > PAWS_IDLE
+            || self.ts_recent == 0
+    }
+
+    /// `tcp_disordered_ack`: a pure duplicate ACK at RCV.NXT that does not move the window,
+    /// with a TSval within the replay window of the RTO: reordering, not an old duplicate.
+    fn disordered_ack(&self, seg: &TcpHeader, ts: Timestamps) -> bool {
+        let pure = seg.flags.contains(TcpFlags::ACK)
+            && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
+            && seg.seq == self.rcv_nxt;
+        if !pure || seg.ack != self.snd_una {
+            return false;
+        }
+        let wnd = u32::from(seg.window) << self.snd_wscale;
+        if self.may_update_window(seg.ack, seg.seq, wnd) {
+            return false;
+        }
+        // Increments of the peer's TSval within one RTO (a 1200 Hz clock at most).
+        let replay = (self.current_rto().as_millis() as u64 * 1200 / 1000) as u32;
+        self.ts_recent.wrapping_sub(ts.val) <= replay
+    }
+
+    /// `tcp_may_update_window`: the segment is at least as new as the one that last set
+    /// SND.WND (RFC 9293 §3.10.7.4 "fifth"), or it opens the window at the same point.
+    fn may_update_window(&self, ack: SeqNum, seq: SeqNum, wnd: u32) -> bool {
+        ack.gt(self.snd_una)
+            || seq.gt(self.snd_wl1)
+            || (seq == self.snd_wl1 && (wnd > self.snd_wnd || wnd == 0))
+    }
+
+    /// Sequence acceptability (RFC 9293 §3.10.7.4 "first"), as Linux's `tcp_sequence`:
+    /// the segment must not end before the window advertised last began (RCV.WUP, so a peer
+    /// whose ACK we delayed is not refused), nor start beyond its right edge. A segment
+    /// that starts inside the window but ends beyond it is taken only while nothing waits to
+    /// be read (a FIN may stick out). A zero-length segment exactly at the right edge is
+    /// acceptable: refusing it makes two endpoints whose windows line up ACK each other's
+    /// ACKs for ever.
+    fn sequence_ok(&self, seg: &TcpHeader, payload_len: usize) -> bool {
+        let seq = seg.seq;
+        let end = seq + seq_len(seg, payload_len);
+        if end.lt(self.rwnd.rcv_wup()) {
+            return false;
+        }
+        let limit = self.rcv_nxt + self.advertised_remaining();
+        if end.gt(limit) {
+            let fin = u32::from(seg.flags.contains(TcpFlags::FIN));
+            if (end - fin).le(limit) {
+                return true;
+            }
+            if seq.gt(limit) {
+                return false;
+            }
+            return self.recv_buf.readable() == 0;
+        }
+        true
+    }
+
+    /// `tcp_reset_check`: a RST at RCV.NXT - 1 after the peer's FIN still counts.
+    fn reset_check(&self, seg: &TcpHeader) -> bool {
+        seg.seq + 1 == self.rcv_nxt
+            && matches!(
+                self.state,
+                State::CloseWait | State::LastAck | State::Closing
+            )
+    }
+
+    /// A RST exactly at the end of the highest SACK block we report (RFC 5961 §3.2 as
+    /// Linux extends it): the peer's RCV.NXT if it saw that data.
+    fn rst_at_sack_edge(&self, seg: &TcpHeader) -> bool {
+        if !self.sack_ok {
+            return false;
+        }
+        let next = self.recv_buf.next();
+        self.recv_buf
+            .sack_blocks()
+            .iter()
+            .map(|&(_, b)| b)
+            .max()
+            .is_some_and(|b| seg.seq == self.rcv_nxt + (b - next) as u32)
+    }
+
+    /// An acceptable RST (RFC 9293 §3.10.7.4 "second"; RFC 1337 in TIME-WAIT).
+    fn on_reset(&mut self) {
         if self.state == State::TimeWait {
             // RFC 1337: a RST must not cut TIME_WAIT short.
-            return;
-        }
-        if seg.seq != self.rcv_nxt {
-            self.challenge_ack(now);
             return;
         }
         self.stats.resets_received += 1;
@@ -325,40 +481,115 @@ impl Connection {
         }
     }
 
-    /// Sends a challenge ACK, at most `challenge_ack_limit` per second (RFC 5961 §7).
-    fn challenge_ack(&mut self, now: Instant) {
-        if now.saturating_duration_since(self.challenge_window) >= Duration::from_secs(1) {
-            self.challenge_window = now;
-            self.challenge_count = 0;
+    /// Whether an ACK answering the invalid segment `seg` must be held back: at most one per
+    /// `invalid_ratelimit` (RFC 5961 §7, Linux's `tcp_oow_rate_limited`). Data segments
+    /// without SYN are not part of an ACK loop and are always answered.
+    fn oow_rate_limited(&mut self, now: Instant, seg: &TcpHeader, payload_len: usize) -> bool {
+        if seq_len(seg, payload_len) != 0 && !seg.flags.contains(TcpFlags::SYN) {
+            return false;
         }
-        if self.challenge_count < self.cfg.challenge_ack_limit {
-            self.challenge_count += 1;
-            self.stats.challenge_acks += 1;
-            self.ack_now = true;
-        } else {
+        self.oow_limit(now)
+    }
+
+    /// The per-connection limit itself (Linux's `__tcp_oow_rate_limited`).
+    fn oow_limit(&mut self, now: Instant) -> bool {
+        let limit = self.cfg.invalid_ratelimit;
+        if let Some(last) = self.last_oow_ack {
+            if !limit.is_zero() && now.saturating_duration_since(last) < limit {
+                self.stats.oow_acks_limited += 1;
+                return true;
+            }
+        }
+        self.last_oow_ack = Some(now);
+        false
+    }
+
+    /// `tcp_send_dupack`: ACK an unacceptable segment; a duplicate of received data puts
+    /// the receiver in quick-ACK mode and is reported in a D-SACK block (RFC 2883 §4).
+    fn send_dupack(&mut self, seg: &TcpHeader, payload_len: usize) {
+        let end = seg.seq + seq_len(seg, payload_len);
+        if end != seg.seq && seg.seq.lt(self.rcv_nxt) {
+            let wnd = self.rwnd.rcv_wnd();
+            self.ack.enter_quickack_mode(wnd, MAX_QUICKACKS);
+            let dup_end = if end.gt(self.rcv_nxt) {
+                self.rcv_nxt
+            } else {
+                end
+            };
+            self.note_dsack(seg.seq, dup_end);
+        }
+        self.ack_now = true;
+    }
+
+    /// Sends a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), within the per-connection limit
+    /// on answers to invalid segments (RFC 5961 §7; Linux's global limit is off by default).
+    fn challenge_ack(&mut self, now: Instant) {
+        if self.oow_limit(now) {
             self.stats.challenge_acks_limited += 1;
+            return;
+        }
+        self.stats.challenge_acks += 1;
+        self.ack_now = true;
+    }
+
+    /// A reset in reply to `seg` (RFC 9293 §3.10.7.4 for an unacceptable ACK in
+    /// SYN-RECEIVED): `<SEQ=SEG.ACK><CTL=RST>`.
+    fn reply_reset(&mut self, seg: &TcpHeader, payload_len: usize) {
+        if let Some((seq, ack, flags)) = reset_for(seg, payload_len) {
+            self.queue_ctl(seq, ack, flags);
+            self.stats.resets_sent += 1;
         }
     }
 
-    /// The ACK field (RFC 9293 §3.10.7.4 "fifth", RFC 5961 §5.2, RFC 5681, RFC 6582).
-    /// Returns false when the segment must be dropped.
-    fn process_ack(&mut self, now: Instant, seg: &TcpHeader, no_payload: bool) -> bool {
-        let ack = seg.ack;
-        if ack.gt(self.snd_max) {
-            // ACK for data never sent: answer with an ACK and drop (RFC 9293 §3.10.7.4,
-            // RFC 5961 §5.2), rate-limited like every challenge ACK (RFC 5961 §7).
-            self.stats.ack_too_new += 1;
-            self.challenge_ack(now);
-            return false;
-        }
-        if ack.lt(self.snd_una - self.max_snd_wnd.max(self.snd_mss)) {
-            // Too old to be a delayed duplicate: discard the segment and send an ACK back
-            // (RFC 5961 §5.2, RFC 9293 §3.10.7.4), rate-limited as a challenge ACK (Linux).
-            self.stats.ack_too_old += 1;
-            self.challenge_ack(now);
-            return false;
-        }
+    /// New data arrived after the application closed: reset in reply and close (Linux's
+    /// `TCPAbortOnData`).
+    fn abort_on_data(&mut self, seg: &TcpHeader, payload_len: usize) {
+        self.reply_reset(seg, payload_len);
+        self.error = Some(ConnError::Aborted);
+        self.set_closed();
+    }
 
+    /// `tcp_replace_ts_recent`: a segment that passed every check and starts at or before
+    /// the left edge of the window we advertised updates TS.Recent (RFC 7323 §4.3).
+    fn replace_ts_recent(&mut self, now: Instant, seg: &TcpHeader) {
+        let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) else {
+            return;
+        };
+        if seg.seq.le(self.rwnd.rcv_wup()) && self.paws_ok(now, ts.val, 0) {
+            self.ts_recent = ts.val;
+            self.ts_recent_time = now;
+        }
+    }
+
+    /// Classifies the ACK field (the checks at the top of Linux's `tcp_ack`).
+    fn check_ack(&self, ack: SeqNum) -> AckCheck {
+        if ack.lt(self.snd_una) {
+            // The peer cannot hold back ACKs for more than it was ever allowed to have in
+            // flight, nor for bytes that were never acknowledged (RFC 5961 §5.2).
+            let max_window = u32::try_from(u64::from(self.max_snd_wnd).min(self.stats.bytes_acked))
+                .unwrap_or(u32::MAX);
+            if ack.lt(self.snd_una - max_window) {
+                return AckCheck::TooOld;
+            }
+            return AckCheck::Old;
+        }
+        if ack.gt(self.snd_max) {
+            return AckCheck::Unsent;
+        }
+        AckCheck::Acceptable
+    }
+
+    /// Applies an acceptable ACK field (RFC 9293 §3.10.7.4 "fifth", RFC 5681, RFC 6582) and
+    /// the state changes it causes. `data_beyond`: the segment carries data past RCV.NXT.
+    /// Returns false when the segment must not be processed further.
+    fn process_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpHeader,
+        no_payload: bool,
+        data_beyond: bool,
+    ) -> bool {
+        let ack = seg.ack;
         let seg_wnd = u32::from(seg.window) << self.snd_wscale;
         let window_changed = seg_wnd != self.snd_wnd;
         // A duplicate ACK (RFC 5681 §2).
@@ -409,6 +640,11 @@ impl Connection {
             State::FinWait1 if fin_acked => {
                 self.state = State::FinWait2;
                 if self.orphaned {
+                    if data_beyond {
+                        // Linux's tcp_rcv_state_process: an orphan's new data is refused.
+                        self.abort_on_data(seg, 0);
+                        return false;
+                    }
                     self.state_deadline = Some(now + self.cfg.fin_timeout);
                 }
             }
@@ -460,12 +696,11 @@ impl Connection {
         // A new ACK ends backoff (RFC 6298 §5.3, §5.7) and restarts or stops the timer.
         self.retries = 0;
         self.zwnd_backoff = 0;
+        self.retrans_stamp = None;
         if self.snd_una == self.snd_max {
             self.stop_rtx();
-            self.unacked_since = None;
         } else {
             self.restart_rtx(now);
-            self.unacked_since = Some(now);
         }
 
         let smss = self.eff_mss();
@@ -526,17 +761,82 @@ impl Connection {
         }
     }
 
-    /// Segment text and FIN (RFC 9293 §3.10.7.4 "seventh" and "eighth"). `seq` and `data`
-    /// are already trimmed to the receive window, so `seq >= RCV.NXT`.
-    pub(super) fn process_text_and_fin(
-        &mut self,
-        now: Instant,
-        seq: SeqNum,
-        data: Bytes,
-        fin: bool,
-    ) {
+    /// Segment text and FIN (RFC 9293 §3.10.7.4 "seventh" and "eighth"), as Linux's
+    /// `tcp_data_queue`: in-order data is queued whole (even past the window's right edge,
+    /// which `sequence_ok` allowed only for an empty queue) while memory lasts; duplicates
+    /// and data outside the window are answered at once (with a D-SACK for duplicates,
+    /// RFC 2883 §4); out-of-order data waits for the hole before it.
+    fn data_queue(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes, fin: bool) {
+        let len = payload.len();
+        let seq = seg.seq;
+        let end = seq + seq_len(seg, len);
+        if end == seq {
+            return;
+        }
+        let mut wnd = self.advertised_remaining();
+        if seq == self.rcv_nxt && wnd == 0 && len > 0 && self.recv_buf.readable() == 0 {
+            // Nothing waits to be read, so only out-of-order data can have closed the
+            // window, and reading will never reopen it: make room for the data the hole
+            // waits for (Linux collapses and prunes the out-of-order queue when memory runs
+            // short, tcp_prune_queue; without this a buffer full of tiny out-of-order
+            // segments would refuse the one segment that drains it, for ever).
+            self.prune_ofo();
+            wnd = len as u32;
+        }
+        if seq == self.rcv_nxt {
+            if wnd == 0 && !(len == 0 && fin) {
+                // A zero window takes nothing but a bare FIN (some stacks send one in a
+                // loop against a closed window).
+                self.stats.zero_window_drops += 1;
+                self.out_of_window_data();
+                return;
+            }
+            self.queue_in_order(now, seg, payload, fin);
+            return;
+        }
+        if end.le(self.rcv_nxt) {
+            // A retransmission of what we have: ACK at once, with a D-SACK (RFC 2883 §4.1).
+            self.stats.dup_bytes += len as u64;
+            self.note_dsack(seq, end);
+            self.out_of_window_data();
+            return;
+        }
+        if seq.ge(self.rcv_nxt + wnd) {
+            // Beyond the window (a zero-window probe, say).
+            self.out_of_window_data();
+            return;
+        }
+        if seq.lt(self.rcv_nxt) {
+            // Partly old: D-SACK the old part, queue the rest.
+            self.note_dsack(seq, self.rcv_nxt);
+            if wnd == 0 {
+                self.out_of_window_data();
+                return;
+            }
+            let skip = self.rcv_nxt.since(seq) as usize;
+            self.stats.dup_bytes += skip.min(len) as u64;
+            let mut data = payload;
+            data.advance(skip.min(len));
+            let mut rest = *seg;
+            rest.seq = self.rcv_nxt;
+            self.queue_in_order(now, &rest, data, fin);
+            return;
+        }
+        self.queue_ofo(now, seg, payload, fin);
+    }
+
+    /// Data that cannot be taken: ACK it at once (quick-ACK mode, Linux's
+    /// `out_of_window` label in `tcp_data_queue`).
+    fn out_of_window_data(&mut self) {
+        let wnd = self.rwnd.rcv_wnd();
+        self.ack.enter_quickack_mode(wnd, MAX_QUICKACKS);
+        self.ack.schedule();
+    }
+
+    /// In-order data at RCV.NXT (and the out-of-order data it joins up).
+    fn queue_in_order(&mut self, now: Instant, seg: &TcpHeader, data: Bytes, fin: bool) {
         let len = data.len();
-        let start = self.recv_buf.next() + u64::from(seq.since(self.rcv_nxt));
+        let len32 = len as u32;
         if len > 0 {
             if !matches!(
                 self.state,
@@ -545,44 +845,162 @@ impl Connection {
                 // The peer already sent FIN: nothing may follow it.
                 return;
             }
-            if self.orphaned {
-                // Data for an application that closed: reset, as Linux does (RFC 9293
-                // §3.10.7.4 leaves this open; RFC 2525 §2.17 motivates it).
-                self.send_reset_and_close();
-                self.error = Some(ConnError::Aborted);
-                return;
+            if !self.rwnd.has_room() {
+                self.prune_ofo();
             }
+            if !self.rwnd.has_room() {
+                // Out of receive memory: announce a zero window at once; the segment is
+                // dropped unless the queue is empty (Linux's tcp_try_rmem_schedule failing).
+                self.ack.schedule();
+                self.ack.force_now();
+                self.rwnd.set_nomem();
+                if self.recv_buf.readable() > 0 {
+                    self.stats.rcvq_drops += 1;
+                    return;
+                }
+            }
+            let joined = self.recv_buf.readable() > 0;
+            let had_ofo = self.recv_buf.ooo_pieces() > 0 || self.ooo_fin.is_some();
+            let ofo_before = self.recv_buf.ooo_bytes();
+            let start = self.recv_buf.next();
             let r = self.recv_buf.insert(start, data);
-            if r.duplicate == len && r.delivered == 0 {
-                // Entirely a duplicate of out-of-order data (RFC 2883 §4.2).
-                self.note_dsack(seq, seq + len as u32);
+            self.rwnd.charge(len32, joined);
+            let ofo_after = self.recv_buf.ooo_bytes();
+            if ofo_after < ofo_before {
+                let moved = r.delivered.saturating_sub(len);
+                self.rwnd.ofo_shrunk(ofo_before, ofo_after, moved);
             }
-            self.stats.dup_bytes += r.duplicate as u64;
-            self.stats.ooo_dropped += r.dropped as u64;
-            if r.delivered > 0 {
-                self.rcv_nxt += r.delivered as u32;
-                self.stats.bytes_received += r.delivered as u64;
-                self.push_event(Event::Readable);
+            self.rcv_nxt += r.delivered as u32;
+            self.stats.bytes_received += r.delivered as u64;
+            self.push_event(Event::Readable);
+            self.event_data_recv(now, seg, len32);
+            if fin {
+                self.on_fin(now);
             }
-            let immediate = r.out_of_order || r.filled_gap || r.duplicate > 0 || r.dropped > 0;
-            self.schedule_ack(now, len as u32, immediate);
-        }
-        if self.fin_received {
+            if had_ofo {
+                if self.ooo_fin == Some(self.recv_buf.next()) {
+                    self.on_fin(now);
+                }
+                if self.recv_buf.ooo_pieces() == 0 {
+                    // The hole is filled: ACK at once (RFC 5681 §4.2).
+                    self.ack.force_now();
+                }
+            }
             return;
         }
         if fin {
-            let fin_at = start + len as u64;
-            if fin_at > self.recv_buf.next() {
-                // FIN beyond a hole: remember it until the data before it arrives.
-                self.ooo_fin = Some(fin_at);
-                self.ack_now = true;
-            } else {
-                self.on_fin(now);
+            self.on_fin(now);
+        }
+    }
+
+    /// Out-of-order data (Linux's `tcp_data_queue_ofo`): kept for reassembly, reported in
+    /// SACK blocks, never a reason for quick-ACK mode.
+    fn queue_ofo(&mut self, now: Instant, seg: &TcpHeader, data: Bytes, fin: bool) {
+        let _ = now;
+        self.ack.schedule();
+        let len = data.len();
+        let start = self.recv_buf.next() + u64::from(seg.seq.since(self.rcv_nxt));
+        if len > 0 {
+            if !self.rwnd.has_room() {
+                // Collapse the queues' accounting first (Linux's tcp_prune_queue); what
+                // still does not fit is dropped.
+                let (held, ofo, runs) = (
+                    self.recv_buf.readable(),
+                    self.recv_buf.ooo_bytes(),
+                    self.recv_buf.ooo_runs(),
+                );
+                self.rwnd.collapse(held, ofo, runs);
+            }
+            if !self.rwnd.has_room() {
+                self.stats.ooo_dropped += len as u64;
                 return;
             }
+            let r = self.recv_buf.insert(start, data);
+            if r.duplicate == len {
+                // Entirely a duplicate of out-of-order data (RFC 2883 §4.2).
+                self.note_dsack(seg.seq, seg.seq + len as u32);
+            }
+            self.stats.dup_bytes += r.duplicate as u64;
+            self.stats.ooo_dropped += r.dropped as u64;
+            let stored = len - r.duplicate - r.dropped;
+            if stored > 0 {
+                self.rwnd.charge_ofo(stored as u32);
+            }
+            if self.sack_ok {
+                // Without SACK the window stays put, so the sender sees duplicate ACKs.
+                self.rwnd.grow(len as u32, &mut self.ack);
+            }
         }
-        if self.ooo_fin == Some(self.recv_buf.next()) {
-            self.on_fin(now);
+        if fin {
+            // A FIN beyond a hole: remember it until the data before it arrives.
+            self.ooo_fin = Some(start + len as u64);
+        }
+    }
+
+    /// Memory is short for in-order data: collapse the queues' accounting and, if
+    /// that is not enough, drop the out-of-order data (Linux's `tcp_prune_queue`, which
+    /// prunes the out-of-order queue from its end; we drop it all, a SACK-reneging the
+    /// sender survives, RFC 2018 §8).
+    fn prune_ofo(&mut self) {
+        let (held, ofo, runs) = (
+            self.recv_buf.readable(),
+            self.recv_buf.ooo_bytes(),
+            self.recv_buf.ooo_runs(),
+        );
+        self.rwnd.collapse(held, ofo, runs);
+        if !self.rwnd.has_room() && self.recv_buf.ooo_pieces() > 0 {
+            let dropped = self.recv_buf.purge_ooo();
+            self.rwnd.ofo_purged();
+            self.ooo_fin = None;
+            self.stats.ofo_pruned += dropped as u64;
+        }
+    }
+
+    /// `tcp_event_data_recv`: bookkeeping for in-order data: an ACK is owed, the receive-MSS
+    /// and RTT estimates and the delayed-ACK timeout adapt, and the window may grow.
+    fn event_data_recv(&mut self, now: Instant, seg: &TcpHeader, len: u32) {
+        self.ack.schedule();
+        let header = 20 + seg.options.encoded_len() as u32;
+        let size = SegmentSize {
+            payload: len,
+            header,
+            invariant_header: 20 + if self.ts_ok { TS_OPTION_LEN } else { 0 },
+            remnant: seg
+                .flags
+                .intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::URG | TcpFlags::PSH),
+            psh: seg.flags.contains(TcpFlags::PSH),
+        };
+        if self.ack.measure_rcv_mss(size, self.advmss()) {
+            self.rwnd.measure_ratio(len);
+        }
+        self.rwnd.rtt_measure(now, self.rcv_nxt);
+        let wnd = self.rwnd.rcv_wnd();
+        let rto = self.current_rto();
+        self.ack.on_data_recv(now, wnd, rto);
+        self.rwnd.grow(len, &mut self.ack);
+    }
+
+    /// `tcp_ack_snd_check`: after the segment was processed, send the owed ACK now or arm
+    /// the delayed-ACK timer.
+    fn ack_snd_check(&mut self, now: Instant) {
+        if !self.ack.scheduled() {
+            return;
+        }
+        let rcv_mss = self.ack.rcv_mss();
+        // "More than one full frame received, and the right edge advances far enough", or
+        // the application has read everything (SO_RCVLOWAT of one byte). Computing the
+        // window may leave quick-ACK mode, so it comes first, as in Linux.
+        let more = self.rwnd.unannounced(self.rcv_nxt) > rcv_mss
+            && (self.recv_buf.readable() == 0
+                || self.rwnd.raw_window(rcv_mss, &mut self.ack) >= self.rwnd.rcv_wnd());
+        let ofo = self.recv_buf.ooo_pieces() > 0;
+        let srtt = self.rtt.srtt();
+        let rcv_rtt = self.rwnd.rcv_rtt();
+        let decision =
+            self.ack
+                .snd_check(now, self.rcv_nxt, more, ofo, self.sack_ok, srtt, rcv_rtt);
+        if decision == AckDecision::Now {
+            self.ack_now = true;
         }
     }
 
@@ -593,43 +1011,39 @@ impl Connection {
         }
     }
 
-    /// Decides when to ACK received data (RFC 9293 §3.8.6.3, RFC 5681 §4.2, Linux quick
-    /// ACKs).
-    fn schedule_ack(&mut self, now: Instant, len: u32, immediate: bool) {
-        self.rcv_mss = self.rcv_mss.max(len.min(self.cfg.mss.into()));
-        self.rcv_unacked = self.rcv_unacked.saturating_add(len);
-        if immediate {
-            // Out-of-order data, a filled gap or duplicates: ACK at once (RFC 5681 §4.2).
-            self.ack_now = true;
-        } else if self.quick_acks > 0 {
-            self.quick_acks -= 1;
-            self.ack_now = true;
-        } else if self.rcv_unacked > self.rcv_mss {
-            // At least every second full-sized segment (RFC 5681 §4.2).
-            self.ack_now = true;
-        } else if self.delack_at.is_none() {
-            self.delack_at = Some(now + self.cfg.delayed_ack);
-        }
-    }
-
+    /// `tcp_fin`: the peer's FIN arrived in order.
     fn on_fin(&mut self, now: Instant) {
+        self.ack.schedule();
         self.fin_received = true;
         self.ooo_fin = None;
         self.rcv_nxt += 1;
-        self.ack_now = true;
         self.push_event(Event::PeerClosed);
         self.push_event(Event::Readable);
         match self.state {
-            State::SynRcvd | State::Established => self.state = State::CloseWait,
+            State::SynRcvd | State::Established => {
+                self.state = State::CloseWait;
+                // The application will answer: ACKs ride on its reply.
+                self.ack.enter_pingpong();
+            }
             State::FinWait1 => {
+                // Simultaneous close: ACK the FIN now.
+                self.ack_now = true;
                 if self.snd_una == self.fin_seq() + 1 {
                     self.enter_time_wait(now);
                 } else {
                     self.state = State::Closing;
                 }
             }
-            State::FinWait2 => self.enter_time_wait(now),
+            State::FinWait2 => {
+                self.ack_now = true;
+                self.enter_time_wait(now);
+            }
             _ => {}
+        }
+        // Anything held beyond the FIN can never be delivered.
+        if self.recv_buf.ooo_pieces() > 0 {
+            self.recv_buf.purge_ooo();
+            self.rwnd.ofo_purged();
         }
     }
 
@@ -637,18 +1051,6 @@ impl Connection {
         self.state = State::TimeWait;
         self.stop_rtx();
         self.persist_at = None;
-        self.delack_at = None;
         self.state_deadline = Some(now + self.cfg.time_wait);
-    }
-}
-
-/// Segment acceptability (RFC 9293 §3.10.7.4, the four cases of the table).
-fn acceptable(seq: SeqNum, len: u32, rcv_nxt: SeqNum, wnd: u32) -> bool {
-    let end = rcv_nxt + wnd;
-    match (len, wnd) {
-        (0, 0) => seq == rcv_nxt,
-        (0, _) => seq.in_range(rcv_nxt, end),
-        (_, 0) => false,
-        _ => seq.in_range(rcv_nxt, end) || (seq + (len - 1)).in_range(rcv_nxt, end),
     }
 }

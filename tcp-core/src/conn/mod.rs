@@ -11,12 +11,14 @@
 //! keepalive, TIME_WAIT), `send_buf` / `recv_buf` (the two halves' data), `rtt`
 //! (RFC 6298).
 
+pub(crate) mod ack;
 mod info;
 mod input;
 mod loss;
 mod output;
 pub(crate) mod recv_buf;
 pub(crate) mod rtt;
+pub(crate) mod rwnd;
 pub(crate) mod send_buf;
 mod timers;
 
@@ -29,12 +31,14 @@ use crate::recovery::{CongestionControl, Frto, new_controller};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpHeader};
+use ack::AckState;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use bytes::Bytes;
 use recv_buf::RecvBuffer;
 use rtt::RttEstimator;
+use rwnd::RecvWindow;
 use send_buf::SendBuffer;
 
 /// Connection states (RFC 9293 §3.3.2).
@@ -212,8 +216,8 @@ pub struct Connection {
     // Receive sequence space.
     irs: SeqNum,
     rcv_nxt: SeqNum,
-    /// Right edge of the window we last advertised (never moves left, RFC 9293 §3.8.6.2.2).
-    rcv_adv: SeqNum,
+    /// The window we offer (RFC 9293 §3.8.6.2.2; its right edge never moves left).
+    rwnd: RecvWindow,
     recv_buf: RecvBuffer,
     /// The peer's FIN has been received in order (end-of-stream after the data).
     fin_received: bool,
@@ -230,7 +234,9 @@ pub struct Connection {
     ts_offset: u32,
     ts_recent: u32,
     ts_recent_time: Instant,
-    last_ack_sent: SeqNum,
+    /// Our timestamp clock when the first SYN left (Linux's `retrans_stamp`): a SYN-ACK
+    /// must echo a time since then.
+    syn_stamp: u32,
 
     // RTT, congestion control and loss recovery.
     rtt: RttEstimator,
@@ -259,11 +265,10 @@ pub struct Connection {
     dsack: Option<(SeqNum, SeqNum)>,
 
     // ACK generation (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
+    /// An ACK must go out with the next segment (Linux's `tcp_send_ack` was called).
     ack_now: bool,
-    delack_at: Option<Instant>,
-    rcv_unacked: u32,
-    rcv_mss: u32,
-    quick_acks: u32,
+    /// When to ACK received data: the delayed-ACK engine.
+    ack: AckState,
 
     // Timers.
     syn_pending: bool,
@@ -282,9 +287,13 @@ pub struct Connection {
     keepalive_last: Instant,
     last_rcv: Instant,
     state_deadline: Option<Instant>,
-    unacked_since: Option<Instant>,
-    challenge_window: Instant,
-    challenge_count: u32,
+    /// When the current run of retransmissions began (the first SYN, or the first
+    /// retransmission of data): retry budgets and the user timeout count from it (Linux's
+    /// `retrans_stamp`). `None` while nothing is being retransmitted.
+    retrans_stamp: Option<Instant>,
+    /// When the last ACK answering an invalid segment (out of window, PAWS, challenge) was
+    /// sent: such ACKs are rate-limited (Linux's `last_oow_ack_time`, RFC 5961 §7).
+    last_oow_ack: Option<Instant>,
 
     // Application side.
     /// `close` was called: no more reads; the connection finishes on its own.
@@ -340,8 +349,13 @@ impl Connection {
             write_blocked: false,
             irs: SeqNum::new(0),
             rcv_nxt: SeqNum::new(0),
-            rcv_adv: SeqNum::new(0),
-            recv_buf: RecvBuffer::new(cfg.recv_buffer, cfg.max_ooo_segments),
+            rwnd: RecvWindow::new(
+                cfg.recv_buffer,
+                cfg.recv_buffer_max,
+                cfg.recv_buffer_fixed,
+                now,
+            ),
+            recv_buf: RecvBuffer::new(cfg.max_ooo_segments),
             fin_received: false,
             ooo_fin: None,
             snd_mss: smss,
@@ -353,7 +367,7 @@ impl Connection {
             ts_offset,
             ts_recent: 0,
             ts_recent_time: now,
-            last_ack_sent: SeqNum::new(0),
+            syn_stamp: 0,
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             rtt_timed: None,
             cc,
@@ -369,10 +383,7 @@ impl Connection {
             peak_round_end: iss,
             dsack: None,
             ack_now: false,
-            delack_at: None,
-            rcv_unacked: 0,
-            rcv_mss: u32::from(cfg.mss).min(536),
-            quick_acks: cfg.quick_acks,
+            ack: AckState::new(cfg.ack_policy, now, u32::from(cfg.mss).min(536)),
             syn_pending: false,
             rtx_at: None,
             retries: 0,
@@ -385,9 +396,8 @@ impl Connection {
             keepalive_last: now,
             last_rcv: now,
             state_deadline: None,
-            unacked_since: None,
-            challenge_window: now,
-            challenge_count: 0,
+            retrans_stamp: None,
+            last_oow_ack: None,
             orphaned: false,
             ctl: VecDeque::new(),
             events: VecDeque::new(),
@@ -432,7 +442,6 @@ impl Connection {
         c.state = State::SynRcvd;
         c.irs = syn.seq;
         c.rcv_nxt = syn.seq + 1;
-        c.last_ack_sent = c.rcv_nxt;
         c.negotiate(&syn.options);
         if let Some(ts) = syn.options.timestamps.filter(|_| c.ts_ok) {
             c.ts_recent = ts.val;
@@ -446,6 +455,18 @@ impl Connection {
         c.snd_max = iss + 1;
         c.syn_pending = true;
         Ok(c)
+    }
+
+    /// The MSS the window of our SYN-ACK is rounded to: ours, less the timestamp option
+    /// when timestamps are in use (Linux's `tcp_openreq_init_rwin`).
+    fn synack_window_mss(&self) -> u32 {
+        u32::from(self.cfg.mss).saturating_sub(if self.ts_ok { 12 } else { 0 })
+    }
+
+    /// Our MSS for received data once the handshake is done: less the timestamp option
+    /// every segment then carries (Linux's `advmss`).
+    fn advmss(&self) -> u32 {
+        u32::from(self.cfg.mss).saturating_sub(if self.ts_ok { 12 } else { 0 })
     }
 
     /// An established connection from a handshake completed elsewhere (the endpoint's SYN
@@ -462,7 +483,6 @@ impl Connection {
         c.passive = true;
         c.irs = hs.irs;
         c.rcv_nxt = hs.irs + 1;
-        c.last_ack_sent = c.rcv_nxt;
         let opts = crate::wire::TcpOptions {
             mss: hs.peer_mss,
             window_scale: hs.peer_wscale,
@@ -486,8 +506,10 @@ impl Connection {
         c.max_snd_wnd = c.snd_wnd;
         c.snd_wl1 = c.rcv_nxt;
         c.snd_wl2 = c.snd_una;
-        c.rcv_adv = c.rcv_nxt + c.syn_window();
-        c.establish();
+        // The window our SYN-ACK offered, as the endpoint's SYN queue sent it.
+        let mss = c.synack_window_mss();
+        c.rwnd.initial(mss, c.rcv_nxt);
+        c.establish(now);
         c
     }
 
@@ -504,12 +526,11 @@ impl Connection {
         self.snd_mss = peer_mss
             .min(u32::from(self.cfg.mss))
             .max(u32::from(self.cfg.min_mss));
-        self.rcv_mss = self.snd_mss.min(u32::from(self.cfg.mss));
         match o.window_scale {
             Some(ws) if self.cfg.window_scaling => {
                 // RFC 7323 §2.3: a shift above 14 is treated as 14.
                 self.snd_wscale = ws.min(14);
-                self.rcv_wscale = self.cfg.our_window_scale();
+                self.rcv_wscale = self.rwnd.offered_wscale(self.cfg.window_scale);
             }
             _ => {
                 self.snd_wscale = 0;
@@ -526,14 +547,21 @@ impl Connection {
         self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
     }
 
-    /// Enters ESTABLISHED and tells the application.
-    fn establish(&mut self) {
+    /// Enters ESTABLISHED and tells the application; the receive side learns the window
+    /// scale and MSS in use (Linux's `tcp_init_buffer_space`, `tcp_initialize_rcv_mss`).
+    fn establish(&mut self, now: Instant) {
+        let copied = self.recv_buf.next() - self.recv_buf.readable() as u64;
+        let advmss = self.advmss();
+        self.rwnd.establish(self.rcv_wscale, advmss, now, copied);
+        let hint = AckState::initial_rcv_mss(advmss, self.eff_mss(), self.rwnd.rcv_wnd());
+        self.ack.set_rcv_mss(hint);
         // The SYN (or SYN-ACK) is acknowledged: its backoff ends (RFC 6298 §5.7). If it had
         // to be retransmitted and no RTT sample exists (Karn), data starts with a 3 s RTO.
         if self.retries > 0 && self.rtt.srtt().is_none() {
             self.rtt.fallback(SYN_LOSS_RTO);
         }
         self.retries = 0;
+        self.retrans_stamp = None;
         self.zwnd_backoff = 0;
         self.state = State::Established;
         if self.fin_queued {
@@ -720,37 +748,49 @@ impl Connection {
 
     /// Copies received in-order data into `buf`. `Ok(0)` with a non-empty `buf` means
     /// end-of-stream: the peer's FIN arrived and everything before it has been read.
-    pub fn read(&mut self, _now: Instant, buf: &mut [u8]) -> Result<usize, ReadError> {
+    pub fn read(&mut self, now: Instant, buf: &mut [u8]) -> Result<usize, ReadError> {
         if !self.read_check()? || buf.is_empty() {
             return Ok(0);
         }
+        let held = self.recv_buf.readable();
         let n = self.recv_buf.read(buf);
-        self.after_read();
+        self.after_read(now, held, n);
         Ok(n)
     }
 
     /// Hands out up to `max` bytes of received data without copying. `Ok(None)` means
     /// end-of-stream.
-    pub fn read_bytes(&mut self, _now: Instant, max: usize) -> Result<Option<Bytes>, ReadError> {
+    pub fn read_bytes(&mut self, now: Instant, max: usize) -> Result<Option<Bytes>, ReadError> {
         if !self.read_check()? {
             return Ok(None);
         }
+        let held = self.recv_buf.readable();
         let out = self.recv_buf.read_bytes(max.max(1));
-        self.after_read();
+        let n = out.as_ref().map_or(0, Bytes::len);
+        self.after_read(now, held, n);
         Ok(out)
     }
 
-    /// After a read: if the window the peer sees has become small and could now open a
-    /// lot, announce it (window update, as Linux's `tcp_cleanup_rbuf`).
-    fn after_read(&mut self) {
-        if !self.state.is_synchronized() && self.state != State::SynRcvd {
+    /// After the application read `copied` of `held` in-order bytes: free their memory,
+    /// let the buffer grow if the reader keeps up (`tcp_rcv_space_adjust`), and send an ACK
+    /// that was held back, or a window update when the window can at least double
+    /// (`tcp_cleanup_rbuf`).
+    fn after_read(&mut self, now: Instant, held: usize, copied: usize) {
+        self.rwnd.uncharge(copied, held);
+        if !self.state.is_synchronized() {
             return;
         }
-        let cur = self.advertised_remaining();
-        let new = u32::try_from(self.recv_buf.window()).unwrap_or(u32::MAX);
-        let cap = u32::try_from(self.recv_buf.capacity()).unwrap_or(u32::MAX);
-        if cur.saturating_mul(2) <= cap && new >= cur.saturating_mul(2) && new >= cur + self.rcv_mss
-        {
+        let read_total = self.recv_buf.next() - self.recv_buf.readable() as u64;
+        self.rwnd
+            .space_adjust(now, read_total, self.recv_buf.readable());
+        let more_than_mss = self.rwnd.unannounced(self.rcv_nxt) > self.ack.rcv_mss();
+        let drained = self.rwnd.rmem() == 0;
+        let mut time_to_ack = self.ack.after_read(copied, more_than_mss, drained);
+        if copied > 0 && !time_to_ack && !self.fin_received {
+            let rcv_mss = self.ack.rcv_mss();
+            time_to_ack = self.rwnd.worth_update(self.rcv_nxt, rcv_mss, &mut self.ack);
+        }
+        if time_to_ack {
             self.ack_now = true;
         }
     }
@@ -835,11 +875,24 @@ impl Connection {
         self.keepalive_probes = 0;
     }
 
-    /// Like Linux's `TCP_QUICKACK`: `true` re-enters quick-ACK mode (the next segments are
-    /// ACKed at once), `false` leaves it, so data is ACKed by the delayed-ACK rules
-    /// (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
+    /// Linux's `TCP_QUICKACK`: `true` leaves ping-pong mode and sends an ACK that is being
+    /// held back; `false` enters ping-pong mode, so ACKs wait for a reply or the delayed-ACK
+    /// timer (RFC 9293 §3.8.6.3, RFC 5681 §4.2; see [`crate::config::AckPolicy`]).
     pub fn set_quickack(&mut self, on: bool) {
-        self.quick_acks = if on { self.cfg.quick_acks.max(1) } else { 0 };
+        self.ack.set_quickack(on);
+        if on && matches!(self.state, State::Established | State::CloseWait) {
+            let more_than_mss = self.rwnd.unannounced(self.rcv_nxt) > self.ack.rcv_mss();
+            let drained = self.rwnd.rmem() == 0;
+            if self.ack.after_read(1, more_than_mss, drained) {
+                self.ack_now = true;
+            }
+        }
+    }
+
+    /// Whether quick-ACK mode is on (`TCP_QUICKACK` as getsockopt reports it: not in
+    /// ping-pong mode).
+    pub fn quickack(&self) -> bool {
+        self.ack.quickack_option()
     }
 
     /// Sets the RFC 5482 user timeout (`None`: retry counts apply).
@@ -882,7 +935,7 @@ impl Connection {
         self.state = State::Closed;
         self.rtx_at = None;
         self.persist_at = None;
-        self.delack_at = None;
+        self.ack.on_ack_sent();
         self.state_deadline = None;
         self.ack_now = false;
         self.syn_pending = false;
@@ -901,11 +954,7 @@ impl Connection {
 
     /// The window the peer may still fill: our advertised right edge minus RCV.NXT.
     fn advertised_remaining(&self) -> u32 {
-        if self.rcv_adv.gt(self.rcv_nxt) {
-            self.rcv_adv.since(self.rcv_nxt)
-        } else {
-            0
-        }
+        self.rwnd.receive_window(self.rcv_nxt)
     }
 
     /// The effective send MSS: payload bytes per full segment after the options every data
@@ -934,7 +983,7 @@ impl Connection {
             rttvar: self.rtt.rttvar(),
             rto: self.current_rto(),
             snd_mss: self.snd_mss,
-            rcv_mss: self.rcv_mss,
+            rcv_mss: self.ack.rcv_mss(),
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),
             cwnd_segments: self.cc.cwnd() / smss,
@@ -961,6 +1010,14 @@ impl Connection {
             send_buffered: self.send_buf.len(),
             recv_buffered: self.recv_buf.readable(),
             ooo_bytes: self.recv_buf.ooo_bytes(),
+            ato: self.ack.ato(),
+            last_data_recv: self.ack.last_data_recv(),
+            quickack: self.ack.quickack_option(),
+            rcv_ssthresh: self.rwnd.rcv_ssthresh(),
+            rcv_space: self.rwnd.space(),
+            window_clamp: self.rwnd.window_clamp(),
+            rcvbuf: self.rwnd.rcvbuf(),
+            rcv_rtt: self.rwnd.rcv_rtt(),
             stats: self.stats,
         }
     }
@@ -991,8 +1048,9 @@ impl Connection {
             return Err("send buffer over capacity");
         }
         let rb = self.recv_buf.readable() + self.recv_buf.ooo_bytes();
-        let slack = 1usize << self.rcv_wscale;
-        if rb > self.recv_buf.capacity() + slack {
+        // Memory is charged per segment and at least the payload, so the payload held stays
+        // within the buffer, plus the one segment an empty queue accepts anyway.
+        if rb > self.rwnd.rcvbuf() as usize + 0x1_0000 {
             return Err("receive buffer over capacity");
         }
         if self.recv_buf.ooo_pieces() > self.cfg.max_ooo_segments {

@@ -14,16 +14,26 @@ impl Connection {
         let seg = self.next_segment(now);
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
-            // A probe (SEQ = SND.UNA - 1) is deliberately unacceptable to the peer, so it
-            // does not count as the ACK that was due (RFC 9293 §3.10.7.4).
+            // Every segment carrying our ACK satisfies a delayed ACK (Linux's
+            // tcp_event_ack_sent, window and keepalive probes too). A probe's sequence number
+            // (SND.UNA - 1) is unacceptable to the peer, which then ignores its ACK field
+            // (RFC 9293 §3.10.7.4), so an ACK the peer is waiting for (one that Linux would
+            // already have sent on the spot) still goes out after it.
             let probe = s.payload.is_empty()
                 && s.header.seq == self.snd_una - 1
                 && !s
                     .header
                     .flags
                     .intersects(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST);
-            if s.header.flags.contains(TcpFlags::ACK) && !probe {
-                self.ack_sent(s.header.ack);
+            if s.header.flags.contains(TcpFlags::ACK) && !s.header.flags.contains(TcpFlags::RST) {
+                let ack = s.header.ack;
+                if probe {
+                    if ack == self.rcv_nxt {
+                        self.ack.on_ack_sent();
+                    }
+                } else {
+                    self.ack_sent(ack);
+                }
             }
         } else {
             self.update_persist(now);
@@ -106,7 +116,7 @@ impl Connection {
         };
         let options = TcpOptions {
             mss: Some(self.cfg.mss),
-            window_scale: offer_ws.then(|| self.cfg.our_window_scale()),
+            window_scale: offer_ws.then(|| self.rwnd.offered_wscale(self.cfg.window_scale)),
             sack_permitted: offer_sack,
             timestamps: offer_ts.then(|| Timestamps {
                 val: self.ts_value(now),
@@ -118,15 +128,21 @@ impl Connection {
         if synack {
             flags |= TcpFlags::ACK;
         }
-        let window = self.syn_window();
-        if synack {
-            self.rcv_adv = self.rcv_nxt + window;
-        }
+        // The window of a SYN is rounded to our MSS; a SYN-ACK's to the MSS data will use
+        // (Linux's tcp_connect_init and tcp_openreq_init_rwin).
+        let mss = if synack {
+            self.synack_window_mss()
+        } else {
+            u32::from(self.cfg.mss)
+        };
+        let window = self.rwnd.initial(mss, self.rcv_nxt);
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.iss + 1;
         // Only a SYN (SYN-ACK) never sent before is timed (Karn, RFC 6298 §3).
         if self.retries == 0 && self.stats.retransmits == 0 && self.rtt_timed.is_none() {
             self.rtt_timed = Some((self.iss + 1, now));
+            self.syn_stamp = self.ts_clock(now);
+            self.retrans_stamp = Some(now);
         }
         if self.rtx_at.is_none() {
             self.restart_rtx(now);
@@ -143,18 +159,6 @@ impl Connection {
                 options,
             },
             payload: Bytes::new(),
-        }
-    }
-
-    /// The unscaled window of a SYN or SYN-ACK (RFC 7323 §2.2): the receive space rounded
-    /// down to whole MSS, at most 65535 (as Linux's `tcp_select_initial_window`).
-    pub(super) fn syn_window(&self) -> u32 {
-        let space = self.recv_buf.window().min(0xffff) as u32;
-        let mss = u32::from(self.cfg.mss).max(1);
-        if space >= mss {
-            space - space % mss
-        } else {
-            space
         }
     }
 
@@ -351,6 +355,10 @@ impl Connection {
         }
         let end = seq + len + u32::from(fin);
         let tsval = self.ts_ok.then(|| self.ts_value(now));
+        if len > 0 {
+            // A reply soon after data arrived makes the connection interactive.
+            self.ack.on_data_sent(now);
+        }
         if self.sack_ok
             && self.loss.is_none()
             && self.snd_una == self.snd_max
@@ -407,9 +415,6 @@ impl Connection {
         self.note_flight();
         if self.rtx_at.is_none() {
             self.restart_rtx(now);
-        }
-        if self.unacked_since.is_none() {
-            self.unacked_since = Some(now);
         }
         self.persist_at = None;
         self.build(now, seq, self.rcv_nxt, flags, payload)
@@ -501,41 +506,17 @@ impl Connection {
     }
 
     /// The window field to advertise (RFC 9293 §3.8.6.2.2 receiver SWS avoidance; the
-    /// right edge never moves left, RFC 7323 §2.4).
+    /// right edge never moves left, RFC 7323 §2.4): Linux's `tcp_select_window`.
     fn select_window(&mut self) -> u16 {
-        let shift = u32::from(self.rcv_wscale);
-        let cur = self.advertised_remaining();
-        let free = u32::try_from(self.recv_buf.window()).unwrap_or(u32::MAX);
-        let cap = u32::try_from(self.recv_buf.capacity()).unwrap_or(u32::MAX);
-        let mut wnd = free;
-        if wnd > cur && wnd - cur < (cap / 2).min(self.rcv_mss) {
-            wnd = cur;
-        }
-        wnd = wnd.max(cur).min(0xffff << shift);
-        // Round up to the scale unit so the right edge does not recede, but never past the
-        // buffer's end plus less than one unit: rounding up the remainder of an earlier
-        // rounded-up window again and again would otherwise creep the edge past the buffer
-        // (RFC 7323 §2.4 accepts an apparent shrink of less than one unit).
-        let unit = 1u32 << shift;
-        let up = wnd.div_ceil(unit);
-        let field = if up.saturating_mul(unit) <= free.saturating_add(unit - 1) {
-            up
-        } else {
-            wnd / unit
-        }
-        .min(0xffff);
-        let edge = self.rcv_nxt + (field << shift);
-        if edge.gt(self.rcv_adv) {
-            self.rcv_adv = edge;
-        }
-        field as u16
+        let rcv_mss = self.ack.rcv_mss();
+        self.rwnd.select(self.rcv_nxt, rcv_mss, &mut self.ack).field
     }
 
     /// Bookkeeping after an ACK left: pending and delayed ACKs are satisfied.
     fn ack_sent(&mut self, ack: SeqNum) {
         self.ack_now = false;
-        self.delack_at = None;
-        self.rcv_unacked = 0;
-        self.last_ack_sent = ack;
+        if ack == self.rcv_nxt {
+            self.ack.on_ack_sent();
+        }
     }
 }

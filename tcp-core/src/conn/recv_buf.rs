@@ -37,7 +37,6 @@ pub(crate) struct RecvBuffer {
     /// The contiguous runs of `ooo`: start -> end, disjoint and not touching.
     runs: BTreeMap<u64, u64>,
     max_pieces: usize,
-    capacity: usize,
     /// Offset of the next in-order byte (RCV.NXT as an offset).
     next: u64,
     /// SACK blocks as offset ranges, most recently changed first (RFC 2018 §4).
@@ -46,7 +45,7 @@ pub(crate) struct RecvBuffer {
 }
 
 impl RecvBuffer {
-    pub(crate) fn new(capacity: usize, max_pieces: usize) -> Self {
+    pub(crate) fn new(max_pieces: usize) -> Self {
         RecvBuffer {
             ready: VecDeque::new(),
             ready_len: 0,
@@ -54,15 +53,10 @@ impl RecvBuffer {
             ooo_len: 0,
             runs: BTreeMap::new(),
             max_pieces,
-            capacity,
             next: 0,
             recent: [(0, 0); 4],
             recent_len: 0,
         }
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
     }
 
     /// In-order bytes waiting to be read.
@@ -75,6 +69,11 @@ impl RecvBuffer {
         self.ooo_len
     }
 
+    /// Contiguous runs of out-of-order data (the SACK blocks it forms).
+    pub(crate) fn ooo_runs(&self) -> usize {
+        self.runs.len()
+    }
+
     /// Out-of-order pieces held.
     pub(crate) fn ooo_pieces(&self) -> usize {
         self.ooo.len()
@@ -85,9 +84,15 @@ impl RecvBuffer {
         self.next
     }
 
-    /// Space the application has not claimed: what the receive window may offer.
-    pub(crate) fn window(&self) -> usize {
-        self.capacity.saturating_sub(self.ready_len)
+    /// Discards every out-of-order piece (after the peer's FIN nothing beyond it can be
+    /// delivered). Returns the bytes discarded.
+    pub(crate) fn purge_ooo(&mut self) -> usize {
+        let n = self.ooo_len;
+        self.ooo.clear();
+        self.runs.clear();
+        self.ooo_len = 0;
+        self.recent_len = 0;
+        n
     }
 
     /// Stores `data` that starts at stream offset `start >= self.next()`.
@@ -286,7 +291,7 @@ mod tests {
 
     #[test]
     fn in_order_data_is_readable_immediately() {
-        let mut b = RecvBuffer::new(1000, 16);
+        let mut b = RecvBuffer::new(16);
         let r = b.insert(0, bytes(0..10));
         assert_eq!(r.delivered, 10);
         assert_eq!(read_all(&mut b), (0..10).collect::<Vec<u8>>());
@@ -295,7 +300,7 @@ mod tests {
 
     #[test]
     fn out_of_order_data_waits_for_the_gap_and_is_joined_up() {
-        let mut b = RecvBuffer::new(1000, 16);
+        let mut b = RecvBuffer::new(16);
         let r = b.insert(20, bytes(20..30));
         assert!(r.out_of_order);
         assert_eq!(r.delivered, 0);
@@ -315,7 +320,7 @@ mod tests {
 
     #[test]
     fn overlapping_and_duplicate_segments_keep_the_first_copy_and_fill_only_gaps() {
-        let mut b = RecvBuffer::new(1000, 16);
+        let mut b = RecvBuffer::new(16);
         b.insert(10, bytes(10..20));
         b.insert(30, bytes(30..40));
         let r = b.insert(5, bytes(5..45));
@@ -328,7 +333,7 @@ mod tests {
 
     #[test]
     fn the_piece_limit_bounds_memory_under_many_holes() {
-        let mut b = RecvBuffer::new(100_000, 8);
+        let mut b = RecvBuffer::new(8);
         let mut dropped = 0;
         for i in 0..100u64 {
             dropped += b.insert(10 + 2 * i, Bytes::from_static(b"x")).dropped;
@@ -357,7 +362,7 @@ mod tests {
             segs in proptest::collection::vec((0u64..60, 1u64..8), 1..80),
             limit in 2usize..40,
         ) {
-            let mut b = RecvBuffer::new(100_000, limit);
+            let mut b = RecvBuffer::new(limit);
             for (start, len) in segs {
                 let data = Bytes::from((start..start + len).map(|i| i as u8).collect::<Vec<u8>>());
                 let r = b.insert(start, data);
@@ -376,7 +381,7 @@ mod tests {
 
     #[test]
     fn zero_copy_reads_hand_out_the_received_bytes() {
-        let mut b = RecvBuffer::new(1000, 16);
+        let mut b = RecvBuffer::new(16);
         let seg = bytes(0..100);
         b.insert(0, seg.clone());
         let first = b.read_bytes(40).unwrap_or_default();

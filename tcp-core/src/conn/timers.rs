@@ -3,6 +3,7 @@
 //! (§3.10.7.4), the orphaned FIN_WAIT_2 timeout and the user timeout (RFC 5482).
 
 use super::{Connection, State};
+use crate::config::RetryBudget;
 use crate::error::ConnError;
 use crate::recovery::Frto;
 use crate::time::{Duration, Instant, mul_capped};
@@ -14,7 +15,7 @@ impl Connection {
         // A plain chain of comparisons: this runs after every call that touches the
         // connection, so it must stay cheap.
         let mut t = earliest(self.rtx_at, self.persist_at);
-        t = earliest(t, self.delack_at);
+        t = earliest(t, self.ack.deadline());
         t = earliest(t, self.state_deadline);
         if self.opts.keepalive.is_some() {
             t = earliest(t, self.keepalive_deadline());
@@ -61,8 +62,10 @@ impl Connection {
             self.persist_at = None;
             self.on_persist(now);
         }
-        if self.delack_at.is_some_and(|t| t <= now) {
-            self.delack_at = None;
+        if self.ack.deadline().is_some_and(|t| t <= now)
+            && self.ack.on_timeout(now, self.current_rto())
+        {
+            // The delayed ACK (or a compressed SACK) is due (RFC 9293 §3.8.6.3).
             self.ack_now = true;
         }
         if self.keepalive_deadline().is_some_and(|t| t <= now) {
@@ -70,10 +73,17 @@ impl Connection {
         }
     }
 
-    /// The RTO including backoff, capped at the maximum (RFC 6298 §5.5).
+    /// The RTO including backoff, capped at the maximum (RFC 6298 §5.5). In SYN-SENT the
+    /// first `syn_linear_timeouts` retransmissions do not back off (Linux ≥ 6.5's
+    /// `tcp_syn_linear_timeouts`).
     pub(super) fn current_rto(&self) -> Duration {
+        let backoff = if self.state == State::SynSent {
+            self.retries.saturating_sub(self.cfg.syn_linear_timeouts)
+        } else {
+            self.retries
+        };
         let k = 1u32
-            .checked_shl(self.retries.saturating_add(self.zwnd_backoff))
+            .checked_shl(backoff.saturating_add(self.zwnd_backoff))
             .unwrap_or(u32::MAX);
         mul_capped(self.rtx_base(), k, self.rtt.max())
     }
@@ -83,14 +93,14 @@ impl Connection {
         self.rtt.rto()
     }
 
-    /// (Re)starts the retransmission timer (RFC 6298 §5.1, §5.3), never beyond the user
-    /// timeout (as Linux's tcp_clamp_rto_to_user_timeout).
+    /// (Re)starts the retransmission timer (RFC 6298 §5.1, §5.3); once retransmitting,
+    /// never beyond the user timeout (Linux's `tcp_clamp_rto_to_user_timeout`).
     pub(super) fn restart_rtx(&mut self, now: Instant) {
         let mut at = now + self.current_rto();
-        if let (Some(ut), Some(since)) = (self.opts.user_timeout, self.unacked_since) {
-            let limit = since + ut;
-            if limit > now && limit < at {
-                at = limit;
+        if let (Some(ut), Some(since)) = (self.opts.user_timeout, self.retrans_stamp) {
+            if self.retries > 0 {
+                // Once spent, the next check comes one timer tick later ("fire ASAP").
+                at = at.min((since + ut).max(now + TICK));
             }
         }
         self.rtx_at = Some(at);
@@ -105,12 +115,7 @@ impl Connection {
         self.stats.rtos += 1;
         match self.state {
             State::SynSent | State::SynRcvd => {
-                let limit = if self.state == State::SynSent {
-                    self.cfg.syn_retries
-                } else {
-                    self.cfg.synack_retries
-                };
-                if self.retries >= limit {
+                if self.write_timed_out(now) {
                     self.fail(ConnError::TimedOut);
                     return;
                 }
@@ -131,17 +136,12 @@ impl Connection {
                 // The peer closed its window on data in flight: the retransmissions act as
                 // zero-window probes and do not use up the retries while the peer answers
                 // (at most one maximum RTO of silence), as Linux's tcp_retransmit_timer.
-                if self.retries == 0 && self.opts.user_timeout.is_some() {
-                    // Linux measures the user timeout from the first retransmission
-                    // (retrans_stamp, "stamp of the first (attempted) retransmit").
-                    self.unacked_since = Some(now);
-                }
                 let zero_window =
                     self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout.is_none();
                 let gave_up = if zero_window {
                     now.saturating_duration_since(self.last_rcv) > self.rtt.max()
                 } else {
-                    self.retries_exhausted(now)
+                    self.write_timed_out(now)
                 };
                 if gave_up {
                     self.fail(ConnError::TimedOut);
@@ -151,6 +151,11 @@ impl Connection {
                     self.zwnd_backoff = self.zwnd_backoff.saturating_add(1);
                 } else {
                     self.retries += 1;
+                }
+                if self.retrans_stamp.is_none() {
+                    // Retry budgets and the user timeout count from the first
+                    // retransmission (Linux's retrans_stamp).
+                    self.retrans_stamp = Some(now);
                 }
                 // RFC 5681 §3.1 (cwnd), RFC 6582 §3.2 step 4 (recover), go-back-N from
                 // SND.UNA, Karn's rule (RFC 6298 §5.4-5.6).
@@ -186,20 +191,43 @@ impl Connection {
         }
     }
 
-    /// The retry budget is spent: the user timeout if one is set (RFC 5482), else
-    /// `orphan_retries` for a closed-by-the-application connection, else `retries2`.
-    fn retries_exhausted(&self, now: Instant) -> bool {
-        if let Some(ut) = self.opts.user_timeout {
-            return self
-                .unacked_since
-                .is_some_and(|since| now.saturating_duration_since(since) >= ut);
-        }
-        let limit = if self.orphaned {
-            self.cfg.orphan_retries
-        } else {
-            self.cfg.retries2
+    /// The retry budget is spent (Linux's `tcp_write_timeout`): in SYN-SENT after
+    /// `syn_retries` plus `syn_linear_timeouts` retransmissions, in SYN-RECEIVED after
+    /// `synack_retries`; and in every state once the time since the first retransmission
+    /// reaches the user timeout (RFC 5482), or else the time `syn_retries`, `retries2` or
+    /// `orphan_retries` exponentially backed-off retransmissions would take from the
+    /// initial RTO (1 s, handshake) or 200 ms (data), RTOs capped at the maximum (Linux's
+    /// `retransmits_timed_out` and `tcp_model_timeout`: 924.6 s for `retries2` = 15).
+    fn write_timed_out(&self, now: Instant) -> bool {
+        let (boundary, base) = match self.state {
+            State::SynSent | State::SynRcvd => {
+                let (retry_until, linear) = if self.state == State::SynSent {
+                    (self.cfg.syn_retries, self.cfg.syn_linear_timeouts)
+                } else {
+                    (self.cfg.synack_retries, 0)
+                };
+                if self.retries >= retry_until.saturating_add(linear) {
+                    return true;
+                }
+                (retry_until, self.cfg.initial_rto)
+            }
+            _ if self.orphaned => (self.cfg.orphan_retries, MODEL_RTO_BASE),
+            _ => (self.cfg.retries2, MODEL_RTO_BASE),
         };
-        self.retries >= limit
+        if self.retries == 0 {
+            return false;
+        }
+        if self.cfg.retry_budget == RetryBudget::Count && self.opts.user_timeout.is_none() {
+            return self.retries >= boundary;
+        }
+        let Some(since) = self.retrans_stamp else {
+            return false;
+        };
+        let budget = self
+            .opts
+            .user_timeout
+            .unwrap_or_else(|| model_timeout(boundary, base, self.rtt.max()));
+        now.saturating_duration_since(since) >= budget
     }
 
     /// Arms or cancels the persist timer: it runs while data (or a FIN) waits, the peer's
@@ -289,11 +317,57 @@ impl Connection {
     }
 }
 
+/// One timer tick of the reference machine (HZ = 250): the soonest Linux re-fires a timer.
+const TICK: Duration = Duration::from_millis(4);
+/// Linux's `TCP_RTO_MIN`, the base of the retry-time model for data (`tcp_write_timeout`).
+const MODEL_RTO_BASE: Duration = Duration::from_millis(200);
+
+/// `tcp_model_timeout`: how long `boundary` retransmissions take, starting from an RTO of
+/// `base` and doubling up to `max`, then staying there.
+fn model_timeout(boundary: u32, base: Duration, max: Duration) -> Duration {
+    let base_us = base.as_micros().max(1);
+    let thresh = (max.as_micros() / base_us).max(1).ilog2();
+    let doubled = |n: u32| {
+        let k = 2u128.saturating_pow(n.min(64) + 1) - 1;
+        Duration::from_micros(u64::try_from(k.saturating_mul(base_us)).unwrap_or(u64::MAX))
+    };
+    if boundary <= thresh {
+        doubled(boundary)
+    } else {
+        doubled(thresh).saturating_add(max.saturating_mul(boundary - thresh))
+    }
+}
+
 /// The earlier of two optional deadlines.
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     match (a, b) {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
         (None, y) => y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retry_time_model_matches_linuxs_documented_budgets() {
+        let max = Duration::from_secs(120);
+        // ip-sysctl.rst: tcp_retries2 = 15 gives a hypothetical timeout of 924.6 s.
+        assert_eq!(
+            model_timeout(15, Duration::from_millis(200), max),
+            Duration::from_millis(924_600)
+        );
+        // tcp_syn_retries = 6 from a 1 s initial RTO: 1 + 2 + ... + 64 = 127 s.
+        assert_eq!(
+            model_timeout(6, Duration::from_secs(1), max),
+            Duration::from_secs(127)
+        );
+        // Below the cap: 2^(n+1) - 1 RTOs.
+        assert_eq!(
+            model_timeout(2, Duration::from_secs(1), max),
+            Duration::from_secs(7)
+        );
     }
 }

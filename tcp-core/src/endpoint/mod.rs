@@ -222,6 +222,8 @@ pub struct EndpointStats {
     pub time_wait_overflow: u64,
     /// ACKs sent from TIME_WAIT records.
     pub time_wait_acks: u64,
+    /// ACKs a TIME_WAIT record held back by the limit on answers to invalid segments.
+    pub time_wait_acks_limited: u64,
     /// RSTs ignored in TIME_WAIT (RFC 1337).
     pub time_wait_rst_ignored: u64,
     /// TIME_WAIT records replaced by a new connection (RFC 6191).

@@ -1,6 +1,10 @@
 //! Compact TIME_WAIT records (RFC 9293 §3.10.7.4 "TIME-WAIT"): a finished connection's
 //! buffers are released and a few dozen bytes remain to answer retransmitted FINs, ignore
-//! RSTs (RFC 1337) and let a newer SYN reuse the 4-tuple (RFC 6191).
+//! RSTs (RFC 1337) and let a newer SYN reuse the 4-tuple (RFC 6191). What a segment does
+//! follows Linux's `tcp_timewait_state_process`: an acceptable bare ACK (at RCV.NXT)
+//! restarts the 2·MSL timer and is not answered; any other segment but a RST (a
+//! retransmitted FIN among them) is answered with an ACK, at most one per
+//! `invalid_ratelimit`, and restarts the timer if it carries an ACK.
 
 use super::table::FourTuple;
 use super::{Endpoint, SlotKind, slot_tuple};
@@ -19,6 +23,8 @@ pub(super) struct TimeWaitRec {
     ts_recent: Option<u32>,
     ts_offset: u32,
     pub(super) deadline: Instant,
+    /// When the last ACK answering an out-of-window segment went (rate limit).
+    last_oow_ack: Option<Instant>,
 }
 
 impl Endpoint {
@@ -43,6 +49,7 @@ impl Endpoint {
             ts_recent: e.conn.ts_recent(),
             ts_offset: e.conn.ts_offset(),
             deadline: e.conn.poll_timeout().unwrap_or(now + self.cfg.time_wait),
+            last_oow_ack: None,
         };
         for seg in owed {
             self.push_control(tuple, seg);
@@ -80,24 +87,40 @@ impl Endpoint {
             return;
         };
         let f = h.flags;
-        if f.contains(TcpFlags::RST) {
-            if !self.ep.rfc1337 && h.seq == tw.rcv_nxt {
-                // Linux with tcp_rfc1337 = 0 (tcp_timewait_state_process): a RST at
-                // RCV.NXT ends TIME_WAIT at once.
-                self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
-                self.free_slot(i);
-                return;
+        let rst = f.contains(TcpFlags::RST);
+        let end = h.seq + crate::conn::seq_len(h, payload.len());
+        // PAWS (RFC 7323 §5): an older timestamp than the connection's last.
+        let ts = h.options.timestamps;
+        let paws_reject = !rst
+            && matches!((tw.ts_recent, ts), (Some(recent), Some(t))
+                if (t.val.wrapping_sub(recent) as i32) < 0);
+        if !paws_reject && h.seq == tw.rcv_nxt && (h.seq == end || rst) {
+            // In the window: only a RST or a bare ACK can be.
+            if rst {
+                if !self.ep.rfc1337 {
+                    // Linux with tcp_rfc1337 = 0: TIME_WAIT assassination (RFC 1337).
+                    self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+                    self.free_slot(i);
+                    return;
+                }
+                // RFC 1337: a RST must not end TIME_WAIT early.
+                self.stats.time_wait_rst_ignored += 1;
+            } else {
+                tw.deadline = now + self.cfg.time_wait;
             }
-            // RFC 1337: a RST must not end TIME_WAIT early.
-            self.stats.time_wait_rst_ignored += 1;
+            if let (Some(t), Some(_)) = (ts, tw.ts_recent) {
+                tw.ts_recent = Some(t.val);
+            }
+            self.reschedule_time_wait(i);
             return;
         }
-        if f.contains(TcpFlags::SYN) && !f.contains(TcpFlags::ACK) {
+        let syn = f.contains(TcpFlags::SYN);
+        if syn && !rst && !f.contains(TcpFlags::ACK) && !paws_reject {
             // RFC 6191 §2 / RFC 9293 §3.10.7.4: a new SYN may reuse the tuple when it is
             // newer: a larger timestamp, or (without timestamps) a sequence number beyond
             // the old connection's.
-            let newer = match (tw.ts_recent, h.options.timestamps) {
-                (Some(recent), Some(ts)) => (ts.val.wrapping_sub(recent) as i32) > 0,
+            let newer = match (tw.ts_recent, ts) {
+                (Some(recent), Some(t)) => (t.val.wrapping_sub(recent) as i32) > 0,
                 _ => h.seq.gt(tw.rcv_nxt),
             };
             if newer {
@@ -108,15 +131,31 @@ impl Endpoint {
                 return;
             }
         }
-        if f.contains(TcpFlags::FIN) {
-            // A retransmitted FIN: ACK it again and restart the 2·MSL timer.
-            tw.deadline = now + self.cfg.time_wait;
-        } else if payload.is_empty() && !f.contains(TcpFlags::SYN) {
-            return; // a stray pure ACK needs no answer
+        if rst {
+            self.stats.time_wait_rst_ignored += 1;
+            return;
         }
+        if paws_reject || f.contains(TcpFlags::ACK) {
+            tw.deadline = now + self.cfg.time_wait;
+        }
+        let limit = self.cfg.invalid_ratelimit;
+        if tw
+            .last_oow_ack
+            .is_some_and(|t| !limit.is_zero() && now.saturating_duration_since(t) < limit)
+        {
+            self.stats.time_wait_acks_limited += 1;
+            self.reschedule_time_wait(i);
+            return;
+        }
+        tw.last_oow_ack = Some(now);
         let seg = time_wait_ack(tw, now);
         self.stats.time_wait_acks += 1;
         self.push_control(tuple, seg);
+        self.reschedule_time_wait(i);
+    }
+
+    /// The record's deadline may have moved: re-arm its timer.
+    fn reschedule_time_wait(&mut self, i: u32) {
         if let Some(s) = self.slots.get_mut(i as usize) {
             s.armed = None;
         }

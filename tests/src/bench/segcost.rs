@@ -134,8 +134,10 @@ pub struct Fixture {
 
 fn config() -> Config {
     Config {
-        // A large initial window, so that a flight of 64 segments is never cwnd-limited.
+        // A large initial window, so that a flight of 64 segments is never cwnd-limited,
+        // and a receive buffer whose first window (half of it) holds such a flight.
         initial_window: 128,
+        recv_buffer: 1 << 20,
         ..Config::default()
     }
 }

@@ -286,9 +286,11 @@ impl Exec<'_> {
         if let Some(m) = opts.maxseg {
             self.cfg.mss = self.cfg.mss.min(m);
         }
-        // Linux doubles SO_RCVBUF / SO_SNDBUF values for its bookkeeping overhead.
+        // Linux doubles SO_RCVBUF / SO_SNDBUF values for its bookkeeping overhead, and a
+        // receive buffer the application sized is not auto-tuned.
         if let Some(b) = opts.rcvbuf {
             self.cfg.recv_buffer = b.saturating_mul(2);
+            self.cfg.recv_buffer_fixed = true;
         }
         if let Some(b) = opts.sndbuf {
             self.cfg.send_buffer = b.saturating_mul(2);
@@ -703,6 +705,8 @@ impl Exec<'_> {
                 None => i64::from(s.opts.maxseg.unwrap_or(536)),
             },
             "TCP_USER_TIMEOUT" => s.opts.user_timeout_ms.unwrap_or(0) as i64,
+            // Linux reports "not in ping-pong mode".
+            "TCP_QUICKACK" => conn.map_or(1, |c| i64::from(c.quickack())),
             "TCP_KEEPIDLE" => s.opts.keep_idle.unwrap_or(7200) as i64,
             "TCP_KEEPINTVL" => s.opts.keep_intvl.unwrap_or(75) as i64,
             "TCP_KEEPCNT" => i64::from(s.opts.keep_cnt.unwrap_or(9)),
