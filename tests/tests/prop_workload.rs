@@ -328,9 +328,29 @@ fn run_case(
     if std::env::var("PROP_TRACE").is_ok() && !done {
         for s in &p.trace {
             eprintln!(
-                "{:?} {:?} {}->{} [{}] seq={} ack={} len={}",
-                s.time, s.from, s.src, s.dst, s.header.flags, s.header.seq, s.header.ack, s.len
+                "{:?} {:?} {}->{} [{}] seq={} ack={} win={} len={}",
+                s.time,
+                s.from,
+                s.src,
+                s.dst,
+                s.header.flags,
+                s.header.seq,
+                s.header.ack,
+                s.header.window,
+                s.len
             );
+        }
+    }
+    if std::env::var("PROP_TRACE").is_ok() && !done {
+        for h in clients.iter().filter_map(|h| h.handle) {
+            if let Ok(c) = p.client.connection(h) {
+                eprintln!("DBG client {:?} {:#?}", c.state(), c.info());
+            }
+        }
+        for h in servers.iter().filter_map(|h| h.handle) {
+            if let Ok(c) = p.server.connection(h) {
+                eprintln!("DBG server {:?} {:#?}", c.state(), c.info());
+            }
         }
     }
     // Any early return below (a failed property) leaves a pcap of the run for replay.

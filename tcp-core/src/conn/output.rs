@@ -63,6 +63,10 @@ impl Connection {
             self.probe_pending = false;
             if self.snd_wnd > 0 {
                 if let Some(seg) = self.send_window_probe(now) {
+                    // Data in flight: the retransmission timer takes over and the probe
+                    // backoff starts again (Linux's tcp_send_probe0 when packets_out).
+                    self.persist_backoff = 0;
+                    self.persist_probes = 0;
                     return Some(seg);
                 }
             }
@@ -432,7 +436,10 @@ impl Connection {
                 .min(self.eff_mss());
             let seq = self.snd_nxt;
             let retransmission = seq.lt(self.snd_max);
-            return Some(self.data_segment(now, seq, len, false, retransmission));
+            let mut seg = self.data_segment(now, seq, len, false, retransmission);
+            // A probe carrying data asks to be delivered (Linux's tcp_write_wakeup).
+            seg.header.flags |= TcpFlags::PSH;
+            return Some(seg);
         }
         None
     }
