@@ -80,6 +80,9 @@ pub fn arb_config(u: &mut Unstructured<'_>) -> ArbResult<Config> {
     c.ack_policy = *u.choose(&[
         tcp_core::config::AckPolicy::Linux,
         tcp_core::config::AckPolicy::EverySegment,
+        tcp_core::config::AckPolicy::Delayed {
+            delay: Duration::from_millis(100),
+        },
     ])?;
     c.max_ooo_segments = *u.choose(&[16usize, 1, 4, 64])?;
     c.invalid_ratelimit = Duration::from_millis(*u.choose(&[500u64, 0, 1])?);

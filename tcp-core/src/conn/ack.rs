@@ -43,6 +43,15 @@ pub enum AckPolicy {
     /// Acknowledge every data segment at once: no delayed ACKs, for latency-sensitive
     /// embedders that do not mind twice the ACK traffic.
     EverySegment,
+    /// The classic rule of RFC 1122 §4.2.3.2 and RFC 5681 §4.2, as the BSDs implement it
+    /// (FreeBSD's `DELAY_ACK` with `net.inet.tcp.delacktime`): the first in-order segment
+    /// starts a timer of `delay`; the second, a segment larger than the MSS, out-of-order
+    /// data or the filling of a hole is acknowledged at once. No quick-ACK or ping-pong
+    /// modes.
+    Delayed {
+        /// The delayed-ACK timeout (FreeBSD: 40 ms by default in 14.x, 100 ms before).
+        delay: Duration,
+    },
 }
 
 /// `TCP_ATO_MIN` (HZ/25): the smallest delayed-ACK timeout and its starting value.
@@ -332,6 +341,9 @@ impl AckState {
         if !self.scheduled() {
             return AckDecision::Later;
         }
+        if let AckPolicy::Delayed { delay } = self.policy {
+            return self.classic(now, delay, more_than_a_segment || ofo);
+        }
         if self.policy == AckPolicy::EverySegment
             || more_than_a_segment
             || self.in_quickack_mode()
@@ -363,6 +375,17 @@ impl AckState {
             };
             self.comp_at = Some(now + (rtt / 20).min(COMP_SACK_DELAY));
         }
+        AckDecision::Later
+    }
+
+    /// [`AckPolicy::Delayed`]: every second segment, or `delay` after the first one.
+    /// `at_once` covers a segment beyond the MSS and out-of-order data.
+    fn classic(&mut self, now: Instant, delay: Duration, at_once: bool) -> AckDecision {
+        if at_once || delay.is_zero() || self.pending & (NOW | TIMER) != 0 {
+            return AckDecision::Now;
+        }
+        self.pending |= SCHED | TIMER;
+        self.timeout = now + delay;
         AckDecision::Later
     }
 
@@ -650,6 +673,29 @@ mod tests {
             a.on_ack_sent();
             assert_eq!(data(&mut a, ms(10 + i), 100, false), AckDecision::Now);
         }
+    }
+
+    #[test]
+    fn classic_policy_acks_every_second_segment_or_after_the_delay() {
+        let delay = Duration::from_millis(100);
+        let mut a = AckState::new(AckPolicy::Delayed { delay }, ms(0), 536);
+        // No quick-ACK mode at the start: the first segment waits.
+        assert_eq!(data(&mut a, ms(10), 100, false), AckDecision::Later);
+        assert_eq!(a.deadline(), Some(ms(110)));
+        // The second is acknowledged at once, with the first.
+        assert_eq!(data(&mut a, ms(20), 100, false), AckDecision::Now);
+        a.on_ack_sent();
+        assert_eq!(a.deadline(), None);
+        // A lone segment is acknowledged when the timer fires.
+        assert_eq!(data(&mut a, ms(200), 100, false), AckDecision::Later);
+        assert!(a.on_timeout(ms(300), RTO));
+        a.on_ack_sent();
+        // Out-of-order data is acknowledged at once.
+        a.schedule();
+        assert_eq!(
+            a.snd_check(ms(400), SeqNum::new(0), false, true, true, None, None),
+            AckDecision::Now
+        );
     }
 
     #[test]
