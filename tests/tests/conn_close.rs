@@ -14,9 +14,12 @@ fn fin(l: &mut Lone, seq: u32, ack: u32) -> Vec<tcp_tests::lone::Out> {
 
 /// Config whose RTO is exactly 1 s after a handshake with a near-zero RTT, so timelines are
 /// the RFC 6298 1 s, 2 s, 4 s ...
+/// RTO timelines with a 1 s floor; tail loss probes off (as Linux's `tcp_early_retrans=0`)
+/// so only the retransmission timer shows.
 fn one_second_rto() -> Config {
     Config {
         min_rto: Duration::from_secs(1),
+        tail_loss_probe: false,
         ..Config::default()
     }
 }

@@ -1,11 +1,13 @@
 //! A seeded sweep over configurations and link faults: small and odd MSS, tiny buffers,
 //! window scaling, timestamps, SACK and Nagle on and off, loss up to 22.5 %, reordering and
 //! duplication. Each run transfers data both ways with half-closes, then closes both ends:
-//! every byte arrives exactly once and in order, both sides reach CLOSED without error,
+//! every byte arrives exactly once and in order, both sides reach CLOSED without error
+//! (unless every acknowledgment of a side's FIN was lost, so it timed out not knowing),
 //! and the invariants hold after every step.
 
-use tcp_core::{Config, Duration, State};
-use tcp_tests::pair::Pair;
+use tcp_core::wire::TcpFlags;
+use tcp_core::{Config, ConnError, Duration, State};
+use tcp_tests::pair::{Dir, Pair};
 
 fn b_state(p: &Pair) -> State {
     p.b.as_ref().map_or(State::Closed, |b| b.state())
@@ -83,8 +85,34 @@ fn run(seed: u64) {
         p.a.state(),
         b_state(&p)
     );
-    assert_eq!(p.a.error(), None, "seed {seed}");
-    assert_eq!(p.b.as_ref().unwrap().error(), None, "seed {seed}");
+    for (side, err) in [
+        (Dir::AtoB, p.a.error()),
+        (Dir::BtoA, p.b.as_ref().unwrap().error()),
+    ] {
+        // A side may time out only when it cannot know that its peer got everything: every
+        // segment acknowledging its FIN was lost (the peer's TIME_WAIT ran out first).
+        if err == Some(ConnError::TimedOut) && never_heard_fin_acked(&p, side) {
+            continue;
+        }
+        assert_eq!(err, None, "seed {seed}: {side:?}");
+    }
+}
+
+/// Every segment of the peer of `side` acknowledging `side`'s FIN (if any was sent) was
+/// dropped.
+fn never_heard_fin_acked(p: &Pair, side: Dir) -> bool {
+    let fin_end = p.trace.iter().rev().find_map(|w| {
+        let h = &w.seg.header;
+        (w.dir == side && h.flags.contains(TcpFlags::FIN))
+            .then(|| h.seq + w.seg.payload.len() as u32 + 1)
+    });
+    let Some(fin_end) = fin_end else {
+        return false;
+    };
+    p.trace
+        .iter()
+        .filter(|w| w.dir != side && w.seg.header.ack.ge(fin_end))
+        .all(|w| w.dropped)
 }
 
 #[test]

@@ -7,8 +7,14 @@ use tcp_core::{Config, ConnError, Duration, Event, State};
 use tcp_tests::lone::{LOCAL_ISS, Lone, PEER_ISN, PeerOpts, syn_header};
 
 /// A client whose handshake took `rtt` (one RTT sample, SYN not retransmitted).
+/// An established client with one RTT sample. Tail loss probes are off (as Linux's
+/// `tcp_early_retrans=0`): these tests follow the RTO timeline alone; probes have their
+/// own tests and scripts.
 fn client_with_rtt(cfg: Config, rtt: Duration) -> Lone {
-    let mut l = Lone::client(cfg);
+    let mut l = Lone::client(Config {
+        tail_loss_probe: false,
+        ..cfg
+    });
     l.set_time(l.now + rtt);
     let h = syn_header(
         TcpFlags::SYN | TcpFlags::ACK,
@@ -288,6 +294,7 @@ fn rto_collapses_cwnd_to_one_segment() {
     // RFC 5681's arithmetic (ssthresh = FlightSize / 2) is NewReno's; CUBIC uses β = 0.7.
     let mut l = Lone::established(Config {
         congestion: tcp_core::config::CongestionAlgorithm::NewReno,
+        tail_loss_probe: false,
         ..Config::default()
     });
     l.write(14_600);
@@ -320,6 +327,7 @@ fn ack_without_options_is_processed() {
 fn rto_is_three_seconds_after_syn_retransmission() {
     let mut l = Lone::client(Config {
         timestamps: false,
+        tail_loss_probe: false,
         ..Config::default()
     });
     l.fire(); // SYN retransmitted at 1 s
@@ -504,7 +512,10 @@ fn no_fast_retransmit_after_rto_until_recover_is_passed() {
 /// first RTO expiry once it is spent, not before.
 #[test]
 fn default_retries2_gives_up_once_924_6_seconds_since_the_first_retransmission_passed() {
-    let mut l = Lone::established(Config::default());
+    let mut l = Lone::established(Config {
+        tail_loss_probe: false,
+        ..Config::default()
+    });
     l.write(100);
     let budget = Duration::from_millis(924_600);
     let first = l.fire();

@@ -48,6 +48,7 @@ impl Connection {
     /// Processes one arriving segment whose checksum was already verified.
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
         self.stats.segs_in += 1;
+        let prev_una = self.snd_una;
         match self.state {
             State::Closed | State::Listen => {
                 // RFC 9293 §3.10.7.1: a segment for a closed connection is answered with RST.
@@ -59,7 +60,8 @@ impl Connection {
             _ => self.on_synchronized(now, seg, payload),
         }
         self.update_persist(now);
-        self.sack_arm_pto(now);
+        let advanced = self.snd_una.gt(prev_una);
+        self.sack_arm_pto(now, advanced, advanced);
     }
 
     /// RFC 9293 §3.10.7.3: SYN-SENT (Linux's `tcp_rcv_synsent_state_process`). Data and FIN
@@ -673,22 +675,30 @@ impl Connection {
             self.send_buf.consume(data_acked);
             self.buf_seq += data_acked as u32;
         }
+        // RTT, as Linux's tcp_ack_update_rtt: from when the acknowledged data was sent
+        // (Karn's rule, RFC 6298 §3) if that is known, else from the echoed timestamp
+        // (RFC 7323 §4.1). A receiver echoes the timestamp of the last segment that moved
+        // its window edge, which under loss and small windows can be seconds old: send
+        // times do not inflate the estimate.
+        let sent = self
+            .loss
+            .as_deref()
+            .and_then(|l| l.sb.first_sent_of_newly_acked(ack));
+        let mut rtt = sent.map(|t| now.saturating_duration_since(t));
+        if let Some((end, sent)) = self.rtt_timed {
+            if ack.ge(end) {
+                rtt = rtt.or(Some(now - sent));
+                self.rtt_timed = None;
+            }
+        }
+        if rtt.is_none() {
+            rtt = self.ts_rtt(now, seg);
+        }
         self.snd_una = ack;
         if self.snd_nxt.lt(ack) {
             self.snd_nxt = ack;
         }
         self.stats.bytes_acked += acked as u64;
-
-        // RTT (RFC 7323 §4.1 with timestamps; RFC 6298 §3 Karn otherwise).
-        let mut rtt = self.ts_rtt(now, seg);
-        if rtt.is_none() {
-            if let Some((end, sent)) = self.rtt_timed {
-                if ack.ge(end) {
-                    rtt = Some(now - sent);
-                    self.rtt_timed = None;
-                }
-            }
-        }
         if let Some(r) = rtt {
             self.rtt.sample(r);
         }

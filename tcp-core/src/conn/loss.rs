@@ -362,15 +362,24 @@ impl Connection {
         }
     }
 
-    /// Arms the probe timeout when RFC 8985 §7.2 allows it: SACK in use, data outstanding,
-    /// not in recovery, no probe outstanding. Never later than the RTO.
-    pub(super) fn sack_arm_pto(&mut self, now: Instant) {
+    /// Arms (`rearm`) the probe timeout when RFC 8985 §7.2 allows it: SACK in use, data
+    /// outstanding, not in recovery, no probe outstanding; never later than the RTO.
+    /// Without `rearm` only cancels a probe that is no longer allowed. As RFC 8985 §7.2
+    /// and Linux (`tcp_schedule_loss_probe` after `tcp_write_xmit` sent new data, and on
+    /// ACKs with `FLAG_SET_XMIT_TIMER`), the timer restarts when new data goes out and when
+    /// an ACK acknowledges new data, not on every ACK: a SACK alone does not postpone it.
+    /// `advancing_rto`: the RTO restarts now too, so the probe is bounded by a whole RTO
+    /// rather than by what remains of the current one.
+    pub(super) fn sack_arm_pto(&mut self, now: Instant, rearm: bool, advancing_rto: bool) {
         let srtt = self.rtt.srtt();
         let smss = self.eff_mss().max(1);
         let outstanding = self.snd_max.since(self.snd_una);
-        let rto_remaining = self
-            .rtx_at
-            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+        let rto_remaining = if advancing_rto {
+            self.current_rto()
+        } else {
+            self.rtx_at
+                .map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
+        };
         let established = self.state.is_synchronized();
         let enabled = self.cfg.tail_loss_probe;
         let Some(l) = self.loss.as_deref_mut() else {
@@ -386,6 +395,9 @@ impl Connection {
             || self.rtx_at.is_none()
         {
             l.pto_at = None;
+            return;
+        }
+        if !rearm {
             return;
         }
         let flight_segments = outstanding.div_ceil(smss);

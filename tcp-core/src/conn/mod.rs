@@ -942,6 +942,8 @@ impl Connection {
         self.probe_pending = false;
         self.fast_rexmit = false;
         self.send_buf = SendBuffer::new(0);
+        // The SACK sender's state (and its timers) goes with the data.
+        self.loss = None;
         self.push_event(Event::Closed);
     }
 

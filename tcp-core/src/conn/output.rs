@@ -420,6 +420,10 @@ impl Connection {
         if self.rtx_at.is_none() {
             self.restart_rtx(now);
         }
+        if !retransmission && len > 0 {
+            // New data restarts the probe timeout (RFC 8985 §7.2).
+            self.sack_arm_pto(now, true, false);
+        }
         self.persist_at = None;
         self.build(now, seq, self.rcv_nxt, flags, payload)
     }

@@ -15,6 +15,8 @@ const REO_WND_PERSIST: u32 = 16;
 const REO_WND_MULT_MAX: u32 = 255;
 /// RFC 8985 §6.2 step 4: DupThresh for the `segs_sacked` test.
 const DUP_THRESH: u32 = 3;
+/// Added to a PTO of more than one segment in flight (Linux `TCP_TIMEOUT_MIN_US`).
+const PTO_SLACK: Duration = Duration::from_millis(2);
 
 /// The result of one RACK loss scan (RFC 8985 §6.2 step 5, §6.3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -300,7 +302,7 @@ impl Tlp {
     }
 
     /// RFC 8985 §7.2 PTO: `2·SRTT`, plus `TLP.max_ack_delay` when only one segment is in
-    /// flight, or 1 s without an RTT sample; never later than the RTO would fire
+    /// flight (else 2 ms, as Linux's `tcp_schedule_loss_probe`), or 1 s without an RTT sample; never later than the RTO would fire
     /// (`rto_remaining` from now).
     pub fn pto(
         &self,
@@ -314,7 +316,9 @@ impl Tlp {
                 if flight_segments <= 1 {
                     p.saturating_add(self.max_ack_delay)
                 } else {
-                    p
+                    // Linux adds TCP_TIMEOUT_MIN (2 ms) so the probe never races the
+                    // ACK of the last segment.
+                    p.saturating_add(PTO_SLACK)
                 }
             }
             None => Duration::from_secs(1),
@@ -613,8 +617,8 @@ mod tests {
     #[test]
     fn pto_rules() {
         let tlp = Tlp::default();
-        // 2·SRTT.
-        assert_eq!(tlp.pto(Some(d(50)), 4, d(1000)), d(100));
+        // 2·SRTT + 2 ms (Linux's TCP_TIMEOUT_MIN).
+        assert_eq!(tlp.pto(Some(d(50)), 4, d(1000)), d(102));
         // One segment in flight: + max_ack_delay (200 ms).
         assert_eq!(tlp.pto(Some(d(50)), 1, d(1000)), d(300));
         // No RTT sample: 1 s.

@@ -834,6 +834,31 @@ impl Scoreboard {
         self.lost_scan = self.una_abs;
     }
 
+    /// When the data a cumulative ACK up to `ack` newly acknowledges was first sent, for an
+    /// RTT sample from send times (Linux's `seq_rtt_us` in `tcp_clean_rtx_queue`): the
+    /// send time of the earliest newly acknowledged segment that was neither SACKed nor
+    /// retransmitted; `None` if the ACK covers a retransmission (Karn, RFC 6298 §3) or
+    /// only SACKed data. Call before [`Scoreboard::on_ack`]. O(segments acknowledged).
+    pub fn first_sent_of_newly_acked(&self, ack: SeqNum) -> Option<Instant> {
+        let a = self.abs(ack)?;
+        if a <= self.una_abs || a > self.max_abs {
+            return None;
+        }
+        let mut first = None;
+        for (&k, g) in self.segs.iter() {
+            if k >= a {
+                break;
+            }
+            if g.retransmitted {
+                return None;
+            }
+            if !g.sacked && first.is_none() {
+                first = Some(g.xmit_ts);
+            }
+        }
+        first
+    }
+
     /// The segment at SND.UNA is SACKed: the receiver SACKed data it has not acknowledged
     /// cumulatively although everything before it was acknowledged, so it has discarded
     /// (reneged on) data it SACKed (RFC 2018 §8; Linux's `FLAG_SACK_RENEGING` test in

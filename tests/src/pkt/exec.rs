@@ -984,8 +984,9 @@ impl<'a> Exec<'a> {
             // Accepted without effect: features we do not have, asked to be off, or
             // tunables with no counterpart that do not change the wire in these scripts.
             "tcp_min_rtt_wlen" | "tcp_no_metrics_save" | "tcp_moderate_rcvbuf" => {}
-            "tcp_early_retrans"
-            | "tcp_ecn"
+            // RACK-TLP's tail loss probes (3 and 4 enable them).
+            "tcp_early_retrans" => c.tail_loss_probe = v >= 3,
+            "tcp_ecn"
             | "tcp_fastopen"
             | "tcp_autocorking"
             | "tcp_recovery"
