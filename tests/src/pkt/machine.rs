@@ -177,7 +177,7 @@ impl Exec<'_> {
                 "`{}`: TCP MD5 signatures (IPsec keys) not in core",
                 argv.join(" ")
             )),
-            _ => skip(format!("shell command `{}`", argv.join(" "))),
+            _ => skip(format!("shell command: `{}`", argv.join(" "))),
         }
     }
 
@@ -249,27 +249,27 @@ impl Exec<'_> {
                 }
                 ok()
             }
-            _ => skip(format!("`ip {}`", args.join(" "))),
+            _ => skip(format!("shell command: `ip {}`", args.join(" "))),
         }
     }
 
     fn tc(&mut self, args: &[&str]) -> Result<Output, Stop> {
         let [obj, verb, rest @ ..] = args else {
-            return skip(format!("`tc {}`", args.join(" ")));
+            return skip(format!("shell command: `tc {}`", args.join(" ")));
         };
         if *obj != "qdisc" {
-            return skip(format!("`tc {}`", args.join(" ")));
+            return skip(format!("shell command: `tc {}`", args.join(" ")));
         }
         if matches!(*verb, "del" | "delete") {
             return ok();
         }
         if !matches!(*verb, "add" | "replace" | "change") {
-            return skip(format!("`tc {}`", args.join(" ")));
+            return skip(format!("shell command: `tc {}`", args.join(" ")));
         }
         // dev X root KIND [params]
         let kind_at = rest.iter().position(|w| *w == "root").map(|i| i + 1);
         let Some(kind) = kind_at.and_then(|i| rest.get(i)) else {
-            return skip(format!("`tc {}`", args.join(" ")));
+            return skip(format!("shell command: `tc {}`", args.join(" ")));
         };
         let params = &rest[kind_at.unwrap_or(0) + 1..];
         match *kind {
@@ -277,7 +277,7 @@ impl Exec<'_> {
                 if let Some(i) = params.iter().position(|w| *w == "limit") {
                     if params.get(i + 1) == Some(&"0") {
                         return skip(
-                            "qdisc pfifo limit 0 (every sent packet dropped locally: local-drop handling not modelled)",
+                            "qdisc pfifo limit 0: every sent packet is dropped locally (local-drop handling not modelled)",
                         );
                     }
                 }

@@ -58,6 +58,7 @@ mod lexer;
 mod machine;
 mod parser;
 pub mod python;
+pub mod report;
 mod shell;
 mod syscalls;
 mod sysctl;

@@ -483,7 +483,7 @@ fn run_cmd(host: &mut dyn Host, cmd: &Cmd, input: &Output, depth: usize) -> Resu
                     return Err(Stop::Skip(format!("set_sysctls.py argument {a}")));
                 };
                 if !host.sysctl_set(path, value)? {
-                    return Err(Stop::Skip(format!("unknown sysctl {path}={value}")));
+                    return Err(Stop::Skip(format!("unknown sysctl: {path}={value}")));
                 }
             }
             Ok(Output::status(0))
@@ -512,7 +512,7 @@ fn run_file(
     };
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Err(Stop::Skip(format!(
-            "runs {name} (not found or not readable)"
+            "runs a program: {name} (not a readable file)"
         )));
     };
     let shell = text.starts_with("#!/bin/bash")
@@ -521,10 +521,10 @@ fn run_file(
         || text.starts_with("#!/usr/bin/env sh")
         || (!text.starts_with("#!") && name.ends_with(".sh"));
     if !shell {
-        return Err(Stop::Skip(format!("runs program {name}")));
+        return Err(Stop::Skip(format!("runs a program: {name}")));
     }
     if !args.is_empty() {
-        return Err(Stop::Skip(format!("runs {name} with arguments")));
+        return Err(Stop::Skip(format!("runs a program: {name} with arguments")));
     }
     let status = run_nested(host, &text, depth + 1)?;
     Ok(Output::status(status))
@@ -552,7 +552,7 @@ fn sysctl(host: &mut dyn Host, args: &[String]) -> Result<Output, Stop> {
         match a.split_once('=') {
             Some((name, value)) => {
                 if !host.sysctl_set(name, value)? && !ignore_unknown {
-                    return Err(Stop::Skip(format!("unknown sysctl {name}={value}")));
+                    return Err(Stop::Skip(format!("unknown sysctl: {name}={value}")));
                 }
                 if !quiet {
                     out.push_str(&format!("{name} = {value}\n"));
@@ -562,7 +562,7 @@ fn sysctl(host: &mut dyn Host, args: &[String]) -> Result<Output, Stop> {
                 Some(v) if values_only => out.push_str(&format!("{v}\n")),
                 Some(v) => out.push_str(&format!("{a} = {v}\n")),
                 None if ignore_unknown => status = 255,
-                None => return Err(Stop::Skip(format!("reads unknown sysctl {a}"))),
+                None => return Err(Stop::Skip(format!("unknown sysctl: reads {a}"))),
             },
         }
     }
@@ -745,7 +745,7 @@ mod tests {
                 "sysctl -q net.ipv4.unknown=1 &> /dev/null || echo x"
             )
             .unwrap_err(),
-            Stop::Skip("unknown sysctl net.ipv4.unknown=1".into())
+            Stop::Skip("unknown sysctl: net.ipv4.unknown=1".into())
         );
         assert_eq!(run(&mut h, "sysctl -e -q net.ipv4.unknown=1").unwrap(), 0);
     }

@@ -1167,7 +1167,7 @@ impl Exec<'_> {
                 return fail(
                     line,
                     call.to_string(),
-                    "no TCP_CM_INQ control message (TCP_INQ is off)",
+                    "control message TCP_CM_INQ missing (TCP_INQ is off)",
                 );
             }
             let want = c.field("cmsg_data").and_then(int_value);
@@ -1186,7 +1186,11 @@ impl Exec<'_> {
             });
             let got = if avail == 0 && fin { 1 } else { avail };
             if want != Some(got) {
-                return fail(line, call.to_string(), format!("TCP_CM_INQ is {got}"));
+                return fail(
+                    line,
+                    call.to_string(),
+                    format!("control message TCP_CM_INQ is {got}"),
+                );
             }
         }
         Ok(())
@@ -1321,7 +1325,9 @@ impl Exec<'_> {
             if !matches!(e, Expr::Ellipsis) {
                 match int_value(e) {
                     Some(want) if want == value => {}
-                    Some(_) => return fail(line, call.to_string(), format!("{req} is {value}")),
+                    Some(_) => {
+                        return fail(line, call.to_string(), format!("ioctl {req} is {value}"));
+                    }
                     None => return skip(format!("system call argument: line {line}: `{e}`")),
                 }
             }
@@ -1451,7 +1457,7 @@ impl Exec<'_> {
                 let effective = if x == 0 { self.sys.notsent_lowat } else { x };
                 if effective < u64::from(u32::MAX) {
                     return skip(format!(
-                        "TCP_NOTSENT_LOWAT={x}: line {line}: limiting unsent data not in core"
+                        "TCP_NOTSENT_LOWAT: value {x}, line {line}: limiting unsent data not in core"
                     ));
                 }
                 o.notsent_lowat = Some(x);
@@ -1593,7 +1599,11 @@ impl Exec<'_> {
                         && want == 0xffff_ffff
                         && value == i64::from(u32::MAX) => {}
                 Some(_) => {
-                    return fail(line, call.to_string(), format!("{opt} is {value}"));
+                    return fail(
+                        line,
+                        call.to_string(),
+                        format!("socket option {opt} is {value}"),
+                    );
                 }
                 None => {
                     return skip(format!(
@@ -1714,7 +1724,9 @@ impl Exec<'_> {
             if let Some(want) = pfd.field("revents") {
                 let want = int_value(want).unwrap_or(-1);
                 if want != revents && mismatch.is_none() {
-                    mismatch = Some(format!("fd {fd} revents {revents:#x} (expected {want:#x})"));
+                    mismatch = Some(format!(
+                        "poll revents: fd {fd} revents {revents:#x} (expected {want:#x})"
+                    ));
                 }
             }
         }
@@ -1818,7 +1830,11 @@ impl Exec<'_> {
             (ready.first(), want.field("events").and_then(int_value))
         {
             if wev != mask {
-                return fail(line, call.to_string(), format!("fd {fd} events {mask:#x}"));
+                return fail(
+                    line,
+                    call.to_string(),
+                    format!("epoll event: fd {fd} events {mask:#x} (expected {wev:#x})"),
+                );
             }
         }
         let _ = EPOLLEXCLUSIVE;

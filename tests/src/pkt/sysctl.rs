@@ -230,7 +230,7 @@ fn congestion(value: &str, cfg: &mut Config) -> Effect {
 }
 
 fn skip(name: &str, value: &str, why: &str) -> Effect {
-    Effect::Skip(format!("sysctl {name}={value}: {why}"))
+    Effect::Skip(format!("sysctl {name}: value {value}: {why}"))
 }
 
 #[allow(clippy::too_many_arguments)]
