@@ -325,3 +325,20 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn nstat_prints_modelled_counters_since_the_last_call() {
+    // Two segments came in since `nstat` reset its history: TcpInSegs is printed.
+    let o = run(
+        "+0 `nstat > /dev/null`\n+0 < P. 1:11(10) ack 1 win 257\n+0 `nstat | grep TcpInSegs`\n",
+    );
+    assert_eq!(o, Outcome::Pass);
+    // Nothing came in since: the counter is not printed and grep fails.
+    let o = run("+0 `nstat > /dev/null`\n+0 `nstat | grep TcpInSegs`\n");
+    assert!(happened(&o).contains("non-zero status 1"), "{o:?}");
+    // A counter the runner does not model SKIPs.
+    match run("+0 `nstat | grep TcpExtTCPSYNChallenge`\n") {
+        Outcome::Skip(why) => assert!(why.contains("TcpExtTCPSYNChallenge"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -65,6 +65,11 @@ struct Cli {
     /// the profile). Repeatable.
     #[arg(long = "cpp-define", value_name = "SYMBOL")]
     cpp: Vec<String>,
+    /// Diagnostics only: note mismatches of this outbound packet field instead of failing
+    /// (tcp_window, tcp_psh, options, timing, ...), to see what differs next. Repeatable.
+    /// Results of such a run are not results.
+    #[arg(long = "diag-ignore", value_name = "FIELD")]
+    diag_ignore: Vec<String>,
 }
 
 fn parse_profile(s: &str) -> Result<Profile, String> {
@@ -107,7 +112,12 @@ fn main() -> ExitCode {
         upstream_args: !cli.no_upstream_args,
         ipv6: cli.ipv6,
         cpp_symbols: (!cli.cpp.is_empty()).then(|| cli.cpp.clone()),
+        diag_ignore: cli.diag_ignore.clone(),
     };
+    if !cli.diag_ignore.is_empty() && cli.expect.is_some() {
+        eprintln!("tcp-pkt: --diag-ignore runs are diagnostics, not results: not with --expect");
+        return ExitCode::from(2);
+    }
     let mut paths = cli.paths.clone();
     if paths.is_empty() {
         match &cli.root {

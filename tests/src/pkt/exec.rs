@@ -140,6 +140,10 @@ pub struct RunOptions {
     /// C-preprocessor symbols for `#ifdef` lines; `None`: the profile's (`FreeBSD` or
     /// `Linux`).
     pub cpp_symbols: Option<Vec<String>>,
+    /// Diagnostics only: outbound packet fields (`tcp_window`, `options`, `timing`, ...)
+    /// whose mismatches are noted instead of failing, to see what differs next. A run
+    /// with it says nothing about passing.
+    pub diag_ignore: Vec<String>,
 }
 
 impl Default for RunOptions {
@@ -151,6 +155,7 @@ impl Default for RunOptions {
             upstream_args: true,
             ipv6: false,
             cpp_symbols: None,
+            diag_ignore: Vec::new(),
         }
     }
 }
@@ -303,6 +308,7 @@ fn command_line(opts: &RunOptions, profile: Profile, ipv6: bool) -> CommandLine 
         options,
         defines,
         cpp,
+        diag_ignore: opts.diag_ignore.clone(),
     }
 }
 
@@ -310,6 +316,7 @@ struct CommandLine {
     options: Vec<(String, String)>,
     defines: Vec<(String, String)>,
     cpp: Vec<String>,
+    diag_ignore: Vec<String>,
 }
 
 /// Parse and run the script at `path`.
@@ -820,6 +827,12 @@ pub(super) struct Exec<'a> {
     /// A setting changed after the endpoint was created (the core's configuration is
     /// fixed per endpoint): the next event that involves the stack SKIPs with it.
     pub(super) late_change: Option<String>,
+    /// Packet fields whose mismatches are only noted (`--diag-ignore`).
+    diag_ignore: Vec<String>,
+    /// `nstat`'s history: counter values at the last `nstat`.
+    pub(super) nstat_history: BTreeMap<String, u64>,
+    /// Connection counters of sockets already closed (for `nstat`).
+    pub(super) closed_stats: tcp_core::conn::ConnStats,
 }
 
 impl<'a> Exec<'a> {
@@ -856,6 +869,9 @@ impl<'a> Exec<'a> {
             code: Vec::new(),
             notes: Vec::new(),
             late_change: None,
+            diag_ignore: cli.diag_ignore.clone(),
+            nstat_history: BTreeMap::new(),
+            closed_stats: Default::default(),
         })
     }
 
@@ -1669,10 +1685,6 @@ impl<'a> Exec<'a> {
         t: Timing,
     ) -> Res<()> {
         let mut a = a.clone();
-        let mismatch = |this: &Self, m: String, a: &Seg| -> Res<()> {
-            let _ = this;
-            fail(line, p.to_string(), format!("{m}; actual: {}", describe(a)))
-        };
         // The script's option bytes (as packetdrill builds them).
         let script_opts = match &p.options {
             None => None,
@@ -1707,11 +1719,12 @@ impl<'a> Exec<'a> {
         };
         let adj = if self.set.ipv6 { 40 } else { 0 };
         if exp_len != act_len {
-            return mismatch(
-                self,
+            self.mismatch(
+                line,
+                p,
                 field(len_field, (exp_len - adj) as u32, (act_len - adj) as u32),
                 &a,
-            );
+            )?;
         }
         // TOS / ECN: the core sends no ECN codepoints and TOS 0.
         let actual_tos = 0u8;
@@ -1720,13 +1733,9 @@ impl<'a> Exec<'a> {
             match e {
                 Ecn::Ect01 => {
                     if ecn != 1 && ecn != 2 {
-                        return mismatch(
-                            self,
-                            format!(
+                        self.mismatch(line, p, format!(
                                 "live packet field ip_ecn: expected: 0x1 or 0x2 vs actual: 0x{ecn:x}"
-                            ),
-                            &a,
-                        );
+                            ), &a)?;
                     }
                 }
                 e => {
@@ -1737,36 +1746,39 @@ impl<'a> Exec<'a> {
                         _ => 3,
                     };
                     if want != ecn {
-                        return mismatch(
-                            self,
+                        self.mismatch(
+                            line,
+                            p,
                             field("ip_ecn", u32::from(want), u32::from(ecn)),
                             &a,
-                        );
+                        )?;
                     }
                 }
             }
         }
         if let Some(tos) = p.ip.tos {
             if tos != actual_tos {
-                return mismatch(
-                    self,
+                self.mismatch(
+                    line,
+                    p,
                     field("tos", u32::from(tos), u32::from(actual_tos)),
                     &a,
-                );
+                )?;
             }
         }
         if let Some(d) = p.ip.dscp {
             if d != actual_tos >> 2 {
-                return mismatch(
-                    self,
+                self.mismatch(
+                    line,
+                    p,
                     field("dscp", u32::from(d), u32::from(actual_tos >> 2)),
                     &a,
-                );
+                )?;
             }
         }
         if let Some(ttl) = p.ip.ttl {
             if ttl != 64 {
-                return mismatch(self, field("ttl", u32::from(ttl), 64), &a);
+                self.mismatch(line, p, field("ttl", u32::from(ttl), 64), &a)?;
             }
         }
         // TCP header.
@@ -1801,19 +1813,20 @@ impl<'a> Exec<'a> {
         ];
         for (name, e, g) in checks {
             if e != g {
-                return mismatch(self, field(name, e, g), &a);
+                self.mismatch(line, p, field(name, e, g), &a)?;
             }
         }
         if u32::from(p.flags.urg()) != u32::from(a.has(TcpFlags::URG)) {
-            return mismatch(
-                self,
+            self.mismatch(
+                line,
+                p,
                 field(
                     "tcp_urg",
                     u32::from(p.flags.urg()),
                     u32::from(a.has(TcpFlags::URG)),
                 ),
                 &a,
-            );
+            )?;
         }
         let bit = |v: u16, b: u16| u32::from(v & b != 0);
         let pf = p.flags.0;
@@ -1830,7 +1843,7 @@ impl<'a> Exec<'a> {
                 u32::from(a.ae),
             );
             if e != g {
-                return mismatch(self, field("tcp_ace", e, g), &a);
+                self.mismatch(line, p, field("tcp_ace", e, g), &a)?;
             }
         } else {
             for (name, e, g) in [
@@ -1847,12 +1860,12 @@ impl<'a> Exec<'a> {
                 ("tcp_ae", bit(pf, TcpFlags::AE), u32::from(a.ae)),
             ] {
                 if e != g {
-                    return mismatch(self, field(name, e, g), &a);
+                    self.mismatch(line, p, field(name, e, g), &a)?;
                 }
             }
         }
         if a.res != 0 {
-            return mismatch(self, field("tcp_reserved_bits", 0, u32::from(a.res)), &a);
+            self.mismatch(line, p, field("tcp_reserved_bits", 0, u32::from(a.res)), &a)?;
         }
         let seq_ok = match p.seq_mode {
             SeqMode::Relative => a.seq == p.start_seq,
@@ -1865,38 +1878,40 @@ impl<'a> Exec<'a> {
             SeqMode::Ignore => true,
         };
         if !seq_ok {
-            return mismatch(self, field("tcp_seq", p.start_seq, a.seq), &a);
+            self.mismatch(line, p, field("tcp_seq", p.start_seq, a.seq), &a)?;
         }
         let want_ack = p.ack.unwrap_or(0);
         if want_ack != a.ack {
-            return mismatch(self, field("tcp_ack_seq", want_ack, a.ack), &a);
+            self.mismatch(line, p, field("tcp_ack_seq", want_ack, a.ack), &a)?;
         }
         if let Some(w) = p.win {
             if w != a.window {
-                return mismatch(
-                    self,
+                self.mismatch(
+                    line,
+                    p,
                     field("tcp_window", u32::from(w), u32::from(a.window)),
                     &a,
-                );
+                )?;
             }
         }
         let want_urg = p.urg.unwrap_or(0);
         if want_urg != a.urg {
-            return mismatch(
-                self,
+            self.mismatch(
+                line,
+                p,
                 field("tcp_urg_ptr", u32::from(want_urg), u32::from(a.urg)),
                 &a,
-            );
+            )?;
         }
         if let Some(fl) = p.ip.flow_label {
             if fl != 0 && self.set.ipv6 {
-                return mismatch(self, "flowlabel unmarked in the live packet".into(), &a);
+                self.mismatch(line, p, "flowlabel unmarked in the live packet".into(), &a)?;
             }
         }
         // Options.
         if let Some(script_opts) = &script_opts {
             if let Err(m) = self.verify_options(script_opts, &a.options, t) {
-                return mismatch(self, m, &a);
+                self.mismatch(line, p, m, &a)?;
             }
         }
         // Time of the (last) packet.
@@ -1908,9 +1923,31 @@ impl<'a> Exec<'a> {
             self.last_event_time,
             "outbound packet",
         ) {
-            return mismatch(self, m, &a);
+            self.mismatch(line, p, m, &a)?;
         }
         Ok(())
+    }
+
+    /// A mismatch of an outbound packet: a failure, or with `--diag-ignore FIELD` a note
+    /// (a diagnostic run to see what differs next; never a pass of the real check).
+    fn mismatch(&mut self, line: usize, p: &PacketEvent, m: String, a: &Seg) -> Res<()> {
+        let name = if let Some(rest) = m.strip_prefix("live packet field ") {
+            rest.split(':').next().unwrap_or("").to_string()
+        } else if m.contains("TCP option") {
+            "options".into()
+        } else if m.starts_with("timing error") {
+            "timing".into()
+        } else {
+            "other".into()
+        };
+        if self.diag_ignore.contains(&name) {
+            self.notes.push(format!(
+                "diagnostic: line {line}: ignored {m}; actual: {}",
+                describe(a)
+            ));
+            return Ok(());
+        }
+        fail(line, p.to_string(), format!("{m}; actual: {}", describe(a)))
     }
 
     /// `verify_outbound_live_tcp_options`.

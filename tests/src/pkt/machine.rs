@@ -7,6 +7,19 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use tcp_core::State;
 
+/// Adds connection counters (for `nstat`).
+pub(super) fn add_stats(sum: &mut tcp_core::conn::ConnStats, s: &tcp_core::conn::ConnStats) {
+    sum.retransmits += s.retransmits;
+    sum.resets_sent += s.resets_sent;
+    sum.challenge_acks += s.challenge_acks;
+    sum.rtos += s.rtos;
+    sum.tlp_probes += s.tlp_probes;
+    sum.tlp_recoveries += s.tlp_recoveries;
+    sum.dsacks_received += s.dsacks_received;
+    sum.paws_dropped += s.paws_dropped;
+    sum.frto_spurious += s.frto_spurious;
+}
+
 fn ok() -> Result<Output, Stop> {
     Ok(Output::default())
 }
@@ -288,26 +301,87 @@ impl Exec<'_> {
         }
     }
 
+    /// Linux MIB counters (`nstat` names) the core's statistics give: endpoint counters,
+    /// and connection counters summed over the script's connections (those closed keep
+    /// the values they had when closed).
+    pub(super) fn counters(&self) -> Vec<(&'static str, u64)> {
+        let e = self.ep.as_ref().map(|ep| *ep.stats()).unwrap_or_default();
+        let mut c = self.closed_stats;
+        for f in self.fds.values() {
+            if let Fd::Sock(s) = f {
+                if let Some(i) = s.last_info {
+                    add_stats(&mut c, &i.stats);
+                }
+            }
+        }
+        vec![
+            ("TcpInSegs", e.segments_in),
+            ("TcpOutSegs", e.segments_out.saturating_sub(c.retransmits)),
+            ("TcpRetransSegs", c.retransmits),
+            ("TcpOutRsts", e.resets_sent + c.resets_sent),
+            ("TcpExtTCPChallengeACK", c.challenge_acks),
+            ("TcpExtListenOverflows", e.accept_queue_overflow),
+            ("TcpExtSyncookiesSent", e.cookies_sent),
+            ("TcpExtSyncookiesRecv", e.cookies_validated),
+            ("TcpExtSyncookiesFailed", e.cookies_failed),
+            ("TcpExtTCPTimeouts", c.rtos),
+            ("TcpExtTCPLossProbes", c.tlp_probes),
+            ("TcpExtTCPLossProbeRecovery", c.tlp_recoveries),
+            ("TcpExtTCPDSACKRecv", c.dsacks_received),
+            ("TcpExtPAWSEstab", c.paws_dropped),
+            ("TcpExtTCPSpuriousRTOs", c.frto_spurious),
+        ]
+    }
+
     fn nstat(&mut self, args: &[&str]) -> Result<Output, Stop> {
-        // The counters are not modelled: a grep for any of them SKIPs; `nstat` itself
-        // (resetting the history) succeeds.
+        let (mut zeros, mut absolute, mut quiet, mut keep_history) = (false, false, false, false);
+        let mut names = Vec::new();
         for a in args {
-            if !a.starts_with('-') {
-                return skip(format!("nstat counter {a}: MIB counters not modelled"));
+            match *a {
+                "-z" | "--zeros" => zeros = true,
+                "-a" | "--ignore" => absolute = true,
+                "-n" | "--nooutput" => quiet = true,
+                "-s" | "--noupdate" => keep_history = true,
+                "-r" | "--reset" => self.nstat_history.clear(),
+                "-j" | "--json" | "-p" | "--pretty" => return skip(format!("nstat option {a}")),
+                name if !name.starts_with('-') => names.push(name.to_string()),
+                other => return skip(format!("nstat option {other}")),
+            }
+        }
+        let counters = self.counters();
+        let mut out = String::from("#kernel\n");
+        for (name, v) in &counters {
+            let prev = if absolute {
+                0
+            } else {
+                self.nstat_history.get(*name).copied().unwrap_or(0)
+            };
+            let delta = v.saturating_sub(prev);
+            if (delta != 0 || zeros)
+                && (names.is_empty() || names.iter().any(|n| n == name))
+                && !quiet
+            {
+                let _ = writeln!(out, "{name:<32}{delta:>16}                0.0");
+            }
+        }
+        for n in &names {
+            if !counters.iter().any(|(k, _)| k == n) {
+                return skip(format!("nstat counter {n}: not modelled"));
+            }
+        }
+        if !keep_history {
+            for (name, v) in counters.iter() {
+                self.nstat_history.insert((*name).to_string(), *v);
             }
         }
         Ok(Output {
             status: 0,
-            stdout: "#kernel\n".into(),
-            unknown: ["Tcp", "Ip", "Icmp", "Udp"]
+            stdout: if quiet { String::new() } else { out },
+            unknown: ["Tcp", "Ip", "Icmp", "Udp", "Tcp6", "Ip6"]
                 .iter()
-                .map(|p| {
-                    (
-                        p.to_string(),
-                        format!("nstat counter ({p}*): MIB counters not modelled"),
-                    )
-                })
+                .map(|p| (p.to_string(), "nstat counter not modelled".to_string()))
                 .collect(),
+            known: counters.iter().map(|(k, _)| (*k).to_string()).collect(),
         })
     }
 
@@ -390,7 +464,7 @@ impl Exec<'_> {
         Ok(Output {
             status: 0,
             stdout: out,
-            unknown: Vec::new(),
+            ..Output::default()
         })
     }
 

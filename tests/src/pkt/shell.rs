@@ -27,9 +27,11 @@ pub(super) struct Output {
     pub status: i32,
     /// What it printed.
     pub stdout: String,
-    /// Names that appear in `stdout` with a value the runner cannot supply (an `nstat`
-    /// counter it does not model), with the reason: a `grep` for one of them SKIPs.
+    /// Name prefixes of values the runner cannot supply (`nstat` counters it does not
+    /// model), with the reason: a `grep` for such a name SKIPs, unless it is in `known`.
     pub unknown: Vec<(String, String)>,
+    /// Names the output covers exactly (printed or, when zero, left out).
+    pub known: Vec<String>,
 }
 
 impl Output {
@@ -455,7 +457,7 @@ fn run_cmd(host: &mut dyn Host, cmd: &Cmd, input: &Output, depth: usize) -> Resu
             Ok(Output {
                 status: 0,
                 stdout: s,
-                unknown: Vec::new(),
+                ..Output::default()
             })
         }
         "sysctl" => sysctl(host, args),
@@ -474,6 +476,7 @@ fn run_cmd(host: &mut dyn Host, cmd: &Cmd, input: &Output, depth: usize) -> Resu
                 status: 0,
                 stdout: out,
                 unknown: input.unknown.clone(),
+                known: input.known.clone(),
             })
         }
         "grep" => grep(host, args, input),
@@ -569,7 +572,7 @@ fn sysctl(host: &mut dyn Host, args: &[String]) -> Result<Output, Stop> {
     Ok(Output {
         status,
         stdout: out,
-        unknown: Vec::new(),
+        ..Output::default()
     })
 }
 
@@ -626,11 +629,13 @@ fn grep(host: &mut dyn Host, args: &[String], input: &Output) -> Result<Output, 
             }
         }
     }
+    let bare = pattern.trim_matches(['^', '$']);
+    let known = input.known.iter().any(|k| k == bare || k.contains(bare));
     if let Some((_, why)) = unknown
         .iter()
-        .find(|(name, _)| name.contains(pattern.trim_matches(['^', '$'])))
+        .find(|(prefix, _)| !known && (bare.starts_with(prefix.as_str()) || prefix.contains(bare)))
     {
-        return Err(Stop::Skip(why.clone()));
+        return Err(Stop::Skip(format!("{why}: `{bare}`")));
     }
     let anchored_start = pattern.starts_with('^');
     let anchored_end = pattern.ends_with('$') && pattern.len() > 1;
@@ -661,7 +666,7 @@ fn grep(host: &mut dyn Host, args: &[String], input: &Output) -> Result<Output, 
     Ok(Output {
         status,
         stdout,
-        unknown: Vec::new(),
+        ..Output::default()
     })
 }
 
@@ -699,7 +704,7 @@ mod tests {
             Ok(Output {
                 status: 0,
                 stdout: "SYN_RCVD\nLISTEN\n".into(),
-                unknown: Vec::new(),
+                ..Output::default()
             })
         }
         fn script_dir(&self) -> PathBuf {

@@ -774,6 +774,9 @@ impl Exec<'_> {
                     }
                 }
                 let Fd::Sock(s) = f else { return done(Ok(0)) };
+                if let Some(i) = s.last_info {
+                    super::machine::add_stats(&mut self.closed_stats, &i.stats);
+                }
                 match s.kind {
                     SockKind::Fresh => {}
                     SockKind::Listener(l) => {
@@ -1631,9 +1634,11 @@ impl Exec<'_> {
         } else {
             s.opts.sndbuf.unwrap_or(self.sys.sendspace)
         };
+        // tcp_mss runs when the peer's SYN (with its MSS) arrives: in SYN-RECEIVED of a
+        // simultaneous open too, and for an accepted connection.
         let info = conn.copied().or(s.last_info);
         match info {
-            Some(i) if i.state.is_synchronized() || s.connected => {
+            Some(i) if !matches!(i.state, State::SynSent | State::Listen) || s.connected => {
                 let mss =
                     u64::from(i.snd_mss.saturating_sub(if i.timestamps { 12 } else { 0 })).max(1);
                 if base > mss {
