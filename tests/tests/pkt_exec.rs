@@ -251,7 +251,7 @@ fn shell_lines_set_sysctls_directly_and_through_files() {
     let dir = tempdir();
     std::fs::write(
         dir.join("defaults.sh"),
-        "#!/bin/bash\n# comment\nsysctl -q net.ipv4.tcp_sack=0\nsysctl -q net.ipv4.tcp_rmem=\"4096 $((64*1024)) 65536\"\n",
+        "#!/bin/bash\n# comment\nsysctl -q net.ipv4.tcp_sack=0\nsysctl -q net.ipv4.tcp_rmem=\"4096 $((64*1024)) 65536\"\nsysctl -q net.core.rmem_max=131072\n",
     )
     .unwrap();
     let script = "`./defaults.sh`\n\

@@ -641,6 +641,8 @@ pub(super) struct SockOpts {
     pub reuseaddr: bool,
     pub notsent_lowat: Option<u64>,
     pub zerocopy: bool,
+    /// IP_TOS / IPV6_TCLASS (the core sends every packet with 0).
+    pub tos: u32,
 }
 
 /// One socket fd.
@@ -827,6 +829,9 @@ pub(super) struct Exec<'a> {
     /// A setting changed after the endpoint was created (the core's configuration is
     /// fixed per endpoint): the next event that involves the stack SKIPs with it.
     pub(super) late_change: Option<String>,
+    /// A packet left while the script had set something the core cannot put on it
+    /// (a non-zero IP_TOS): the next event SKIPs with it.
+    pub(super) unsent_setting: Option<String>,
     /// Packet fields whose mismatches are only noted (`--diag-ignore`).
     diag_ignore: Vec<String>,
     /// `nstat`'s history: counter values at the last `nstat`.
@@ -869,6 +874,7 @@ impl<'a> Exec<'a> {
             code: Vec::new(),
             notes: Vec::new(),
             late_change: None,
+            unsent_setting: None,
             diag_ignore: cli.diag_ignore.clone(),
             nstat_history: BTreeMap::new(),
             closed_stats: Default::default(),
@@ -1089,6 +1095,9 @@ impl<'a> Exec<'a> {
                 ));
             }
         }
+        if let Some(why) = self.unsent_setting.take() {
+            return skip(why);
+        }
         let mut inbound = false;
         match &ev.kind {
             EventKind::Packet(p) => {
@@ -1218,6 +1227,16 @@ impl<'a> Exec<'a> {
                     tx.segment.header.window,
                     tx.segment.payload.len()
                 );
+            }
+            if self.unsent_setting.is_none() {
+                let line = self.cur.map_or(0, |c| c.0);
+                self.unsent_setting = self.fds.values().find_map(|f| match f {
+                    Fd::Sock(s) if s.opts.tos != 0 => Some(format!(
+                        "IP_TOS / IPV6_TCLASS: line {line}: a packet was sent while it was {:#x}; TOS / traffic class on sent packets not in core",
+                        s.opts.tos
+                    )),
+                    _ => None,
+                });
             }
             self.outq.push_back(Sent {
                 time: self.now,

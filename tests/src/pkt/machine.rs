@@ -290,7 +290,7 @@ impl Exec<'_> {
                 if let Some(i) = params.iter().position(|w| *w == "limit") {
                     if params.get(i + 1) == Some(&"0") {
                         return skip(
-                            "qdisc pfifo limit 0: every sent packet is dropped locally (local-drop handling not modelled)",
+                            "qdisc pfifo limit 0: every sent packet is dropped locally; local transmit drops need core support",
                         );
                     }
                 }

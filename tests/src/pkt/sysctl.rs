@@ -45,10 +45,12 @@ pub(super) struct Sysctls {
 impl Sysctls {
     pub(super) fn new(profile: Profile) -> Self {
         match profile {
+            // The values a fresh network namespace of the reference kernel (the oracle's,
+            // Linux 6.18) starts with.
             Profile::Linux => Sysctls {
-                rmem_max: 212_992,
-                wmem_max: 212_992,
-                rmem: [4096, 131_072, 6_291_456],
+                rmem_max: 4_194_304,
+                wmem_max: 4_194_304,
+                rmem: [4096, 131_072, 33_554_432],
                 wmem: [4096, 16_384, 4_194_304],
                 notsent_lowat: u64::from(u32::MAX),
                 fastopen: 1,
@@ -142,6 +144,15 @@ pub(super) fn preset(profile: Profile) -> (Config, EndpointConfig) {
     }
 }
 
+/// Linux's `tcp_select_initial_window`: the shift with which 16 bits cover
+/// max(`tcp_rmem[2]`, `rmem_max`). Only applied once a script sets one of them (the
+/// core's own default stands otherwise).
+fn linux_wscale(sys: &Sysctls, cfg: &mut Config) {
+    let max = sys.rmem[2].max(sys.rmem_max).max(1);
+    let shift = (i64::from(max.ilog2()) - 15).clamp(0, 14);
+    cfg.window_scale = Some(shift as u8);
+}
+
 /// FreeBSD's window scale (`tcp_connect` / `syncache_add`): the smallest shift with which
 /// a 64 KiB window covers `sb_max` (`kern.ipc.maxsockbuf`).
 pub(super) fn freebsd_wscale(sb_max: u64) -> u8 {
@@ -183,6 +194,7 @@ pub(super) fn set(
         return match core {
             "rmem_max" => {
                 sys.rmem_max = v;
+                linux_wscale(sys, cfg);
                 Effect::Ok
             }
             "wmem_max" => {
@@ -272,11 +284,7 @@ fn linux_tcp(
                 sys.rmem[i] = *x;
             }
             cfg.recv_buffer = sys.rmem[1] as usize;
-            // Linux's tcp_select_initial_window: the shift that fits max(rmem[2],
-            // rmem_max) in 16 bits.
-            let max = sys.rmem[2].max(sys.rmem_max).max(1);
-            let shift = (max.ilog2() as i64 - 15).clamp(0, 14);
-            cfg.window_scale = Some(shift as u8);
+            linux_wscale(sys, cfg);
         }
         "tcp_wmem" => {
             for (i, x) in n.iter().take(3).enumerate() {
