@@ -50,6 +50,8 @@ const MSG_MORE: i64 = 0x8000;
 const MSG_ERRQUEUE: i64 = 0x2000;
 const MSG_FASTOPEN: i64 = 0x2000_0000;
 const MSG_ZEROCOPY: i64 = 0x400_0000;
+/// Linux's MAX_SKB_FRAGS (CONFIG_MAX_SKB_FRAGS default).
+const MAX_SKB_FRAGS: usize = 17;
 
 /// Linux errno numbers for the names scripts use.
 pub(super) fn errno_num(name: &str) -> Option<i64> {
@@ -1215,6 +1217,21 @@ impl Exec<'_> {
         let Some(s) = self.sock(fd).cloned() else {
             return done(Err("EBADF"));
         };
+        if flags & MSG_ZEROCOPY != 0 && s.opts.zerocopy && call.name == "sendmsg" {
+            // Linux pins each iovec as its own page fragment, and a segment holds at
+            // most MAX_SKB_FRAGS (17) of them: more iovecs split the data into segments
+            // the core (which copies) would not send.
+            let iovs = self
+                .arg(line, call, 1)?
+                .field("msg_iov")
+                .and_then(iov_lens)
+                .map_or(0, |v| v.len());
+            if iovs > MAX_SKB_FRAGS {
+                return skip(format!(
+                    "MSG_ZEROCOPY: line {line}: {iovs} iovecs, more than MAX_SKB_FRAGS ({MAX_SKB_FRAGS}): segments of at most {MAX_SKB_FRAGS} pinned fragments not in core"
+                ));
+            }
+        }
         let nonblock = s.nonblock || flags & MSG_DONTWAIT != 0;
         let SockKind::Conn(h) = s.kind else {
             return done(Err("EPIPE"));
@@ -1727,6 +1744,9 @@ impl Exec<'_> {
             }
             if let Some(want) = pfd.field("revents") {
                 let want = int_value(want).unwrap_or(-1);
+                if want >= 0 {
+                    self.zerocopy_errqueue(line, fd, want, revents)?;
+                }
                 if want != revents && mismatch.is_none() {
                     mismatch = Some(format!(
                         "poll revents: fd {fd} revents {revents:#x} (expected {want:#x})"
@@ -1742,6 +1762,19 @@ impl Exec<'_> {
             return fail(line, call.to_string(), m);
         }
         Ok(Step::Done(Ok(count)))
+    }
+
+    /// A script expecting POLLERR / EPOLLERR on an SO_ZEROCOPY socket that does not
+    /// have it waits for a zerocopy completion on the error queue, which the core
+    /// does not produce: SKIP rather than fail.
+    fn zerocopy_errqueue(&self, line: usize, fd: i64, want: i64, got: i64) -> Res<()> {
+        let zerocopy = self.sock(fd).is_some_and(|s| s.opts.zerocopy);
+        if zerocopy && want & POLLERR != 0 && got & POLLERR == 0 {
+            return skip(format!(
+                "MSG_ERRQUEUE: line {line}: POLLERR for a zerocopy completion on the error queue: error-queue notifications not in core"
+            ));
+        }
+        Ok(())
     }
 
     fn epoll_ctl(&mut self, line: usize, call: &SyscallEvent) -> Res<Step> {
@@ -1830,6 +1863,16 @@ impl Exec<'_> {
             *slot = Fd::Epoll(updated);
         }
         let want = call.args.get(1).cloned().unwrap_or(Expr::Ellipsis);
+        if let Some(wev) = want.field("events").and_then(int_value) {
+            let wfd = want
+                .field("fd")
+                .and_then(int_value)
+                .or_else(|| ready.first().map(|r| r.0));
+            let got = ready.first().map_or(0, |r| r.1);
+            if let Some(wfd) = wfd {
+                self.zerocopy_errqueue(line, wfd, wev, got)?;
+            }
+        }
         if let (Some(&(fd, mask, _)), Some(wev)) =
             (ready.first(), want.field("events").and_then(int_value))
         {
