@@ -38,6 +38,14 @@ pub(super) struct Sysctls {
     pub udp_tunneling_port: u64,
     /// `tcp_reordering` (Linux, reported as `tcpi_reordering`).
     pub reordering: u64,
+    /// FreeBSD `insecure_rst` / `insecure_syn` (RFC 5961 checks off), `drop_synfin`,
+    /// `tolerate_missing_ts` = 0: checked when a segment they would treat otherwise
+    /// arrives (the core always applies RFC 5961, takes SYN+FIN and tolerates a
+    /// missing timestamp).
+    pub insecure_rst: bool,
+    pub insecure_syn: bool,
+    pub drop_synfin: bool,
+    pub strict_ts: bool,
     /// Values accepted although not modelled: (name, value, why), for `-v` notes.
     pub accepted: Vec<String>,
 }
@@ -61,6 +69,10 @@ impl Sysctls {
                 sendspace: 32_768,
                 udp_tunneling_port: 0,
                 reordering: 3,
+                insecure_rst: false,
+                insecure_syn: false,
+                drop_synfin: false,
+                strict_ts: false,
                 accepted: Vec::new(),
             },
             Profile::FreeBsd => Sysctls {
@@ -81,6 +93,10 @@ impl Sysctls {
                 sendspace: 32_768,
                 udp_tunneling_port: 0,
                 reordering: 3,
+                insecure_rst: false,
+                insecure_syn: false,
+                drop_synfin: false,
+                strict_ts: false,
                 accepted: Vec::new(),
             },
         }
@@ -116,8 +132,7 @@ pub(super) fn preset(profile: Profile) -> (Config, EndpointConfig) {
     let cfg = Config::default();
     let ep = EndpointConfig {
         secret: *b"pkt-script-key!!",
-        // Linux's sysctl default, tcp_rfc1337 = 0 (FreeBSD has no RFC 1337 protection
-        // either: a RST in TIME_WAIT closes it).
+        // Linux's sysctl default, tcp_rfc1337 = 0: a RST at RCV.NXT ends TIME_WAIT.
         rfc1337: false,
         ..EndpointConfig::default()
     };
@@ -139,6 +154,12 @@ pub(super) fn preset(profile: Profile) -> (Config, EndpointConfig) {
             cfg.congestion = CongestionAlgorithm::NewReno;
             cfg.quick_acks = 0;
             cfg.window_scale = Some(freebsd_wscale(2_097_152));
+            // tcp_twcheck drops every RST in TIME_WAIT ("see Stevens, vol. 2, p. 964 and
+            // RFC 1337").
+            let ep = EndpointConfig {
+                rfc1337: true,
+                ..ep
+            };
             (cfg, ep)
         }
     }
@@ -506,20 +527,9 @@ fn freebsd_tcp(
             }
         }
         "udp_tunneling_port" => sys.udp_tunneling_port = v,
-        "insecure_rst" | "insecure_syn" => {
-            if v != 0 {
-                return skip(
-                    &full,
-                    value,
-                    "RFC 5961 checks switched off: the core always applies them",
-                );
-            }
-        }
-        "drop_synfin" => {
-            if v != 0 {
-                return skip(&full, value, "dropping SYN+FIN segments: no knob in core");
-            }
-        }
+        "insecure_rst" => sys.insecure_rst = v != 0,
+        "insecure_syn" => sys.insecure_syn = v != 0,
+        "drop_synfin" => sys.drop_synfin = v != 0,
         "blackhole" => {
             if v != 0 {
                 return skip(
@@ -538,15 +548,7 @@ fn freebsd_tcp(
                 );
             }
         }
-        "tolerate_missing_ts" => {
-            if v == 0 {
-                return skip(
-                    &full,
-                    value,
-                    "dropping segments without a negotiated timestamp: no knob in core",
-                );
-            }
-        }
+        "tolerate_missing_ts" => sys.strict_ts = v == 0,
         "path_mtu_discovery" | "pmtud_blackhole_detection" => {
             if v != 0 && t == "pmtud_blackhole_detection" {
                 return skip(&full, value, "PMTU black hole detection not in core");
