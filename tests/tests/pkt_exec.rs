@@ -342,3 +342,32 @@ fn nstat_prints_modelled_counters_since_the_last_call() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn files_from_dd_feed_sendfile_and_pipes_feed_splice() {
+    // `dd` writes a file of zeroes into the runner's file table; sendfile sends it.
+    let o = run(
+        "+0 `/bin/rm -f /tmp/f; /bin/dd bs=1 count=5 if=/dev/zero of=/tmp/f status=none`\n\
+         +0 open(\"/tmp/f\", O_RDONLY) = 5\n\
+         +0 sendfile(4, 5, [0], 5) = 5\n\
+         +0 > P. 1:6(5) ack 1\n\
+         +0 < . 1:1(0) ack 6 win 257\n\
+         +0 sendfile(4, 5, NULL, 10) = 5\n\
+         +0 > P. 6:11(5) ack 1\n\
+         +0 sendfile(4, 5, NULL, 10) = 0\n",
+    );
+    assert_eq!(o, Outcome::Pass);
+    assert!(happened(&run("+0 open(\"/tmp/none\", O_RDONLY) = 5\n")).contains("ENOENT"));
+    // A pipe between the socket's receive and send sides.
+    let o = run("+0 pipe([5, 6]) = 0\n\
+         +0 < P. 1:101(100) ack 1 win 257\n\
+         +0 splice(4, NULL, 6, NULL, 1000, 0) = 100\n\
+         +0 splice(5, NULL, 4, NULL, 60, 0) = 60\n\
+         +0 > P. 1:61(60) ack 101\n");
+    assert_eq!(o, Outcome::Pass);
+    // Urgent data: Linux takes the urgent byte out of the stream, the core does not.
+    match run("+0 < U. 1:101(100) ack 1 win 257 urg 100\n+0 read(4, ..., 1000) = 99\n") {
+        Outcome::Skip(why) => assert!(why.starts_with("urgent data"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -695,6 +695,11 @@ pub(super) struct EpollWatch {
 pub(super) enum Fd {
     Sock(Box<Sock>),
     Epoll(Epoll),
+    /// A file `open()`ed from the runner's file table (`dd if=/dev/zero of=...`):
+    /// its path and read offset.
+    File(String, u64),
+    /// One end of a `pipe()` (the id of its buffer in `pipes`; true for the write end).
+    Pipe(usize, bool),
 }
 
 /// A call on packetdrill's system-call thread that has started and not yet returned.
@@ -836,6 +841,15 @@ pub(super) struct Exec<'a> {
     /// window field and whether it was a SYN (FreeBSD's `last_ack_sent`, for the
     /// segments whose handling depends on sysctls the core lacks).
     last_sent: HashMap<(SocketAddr, SocketAddr), (u32, u16, bool)>,
+    /// Files shell lines wrote (`dd if=/dev/zero of=PATH`): path -> size (all zeroes,
+    /// as packetdrill's payloads).
+    pub(super) files: BTreeMap<String, u64>,
+    /// Bytes buffered in each `pipe()`.
+    pub(super) pipes: Vec<u64>,
+    /// The line of an inbound segment with urgent data: Linux and FreeBSD (without
+    /// SO_OOBINLINE) take the urgent byte out of the stream, the core does not, so a
+    /// later read that returns data SKIPs.
+    pub(super) urgent_line: Option<usize>,
     /// Packet fields whose mismatches are only noted (`--diag-ignore`).
     diag_ignore: Vec<String>,
     /// `nstat`'s history: counter values at the last `nstat`.
@@ -880,6 +894,9 @@ impl<'a> Exec<'a> {
             late_change: None,
             unsent_setting: None,
             last_sent: HashMap::new(),
+            files: BTreeMap::new(),
+            pipes: Vec::new(),
+            urgent_line: None,
             diag_ignore: cli.diag_ignore.clone(),
             nstat_history: BTreeMap::new(),
             closed_stats: Default::default(),
@@ -2209,6 +2226,9 @@ impl<'a> Exec<'a> {
             opts.push(0);
         }
         self.freebsd_input_checks(line, p, local, remote, seq, ts_option(&opts).is_some())?;
+        if p.flags.contains(TcpFlags::URG) && p.len > 0 && p.urg.unwrap_or(0) > 0 {
+            self.urgent_line.get_or_insert(line);
+        }
         // GSO: with --mss, a long inbound packet is several segments handed in at once.
         let mss = self.set.gso_mss.map(usize::from);
         let total = usize::from(p.len);

@@ -86,7 +86,7 @@ impl Exec<'_> {
             .iter()
             .filter_map(|(fd, f)| match f {
                 Fd::Sock(s) => Some((*fd, s.kind, s.bound, s.dropped)),
-                Fd::Epoll(_) => None,
+                Fd::Epoll(_) | Fd::File(..) | Fd::Pipe(..) => None,
             })
             .collect();
         for (fd, kind, bound, dropped) in fds {
@@ -183,6 +183,14 @@ impl Exec<'_> {
                 ));
                 ok()
             }
+            ["rm", rest @ ..] => {
+                // Files live in the runner's file table.
+                for f in rest.iter().filter(|a| !a.starts_with('-')) {
+                    self.files.remove(*f);
+                }
+                ok()
+            }
+            ["dd", rest @ ..] => self.dd(rest),
             ["nstat", rest @ ..] => self.nstat(rest),
             ["sockstat", rest @ ..] => self.sockstat(rest),
             ["tcpdrop", rest @ ..] => self.tcpdrop(rest),
@@ -191,6 +199,37 @@ impl Exec<'_> {
                 argv.join(" ")
             )),
             _ => skip(format!("shell command: `{}`", argv.join(" "))),
+        }
+    }
+
+    /// `dd bs=B count=C if=/dev/zero of=PATH`: a file of B*C zero bytes in the runner's
+    /// file table (for `open()` and `sendfile()`).
+    fn dd(&mut self, args: &[&str]) -> Result<Output, Stop> {
+        let (mut bs, mut count, mut input, mut output) = (512u64, None, None, None);
+        for a in args {
+            match a.split_once('=') {
+                Some(("bs", v)) => bs = v.parse().map_err(|_| Stop::Skip(format!("dd {a}")))?,
+                Some(("count", v)) => {
+                    count = Some(
+                        v.parse::<u64>()
+                            .map_err(|_| Stop::Skip(format!("dd {a}")))?,
+                    )
+                }
+                Some(("if", v)) => input = Some(v),
+                Some(("of", v)) => output = Some(v),
+                Some(("status", _)) => {}
+                _ => return skip(format!("shell command: `dd {}`", args.join(" "))),
+            }
+        }
+        match (input, output, count) {
+            (Some("/dev/zero"), Some(of), Some(c)) => {
+                self.files.insert(of.to_string(), bs.saturating_mul(c));
+                ok()
+            }
+            _ => skip(format!(
+                "shell command: `dd {}` (only if=/dev/zero with a count: payloads are zeroes)",
+                args.join(" ")
+            )),
         }
     }
 

@@ -26,6 +26,7 @@ const HANG_US: u64 = 300_000_000;
 
 const O_RDWR: i64 = 2;
 const O_NONBLOCK: i64 = 0x800;
+const O_CREAT: i64 = 0x40;
 const POLLIN: i64 = 0x1;
 const POLLPRI: i64 = 0x2;
 const POLLOUT: i64 = 0x4;
@@ -102,6 +103,7 @@ fn symbol_value(name: &str) -> Option<i64> {
         "O_RDONLY" => 0,
         "O_WRONLY" => 1,
         "O_NONBLOCK" => O_NONBLOCK,
+        "O_CREAT" => O_CREAT,
         "POLLIN" => POLLIN,
         "POLLPRI" => POLLPRI,
         "POLLOUT" => POLLOUT,
@@ -464,7 +466,7 @@ impl Exec<'_> {
         let expected = self.expected_result(line, call)?;
         let fd_mode = matches!(
             call.name.as_str(),
-            "socket" | "accept" | "accept4" | "epoll_create" | "epoll_create1"
+            "socket" | "accept" | "accept4" | "epoll_create" | "epoll_create1" | "open"
         );
         let actual = r.unwrap_or(-1);
         let errno = r.err();
@@ -873,7 +875,51 @@ impl Exec<'_> {
             }
             "epoll_ctl" => self.epoll_ctl(line, call),
             "epoll_wait" => self.epoll_wait(line, call, start),
-            "sendfile" | "splice" | "pipe" | "open" | "sendmmsg" | "recvmmsg" => skip(format!(
+            "open" => {
+                let path = match self.arg(line, call, 0)? {
+                    Expr::Str(p) => p.clone(),
+                    e => {
+                        return skip(format!(
+                            "system call argument: line {line}: open() path {e}"
+                        ));
+                    }
+                };
+                let flags = self.int_arg(line, call, 1)?;
+                if !self.files.contains_key(&path) {
+                    if flags & O_CREAT == 0 {
+                        return done(Err("ENOENT"));
+                    }
+                    self.files.insert(path.clone(), 0);
+                }
+                let fd = self.new_fd(line, call)?;
+                self.fds.insert(fd, Fd::File(path, 0));
+                done(Ok(fd))
+            }
+            "sendfile" => self.sendfile(line, call, progress),
+            "pipe" | "pipe2" => {
+                let Expr::Array(v) = self.arg(line, call, 0)?.clone() else {
+                    return skip(format!("system call argument: line {line}: pipe fds"));
+                };
+                let (Some(r), Some(w)) =
+                    (v.first().and_then(int_value), v.get(1).and_then(int_value))
+                else {
+                    return skip(format!("system call argument: line {line}: pipe fds"));
+                };
+                if self.fds.contains_key(&r) || self.fds.contains_key(&w) || r == w {
+                    return fail(
+                        line,
+                        call.to_string(),
+                        format!("runtime error in pipe call: fds {r} and {w} must be new"),
+                    );
+                }
+                self.pipes.push(0);
+                let id = self.pipes.len() - 1;
+                self.fds.insert(r, Fd::Pipe(id, false));
+                self.fds.insert(w, Fd::Pipe(id, true));
+                done(Ok(0))
+            }
+            "splice" => self.splice(line, call, progress),
+            "sendmmsg" | "recvmmsg" => skip(format!(
                 "system call {name}(): line {line} (files and pipes are not modelled)"
             )),
             other => skip(format!("system call {other}(): line {line}")),
@@ -1081,6 +1127,11 @@ impl Exec<'_> {
             if null {
                 return done(Err("EFAULT"));
             }
+            if let Some(u) = self.urgent_line {
+                return skip(format!(
+                    "urgent data: line {line}: a read after the urgent data of line {u}: Linux and FreeBSD take the urgent byte out of the stream (SO_OOBINLINE off), the core does not: not in core"
+                ));
+            }
             let want = n - progress;
             let k = if flags & MSG_PEEK != 0 {
                 want.min(avail)
@@ -1199,6 +1250,94 @@ impl Exec<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `splice(fd_in, NULL, fd_out, NULL, len, flags)` between a socket and a pipe: the
+    /// socket side is a `read()` or `write()` of the bytes moved (pipes hold a count:
+    /// payloads are zeroes).
+    fn splice(&mut self, line: usize, call: &SyscallEvent, progress: usize) -> Res<Step> {
+        let fd_in = self.fd_arg(line, call)?;
+        let fd_out = self.int_arg(line, call, 2)?;
+        let len = self.int_arg(line, call, 4)?.max(0);
+        for i in [1, 3] {
+            if !is_null(self.arg(line, call, i)?) {
+                return skip(format!(
+                    "system call argument: line {line}: splice offsets (files are not modelled)"
+                ));
+            }
+        }
+        let io = |name: &str, fd: i64, n: i64| SyscallEvent {
+            name: name.into(),
+            args: vec![Expr::Int(fd), Expr::Ellipsis, Expr::Int(n)],
+            end: call.end,
+            result: call.result.clone(),
+            errno: call.errno.clone(),
+            note: None,
+        };
+        match (
+            self.fds.get(&fd_in).cloned(),
+            self.fds.get(&fd_out).cloned(),
+        ) {
+            (Some(Fd::Sock(_)), Some(Fd::Pipe(id, true))) => {
+                let step = self.read_call(line, &io("read", fd_in, len), progress)?;
+                if let Step::Done(Ok(k)) = step {
+                    self.pipes[id] += k.max(0) as u64;
+                }
+                Ok(step)
+            }
+            (Some(Fd::Pipe(id, false)), Some(Fd::Sock(_))) => {
+                let n = (self.pipes[id] as i64).min(len);
+                let step = self.write_call(line, &io("write", fd_out, n), progress)?;
+                if let Step::Done(Ok(k)) = step {
+                    self.pipes[id] -= k.max(0) as u64;
+                }
+                Ok(step)
+            }
+            (None, _) | (_, None) => Ok(Step::Done(Err("EBADF"))),
+            _ => skip(format!(
+                "system call argument: line {line}: splice between these kinds of fds"
+            )),
+        }
+    }
+
+    /// `sendfile(out_fd, in_fd, [offset] | NULL, count)`: writes the file's (zero) bytes
+    /// to the socket as `write()` would; the offset given, or the file's own, advances.
+    fn sendfile(&mut self, line: usize, call: &SyscallEvent, progress: usize) -> Res<Step> {
+        let out = self.fd_arg(line, call)?;
+        let inp = self.int_arg(line, call, 1)?;
+        let count = usize::try_from(self.int_arg(line, call, 3)?.max(0)).unwrap_or(0);
+        let Some(Fd::File(path, pos)) = self.fds.get(&inp).cloned() else {
+            return Ok(Step::Done(Err("EBADF")));
+        };
+        let off_arg = self.arg(line, call, 2)?.clone();
+        let start = match &off_arg {
+            Expr::Array(v) if v.len() == 1 => int_value(&v[0]).unwrap_or(0).max(0) as u64,
+            e if is_null(e) => pos,
+            e => {
+                return skip(format!(
+                    "system call argument: line {line}: sendfile offset {e}"
+                ));
+            }
+        };
+        let size = self.files.get(&path).copied().unwrap_or(0);
+        let n = (size.saturating_sub(start) as usize).min(count);
+        let write = SyscallEvent {
+            name: "write".into(),
+            args: vec![Expr::Int(out), Expr::Ellipsis, Expr::Int(n as i64)],
+            end: call.end,
+            result: call.result.clone(),
+            errno: call.errno.clone(),
+            note: None,
+        };
+        let step = self.write_call(line, &write, progress)?;
+        if let Step::Done(Ok(k)) = step {
+            if is_null(&off_arg) {
+                if let Some(Fd::File(_, p)) = self.fds.get_mut(&inp) {
+                    *p += k.max(0) as u64;
+                }
+            }
+        }
+        Ok(step)
     }
 
     fn write_call(&mut self, line: usize, call: &SyscallEvent, progress: usize) -> Res<Step> {
