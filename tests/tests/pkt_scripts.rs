@@ -1,13 +1,15 @@
 //! Runs every scenario script under `tests/scripts` through the packetdrill-dialect
-//! executor. Every script must PASS, except those in [`PENDING`], which need a feature
-//! that another issue delivers; those must still FAIL or SKIP (so the list stays honest:
-//! when a feature lands, its scripts start passing and must leave the list).
+//! executor, one test per script named by its path (`cargo test --test pkt_scripts --
+//! handshake/`). Every script must PASS, except those in [`NOT_PACKETDRILL`]: scripts that
+//! real packetdrill fails too (checked with `../shared/oracle/linux-oracle`), kept until
+//! they are rewritten; they must still fail, so the list stays honest.
 
+use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use tcp_tests::pkt::{Outcome, run_file};
 
-/// Scripts that cannot pass yet, with the missing feature.
-const PENDING: &[(&str, &str)] = &[];
+/// Scripts that fail under packetdrill's semantics, with what real packetdrill says.
+const NOT_PACKETDRILL: &[(&str, &str)] = &[];
 
 fn scripts(dir: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -24,43 +26,67 @@ fn scripts(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn every_script_passes_or_is_pending() {
+fn check(path: &Path, rel: &str) -> Result<(), Failed> {
+    let outcome = run_file(path);
+    match NOT_PACKETDRILL.iter().find(|(p, _)| *p == rel) {
+        Some((_, why)) => match outcome {
+            Outcome::Pass => {
+                Err(format!("{rel} passes now: remove it from NOT_PACKETDRILL (was: {why})").into())
+            }
+            _ => Ok(()),
+        },
+        None => match outcome {
+            Outcome::Pass => Ok(()),
+            other => Err(other.report_line(rel).into()),
+        },
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
     let mut files = Vec::new();
     scripts(&root, &mut files);
-    assert!(files.len() >= 60, "only {} scripts", files.len());
-    let mut problems = Vec::new();
-    let mut seen_pending = Vec::new();
-    for f in &files {
-        let rel = f
-            .strip_prefix(&root)
-            .expect("under root")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let outcome = run_file(f);
-        let line = outcome.report_line(&rel);
-        println!("{line}");
-        match PENDING.iter().find(|(p, _)| *p == rel) {
-            Some((_, why)) => {
-                seen_pending.push(rel.clone());
-                if outcome == Outcome::Pass {
-                    problems.push(format!(
-                        "{rel} passes now: remove it from PENDING (was: {why})"
-                    ));
-                }
+    let rels: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.strip_prefix(&root)
+                .expect("under root")
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    let mut trials: Vec<Trial> = files
+        .iter()
+        .zip(&rels)
+        .map(|(f, rel)| {
+            let (f, rel) = (f.clone(), rel.clone());
+            Trial::test(rel.clone(), move || check(&f, &rel))
+        })
+        .collect();
+    // The list names only scripts that exist.
+    let missing: Vec<String> = NOT_PACKETDRILL
+        .iter()
+        .filter(|(p, _)| !rels.iter().any(|r| r == p))
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let count = files.len();
+    trials.push(Trial::test(
+        "not_packetdrill_list_names_existing_scripts",
+        move || {
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("NOT_PACKETDRILL names missing scripts: {missing:?}").into())
             }
-            None => {
-                if outcome != Outcome::Pass {
-                    problems.push(line);
-                }
-            }
+        },
+    ));
+    trials.push(Trial::test("there_are_scenario_scripts", move || {
+        if count >= 60 {
+            Ok(())
+        } else {
+            Err(format!("only {count} scripts").into())
         }
-    }
-    for (p, _) in PENDING {
-        if !seen_pending.iter().any(|s| s == p) {
-            problems.push(format!("PENDING names {p}, which does not exist"));
-        }
-    }
-    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    }));
+    libtest_mimic::run(&args, trials).exit();
 }

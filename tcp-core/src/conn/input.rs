@@ -161,10 +161,10 @@ impl Connection {
     /// it was not retransmitted (Karn's rule, RFC 6298 §3).
     fn rtt_sample_for_syn(&mut self, now: Instant, seg: &TcpHeader) {
         if let Some(rtt) = self.ts_rtt(now, seg) {
-            self.rtt.sample(rtt);
+            self.rtt.sample(rtt, now, self.snd_una, self.snd_nxt);
         } else if self.retries == 0 {
             if let Some((_, sent)) = self.rtt_timed.take() {
-                self.rtt.sample(now - sent);
+                self.rtt.sample(now - sent, now, self.snd_una, self.snd_nxt);
             }
         }
         self.rtt_timed = None;
@@ -700,7 +700,7 @@ impl Connection {
         }
         self.stats.bytes_acked += acked as u64;
         if let Some(r) = rtt {
-            self.rtt.sample(r);
+            self.rtt.sample(r, now, self.snd_una, self.snd_nxt);
         }
 
         // A new ACK ends backoff (RFC 6298 §5.3, §5.7) and restarts or stops the timer.

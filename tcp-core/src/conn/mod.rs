@@ -21,6 +21,7 @@ pub(crate) mod rtt;
 pub(crate) mod rwnd;
 pub(crate) mod send_buf;
 mod timers;
+mod tso;
 
 pub use info::{ConnStats, Info};
 
@@ -280,6 +281,11 @@ pub struct Connection {
     zwnd_backoff: u32,
     persist_at: Option<Instant>,
     persist_backoff: u32,
+    /// Segments left in the TSO unit being sent, and whether it has more than one
+    /// (its last segment then carries PSH; see `tso`), started at `gso_at`.
+    gso_left: u32,
+    gso_multi: bool,
+    gso_at: Option<Instant>,
     persist_probes: u32,
     probe_pending: bool,
     keepalive_probes: u32,
@@ -390,6 +396,9 @@ impl Connection {
             zwnd_backoff: 0,
             persist_at: None,
             persist_backoff: 0,
+            gso_left: 0,
+            gso_multi: false,
+            gso_at: None,
             persist_probes: 0,
             probe_pending: false,
             keepalive_probes: 0,
@@ -515,8 +524,8 @@ impl Connection {
 
     /// Feeds the RTT the endpoint measured from its SYN-ACK to the final ACK (Linux's
     /// `tcp_synack_rtt_meas`) into a connection built by [`Connection::from_handshake`].
-    pub(crate) fn handshake_rtt_sample(&mut self, rtt: Duration) {
-        self.rtt.sample(rtt);
+    pub(crate) fn handshake_rtt_sample(&mut self, now: Instant, rtt: Duration) {
+        self.rtt.sample(rtt, now, self.snd_una, self.snd_nxt);
     }
 
     /// Applies the options of the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323 §2.2

@@ -2,6 +2,7 @@
 //! and the congestion window with Nagle and sender SWS avoidance, FIN, probes and ACKs
 //! (RFC 9293 §3.7, §3.8.6; RFC 7323; RFC 2018).
 
+use super::tso;
 use super::{Connection, Segment, State};
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -244,7 +245,7 @@ impl Connection {
                         return None;
                     }
                     let seq = self.snd_nxt;
-                    return Some(self.data_segment(now, seq, len, with_fin, false));
+                    return Some(self.data_segment(now, seq, len, with_fin, false, false));
                 }
                 // A retransmission is cut to the window (Linux's __tcp_retransmit_skb);
                 // into a closed window only the head goes, as a probe (tcp_retransmit_timer).
@@ -263,12 +264,12 @@ impl Connection {
             let with_fin =
                 self.fin_queued && self.snd_nxt + len == data_end && (data_end + 1).le(wnd_end);
             let seq = self.snd_nxt;
-            return Some(self.data_segment(now, seq, len, with_fin, retransmission));
+            return Some(self.data_segment(now, seq, len, with_fin, retransmission, true));
         }
         // A bare FIN is sent whatever the window (as BSD does): it carries no data.
         if self.fin_queued && self.snd_nxt == data_end {
             let retransmission = self.snd_nxt.lt(self.snd_max);
-            return Some(self.data_segment(now, data_end, 0, true, retransmission));
+            return Some(self.data_segment(now, data_end, 0, true, retransmission, false));
         }
         None
     }
@@ -324,7 +325,7 @@ impl Connection {
         if len == 0 && !with_fin {
             return None;
         }
-        Some(self.data_segment(now, start, len, with_fin, true))
+        Some(self.data_segment(now, start, len, with_fin, true, true))
     }
 
     /// Nagle's algorithm in Minshall's form, as Linux: hold a sub-MSS segment while an
@@ -337,7 +338,59 @@ impl Connection {
             && self.snd_sml.le(self.snd_nxt)
     }
 
-    /// Builds a segment of `len` bytes at `seq` (plus FIN) and advances SND.NXT.
+    /// Counts a data segment at `seq` into the current TSO unit, starting a new unit when
+    /// the last one is complete (or was started at another time). Returns whether it ends
+    /// a unit of more than one segment.
+    fn gso_unit_ends(&mut self, now: Instant, seq: SeqNum, retransmission: bool) -> bool {
+        if self.gso_left == 0 || self.gso_at != Some(now) {
+            let smss = self.eff_mss().max(1);
+            let data_end = self.buf_seq + self.send_buf.len() as u32;
+            let limit = if retransmission {
+                self.snd_max.min(data_end)
+            } else {
+                data_end
+            };
+            let wnd_end = self.snd_una + self.snd_wnd;
+            let end = if wnd_end.lt(limit) { wnd_end } else { limit };
+            let bytes = if end.gt(seq) { end.since(seq) } else { 0 };
+            let partial = bytes % smss;
+            let held = partial > 0 && !retransmission && self.nagle_holds();
+            let mut sendable = bytes / smss + u32::from(partial > 0 && !held);
+            if retransmission {
+                sendable = match self.loss.as_deref() {
+                    // With SACK the run of lost segments within one original unit.
+                    Some(l) => l.sb.lost_run(seq, sendable),
+                    // Without the scoreboard the original units are not known: one by one.
+                    None => 1,
+                };
+            }
+            let flight = match self.loss.as_deref() {
+                Some(l) => l.sb.pipe(),
+                None => self.snd_nxt.since(self.snd_una),
+            };
+            let input = tso::UnitInput {
+                mss: smss,
+                cwnd: (self.cc.cwnd() / smss).max(1),
+                ssthresh: self.cc.ssthresh() / smss,
+                in_flight: flight.div_ceil(smss),
+                packets_out: self.snd_max.since(self.snd_una).div_ceil(smss),
+                srtt: self.rtt.srtt(),
+                min_rtt: self.rtt.min_rtt(),
+                sendable,
+                retransmission,
+            };
+            let n = tso::unit_segments(&input);
+            self.gso_left = n;
+            self.gso_multi = n > 1;
+            self.gso_at = Some(now);
+        }
+        self.gso_left -= 1;
+        self.gso_multi && self.gso_left == 0
+    }
+
+    /// Builds a segment of `len` bytes at `seq` (plus FIN) and advances SND.NXT. `unit`: the
+    /// segment is part of a run the send path may continue at once (the TSO units of
+    /// `tso`); otherwise it goes alone.
     fn data_segment(
         &mut self,
         now: Instant,
@@ -345,13 +398,23 @@ impl Connection {
         len: u32,
         fin: bool,
         retransmission: bool,
+        unit: bool,
     ) -> Segment {
         let offset = seq.since(self.buf_seq) as usize;
         let payload = self.send_buf.slice(offset, len as usize);
         let len = payload.len() as u32;
         let data_end = self.buf_seq + self.send_buf.len() as u32;
         let mut flags = TcpFlags::ACK;
-        if len > 0 && seq + len == data_end {
+        // PSH where Linux's wire shows it: at the end of the queued data (the end of the
+        // last write, tcp_push) and on the last segment of every TSO unit of two or more
+        // segments (see `tso`).
+        let unit_ends = if unit && len > 0 {
+            self.gso_unit_ends(now, seq, retransmission)
+        } else {
+            self.gso_left = 0;
+            false
+        };
+        if len > 0 && (seq + len == data_end || unit_ends) {
             flags |= TcpFlags::PSH;
         }
         if fin {
@@ -382,6 +445,9 @@ impl Connection {
                 l.sb.on_rescue_retransmit(seq, end, now);
             } else {
                 l.sb.on_transmit(seq, end, now);
+                if !retransmission && flags.contains(TcpFlags::PSH) {
+                    l.sb.mark_unit_end(seq + len);
+                }
             }
             if l.in_recovery() {
                 if let Some(p) = l.prr.as_mut() {
@@ -440,7 +506,7 @@ impl Connection {
                 .min(self.eff_mss());
             let seq = self.snd_nxt;
             let retransmission = seq.lt(self.snd_max);
-            let mut seg = self.data_segment(now, seq, len, false, retransmission);
+            let mut seg = self.data_segment(now, seq, len, false, retransmission, false);
             // A probe carrying data asks to be delivered (Linux's tcp_write_wakeup).
             seg.header.flags |= TcpFlags::PSH;
             return Some(seg);

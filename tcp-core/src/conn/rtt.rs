@@ -1,17 +1,37 @@
-//! Round-trip time estimation and the retransmission timeout (RFC 6298).
+//! Round-trip time estimation and the retransmission timeout: RFC 6298's SRTT and RTO as
+//! Linux computes them (`tcp_rtt_estimator`, `__tcp_set_rto`), and the minimum RTT
+//! (`tcp_update_rtt_min`).
 
-use crate::time::{Duration, duration_micros};
+use crate::seq::SeqNum;
+use crate::time::{Duration, Instant, duration_micros};
 
-/// SRTT/RTTVAR estimator. RTO = SRTT + max(G, 4·RTTVAR) (RFC 6298 §2.3) with G set to the
-/// minimum RTO, which is how Linux keeps its RTO at least `tcp_rto_min` above the smoothed
-/// RTT; the result is clamped to [min, max] (RFC 6298 §2.4, §2.5).
+/// How long a minimum RTT sample stays valid (Linux's `tcp_min_rtt_wlen`, 300 s).
+const MIN_RTT_WINDOW: Duration = Duration::from_secs(300);
+
+/// The SRTT/RTTVAR estimator of Linux's `tcp_rtt_estimator` (RFC 6298 §2 with Linux's
+/// refinements): SRTT = 7/8 SRTT + 1/8 R; the mean deviation `mdev` moves by 1/4 of the
+/// error, but by only 1/32 when the RTT falls (so a falling RTT does not inflate the RTO);
+/// RTTVAR follows the largest `mdev` of each round trip, never below the minimum RTO, and
+/// decays by a quarter of its excess once per round trip. RTO = SRTT + RTTVAR, so with a
+/// steady RTT it settles at SRTT + the minimum RTO (RFC 6298's G); the first sample gives
+/// RTO = 3·R (at least R + the minimum). All clamped to [min, max] (RFC 6298 §2.4, §2.5).
 #[derive(Debug, Clone)]
 pub(crate) struct RttEstimator {
-    srtt_us: Option<u64>,
+    /// SRTT ×8 in µs (Linux's `srtt_us`).
+    srtt8_us: Option<u64>,
+    /// Mean deviation ×4 in µs (Linux's `mdev_us`).
+    mdev4_us: u64,
+    /// Largest `mdev` (×4) of the current round trip, at least the minimum RTO.
+    mdev_max_us: u64,
+    /// RTTVAR as Linux keeps it (×4 deviation, at least the minimum RTO).
     rttvar_us: u64,
+    /// The round trip ends when SND.UNA passes this.
+    rtt_seq: SeqNum,
     rto_us: u64,
     min_us: u64,
     max_us: u64,
+    /// The windowed minimum RTT and when it was measured.
+    min_rtt: Option<(u64, Instant)>,
 }
 
 impl RttEstimator {
@@ -19,36 +39,90 @@ impl RttEstimator {
         let min_us = duration_micros(min);
         let max_us = duration_micros(max).max(min_us);
         RttEstimator {
-            srtt_us: None,
+            srtt8_us: None,
+            mdev4_us: 0,
+            mdev_max_us: 0,
             rttvar_us: 0,
+            rtt_seq: SeqNum::new(0),
             rto_us: duration_micros(initial).clamp(min_us, max_us),
             min_us,
             max_us,
+            min_rtt: None,
         }
     }
 
-    /// Feeds one RTT measurement (RFC 6298 §2.2, §2.3).
-    pub(crate) fn sample(&mut self, rtt: Duration) {
+    /// Feeds one RTT measurement taken at `now`, with SND.UNA and SND.NXT after the ACK
+    /// that produced it (they delimit Linux's once-per-round-trip RTTVAR update).
+    pub(crate) fn sample(&mut self, rtt: Duration, now: Instant, snd_una: SeqNum, snd_nxt: SeqNum) {
         let r = duration_micros(rtt).max(1);
-        match self.srtt_us {
+        self.update_min(r, now);
+        match self.srtt8_us {
             None => {
-                self.srtt_us = Some(r);
-                self.rttvar_us = r / 2;
+                self.srtt8_us = Some(r * 8);
+                // "Make sure rto = 3*rtt."
+                self.mdev4_us = 2 * r;
+                self.rttvar_us = self.mdev4_us.max(self.min_us);
+                self.mdev_max_us = self.rttvar_us;
+                self.rtt_seq = snd_nxt;
             }
-            Some(srtt) => {
-                // RTTVAR <- 3/4 RTTVAR + 1/4 |SRTT - R'| ; SRTT <- 7/8 SRTT + 1/8 R'
-                self.rttvar_us = (3 * self.rttvar_us + srtt.abs_diff(r)) / 4;
-                self.srtt_us = Some((7 * srtt + r) / 8);
+            Some(srtt8) => {
+                // Linux in fixed point: srtt8 += m - srtt8/8; mdev4 += |m| - mdev4/4
+                // (|m| / 8 when the RTT fell).
+                let srtt8 = srtt8 as i64;
+                let mut m = r as i64 - srtt8 / 8;
+                let new_srtt8 = (srtt8 + m).max(1);
+                let mdev4 = self.mdev4_us as i64;
+                if m < 0 {
+                    m = -m - mdev4 / 4;
+                    if m > 0 {
+                        m >>= 3;
+                    }
+                } else {
+                    m -= mdev4 / 4;
+                }
+                let mdev4 = (mdev4 + m).max(0) as u64;
+                self.mdev4_us = mdev4;
+                if mdev4 > self.mdev_max_us {
+                    self.mdev_max_us = mdev4;
+                    if self.mdev_max_us > self.rttvar_us {
+                        self.rttvar_us = self.mdev_max_us;
+                    }
+                }
+                if snd_una.gt(self.rtt_seq) {
+                    if self.mdev_max_us < self.rttvar_us {
+                        self.rttvar_us -= (self.rttvar_us - self.mdev_max_us) / 4;
+                    }
+                    self.rtt_seq = snd_nxt;
+                    self.mdev_max_us = self.min_us;
+                }
+                self.srtt8_us = Some(new_srtt8 as u64);
             }
         }
-        let srtt = self.srtt_us.unwrap_or(r);
-        let rto = srtt.saturating_add(self.min_us.max(4 * self.rttvar_us));
-        self.rto_us = rto.clamp(self.min_us, self.max_us);
+        let srtt = self.srtt8_us.map_or(r, |s| s / 8);
+        self.rto_us = srtt
+            .saturating_add(self.rttvar_us)
+            .clamp(self.min_us, self.max_us);
+    }
+
+    /// `tcp_update_rtt_min`: the smallest RTT of the last 300 s.
+    fn update_min(&mut self, r: u64, now: Instant) {
+        let replace = match self.min_rtt {
+            None => true,
+            Some((m, at)) => r <= m || now.saturating_duration_since(at) > MIN_RTT_WINDOW,
+        };
+        if replace {
+            self.min_rtt = Some((r, now));
+        }
+    }
+
+    /// The smallest RTT measured in the last 300 s (Linux's `tcp_min_rtt`).
+    pub(crate) fn min_rtt(&self) -> Option<Duration> {
+        self.min_rtt.map(|(m, _)| Duration::from_micros(m))
     }
 
     /// Sets the RTO to `rto` (clamped) while no sample exists (RFC 6298 §5.7).
     pub(crate) fn fallback(&mut self, rto: Duration) {
-        if self.srtt_us.is_none() {
+        if self.srtt8_us.is_none() {
             self.rto_us = duration_micros(rto).clamp(self.min_us, self.max_us);
         }
     }
@@ -60,12 +134,12 @@ impl RttEstimator {
 
     /// The smoothed RTT, if measured.
     pub(crate) fn srtt(&self) -> Option<Duration> {
-        self.srtt_us.map(Duration::from_micros)
+        self.srtt8_us.map(|s| Duration::from_micros(s / 8))
     }
 
-    /// The RTT variation.
+    /// The RTT's mean deviation (Linux's `tcpi_rttvar`: `mdev_us >> 2`).
     pub(crate) fn rttvar(&self) -> Duration {
-        Duration::from_micros(self.rttvar_us)
+        Duration::from_micros(self.mdev4_us / 4)
     }
 
     /// The largest RTO allowed.
@@ -86,6 +160,17 @@ mod tests {
         )
     }
 
+    /// One sample of `ms` per round trip: SND.UNA reaches `round`·1000.
+    fn sample(e: &mut RttEstimator, ms: u64, round: u32) {
+        let una = SeqNum::new(round * 1000);
+        e.sample(
+            Duration::from_millis(ms),
+            Instant::from_millis(u64::from(round) * 100),
+            una,
+            una + 1000,
+        );
+    }
+
     #[test]
     fn initial_rto_is_one_second_before_any_sample() {
         assert_eq!(est().rto(), Duration::from_secs(1));
@@ -94,7 +179,7 @@ mod tests {
     #[test]
     fn first_sample_sets_srtt_and_half_rttvar() {
         let mut e = est();
-        e.sample(Duration::from_millis(100));
+        sample(&mut e, 100, 1);
         assert_eq!(e.srtt(), Some(Duration::from_millis(100)));
         assert_eq!(e.rttvar(), Duration::from_millis(50));
         // 100 ms + max(200 ms, 4 * 50 ms)
@@ -104,17 +189,56 @@ mod tests {
     #[test]
     fn steady_rtt_converges_to_srtt_plus_the_minimum() {
         let mut e = est();
-        for _ in 0..100 {
-            e.sample(Duration::from_millis(100));
+        for i in 0..100 {
+            sample(&mut e, 100, i + 1);
         }
         assert_eq!(e.srtt(), Some(Duration::from_millis(100)));
         assert_eq!(e.rto(), Duration::from_millis(300));
     }
 
+    /// Linux's numbers, as `tcpi_rtt`/`tcpi_rttvar`/`tcpi_rto` report them: a 100 ms
+    /// sample and then a 200 ms one in the next round trip: SRTT 112.5 ms, mdev 62.5 ms,
+    /// RTTVAR = max(mdev·4, 200 ms) = 250 ms, RTO 362.5 ms.
+    #[test]
+    fn a_rising_sample_moves_the_deviation_by_a_quarter() {
+        let mut e = est();
+        sample(&mut e, 100, 1);
+        sample(&mut e, 200, 2);
+        assert_eq!(e.srtt(), Some(Duration::from_micros(112_500)));
+        assert_eq!(e.rttvar(), Duration::from_micros(62_500));
+        assert_eq!(e.rto(), Duration::from_micros(362_500));
+    }
+
+    /// A falling RTT moves the deviation by only 1/8 of what a rising one would
+    /// (`tcp_rtt_estimator`), so the RTO does not grow when the RTT drops.
+    #[test]
+    fn a_falling_sample_barely_moves_the_deviation() {
+        let mut e = est();
+        sample(&mut e, 200, 1);
+        sample(&mut e, 100, 2);
+        // m = 100 - 200 = -100; |m| - mdev4/4 = 100 - 100 = 0: mdev stays 100 ms.
+        assert_eq!(e.srtt(), Some(Duration::from_micros(187_500)));
+        assert_eq!(e.rttvar(), Duration::from_millis(100));
+        // RTTVAR (×4: 400 ms) is unchanged within the round trip: RTO = 187.5 + 400 ms.
+        assert_eq!(e.rto(), Duration::from_micros(587_500));
+        // The next round trip decays RTTVAR towards that round's largest deviation.
+        sample(&mut e, 100, 3);
+        assert!(e.rto() < Duration::from_micros(587_500));
+    }
+
+    #[test]
+    fn the_minimum_rtt_is_the_smallest_sample() {
+        let mut e = est();
+        sample(&mut e, 100, 1);
+        sample(&mut e, 50, 2);
+        sample(&mut e, 80, 3);
+        assert_eq!(e.min_rtt(), Some(Duration::from_millis(50)));
+    }
+
     #[test]
     fn rto_is_clamped_to_the_maximum() {
         let mut e = est();
-        e.sample(Duration::from_secs(500));
+        sample(&mut e, 500_000, 1);
         assert_eq!(e.rto(), Duration::from_secs(120));
     }
 }

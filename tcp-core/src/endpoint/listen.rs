@@ -505,7 +505,7 @@ impl Endpoint {
         };
         let mut conn = Connection::from_handshake(self.cfg.clone(), now, &hs);
         if let Some(rtt) = synack_rtt {
-            conn.handshake_rtt_sample(rtt);
+            conn.handshake_rtt_sample(now, rtt);
         }
         conn.handle_segment(now, h, payload);
         if let Some(s) = self.slots.get_mut(i as usize) {

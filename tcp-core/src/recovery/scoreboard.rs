@@ -136,6 +136,9 @@ struct Seg {
     retransmitted: bool,
     /// A retransmission is in flight (counts in pipe, RFC 6675 SetPipe (b)).
     rtx_in_flight: bool,
+    /// The segment ended a unit of transmission (a Linux skb: a TSO unit or the end of a
+    /// write); a retransmission does not run past it.
+    unit_end: bool,
 }
 
 impl Seg {
@@ -444,6 +447,7 @@ impl Scoreboard {
             lost: false,
             retransmitted: false,
             rtx_in_flight: false,
+            unit_end: false,
         };
         self.attach(s, &g);
         self.segs.insert(s, g);
@@ -694,6 +698,47 @@ impl Scoreboard {
             return false;
         }
         self.lost_threshold().is_some_and(|t| a < t)
+    }
+
+    /// The new data segment ending at `end` ended a unit of transmission (see
+    /// [`Scoreboard::lost_run`]).
+    pub fn mark_unit_end(&mut self, end: SeqNum) {
+        let Some(e) = self.abs(end) else {
+            return;
+        };
+        if let Some((&k, g)) = self.segs.before(e) {
+            if g.end == e {
+                self.update_seg(k, |g| g.unit_end = true);
+            }
+        }
+    }
+
+    /// How many consecutive segment records from the one holding `seq` are marked lost and
+    /// await retransmission (neither SACKed nor already retransmitted), at most `max` and
+    /// not past the end of a unit of transmission: what a retransmission may send at once
+    /// (Linux retransmits lost skbs one at a time, each as one TSO unit).
+    pub fn lost_run(&self, seq: SeqNum, max: u32) -> u32 {
+        let Some(a) = self.abs(seq) else {
+            return 0;
+        };
+        let mut cursor = match self.segs.at_or_before(a) {
+            Some((&k, g)) if g.end > a => k,
+            _ => return 0,
+        };
+        let mut n = 0;
+        while n < max {
+            match self.segs.first_in(cursor, self.max_abs) {
+                Some((&k, g)) if k == cursor && g.lost && !g.sacked && !g.rtx_in_flight => {
+                    n += 1;
+                    cursor = g.end;
+                    if g.unit_end {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        n
     }
 
     /// The octet `seq` is covered by an accepted SACK block.

@@ -177,8 +177,10 @@ pub struct IpInfo {
     pub tos: Option<u8>,
     /// IPv6 flow label (`flowlabel 0x..`).
     pub flow_label: Option<u32>,
-    /// TTL / hop limit (`ttl N`).
+    /// TTL / hop limit (`ttl N`, NPLab's `hlim N`).
     pub ttl: Option<u8>,
+    /// DSCP (NPLab's `dscp 0x..`), the upper six bits of the TOS byte.
+    pub dscp: Option<u8>,
 }
 
 /// ECN codepoints as packetdrill names them.
@@ -231,6 +233,29 @@ pub struct PacketEvent {
     pub urg: Option<u16>,
     /// Option list; see the type-level notes.
     pub options: Option<Vec<TcpOption>>,
+    /// How `start_seq` is meant (NPLab's `start:end(len)!` and `...(len)`).
+    pub seq_mode: SeqMode,
+    /// The flags were written with an AccECN ACE digit (`S.5`): the three ACE bits are
+    /// compared as one field (packetdrill's `FLAG_PARSE_ACE`).
+    pub ace: bool,
+    /// NPLab's `TS val ...`: the timestamp value is not checked or mapped.
+    pub ts_val_ignored: bool,
+    /// NPLab's `TS val X ecr Y!`: the echo reply is sent as written, not mapped.
+    pub ts_ecr_absolute: bool,
+    /// NPLab's UDP encapsulation suffix `/udp(SRC > DST)` (RFC 8085 tunneling).
+    pub udp_encap: Option<(u16, u16)>,
+}
+
+/// How a TCP packet line's sequence number is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SeqMode {
+    /// `start:end(len)`, relative to the ISN (packetdrill's numbering).
+    #[default]
+    Relative,
+    /// NPLab's `start:end(len)!`: an absolute sequence number.
+    Absolute,
+    /// NPLab's `...(len)`: any sequence number.
+    Ignore,
 }
 
 /// One TCP option as written between `<` and `>`.
@@ -440,140 +465,28 @@ impl Expr {
 }
 
 /// A `%{ ... }%` block.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CodeBlock {
-    /// The text between `%{` and `}%`, with surrounding blanks trimmed.
+    /// The text between `%{` and `}%`, with blanks and tabs around it trimmed (as
+    /// packetdrill's lexer does).
     pub text: String,
-    /// The block split into statements (lines and `;`), blank and `#` lines dropped.
-    pub statements: Vec<CodeStatement>,
+    /// The block parsed as the Python subset the runner evaluates, or why it is not.
+    pub program: Result<super::python::Program, super::python::SyntaxError>,
 }
 
 impl CodeBlock {
-    /// Whether every statement was understood (the executor can evaluate the block).
+    /// Parses a block's text.
+    pub fn new(text: &str) -> Self {
+        CodeBlock {
+            text: text.to_string(),
+            program: super::python::parse(text),
+        }
+    }
+
+    /// Whether the block parsed (the executor can evaluate it).
     pub fn fully_parsed(&self) -> bool {
-        self.statements
-            .iter()
-            .all(|s| matches!(s, CodeStatement::Assert(_)))
+        self.program.is_ok()
     }
 }
 
-/// One statement of a code block.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CodeStatement {
-    /// `assert <expr> <op> <expr> [<op> <expr> ...][, message]`.
-    Assert(Assertion),
-    /// Anything else, verbatim (the executor SKIPs with this text as the reason).
-    Unparsed(String),
-}
-
-/// A (possibly chained, Python-style) comparison: every adjacent pair must hold.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Assertion {
-    /// The leftmost operand.
-    pub first: CodeExpr,
-    /// The following `(operator, operand)` pairs, at least one.
-    pub rest: Vec<(CmpOp, CodeExpr)>,
-    /// The text after a top-level `,` (Python's assert message), if any.
-    pub message: Option<String>,
-}
-
-/// Comparison operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CmpOp {
-    /// `==`
-    Eq,
-    /// `!=`
-    Ne,
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-}
-
-impl CmpOp {
-    /// Apply the comparison.
-    pub fn holds(self, a: i64, b: i64) -> bool {
-        match self {
-            CmpOp::Eq => a == b,
-            CmpOp::Ne => a != b,
-            CmpOp::Lt => a < b,
-            CmpOp::Le => a <= b,
-            CmpOp::Gt => a > b,
-            CmpOp::Ge => a >= b,
-        }
-    }
-}
-
-/// Arithmetic operators in code expressions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArithOp {
-    /// `+`
-    Add,
-    /// `-`
-    Sub,
-    /// `*`
-    Mul,
-    /// `/` or `//` (integer division)
-    Div,
-    /// `%`
-    Rem,
-    /// `&`
-    And,
-    /// `|`
-    Or,
-}
-
-/// An integer expression in a code block.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CodeExpr {
-    /// A literal.
-    Int(i64),
-    /// A name: `tcpi_state`, `TCP_ESTABLISHED`, `TCPI_OPT_SACK`, …
-    Name(String),
-    /// Unary minus.
-    Neg(Box<CodeExpr>),
-    /// A binary operation.
-    Binary(ArithOp, Box<CodeExpr>, Box<CodeExpr>),
-}
-
-impl CodeExpr {
-    /// Evaluate with `lookup` for names; `None` if a name is unknown, or on division by
-    /// zero or overflow.
-    pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<i64>) -> Option<i64> {
-        match self {
-            CodeExpr::Int(v) => Some(*v),
-            CodeExpr::Name(n) => lookup(n),
-            CodeExpr::Neg(e) => e.eval(lookup)?.checked_neg(),
-            CodeExpr::Binary(op, a, b) => {
-                let (a, b) = (a.eval(lookup)?, b.eval(lookup)?);
-                match op {
-                    ArithOp::Add => a.checked_add(b),
-                    ArithOp::Sub => a.checked_sub(b),
-                    ArithOp::Mul => a.checked_mul(b),
-                    ArithOp::Div => a.checked_div_euclid(b),
-                    ArithOp::Rem => a.checked_rem_euclid(b),
-                    ArithOp::And => Some(a & b),
-                    ArithOp::Or => Some(a | b),
-                }
-            }
-        }
-    }
-}
-
-impl Assertion {
-    /// Evaluate the whole chain; `None` if some operand cannot be evaluated.
-    pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<i64>) -> Option<bool> {
-        let mut left = self.first.eval(lookup)?;
-        let mut ok = true;
-        for (op, expr) in &self.rest {
-            let right = expr.eval(lookup)?;
-            ok &= op.holds(left, right);
-            left = right;
-        }
-        Some(ok)
-    }
-}
+impl Eq for CodeBlock {}

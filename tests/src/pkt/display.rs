@@ -73,6 +73,9 @@ impl fmt::Display for IpInfo {
         if let Some(t) = self.ttl {
             parts.push(format!("ttl {t}"));
         }
+        if let Some(d) = self.dscp {
+            parts.push(format!("dscp {d:#x}"));
+        }
         if parts.is_empty() {
             Ok(())
         } else {
@@ -113,8 +116,8 @@ impl fmt::Display for TcpOption {
     }
 }
 
-fn option_list(f: &mut fmt::Formatter<'_>, opts: &Option<Vec<TcpOption>>) -> fmt::Result {
-    match opts {
+fn option_list(f: &mut fmt::Formatter<'_>, p: &PacketEvent) -> fmt::Result {
+    match &p.options {
         None => f.write_str(" <...>"),
         Some(v) if v.is_empty() => Ok(()),
         Some(v) => {
@@ -123,7 +126,20 @@ fn option_list(f: &mut fmt::Formatter<'_>, opts: &Option<Vec<TcpOption>>) -> fmt
                 if i > 0 {
                     f.write_str(",")?;
                 }
-                write!(f, "{o}")?;
+                match o {
+                    TcpOption::Timestamp { val, ecr } => {
+                        if p.ts_val_ignored {
+                            f.write_str("TS val ...")?;
+                        } else {
+                            write!(f, "TS val {val}")?;
+                        }
+                        write!(f, " ecr {ecr}")?;
+                        if p.ts_ecr_absolute {
+                            f.write_str("!")?;
+                        }
+                    }
+                    o => write!(f, "{o}")?,
+                }
             }
             f.write_str(">")
         }
@@ -145,11 +161,45 @@ impl fmt::Display for PacketEvent {
         if let Some((s, d)) = self.ports {
             write!(f, " {s}>{d}")?;
         }
-        write!(
-            f,
-            " {} {}:{}({})",
-            self.flags, self.start_seq, self.end_seq, self.len
-        )?;
+        let flags = if self.ace {
+            // Letters without E/W/A, then `.` for ACK, then the ACE digit (`S.5`).
+            let bits = self.flags.0;
+            let mut s = String::new();
+            for (bit, c) in [
+                (TcpFlags::FIN, 'F'),
+                (TcpFlags::SYN, 'S'),
+                (TcpFlags::RST, 'R'),
+                (TcpFlags::PSH, 'P'),
+                (TcpFlags::URG, 'U'),
+            ] {
+                if bits & bit != 0 {
+                    s.push(c);
+                }
+            }
+            if bits & TcpFlags::ACK != 0 {
+                s.push('.');
+            }
+            let ace = u16::from(bits & TcpFlags::ECE != 0)
+                | u16::from(bits & TcpFlags::CWR != 0) << 1
+                | u16::from(bits & TcpFlags::AE != 0) << 2;
+            s.push(char::from(b'0' + ace as u8));
+            s
+        } else {
+            self.flags.to_string()
+        };
+        match self.seq_mode {
+            SeqMode::Ignore => write!(f, " {flags} ...({})", self.len)?,
+            mode => {
+                write!(
+                    f,
+                    " {flags} {}:{}({})",
+                    self.start_seq, self.end_seq, self.len
+                )?;
+                if mode == SeqMode::Absolute {
+                    f.write_str("!")?;
+                }
+            }
+        }
         if let Some(a) = self.ack {
             write!(f, " ack {a}")?;
         }
@@ -159,7 +209,11 @@ impl fmt::Display for PacketEvent {
         if let Some(u) = self.urg {
             write!(f, " urg {u}")?;
         }
-        option_list(f, &self.options)
+        option_list(f, self)?;
+        if let Some((s, d)) = self.udp_encap {
+            write!(f, "/udp({s} > {d})")?;
+        }
+        Ok(())
     }
 }
 

@@ -271,13 +271,19 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
             } else if float {
                 Tok::Float(text[start..i].to_string())
             } else {
-                let v: i64 = text[start..i].parse().map_err(|_| {
-                    err(
-                        start_line,
-                        format!("number '{}' out of range", &text[start..i]),
-                    )
-                })?;
-                Tok::Int(v)
+                match text[start..i].parse::<i64>() {
+                    Ok(v) => Tok::Int(v),
+                    // A digit run too long for a number is a word: NPLab writes Fast Open
+                    // cookies as bare hex digits (`FO 0203040506070809101112`); where a
+                    // number is expected the parser reports it.
+                    Err(_) if c != b'-' => Tok::Word(text[start..i].to_string()),
+                    Err(_) => {
+                        return Err(err(
+                            start_line,
+                            format!("number '{}' out of range", &text[start..i]),
+                        ));
+                    }
+                }
             }
         } else if is_word_char(c) {
             while i < b.len() && is_word_char(b[i]) {

@@ -51,16 +51,21 @@
 //! ```
 
 pub mod ast;
-mod code;
 mod display;
 mod exec;
+mod info;
 mod lexer;
+mod machine;
 mod parser;
+pub mod python;
+pub mod report;
+mod shell;
 mod syscalls;
+mod sysctl;
 
 pub use ast::*;
-pub use exec::{Outcome, run_file, run_script};
-pub use parser::{parse_script, parse_script_with_defines};
+pub use exec::{Outcome, Profile, Report, RunOptions, run_file, run_file_with, run_script};
+pub use parser::{parse_script, parse_script_with, parse_script_with_defines};
 
 use core::fmt;
 

@@ -2,7 +2,6 @@
 
 use super::ParseError;
 use super::ast::*;
-use super::code::parse_code_block;
 use super::lexer::{Tok, Token, tokenize};
 
 /// Deepest nesting of `[ ]`, `{ }` and `( )` accepted in expressions.
@@ -17,11 +16,25 @@ pub fn parse_script(text: &str) -> Result<Script, ParseError> {
 }
 
 /// Like [`parse_script`], with extra `NAME=VALUE` definitions given outside the script
-/// (packetdrill's command-line `--define`); definitions in the script take precedence.
+/// (packetdrill's command-line `-D`/`--define`), which win over the script's own.
 pub fn parse_script_with_defines(
     text: &str,
     defines: &[(String, String)],
 ) -> Result<Script, ParseError> {
+    parse_script_with(text, defines, &[])
+}
+
+/// Like [`parse_script_with_defines`], after C-preprocessor conditionals: lines
+/// `#ifdef SYM`, `#ifndef SYM`, `#if EXPR`, `#elif EXPR`, `#else` and `#endif` (as the
+/// FreeBSD tcp-testsuite writes them) keep or drop the lines between them, with `symbols`
+/// defined (e.g. `FreeBSD`). Dropped lines become empty, so line numbers stay.
+pub fn parse_script_with(
+    text: &str,
+    defines: &[(String, String)],
+    symbols: &[String],
+) -> Result<Script, ParseError> {
+    let pre = preprocess(text, symbols)?;
+    let text = pre.as_str();
     let tokens = tokenize(text)?;
     let last_line = text.lines().count().max(1);
     let mut p = Parser {
@@ -29,6 +42,7 @@ pub fn parse_script_with_defines(
         toks: tokens,
         pos: 0,
         last_line,
+        ts_flags: (false, false),
     };
     p.script(defines)
 }
@@ -54,6 +68,9 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     last_line: usize,
+    /// NPLab's per-packet timestamp flags (`TS val ...`, `ecr N!`) seen in the option
+    /// list being parsed.
+    ts_flags: (bool, bool),
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -144,6 +161,9 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(v)
             }
+            Some(Tok::Word(w)) if w.bytes().all(|b| b.is_ascii_digit()) => {
+                self.err(format!("{what} '{w}' out of range"))
+            }
             _ => self.expected(what),
         }
     }
@@ -197,11 +217,9 @@ impl Parser<'_> {
             .iter()
             .filter(|(k, _)| k == "define")
             .filter_map(|(_, v)| v.split_once('='));
-        for (name, value) in extra
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain(in_script)
-        {
+        // As packetdrill: the script's `--define` options are processed first and the
+        // command line's `-D` definitions overwrite them.
+        for (name, value) in in_script.chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             table.retain(|(n, _)| n != name);
             table.push((name.to_string(), define_token(value)));
         }
@@ -346,7 +364,7 @@ impl Parser<'_> {
             }
             Some(Tok::Code(text)) => {
                 self.pos += 1;
-                Ok(EventKind::Code(parse_code_block(&text)))
+                Ok(EventKind::Code(CodeBlock::new(&text)))
             }
             Some(Tok::Ellipsis) => {
                 self.pos += 1;
@@ -394,8 +412,8 @@ impl Parser<'_> {
             }));
         }
         let ports = self.opt_ports()?;
-        let flags = self.flags()?;
-        let (start_seq, end_seq, len) = self.seq()?;
+        let (flags, ace) = self.flags()?;
+        let (start_seq, end_seq, len, seq_mode) = self.packet_seq()?;
         let ack = if self.eat_word("ack") {
             Some(self.u32("ack number")?)
         } else {
@@ -431,6 +449,8 @@ impl Parser<'_> {
         } else {
             Some(Vec::new())
         };
+        let udp_encap = self.opt_udp_encap()?;
+        let (ts_val_ignored, ts_ecr_absolute) = std::mem::take(&mut self.ts_flags);
         if self.is_punct('{') {
             return self.err("packet fuzzing specifications ('{ mut ... }') are not supported");
         }
@@ -472,7 +492,48 @@ impl Parser<'_> {
             win,
             urg,
             options,
+            seq_mode,
+            ace,
+            ts_val_ignored,
+            ts_ecr_absolute,
+            udp_encap,
         }))
+    }
+
+    /// NPLab's UDP encapsulation suffix `/udp(SRC > DST)`.
+    fn opt_udp_encap(&mut self) -> PResult<Option<(u16, u16)>> {
+        if !(self.is_punct('/') && self.is_word_at(1, "udp")) {
+            return Ok(None);
+        }
+        self.pos += 2;
+        self.expect_punct('(', "after '/udp'")?;
+        let src = self.u16("UDP source port")?;
+        self.expect_punct('>', "between the UDP ports")?;
+        let dst = self.u16("UDP destination port")?;
+        self.expect_punct(')', "after the UDP ports")?;
+        Ok(Some((src, dst)))
+    }
+
+    fn is_word_at(&self, k: usize, w: &str) -> bool {
+        matches!(self.peek_at(k), Some(Tok::Word(x)) if x == w)
+    }
+
+    /// `start:end(len)`, NPLab's `start:end(len)!` (absolute) or `...(len)` (any).
+    fn packet_seq(&mut self) -> PResult<(u32, u32, u16, SeqMode)> {
+        if self.peek() == Some(&Tok::Ellipsis) {
+            self.pos += 1;
+            self.expect_punct('(', "in '...(len)'")?;
+            let len = self.u16("payload length")?;
+            self.expect_punct(')', "in '...(len)'")?;
+            return Ok((0, u32::from(len), len, SeqMode::Ignore));
+        }
+        let (s, e, l) = self.seq()?;
+        let mode = if self.eat_punct('!') {
+            SeqMode::Absolute
+        } else {
+            SeqMode::Relative
+        };
+        Ok((s, e, l, mode))
     }
 
     fn opt_ports(&mut self) -> PResult<Option<(u16, u16)>> {
@@ -510,8 +571,26 @@ impl Parser<'_> {
                 "ect01" => {
                     info.ecn = Some(Ecn::Ect01);
                 }
-                "tos" => info.tos = Some(self.u8("tos")?),
-                "ttl" => info.ttl = Some(self.u8("ttl")?),
+                "tos" | "class" => info.tos = Some(self.u8("tos")?),
+                "ttl" | "hlim" => info.ttl = Some(self.u8("ttl")?),
+                "dscp" => {
+                    let v = self.ranged("dscp", 0x3f)?;
+                    info.dscp = Some(v as u8);
+                }
+                "ecn" => {
+                    let Some(Tok::Word(e)) = self.peek().cloned() else {
+                        return self.expected("an ECN codepoint after 'ecn'");
+                    };
+                    self.pos += 1;
+                    info.ecn = Some(match e.as_str() {
+                        "noecn" => Ecn::NotEct,
+                        "ect0" => Ecn::Ect0,
+                        "ect1" => Ecn::Ect1,
+                        "ce" => Ecn::Ce,
+                        "ect01" => Ecn::Ect01,
+                        other => return self.err(format!("unknown ECN codepoint '{other}'")),
+                    });
+                }
                 "flowlabel" => {
                     let v = self.ranged("flow label", 0xf_ffff)?;
                     info.flow_label = Some(v as u32);
@@ -529,7 +608,7 @@ impl Parser<'_> {
         }
     }
 
-    fn flags(&mut self) -> PResult<TcpFlags> {
+    fn flags(&mut self) -> PResult<(TcpFlags, bool)> {
         let line = self.line();
         let text = match self.peek().cloned() {
             Some(Tok::Punct('.')) => {
@@ -538,7 +617,7 @@ impl Parser<'_> {
             }
             Some(Tok::Punct('-')) => {
                 self.pos += 1;
-                return Ok(TcpFlags(0));
+                return Ok((TcpFlags(0), false));
             }
             Some(Tok::Float(f)) if f.starts_with('.') => {
                 self.pos += 1;
@@ -605,7 +684,7 @@ impl Parser<'_> {
                 }
             };
         }
-        Ok(TcpFlags(bits))
+        Ok((TcpFlags(bits), ace))
     }
 
     /// `start:end(len)`
@@ -671,11 +750,21 @@ impl Parser<'_> {
                 if !self.eat_word("val") {
                     return self.expected("'val' in 'TS val X ecr Y'");
                 }
-                let val = self.u32("TS val")?;
+                // NPLab: `TS val ...` ignores the value, `ecr N!` is absolute.
+                let val = if self.peek() == Some(&Tok::Ellipsis) {
+                    self.pos += 1;
+                    self.ts_flags.0 = true;
+                    0
+                } else {
+                    self.u32("TS val")?
+                };
                 if !self.eat_word("ecr") {
                     return self.expected("'ecr' in 'TS val X ecr Y'");
                 }
                 let ecr = self.u32("TS ecr")?;
+                if self.eat_punct('!') {
+                    self.ts_flags.1 = true;
+                }
                 TcpOption::Timestamp { val, ecr }
             }
             "md5" => {
@@ -768,6 +857,8 @@ impl Parser<'_> {
                     len,
                 }
             };
+            // NPLab: the echoed segment of a UDP-encapsulated connection.
+            let _ = self.opt_udp_encap()?;
             self.expect_punct(']', "after the echoed packet")?;
             Some(e)
         } else {
@@ -925,6 +1016,106 @@ impl Parser<'_> {
             _ => self.expected("an expression (number, symbol, ..., [..], {..}, \"string\")"),
         }
     }
+}
+
+/// The C preprocessor's conditional lines. Only lines whose first word after `#` is a
+/// conditional directive are directives, so Python comments in code blocks stay.
+fn preprocess(text: &str, symbols: &[String]) -> Result<String, ParseError> {
+    // (this level is active, some branch of it was taken, the enclosing level is active)
+    let mut stack: Vec<(bool, bool, bool)> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let active = |stack: &[(bool, bool, bool)]| stack.last().is_none_or(|s| s.0);
+    let cond = |expr: &str, line: usize| -> Result<bool, ParseError> {
+        let e = expr.trim();
+        let defined = |s: &str| symbols.iter().any(|x| x == s.trim());
+        if let Some(inner) = e.strip_prefix("defined(").and_then(|r| r.strip_suffix(')')) {
+            return Ok(defined(inner));
+        }
+        if let Some(inner) = e
+            .strip_prefix("!defined(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
+            return Ok(!defined(inner));
+        }
+        if let Some(inner) = e.strip_prefix("defined ") {
+            return Ok(defined(inner));
+        }
+        match e.parse::<i64>() {
+            Ok(v) => Ok(v != 0),
+            Err(_) => Err(ParseError {
+                line,
+                message: format!("unsupported preprocessor condition '#if {e}'"),
+            }),
+        }
+    };
+    if !text.lines().any(|l| l.trim_start().starts_with('#')) {
+        return Ok(text.to_string());
+    }
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
+        let line = i + 1;
+        let t = raw.trim();
+        let directive = t.strip_prefix('#').map(str::trim_start).and_then(|rest| {
+            let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            matches!(word, "ifdef" | "ifndef" | "if" | "elif" | "else" | "endif")
+                .then(|| (word.to_string(), arg.trim().to_string()))
+        });
+        let Some((word, arg)) = directive else {
+            if active(&stack) {
+                out.push_str(raw);
+            } else {
+                out.push_str(if raw.ends_with('\n') { "\n" } else { "" });
+            }
+            continue;
+        };
+        let outer = active(&stack);
+        match word.as_str() {
+            "ifdef" | "ifndef" | "if" => {
+                let c = match word.as_str() {
+                    "ifdef" => symbols.contains(&arg),
+                    "ifndef" => !symbols.contains(&arg),
+                    _ => cond(&arg, line)?,
+                };
+                stack.push((outer && c, c, outer));
+            }
+            "elif" => {
+                let Some(top) = stack.last_mut() else {
+                    return Err(ParseError {
+                        line,
+                        message: "#elif without #if".into(),
+                    });
+                };
+                let c = !top.1 && cond(&arg, line)?;
+                top.0 = top.2 && c;
+                top.1 |= c;
+            }
+            "else" => {
+                let Some(top) = stack.last_mut() else {
+                    return Err(ParseError {
+                        line,
+                        message: "#else without #if".into(),
+                    });
+                };
+                top.0 = top.2 && !top.1;
+                top.1 = true;
+            }
+            _ => {
+                if stack.pop().is_none() {
+                    return Err(ParseError {
+                        line,
+                        message: "#endif without #if".into(),
+                    });
+                }
+            }
+        }
+        out.push_str(if raw.ends_with('\n') { "\n" } else { "" });
+    }
+    if !stack.is_empty() {
+        return Err(ParseError {
+            line: text.lines().count(),
+            message: "unterminated #if/#ifdef".into(),
+        });
+    }
+    Ok(out)
 }
 
 /// `"1.5"`, `".1"` (non-negative) → microseconds, truncating below 1 µs.
