@@ -12,10 +12,14 @@ pub enum CongestionAlgorithm {
     /// NewReno: slow start and congestion avoidance (RFC 5681) with NewReno fast recovery
     /// (RFC 6582).
     NewReno,
-    /// CUBIC (RFC 9438) with HyStart++ slow-start exit (RFC 9406), as Linux's default
-    /// `tcp_cubic`.
+    /// CUBIC as Linux's `tcp_cubic` computes it: the window in packets, Linux's fixed
+    /// point, β = 717/1024, the original HyStart. The default: a peer sees Linux's
+    /// numbers.
     #[default]
     Cubic,
+    /// CUBIC by the letter of RFC 9438 (arithmetic in bytes, β = 0.7) with HyStart++
+    /// (RFC 9406).
+    CubicRfc9438,
 }
 
 /// How retry limits (`syn_retries`, `retries2`, `orphan_retries`) end a connection.

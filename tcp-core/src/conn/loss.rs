@@ -233,6 +233,7 @@ impl Connection {
                     acked_bytes: up.acked_bytes,
                     sacked_bytes: up.sacked_bytes,
                     rtt,
+                    srtt: self.rtt.srtt(),
                     in_flight: pipe,
                     snd_una: self.snd_una,
                     snd_nxt: self.snd_max,

@@ -22,6 +22,7 @@ pub(crate) mod rwnd;
 pub(crate) mod send_buf;
 mod timers;
 mod tso;
+mod write_queue;
 
 pub use info::{ConnStats, Info};
 
@@ -281,10 +282,16 @@ pub struct Connection {
     zwnd_backoff: u32,
     persist_at: Option<Instant>,
     persist_backoff: u32,
-    /// Segments left in the TSO unit being sent, and whether it has more than one
-    /// (its last segment then carries PSH; see `tso`), started at `gso_at`.
+    /// Segments left in the packet (TSO unit) being sent, and whether its last one
+    /// carries PSH (see `tso` and `write_queue`), cut at `gso_at`.
     gso_left: u32,
-    gso_multi: bool,
+    /// The skb boundaries Linux would give the unsent data (where PSH goes).
+    wq: write_queue::WriteQueue,
+    /// Segments sent in the middle of a write (Linux's `tcp_push_one`), not yet polled.
+    pending_out: VecDeque<Segment>,
+    /// Nagle is off for the send underway (`TCP_NAGLE_PUSH`).
+    nagle_push: bool,
+    gso_psh: bool,
     gso_at: Option<Instant>,
     persist_probes: u32,
     probe_pending: bool,
@@ -397,7 +404,10 @@ impl Connection {
             persist_at: None,
             persist_backoff: 0,
             gso_left: 0,
-            gso_multi: false,
+            wq: write_queue::WriteQueue::new(iss + 1),
+            pending_out: VecDeque::new(),
+            nagle_push: false,
+            gso_psh: false,
             gso_at: None,
             persist_probes: 0,
             probe_pending: false,
@@ -706,19 +716,57 @@ impl Connection {
 
     /// Copies as much of `data` into the send buffer as fits and returns how much
     /// (RFC 9293 §3.10.2). Data written before the handshake completes is sent after it.
-    pub fn write(&mut self, _now: Instant, data: &[u8]) -> Result<usize, WriteError> {
+    pub fn write(&mut self, now: Instant, data: &[u8]) -> Result<usize, WriteError> {
         self.write_check()?;
-        let n = self.send_buf.push_slice(data);
+        let n = data.len().min(self.send_buf.free());
+        self.queue_write(now, n, |buf, range| {
+            buf.push_slice(data.get(range).unwrap_or_default());
+        });
         self.after_write(n, data.len())
     }
 
     /// Like [`Connection::write`] but takes owned data without copying it: the bytes go to
     /// the wire as slices of `data`.
-    pub fn write_bytes(&mut self, _now: Instant, data: Bytes) -> Result<usize, WriteError> {
+    pub fn write_bytes(&mut self, now: Instant, data: Bytes) -> Result<usize, WriteError> {
         self.write_check()?;
         let want = data.len();
-        let n = self.send_buf.push_bytes(data);
+        let n = want.min(self.send_buf.free());
+        self.queue_write(now, n, |buf, range| {
+            buf.push_bytes(data.slice(range));
+        });
         self.after_write(n, want)
+    }
+
+    /// Queues `n` bytes of one write, piece by piece as Linux's `tcp_sendmsg_locked` fills
+    /// its skbs (see `write_queue`), sending at once where Linux does in the middle of a
+    /// write; `push(buf, range)` appends bytes `range` of the write to the send buffer.
+    fn queue_write(
+        &mut self,
+        now: Instant,
+        n: usize,
+        mut push: impl FnMut(&mut SendBuffer, core::ops::Range<usize>),
+    ) {
+        let mss = self.eff_mss();
+        let size_goal = write_queue::WriteQueue::size_goal(mss, self.max_snd_wnd);
+        let half_window = self.max_snd_wnd / 2;
+        let mut off = 0usize;
+        while off < n {
+            let write_seq = self.buf_seq + self.send_buf.len() as u32;
+            let left = u32::try_from(n - off).unwrap_or(u32::MAX);
+            let (copy, what) =
+                self.wq
+                    .write_step(write_seq, left, size_goal, half_window, off == 0);
+            let copy = (copy as usize).max(1).min(n - off);
+            push(&mut self.send_buf, off..off + copy);
+            off += copy;
+            if what != write_queue::Push::None && self.state.is_synchronized() {
+                self.push_now(now, what == write_queue::Push::One);
+            }
+        }
+        if n > 0 {
+            let end = self.buf_seq + self.send_buf.len() as u32;
+            self.wq.end_write(end);
+        }
     }
 
     fn after_write(&mut self, n: usize, want: usize) -> Result<usize, WriteError> {

@@ -12,7 +12,40 @@ use bytes::Bytes;
 impl Connection {
     /// The next segment to send, if any. Call until it returns `None`.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Segment> {
+        if let Some(seg) = self.pending_out.pop_front() {
+            return Some(seg);
+        }
         let seg = self.next_segment(now);
+        self.after_transmit(now, seg)
+    }
+
+    /// Sends in the middle of a write, as Linux's `tcp_push_one` (`one`: the head skb's
+    /// first unit) or `__tcp_push_pending_frames` after a forced PSH: new data only, Nagle
+    /// off. The segments wait in `pending_out` for `poll_transmit`.
+    pub(super) fn push_now(&mut self, now: Instant, one: bool) {
+        let recovering = self.snd_nxt != self.snd_max
+            || self.recovery.is_some()
+            || self.frto.is_some()
+            || self
+                .loss
+                .as_deref()
+                .is_some_and(|l| l.in_recovery() || l.probe_due);
+        if recovering || !self.ctl.is_empty() || self.syn_pending {
+            return;
+        }
+        self.nagle_push = true;
+        while let Some(seg) = self.send_data(now) {
+            let seg = self.after_transmit(now, Some(seg));
+            self.pending_out.extend(seg);
+            if one && self.gso_left == 0 {
+                break;
+            }
+        }
+        self.nagle_push = false;
+    }
+
+    /// The bookkeeping of every segment that leaves (`None`: nothing to send).
+    fn after_transmit(&mut self, now: Instant, seg: Option<Segment>) -> Option<Segment> {
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
             // Every segment carrying our ACK satisfies a delayed ACK (Linux's
@@ -333,59 +366,81 @@ impl Connection {
     /// and once the application has closed its side).
     fn nagle_holds(&self) -> bool {
         !self.opts.nodelay
+            && !self.nagle_push
             && !self.fin_queued
             && self.snd_sml.gt(self.snd_una)
             && self.snd_sml.le(self.snd_nxt)
     }
 
-    /// Counts a data segment at `seq` into the current TSO unit, starting a new unit when
-    /// the last one is complete (or was started at another time). Returns whether it ends
-    /// a unit of more than one segment.
-    fn gso_unit_ends(&mut self, now: Instant, seq: SeqNum, retransmission: bool) -> bool {
+    /// What Linux's TSO sizing allows in one packet now: the congestion window's quota
+    /// and the autosized maximum (see `tso`).
+    fn tso_input(&self, sendable: u32, retransmission: bool) -> tso::UnitInput {
+        let smss = self.eff_mss().max(1);
+        let flight = match self.loss.as_deref() {
+            Some(l) => l.sb.pipe(),
+            None => self.snd_nxt.since(self.snd_una),
+        };
+        tso::UnitInput {
+            mss: smss,
+            cwnd: (self.cc.cwnd() / smss).max(1),
+            ssthresh: self.cc.ssthresh() / smss,
+            in_flight: flight.div_ceil(smss),
+            packets_out: self.snd_max.since(self.snd_una).div_ceil(smss),
+            srtt: self.rtt.srtt(),
+            min_rtt: self.rtt.min_rtt(),
+            sendable,
+            retransmission,
+        }
+    }
+
+    /// Counts a data segment at `seq` into the packet being sent, cutting a new packet
+    /// when the last one is complete (or was started at another time): new data from the
+    /// skb model (`write_queue`), retransmissions within one original packet. Returns
+    /// whether this segment ends a packet that carries PSH.
+    fn packet_psh(&mut self, now: Instant, seq: SeqNum, len: u32, retransmission: bool) -> bool {
+        let smss = self.eff_mss().max(1);
         if self.gso_left == 0 || self.gso_at != Some(now) {
-            let smss = self.eff_mss().max(1);
-            let data_end = self.buf_seq + self.send_buf.len() as u32;
-            let limit = if retransmission {
-                self.snd_max.min(data_end)
-            } else {
-                data_end
-            };
             let wnd_end = self.snd_una + self.snd_wnd;
-            let end = if wnd_end.lt(limit) { wnd_end } else { limit };
-            let bytes = if end.gt(seq) { end.since(seq) } else { 0 };
-            let partial = bytes % smss;
-            let held = partial > 0 && !retransmission && self.nagle_holds();
-            let mut sendable = bytes / smss + u32::from(partial > 0 && !held);
-            if retransmission {
-                sendable = match self.loss.as_deref() {
-                    // With SACK the run of lost segments within one original unit.
-                    Some(l) => l.sb.lost_run(seq, sendable),
-                    // Without the scoreboard the original units are not known: one by one.
-                    None => 1,
-                };
-            }
-            let flight = match self.loss.as_deref() {
-                Some(l) => l.sb.pipe(),
-                None => self.snd_nxt.since(self.snd_una),
+            let data_end = self.buf_seq + self.send_buf.len() as u32;
+            let planned = if retransmission {
+                None
+            } else {
+                let quota = tso::packet_segments(&self.tso_input(u32::MAX, false));
+                let partial_ok = !self.nagle_holds();
+                self.wq.next_packet(seq, smss, quota, wnd_end, partial_ok)
             };
-            let input = tso::UnitInput {
-                mss: smss,
-                cwnd: (self.cc.cwnd() / smss).max(1),
-                ssthresh: self.cc.ssthresh() / smss,
-                in_flight: flight.div_ceil(smss),
-                packets_out: self.snd_max.since(self.snd_una).div_ceil(smss),
-                srtt: self.rtt.srtt(),
-                min_rtt: self.rtt.min_rtt(),
-                sendable,
-                retransmission,
+            let (segs, psh) = match planned {
+                Some(p) => (p.len.div_ceil(smss).max(1), p.psh),
+                None => {
+                    let limit = if retransmission {
+                        self.snd_max.min(data_end)
+                    } else {
+                        data_end
+                    };
+                    let end = if wnd_end.lt(limit) { wnd_end } else { limit };
+                    let bytes = if end.gt(seq) { end.since(seq) } else { 0 };
+                    let mut sendable = bytes.div_ceil(smss);
+                    if retransmission {
+                        sendable = match self.loss.as_deref() {
+                            // With SACK the run of lost segments within one original
+                            // packet.
+                            Some(l) => l.sb.lost_run(seq, sendable),
+                            // Without the scoreboard the packets are not known.
+                            None => 1,
+                        };
+                    }
+                    let n = tso::unit_segments(&self.tso_input(sendable, retransmission));
+                    // Data the model does not know: PSH where the queued data ends.
+                    let ends_data = !retransmission && seq + len == data_end;
+                    (n, n > 1 || ends_data)
+                }
             };
-            let n = tso::unit_segments(&input);
-            self.gso_left = n;
-            self.gso_multi = n > 1;
+            self.gso_left = segs;
+            self.gso_psh = psh;
             self.gso_at = Some(now);
         }
-        self.gso_left -= 1;
-        self.gso_multi && self.gso_left == 0
+        self.gso_left = self.gso_left.saturating_sub(1);
+        self.gso_left == 0 && self.gso_psh
     }
 
     /// Builds a segment of `len` bytes at `seq` (plus FIN) and advances SND.NXT. `unit`: the
@@ -408,15 +463,21 @@ impl Connection {
         // PSH where Linux's wire shows it: at the end of the queued data (the end of the
         // last write, tcp_push) and on the last segment of every TSO unit of two or more
         // segments (see `tso`).
-        let unit_ends = if unit && len > 0 {
-            self.gso_unit_ends(now, seq, retransmission)
+        let psh = if unit && len > 0 {
+            self.packet_psh(now, seq, len, retransmission)
         } else {
             self.gso_left = 0;
-            false
+            if !retransmission {
+                self.wq.on_sent(seq + len);
+            }
+            seq + len == data_end
         };
-        if len > 0 && (seq + len == data_end || unit_ends) {
+        // A retransmission that ends the queued data carries the mark of the end of the
+        // last write.
+        if len > 0 && (psh || (retransmission && seq + len == data_end)) {
             flags |= TcpFlags::PSH;
         }
+        let packet_end = self.gso_left == 0;
         if fin {
             flags |= TcpFlags::FIN;
         }
@@ -445,7 +506,8 @@ impl Connection {
                 l.sb.on_rescue_retransmit(seq, end, now);
             } else {
                 l.sb.on_transmit(seq, end, now);
-                if !retransmission && flags.contains(TcpFlags::PSH) {
+                if !retransmission && packet_end {
+                    // Each packet sent is an skb of the retransmission queue.
                     l.sb.mark_unit_end(seq + len);
                 }
             }

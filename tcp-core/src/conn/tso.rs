@@ -89,6 +89,12 @@ fn cwnd_quota(i: &UnitInput) -> u32 {
     }
 }
 
+/// `min(tcp_cwnd_test, tcp_tso_segs)`: the segments one packet may take now, before the
+/// window and the data queued (at least 1).
+pub(crate) fn packet_segments(i: &UnitInput) -> u32 {
+    cwnd_quota(i).min(autosize(i)).max(1)
+}
+
 /// The segments of the unit that starts now (at least 1).
 pub(crate) fn unit_segments(i: &UnitInput) -> u32 {
     cwnd_quota(i).min(autosize(i)).min(i.sendable).max(1)

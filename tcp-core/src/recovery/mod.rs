@@ -1,7 +1,8 @@
 //! Loss recovery and congestion control building blocks.
 //!
 //! - Congestion control behind the [`CongestionControl`] trait: [`NewReno`] (RFC 5681,
-//!   RFC 6582) and [`Cubic`] (RFC 9438) with HyStart++ ([`HyStart`], RFC 9406).
+//!   RFC 6582), [`LinuxCubic`] (Linux's `tcp_cubic`, the default) and [`Cubic`] (RFC 9438)
+//!   with HyStart++ ([`HyStart`], RFC 9406).
 //! - [`Scoreboard`]: the SACK sender's record of sent segments and SACKed ranges
 //!   (RFC 6675, RFC 2883 DSACK detection), bounded under hostile SACK blocks.
 //! - [`Rack`] and [`Tlp`]: time-based loss detection and tail loss probes (RFC 8985).
@@ -46,6 +47,7 @@
 mod cubic;
 mod frto;
 mod hystart;
+mod linux_cubic;
 mod newreno;
 mod prr;
 mod rack;
@@ -56,6 +58,7 @@ mod undo;
 pub use cubic::Cubic;
 pub use frto::{Frto, FrtoAck, FrtoPhase, FrtoVerdict};
 pub use hystart::{HyStart, SlowStartPhase};
+pub use linux_cubic::LinuxCubic;
 pub use newreno::NewReno;
 pub use prr::Prr;
 pub use rack::{Rack, RackOutcome, Tlp, TlpAckOutcome, TlpProbe};
@@ -82,6 +85,8 @@ pub struct AckSample {
     pub sacked_bytes: u32,
     /// The RTT sample this ACK produced, if any (RFC 6298 §3 / RFC 7323 §4.1).
     pub rtt: Option<Duration>,
+    /// The smoothed RTT after this ACK, if measured.
+    pub srtt: Option<Duration>,
     /// Bytes in flight after processing the ACK (RFC 6675 `pipe` or FlightSize).
     pub in_flight: u32,
     /// SND.UNA after processing the ACK.
@@ -146,7 +151,8 @@ pub fn new_controller(
 ) -> Box<dyn CongestionControl> {
     match alg {
         CongestionAlgorithm::NewReno => Box::new(NewReno::new(initial_window, smss)),
-        CongestionAlgorithm::Cubic => Box::new(Cubic::new(initial_window, smss)),
+        CongestionAlgorithm::Cubic => Box::new(LinuxCubic::new(initial_window, smss)),
+        CongestionAlgorithm::CubicRfc9438 => Box::new(Cubic::new(initial_window, smss)),
     }
 }
 
