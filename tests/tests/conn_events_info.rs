@@ -176,6 +176,69 @@ fn info_fields() {
     assert!(i.ssthresh < u32::MAX);
 }
 
+/// `TCP_INFO` in Linux's terms through one loss episode: SACKs without a declared loss
+/// are Disorder, a loss starts Recovery with the lost and SACKed segments counted, a
+/// timeout is Loss until everything outstanding then is acknowledged, and the window
+/// counts in segments (`tcpi_snd_cwnd`, `tcpi_snd_ssthresh` 0x7fffffff until a
+/// reduction).
+#[test]
+fn tcp_info_follows_linux_congestion_states_and_counts_segments() {
+    use tcp_core::conn::CaState;
+    use tcp_tests::lone::{LOCAL_ISS, PEER_ISN, PeerOpts, syn_header};
+    // A 100 ms handshake RTT, so RACK allows a quarter of it for reordering.
+    let mut l = Lone::client(Config {
+        nodelay: true,
+        ..Config::default()
+    });
+    l.set_time(l.now + Duration::from_millis(100));
+    let h = syn_header(
+        TcpFlags::SYN | TcpFlags::ACK,
+        PEER_ISN,
+        LOCAL_ISS + 1,
+        PeerOpts::default(),
+    );
+    l.input(h, Bytes::new());
+    l.out.clear();
+    let t = l.c.tcp_info(l.now);
+    assert_eq!(
+        (t.ca_state, t.snd_cwnd, t.snd_ssthresh),
+        (CaState::Open, 10, 0x7fff_ffff)
+    );
+    assert_eq!(t.snd_mss, 1460);
+    assert_eq!(
+        t.options,
+        tcp_core::conn::tcpi_options::SACK | tcp_core::conn::tcpi_options::WSCALE
+    );
+    l.write(10 * 1460);
+    let t = l.c.tcp_info(l.now);
+    assert_eq!((t.unacked, t.notsent_bytes, t.data_segs_out), (10, 0, 10));
+    l.set_time(l.now + Duration::from_millis(100));
+    // Segment 1 is missing; 2 is SACKed: Disorder.
+    l.sack(1, 1, &[(1461, 2921)]);
+    let t = l.c.tcp_info(l.now);
+    assert_eq!((t.ca_state, t.sacked, t.lost), (CaState::Disorder, 1, 0));
+    // Two more SACKed: segment 1 is lost, fast recovery.
+    l.sack(1, 1, &[(1461, 5841)]);
+    let t = l.c.tcp_info(l.now);
+    assert_eq!(t.ca_state, CaState::Recovery);
+    assert_eq!((t.sacked, t.lost), (3, 1));
+    assert_eq!(t.total_retrans, 1, "the lost segment went again");
+    // Everything acknowledged: Open with the reduced window.
+    l.ack(1, 10 * 1460 + 1);
+    let t = l.c.tcp_info(l.now);
+    assert_eq!((t.ca_state, t.unacked, t.sacked), (CaState::Open, 0, 0));
+    assert_eq!(t.snd_ssthresh, 7, "CUBIC's 717/1024 of 10");
+    // A timeout: Loss until what was outstanding is acknowledged.
+    l.write(1460);
+    l.fire();
+    l.fire();
+    let t = l.c.tcp_info(l.now);
+    assert_eq!((t.ca_state, t.total_rto), (CaState::Loss, 1));
+    l.ack(1, 11 * 1460 + 1);
+    let t = l.c.tcp_info(l.now);
+    assert_eq!((t.ca_state, t.total_rto_recoveries), (CaState::Open, 1));
+}
+
 /// `close()` in SYN_RCVD sends the FIN once the handshake completes.
 #[test]
 fn close_in_syn_rcvd_sends_fin_after_establishing() {

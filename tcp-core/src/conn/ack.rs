@@ -178,6 +178,12 @@ impl AckState {
         self.ato
     }
 
+    /// Restarts the clock of the last data received (`icsk_ack.lrcvtime` at
+    /// establishment).
+    pub(crate) fn set_last_data_recv(&mut self, now: Instant) {
+        self.lrcvtime = now;
+    }
+
     /// When the last data segment arrived (`icsk_ack.lrcvtime`).
     pub(crate) fn last_data_recv(&self) -> Instant {
         self.lrcvtime

@@ -54,6 +54,15 @@ pub struct ConnStats {
     /// Retransmission timeouts that found the peer had reneged on data it SACKed, so the
     /// SACK information was discarded (RFC 2018 §8; Linux's `TCPSACKReneging`).
     pub sack_renegings: u64,
+    /// Segments received with data (`tcpi_data_segs_in`).
+    pub data_segs_in: u64,
+    /// Segments sent with data, retransmissions included (`tcpi_data_segs_out`).
+    pub data_segs_out: u64,
+    /// Out-of-order segments received (`tcpi_rcv_ooopack`).
+    pub ooo_segs_in: u64,
+    /// Retransmission timeouts after which the connection recovered (acknowledged all
+    /// data outstanding at the timeout; `tcpi_total_rto_recoveries`).
+    pub rto_recoveries: u64,
     /// Segments without ACK in synchronized states, dropped (RFC 9293 §3.10.7.4).
     pub no_ack_dropped: u64,
     /// Resets sent.

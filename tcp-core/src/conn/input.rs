@@ -11,6 +11,7 @@
 //!   (`tcp_oow_rate_limited`, RFC 5961 §7).
 
 use super::ack::{AckDecision, MAX_QUICKACKS, SegmentSize};
+use super::tcp_info;
 use super::{Connection, State, reset_for, seq_len};
 use crate::error::ConnError;
 use crate::event::Event;
@@ -48,6 +49,9 @@ impl Connection {
     /// Processes one arriving segment whose checksum was already verified.
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
         self.stats.segs_in += 1;
+        if !payload.is_empty() {
+            self.stats.data_segs_in += 1;
+        }
         let prev_una = self.snd_una;
         match self.state {
             State::Closed | State::Listen => {
@@ -718,6 +722,20 @@ impl Connection {
         if self.write_blocked && self.send_buf.free() > 0 && self.can_write() {
             self.write_blocked = false;
             self.push_event(Event::Writable);
+            let empty = self.send_buf.is_empty();
+            self.chrono
+                .stop(now, tcp_info::Chrono::SndbufLimited, empty);
+        }
+        if self.send_buf.is_empty() {
+            // Everything acknowledged (tcp_clean_rtx_queue with the queues empty).
+            self.chrono.stop(now, tcp_info::Chrono::Busy, true);
+        }
+        if let Some(p) = self.loss_until {
+            if ack.ge(p) {
+                // The timeout's recovery is complete (Linux leaves TCP_CA_Loss).
+                self.loss_until = None;
+                self.stats.rto_recoveries += 1;
+            }
         }
         if self.loss.is_some() {
             return rtt;
@@ -907,6 +925,7 @@ impl Connection {
     /// SACK blocks, never a reason for quick-ACK mode.
     fn queue_ofo(&mut self, now: Instant, seg: &TcpHeader, data: Bytes, fin: bool) {
         let _ = now;
+        self.stats.ooo_segs_in += 1;
         self.ack.schedule();
         let len = data.len();
         let start = self.recv_buf.next() + u64::from(seg.seq.since(self.rcv_nxt));

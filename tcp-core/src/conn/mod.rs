@@ -20,11 +20,13 @@ pub(crate) mod recv_buf;
 pub(crate) mod rtt;
 pub(crate) mod rwnd;
 pub(crate) mod send_buf;
+mod tcp_info;
 mod timers;
 mod tso;
 mod write_queue;
 
 pub use info::{ConnStats, Info};
+pub use tcp_info::{CaState, TcpInfo, options as tcpi_options};
 
 use crate::config::{Config, Keepalive};
 use crate::error::{ConnError, ReadError, StateError, WriteError};
@@ -291,6 +293,13 @@ pub struct Connection {
     pending_out: VecDeque<Segment>,
     /// Nagle is off for the send underway (`TCP_NAGLE_PUSH`).
     nagle_push: bool,
+    /// Busy / window-limited / buffer-limited time (`tcpi_busy_time` and friends).
+    chrono: tcp_info::ChronoClock,
+    /// When data last left (Linux's `lsndtime`).
+    last_data_sent: Instant,
+    /// After a retransmission timeout, until SND.UNA passes this point (Linux's
+    /// `TCP_CA_Loss` until `high_seq`).
+    loss_until: Option<SeqNum>,
     gso_psh: bool,
     gso_at: Option<Instant>,
     persist_probes: u32,
@@ -407,6 +416,9 @@ impl Connection {
             wq: write_queue::WriteQueue::new(iss + 1),
             pending_out: VecDeque::new(),
             nagle_push: false,
+            chrono: tcp_info::ChronoClock::default(),
+            last_data_sent: now,
+            loss_until: None,
             gso_psh: false,
             gso_at: None,
             persist_probes: 0,
@@ -574,6 +586,10 @@ impl Connection {
         self.rwnd.establish(self.rcv_wscale, advmss, now, copied);
         let hint = AckState::initial_rcv_mss(advmss, self.eff_mss(), self.rwnd.rcv_wnd());
         self.ack.set_rcv_mss(hint);
+        // The connection's clocks start at establishment (tcp_init_transfer,
+        // tcp_create_openreq_child: lsndtime, icsk_ack.lrcvtime).
+        self.ack.set_last_data_recv(now);
+        self.last_data_sent = now;
         // The SYN (or SYN-ACK) is acknowledged: its backoff ends (RFC 6298 §5.7). If it had
         // to be retransmitted and no RTT sample exists (Karn), data starts with a 3 s RTO.
         if self.retries > 0 && self.rtt.srtt().is_none() {
@@ -722,6 +738,7 @@ impl Connection {
         self.queue_write(now, n, |buf, range| {
             buf.push_slice(data.get(range).unwrap_or_default());
         });
+        self.note_blocked(now, n < data.len());
         self.after_write(n, data.len())
     }
 
@@ -734,6 +751,7 @@ impl Connection {
         self.queue_write(now, n, |buf, range| {
             buf.push_bytes(data.slice(range));
         });
+        self.note_blocked(now, n < want);
         self.after_write(n, want)
     }
 
@@ -746,6 +764,10 @@ impl Connection {
         n: usize,
         mut push: impl FnMut(&mut SendBuffer, core::ops::Range<usize>),
     ) {
+        if n > 0 && self.send_buf.is_empty() {
+            // Data queued where none was: the sender is busy (tcp_add_write_queue_tail).
+            self.chrono.start(now, tcp_info::Chrono::Busy);
+        }
         let mss = self.eff_mss();
         let size_goal = write_queue::WriteQueue::size_goal(mss, self.max_snd_wnd);
         let half_window = self.max_snd_wnd / 2;
@@ -766,6 +788,15 @@ impl Connection {
         if n > 0 {
             let end = self.buf_seq + self.send_buf.len() as u32;
             self.wq.end_write(end);
+        }
+    }
+
+    /// A write could not take everything: if all that is queued was already sent, the
+    /// send buffer, not the network, limits the sender (`TCP_CHRONO_SNDBUF_LIMITED`).
+    fn note_blocked(&mut self, now: Instant, short: bool) {
+        let unsent = self.snd_max.lt(self.buf_seq + self.send_buf.len() as u32);
+        if short && !unsent && matches!(self.state, State::Established | State::CloseWait) {
+            self.chrono.start(now, tcp_info::Chrono::SndbufLimited);
         }
     }
 

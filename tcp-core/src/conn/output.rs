@@ -19,6 +19,27 @@ impl Connection {
         self.after_transmit(now, seg)
     }
 
+    /// After a round of sending: data held back by the peer's window starts the
+    /// window-limited clock, anything else stops it (end of `tcp_write_xmit`).
+    fn note_rwnd_limit(&mut self, now: Instant) {
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        if !self.state.is_synchronized() || self.send_buf.is_empty() {
+            return;
+        }
+        let wnd_end = self.snd_una + self.snd_wnd;
+        let next = (self.snd_nxt + self.eff_mss().min(data_end.since(self.snd_nxt))).min(data_end);
+        let limited = self.snd_nxt.lt(data_end) && next.gt(wnd_end);
+        if limited {
+            self.chrono.start(now, super::tcp_info::Chrono::RwndLimited);
+        } else {
+            self.chrono.stop(
+                now,
+                super::tcp_info::Chrono::RwndLimited,
+                self.send_buf.is_empty(),
+            );
+        }
+    }
+
     /// Sends in the middle of a write, as Linux's `tcp_push_one` (`one`: the head skb's
     /// first unit) or `__tcp_push_pending_frames` after a forced PSH: new data only, Nagle
     /// off. The segments wait in `pending_out` for `poll_transmit`.
@@ -46,6 +67,9 @@ impl Connection {
 
     /// The bookkeeping of every segment that leaves (`None`: nothing to send).
     fn after_transmit(&mut self, now: Instant, seg: Option<Segment>) -> Option<Segment> {
+        if seg.is_none() {
+            self.note_rwnd_limit(now);
+        }
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
             // Every segment carrying our ACK satisfies a delayed ACK (Linux's
@@ -374,7 +398,7 @@ impl Connection {
 
     /// What Linux's TSO sizing allows in one packet now: the congestion window's quota
     /// and the autosized maximum (see `tso`).
-    fn tso_input(&self, sendable: u32, retransmission: bool) -> tso::UnitInput {
+    pub(super) fn tso_input(&self, sendable: u32, retransmission: bool) -> tso::UnitInput {
         let smss = self.eff_mss().max(1);
         let flight = match self.loss.as_deref() {
             Some(l) => l.sb.pipe(),
@@ -486,6 +510,8 @@ impl Connection {
         if len > 0 {
             // A reply soon after data arrived makes the connection interactive.
             self.ack.on_data_sent(now);
+            self.last_data_sent = now;
+            self.stats.data_segs_out += 1;
         }
         if self.sack_ok
             && self.loss.is_none()

@@ -174,6 +174,7 @@ impl Connection {
                 self.frto_new_segs = 0;
                 self.cc.on_rto(now, flight, smss);
                 self.recover = self.snd_max;
+                self.loss_until = Some(self.snd_max);
                 self.recovery = None;
                 self.dupacks = 0;
                 self.fast_rexmit = false;

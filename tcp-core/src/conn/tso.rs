@@ -49,7 +49,7 @@ pub(crate) struct UnitInput {
 
 /// `tcp_update_pacing_rate`: bytes per second, 200 % of cwnd per SRTT in slow start
 /// (below half of ssthresh), 120 % after; unlimited before the first RTT sample.
-fn pacing_rate(i: &UnitInput) -> Option<u64> {
+pub(crate) fn pacing_rate(i: &UnitInput) -> Option<u64> {
     let srtt_us = u64::try_from(i.srtt?.as_micros()).ok()?.max(1);
     let ratio = if i.cwnd < i.ssthresh / 2 {
         PACING_SS_RATIO

@@ -279,6 +279,11 @@ impl Scoreboard {
         clamp32(self.lost_bytes)
     }
 
+    /// Bytes of retransmissions in flight (RFC 6675 SetPipe (b)).
+    pub fn retrans_bytes(&self) -> u32 {
+        clamp32(self.rtx_bytes)
+    }
+
     /// Number of SACKed intervals held (at most the cap).
     pub fn interval_count(&self) -> usize {
         self.sacked.len()

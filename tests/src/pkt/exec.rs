@@ -1417,7 +1417,18 @@ impl<'a> Exec<'a> {
             _ => None,
         };
         let wire = self.pd[sut].wire;
+        let now = self.instant(self.now);
+        let linux = match (sock.kind, self.ep.as_ref()) {
+            (SockKind::Conn(h), Some(ep)) if self.profile == Profile::Linux => {
+                ep.connection(h).ok().map(|c| c.tcp_info(now))
+            }
+            _ => None,
+        };
         let fields = match (sock.kind, conn, sock.last_info) {
+            (SockKind::Conn(_), Some(_), _) if linux.is_some() => {
+                let t = linux.unwrap_or_default();
+                info::linux_fields(&t, self.sys.reordering)
+            }
             (SockKind::Conn(_), Some(i), _) => {
                 if self.profile == Profile::FreeBsd && i.state == State::TimeWait {
                     return fail(

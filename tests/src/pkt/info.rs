@@ -9,6 +9,7 @@
 
 use super::Profile;
 use super::python::{Lookup, Value};
+use tcp_core::conn::TcpInfo;
 use tcp_core::{Info, State};
 
 /// What the runner saw on the wire for the socket under test (times in µs of script
@@ -291,6 +292,85 @@ pub(super) fn fields(
         ));
         f.push(("tcpi_snd_wnd", v(i128::from(info.snd_wnd))));
     }
+    f.into_iter().map(|(k, l)| (k.to_string(), l)).collect()
+}
+
+/// Every `tcpi_*` field of Linux's `struct tcp_info` from the core's [`TcpInfo`] (same
+/// names, units and meanings). `reordering` is `net.ipv4.tcp_reordering`.
+pub(super) fn linux_fields(t: &TcpInfo, reordering: u64) -> Vec<(String, Lookup)> {
+    let n = |x: u64| v(i128::from(x));
+    let state = t.state.map_or(7, linux_state);
+    let f: Vec<(&str, Lookup)> = vec![
+        ("tcpi_state", v(state)),
+        ("tcpi_ca_state", n(t.ca_state as u64)),
+        ("tcpi_retransmits", n(t.retransmits.into())),
+        ("tcpi_probes", n(t.probes.into())),
+        ("tcpi_backoff", n(t.backoff.into())),
+        ("tcpi_options", n(t.options.into())),
+        ("tcpi_snd_wscale", n(t.snd_wscale.into())),
+        ("tcpi_rcv_wscale", n(t.rcv_wscale.into())),
+        (
+            "tcpi_delivery_rate_app_limited",
+            n(t.delivery_rate_app_limited.into()),
+        ),
+        ("tcpi_rto", n(t.rto.into())),
+        ("tcpi_ato", n(t.ato.into())),
+        ("tcpi_snd_mss", n(t.snd_mss.into())),
+        ("tcpi_rcv_mss", n(t.rcv_mss.into())),
+        ("tcpi_unacked", n(t.unacked.into())),
+        ("tcpi_sacked", n(t.sacked.into())),
+        ("tcpi_lost", n(t.lost.into())),
+        ("tcpi_retrans", n(t.retrans.into())),
+        ("tcpi_fackets", n(t.fackets.into())),
+        ("tcpi_last_data_sent", n(t.last_data_sent.into())),
+        ("tcpi_last_ack_sent", n(t.last_ack_sent.into())),
+        ("tcpi_last_data_recv", n(t.last_data_recv.into())),
+        ("tcpi_last_ack_recv", n(t.last_ack_recv.into())),
+        ("tcpi_pmtu", n(t.pmtu.into())),
+        ("tcpi_rcv_ssthresh", n(t.rcv_ssthresh.into())),
+        ("tcpi_rtt", n(t.rtt.into())),
+        ("tcpi_rttvar", n(t.rttvar.into())),
+        ("tcpi_snd_ssthresh", n(t.snd_ssthresh.into())),
+        ("tcpi_snd_cwnd", n(t.snd_cwnd.into())),
+        ("tcpi_advmss", n(t.advmss.into())),
+        (
+            "tcpi_reordering",
+            n(reordering.max(u64::from(t.reordering))),
+        ),
+        ("tcpi_rcv_rtt", n(t.rcv_rtt.into())),
+        ("tcpi_rcv_space", n(t.rcv_space.into())),
+        ("tcpi_total_retrans", n(t.total_retrans.into())),
+        ("tcpi_pacing_rate", n(t.pacing_rate)),
+        ("tcpi_max_pacing_rate", n(t.max_pacing_rate)),
+        ("tcpi_bytes_acked", n(t.bytes_acked)),
+        ("tcpi_bytes_received", n(t.bytes_received)),
+        ("tcpi_segs_out", n(t.segs_out.into())),
+        ("tcpi_segs_in", n(t.segs_in.into())),
+        ("tcpi_notsent_bytes", n(t.notsent_bytes.into())),
+        ("tcpi_min_rtt", n(t.min_rtt.into())),
+        ("tcpi_data_segs_in", n(t.data_segs_in.into())),
+        ("tcpi_data_segs_out", n(t.data_segs_out.into())),
+        ("tcpi_delivery_rate", n(t.delivery_rate)),
+        ("tcpi_busy_time", n(t.busy_time)),
+        ("tcpi_rwnd_limited", n(t.rwnd_limited)),
+        ("tcpi_sndbuf_limited", n(t.sndbuf_limited)),
+        ("tcpi_delivered", n(t.delivered.into())),
+        ("tcpi_delivered_ce", n(t.delivered_ce.into())),
+        ("tcpi_bytes_sent", n(t.bytes_sent)),
+        ("tcpi_bytes_retrans", n(t.bytes_retrans)),
+        ("tcpi_dsack_dups", n(t.dsack_dups.into())),
+        ("tcpi_reord_seen", n(t.reord_seen.into())),
+        ("tcpi_rcv_ooopack", n(t.rcv_ooopack.into())),
+        ("tcpi_snd_wnd", n(t.snd_wnd.into())),
+        ("tcpi_rcv_wnd", n(t.rcv_wnd.into())),
+        ("tcpi_rehash", n(t.rehash.into())),
+        ("tcpi_total_rto", n(t.total_rto.into())),
+        (
+            "tcpi_total_rto_recoveries",
+            n(t.total_rto_recoveries.into()),
+        ),
+        ("tcpi_total_rto_time", n(t.total_rto_time.into())),
+    ];
     f.into_iter().map(|(k, l)| (k.to_string(), l)).collect()
 }
 
