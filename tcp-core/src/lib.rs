@@ -36,7 +36,7 @@ pub mod time;
 pub mod wire;
 
 pub use config::{Config, Keepalive};
-pub use conn::{Connection, Handshake, Info, Segment, State};
+pub use conn::{Connection, Handshake, Info, Segment, State, TcpInfo, WriteFlags};
 pub use endpoint::{ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Transmit};
 pub use error::{ConnError, ReadError, StateError, WriteError};
 pub use event::Event;

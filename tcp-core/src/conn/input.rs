@@ -53,6 +53,8 @@ impl Connection {
             self.stats.data_segs_in += 1;
         }
         let prev_una = self.snd_una;
+        // MSG_MORE held a partial segment only for the send that ended the write.
+        self.more_hold = false;
         match self.state {
             State::Closed | State::Listen => {
                 // RFC 9293 §3.10.7.1: a segment for a closed connection is answered with RST.

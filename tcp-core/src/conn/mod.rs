@@ -180,10 +180,41 @@ pub struct Handshake {
     pub peer_window: u16,
 }
 
+/// Flags of one write, as `send(2)`'s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteFlags {
+    /// `MSG_MORE`: more data follows soon: a partial last segment waits for it (until
+    /// the next ACK, timer or write), and the write does not end with PSH.
+    pub more: bool,
+    /// `MSG_EOR`: the write ends a record: later data never shares a segment with it.
+    pub end_of_record: bool,
+}
+
+impl WriteFlags {
+    /// `MSG_MORE`.
+    pub fn more() -> Self {
+        WriteFlags {
+            more: true,
+            ..WriteFlags::default()
+        }
+    }
+
+    /// `MSG_EOR`.
+    pub fn end_of_record() -> Self {
+        WriteFlags {
+            end_of_record: true,
+            ..WriteFlags::default()
+        }
+    }
+}
+
 /// Per-connection settings the application can change (socket options).
 #[derive(Clone, Copy, Debug)]
 struct SockOpts {
     nodelay: bool,
+    /// `TCP_CORK`: partial segments wait until uncorked (or the probe timer).
+    cork: bool,
     keepalive: Option<Keepalive>,
     user_timeout: Option<Duration>,
 }
@@ -293,6 +324,12 @@ pub struct Connection {
     pending_out: VecDeque<Segment>,
     /// Nagle is off for the send underway (`TCP_NAGLE_PUSH`).
     nagle_push: bool,
+    /// The next round of sending ignores Nagle and cork (an option change pushed it,
+    /// Linux's `TCP_NAGLE_PUSH` until the next skb).
+    push_once: bool,
+    /// The last write said more data follows (`MSG_MORE`): its partial segment waits
+    /// until something else happens (an ACK, a timer, another write).
+    more_hold: bool,
     /// Busy / window-limited / buffer-limited time (`tcpi_busy_time` and friends).
     chrono: tcp_info::ChronoClock,
     /// When data last left (Linux's `lsndtime`).
@@ -301,6 +338,8 @@ pub struct Connection {
     /// `TCP_CA_Loss` until `high_seq`).
     loss_until: Option<SeqNum>,
     gso_psh: bool,
+    /// The packet being sent ends data marked PSH (not only the PSH of its size).
+    gso_mark: bool,
     gso_at: Option<Instant>,
     persist_probes: u32,
     probe_pending: bool,
@@ -350,6 +389,7 @@ impl Connection {
         Connection {
             opts: SockOpts {
                 nodelay: cfg.nodelay,
+                cork: false,
                 keepalive: cfg.keepalive,
                 user_timeout: cfg.user_timeout,
             },
@@ -416,10 +456,13 @@ impl Connection {
             wq: write_queue::WriteQueue::new(iss + 1),
             pending_out: VecDeque::new(),
             nagle_push: false,
+            push_once: false,
+            more_hold: false,
             chrono: tcp_info::ChronoClock::default(),
             last_data_sent: now,
             loss_until: None,
             gso_psh: false,
+            gso_mark: false,
             gso_at: None,
             persist_probes: 0,
             probe_pending: false,
@@ -733,9 +776,20 @@ impl Connection {
     /// Copies as much of `data` into the send buffer as fits and returns how much
     /// (RFC 9293 §3.10.2). Data written before the handshake completes is sent after it.
     pub fn write(&mut self, now: Instant, data: &[u8]) -> Result<usize, WriteError> {
+        self.write_with(now, data, WriteFlags::default())
+    }
+
+    /// [`Connection::write`] with `send(2)` flags: [`WriteFlags::more`] (`MSG_MORE`) and
+    /// [`WriteFlags::end_of_record`] (`MSG_EOR`).
+    pub fn write_with(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        flags: WriteFlags,
+    ) -> Result<usize, WriteError> {
         self.write_check()?;
         let n = data.len().min(self.send_buf.free());
-        self.queue_write(now, n, |buf, range| {
+        self.queue_write(now, n, flags, |buf, range| {
             buf.push_slice(data.get(range).unwrap_or_default());
         });
         self.note_blocked(now, n < data.len());
@@ -748,7 +802,7 @@ impl Connection {
         self.write_check()?;
         let want = data.len();
         let n = want.min(self.send_buf.free());
-        self.queue_write(now, n, |buf, range| {
+        self.queue_write(now, n, WriteFlags::default(), |buf, range| {
             buf.push_bytes(data.slice(range));
         });
         self.note_blocked(now, n < want);
@@ -762,8 +816,10 @@ impl Connection {
         &mut self,
         now: Instant,
         n: usize,
+        flags: WriteFlags,
         mut push: impl FnMut(&mut SendBuffer, core::ops::Range<usize>),
     ) {
+        self.more_hold = flags.more;
         if n > 0 && self.send_buf.is_empty() {
             // Data queued where none was: the sender is busy (tcp_add_write_queue_tail).
             self.chrono.start(now, tcp_info::Chrono::Busy);
@@ -787,7 +843,8 @@ impl Connection {
         }
         if n > 0 {
             let end = self.buf_seq + self.send_buf.len() as u32;
-            self.wq.end_write(end);
+            self.wq
+                .end_write(end, flags.more, flags.end_of_record, half_window);
         }
     }
 
@@ -955,6 +1012,25 @@ impl Connection {
     /// Turns Nagle's algorithm off (`true`, like TCP_NODELAY) or on.
     pub fn set_nodelay(&mut self, nodelay: bool) {
         self.opts.nodelay = nodelay;
+        if nodelay {
+            // Linux's tcp_sock_set_nodelay pushes what waits, cork or not.
+            self.push_once = true;
+        }
+    }
+
+    /// Whether `TCP_NODELAY` is on.
+    pub fn nodelay(&self) -> bool {
+        self.opts.nodelay
+    }
+
+    /// Linux's `TCP_CORK`: while on, a partial segment waits for more data (or for the
+    /// probe timer, about an RTO after nothing is left in flight); turning it off sends
+    /// what waits (Nagle still applies unless `TCP_NODELAY` is on).
+    pub fn set_cork(&mut self, cork: bool) {
+        self.opts.cork = cork;
+        if !cork && self.opts.nodelay {
+            self.push_once = true;
+        }
     }
 
     /// Turns keepalive on with the given parameters, or off with `None`.

@@ -69,6 +69,7 @@ impl Connection {
     fn after_transmit(&mut self, now: Instant, seg: Option<Segment>) -> Option<Segment> {
         if seg.is_none() {
             self.note_rwnd_limit(now);
+            self.push_once = false;
         }
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
@@ -279,6 +280,16 @@ impl Connection {
         if self.snd_nxt.lt(data_end) {
             let avail = data_end.since(self.snd_nxt);
             let mut len = avail.min(smss);
+            // A record (MSG_EOR) ends its segment; what follows is not the queue's tail,
+            // so Nagle does not hold it (tcp_nagle_test with TCP_NAGLE_PUSH).
+            let record_end = self.wq.record_end(self.snd_nxt);
+            let mut record_cut = false;
+            if let Some(e) = record_end {
+                if e.lt(data_end) && e.since(self.snd_nxt) < len {
+                    len = e.since(self.snd_nxt);
+                    record_cut = true;
+                }
+            }
             let retransmission = self.snd_nxt.lt(self.snd_max);
             if (self.snd_nxt + len).gt(wnd_end) {
                 let usable = if wnd_end.gt(self.snd_nxt) {
@@ -315,7 +326,7 @@ impl Connection {
             if flight.saturating_add(len) > cwnd.max(smss) {
                 return None;
             }
-            if len < smss && !retransmission && !frto_new && self.nagle_holds() {
+            if len < smss && !retransmission && !frto_new && !record_cut && self.nagle_holds() {
                 return None;
             }
             let with_fin =
@@ -389,8 +400,15 @@ impl Connection {
     /// earlier sub-MSS segment is unacknowledged (RFC 9293 §3.7.4; off with TCP_NODELAY,
     /// and once the application has closed its side).
     fn nagle_holds(&self) -> bool {
+        if self.nagle_push || self.push_once || self.fin_queued {
+            return false;
+        }
+        // TCP_CORK and MSG_MORE hold a partial segment whatever TCP_NODELAY says
+        // (TCP_NAGLE_CORK in tcp_nagle_check).
+        if self.opts.cork || self.more_hold {
+            return true;
+        }
         !self.opts.nodelay
-            && !self.nagle_push
             && !self.fin_queued
             && self.snd_sml.gt(self.snd_una)
             && self.snd_sml.le(self.snd_nxt)
@@ -434,7 +452,10 @@ impl Connection {
                 self.wq.next_packet(seq, smss, quota, wnd_end, partial_ok)
             };
             let (segs, psh) = match planned {
-                Some(p) => (p.len.div_ceil(smss).max(1), p.psh),
+                Some(p) => {
+                    self.gso_mark = p.mark;
+                    (p.len.div_ceil(smss).max(1), p.psh)
+                }
                 None => {
                     let limit = if retransmission {
                         self.snd_max.min(data_end)
@@ -454,9 +475,19 @@ impl Connection {
                         };
                     }
                     let n = tso::unit_segments(&self.tso_input(sendable, retransmission));
-                    // Data the model does not know: PSH where the queued data ends.
-                    let ends_data = !retransmission && seq + len == data_end;
-                    (n, n > 1 || ends_data)
+                    // A retransmission carries the PSH mark of the packet it repeats;
+                    // data the model does not know gets PSH where the queued data ends.
+                    let mark = if retransmission {
+                        n == 1
+                            && self
+                                .loss
+                                .as_deref()
+                                .is_some_and(|l| l.sb.psh_mark_at(seq + len))
+                    } else {
+                        seq + len == data_end
+                    };
+                    self.gso_mark = mark;
+                    (n, n > 1 || mark)
                 }
             };
             self.gso_left = segs;
@@ -494,7 +525,8 @@ impl Connection {
             if !retransmission {
                 self.wq.on_sent(seq + len);
             }
-            seq + len == data_end
+            self.gso_mark = seq + len == data_end;
+            self.gso_mark
         };
         // A retransmission that ends the queued data carries the mark of the end of the
         // last write.
@@ -534,7 +566,7 @@ impl Connection {
                 l.sb.on_transmit(seq, end, now);
                 if !retransmission && packet_end {
                     // Each packet sent is an skb of the retransmission queue.
-                    l.sb.mark_unit_end(seq + len);
+                    l.sb.mark_unit_end(seq + len, self.gso_mark);
                 }
             }
             if l.in_recovery() {

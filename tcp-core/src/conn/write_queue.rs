@@ -28,6 +28,8 @@ struct Skb {
     start: SeqNum,
     end: SeqNum,
     psh: bool,
+    /// Ends a record (`MSG_EOR`): nothing is appended to it or merged with it.
+    eor: bool,
 }
 
 impl Skb {
@@ -62,6 +64,9 @@ pub(crate) struct Packet {
     pub(crate) len: u32,
     /// Its last segment carries PSH.
     pub(crate) psh: bool,
+    /// It ends data marked PSH (a write's end or a forced push), beyond the PSH every
+    /// packet of several segments gets.
+    pub(crate) mark: bool,
 }
 
 impl WriteQueue {
@@ -111,7 +116,7 @@ impl WriteQueue {
             self.skbs.clear();
         }
         let copy = match self.skbs.back_mut() {
-            Some(tail) if tail.len() < size_goal => {
+            Some(tail) if tail.len() < size_goal && !tail.eor => {
                 if first {
                     tail.psh = false;
                 }
@@ -125,6 +130,7 @@ impl WriteQueue {
                     start: write_seq,
                     end: write_seq + copy,
                     psh: false,
+                    eor: false,
                 });
                 copy
             }
@@ -143,9 +149,18 @@ impl WriteQueue {
         (copy, Push::None)
     }
 
-    /// `tcp_push` at the end of a write ending at `write_seq`: the tail skb gets PSH.
-    pub(crate) fn end_write(&mut self, write_seq: SeqNum) {
-        self.mark_push(write_seq);
+    /// `tcp_push` at the end of a write ending at `write_seq`: the tail skb gets PSH,
+    /// unless more data follows (`MSG_MORE`) and less than half the window was written
+    /// since the last mark. `eor` closes the tail skb (`MSG_EOR`).
+    pub(crate) fn end_write(&mut self, write_seq: SeqNum, more: bool, eor: bool, half_window: u32) {
+        if !more || write_seq.gt(self.pushed_seq + half_window) {
+            self.mark_push(write_seq);
+        }
+        if eor {
+            if let Some(last) = self.skbs.back_mut() {
+                last.eor = true;
+            }
+        }
     }
 
     fn mark_push(&mut self, write_seq: SeqNum) {
@@ -184,7 +199,7 @@ impl WriteQueue {
         head.start = seq;
         // tcp_grow_skb.
         let want = quota.saturating_mul(mss);
-        if self.skbs.len() > 1 {
+        if self.skbs.len() > 1 && self.skbs.front().is_some_and(|h| !h.eor) {
             let head_len = self.skbs.front().map_or(0, Skb::len);
             if want > head_len {
                 let missing = want - head_len;
@@ -239,16 +254,20 @@ impl WriteQueue {
         };
         let sent = len.min(limit.max(1));
         let packet_segs = sent.div_ceil(mss);
-        let psh = if sent < len {
+        let mark = if sent < len {
             // tso_fragment: the rest keeps the flags.
             head.start += sent;
-            packet_segs > 1
+            false
         } else {
-            let psh = head.psh;
+            let mark = head.psh;
             self.skbs.pop_front();
-            psh || packet_segs > 1
+            mark
         };
-        Some(Packet { len: sent, psh })
+        Some(Packet {
+            len: sent,
+            psh: mark || packet_segs > 1,
+            mark,
+        })
     }
 
     /// The new data `[seq, end)` was sent outside the packets this queue cut (e.g. a
@@ -264,6 +283,22 @@ impl WriteQueue {
                 break;
             }
         }
+    }
+
+    /// The end of the record (`MSG_EOR` skb) holding `seq`, if any: no segment crosses
+    /// it.
+    pub(crate) fn record_end(&self, seq: SeqNum) -> Option<SeqNum> {
+        self.skbs
+            .iter()
+            .find(|s| s.end.gt(seq))
+            .filter(|s| s.eor && s.start.le(seq))
+            .map(|s| s.end)
+    }
+
+    /// A plain write's end (tests).
+    #[cfg(test)]
+    fn end_write_plain(&mut self, write_seq: SeqNum) {
+        self.end_write(write_seq, false, false, u32::MAX / 2);
     }
 
     /// Skbs held (for tests).
@@ -282,7 +317,11 @@ mod tests {
     }
 
     fn pkt(len: u32, psh: bool) -> Option<Packet> {
-        Some(Packet { len, psh })
+        Some(Packet {
+            len,
+            psh,
+            mark: psh,
+        })
     }
 
     #[test]
@@ -300,7 +339,7 @@ mod tests {
             q.write_step(s(1), 3000, 16_000, 16_448, true),
             (3000, Push::None)
         );
-        q.end_write(s(3001));
+        q.end_write_plain(s(3001));
         assert_eq!(
             q.next_packet(s(1), 1000, 1, s(9000), true),
             pkt(1000, false)
@@ -352,11 +391,12 @@ mod tests {
     #[test]
     fn the_head_grows_into_the_next_skb_and_takes_its_mark() {
         let mut q = WriteQueue::new(s(1));
+        // One write of 6000 bytes, taken one skb at a time as the caller does.
         for k in 0..6u32 {
-            let (n, _) = q.write_step(s(1 + k * 1000), 1000, 1000, 1500, k == 0);
+            let (n, _) = q.write_step(s(1 + k * 1000), 6000 - k * 1000, 1000, 1500, k == 0);
             assert_eq!(n, 1000);
         }
-        q.end_write(s(6001));
+        q.end_write_plain(s(6001));
         assert_eq!(q.next_packet(s(1), 1000, 2, s(6001), true), pkt(2000, true));
     }
 
@@ -367,7 +407,7 @@ mod tests {
         let mut q = WriteQueue::new(s(1));
         q.write_step(s(1), 2000, 2000, 10_000, true);
         q.write_step(s(2001), 2000, 2000, 10_000, false);
-        q.end_write(s(4001));
+        q.end_write_plain(s(4001));
         // Window for one segment at a time, quota 2.
         assert_eq!(
             q.next_packet(s(1), 1000, 2, s(1001), true),
@@ -391,7 +431,7 @@ mod tests {
     fn appending_to_a_marked_skb_clears_its_mark() {
         let mut q = WriteQueue::new(s(1));
         q.write_step(s(1), 500, 16_000, 16_448, true);
-        q.end_write(s(501));
+        q.end_write_plain(s(501));
         q.write_step(s(501), 500, 16_000, 16_448, true);
         assert_eq!(
             q.next_packet(s(1), 1000, 1, s(9000), true),
@@ -399,9 +439,9 @@ mod tests {
         );
         let mut q = WriteQueue::new(s(1));
         q.write_step(s(1), 500, 16_000, 16_448, true);
-        q.end_write(s(501));
+        q.end_write_plain(s(501));
         q.write_step(s(501), 500, 16_000, 16_448, true);
-        q.end_write(s(1001));
+        q.end_write_plain(s(1001));
         assert_eq!(q.next_packet(s(1), 1000, 1, s(9000), true), pkt(1000, true));
     }
 }

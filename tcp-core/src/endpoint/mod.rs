@@ -533,6 +533,17 @@ impl Endpoint {
         self.with_connection(h, now, |c| c.write(now, data))
     }
 
+    /// Writes with `send(2)` flags ([`Connection::write_with`]).
+    pub fn write_with(
+        &mut self,
+        h: ConnHandle,
+        now: Instant,
+        data: &[u8],
+        flags: crate::conn::WriteFlags,
+    ) -> Result<Result<usize, WriteError>, HandleError> {
+        self.with_connection(h, now, |c| c.write_with(now, data, flags))
+    }
+
     /// Hands owned data to a connection without copying ([`Connection::write_bytes`]).
     pub fn write_bytes(
         &mut self,

@@ -139,6 +139,9 @@ struct Seg {
     /// The segment ended a unit of transmission (a Linux skb: a TSO unit or the end of a
     /// write); a retransmission does not run past it.
     unit_end: bool,
+    /// The packet it ended carried the PSH mark of the data (not only the PSH every
+    /// multi-segment packet gets): a retransmission of it carries PSH again.
+    psh_mark: bool,
 }
 
 impl Seg {
@@ -453,6 +456,7 @@ impl Scoreboard {
             retransmitted: false,
             rtx_in_flight: false,
             unit_end: false,
+            psh_mark: false,
         };
         self.attach(s, &g);
         self.segs.insert(s, g);
@@ -707,15 +711,29 @@ impl Scoreboard {
 
     /// The new data segment ending at `end` ended a unit of transmission (see
     /// [`Scoreboard::lost_run`]).
-    pub fn mark_unit_end(&mut self, end: SeqNum) {
+    pub fn mark_unit_end(&mut self, end: SeqNum, psh_mark: bool) {
         let Some(e) = self.abs(end) else {
             return;
         };
         if let Some((&k, g)) = self.segs.before(e) {
             if g.end == e {
-                self.update_seg(k, |g| g.unit_end = true);
+                self.update_seg(k, |g| {
+                    g.unit_end = true;
+                    g.psh_mark = psh_mark;
+                });
             }
         }
+    }
+
+    /// The segment record ending at `end` ended a packet that carried the data's PSH
+    /// mark (see [`Scoreboard::mark_unit_end`]).
+    pub fn psh_mark_at(&self, end: SeqNum) -> bool {
+        let Some(e) = self.abs(end) else {
+            return false;
+        };
+        self.segs
+            .before(e)
+            .is_some_and(|(_, g)| g.end == e && g.psh_mark)
     }
 
     /// How many consecutive segment records from the one holding `seq` are marked lost and

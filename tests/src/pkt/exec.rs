@@ -627,6 +627,8 @@ pub(super) enum SockKind {
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct SockOpts {
     pub nodelay: bool,
+    /// TCP_CORK (FreeBSD: TCP_NOPUSH).
+    pub cork: bool,
     pub maxseg: Option<u16>,
     pub keepalive: bool,
     pub keep_idle: Option<u64>,

@@ -555,7 +555,10 @@ impl Exec<'_> {
         let now = self.instant(self.now);
         if let Some(ep) = self.ep.as_mut() {
             let _ = ep.with_connection(h, now, |c| {
-                c.set_nodelay(o.nodelay);
+                if c.nodelay() != o.nodelay {
+                    c.set_nodelay(o.nodelay);
+                }
+                c.set_cork(o.cork);
                 c.set_keepalive(ka);
                 c.set_user_timeout(
                     o.user_timeout_ms
@@ -1063,16 +1066,6 @@ impl Exec<'_> {
         if f & MSG_OOB != 0 {
             return skip(format!("MSG_OOB: line {line}: urgent data not in core"));
         }
-        if f & MSG_MORE != 0 {
-            return skip(format!(
-                "MSG_MORE: line {line}: corking (holding a partial segment for more data) not in core"
-            ));
-        }
-        if f & MSG_EOR != 0 {
-            return skip(format!(
-                "MSG_EOR: line {line}: record boundaries (no coalescing across them) not in core"
-            ));
-        }
         Ok(f)
     }
 
@@ -1423,7 +1416,10 @@ impl Exec<'_> {
             }
         }
         let data = vec![0u8; n - progress];
-        let r = self.endpoint().write(h, now, &data);
+        let mut wflags = tcp_core::WriteFlags::default();
+        wflags.more = flags & MSG_MORE != 0;
+        wflags.end_of_record = flags & MSG_EOR != 0;
+        let r = self.endpoint().write_with(h, now, &data, wflags);
         match r {
             Ok(Ok(k)) => {
                 let total = progress + k;
@@ -1541,13 +1537,7 @@ impl Exec<'_> {
                 return Ok(Step::Done(Ok(0)));
             }
             "TCP_NODELAY" => o.nodelay = need(v)? != 0,
-            "TCP_CORK" | "TCP_NOPUSH" => {
-                if need(v)? != 0 {
-                    return skip(format!(
-                        "{opt}: line {line}: corking (holding partial segments) not in core"
-                    ));
-                }
-            }
+            "TCP_CORK" | "TCP_NOPUSH" => o.cork = need(v)? != 0,
             "TCP_MAXSEG" => {
                 let m = need(v)?;
                 if !(88..=32767).contains(&m) && profile == Profile::Linux {
@@ -1685,6 +1675,15 @@ impl Exec<'_> {
             self.prepare_endpoint(&o);
         }
         self.apply_opts(fd);
+        if opt == "TCP_NODELAY" && o.nodelay {
+            // Setting TCP_NODELAY pushes what waits, even when it was on already.
+            if let SockKind::Conn(h) = s.kind {
+                let now = self.instant(self.now);
+                if let Some(ep) = self.ep.as_mut() {
+                    let _ = ep.with_connection(h, now, |c| c.set_nodelay(true));
+                }
+            }
+        }
         Ok(Step::Done(Ok(0)))
     }
 
