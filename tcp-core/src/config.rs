@@ -146,6 +146,14 @@ pub struct Config {
     /// Tail loss probes (RFC 8985 §7; Linux `tcp_early_retrans` 3, the default): with SACK,
     /// a probe at 2·SRTT recovers a lost tail without waiting for the RTO. Default on.
     pub tail_loss_probe: bool,
+    /// Restart the congestion window after the sender sat idle for more than an RTO
+    /// (RFC 7661 §4's "non-validated" phase in its RFC 2861 form, Linux's
+    /// `tcp_slow_start_after_idle`, on by default): cwnd halves per RTO of idleness,
+    /// down to the initial window. Default on.
+    pub slow_start_after_idle: bool,
+    /// The fewest segments a TSO packet aims for (Linux's `tcp_min_tso_segs`), which
+    /// decides where PSH lands in a burst. Default 2.
+    pub min_tso_segs: u32,
     /// F-RTO (RFC 5682 §3.1, SACK-enhanced; Linux `tcp_frto` 2, the default): after a
     /// retransmission timeout, send new data instead of more retransmissions while ACKs
     /// suggest the originals were only delayed, and undo the congestion response when the
@@ -187,6 +195,8 @@ impl Default for Config {
             invalid_ratelimit: Duration::from_millis(500),
             max_ooo_segments: 1024,
             tail_loss_probe: true,
+            slow_start_after_idle: true,
+            min_tso_segs: 2,
             frto: true,
             congestion: CongestionAlgorithm::Cubic,
         }

@@ -612,7 +612,13 @@ impl Connection {
         // (RFC 5682 §3.1), which needs the window this ACK brings.
         if self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)) {
             let opened = seg_wnd > self.snd_wnd;
+            let changed = seg_wnd != self.snd_wnd;
             self.snd_wnd = seg_wnd;
+            if changed && self.snd_max.lt(self.buf_seq + self.send_buf.len() as u32) {
+                // Data waits and the window moved: a restart after idle applies here too
+                // (tcp_ack_update_window).
+                self.restart_after_idle(now);
+            }
             self.max_snd_wnd = self.max_snd_wnd.max(seg_wnd);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = ack;

@@ -820,6 +820,7 @@ impl Connection {
         mut push: impl FnMut(&mut SendBuffer, core::ops::Range<usize>),
     ) {
         self.more_hold = flags.more;
+        self.restart_after_idle(now);
         if n > 0 && self.send_buf.is_empty() {
             // Data queued where none was: the sender is busy (tcp_add_write_queue_tail).
             self.chrono.start(now, tcp_info::Chrono::Busy);
@@ -845,6 +846,27 @@ impl Connection {
             let end = self.buf_seq + self.send_buf.len() as u32;
             self.wq
                 .end_write(end, flags.more, flags.end_of_record, half_window);
+        }
+    }
+
+    /// Linux's `tcp_slow_start_after_idle_check` when a write queues data: with nothing
+    /// in flight and no data sent for more than an RTO, the congestion window restarts
+    /// (see [`crate::config::Config::slow_start_after_idle`]).
+    pub(super) fn restart_after_idle(&mut self, now: Instant) {
+        if !self.cfg.slow_start_after_idle
+            || self.snd_una != self.snd_max
+            || !self.state.is_synchronized()
+        {
+            return;
+        }
+        // Linux compares in jiffies (4 ms at HZ=250): strictly more than one RTO.
+        let jiffy = |d: Duration| d.as_millis() / 4;
+        let idle = now.saturating_duration_since(self.last_data_sent);
+        let rto = self.current_rto();
+        if jiffy(idle) > jiffy(rto) {
+            let smss = self.eff_mss();
+            self.cc
+                .on_idle_restart(idle, rto, self.cfg.initial_window, smss);
         }
     }
 

@@ -432,6 +432,7 @@ impl Connection {
             min_rtt: self.rtt.min_rtt(),
             sendable,
             retransmission,
+            min_tso_segs: self.cfg.min_tso_segs.max(1),
         }
     }
 
@@ -542,6 +543,11 @@ impl Connection {
         if len > 0 {
             // A reply soon after data arrived makes the connection interactive.
             self.ack.on_data_sent(now);
+            if self.snd_una == self.snd_max {
+                // Nothing in flight: sending starts again (CA_EVENT_TX_START).
+                self.cc
+                    .on_tx_start(now.saturating_duration_since(self.last_data_sent));
+            }
             self.last_data_sent = now;
             self.stats.data_segs_out += 1;
         }

@@ -16,8 +16,6 @@ use crate::time::Duration;
 
 /// `sk_gso_max_size` of a device without BIG TCP (`GSO_LEGACY_MAX_SIZE`).
 const GSO_MAX_SIZE: u64 = 65_536;
-/// `sysctl_tcp_min_tso_segs`.
-const MIN_TSO_SEGS: u32 = 2;
 /// `sk_pacing_shift`: a unit holds about 2^-10 s (1 ms) at the pacing rate.
 const PACING_SHIFT: u32 = 10;
 /// `sysctl_tcp_tso_rtt_log`: below 2^9 µs of minimum RTT units grow towards 64 KiB.
@@ -45,6 +43,8 @@ pub(crate) struct UnitInput {
     pub(crate) sendable: u32,
     /// A retransmission (`__tcp_retransmit_skb`): the window's whole remainder, not half.
     pub(crate) retransmission: bool,
+    /// `tcp_min_tso_segs`.
+    pub(crate) min_tso_segs: u32,
 }
 
 /// `tcp_update_pacing_rate`: bytes per second, 200 % of cwnd per SRTT in slow start
@@ -72,7 +72,7 @@ fn autosize(i: &UnitInput) -> u32 {
     }
     let bytes = bytes.min(GSO_MAX_SIZE);
     let segs = (bytes / u64::from(i.mss.max(1))) as u32;
-    segs.max(MIN_TSO_SEGS)
+    segs.max(i.min_tso_segs)
 }
 
 /// `tcp_cwnd_test`: segments the congestion window lets out in one unit: what it leaves,
@@ -115,6 +115,7 @@ mod tests {
             min_rtt: Some(Duration::from_millis(srtt_ms)),
             sendable: 100,
             retransmission: false,
+            min_tso_segs: 2,
         }
     }
 

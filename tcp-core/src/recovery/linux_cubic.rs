@@ -427,6 +427,23 @@ impl CongestionControl for LinuxCubic {
         self.cwnd = Self::packets(cwnd, self.smss).max(1);
     }
 
+    fn on_idle_restart(&mut self, idle: Duration, rto: Duration, initial_window: u32, smss: u32) {
+        self.smss = smss.max(1);
+        let (cwnd, floor) = super::restart_window(self.cwnd, initial_window, idle, rto);
+        self.ssthresh = self.ssthresh.max(floor);
+        self.cwnd = cwnd;
+        self.cwnd_cnt = 0;
+    }
+
+    fn on_tx_start(&mut self, idle: Duration) {
+        // cubictcp_cwnd_event: shift the epoch by the idle time so the cubic curve does
+        // not jump ahead.
+        let delta = ((idle.as_millis() as u64) * HZ / 1000) as u32;
+        if self.bic.epoch_start != 0 && delta > 0 {
+            self.bic.epoch_start = self.bic.epoch_start.wrapping_add(delta);
+        }
+    }
+
     fn on_spurious_congestion_undo(&mut self, prior_cwnd: u32, prior_ssthresh: u32) {
         // tcp_undo_cwnd_reduction with tcp_reno_undo_cwnd.
         self.cwnd = self.cwnd.max(Self::packets(prior_cwnd, self.smss));

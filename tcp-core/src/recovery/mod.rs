@@ -130,6 +130,18 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     /// become at least their prior values; controller-private state such as CUBIC's
     /// `W_max` is restored too).
     fn on_spurious_congestion_undo(&mut self, prior_cwnd: u32, prior_ssthresh: u32);
+    /// The sender starts sending again after sitting `idle` with nothing in flight, longer
+    /// than one `rto` (Linux's `tcp_cwnd_restart`, RFC 2861 §3.2): the window halves for
+    /// every RTO of idleness, never below `min(initial window, cwnd)`; ssthresh keeps
+    /// three quarters of the old window. The default does nothing.
+    fn on_idle_restart(&mut self, idle: Duration, rto: Duration, initial_window: u32, smss: u32) {
+        let _ = (idle, rto, initial_window, smss);
+    }
+    /// Data leaves while nothing is in flight, `idle` after the last data sent (Linux's
+    /// `CA_EVENT_TX_START`). The default does nothing.
+    fn on_tx_start(&mut self, idle: Duration) {
+        let _ = idle;
+    }
     /// In slow start (RFC 5681 §3.1: `cwnd < ssthresh`).
     fn in_slow_start(&self) -> bool {
         self.cwnd() < self.ssthresh()
@@ -141,6 +153,25 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     }
     /// A short name, as in Linux's `tcp_congestion_control`.
     fn name(&self) -> &'static str;
+}
+
+/// Linux's `tcp_cwnd_restart` on a window of `cwnd` packets: `(cwnd, ssthresh floor)`.
+/// The window halves for every full RTO of `idle` while above `min(initial_window,
+/// cwnd)`; the ssthresh floor is `tcp_current_ssthresh`, three quarters of the window.
+pub fn restart_window(cwnd: u32, initial_window: u32, idle: Duration, rto: Duration) -> (u32, u32) {
+    let restart = initial_window.min(cwnd).max(1);
+    let floor = (cwnd >> 1) + (cwnd >> 2);
+    let mut w = cwnd;
+    let rto_us = rto.as_micros().max(1);
+    let mut delta = idle.as_micros() as i128;
+    loop {
+        delta -= rto_us as i128;
+        if delta <= 0 || w <= restart {
+            break;
+        }
+        w >>= 1;
+    }
+    (w.max(restart), floor)
 }
 
 /// Builds the controller a configuration asks for.

@@ -99,6 +99,13 @@ impl CongestionControl for NewReno {
         self.cwnd = cwnd;
     }
 
+    fn on_idle_restart(&mut self, idle: Duration, rto: Duration, initial_window: u32, smss: u32) {
+        let smss = smss.max(1);
+        let (pkts, floor) = super::restart_window(self.cwnd / smss, initial_window, idle, rto);
+        self.ssthresh = self.ssthresh.max(floor.saturating_mul(smss));
+        self.cwnd = pkts.saturating_mul(smss);
+    }
+
     fn on_spurious_congestion_undo(&mut self, prior_cwnd: u32, prior_ssthresh: u32) {
         // RFC 3708 §3 / Linux tcp_undo_cwnd_reduction: restore the pre-response state.
         self.cwnd = self.cwnd.max(prior_cwnd);

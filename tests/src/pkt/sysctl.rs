@@ -383,15 +383,8 @@ fn linux_tcp(
             }
         }
         "tcp_fastopen" => sys.fastopen = v,
-        "tcp_slow_start_after_idle" => {
-            if v != 0 {
-                return skip(
-                    &full,
-                    value,
-                    "congestion window restart after idle (RFC 2861) not in core",
-                );
-            }
-        }
+        "tcp_slow_start_after_idle" => cfg.slow_start_after_idle = v != 0,
+        "tcp_min_tso_segs" => cfg.min_tso_segs = (v as u32).max(1),
         "tcp_mtu_probing" => {
             if v != 0 {
                 return skip(
@@ -417,10 +410,7 @@ fn linux_tcp(
         "tcp_moderate_rcvbuf" => {
             return accept(sys, &full, value, "receive buffer autotuning not in core");
         }
-        "tcp_tso_win_divisor"
-        | "tcp_min_tso_segs"
-        | "tcp_limit_output_bytes"
-        | "tcp_tso_rtt_log" => {
+        "tcp_tso_win_divisor" | "tcp_limit_output_bytes" | "tcp_tso_rtt_log" => {
             return accept(
                 sys,
                 &full,
