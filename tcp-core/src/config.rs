@@ -154,6 +154,10 @@ pub struct Config {
     /// The fewest segments a TSO packet aims for (Linux's `tcp_min_tso_segs`), which
     /// decides where PSH lands in a burst. Default 2.
     pub min_tso_segs: u32,
+    /// Linux's `TCP_NOTSENT_LOWAT` (`tcp_notsent_lowat`): writes stop taking data once this
+    /// many bytes wait unsent, and the connection is writable again below half of it.
+    /// Default `None` (no limit, Linux's `UINT_MAX`).
+    pub notsent_lowat: Option<u32>,
     /// F-RTO (RFC 5682 §3.1, SACK-enhanced; Linux `tcp_frto` 2, the default): after a
     /// retransmission timeout, send new data instead of more retransmissions while ACKs
     /// suggest the originals were only delayed, and undo the congestion response when the
@@ -197,6 +201,7 @@ impl Default for Config {
             tail_loss_probe: true,
             slow_start_after_idle: true,
             min_tso_segs: 2,
+            notsent_lowat: None,
             frto: true,
             congestion: CongestionAlgorithm::Cubic,
         }

@@ -727,7 +727,7 @@ impl Connection {
 
         let smss = self.eff_mss();
         let acked_bytes = acked.min(data_acked as u32 + 1).max(data_acked as u32);
-        if self.write_blocked && self.send_buf.free() > 0 && self.can_write() {
+        if self.write_blocked && self.is_writable() {
             self.write_blocked = false;
             self.push_event(Event::Writable);
             let empty = self.send_buf.is_empty();

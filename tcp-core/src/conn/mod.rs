@@ -215,6 +215,8 @@ struct SockOpts {
     nodelay: bool,
     /// `TCP_CORK`: partial segments wait until uncorked (or the probe timer).
     cork: bool,
+    /// `TCP_NOTSENT_LOWAT`.
+    notsent_lowat: Option<u32>,
     keepalive: Option<Keepalive>,
     user_timeout: Option<Duration>,
 }
@@ -390,6 +392,7 @@ impl Connection {
             opts: SockOpts {
                 nodelay: cfg.nodelay,
                 cork: false,
+                notsent_lowat: cfg.notsent_lowat,
                 keepalive: cfg.keepalive,
                 user_timeout: cfg.user_timeout,
             },
@@ -737,13 +740,43 @@ impl Connection {
         self.ts_offset
     }
 
-    /// Bytes that `write` would accept now.
+    /// Bytes that `write` would accept now: the free send buffer, and nothing while
+    /// the unsent bytes are at or above `TCP_NOTSENT_LOWAT`.
     pub fn send_space(&self) -> usize {
-        if self.can_write() {
+        if self.can_write() && self.notsent_below(1) {
             self.send_buf.free()
         } else {
             0
         }
+    }
+
+    /// Whether the application should be told it may write (`poll`'s POLLOUT, the
+    /// `Writable` event): free space, and with `TCP_NOTSENT_LOWAT` fewer than half of it
+    /// unsent (Linux's `tcp_stream_memory_free` with `wake`).
+    pub fn is_writable(&self) -> bool {
+        self.can_write() && self.send_buf.free() > 0 && self.notsent_below(2)
+    }
+
+    /// Linux's `TCP_NOTSENT_LOWAT`: `None` lifts the limit.
+    pub fn set_notsent_lowat(&mut self, lowat: Option<u32>) {
+        self.opts.notsent_lowat = lowat;
+    }
+
+    /// Bytes queued and not yet sent.
+    pub fn notsent_bytes(&self) -> u32 {
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        if data_end.gt(self.snd_max) {
+            data_end.since(self.snd_max)
+        } else {
+            0
+        }
+    }
+
+    /// `tcp_stream_memory_free`: the unsent bytes, times `factor`, are below the limit.
+    fn notsent_below(&self, factor: u64) -> bool {
+        self.opts
+            .notsent_lowat
+            .is_none_or(|l| u64::from(self.notsent_bytes()) * factor < u64::from(l))
     }
 
     /// In-order bytes waiting to be read.
@@ -788,8 +821,8 @@ impl Connection {
         flags: WriteFlags,
     ) -> Result<usize, WriteError> {
         self.write_check()?;
-        let n = data.len().min(self.send_buf.free());
-        self.queue_write(now, n, flags, |buf, range| {
+        let n = data.len().min(self.send_space());
+        let n = self.queue_write(now, n, flags, |buf, range| {
             buf.push_slice(data.get(range).unwrap_or_default());
         });
         self.note_blocked(now, n < data.len());
@@ -801,8 +834,8 @@ impl Connection {
     pub fn write_bytes(&mut self, now: Instant, data: Bytes) -> Result<usize, WriteError> {
         self.write_check()?;
         let want = data.len();
-        let n = want.min(self.send_buf.free());
-        self.queue_write(now, n, WriteFlags::default(), |buf, range| {
+        let n = want.min(self.send_space());
+        let n = self.queue_write(now, n, WriteFlags::default(), |buf, range| {
             buf.push_bytes(data.slice(range));
         });
         self.note_blocked(now, n < want);
@@ -818,7 +851,7 @@ impl Connection {
         n: usize,
         flags: WriteFlags,
         mut push: impl FnMut(&mut SendBuffer, core::ops::Range<usize>),
-    ) {
+    ) -> usize {
         self.more_hold = flags.more;
         self.restart_after_idle(now);
         if n > 0 && self.send_buf.is_empty() {
@@ -831,6 +864,11 @@ impl Connection {
         let mut off = 0usize;
         while off < n {
             let write_seq = self.buf_seq + self.send_buf.len() as u32;
+            if self.wq.needs_new_skb(write_seq, size_goal) && !self.notsent_below(1) {
+                // A new skb needs stream memory (sk_stream_memory_free): the write stops
+                // here while too much waits unsent.
+                break;
+            }
             let left = u32::try_from(n - off).unwrap_or(u32::MAX);
             let (copy, what) =
                 self.wq
@@ -842,11 +880,12 @@ impl Connection {
                 self.push_now(now, what == write_queue::Push::One);
             }
         }
-        if n > 0 {
+        if off > 0 {
             let end = self.buf_seq + self.send_buf.len() as u32;
             self.wq
                 .end_write(end, flags.more, flags.end_of_record, half_window);
         }
+        off
     }
 
     /// Linux's `tcp_slow_start_after_idle_check` when a write queues data: with nothing

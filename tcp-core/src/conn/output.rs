@@ -73,6 +73,15 @@ impl Connection {
         }
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
+            if !s.payload.is_empty()
+                && self.write_blocked
+                && self.opts.notsent_lowat.is_some()
+                && self.is_writable()
+            {
+                // Sending drained the unsent bytes below TCP_NOTSENT_LOWAT.
+                self.write_blocked = false;
+                self.push_event(crate::event::Event::Writable);
+            }
             // Every segment carrying our ACK satisfies a delayed ACK (Linux's
             // tcp_event_ack_sent, window and keepalive probes too). A probe's sequence number
             // (SND.UNA - 1) is unacceptable to the peer, which then ignores its ACK field

@@ -149,6 +149,15 @@ impl WriteQueue {
         (copy, Push::None)
     }
 
+    /// Whether data written at `write_seq` starts a new skb (the tail is full, closed by
+    /// `MSG_EOR`, or absent).
+    pub(crate) fn needs_new_skb(&self, write_seq: SeqNum, size_goal: u32) -> bool {
+        match self.skbs.back() {
+            Some(t) => t.end != write_seq || t.len() >= size_goal || t.eor,
+            None => true,
+        }
+    }
+
     /// `tcp_push` at the end of a write ending at `write_seq`: the tail skb gets PSH,
     /// unless more data follows (`MSG_MORE`) and less than half the window was written
     /// since the last mark. `eor` closes the tail skb (`MSG_EOR`).

@@ -552,6 +552,7 @@ impl Exec<'_> {
         let SockKind::Conn(h) = s.kind else { return };
         let o = s.opts;
         let ka = o.keepalive.then(|| self.keepalive_for(&o));
+        let lowat_sysctl = self.sys.notsent_lowat;
         let now = self.instant(self.now);
         if let Some(ep) = self.ep.as_mut() {
             let _ = ep.with_connection(h, now, |c| {
@@ -559,6 +560,11 @@ impl Exec<'_> {
                     c.set_nodelay(o.nodelay);
                 }
                 c.set_cork(o.cork);
+                if let Some(x) = o.notsent_lowat {
+                    // 0 means the sysctl's value; UINT_MAX means no limit.
+                    let l = if x == 0 { lowat_sysctl } else { x };
+                    c.set_notsent_lowat(u32::try_from(l).ok().filter(|&l| l < u32::MAX));
+                }
                 c.set_keepalive(ka);
                 c.set_user_timeout(
                     o.user_timeout_ms
@@ -1605,12 +1611,6 @@ impl Exec<'_> {
             "TCP_NOTSENT_LOWAT" => {
                 let x = need(v)?.max(0) as u64;
                 // 0 means the sysctl's value; UINT_MAX (the default) means no limit.
-                let effective = if x == 0 { self.sys.notsent_lowat } else { x };
-                if effective < u64::from(u32::MAX) {
-                    return skip(format!(
-                        "TCP_NOTSENT_LOWAT: value {x}, line {line}: limiting unsent data not in core"
-                    ));
-                }
                 o.notsent_lowat = Some(x);
             }
             "TCP_CONGESTION" => {
@@ -1855,7 +1855,7 @@ impl Exec<'_> {
                     m |= POLLIN | POLLRDNORM;
                 }
                 if matches!(st, State::Established | State::CloseWait)
-                    && c.send_space() > 0
+                    && c.is_writable()
                     && !s.shut_wr
                 {
                     m |= POLLOUT | POLLWRNORM;

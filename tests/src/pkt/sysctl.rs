@@ -349,13 +349,7 @@ fn linux_tcp(
         }
         "tcp_notsent_lowat" => {
             sys.notsent_lowat = v;
-            if v < u64::from(u32::MAX) {
-                return skip(
-                    &full,
-                    value,
-                    "TCP_NOTSENT_LOWAT (unsent-data limit on writes and poll) not in core",
-                );
-            }
+            cfg.notsent_lowat = u32::try_from(v).ok().filter(|&l| l < u32::MAX);
         }
         "tcp_reordering" => {
             sys.reordering = v;
