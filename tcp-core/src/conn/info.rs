@@ -48,7 +48,8 @@ pub struct ConnStats {
     pub zero_window_drops: u64,
     /// In-order data refused because the receive buffer's memory was exhausted.
     pub rcvq_drops: u64,
-    /// Out-of-order bytes discarded to make room for in-order data (Linux's
+    /// Out-of-order bytes discarded to make room for in-order data or by
+    /// [`Connection::purge_out_of_order`](super::Connection::purge_out_of_order) (Linux's
     /// `TCPOFOPrune`; SACK reneging, RFC 2018 §8).
     pub ofo_pruned: u64,
     /// Retransmission timeouts that found the peer had reneged on data it SACKed, so the

@@ -93,6 +93,9 @@ pub struct NodeReport {
     pub error: Option<String>,
     /// Retransmission timeouts, if the stack counts them.
     pub rtos: Option<u64>,
+    /// The counters of the node's connection, if it is this project's stack (the last
+    /// values seen while the connection was open).
+    pub stats: Option<tcp_core::conn::ConnStats>,
 }
 
 /// Index of a node in a [`World`].
