@@ -132,6 +132,11 @@ impl Connection {
             delivery.note(d, frto_rp);
         });
         delivery.sacked = up.sacked_bytes > 0;
+        // Invalid blocks were ignored (Linux's tcp_is_sackblock_valid): counted, and no
+        // evidence of anything below.
+        self.stats.sack_blocks_ignored +=
+            u64::from(up.ignored_blocks) + u64::from(up.refused_blocks);
+        self.stats.dsacks_dubious += u64::from(up.dubious_dsack);
         l.rack.on_ack(snd_una, snd_max, up.dsack.is_some());
         let advanced = snd_una.gt(prev_una);
         if advanced && l.sb.head_sacked() {
@@ -145,15 +150,16 @@ impl Connection {
         }
 
         // Tail loss probe outcome (RFC 8985 §7.4).
-        let pure_dupack = !advanced && no_payload && blocks.is_empty();
-        let tlp_outcome = l.tlp.on_ack(ack, up.dsack, pure_dupack);
+        // A duplicate ACK without SACK information: invalid blocks are none.
+        let pure_dupack = !advanced && no_payload && blocks.len() <= usize::from(up.ignored_blocks);
+        let tlp_outcome = l.tlp.on_ack(ack, up.dsack.map(|d| d.block), pure_dupack);
 
         // Undo a spurious congestion response (RFC 3708 with DSACK, RFC 3522 with
         // timestamps), as Linux's tcp_try_undo_dsack / tcp_try_undo_recovery.
         let mut undo = None;
         if let Some(d) = up.dsack {
             self.stats.dsacks_received += 1;
-            if l.undo.on_dsack(d) && l.undo.dsack_says_spurious() {
+            if l.undo.on_dsack(&d) && l.undo.dsack_says_spurious() {
                 undo = l.undo.take();
             }
         }
