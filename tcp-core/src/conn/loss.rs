@@ -157,20 +157,36 @@ impl Connection {
         // Undo a spurious congestion response (RFC 3708 with DSACK, RFC 3522 with
         // timestamps), as Linux's tcp_try_undo_dsack / tcp_try_undo_recovery.
         let mut undo = None;
+        let mut dsack_spurious = false;
         if let Some(d) = up.dsack {
             self.stats.dsacks_received += 1;
-            if l.undo.on_dsack(&d) && l.undo.dsack_says_spurious() {
-                undo = l.undo.take();
-            }
+            dsack_spurious = l.undo.on_dsack(&d) && l.undo.dsack_says_spurious();
         }
-        if undo.is_none() && advanced && ecr.is_some_and(|e| l.undo.eifel_says_spurious(e)) {
+        // Within fast recovery, not while retransmissions are still in flight (Linux's
+        // tcp_try_undo_partial waits for them; at the end of recovery the undo is tried
+        // again).
+        let may_undo = !l.in_recovery() || l.sb.retrans_bytes() == 0;
+        if may_undo
+            && (dsack_spurious || advanced && ecr.is_some_and(|e| l.undo.eifel_says_spurious(e)))
+        {
             undo = l.undo.take();
         }
-        if undo.is_some() && !l.in_recovery() {
-            // The spurious response was a timeout (outside fast recovery only an RTO marks
-            // segments lost): take its loss marks back too, so the window is not sent
-            // again (RFC 4015 §3.2, Linux tcp_try_undo_loss unmarking losses).
-            l.sb.undo_loss_marks();
+        if undo.is_some() {
+            if l.in_recovery() {
+                // The fast recovery was spurious and is over (Linux's tcp_try_undo_dsack or
+                // tcp_try_undo_partial, then tcp_try_to_open): cwnd is restored below and
+                // no longer follows PRR, nor does the end of recovery set it to the
+                // restored ssthresh (slow start's infinity, if the loss came in slow
+                // start). Segments still marked lost are resent all the same.
+                l.sb.exit_recovery();
+                l.rack.on_recovery_exit();
+                l.prr = None;
+            } else {
+                // The spurious response was a timeout (outside fast recovery only an RTO
+                // marks segments lost): take its loss marks back too, so the window is not
+                // sent again (RFC 4015 §3.2, Linux tcp_try_undo_loss unmarking losses).
+                l.sb.undo_loss_marks();
+            }
         }
 
         // RACK loss detection, with the RFC 6675 DupThresh rule as the fallback.
