@@ -563,3 +563,44 @@ fn out_of_order_pieces_are_bounded() {
     let (got, _) = l.read_all();
     assert_eq!(got, pattern(1101, 600));
 }
+
+/// `Connection::purge_out_of_order` (Linux's tcp_prune_ofo_queue as an embedder call):
+/// the out-of-order bytes are freed and counted, and their memory with them (the
+/// connection's invariants, checked after every call here, include that no memory is
+/// charged for out-of-order data that is not held); the next ACK reports no SACK block for
+/// them (RFC 2018 §8 reneging); the data, sent again, arrives exactly once and in order.
+#[test]
+fn purging_out_of_order_data_frees_its_memory_and_forgets_its_sack_blocks() {
+    let mut l = Lone::established(Config {
+        recv_buffer: 16 * 1024,
+        ..Config::default()
+    });
+    l.data(1, 1, 100);
+    for seq in [1101u32, 2101, 3101] {
+        l.data(seq, 1, 1000);
+    }
+    l.advance(Duration::from_millis(1));
+    assert_eq!(l.out.last().unwrap().sacks(), [(1101, 4101)]);
+    assert_eq!(l.c.info().ooo_bytes, 3000);
+
+    assert_eq!(l.c.purge_out_of_order(), 3000);
+    l.c.check_invariants().expect("memory accounting");
+    assert_eq!(l.c.info().ooo_bytes, 0);
+    assert_eq!(l.c.stats().ofo_pruned, 3000);
+    assert_eq!(l.c.purge_out_of_order(), 0, "nothing left");
+
+    // Out-of-order data again, then the hole: SACK blocks report only what is held now.
+    l.data(2101, 1, 1000);
+    l.advance(Duration::from_millis(1));
+    assert_eq!(l.out.last().unwrap().sacks(), [(2101, 3101)]);
+    l.data(101, 1, 1000);
+    l.advance(Duration::from_millis(200));
+    let last = l.out.last().unwrap();
+    assert_eq!(last.ack(), 1101);
+    assert_eq!(last.sacks(), [(2101, 3101)]);
+    for seq in [1101u32, 3101] {
+        l.data(seq, 1, 1000);
+    }
+    let (got, _) = l.read_all();
+    assert_eq!(got, pattern(1, 4100));
+}

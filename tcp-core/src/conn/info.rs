@@ -48,7 +48,8 @@ pub struct ConnStats {
     pub zero_window_drops: u64,
     /// In-order data refused because the receive buffer's memory was exhausted.
     pub rcvq_drops: u64,
-    /// Out-of-order bytes discarded to make room for in-order data (Linux's
+    /// Out-of-order bytes discarded to make room for in-order data or by
+    /// [`Connection::purge_out_of_order`](super::Connection::purge_out_of_order) (Linux's
     /// `TCPOFOPrune`; SACK reneging, RFC 2018 §8).
     pub ofo_pruned: u64,
     /// Retransmission timeouts that found the peer had reneged on data it SACKed, so the
@@ -75,8 +76,19 @@ pub struct ConnStats {
     pub window_probes: u64,
     /// Keepalive probes sent.
     pub keepalive_probes: u64,
-    /// D-SACK blocks received (RFC 2883).
+    /// D-SACK blocks received and accepted as such (RFC 2883; Linux's `TCPDSACKRecv` and
+    /// `TCPDSACKOfoRecv` less `TCPDSACKIgnoredDubious`).
     pub dsacks_received: u64,
+    /// D-SACK-shaped first blocks not believed (Linux's `TCPDSACKIgnoredDubious`, from
+    /// `tcp_dsack_seen`): empty, longer than the largest window, or more duplicates
+    /// reported than segments were ever retransmitted. They are then read as plain SACK
+    /// blocks.
+    pub dsacks_dubious: u64,
+    /// SACK blocks ignored as invalid (Linux's `tcp_is_sackblock_valid`; `TCPSACKDiscard`,
+    /// `TCPDSACKIgnoredOld`, `TCPDSACKIgnoredNoUndo`): beyond SND.NXT, inverted or empty,
+    /// not above SND.UNA (a D-SACK excepted), or refused because the scoreboard's interval
+    /// cap was reached. They count neither as SACK information nor as loss evidence.
+    pub sack_blocks_ignored: u64,
     /// D-SACK blocks sent for duplicate segments (RFC 2883).
     pub dsacks_sent: u64,
     /// Congestion responses undone as spurious (RFC 3708 / RFC 3522).

@@ -986,10 +986,7 @@ impl Connection {
         );
         self.rwnd.collapse(held, ofo, runs);
         if !self.rwnd.has_room() && self.recv_buf.ooo_pieces() > 0 {
-            let dropped = self.recv_buf.purge_ooo();
-            self.rwnd.ofo_purged();
-            self.ooo_fin = None;
-            self.stats.ofo_pruned += dropped as u64;
+            self.purge_out_of_order();
         }
     }
 

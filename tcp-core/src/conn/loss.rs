@@ -132,6 +132,11 @@ impl Connection {
             delivery.note(d, frto_rp);
         });
         delivery.sacked = up.sacked_bytes > 0;
+        // Invalid blocks were ignored (Linux's tcp_is_sackblock_valid): counted, and no
+        // evidence of anything below.
+        self.stats.sack_blocks_ignored +=
+            u64::from(up.ignored_blocks) + u64::from(up.refused_blocks);
+        self.stats.dsacks_dubious += u64::from(up.dubious_dsack);
         l.rack.on_ack(snd_una, snd_max, up.dsack.is_some());
         let advanced = snd_una.gt(prev_una);
         if advanced && l.sb.head_sacked() {
@@ -145,26 +150,43 @@ impl Connection {
         }
 
         // Tail loss probe outcome (RFC 8985 §7.4).
-        let pure_dupack = !advanced && no_payload && blocks.is_empty();
-        let tlp_outcome = l.tlp.on_ack(ack, up.dsack, pure_dupack);
+        // A duplicate ACK without SACK information: invalid blocks are none.
+        let pure_dupack = !advanced && no_payload && blocks.len() <= usize::from(up.ignored_blocks);
+        let tlp_outcome = l.tlp.on_ack(ack, up.dsack.map(|d| d.block), pure_dupack);
 
         // Undo a spurious congestion response (RFC 3708 with DSACK, RFC 3522 with
         // timestamps), as Linux's tcp_try_undo_dsack / tcp_try_undo_recovery.
         let mut undo = None;
+        let mut dsack_spurious = false;
         if let Some(d) = up.dsack {
             self.stats.dsacks_received += 1;
-            if l.undo.on_dsack(d) && l.undo.dsack_says_spurious() {
-                undo = l.undo.take();
-            }
+            dsack_spurious = l.undo.on_dsack(&d) && l.undo.dsack_says_spurious();
         }
-        if undo.is_none() && advanced && ecr.is_some_and(|e| l.undo.eifel_says_spurious(e)) {
+        // Within fast recovery, not while retransmissions are still in flight (Linux's
+        // tcp_try_undo_partial waits for them; at the end of recovery the undo is tried
+        // again).
+        let may_undo = !l.in_recovery() || l.sb.retrans_bytes() == 0;
+        if may_undo
+            && (dsack_spurious || advanced && ecr.is_some_and(|e| l.undo.eifel_says_spurious(e)))
+        {
             undo = l.undo.take();
         }
-        if undo.is_some() && !l.in_recovery() {
-            // The spurious response was a timeout (outside fast recovery only an RTO marks
-            // segments lost): take its loss marks back too, so the window is not sent
-            // again (RFC 4015 §3.2, Linux tcp_try_undo_loss unmarking losses).
-            l.sb.undo_loss_marks();
+        if undo.is_some() {
+            if l.in_recovery() {
+                // The fast recovery was spurious and is over (Linux's tcp_try_undo_dsack or
+                // tcp_try_undo_partial, then tcp_try_to_open): cwnd is restored below and
+                // no longer follows PRR, nor does the end of recovery set it to the
+                // restored ssthresh (slow start's infinity, if the loss came in slow
+                // start). Segments still marked lost are resent all the same.
+                l.sb.exit_recovery();
+                l.rack.on_recovery_exit();
+                l.prr = None;
+            } else {
+                // The spurious response was a timeout (outside fast recovery only an RTO
+                // marks segments lost): take its loss marks back too, so the window is not
+                // sent again (RFC 4015 §3.2, Linux tcp_try_undo_loss unmarking losses).
+                l.sb.undo_loss_marks();
+            }
         }
 
         // RACK loss detection, with the RFC 6675 DupThresh rule as the fallback.

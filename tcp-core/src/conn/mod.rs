@@ -1114,6 +1114,23 @@ impl Connection {
         }
     }
 
+    /// Discards every out-of-order byte held for reassembly, to free memory under pressure
+    /// (Linux's `tcp_prune_ofo_queue`, which the stack also does by itself when in-order
+    /// data finds no room). Returns the bytes freed, also counted in
+    /// [`ConnStats::ofo_pruned`].
+    ///
+    /// The peer is not told: data it saw SACKed is simply gone, which RFC 2018 §8 allows
+    /// (*reneging*). A SACK sender keeps the data until it is cumulatively acknowledged and
+    /// sends it again (RFC 6675 §5.1); the next ACKs report no SACK blocks for it. A FIN
+    /// that arrived beyond a hole is forgotten too, to be received again.
+    pub fn purge_out_of_order(&mut self) -> usize {
+        let dropped = self.recv_buf.purge_ooo();
+        self.rwnd.ofo_purged();
+        self.ooo_fin = None;
+        self.stats.ofo_pruned += dropped as u64;
+        dropped
+    }
+
     /// Whether quick-ACK mode is on (`TCP_QUICKACK` as getsockopt reports it: not in
     /// ping-pong mode).
     pub fn quickack(&self) -> bool {
@@ -1282,6 +1299,9 @@ impl Connection {
         }
         if self.recv_buf.ooo_pieces() > self.cfg.max_ooo_segments {
             return Err("too many out-of-order pieces");
+        }
+        if self.recv_buf.ooo_pieces() == 0 && self.rwnd.rmem_ofo() != 0 {
+            return Err("memory charged for out-of-order data not held");
         }
         if self.events.len() > 8 {
             return Err("event queue unbounded");

@@ -176,6 +176,11 @@ impl RecvWindow {
         self.rmem + self.rmem_ofo
     }
 
+    /// The part of [`RecvWindow::rmem`] charged for out-of-order data.
+    pub(crate) fn rmem_ofo(&self) -> u32 {
+        self.rmem_ofo
+    }
+
     /// `len` payload bytes were queued in order; `joined` says the in-order queue already
     /// held data (the packet is coalesced into the last one).
     pub(crate) fn charge(&mut self, len: u32, joined: bool) {

@@ -23,8 +23,8 @@
 //!   for retransmissions `undo.on_retransmit(tsval)`.
 //! - **ACK** (cumulative `ack`, SACK blocks): `up = scoreboard.on_ack(ack, blocks, |d|
 //!   rack.on_delivered(d, now, ts_ecr, min_rtt))`; `rack.on_ack(una, nxt,
-//!   up.dsack.is_some())`; `tlp.on_ack(ack, up.dsack, pure_dupack)`; a DSACK also goes to
-//!   `undo.on_dsack(block)`, then `undo.dsack_says_spurious()` / `eifel_says_spurious(ecr)`
+//!   up.dsack.is_some())`; `tlp.on_ack(ack, up.dsack.map(|d| d.block), pure_dupack)`; a
+//!   DSACK also goes to `undo.on_dsack(&dsack)`, then `undo.dsack_says_spurious()` / `eifel_says_spurious(ecr)`
 //!   ⇒ `cc.on_spurious_congestion_undo(undo.take())`. Then
 //!   `rack.detect_loss(&mut scoreboard, now, in_recovery, min_rtt, srtt, ..)`: lost bytes
 //!   outside recovery start one (`scoreboard.enter_recovery()`, `cc.on_recovery_start`,
@@ -63,7 +63,7 @@ pub use newreno::NewReno;
 pub use prr::Prr;
 pub use rack::{Rack, RackOutcome, Tlp, TlpAckOutcome, TlpProbe};
 pub use scoreboard::{
-    AckUpdate, Delivered, MAX_SACK_BLOCKS, NextSeg, NextSegKind, SackBlock, Scoreboard,
+    AckUpdate, Delivered, Dsack, MAX_SACK_BLOCKS, NextSeg, NextSegKind, SackBlock, Scoreboard,
 };
 pub use undo::Undo;
 

@@ -523,6 +523,8 @@ mod tests {
         );
         assert!(rack.reordering_seen());
         assert_eq!(rack.compute_reo_wnd(true, 5, d(100), d(100)), d(25));
+        // Three segments retransmitted, so three D-SACKs are believed (tcp_dsack_seen).
+        sb.on_transmit(sq(0), sq(300), ms(107));
         // A DSACK grows the multiplier once per round.
         ack(
             &mut sb,
@@ -693,7 +695,8 @@ mod tests {
             let mut rack = Rack::new();
             let now = ms(t + 100);
             for s in sacks {
-                let i = u32::from(s) % n;
+                // Above SND.UNA: a block starting at it is invalid (tcp_is_sackblock_valid).
+                let i = 1 + u32::from(s) % (n - 1);
                 let mut ds = Vec::new();
                 sb.on_ack(sq(0), &[SackBlock::new(sq(i * MSS), sq((i + 1) * MSS))], |x| ds.push(*x));
                 for x in &ds {

@@ -1,6 +1,21 @@
 //! The SACK sender's scoreboard (RFC 6675 §3–§5), with DSACK detection (RFC 2883 §4) and
 //! the per-segment transmit times RACK needs (RFC 8985 §6.1).
 //!
+//! # Which blocks count
+//!
+//! As Linux's `tcp_sacktag_write_queue`: the first block is a D-SACK if it has a D-SACK's
+//! shape (RFC 2883 §4: it starts below the cumulative ACK, or lies within the second block;
+//! `tcp_check_dsack`) *and* is believable (`tcp_dsack_seen`: not empty, no longer than the
+//! largest flight, and no more duplicates reported over the connection's life than
+//! segments were ever retransmitted); a dubious one is read as an ordinary block. Every
+//! block must then be valid (`tcp_is_sackblock_valid`): not inverted or empty, not beyond
+//! SND.MAX, and starting above SND.UNA — only a D-SACK may lie below SND.UNA, and then
+//! wholly. Invalid blocks are ignored and counted ([`AckUpdate::ignored_blocks`]): they
+//! mark nothing SACKed, so they are neither loss evidence nor duplicate-ACK evidence. A
+//! D-SACK above SND.UNA is used as SACK information too, and reports how many of the
+//! segments it covers had been retransmitted ([`Dsack::retransmitted`]), which is all an
+//! undo may count (`tcp_sacktag_one`'s `TCPCB_RETRANS` test).
+//!
 //! # Structure
 //!
 //! Sequence numbers are unwrapped to 64-bit stream offsets relative to SND.UNA, so every
@@ -80,6 +95,25 @@ pub struct Delivered {
     pub sacked: bool,
 }
 
+/// A D-SACK the scoreboard believed (RFC 2883 §4; Linux's `tcp_check_dsack` and
+/// `tcp_dsack_seen`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dsack {
+    /// The block as received.
+    pub block: SackBlock,
+    /// Duplicate segments it reports: its length in SMSS, rounded up, at least one
+    /// (Linux's `dup_segs`).
+    pub segs: u32,
+    /// Segments it covers that had been retransmitted, among those still on the
+    /// scoreboard before this ACK (SND.UNA as it was, and above): the retransmissions it
+    /// proves unnecessary.
+    pub retransmitted: u32,
+    /// It lies at or below SND.UNA as it was before this ACK: the data was acknowledged and
+    /// forgotten, so whether it was retransmitted cannot be checked (Linux counts `segs`
+    /// then, its "dumb counting" in `tcp_check_dsack`).
+    pub forgotten: bool,
+}
+
 /// What an ACK changed on the scoreboard.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AckUpdate {
@@ -87,11 +121,16 @@ pub struct AckUpdate {
     pub acked_bytes: u32,
     /// Bytes of segments newly SACKed in full.
     pub sacked_bytes: u32,
-    /// A duplicate SACK (RFC 2883 §4): the first block lies below the cumulative ACK or
-    /// inside the second block. It reports data received twice and is not used as SACK.
-    pub dsack: Option<SackBlock>,
-    /// Blocks ignored as invalid: empty, reversed, or outside [SND.UNA, SND.MAX]
-    /// (RFC 6675 §5 "the data sender MUST ignore" such blocks; RFC 2883 DSACK excepted).
+    /// A duplicate SACK (RFC 2883 §4) under Linux's rules (see the module docs). It
+    /// reports data received twice; above SND.UNA it is also used as SACK information.
+    pub dsack: Option<Dsack>,
+    /// The first block had a D-SACK's shape but was not believed (Linux's
+    /// `TCPDSACKIgnoredDubious`); it was then read as an ordinary block.
+    pub dubious_dsack: bool,
+    /// Blocks ignored as invalid: empty, inverted, beyond SND.MAX, or not above SND.UNA
+    /// without being a D-SACK wholly below it (RFC 6675 §5, Linux's
+    /// `tcp_is_sackblock_valid`). Blocks wholly below SND.UNA on an ACK older than SND.UNA
+    /// (reordered ACKs) are ignored without being counted, as Linux does.
     pub ignored_blocks: u8,
     /// Blocks refused because the interval cap was reached (see the module docs).
     pub refused_blocks: u8,
@@ -175,8 +214,13 @@ pub struct Scoreboard {
     rescue_rxt: Option<u64>,
     /// RecoveryPoint (RFC 6675 §2), during recovery.
     recovery_point: Option<u64>,
-    /// The largest SND.MAX − SND.UNA seen: bounds where a plausible DSACK may lie.
+    /// The largest SND.MAX − SND.UNA seen: the longest believable D-SACK (Linux bounds it
+    /// by the largest window the peer offered, which bounded every flight).
     max_flight: u64,
+    /// Segments retransmitted over the connection's life (Linux's `total_retrans`).
+    total_retrans: u64,
+    /// Duplicate segments reported by D-SACK-shaped blocks (Linux's `dsack_dups`).
+    dsack_dups: u64,
     /// Segments below this offset were already examined by the IsLost marking.
     lost_scan: u64,
     // Counters (bytes) over the records in `segs`.
@@ -212,6 +256,8 @@ impl Scoreboard {
             recovery_point: None,
             lost_scan: una_abs,
             max_flight: 0,
+            total_retrans: 0,
+            dsack_dups: 0,
             seg_sacked_bytes: 0,
             sacked_segs: 0,
             lost_bytes: 0,
@@ -410,6 +456,9 @@ impl Scoreboard {
         while let Some((&k, g)) = self.segs.first_in(cursor, e) {
             let gend = g.end;
             cursor = gend;
+            self.total_retrans = self
+                .total_retrans
+                .saturating_add((gend - k).div_ceil(u64::from(self.smss)).max(1));
             self.update_seg(k, |g| {
                 g.xmit_ts = now;
                 g.retransmitted = true;
@@ -463,9 +512,10 @@ impl Scoreboard {
     }
 
     /// Processes an ACK: the cumulative acknowledgment `ack` (RFC 6675 §5 HighACK) and its
-    /// SACK blocks in the order received. Calls `on_delivered` for every segment newly
-    /// ACKed or SACKed in full (for RACK, RFC 8985 §6.2). ACKs below SND.UNA or above
-    /// SND.MAX do not move SND.UNA, but their SACK blocks are still considered.
+    /// SACK blocks in the order received, under Linux's rules for which blocks count (see
+    /// the module docs). Calls `on_delivered` for every segment newly ACKed or SACKed in
+    /// full (for RACK, RFC 8985 §6.2). ACKs below SND.UNA or above SND.MAX do not move
+    /// SND.UNA, but their SACK blocks are still considered.
     pub fn on_ack(
         &mut self,
         ack: SeqNum,
@@ -473,55 +523,135 @@ impl Scoreboard {
         mut on_delivered: impl FnMut(&Delivered),
     ) -> AckUpdate {
         let mut up = AckUpdate::default();
-        if let Some(a) = self.abs(ack) {
-            if a > self.una_abs && a <= self.max_abs {
-                up.acked_bytes = clamp32(a - self.una_abs);
-                self.advance_una(a, ack, &mut on_delivered);
-            }
+        let blocks = blocks.get(..MAX_SACK_BLOCKS).unwrap_or(blocks);
+        let prior_una = self.una_abs;
+        let new_una = self
+            .abs(ack)
+            .filter(|&a| a > self.una_abs && a <= self.max_abs);
+        // The D-SACK test runs before the cumulative ACK frees the segments it covers, as
+        // Linux tags SACKs before it cleans the retransmission queue.
+        let dsack = self.check_dsack(ack, blocks, new_una.unwrap_or(prior_una));
+        up.dubious_dsack = dsack.is_none() && Self::dsack_shaped(ack, blocks);
+        up.dsack = dsack;
+        if let Some(a) = new_una {
+            up.acked_bytes = clamp32(a - self.una_abs);
+            self.advance_una(a, ack, &mut on_delivered);
         }
-        for (i, b) in blocks.iter().take(MAX_SACK_BLOCKS).enumerate() {
-            if i == 0 && self.is_dsack(ack, blocks) {
-                // RFC 2883 §4: reported to the caller, not used as SACK information —
-                // if plausible: inside [SND.UNA − largest flight seen, SND.MAX] (as Linux
-                // bounds DSACKs by max_window), so random blocks from a hostile peer do not
-                // count as DSACKs.
-                if self.dsack_plausible(b) {
-                    up.dsack = Some(*b);
-                } else {
+        for (i, b) in blocks.iter().enumerate() {
+            let dup = i == 0 && dsack.is_some();
+            let Some((s, e)) = self.valid_block(b, dup) else {
+                // Blocks of an old (reordered) ACK that lie below SND.UNA are not counted
+                // (Linux: "Don't count olds caused by ACK reordering").
+                let old = ack != self.una && self.abs(b.end).is_some_and(|e| e <= self.una_abs);
+                if !old {
                     up.ignored_blocks = up.ignored_blocks.saturating_add(1);
                 }
                 continue;
+            };
+            if e <= self.una_abs {
+                // A D-SACK for data acknowledged already: nothing to mark.
+                continue;
             }
-            self.apply_block(b, &mut up, &mut on_delivered);
+            self.apply_block(s, e, &mut up, &mut on_delivered);
         }
         up
     }
 
-    /// RFC 2883 §4 DSACK test on the first block: it starts below the cumulative ACK, or
-    /// it lies within the second block (as Linux `tcp_check_dsack`).
-    fn is_dsack(&self, ack: SeqNum, blocks: &[SackBlock]) -> bool {
+    /// The shape of a D-SACK (RFC 2883 §4, Linux's `tcp_check_dsack`): the first block
+    /// starts below the ACK, or lies within the second block.
+    fn dsack_shaped(ack: SeqNum, blocks: &[SackBlock]) -> bool {
         let Some(b0) = blocks.first() else {
             return false;
         };
-        if !b0.start.lt(b0.end) {
-            return false;
-        }
         if b0.start.lt(ack) {
             return true;
         }
-        match blocks.get(1) {
-            Some(b1) => b1.start.le(b0.start) && b0.end.le(b1.end),
-            None => false,
-        }
+        blocks
+            .get(1)
+            .is_some_and(|b1| !b0.end.gt(b1.end) && !b0.start.lt(b1.start))
     }
 
-    fn dsack_plausible(&self, b: &SackBlock) -> bool {
-        match (self.abs(b.start), self.abs(b.end)) {
-            (Some(s), Some(e)) => {
-                s < e && e <= self.max_abs && s >= self.una_abs.saturating_sub(self.max_flight)
-            }
-            _ => false,
+    /// Linux's `tcp_check_dsack` with `tcp_dsack_seen`: the first block is a D-SACK if it
+    /// has the shape of one and is believable — not empty, no longer than the largest
+    /// flight, and the duplicates reported by all D-SACK-shaped blocks so far (this one
+    /// included) do not outnumber the segments ever retransmitted. `una` is SND.UNA after
+    /// this ACK; the segments from the old SND.UNA on are still on the scoreboard.
+    fn check_dsack(&mut self, ack: SeqNum, blocks: &[SackBlock], una: u64) -> Option<Dsack> {
+        if !Self::dsack_shaped(ack, blocks) {
+            return None;
         }
+        let b0 = *blocks.first()?;
+        if !b0.start.lt(b0.end) {
+            return None;
+        }
+        let len = u64::from(b0.end.since(b0.start));
+        if len > self.max_flight {
+            return None;
+        }
+        let segs = len.div_ceil(u64::from(self.smss)).max(1);
+        self.dsack_dups = self.dsack_dups.saturating_add(segs);
+        if self.dsack_dups > self.total_retrans {
+            return None;
+        }
+        let (s, e) = (self.abs(b0.start), self.abs(b0.end));
+        let forgotten = e.is_some_and(|e| e <= self.una_abs);
+        // Only a valid D-SACK is looked at (Linux walks the queue only for valid blocks):
+        // above the new SND.UNA, or wholly at or below it.
+        let valid = match (s, e) {
+            (Some(s), Some(e)) => s < e && e <= self.max_abs && (s > una || e <= una),
+            _ => false,
+        };
+        let retransmitted = match (s, e) {
+            (Some(s), Some(e)) if valid && !forgotten => {
+                self.count_retransmitted(s.max(self.una_abs), e, segs)
+            }
+            _ => 0,
+        };
+        Some(Dsack {
+            block: b0,
+            segs: clamp32(segs),
+            retransmitted,
+            forgotten,
+        })
+    }
+
+    /// Segments wholly inside `[s, e)` that were retransmitted, looking at no more than
+    /// `segs + 2` records (a D-SACK reports `segs` segments; each believed D-SACK is paid
+    /// for by a retransmission, so the cost is amortised O(log n) per retransmission).
+    fn count_retransmitted(&mut self, s: u64, e: u64, segs: u64) -> u32 {
+        let mut cursor = self
+            .segs
+            .at_or_before(s)
+            .filter(|(_, g)| g.end > s)
+            .map_or(s, |(k, _)| *k);
+        let mut n = 0u32;
+        let mut budget = segs.saturating_add(2);
+        while let Some((&k, g)) = self.segs.first_in(cursor, e) {
+            self.ops = self.ops.wrapping_add(1);
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            cursor = g.end;
+            if k >= s && g.end <= e && g.retransmitted {
+                n = n.saturating_add(1);
+            }
+        }
+        n
+    }
+
+    /// Linux's `tcp_is_sackblock_valid`: the block's offsets if it is neither inverted nor
+    /// empty, ends at or before SND.MAX, and starts above SND.UNA — or, for a D-SACK
+    /// (`dup`), lies wholly at or below SND.UNA.
+    fn valid_block(&self, b: &SackBlock, dup: bool) -> Option<(u64, u64)> {
+        let (s, e) = (self.abs(b.start)?, self.abs(b.end)?);
+        if e <= s || e > self.max_abs {
+            return None;
+        }
+        if s > self.una_abs || (dup && e <= self.una_abs) {
+            return Some((s, e));
+        }
+        None
     }
 
     fn advance_una(&mut self, a: u64, ack: SeqNum, on_delivered: &mut impl FnMut(&Delivered)) {
@@ -569,23 +699,19 @@ impl Scoreboard {
         self.lost_scan = self.lost_scan.max(a);
     }
 
+    /// Merges the valid block `[s, e)` (`una < e <= max`) into the SACKed intervals and
+    /// credits the segments it completes.
     fn apply_block(
         &mut self,
-        b: &SackBlock,
+        s: u64,
+        e: u64,
         up: &mut AckUpdate,
         on_delivered: &mut impl FnMut(&Delivered),
     ) {
-        let (Some(mut s), Some(e)) = (self.abs(b.start), self.abs(b.end)) else {
-            up.ignored_blocks = up.ignored_blocks.saturating_add(1);
-            return;
-        };
-        // RFC 6675 §5 / Linux tcp_is_sackblock_valid: ignore empty blocks, blocks beyond
-        // SND.MAX and blocks wholly below SND.UNA; trim a block that straddles SND.UNA.
-        if e <= s || e > self.max_abs || e <= self.una_abs || e - s > u64::from(u32::MAX / 2) {
-            up.ignored_blocks = up.ignored_blocks.saturating_add(1);
+        let s = s.max(self.una_abs);
+        if e <= s {
             return;
         }
-        s = s.max(self.una_abs);
 
         // The interval starting at or before s that reaches s (overlapping or touching).
         let prev = self
@@ -1307,26 +1433,83 @@ mod tests {
         );
     }
 
+    /// Linux's tcp_check_dsack and tcp_dsack_seen: a D-SACK-shaped first block is believed
+    /// only while the duplicates reported do not outnumber the retransmissions; a believed
+    /// one above SND.UNA is still SACK information and tells which retransmissions it
+    /// covers.
     #[test]
-    fn dsack_is_detected_and_not_used_as_sack() {
+    fn dsacks_are_believed_only_as_far_as_retransmissions_go() {
         let b = 5000;
         let mut sb = board(b, 10);
         ack(&mut sb, b, 300, &[]);
-        // RFC 2883 §4 case 1: first block below the cumulative ACK.
-        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 100, 200), blk(b, 500, 600)]);
-        assert_eq!(up.dsack, Some(blk(b, 100, 200)));
+        // Nothing was ever retransmitted: a D-SACK is dubious and, read as an ordinary
+        // block below SND.UNA, invalid.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 100, 200)]);
+        assert_eq!(
+            (up.dsack, up.dubious_dsack, up.ignored_blocks),
+            (None, true, 1)
+        );
+        let t = Instant::from_millis(50);
+        for start in [300u32, 500, 600] {
+            sb.on_transmit(sq(b, start), sq(b, start + 100), t);
+        }
+        // RFC 2883 §4 case 1: first block below the cumulative ACK; the data is forgotten.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 100, 200), blk(b, 800, 900)]);
+        let d = up.dsack.unwrap();
+        assert_eq!((d.block, d.segs, d.forgotten), (blk(b, 100, 200), 1, true));
         assert_eq!(up.sacked_bytes, 100);
-        // Case 2: first block inside the second.
+        // Case 2: first block inside the second; it covers the retransmitted segment 5
+        // and is SACK information as well.
         let (up, _) = ack(&mut sb, b, 300, &[blk(b, 500, 600), blk(b, 400, 700)]);
-        assert_eq!(up.dsack, Some(blk(b, 500, 600)));
-        assert_eq!(up.sacked_bytes, 200);
-        // Implausible DSACK (far below anything ever sent): ignored.
-        let far = sq(b, 0) - (1u32 << 30);
-        let (up, _) = ack(&mut sb, b, 300, &[SackBlock::new(far, far + 10)]);
-        assert_eq!((up.dsack, up.ignored_blocks), (None, 1));
-        // Not a DSACK: ordinary first block.
+        let d = up.dsack.unwrap();
+        assert_eq!((d.retransmitted, d.forgotten), (1, false));
+        assert_eq!(up.sacked_bytes, 300);
+        // Three duplicates reported (the dubious one included), three segments
+        // retransmitted: one more is dubious, even for a retransmitted segment.
+        let (up, _) = ack(&mut sb, b, 300, &[blk(b, 600, 700), blk(b, 400, 700)]);
+        assert_eq!((up.dsack, up.dubious_dsack), (None, true));
+        // Not a D-SACK: ordinary first block.
         let (up, _) = ack(&mut sb, b, 300, &[blk(b, 800, 900)]);
-        assert_eq!(up.dsack, None);
+        assert_eq!((up.dsack, up.dubious_dsack), (None, false));
+    }
+
+    /// A D-SACK for segments the same ACK acknowledges is checked against them before they
+    /// are freed (Linux tags SACKs before cleaning the retransmission queue).
+    #[test]
+    fn a_dsack_for_data_this_ack_covers_still_sees_the_retransmission() {
+        let b = 0;
+        let mut sb = board(b, 10);
+        sb.on_transmit(sq(b, 0), sq(b, 100), Instant::from_millis(50));
+        let (up, _) = ack(&mut sb, b, 200, &[blk(b, 0, 100)]);
+        let d = up.dsack.unwrap();
+        assert_eq!((d.retransmitted, d.forgotten), (1, false));
+        assert_eq!(up.acked_bytes, 200);
+    }
+
+    /// The attack of issue 17: a second block that starts below SND.UNA and covers the
+    /// receiver's real first block. The straddling block is invalid (Linux's
+    /// tcp_is_sackblock_valid: a SACK block must start above SND.UNA), so it SACKs nothing
+    /// (before, it was trimmed to SND.UNA and SACKed the holes, which then looked like
+    /// reneging); the real first block stays SACK information, and, not covering a
+    /// retransmission, proves none unnecessary.
+    #[test]
+    fn a_straddling_second_block_sacks_nothing_and_the_first_stays_sack_information() {
+        let b = 0;
+        let mut sb = board(b, 10);
+        ack(&mut sb, b, 100, &[]);
+        let (up, _) = ack(&mut sb, b, 100, &[blk(b, 500, 600), blk(b, 50, 600)]);
+        assert_eq!(up.ignored_blocks, 1);
+        assert_eq!((up.dsack, up.dubious_dsack), (None, true));
+        assert_eq!((up.sacked_bytes, sb.sacked_bytes()), (100, 100));
+        assert!(!sb.head_sacked(), "no false reneging");
+        // With retransmissions on record the first block is believed as a D-SACK, but
+        // covers no retransmitted segment.
+        sb.on_transmit(sq(b, 100), sq(b, 300), Instant::from_millis(50));
+        let (up, _) = ack(&mut sb, b, 100, &[blk(b, 700, 800), blk(b, 50, 800)]);
+        let d = up.dsack.unwrap();
+        assert_eq!(d.retransmitted, 0);
+        assert_eq!((up.ignored_blocks, up.sacked_bytes), (1, 100));
+        assert!(!sb.head_sacked());
     }
 
     #[test]
@@ -1347,10 +1530,24 @@ mod tests {
         );
         assert_eq!(up.ignored_blocks, 4);
         assert_eq!(sb.interval_count(), 0);
-        // A block straddling SND.UNA is trimmed to it (not a DSACK: not the first block).
-        let (up, _) = ack(&mut sb, b, 100, &[blk(b, 700, 800), blk(b, 50, 200)]);
-        assert_eq!(up.sacked_bytes, 200);
-        assert_eq!(sb.sacked_bytes(), 200);
+        // Blocks not above SND.UNA (straddling it, starting at it, or below it, without
+        // being a D-SACK) are invalid too.
+        let (up, _) = ack(
+            &mut sb,
+            b,
+            100,
+            &[
+                blk(b, 700, 800),
+                blk(b, 50, 200),
+                blk(b, 100, 200),
+                blk(b, 20, 60),
+            ],
+        );
+        assert_eq!((up.ignored_blocks, up.sacked_bytes), (3, 100));
+        assert_eq!(sb.sacked_bytes(), 100);
+        // An old (reordered) ACK's blocks below SND.UNA are ignored without being counted.
+        let (up, _) = ack(&mut sb, b, 50, &[blk(b, 800, 900), blk(b, 50, 100)]);
+        assert_eq!((up.ignored_blocks, up.sacked_bytes), (0, 100));
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //!
 //! At the start of a congestion response (fast recovery or RTO) the connection calls
 //! [`Undo::on_congestion_response`], which remembers cwnd/ssthresh. Each retransmission
-//! is counted; each DSACK for a retransmitted range proves one retransmission
-//! unnecessary. When every retransmission of the episode was DSACKed, or the first ACK
+//! is counted; each DSACK for a retransmitted segment proves one retransmission
+//! unnecessary — only segments the scoreboard saw retransmitted count, or, for data
+//! already acknowledged and forgotten, the segments the DSACK reports (Linux's
+//! `undo_retrans` accounting in `tcp_sacktag_one` and `tcp_check_dsack`). When every retransmission of the episode was DSACKed, or the first ACK
 //! for retransmitted data echoes a timestamp older than the first retransmission, the
 //! response was spurious and [`Undo::take`] gives back the prior values for
 //! [`CongestionControl::on_spurious_congestion_undo`](super::CongestionControl::on_spurious_congestion_undo).
 
-use super::scoreboard::SackBlock;
+use super::scoreboard::Dsack;
 use crate::seq::SeqNum;
 
 /// Undo bookkeeping for one congestion response (RFC 3708 §3, RFC 3522 §3).
@@ -71,17 +73,24 @@ impl Undo {
         self.retransmitted = true;
     }
 
-    /// A DSACK block arrived (RFC 3708 §3, Linux `tcp_check_dsack`): if it reports data
-    /// at or above the undo marker (so it may be one of this episode's retransmissions
-    /// received twice), one retransmission was unnecessary. Returns whether it counted.
-    pub fn on_dsack(&mut self, block: SackBlock) -> bool {
-        match self.marker {
-            Some(m) if block.end.gt(m) && self.retrans_pending > 0 => {
-                self.retrans_pending -= 1;
-                true
-            }
-            _ => false,
+    /// A D-SACK arrived (RFC 3708 §3): if it ends above the undo marker, the
+    /// retransmissions it proves unnecessary are taken off those pending — the segments it
+    /// covers that had been retransmitted (Linux's `tcp_sacktag_one`), or, for data
+    /// acknowledged before this ACK, the duplicate segments it reports (the "dumb counting"
+    /// of Linux's `tcp_check_dsack`). Returns whether it counted.
+    pub fn on_dsack(&mut self, d: &Dsack) -> bool {
+        let Some(m) = self.marker else {
+            return false;
+        };
+        if self.retrans_pending == 0 || !d.block.end.gt(m) {
+            return false;
         }
+        let proven = if d.forgotten { d.segs } else { d.retransmitted };
+        if proven == 0 {
+            return false;
+        }
+        self.retrans_pending = self.retrans_pending.saturating_sub(proven);
+        true
     }
 
     /// Every retransmission of the episode was DSACKed: the response was spurious
@@ -119,6 +128,16 @@ impl Undo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recovery::SackBlock;
+
+    fn dsack(start: u32, end: u32, retransmitted: u32, forgotten: bool) -> Dsack {
+        Dsack {
+            block: SackBlock::new(SeqNum::new(start), SeqNum::new(end)),
+            segs: 1,
+            retransmitted,
+            forgotten,
+        }
+    }
 
     #[test]
     fn dsack_for_every_retransmission_undoes() {
@@ -127,19 +146,30 @@ mod tests {
         u.on_retransmit(None);
         u.on_retransmit(None);
         assert!(!u.dsack_says_spurious());
-        let b = SackBlock::new(SeqNum::new(100), SeqNum::new(200));
-        assert!(
-            !u.on_dsack(SackBlock::new(SeqNum::new(0), SeqNum::new(100))),
-            "before marker"
-        );
-        assert!(u.on_dsack(b));
+        let b = dsack(100, 200, 1, false);
+        assert!(!u.on_dsack(&dsack(0, 100, 0, true)), "before marker");
+        assert!(u.on_dsack(&b));
         assert!(!u.dsack_says_spurious());
-        assert!(u.on_dsack(b));
+        assert!(u.on_dsack(&dsack(100, 200, 0, true)), "forgotten data");
         assert!(u.dsack_says_spurious());
-        assert!(!u.on_dsack(b), "no retransmission left to account for");
+        assert!(!u.on_dsack(&b), "no retransmission left to account for");
         assert_eq!(u.take(), Some((20_000, 40_000)));
         assert!(!u.is_armed());
         assert_eq!(u.take(), None);
+    }
+
+    /// A D-SACK that covers no retransmitted segment (a receiver's real SACK block made to
+    /// look like a D-SACK, RFC 2883 §4 case 2) proves nothing: no undo.
+    #[test]
+    fn a_dsack_covering_no_retransmission_does_not_undo() {
+        let mut u = Undo::new();
+        u.on_congestion_response(20_000, 40_000, SeqNum::new(100));
+        u.on_retransmit(None);
+        for _ in 0..10 {
+            assert!(!u.on_dsack(&dsack(1_000, 2_000, 0, false)));
+        }
+        assert!(!u.dsack_says_spurious());
+        assert!(u.is_armed());
     }
 
     #[test]
@@ -171,7 +201,7 @@ mod tests {
     fn not_armed_ignores_events() {
         let mut u = Undo::new();
         u.on_retransmit(Some(1));
-        assert!(!u.on_dsack(SackBlock::new(SeqNum::new(0), SeqNum::new(1))));
+        assert!(!u.on_dsack(&dsack(0, 1, 1, false)));
         assert!(!u.dsack_says_spurious());
         assert!(!u.eifel_says_spurious(0));
         u.on_congestion_response(1, 1, SeqNum::new(0));

@@ -1,8 +1,10 @@
 //! `tcp-bench`: the project's measurements, printed as tables.
 //!
 //! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum] [bulk]
-//! [rr] [segcost]` (no argument: all with defaults, about 20 s on an idle machine, the
-//! million-connection scale run needs about 2.5 GiB).
+//! [rr] [segcost] [sack]` (no argument: all with defaults, about 25 s on an idle machine, the
+//! million-connection scale run needs about 2.5 GiB). `sack` runs on the simulator's
+//! virtual time, so its numbers are exact and repeatable: goodput with bogus SACK blocks on
+//! every duplicate ACK next to clean ACKs, and transfers from a reneging receiver.
 //!
 //! `tcp-bench segcost-one CASE N` runs exactly N iterations of one `segcost` case and prints
 //! nothing, for instruction counts: `scripts/segcost-callgrind` runs it under callgrind.
@@ -10,7 +12,7 @@
 //!
 //! Environment: `BULK_BYTES`, `BULK_ONLY=ours|smoltcp`, `BULK_MTU=1500` (one MTU),
 //! `RR_SCALE` (multiplies the round trips), `RR_ONLY=1x64` (one case: connections x message
-//! size), `SEGCOST_ITERATIONS`.
+//! size), `SEGCOST_ITERATIONS`, `SACK_BYTES` (bytes per `sack` transfer, 8 MiB).
 
 use bytes::Bytes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -531,4 +533,31 @@ fn main() {
     if all || args.iter().any(|a| a == "segcost") {
         segcost();
     }
+    if all || args.iter().any(|a| a == "sack") {
+        sack();
+    }
+}
+
+/// Issue 17 items 3 and 4 on the simulator: bogus SACK blocks and a reneging receiver.
+fn sack() {
+    use tcp_tests::bench::sack::{fault_rows, fault_table, reneging_table};
+    let bytes = std::env::var("SACK_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8u64 << 20);
+    println!(
+        "\n## Bogus SACK blocks on every duplicate ACK ({bytes} bytes, 100 Mbit/s, 10 ms, loss on data only)\n"
+    );
+    let rows = fault_rows(bytes, &[0.005, 0.01, 0.02, 0.05], &[1, 2, 3]);
+    print!("{}", fault_table(&rows));
+    let worst = rows
+        .iter()
+        .map(|r| (r.ratio() - 1.0).abs())
+        .fold(0.0f64, f64::max);
+    println!("\nlargest |faulted / clean - 1|: {:.3}", worst);
+    println!("\n## A receiver that reneges ({bytes} bytes, 1 % loss)\n");
+    print!(
+        "{}",
+        reneging_table(bytes, 0.01, &[0.0, 0.01, 0.05, 0.2], &[1, 2])
+    );
 }

@@ -4,8 +4,16 @@
 //! ```text
 //! tcp-sim --bytes N --loss PCT --delay MS --rate MBIT --mtu BYTES --queue BYTES --seed S
 //!         [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] [--cc cubic|reno|none]
-//!         [--buffer BYTES]
+//!         [--buffer BYTES] [--sack-fault KINDS] [--renege P]
 //! ```
+//!
+//! `--sack-fault` rewrites the receiver's ACKs on the link: each ACK with SACK blocks and
+//! each duplicate ACK gets a bogus block (`invalid`: beyond the window, inverted or below
+//! the ACK in turn; `straddling`: a second block straddling the ACK that makes the first
+//! look like a D-SACK; `all`; or one of `beyond-window`, `inverted`, `below-ack`).
+//! `--renege P`: after each packet, the receiving connection (ours) discards its
+//! out-of-order data with probability P. With our stack the line also reports the
+//! sender's undos, D-SACKs, ignored SACK blocks and renegings.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -16,11 +24,13 @@ use tcp_tests::sim::RunOutcome;
 use tcp_tests::sim::bulk::{BulkRun, BulkSetup, Stack};
 use tcp_tests::sim::link::LinkConfig;
 use tcp_tests::sim::plot;
+use tcp_tests::sim::sack_fault::{BogusSack, SackFault};
 use tcp_tests::sim::smoltcp_node::Congestion;
 
 const USAGE: &str = "usage: tcp-sim [--bytes N] [--loss PCT] [--delay MS] [--rate MBIT] [--mtu BYTES] \
 [--queue BYTES] [--seed S] [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] \
-[--cc cubic|reno|none] [--buffer BYTES] [--max-virtual-s S]";
+[--cc cubic|reno|none] [--buffer BYTES] [--max-virtual-s S] \
+[--sack-fault invalid|straddling|all|beyond-window|inverted|below-ack] [--renege P]";
 
 struct Args {
     bytes: u64,
@@ -36,6 +46,8 @@ struct Args {
     cc: Congestion,
     buffer: usize,
     max_virtual_s: u64,
+    sack_fault: Option<SackFault>,
+    renege: f64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -53,6 +65,8 @@ fn parse_args() -> Result<Args, String> {
         cc: Congestion::Cubic,
         buffer: 256 * 1024,
         max_virtual_s: 36_000,
+        sack_fault: None,
+        renege: 0.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -73,6 +87,19 @@ fn parse_args() -> Result<Args, String> {
             "--plot" => a.plot = Some(value),
             "--buffer" => a.buffer = value.parse().map_err(|_| bad.clone())?,
             "--max-virtual-s" => a.max_virtual_s = value.parse().map_err(|_| bad.clone())?,
+            "--renege" => a.renege = value.parse().map_err(|_| bad.clone())?,
+            "--sack-fault" => {
+                a.sack_fault = Some(match value.as_str() {
+                    "invalid" => SackFault::invalid(),
+                    "all" => SackFault::all(),
+                    name => SackFault::only(
+                        BogusSack::ALL
+                            .into_iter()
+                            .find(|k| k.name() == name)
+                            .ok_or_else(|| format!("unknown SACK fault {name}"))?,
+                    ),
+                })
+            }
             "--stack" => {
                 a.stack = match value.as_str() {
                     "ours" => Stack::Ours,
@@ -94,6 +121,9 @@ fn parse_args() -> Result<Args, String> {
             }
             _ => return Err(format!("unknown option {flag}")),
         }
+    }
+    if !(0.0..=1.0).contains(&a.renege) {
+        return Err("renege is a probability, 0..1".into());
     }
     if !(0.0..=100.0).contains(&a.loss_pct) || a.delay_ms < 0.0 || a.rate_mbit < 0.0 {
         return Err("loss must be 0..100, delay and rate non-negative".into());
@@ -135,6 +165,8 @@ fn run(args: &Args) -> Result<(), String> {
     setup.mtu = args.mtu;
     setup.buffer = args.buffer;
     setup.congestion = args.cc;
+    setup.reverse.sack_fault = args.sack_fault.clone();
+    setup.purge_ofo = args.renege;
 
     let cpu_start = cpu_time();
     let wall_start = WallInstant::now();
@@ -196,7 +228,7 @@ fn run(args: &Args) -> Result<(), String> {
     let line = format!(
         "stack={} bytes={} received={} virtual_s={:.3} goodput_mbit_s={:.3} retransmits={} \
          data_segments={} rtos={} rtos_wire={} drops={} loss_pct={} delay_ms={} rate_mbit={} mtu={} queue={} \
-         seed={} finished={} outcome={:?} cpu_s={:.3} wall_s={:.3}{}",
+         seed={} finished={} outcome={:?} cpu_s={:.3} wall_s={:.3}{}{}",
         args.stack.name(),
         args.bytes,
         res.bytes_received,
@@ -218,6 +250,16 @@ fn run(args: &Args) -> Result<(), String> {
         res.outcome,
         cpu_s,
         wall_s,
+        res.sender_stats.map_or(String::new(), |s| {
+            format!(
+                " undos={} dsacks={} sack_ignored={} sack_renegings={} ofo_pruned={}",
+                s.undos,
+                s.dsacks_received,
+                s.sack_blocks_ignored,
+                s.sack_renegings,
+                res.receiver_stats.map_or(0, |r| r.ofo_pruned)
+            )
+        }),
         res.error
             .as_ref()
             .map_or(String::new(), |e| format!(" error=\"{e}\"")),

@@ -51,6 +51,9 @@ pub struct BulkSetup {
     pub congestion: Congestion,
     /// Interface MTU.
     pub mtu: usize,
+    /// Reneging receiver (our stack only): after each packet, the probability that the
+    /// receiving connection discards its out-of-order data ([`OursConfig::purge_ofo`]).
+    pub purge_ofo: f64,
 }
 
 impl BulkSetup {
@@ -64,6 +67,7 @@ impl BulkSetup {
             buffer: DEFAULT_BUFFER,
             congestion: Congestion::Cubic,
             mtu: 1500,
+            purge_ofo: 0.0,
         }
     }
 }
@@ -92,6 +96,7 @@ impl BulkSetup {
             server_port: 80,
             tcp,
             secret,
+            purge_ofo: if sender { 0.0 } else { self.purge_ofo },
         }
     }
 
@@ -179,6 +184,10 @@ pub struct BulkResult {
     pub finished: bool,
     /// The first error either side reported.
     pub error: Option<String>,
+    /// The sender's connection counters (our stack only).
+    pub sender_stats: Option<tcp_core::conn::ConnStats>,
+    /// The receiver's connection counters (our stack only).
+    pub receiver_stats: Option<tcp_core::conn::ConnStats>,
 }
 
 impl BulkRun {
@@ -271,6 +280,8 @@ impl BulkRun {
             drops: self.world.total_link_stats().drops(),
             finished: s.finished && r.finished,
             error: s.error.or(r.error),
+            sender_stats: s.stats,
+            receiver_stats: r.stats,
         }
     }
 }

@@ -10,6 +10,7 @@ use tcp_core::time::{Duration, Instant, duration_micros};
 
 use super::packet::{FIN, FlowKey, TcpSummary};
 use super::rng::Rng;
+use super::sack_fault::{SackFault, SackRewriter};
 
 /// Gilbert-Elliott two-state loss model (bursty loss).
 ///
@@ -91,6 +92,9 @@ pub struct LinkConfig {
     pub mtu: Option<usize>,
     /// Scripted faults, checked in order before the random faults.
     pub script: Vec<ScriptedFault>,
+    /// Rewrites the SACK blocks of ACKs before any other fault (see
+    /// [`super::sack_fault`]).
+    pub sack_fault: Option<SackFault>,
 }
 
 impl LinkConfig {
@@ -146,6 +150,8 @@ pub struct LinkStats {
     pub duplicated: u64,
     /// Packets held back to be reordered.
     pub reordered: u64,
+    /// ACKs whose SACK blocks [`LinkConfig::sack_fault`] rewrote.
+    pub sack_rewritten: u64,
 }
 
 impl LinkStats {
@@ -194,12 +200,14 @@ pub struct LinkDirection {
     data_segments: u64,
     fins_dropped: Vec<(FlowKey, u32)>,
     script_drops: Vec<u64>,
+    sack_rewriter: Option<SackRewriter>,
 }
 
 impl LinkDirection {
     /// A direction with its configuration and its own random stream.
     pub fn new(config: LinkConfig, rng: Rng) -> Self {
         let script_drops = vec![0; config.script.len()];
+        let sack_rewriter = config.sack_fault.clone().map(SackRewriter::new);
         LinkDirection {
             config,
             stats: LinkStats::default(),
@@ -212,7 +220,16 @@ impl LinkDirection {
             data_segments: 0,
             fins_dropped: Vec::new(),
             script_drops,
+            sack_rewriter,
         }
+    }
+
+    /// Applies [`LinkConfig::sack_fault`] to a packet about to be offered: the rewritten
+    /// packet, or `None` to send it unchanged.
+    pub fn rewrite(&mut self, packet: &[u8]) -> Option<Vec<u8>> {
+        let out = self.sack_rewriter.as_mut()?.rewrite(packet)?;
+        self.stats.sack_rewritten += 1;
+        Some(out)
     }
 
     /// The configuration.

@@ -42,6 +42,7 @@ pub mod pcap;
 pub mod plot;
 pub mod rng;
 pub mod rr;
+pub mod sack_fault;
 pub mod smoltcp_node;
 
 use std::cmp::Reverse;
@@ -93,6 +94,9 @@ pub struct NodeReport {
     pub error: Option<String>,
     /// Retransmission timeouts, if the stack counts them.
     pub rtos: Option<u64>,
+    /// The counters of the node's connection, if it is this project's stack (the last
+    /// values seen while the connection was open).
+    pub stats: Option<tcp_core::conn::ConnStats>,
 }
 
 /// Index of a node in a [`World`].
@@ -399,6 +403,7 @@ impl World {
             t.corrupted += s.corrupted;
             t.duplicated += s.duplicated;
             t.reordered += s.reordered;
+            t.sack_rewritten += s.sack_rewritten;
         }
         t
     }
@@ -552,7 +557,11 @@ impl World {
             self.unroutable += 1;
             return;
         };
-        let fate = self.links[link.0].dirs[dir].offer(self.now, &mut packet, tcp.as_ref());
+        let link_dir = &mut self.links[link.0].dirs[dir];
+        if let Some(p) = link_dir.rewrite(&packet) {
+            packet = p;
+        }
+        let fate = link_dir.offer(self.now, &mut packet, tcp.as_ref());
         match fate {
             Fate::Dropped(cause) => {
                 if let (Some(trace), Some(tcp)) = (&mut self.trace, tcp) {

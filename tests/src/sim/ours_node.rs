@@ -3,6 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use bytes::Bytes;
+use tcp_core::conn::ConnStats;
 use tcp_core::endpoint::Transmit;
 use tcp_core::endpoint::{ConnHandle, ListenerHandle};
 use tcp_core::time::Instant;
@@ -10,6 +11,7 @@ use tcp_core::wire::{WireError, emit_ip_tcp_packet};
 use tcp_core::{Config, Endpoint, EndpointConfig, ReadError, State, WriteError};
 
 use super::app::{BulkReceiver, BulkSender};
+use super::rng::Rng;
 use super::smoltcp_node::Role;
 use super::{Node, NodeReport};
 
@@ -26,6 +28,11 @@ pub struct OursConfig {
     pub tcp: Config,
     /// Endpoint secret (seed-derived in simulations).
     pub secret: [u8; 16],
+    /// Reneging receiver fault: after each packet the node handles, with this probability
+    /// its connection discards the out-of-order data it holds
+    /// ([`tcp_core::Connection::purge_out_of_order`], as a host short of memory would;
+    /// RFC 2018 §8). Zero disables it; the draws come from a stream seeded by `secret`.
+    pub purge_ofo: f64,
 }
 
 enum App {
@@ -49,6 +56,9 @@ pub struct OursNode {
     finished: bool,
     error: Option<String>,
     rtos: u64,
+    stats: Option<ConnStats>,
+    purge_ofo: f64,
+    rng: Rng,
     scratch: Vec<u8>,
 }
 
@@ -98,6 +108,14 @@ impl OursNode {
             finished: false,
             error,
             rtos: 0,
+            stats: None,
+            purge_ofo: config.purge_ofo,
+            rng: Rng::new(
+                config
+                    .secret
+                    .iter()
+                    .fold(0x0f0f_u64, |h, &b| h.rotate_left(8) ^ u64::from(b)),
+            ),
             scratch: vec![0; 64 * 1024],
         };
         node.run_app(now);
@@ -112,6 +130,7 @@ impl OursNode {
                 let Some(h) = *conn else { return };
                 let Ok(c) = self.ep.connection(h) else { return };
                 self.rtos = c.stats().rtos;
+                self.stats = Some(*c.stats());
                 let state = c.state();
                 if state == State::Closed {
                     if let Some(e) = c.error() {
@@ -154,6 +173,7 @@ impl OursNode {
                 let Some(h) = *conn else { return };
                 if let Ok(c) = self.ep.connection(h) {
                     self.rtos = c.stats().rtos;
+                    self.stats = Some(*c.stats());
                 }
                 loop {
                     match self.ep.read(h, now, &mut self.scratch) {
@@ -179,6 +199,18 @@ impl OursNode {
     }
 }
 
+impl OursNode {
+    /// The reneging fault ([`OursConfig::purge_ofo`]) of a receiving node.
+    fn maybe_renege(&mut self, now: Instant) {
+        let App::Receiver { conn: Some(h), .. } = self.app else {
+            return;
+        };
+        if self.purge_ofo > 0.0 && self.rng.chance(self.purge_ofo) {
+            let _ = self.ep.with_connection(h, now, |c| c.purge_out_of_order());
+        }
+    }
+}
+
 /// The IP packet carrying `t` (IPv4 or IPv6 header, TCP header with checksum, payload).
 pub fn encode_packet(t: &Transmit) -> Result<Vec<u8>, WireError> {
     let mut buf = vec![0u8; t.len() + 60];
@@ -192,6 +224,7 @@ impl Node for OursNode {
     fn handle_packet(&mut self, now: Instant, packet: Vec<u8>) {
         // Corrupted packets are counted by the endpoint and otherwise ignored.
         let _ = self.ep.handle_packet(now, Bytes::from(packet));
+        self.maybe_renege(now);
         self.run_app(now);
     }
 
@@ -231,6 +264,7 @@ impl Node for OursNode {
             finished: self.finished,
             error,
             rtos: Some(self.rtos),
+            stats: self.stats,
         }
     }
 }

@@ -378,6 +378,7 @@ impl Node for SmoltcpNode {
             finished,
             error: self.error.clone().or(app_error),
             rtos: None,
+            stats: None,
         }
     }
 }
