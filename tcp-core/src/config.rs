@@ -36,22 +36,32 @@ pub enum SegmentRules {
     /// `tcp_timewait_state_process`.
     #[default]
     Linux,
-    /// FreeBSD's `tcp_do_segment`, `tcp_twcheck` and `tcp_input` (sys/netinet):
+    /// FreeBSD's `tcp_do_segment`, `tcp_twcheck`, `syncache_chkrst`, `tcp_input` and
+    /// `tcp_output` (sys/netinet; see `conn/input_bsd.rs`):
     ///
     /// - A RST is checked before PAWS and the sequence test, against the last ACK sent and
-    ///   a window of at least the buffer's free space; a SYN in a synchronized state
-    ///   draws a challenge ACK before PAWS too.
+    ///   a window of at least the buffer's free space; a SYN in a synchronized state draws
+    ///   a challenge ACK before PAWS too. Challenge ACKs go at SND.NXT and never carry our
+    ///   FIN (`tcp_respond`).
     /// - Data beyond the window is trimmed and the rest taken; a segment wholly outside it
     ///   is answered with an ACK (a zero-window probe at RCV.NXT too).
-    /// - While our FIN is unacknowledged, every segment we send repeats it (`tcp_output`
-    ///   keeps `TH_FIN` in FIN_WAIT_1, CLOSING and LAST_ACK).
+    /// - SACK blocks follow FreeBSD's receiver list (`tcp_update_sack_list`,
+    ///   `tcp_update_dsack_list`): a duplicate part of a segment is reported as a D-SACK
+    ///   block before the block the segment extends.
+    /// - While our FIN is unacknowledged, every ACK we send repeats it (`tcp_output` keeps
+    ///   `TH_FIN` in FIN_WAIT_1, CLOSING and LAST_ACK). PSH marks only the segment that
+    ///   empties the send buffer (no TSO units).
     /// - TIME_WAIT (`tcp_twcheck`), also while the application still holds the socket: RSTs
-    ///   and segments without ACK are dropped, a SYN above RCV.NXT ends TIME_WAIT and goes
-    ///   to a listener, anything but a bare ACK at RCV.NXT for SND.NXT is answered with an
-    ///   ACK, a retransmitted FIN restarts the 2·MSL timer.
+    ///   and segments without ACK are dropped, a SYN (without ACK) above RCV.NXT ends
+    ///   TIME_WAIT and goes to a listener, anything but a bare ACK at RCV.NXT for SND.NXT
+    ///   is answered with an ACK, a retransmitted FIN restarts the 2·MSL timer.
     /// - A RST in CLOSING or LAST_ACK reports a reset to the application (`ECONNRESET`).
-    /// - A SYN-ACK for a listener is dropped without a RST (FreeBSD 11's `tcp_input`).
-    /// - A SYN-ACK that carries data or a FIN in SYN-SENT delivers them.
+    /// - A listener drops a SYN-ACK unanswered; a half-open connection of a listener
+    ///   answers an inexact RST inside its window with a challenge ACK
+    ///   (`syncache_chkrst`).
+    /// - In SYN-SENT an unacceptable ACK draws a RST but does not hurry the SYN's
+    ///   retransmission; data on a SYN crossing ours (simultaneous open) is delivered once
+    ///   the handshake completes, a FIN on it is not.
     Bsd,
 }
 

@@ -62,7 +62,7 @@ impl Connection {
                     self.queue_ctl(seq, ack, flags);
                 }
             }
-            State::SynSent => self.on_syn_sent(now, seg),
+            State::SynSent => self.on_syn_sent(now, seg, payload),
             _ => self.on_synchronized(now, seg, payload),
         }
         self.update_persist(now);
@@ -72,7 +72,7 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.3: SYN-SENT (Linux's `tcp_rcv_synsent_state_process`). Data and FIN
     /// on a SYN-ACK are not taken: the peer sends them again (as Linux without Fast Open).
-    fn on_syn_sent(&mut self, now: Instant, seg: &TcpHeader) {
+    fn on_syn_sent(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
         let f = seg.flags;
         if f.contains(TcpFlags::ACK) {
             // The ACK must acknowledge our SYN and nothing beyond it; a SYN-ACK must echo a
@@ -115,6 +115,7 @@ impl Connection {
         // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
         self.state = State::SynRcvd;
         self.take_syn(now, seg);
+        self.bsd_hold_syn_data(payload);
         self.snd_wl1 = seg.seq;
         self.syn_pending = true;
     }

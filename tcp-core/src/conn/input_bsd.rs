@@ -37,6 +37,17 @@ const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// The largest unscaled window (`TCP_MAXWIN`).
 const MAX_WINDOW: u32 = 0xffff;
 
+/// What FreeBSD's rules keep besides the state every connection has (boxed: a
+/// connection with Linux's rules carries one empty pointer).
+#[derive(Debug, Default)]
+pub(crate) struct BsdState {
+    /// The receiver's SACK list (`tp->sackblks`).
+    pub(crate) sack: BsdSackList,
+    /// Data that came with the peer's SYN in SYN-SENT (a simultaneous open): FreeBSD
+    /// queues it for reassembly and presents it once the handshake completes.
+    syn_data: Bytes,
+}
+
 impl Connection {
     /// FreeBSD's `TCPS_HAVERCVDFIN`.
     fn have_rcvd_fin(&self) -> bool {
@@ -200,6 +211,7 @@ impl Connection {
             self.snd_wl2 = seg.ack;
             self.syn_pending = false;
             self.establish(now);
+            self.bsd_present_syn_data();
         }
         if seg.ack.gt(self.snd_max) {
             self.stats.ack_too_new += 1;
@@ -248,7 +260,36 @@ impl Connection {
 
     /// The receiver's SACK list, created on first use.
     fn bsd_sack_list(&mut self) -> &mut BsdSackList {
-        self.bsd_sack.get_or_insert_with(Box::default)
+        &mut self.bsd.get_or_insert_with(Box::default).sack
+    }
+
+    /// A SYN in SYN-SENT (simultaneous open) carried data: keep it for when the handshake
+    /// completes (`tcp_do_segment` queues it with `tcp_reass`; a FIN on it is lost).
+    pub(super) fn bsd_hold_syn_data(&mut self, data: Bytes) {
+        if self.cfg.segment_rules == crate::config::SegmentRules::Bsd && !data.is_empty() {
+            self.bsd.get_or_insert_with(Box::default).syn_data = data;
+        }
+    }
+
+    /// The handshake completed: present data that came with the peer's SYN
+    /// (`tcp_reass(tp, NULL, ...)` in SYN-RECEIVED).
+    fn bsd_present_syn_data(&mut self) {
+        let Some(data) = self
+            .bsd
+            .as_deref_mut()
+            .map(|b| core::mem::take(&mut b.syn_data))
+            .filter(|d| !d.is_empty())
+        else {
+            return;
+        };
+        let len = data.len().min(self.advertised_remaining() as usize);
+        let r = self
+            .recv_buf
+            .insert(self.recv_buf.next(), data.slice(..len));
+        self.rwnd.charge(r.delivered as u32, false);
+        self.rcv_nxt += r.delivered as u32;
+        self.stats.bytes_received += r.delivered as u64;
+        self.push_event(crate::event::Event::Readable);
     }
 
     /// The SACK list after `len` bytes at `start` were processed (the SACK update at

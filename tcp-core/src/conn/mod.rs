@@ -267,8 +267,9 @@ pub struct Connection {
     peak_round_end: SeqNum,
     /// A duplicate segment arrived: report it in a D-SACK block (RFC 2883 §4).
     dsack: Option<(SeqNum, SeqNum)>,
-    /// FreeBSD's receiver SACK list, with FreeBSD's segment rules and SACK in use.
-    bsd_sack: Option<Box<sack_bsd::BsdSackList>>,
+    /// What FreeBSD's segment rules keep besides the common state (the receiver's SACK
+    /// list, data that came with a SYN), created on first use.
+    bsd: Option<Box<input_bsd::BsdState>>,
 
     // ACK generation (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
     /// An ACK must go out with the next segment (Linux's `tcp_send_ack` was called).
@@ -394,7 +395,7 @@ impl Connection {
             peak_flight: (0, 0),
             peak_round_end: iss,
             dsack: None,
-            bsd_sack: None,
+            bsd: None,
             ack_now: false,
             ack: AckState::new(cfg.ack_policy, now, u32::from(cfg.mss).min(536)),
             syn_pending: false,
@@ -1029,6 +1030,7 @@ impl Connection {
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,
             rcv_wscale: self.rcv_wscale,
+            window_scaling: self.offered_wscale && self.state != State::SynSent,
             sack: self.sack_ok,
             timestamps: self.ts_ok,
             ca_state_recovery: self.recovery.is_some()

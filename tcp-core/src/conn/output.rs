@@ -4,6 +4,7 @@
 
 use super::tso;
 use super::{Connection, Segment, State};
+use crate::config::SegmentRules;
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use crate::wire::{SackBlock, SackBlocks, TcpFlags, TcpHeader, TcpOptions, Timestamps};
@@ -427,7 +428,9 @@ impl Connection {
         // PSH where Linux's wire shows it: at the end of the queued data (the end of the
         // last write, tcp_push) and on the last segment of every TSO unit of two or more
         // segments (see `tso`).
-        let unit_ends = if unit && len > 0 {
+        // FreeBSD's tcp_output sets PSH only when the segment empties the send buffer.
+        let tso_units = self.cfg.segment_rules != SegmentRules::Bsd;
+        let unit_ends = if unit && len > 0 && tso_units {
             self.gso_unit_ends(now, seq, retransmission)
         } else {
             self.gso_left = 0;
@@ -581,7 +584,7 @@ impl Connection {
     fn sack_blocks(&mut self) -> SackBlocks {
         let mut out = SackBlocks::new();
         let max = if self.ts_ok { 3 } else { 4 };
-        if let Some(list) = self.bsd_sack.as_deref_mut() {
+        if let Some(list) = self.bsd.as_deref_mut().map(|b| &mut b.sack) {
             // FreeBSD's list, D-SACKs included; those at or below RCV.NXT go once sent.
             for (left, right) in list.blocks().take(max) {
                 out.push(SackBlock { left, right });

@@ -643,6 +643,8 @@ pub(super) struct SockOpts {
     pub zerocopy: bool,
     /// IP_TOS / IPV6_TCLASS (the core sends every packet with 0).
     pub tos: u32,
+    /// FreeBSD's TCP_NOOPT: no options in the SYN or SYN-ACK.
+    pub noopt: bool,
 }
 
 /// One socket fd.
