@@ -506,7 +506,8 @@ impl Connection {
             // RFC 9293 §3.10.7.4: a passive open returns to LISTEN (the endpoint drops the
             // half-open connection); an active one is refused.
             State::SynRcvd => self.fail(ConnError::Refused),
-            State::Closing | State::LastAck => self.set_closed(),
+            // CLOSING and LAST_ACK too: the application that still holds the socket sees
+            // ECONNRESET (Linux's tcp_reset; checked against Linux 6.18).
             _ => self.fail(ConnError::Reset),
         }
     }
