@@ -51,10 +51,11 @@ pub enum SegmentRules {
     /// - While our FIN is unacknowledged, every ACK we send repeats it (`tcp_output` keeps
     ///   `TH_FIN` in FIN_WAIT_1, CLOSING and LAST_ACK). PSH marks only the segment that
     ///   empties the send buffer (no TSO units).
-    /// - TIME_WAIT (`tcp_twcheck`), also while the application still holds the socket: RSTs
-    ///   and segments without ACK are dropped, a SYN (without ACK) above RCV.NXT ends
-    ///   TIME_WAIT and goes to a listener, anything but a bare ACK at RCV.NXT for SND.NXT
-    ///   is answered with an ACK, a retransmitted FIN restarts the 2·MSL timer.
+    /// - TIME_WAIT while the application still holds the socket (`tcp_twcheck`): RSTs and
+    ///   segments without ACK are dropped, a SYN (without ACK) above RCV.NXT ends TIME_WAIT
+    ///   and goes to a listener, anything but a bare ACK at RCV.NXT for SND.NXT is answered
+    ///   with an ACK, a retransmitted FIN restarts the 2·MSL timer. (The endpoint's compact
+    ///   record of a closed socket's TIME_WAIT keeps its own rules.)
     /// - A RST in CLOSING or LAST_ACK reports a reset to the application (`ECONNRESET`).
     /// - A listener drops a SYN-ACK unanswered; a half-open connection of a listener
     ///   answers an inexact RST inside its window with a challenge ACK
@@ -216,8 +217,9 @@ pub struct Config {
     /// Linux's or FreeBSD's answers where the two stacks differ on arrival. Default Linux's.
     pub segment_rules: SegmentRules,
     /// RFC 5961 §3.2: an in-window RST not exactly at RCV.NXT draws a challenge ACK instead
-    /// of resetting the connection. Default on (Linux always; FreeBSD unless
-    /// `net.inet.tcp.insecure_rst`).
+    /// of resetting the connection (off: it resets, RFC 793). Applies to connections, and
+    /// with FreeBSD's segment rules to a listener's half-open entries too. Default on
+    /// (Linux always; FreeBSD unless `net.inet.tcp.insecure_rst`).
     pub rst_challenge: bool,
     /// RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK. Off: an in-window
     /// SYN resets the connection (RFC 793; FreeBSD's `net.inet.tcp.insecure_syn`). Default
