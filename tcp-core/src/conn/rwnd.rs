@@ -130,8 +130,9 @@ pub(crate) struct RecvWindow {
     rtt_time: Option<Instant>,
     /// The last TSecr an RTT was measured from.
     rtt_last_tsecr: u32,
-    /// FreeBSD's window instead of Linux's ([`RecvWindowPolicy::Bsd`]).
-    bsd: Option<BsdWindow>,
+    /// FreeBSD's window instead of Linux's ([`RecvWindowPolicy::Bsd`]); boxed, so a Linux
+    /// connection carries one empty pointer.
+    bsd: Option<alloc::boxed::Box<BsdWindow>>,
 }
 
 impl RecvWindow {
@@ -175,7 +176,10 @@ impl RecvWindow {
     ) -> Self {
         let mut w = RecvWindow::new(rcvbuf, rcvbuf_max, locked, now);
         if policy == RecvWindowPolicy::Bsd {
-            w.bsd = Some(BsdWindow::new(clamp_u32(rcvbuf), clamp_u32(rcvbuf_max)));
+            w.bsd = Some(alloc::boxed::Box::new(BsdWindow::new(
+                clamp_u32(rcvbuf),
+                clamp_u32(rcvbuf_max),
+            )));
         }
         w
     }
