@@ -5,6 +5,66 @@
 
 pub use crate::conn::ack::AckPolicy;
 use crate::time::Duration;
+pub use crate::wire::OptionLayout;
+
+/// How the receive window we offer is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RecvWindowPolicy {
+    /// Linux's (`tcp_select_window` and friends, see `conn/rwnd.rs`): the buffer is counted
+    /// in memory, the window is about half of it, rounded to whole segments in the SYN,
+    /// grown segment by segment (`rcv_ssthresh`) and auto-tuned.
+    #[default]
+    Linux,
+    /// FreeBSD's (`tcp_output`, `tcp_mss`, `syncache_add`; see `conn/rwnd_bsd.rs`): the
+    /// buffer is counted in payload bytes (`sb_hiwat`, rounded up to a whole number of
+    /// segments once the peer's MSS is known); the window is its free space
+    /// (`sbspace`), 65535 at most in a SYN or SYN-ACK, zero when less than a quarter of the
+    /// buffer and less than a segment is free, never moving its right edge left; and the
+    /// window checked on arrival is that free space or what was advertised, whichever is
+    /// larger.
+    Bsd,
+}
+
+/// Which stack's answers the connection gives to segments where RFC 9293 leaves room and
+/// Linux and FreeBSD differ. Each difference is listed here; the RFC 5961 checks, SYN+FIN
+/// and missing timestamps have switches of their own in [`Config`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SegmentRules {
+    /// Linux's `tcp_validate_incoming`, `tcp_rcv_state_process` and
+    /// `tcp_timewait_state_process`.
+    #[default]
+    Linux,
+    /// FreeBSD's `tcp_do_segment`, `tcp_twcheck`, `syncache_chkrst`, `tcp_input` and
+    /// `tcp_output` (sys/netinet; see `conn/input_bsd.rs`):
+    ///
+    /// - A RST is checked before PAWS and the sequence test, against the last ACK sent and
+    ///   a window of at least the buffer's free space; a SYN in a synchronized state draws
+    ///   a challenge ACK before PAWS too. Challenge ACKs go at SND.NXT and never carry our
+    ///   FIN (`tcp_respond`).
+    /// - Data beyond the window is trimmed and the rest taken; a segment wholly outside it
+    ///   is answered with an ACK (a zero-window probe at RCV.NXT too).
+    /// - SACK blocks follow FreeBSD's receiver list (`tcp_update_sack_list`,
+    ///   `tcp_update_dsack_list`): a duplicate part of a segment is reported as a D-SACK
+    ///   block before the block the segment extends.
+    /// - While our FIN is unacknowledged, every ACK we send repeats it (`tcp_output` keeps
+    ///   `TH_FIN` in FIN_WAIT_1, CLOSING and LAST_ACK). PSH marks only the segment that
+    ///   empties the send buffer (no TSO units).
+    /// - TIME_WAIT while the application still holds the socket (`tcp_twcheck`): RSTs and
+    ///   segments without ACK are dropped, a SYN (without ACK) above RCV.NXT ends TIME_WAIT
+    ///   and goes to a listener, anything but a bare ACK at RCV.NXT for SND.NXT is answered
+    ///   with an ACK, a retransmitted FIN restarts the 2·MSL timer. (The endpoint's compact
+    ///   record of a closed socket's TIME_WAIT keeps its own rules.)
+    /// - A RST in CLOSING or LAST_ACK reports a reset to the application (`ECONNRESET`).
+    /// - A listener drops a SYN-ACK unanswered; a half-open connection of a listener
+    ///   answers an inexact RST inside its window with a challenge ACK
+    ///   (`syncache_chkrst`).
+    /// - In SYN-SENT an unacceptable ACK draws a RST but does not hurry the SYN's
+    ///   retransmission; data on a SYN crossing ours (simultaneous open) is delivered once
+    ///   the handshake completes, a FIN on it is not.
+    Bsd,
+}
 
 /// Which congestion controller new connections use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -165,6 +225,33 @@ pub struct Config {
     pub frto: bool,
     /// Congestion controller. Default CUBIC (RFC 9438), as Linux.
     pub congestion: CongestionAlgorithm,
+    /// How options are laid out on the wire. Default Linux's; FreeBSD's sends its SYN as
+    /// `mss,nop,wscale,sackOK,TS`.
+    pub option_layout: OptionLayout,
+    /// How the receive window is computed. Default Linux's.
+    pub recv_window: RecvWindowPolicy,
+    /// Linux's or FreeBSD's answers where the two stacks differ on arrival. Default Linux's.
+    pub segment_rules: SegmentRules,
+    /// RFC 5961 §3.2: an in-window RST not exactly at RCV.NXT draws a challenge ACK instead
+    /// of resetting the connection (off: it resets, RFC 793). Applies to connections, and
+    /// with FreeBSD's segment rules to a listener's half-open entries too. Default on
+    /// (Linux always; FreeBSD unless `net.inet.tcp.insecure_rst`).
+    pub rst_challenge: bool,
+    /// RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK. Off: an in-window
+    /// SYN resets the connection (RFC 793; FreeBSD's `net.inet.tcp.insecure_syn`). Default
+    /// on.
+    pub syn_challenge: bool,
+    /// Drop every segment with both SYN and FIN, unanswered (FreeBSD's
+    /// `net.inet.tcp.drop_synfin`). Default off: SYN+FIN is a SYN whose FIN is processed
+    /// after it.
+    pub drop_synfin: bool,
+    /// Once timestamps are in use, silently drop a segment without one, unless it is a RST
+    /// (RFC 7323 §3.2's MUST; FreeBSD's `net.inet.tcp.tolerate_missing_ts = 0`). Default
+    /// off: it is processed, as Linux does.
+    pub require_timestamps: bool,
+    /// Send no options at all: no MSS, window scale, SACK-permitted or timestamps in our
+    /// SYN or SYN-ACK, and ignore the peer's (FreeBSD's `TCP_NOOPT`). Default off.
+    pub no_options: bool,
 }
 
 impl Default for Config {
@@ -204,6 +291,14 @@ impl Default for Config {
             notsent_lowat: None,
             frto: true,
             congestion: CongestionAlgorithm::Cubic,
+            option_layout: OptionLayout::Linux,
+            recv_window: RecvWindowPolicy::Linux,
+            segment_rules: SegmentRules::Linux,
+            rst_challenge: true,
+            syn_challenge: true,
+            drop_synfin: false,
+            require_timestamps: false,
+            no_options: false,
         }
     }
 }
@@ -213,7 +308,8 @@ impl Config {
     /// set, otherwise Linux's choice, the smallest shift that fits the largest buffer
     /// auto-tuning may reach (10 for the default 32 MiB; 0 for a small fixed buffer).
     pub fn offered_window_scale(&self) -> u8 {
-        crate::conn::rwnd::RecvWindow::new(
+        crate::conn::rwnd::RecvWindow::with_policy(
+            self.recv_window,
             self.recv_buffer,
             self.recv_buffer_max,
             self.recv_buffer_fixed,

@@ -3,7 +3,7 @@
 
 use tcp_core::SeqNum;
 use tcp_core::wire::{
-    SackBlock, SackBlocks, TcpOption, TcpOptions, Timestamps, WireError, options_iter,
+    OptionLayout, SackBlock, SackBlocks, TcpOption, TcpOptions, Timestamps, WireError, options_iter,
 };
 
 fn block(left: u32, right: u32) -> SackBlock {
@@ -277,6 +277,7 @@ fn syn_options_with_timestamps_emit_as_mss_sackok_ts_nop_wscale() {
         sack_permitted: true,
         timestamps: Some(Timestamps { val: 1, ecr: 0 }),
         sack_blocks: SackBlocks::new(),
+        layout: OptionLayout::Linux,
     };
     assert_eq!(
         emit(&o),
@@ -284,6 +285,82 @@ fn syn_options_with_timestamps_emit_as_mss_sackok_ts_nop_wscale() {
             2, 4, 5, 180, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7
         ]
     );
+}
+
+// ---- emission in FreeBSD's layout (tcp_addoptions) ----
+
+fn bsd(o: TcpOptions) -> TcpOptions {
+    TcpOptions {
+        layout: OptionLayout::Bsd,
+        ..o
+    }
+}
+
+#[test]
+fn bsd_syn_options_emit_as_mss_nop_wscale_sackok_ts() {
+    let o = bsd(TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(6),
+        sack_permitted: true,
+        timestamps: Some(Timestamps { val: 100, ecr: 0 }),
+        ..Default::default()
+    });
+    assert_eq!(
+        emit(&o),
+        [
+            2, 4, 5, 180, 1, 3, 3, 6, 4, 2, 8, 10, 0, 0, 0, 100, 0, 0, 0, 0
+        ]
+    );
+}
+
+#[test]
+fn bsd_synack_with_mss_and_sackok_pads_with_eol() {
+    let o = bsd(TcpOptions {
+        mss: Some(1460),
+        sack_permitted: true,
+        ..Default::default()
+    });
+    assert_eq!(emit(&o), [2, 4, 5, 180, 4, 2, 0, 0]);
+    let mss_only = bsd(TcpOptions {
+        mss: Some(1460),
+        ..Default::default()
+    });
+    assert_eq!(emit(&mss_only), [2, 4, 5, 180]);
+}
+
+#[test]
+fn bsd_data_segment_aligns_timestamps_and_sack_on_4n_plus_2() {
+    let mut blocks = SackBlocks::new();
+    blocks.push(SackBlock {
+        left: SeqNum::new(200),
+        right: SeqNum::new(300),
+    });
+    let o = bsd(TcpOptions {
+        timestamps: Some(Timestamps { val: 1, ecr: 2 }),
+        sack_blocks: blocks,
+        ..Default::default()
+    });
+    assert_eq!(
+        emit(&o),
+        [
+            1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1, 5, 10, 0, 0, 0, 200, 0, 0, 1, 44
+        ]
+    );
+    // The same options parse back; only the layout is not a property of the bytes.
+    let parsed = TcpOptions::parse(&emit(&o)).unwrap();
+    assert_eq!(bsd(parsed), o);
+}
+
+#[test]
+fn bsd_synack_with_wscale_but_no_timestamps_differs_from_linux() {
+    let o = TcpOptions {
+        mss: Some(1460),
+        window_scale: Some(6),
+        sack_permitted: true,
+        ..Default::default()
+    };
+    assert_eq!(emit(&bsd(o)), [2, 4, 5, 180, 1, 3, 3, 6, 4, 2, 0, 0]);
+    assert_eq!(emit(&o), [2, 4, 5, 180, 1, 1, 4, 2, 1, 3, 3, 6]);
 }
 
 #[test]

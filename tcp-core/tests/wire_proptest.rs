@@ -7,9 +7,10 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 use tcp_core::SeqNum;
 use tcp_core::wire::{
-    IPPROTO_TCP, IpHeader, Ipv4Header, Ipv6Header, SackBlock, SackBlocks, TcpFlags, TcpHeader,
-    TcpOptions, Timestamps, WireError, emit_ip_header, emit_ip_tcp_packet_with, emit_tcp_segment,
-    options_iter, parse_ip_packet, parse_ip_tcp_packet, parse_tcp_segment, raw_tcp_options,
+    IPPROTO_TCP, IpHeader, Ipv4Header, Ipv6Header, OptionLayout, SackBlock, SackBlocks, TcpFlags,
+    TcpHeader, TcpOptions, Timestamps, WireError, emit_ip_header, emit_ip_tcp_packet_with,
+    emit_tcp_segment, options_iter, parse_ip_packet, parse_ip_tcp_packet, parse_tcp_segment,
+    raw_tcp_options,
 };
 
 // The fuzz target's round-trip check, run here on proptest's inputs as well.
@@ -44,6 +45,7 @@ fn options() -> impl Strategy<Value = TcpOptions> {
                 sack_permitted,
                 timestamps: ts.map(|(val, ecr)| Timestamps { val, ecr }),
                 sack_blocks,
+                ..Default::default()
             },
         )
 }
@@ -152,6 +154,21 @@ proptest! {
                 prop_assert!(len > TcpOptions::MAX_LEN);
                 prop_assert_eq!(e, WireError::OptionsTooLong { len });
             }
+        }
+    }
+
+    #[test]
+    fn options_in_freebsd_layout_round_trip_too(o in options()) {
+        let o = TcpOptions { layout: OptionLayout::Bsd, ..o };
+        let mut buf = [0u8; 64];
+        let len = o.encoded_len();
+        prop_assert_eq!(len % 4, 0);
+        if let Ok(n) = o.emit(&mut buf) {
+            prop_assert_eq!(n, len);
+            let back = TcpOptions::parse(&buf[..n]).map(|p| TcpOptions { layout: OptionLayout::Bsd, ..p });
+            prop_assert_eq!(back, Ok(o));
+        } else {
+            prop_assert!(len > TcpOptions::MAX_LEN);
         }
     }
 

@@ -350,6 +350,7 @@ pub fn syn_header(flags: TcpFlags, seq: SeqNum, ack: SeqNum, o: PeerOpts) -> Tcp
             sack_permitted: o.sack,
             timestamps: o.ts.map(|val| Timestamps { val, ecr: 0 }),
             sack_blocks: SackBlocks::new(),
+            ..TcpOptions::default()
         },
     }
 }

@@ -2,7 +2,8 @@
 //! window scaling, timestamps, SACK and Nagle on and off, loss up to 22.5 %, reordering and
 //! duplication. Each run transfers data both ways with half-closes, then closes both ends:
 //! every byte arrives exactly once and in order, both sides reach CLOSED without error
-//! (unless every acknowledgment of a side's FIN was lost, so it timed out not knowing),
+//! (unless every acknowledgment of a side's FIN was lost, so it timed out or met the
+//! peer's RST not knowing),
 //! and the invariants hold after every step.
 
 use tcp_core::wire::TcpFlags;
@@ -89,9 +90,11 @@ fn run(seed: u64) {
         (Dir::AtoB, p.a.error()),
         (Dir::BtoA, p.b.as_ref().unwrap().error()),
     ] {
-        // A side may time out only when it cannot know that its peer got everything: every
-        // segment acknowledging its FIN was lost (the peer's TIME_WAIT ran out first).
-        if err == Some(ConnError::TimedOut) && never_heard_fin_acked(&p, side) {
+        // A side may time out, or be reset by a peer that already forgot the connection,
+        // only when it cannot know that its peer got everything: every segment
+        // acknowledging its FIN was lost (the peer's TIME_WAIT ran out first).
+        let late = matches!(err, Some(ConnError::TimedOut | ConnError::Reset));
+        if late && never_heard_fin_acked(&p, side) {
             continue;
         }
         assert_eq!(err, None, "seed {seed}: {side:?}");

@@ -46,8 +46,8 @@ pub enum AckPolicy {
     /// The classic rule of RFC 1122 §4.2.3.2 and RFC 5681 §4.2, as the BSDs implement it
     /// (FreeBSD's `DELAY_ACK` with `net.inet.tcp.delacktime`): the first in-order segment
     /// starts a timer of `delay`; the second, a segment larger than the MSS, out-of-order
-    /// data or the filling of a hole is acknowledged at once. No quick-ACK or ping-pong
-    /// modes.
+    /// data or the filling of a hole is acknowledged at once, and so is the peer's FIN
+    /// (`tcp_do_segment` sets `TF_ACKNOW` for it). No quick-ACK or ping-pong modes.
     Delayed {
         /// The delayed-ACK timeout (FreeBSD: 40 ms by default in 14.x, 100 ms before).
         delay: Duration,
@@ -505,6 +505,12 @@ impl AckState {
                 && (self.pending & PUSHED2 != 0
                     || (self.pending & PUSHED != 0 && !self.in_pingpong()))
                 && drained)
+    }
+
+    /// Whether the peer's FIN is acknowledged at once (the classic policy) rather than as
+    /// Linux schedules it.
+    pub(crate) fn fin_acked_at_once(&self) -> bool {
+        matches!(self.policy, AckPolicy::Delayed { .. })
     }
 
     /// `TCP_QUICKACK`: `false` enters ping-pong mode, so ACKs are delayed; `true` leaves

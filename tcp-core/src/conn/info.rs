@@ -141,6 +141,9 @@ pub struct Info {
     pub snd_wscale: u8,
     /// Our window-scale shift.
     pub rcv_wscale: u8,
+    /// Window scaling negotiated (RFC 7323 §2.2: both SYNs carried the option), whatever
+    /// the shifts.
+    pub window_scaling: bool,
     /// SACK negotiated.
     pub sack: bool,
     /// Timestamps negotiated.

@@ -13,6 +13,7 @@
 use super::ack::{AckDecision, MAX_QUICKACKS, SegmentSize};
 use super::tcp_info;
 use super::{Connection, State, reset_for, seq_len};
+use crate::config::SegmentRules;
 use crate::error::ConnError;
 use crate::event::Event;
 use crate::recovery::FrtoAck;
@@ -49,6 +50,11 @@ impl Connection {
     /// Processes one arriving segment whose checksum was already verified.
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
         self.stats.segs_in += 1;
+        if self.cfg.drop_synfin && seg.flags.contains(TcpFlags::SYN | TcpFlags::FIN) {
+            // FreeBSD's net.inet.tcp.drop_synfin (tcp_do_segment).
+            self.stats.no_ack_dropped += 1;
+            return;
+        }
         if !payload.is_empty() {
             self.stats.data_segs_in += 1;
         }
@@ -62,7 +68,7 @@ impl Connection {
                     self.queue_ctl(seq, ack, flags);
                 }
             }
-            State::SynSent => self.on_syn_sent(now, seg),
+            State::SynSent => self.on_syn_sent(now, seg, payload),
             _ => self.on_synchronized(now, seg, payload),
         }
         self.update_persist(now);
@@ -72,7 +78,7 @@ impl Connection {
 
     /// RFC 9293 §3.10.7.3: SYN-SENT (Linux's `tcp_rcv_synsent_state_process`). Data and FIN
     /// on a SYN-ACK are not taken: the peer sends them again (as Linux without Fast Open).
-    fn on_syn_sent(&mut self, now: Instant, seg: &TcpHeader) {
+    fn on_syn_sent(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
         let f = seg.flags;
         if f.contains(TcpFlags::ACK) {
             // The ACK must acknowledge our SYN and nothing beyond it; a SYN-ACK must echo a
@@ -85,7 +91,7 @@ impl Connection {
                         && ((ecr.wrapping_sub(self.syn_stamp) as i32) < 0
                             || (self.ts_clock(now).wrapping_sub(ecr) as i32) < 0)
                 });
-            if bad_ack && self.retries == 0 {
+            if bad_ack && self.retries == 0 && self.cfg.segment_rules != SegmentRules::Bsd {
                 // The bad ACK hints that our SYN met an old connection's segments (a lost
                 // FIN or RST): retransmit it soon (Linux's tcp_rcv_synsent_state_process).
                 self.rtx_at = Some(now + SYN_SENT_QUICK_RETRY);
@@ -115,6 +121,7 @@ impl Connection {
         // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
         self.state = State::SynRcvd;
         self.take_syn(now, seg);
+        self.bsd_hold_syn_data(payload);
         self.snd_wl1 = seg.seq;
         self.syn_pending = true;
     }
@@ -199,6 +206,16 @@ impl Connection {
         let f = seg.flags;
         let rst = f.contains(TcpFlags::RST);
         let syn = f.contains(TcpFlags::SYN);
+        if self.ts_ok && !rst && seg.options.timestamps.is_none() && self.cfg.require_timestamps {
+            // RFC 7323 §3.2: once timestamps are in use, a segment without one is dropped
+            // (FreeBSD's tolerate_missing_ts = 0).
+            self.stats.paws_dropped += 1;
+            return;
+        }
+        if self.cfg.segment_rules == SegmentRules::Bsd {
+            self.bsd_segment(now, seg, payload);
+            return;
+        }
 
         if self.state == State::TimeWait
             && f.contains(TcpFlags::FIN)
@@ -352,7 +369,11 @@ impl Connection {
         // FIN, or at the end of the highest SACK block) resets; elsewhere in the window it
         // draws a challenge ACK.
         if rst {
-            if seg.seq == self.rcv_nxt || self.reset_check(seg) || self.rst_at_sack_edge(seg) {
+            if seg.seq == self.rcv_nxt
+                || self.reset_check(seg)
+                || self.rst_at_sack_edge(seg)
+                || !self.cfg.rst_challenge
+            {
                 self.on_reset();
             } else {
                 self.challenge_ack(now);
@@ -370,6 +391,13 @@ impl Connection {
                 && payload_len == 0
                 && seg.seq + 1 == self.rcv_nxt
                 && seg.ack == self.snd_max;
+            if !crossed && !self.cfg.syn_challenge {
+                // RFC 5961 §4.2 off (RFC 793): an in-window SYN resets the connection.
+                self.error = Some(ConnError::Reset);
+                self.push_event(Event::Error(ConnError::Reset));
+                self.send_reset_and_close();
+                return false;
+            }
             if !crossed {
                 self.challenge_ack(now);
                 return false;
@@ -484,7 +512,8 @@ impl Connection {
             // RFC 9293 §3.10.7.4: a passive open returns to LISTEN (the endpoint drops the
             // half-open connection); an active one is refused.
             State::SynRcvd => self.fail(ConnError::Refused),
-            State::Closing | State::LastAck => self.set_closed(),
+            // CLOSING and LAST_ACK too: the application that still holds the socket sees
+            // ECONNRESET (Linux's tcp_reset; checked against Linux 6.18).
             _ => self.fail(ConnError::Reset),
         }
     }
@@ -531,18 +560,24 @@ impl Connection {
 
     /// Sends a challenge ACK (RFC 5961 §3.2, §4.2, §5.2), within the per-connection limit
     /// on answers to invalid segments (RFC 5961 §7; Linux's global limit is off by default).
-    fn challenge_ack(&mut self, now: Instant) {
+    pub(super) fn challenge_ack(&mut self, now: Instant) {
         if self.oow_limit(now) {
             self.stats.challenge_acks_limited += 1;
             return;
         }
         self.stats.challenge_acks += 1;
+        if self.cfg.segment_rules == SegmentRules::Bsd {
+            // FreeBSD's tcp_send_challenge_ack answers through tcp_respond: an ACK at
+            // SND.NXT of its own, which never carries our FIN.
+            self.queue_ctl(self.snd_nxt, self.rcv_nxt, TcpFlags::ACK);
+            return;
+        }
         self.ack_now = true;
     }
 
     /// A reset in reply to `seg` (RFC 9293 §3.10.7.4 for an unacceptable ACK in
     /// SYN-RECEIVED): `<SEQ=SEG.ACK><CTL=RST>`.
-    fn reply_reset(&mut self, seg: &TcpHeader, payload_len: usize) {
+    pub(super) fn reply_reset(&mut self, seg: &TcpHeader, payload_len: usize) {
         if let Some((seq, ack, flags)) = reset_for(seg, payload_len) {
             self.queue_ctl(seq, ack, flags);
             self.stats.resets_sent += 1;
@@ -551,7 +586,7 @@ impl Connection {
 
     /// New data arrived after the application closed: reset in reply and close (Linux's
     /// `TCPAbortOnData`).
-    fn abort_on_data(&mut self, seg: &TcpHeader, payload_len: usize) {
+    pub(super) fn abort_on_data(&mut self, seg: &TcpHeader, payload_len: usize) {
         self.reply_reset(seg, payload_len);
         self.error = Some(ConnError::Aborted);
         self.set_closed();
@@ -590,7 +625,7 @@ impl Connection {
     /// Applies an acceptable ACK field (RFC 9293 §3.10.7.4 "fifth", RFC 5681, RFC 6582) and
     /// the state changes it causes. `data_beyond`: the segment carries data past RCV.NXT.
     /// Returns false when the segment must not be processed further.
-    fn process_ack(
+    pub(super) fn process_ack(
         &mut self,
         now: Instant,
         seg: &TcpHeader,
@@ -802,7 +837,7 @@ impl Connection {
     /// which `sequence_ok` allowed only for an empty queue) while memory lasts; duplicates
     /// and data outside the window are answered at once (with a D-SACK for duplicates,
     /// RFC 2883 §4); out-of-order data waits for the hole before it.
-    fn data_queue(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes, fin: bool) {
+    pub(super) fn data_queue(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes, fin: bool) {
         let len = payload.len();
         let seq = seg.seq;
         let end = seq + seq_len(seg, len);
@@ -1016,7 +1051,7 @@ impl Connection {
 
     /// `tcp_ack_snd_check`: after the segment was processed, send the owed ACK now or arm
     /// the delayed-ACK timer.
-    fn ack_snd_check(&mut self, now: Instant) {
+    pub(super) fn ack_snd_check(&mut self, now: Instant) {
         if !self.ack.scheduled() {
             return;
         }
@@ -1040,7 +1075,8 @@ impl Connection {
 
     /// Remembers a duplicate range for the next ACK's D-SACK block, when SACK is in use.
     fn note_dsack(&mut self, start: SeqNum, end: SeqNum) {
-        if self.sack_ok && start.lt(end) {
+        // With FreeBSD's rules the SACK list keeps its own D-SACK blocks (`sack_bsd`).
+        if self.sack_ok && start.lt(end) && self.cfg.segment_rules != SegmentRules::Bsd {
             self.dsack = Some((start, end));
         }
     }
@@ -1048,6 +1084,9 @@ impl Connection {
     /// `tcp_fin`: the peer's FIN arrived in order.
     fn on_fin(&mut self, now: Instant) {
         self.ack.schedule();
+        if self.ack.fin_acked_at_once() {
+            self.ack_now = true;
+        }
         self.fin_received = true;
         self.ooo_fin = None;
         self.rcv_nxt += 1;

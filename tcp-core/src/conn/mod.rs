@@ -14,11 +14,14 @@
 pub(crate) mod ack;
 mod info;
 mod input;
+mod input_bsd;
 mod loss;
 mod output;
 pub(crate) mod recv_buf;
 pub(crate) mod rtt;
 pub(crate) mod rwnd;
+mod rwnd_bsd;
+mod sack_bsd;
 pub(crate) mod send_buf;
 mod tcp_info;
 mod timers;
@@ -300,6 +303,9 @@ pub struct Connection {
     peak_round_end: SeqNum,
     /// A duplicate segment arrived: report it in a D-SACK block (RFC 2883 §4).
     dsack: Option<(SeqNum, SeqNum)>,
+    /// What FreeBSD's segment rules keep besides the common state (the receiver's SACK
+    /// list, data that came with a SYN), created on first use.
+    bsd: Option<Box<input_bsd::BsdState>>,
 
     // ACK generation (RFC 9293 §3.8.6.3, RFC 5681 §4.2).
     /// An ACK must go out with the next segment (Linux's `tcp_send_ack` was called).
@@ -414,7 +420,8 @@ impl Connection {
             write_blocked: false,
             irs: SeqNum::new(0),
             rcv_nxt: SeqNum::new(0),
-            rwnd: RecvWindow::new(
+            rwnd: RecvWindow::with_policy(
+                cfg.recv_window,
                 cfg.recv_buffer,
                 cfg.recv_buffer_max,
                 cfg.recv_buffer_fixed,
@@ -447,6 +454,7 @@ impl Connection {
             peak_flight: (0, 0),
             peak_round_end: iss,
             dsack: None,
+            bsd: None,
             ack_now: false,
             ack: AckState::new(cfg.ack_policy, now, u32::from(cfg.mss).min(536)),
             syn_pending: false,
@@ -599,10 +607,17 @@ impl Connection {
     /// Applies the options of the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323 §2.2
     /// and §3.2, RFC 2018 §2): an option is in effect only if both sides sent it.
     fn negotiate(&mut self, o: &crate::wire::TcpOptions) {
+        // TCP_NOOPT: only the peer's MSS counts (FreeBSD's tcp_input with TF_NOOPT).
+        let noopt = crate::wire::TcpOptions {
+            mss: o.mss,
+            ..Default::default()
+        };
+        let o = if self.cfg.no_options { &noopt } else { o };
         let peer_mss = u32::from(o.mss.unwrap_or(DEFAULT_PEER_MSS));
         self.snd_mss = peer_mss
             .min(u32::from(self.cfg.mss))
             .max(u32::from(self.cfg.min_mss));
+        self.rwnd.set_mss(self.snd_mss);
         match o.window_scale {
             Some(ws) if self.cfg.window_scaling => {
                 // RFC 7323 §2.3: a shift above 14 is treated as 14.
@@ -991,7 +1006,9 @@ impl Connection {
             .space_adjust(now, read_total, self.recv_buf.readable());
         let more_than_mss = self.rwnd.unannounced(self.rcv_nxt) > self.ack.rcv_mss();
         let drained = self.rwnd.rmem() == 0;
-        let mut time_to_ack = self.ack.after_read(copied, more_than_mss, drained);
+        // FreeBSD's read sends no held-back ACK, only a window update (tcp_usr_rcvd).
+        let mut time_to_ack =
+            !self.rwnd.is_bsd() && self.ack.after_read(copied, more_than_mss, drained);
         if copied > 0 && !time_to_ack && !self.fin_received {
             let rcv_mss = self.ack.rcv_mss();
             time_to_ack = self.rwnd.worth_update(self.rcv_nxt, rcv_mss, &mut self.ack);
@@ -1246,6 +1263,7 @@ impl Connection {
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,
             rcv_wscale: self.rcv_wscale,
+            window_scaling: self.offered_wscale && self.state != State::SynSent,
             sack: self.sack_ok,
             timestamps: self.ts_ok,
             ca_state_recovery: self.recovery.is_some()

@@ -4,6 +4,7 @@
 
 use super::tso;
 use super::{Connection, Segment, State};
+use crate::config::SegmentRules;
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use crate::wire::{SackBlock, SackBlocks, TcpFlags, TcpHeader, TcpOptions, Timestamps};
@@ -167,6 +168,18 @@ impl Connection {
         } else {
             self.snd_max
         };
+        if self.fin_unacked_bsd() {
+            // FreeBSD's tcp_output keeps TH_FIN while our FIN is unacknowledged: the ACK
+            // repeats it.
+            let fin_seq = self.fin_seq();
+            return self.build(
+                now,
+                fin_seq,
+                self.rcv_nxt,
+                TcpFlags::ACK | TcpFlags::FIN,
+                Bytes::new(),
+            );
+        }
         self.build(now, seq, self.rcv_nxt, TcpFlags::ACK, Bytes::new())
     }
 
@@ -195,6 +208,13 @@ impl Connection {
                 ecr: if synack { self.ts_recent } else { 0 },
             }),
             sack_blocks: SackBlocks::new(),
+            layout: self.cfg.option_layout,
+        };
+        // TCP_NOOPT: not even the MSS (FreeBSD's tcp_output with TF_NOOPT).
+        let options = if self.cfg.no_options {
+            TcpOptions::default()
+        } else {
+            options
         };
         let mut flags = TcpFlags::SYN;
         if synack {
@@ -528,7 +548,9 @@ impl Connection {
         // PSH where Linux's wire shows it: at the end of the queued data (the end of the
         // last write, tcp_push) and on the last segment of every TSO unit of two or more
         // segments (see `tso`).
-        let psh = if unit && len > 0 {
+        // FreeBSD's tcp_output sets PSH only when the segment empties the send buffer.
+        let tso_units = self.cfg.segment_rules != SegmentRules::Bsd;
+        let psh = if unit && len > 0 && tso_units {
             self.packet_psh(now, seq, len, retransmission)
         } else {
             self.gso_left = 0;
@@ -658,7 +680,10 @@ impl Connection {
         flags: TcpFlags,
         payload: Bytes,
     ) -> Segment {
-        let mut options = TcpOptions::default();
+        let mut options = TcpOptions {
+            layout: self.cfg.option_layout,
+            ..TcpOptions::default()
+        };
         if self.ts_ok {
             options.timestamps = Some(Timestamps {
                 val: self.ts_value(now),
@@ -694,6 +719,14 @@ impl Connection {
     fn sack_blocks(&mut self) -> SackBlocks {
         let mut out = SackBlocks::new();
         let max = if self.ts_ok { 3 } else { 4 };
+        if let Some(list) = self.bsd.as_deref_mut().map(|b| &mut b.sack) {
+            // FreeBSD's list, D-SACKs included; those at or below RCV.NXT go once sent.
+            for (left, right) in list.blocks().take(max) {
+                out.push(SackBlock { left, right });
+            }
+            list.clean_dsack(self.rcv_nxt);
+            return out;
+        }
         // A D-SACK block goes first (RFC 2883 §4), once.
         if let Some((left, right)) = self.dsack.take() {
             out.push(SackBlock { left, right });

@@ -25,8 +25,13 @@
 //! Ethernet MTU; about 1800 for a segment coalesced into the one before it), so windows
 //! follow Linux's closely; where its allocator differs they may be a unit of scale apart.
 //! The initial windows and the window scale are exact.
+//!
+//! With [`crate::config::RecvWindowPolicy::Bsd`] the window follows FreeBSD instead
+//! (`rwnd_bsd`); the methods below then delegate to it and the Linux state is unused.
 
 use super::ack::AckState;
+use super::rwnd_bsd::BsdWindow;
+use crate::config::RecvWindowPolicy;
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
 
@@ -125,6 +130,9 @@ pub(crate) struct RecvWindow {
     rtt_time: Option<Instant>,
     /// The last TSecr an RTT was measured from.
     rtt_last_tsecr: u32,
+    /// FreeBSD's window instead of Linux's ([`RecvWindowPolicy::Bsd`]); boxed, so a Linux
+    /// connection carries one empty pointer.
+    bsd: Option<alloc::boxed::Box<BsdWindow>>,
 }
 
 impl RecvWindow {
@@ -153,6 +161,39 @@ impl RecvWindow {
             rtt_seq: SeqNum::new(0),
             rtt_time: None,
             rtt_last_tsecr: 0,
+            bsd: None,
+        }
+    }
+
+    /// A window following `policy`: Linux's, or FreeBSD's for a buffer of `rcvbuf` payload
+    /// bytes that may be rounded up to `rcvbuf_max`.
+    pub(crate) fn with_policy(
+        policy: RecvWindowPolicy,
+        rcvbuf: usize,
+        rcvbuf_max: usize,
+        locked: bool,
+        now: Instant,
+    ) -> Self {
+        let mut w = RecvWindow::new(rcvbuf, rcvbuf_max, locked, now);
+        if policy == RecvWindowPolicy::Bsd {
+            w.bsd = Some(alloc::boxed::Box::new(BsdWindow::new(
+                clamp_u32(rcvbuf),
+                clamp_u32(rcvbuf_max),
+            )));
+        }
+        w
+    }
+
+    /// Whether FreeBSD's window is in use.
+    pub(crate) fn is_bsd(&self) -> bool {
+        self.bsd.is_some()
+    }
+
+    /// The peer's segment size is known (FreeBSD's `tcp_mss` rounds the buffer up to whole
+    /// segments; Linux sizes nothing here).
+    pub(crate) fn set_mss(&mut self, mss: u32) {
+        if let Some(b) = self.bsd.as_mut() {
+            b.set_mss(mss);
         }
     }
 
@@ -173,6 +214,9 @@ impl RecvWindow {
 
     /// Memory in use (`sk_rmem_alloc`).
     pub(crate) fn rmem(&self) -> u32 {
+        if let Some(b) = &self.bsd {
+            return b.held();
+        }
         self.rmem + self.rmem_ofo
     }
 
@@ -184,6 +228,10 @@ impl RecvWindow {
     /// `len` payload bytes were queued in order; `joined` says the in-order queue already
     /// held data (the packet is coalesced into the last one).
     pub(crate) fn charge(&mut self, len: u32, joined: bool) {
+        if let Some(b) = self.bsd.as_mut() {
+            b.charge(len);
+            return;
+        }
         let size = truesize(len);
         let cost = if joined && size > 2 * COALESCED_DISCOUNT {
             size - COALESCED_DISCOUNT
@@ -202,6 +250,11 @@ impl RecvWindow {
     /// reached it: `moved` of the bytes it lost became in-order data (a hole filled), the
     /// rest were duplicates of the new data. Their memory moves or is freed with them.
     pub(crate) fn ofo_shrunk(&mut self, before: usize, after: usize, moved: usize) {
+        if let Some(b) = self.bsd.as_mut() {
+            // Out-of-order bytes now in order take buffer space.
+            b.charge(clamp_u32(moved));
+            return;
+        }
         if after == 0 {
             let part = share(self.rmem_ofo, moved, before);
             self.rmem = self.rmem.saturating_add(part);
@@ -232,6 +285,10 @@ impl RecvWindow {
 
     /// The application read `n` of the `held` in-order bytes: their memory is freed.
     pub(crate) fn uncharge(&mut self, n: usize, held: usize) {
+        if let Some(b) = self.bsd.as_mut() {
+            b.uncharge(n);
+            return;
+        }
         if n >= held {
             self.rmem = 0;
         } else {
@@ -258,6 +315,9 @@ impl RecvWindow {
         if let Some(s) = configured {
             return s.min(MAX_WSCALE);
         }
+        if let Some(b) = &self.bsd {
+            return b.offered_wscale();
+        }
         let space = if self.locked {
             // A fixed buffer clamps the window to itself.
             self.full_space()
@@ -276,6 +336,9 @@ impl RecvWindow {
     /// window it offers catches up, which a capped `rcv_wnd` would predict otherwise).
     /// Returns the SYN's window field.
     pub(crate) fn initial(&mut self, mss: u32, rcv_nxt: SeqNum) -> u32 {
+        if let Some(b) = self.bsd.as_mut() {
+            return b.initial(rcv_nxt);
+        }
         let mut space = self.full_space();
         if self.locked {
             self.window_clamp = space;
@@ -294,6 +357,10 @@ impl RecvWindow {
     /// received data, and Linux's `tcp_init_buffer_space`: `window_clamp` is the whole space
     /// less one segment, `rcv_ssthresh` at most that, and the first DRS estimate.
     pub(crate) fn establish(&mut self, wscale: u8, advmss: u32, now: Instant, copied: u64) {
+        if let Some(b) = self.bsd.as_mut() {
+            b.establish(wscale);
+            return;
+        }
         self.wscale = wscale;
         self.advmss = advmss.max(1);
         let maxwin = self.full_space();
@@ -320,16 +387,26 @@ impl RecvWindow {
     /// The peer's SYN told RCV.NXT after our SYN offered its window: the window counts
     /// from there (`rcv_wup = seq + 1` in `tcp_rcv_synsent_state_process`).
     pub(crate) fn rebase(&mut self, rcv_nxt: SeqNum) {
+        if let Some(b) = self.bsd.as_mut() {
+            b.rebase(rcv_nxt);
+            return;
+        }
         self.rcv_wup = rcv_nxt;
     }
 
     /// Memory ran out: the next segment advertises a zero window.
     pub(crate) fn set_nomem(&mut self) {
+        if self.bsd.is_some() {
+            return;
+        }
         self.nomem = true;
     }
 
     /// The window advertised last, from RCV.NXT (`tcp_receive_window`).
     pub(crate) fn receive_window(&self, rcv_nxt: SeqNum) -> u32 {
+        if let Some(b) = &self.bsd {
+            return b.receive_window(rcv_nxt);
+        }
         let edge = self.rcv_wup + self.rcv_wnd;
         if edge.gt(rcv_nxt) {
             edge.since(rcv_nxt)
@@ -340,13 +417,17 @@ impl RecvWindow {
 
     /// RCV.NXT when the window was last advertised (Linux's `rcv_wup`).
     pub(crate) fn rcv_wup(&self) -> SeqNum {
+        if let Some(b) = &self.bsd {
+            return b.last_ack_sent();
+        }
         self.rcv_wup
     }
 
     /// Bytes received since the window was last advertised (`rcv_nxt - rcv_wup`).
     pub(crate) fn unannounced(&self, rcv_nxt: SeqNum) -> u32 {
-        if rcv_nxt.gt(self.rcv_wup) {
-            rcv_nxt.since(self.rcv_wup)
+        let wup = self.rcv_wup();
+        if rcv_nxt.gt(wup) {
+            rcv_nxt.since(wup)
         } else {
             0
         }
@@ -354,6 +435,9 @@ impl RecvWindow {
 
     /// The window last advertised (Linux's `rcv_wnd`).
     pub(crate) fn rcv_wnd(&self) -> u32 {
+        if let Some(b) = &self.bsd {
+            return b.receive_window(b.last_ack_sent());
+        }
         self.rcv_wnd
     }
 
@@ -397,6 +481,10 @@ impl RecvWindow {
     /// `tcp_select_window`: the window field of a segment leaving now; the right edge never
     /// moves left (RFC 7323 §2.4). Records it as advertised at `rcv_nxt`.
     pub(crate) fn select(&mut self, rcv_nxt: SeqNum, rcv_mss: u32, ack: &mut AckState) -> Selected {
+        if let Some(b) = self.bsd.as_mut() {
+            let (field, bytes) = b.select(rcv_nxt);
+            return Selected { field, bytes };
+        }
         if core::mem::take(&mut self.nomem) {
             // Out of memory: a zero window, even if the edge moves left.
             self.rcv_wnd = 0;
@@ -420,7 +508,7 @@ impl RecvWindow {
     /// `tcp_grow_window`: a data segment of `len` bytes arrived; raise `rcv_ssthresh` by two
     /// segments while there is room, and keep a quick ACK so the sender hears of it.
     pub(crate) fn grow(&mut self, len: u32, ack: &mut AckState) {
-        if len < GROW_MIN_LEN {
+        if len < GROW_MIN_LEN || self.bsd.is_some() {
             return;
         }
         let limit = self.window_clamp.min(self.free_space());
@@ -539,6 +627,9 @@ impl RecvWindow {
     /// After a read (the window half of `__tcp_cleanup_rbuf`): whether the window we could
     /// offer now is at least twice what the peer sees, and so worth an ACK.
     pub(crate) fn worth_update(&self, rcv_nxt: SeqNum, rcv_mss: u32, ack: &mut AckState) -> bool {
+        if let Some(b) = &self.bsd {
+            return b.worth_update(rcv_nxt);
+        }
         let now_wnd = self.receive_window(rcv_nxt);
         if 2 * now_wnd > self.window_clamp {
             return false;
@@ -549,6 +640,9 @@ impl RecvWindow {
 
     /// The receive memory now (Linux `sk_rcvbuf`).
     pub(crate) fn rcvbuf(&self) -> u32 {
+        if let Some(b) = &self.bsd {
+            return b.hiwat();
+        }
         self.rcvbuf
     }
 
@@ -571,7 +665,8 @@ impl RecvWindow {
     /// `tcp_try_rmem_schedule`, whose test is on what is already held, so one packet may
     /// overshoot).
     pub(crate) fn has_room(&self) -> bool {
-        self.rmem() <= self.rcvbuf
+        // FreeBSD trims data to the window before queueing it.
+        self.bsd.is_some() || self.rmem() <= self.rcvbuf
     }
 }
 

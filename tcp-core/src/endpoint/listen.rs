@@ -6,6 +6,7 @@ use super::{
     ConnHandle, Endpoint, EndpointEvent, HandleError, SlotKind, SynCookies, cookie, hash,
     slot_tuple,
 };
+use crate::config::SegmentRules;
 use crate::conn::{Connection, Handshake, Segment};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant, mul_capped};
@@ -269,6 +270,18 @@ impl Endpoint {
         if f.contains(TcpFlags::RST) {
             return; // "first check for an RST": ignore it
         }
+        let bsd = self.cfg.segment_rules == SegmentRules::Bsd;
+        if bsd && f.contains(TcpFlags::SYN | TcpFlags::ACK) {
+            // A SYN-ACK for a listener is dropped unanswered (FreeBSD 11's tcp_input, as
+            // the FreeBSD tcp-testsuite expects).
+            self.stats.no_match += 1;
+            return;
+        }
+        if f.contains(TcpFlags::SYN | TcpFlags::FIN) && self.cfg.drop_synfin {
+            // net.inet.tcp.drop_synfin (tcp_input's listen path).
+            self.stats.no_match += 1;
+            return;
+        }
         if f.contains(TcpFlags::ACK) {
             if !f.contains(TcpFlags::SYN) && self.ep.syncookies != SynCookies::Never {
                 if let Some(mss) = cookie::check(&self.ep.secret, &tuple, h.seq, h.ack, now) {
@@ -443,6 +456,22 @@ impl Endpoint {
         };
         let f = h.flags;
         let irs = ho.syn.seq;
+        if f.contains(TcpFlags::RST) && self.cfg.segment_rules == SegmentRules::Bsd {
+            // FreeBSD's syncache_chkrst: a RST inside the SYN-ACK's window (unscaled, at
+            // most 65535) removes the entry when exact (or with RFC 5961 off), else draws
+            // a challenge ACK (syncache_respond with TH_ACK); outside it is ignored.
+            let wnd = u32::try_from(self.cfg.recv_buffer)
+                .unwrap_or(u32::MAX)
+                .min(0xffff);
+            let off = h.seq.diff(irs + 1);
+            if off == 0 || (off > 0 && (off as u32) < wnd && !self.cfg.rst_challenge) {
+                self.drop_half_open(i);
+            } else if off > 0 && (off as u32) < wnd {
+                let seg = half_open_ack(&self.cfg, now, ho, wnd);
+                self.push_control(tuple, seg);
+            }
+            return;
+        }
         if f.contains(TcpFlags::RST) {
             // RFC 5961 §3.2: only an exact RST removes the entry.
             if h.seq == irs + 1 {
@@ -514,6 +543,7 @@ impl Endpoint {
                 tuple,
                 queued_for: Some(lh),
                 app_closed: false,
+                detached: false,
             }));
             s.armed = None;
         }
@@ -618,6 +648,7 @@ impl Endpoint {
                 tuple,
                 queued_for: None,
                 app_closed: false,
+                detached: false,
             }));
             s.armed = None;
         }
@@ -655,5 +686,36 @@ impl Endpoint {
         }
         self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
         self.free_slot(i);
+    }
+}
+
+/// An ACK from a half-open entry (FreeBSD's `syncache_respond` with `TH_ACK`): SND.NXT
+/// after our SYN, the peer's SYN acknowledged, the SYN-ACK's window and our timestamp.
+fn half_open_ack(cfg: &crate::config::Config, now: Instant, ho: &HalfOpen, wnd: u32) -> Segment {
+    let ts = ho
+        .syn
+        .options
+        .timestamps
+        .filter(|_| cfg.timestamps && !cfg.no_options);
+    let options = crate::wire::TcpOptions {
+        timestamps: ts.map(|t| crate::wire::Timestamps {
+            val: (now.as_millis() as u32).wrapping_add(ho.ts_offset),
+            ecr: t.val,
+        }),
+        layout: cfg.option_layout,
+        ..Default::default()
+    };
+    Segment {
+        header: TcpHeader {
+            src_port: ho.tuple.local.port(),
+            dst_port: ho.tuple.remote.port(),
+            seq: ho.iss + 1,
+            ack: ho.syn.seq + 1,
+            flags: TcpFlags::ACK,
+            window: wnd as u16,
+            urgent: 0,
+            options,
+        },
+        payload: Bytes::new(),
     }
 }

@@ -242,6 +242,9 @@ struct ConnEntry {
     queued_for: Option<ListenerHandle>,
     /// The application called `close` (or never had the handle and the listener went).
     app_closed: bool,
+    /// The connection left the demux table while the application still holds it (a new
+    /// SYN took its 4-tuple in TIME-WAIT, FreeBSD's `tcp_twclose`).
+    detached: bool,
 }
 
 #[derive(Debug)]
@@ -258,7 +261,7 @@ impl SlotKind {
     fn tuple(&self) -> Option<FourTuple> {
         match self {
             SlotKind::Free => None,
-            SlotKind::Conn(e) => Some(e.tuple),
+            SlotKind::Conn(e) => (!e.detached).then_some(e.tuple),
             SlotKind::HalfOpen(h) => Some(h.tuple),
             SlotKind::Incoming(p) => Some(p.tuple),
             SlotKind::TimeWait(t) => Some(t.tuple),
@@ -518,6 +521,7 @@ impl Endpoint {
             tuple,
             queued_for,
             app_closed: false,
+            detached: false,
         })));
         self.table.insert(&tuple, i);
         i
@@ -662,6 +666,20 @@ impl Endpoint {
         };
         match &mut slot.kind {
             SlotKind::Conn(e) => {
+                if e.conn.yields_to_syn(h) {
+                    // FreeBSD's tcp_twcheck: a SYN above RCV.NXT ends TIME-WAIT and goes
+                    // to a listener, although the application still holds the socket.
+                    e.conn.yield_to_syn();
+                    e.detached = true;
+                    self.table.remove(&tuple, |j| {
+                        (j == i)
+                            .then_some(tuple)
+                            .or_else(|| slot_tuple(&self.slots, j))
+                    });
+                    self.after_conn(i, now);
+                    self.segment_for_listener(now, tuple, h, payload);
+                    return;
+                }
                 e.conn.handle_segment(now, h, payload);
                 self.after_conn(i, now);
             }
@@ -783,7 +801,9 @@ impl Endpoint {
                     self.control.push_back(t);
                 }
             }
-            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+            if !e.detached {
+                self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+            }
             self.free_slot(i);
             return false;
         }

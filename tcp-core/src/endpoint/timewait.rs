@@ -11,7 +11,7 @@ use super::{Endpoint, SlotKind, slot_tuple};
 use crate::conn::Segment;
 use crate::seq::SeqNum;
 use crate::time::Instant;
-use crate::wire::{TcpFlags, TcpHeader, TcpOptions, Timestamps};
+use crate::wire::{OptionLayout, TcpFlags, TcpHeader, TcpOptions, Timestamps};
 use alloc::boxed::Box;
 use bytes::Bytes;
 
@@ -148,7 +148,7 @@ impl Endpoint {
             return;
         }
         tw.last_oow_ack = Some(now);
-        let seg = time_wait_ack(tw, now);
+        let seg = time_wait_ack(tw, now, self.cfg.option_layout);
         self.stats.time_wait_acks += 1;
         self.push_control(tuple, seg);
         self.reschedule_time_wait(i);
@@ -163,8 +163,9 @@ impl Endpoint {
     }
 }
 
-fn time_wait_ack(tw: &TimeWaitRec, now: Instant) -> Segment {
+fn time_wait_ack(tw: &TimeWaitRec, now: Instant, layout: OptionLayout) -> Segment {
     let options = TcpOptions {
+        layout,
         timestamps: tw.ts_recent.map(|ecr| Timestamps {
             val: (now.as_millis() as u32).wrapping_add(tw.ts_offset),
             ecr,

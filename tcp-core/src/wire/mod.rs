@@ -3,7 +3,8 @@
 //! - [`TcpHeader`] parses and emits the header (RFC 9293 §3.1) with its [`TcpOptions`]:
 //!   MSS, window scale (RFC 7323 §2), SACK-permitted and SACK blocks (RFC 2018),
 //!   timestamps (RFC 7323 §3), NOP, EOL; unknown kinds are skipped. Options are emitted
-//!   in Linux's layout, so re-emitting a Linux segment reproduces it byte for byte.
+//!   in Linux's layout (or FreeBSD's, [`OptionLayout`]), so re-emitting a Linux segment
+//!   reproduces it byte for byte.
 //! - [`options_iter`] gives the raw, in-order option list for tools.
 //! - [`Checksum`] is the RFC 1071 Internet checksum, summing 8 bytes per step;
 //!   [`parse_tcp_segment`] / [`emit_tcp_segment`] verify and fill in the TCP checksum
@@ -61,7 +62,8 @@ pub use ip::{
 };
 pub use options::{
     OPT_EOL, OPT_MSS, OPT_NOP, OPT_SACK, OPT_SACK_PERMITTED, OPT_TIMESTAMPS, OPT_WINDOW_SCALE,
-    SackBlock, SackBlocks, TcpOption, TcpOptions, TcpOptionsIter, Timestamps, options_iter,
+    OptionLayout, SackBlock, SackBlocks, TcpOption, TcpOptions, TcpOptionsIter, Timestamps,
+    options_iter,
 };
 pub use tcp::{TcpFlags, TcpHeader, emit_tcp_segment, parse_tcp_segment, raw_tcp_options};
 

@@ -1,4 +1,5 @@
-//! TCP options: parsing (RFC 9293 §3.1, RFC 7323, RFC 2018) and emission in Linux's layout.
+//! TCP options: parsing (RFC 9293 §3.1, RFC 7323, RFC 2018) and emission in Linux's or
+//! FreeBSD's layout.
 
 use core::fmt;
 
@@ -132,6 +133,25 @@ pub struct Timestamps {
     pub ecr: u32,
 }
 
+/// How [`TcpOptions::emit`] lays the options out: which order, which NOPs, which padding.
+/// Both are valid encodings of the same options (RFC 9293 §3.1); a peer sees no
+/// difference, a byte-exact comparison with a capture does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum OptionLayout {
+    /// Linux's `tcp_options_write` (net/ipv4/tcp_output.c): MSS; SACKOK+TS or NOP NOP TS;
+    /// NOP NOP SACKOK without timestamps; NOP WS; NOP NOP SACK. A SYN reads
+    /// `mss,sackOK,TS,nop,wscale`.
+    #[default]
+    Linux,
+    /// FreeBSD's `tcp_addoptions` (sys/netinet/tcp_output.c): the options in kind order
+    /// MSS, WS, SACKOK, TS, SACK, each preceded by the NOPs that align it (MSS on 4, WS
+    /// on an odd offset after at least one byte, SACKOK on 2, TS and SACK on 4n+2 after at
+    /// least one byte), then EOL and zero padding to a multiple of 4. A SYN reads
+    /// `mss,nop,wscale,sackOK,TS`; a SYN-ACK with MSS and SACKOK only,
+    /// `mss,sackOK,eol,eol`.
+    Bsd,
+}
+
 /// The options of one segment, decoded.
 ///
 /// Unknown kinds are skipped when parsing; when a kind appears twice the last one wins
@@ -149,6 +169,9 @@ pub struct TcpOptions {
     pub timestamps: Option<Timestamps>,
     /// SACK blocks (RFC 2018 §3); empty when the segment has no SACK option.
     pub sack_blocks: SackBlocks,
+    /// How [`emit`](Self::emit) lays the options out (not a property of the options
+    /// themselves: parsing always gives the default).
+    pub layout: OptionLayout,
 }
 
 impl TcpOptions {
@@ -158,6 +181,13 @@ impl TcpOptions {
     /// Bytes [`emit`](Self::emit) writes: always a multiple of 4. May exceed
     /// [`MAX_LEN`](Self::MAX_LEN), in which case emitting fails.
     pub const fn encoded_len(&self) -> usize {
+        if let OptionLayout::Bsd = self.layout {
+            let bsd = self.bsd_len();
+            if bsd <= Self::MAX_LEN {
+                return bsd;
+            }
+            return (self.compact_len() + 3) & !3;
+        }
         let linux = self.linux_len();
         if linux <= Self::MAX_LEN {
             linux
@@ -188,6 +218,28 @@ impl TcpOptions {
             len += 4 + 8 * self.sack_blocks.len();
         }
         len
+    }
+
+    /// Length of FreeBSD's layout (see [`OptionLayout::Bsd`]), padded to a multiple of 4.
+    const fn bsd_len(&self) -> usize {
+        let mut len = 0;
+        if self.mss.is_some() {
+            // Starts at 0: already aligned.
+            len += LEN_MSS as usize;
+        }
+        if self.window_scale.is_some() {
+            len = bsd_align_odd(len) + LEN_WINDOW_SCALE as usize;
+        }
+        if self.sack_permitted {
+            len = len.next_multiple_of(2) + LEN_SACK_PERMITTED as usize;
+        }
+        if self.timestamps.is_some() {
+            len = bsd_align_4n2(len) + LEN_TIMESTAMPS as usize;
+        }
+        if !self.sack_blocks.is_empty() {
+            len = bsd_align_4n2(len) + 2 + 8 * self.sack_blocks.len();
+        }
+        (len + 3) & !3
     }
 
     /// Length of the compact layout (no NOPs), before padding.
@@ -251,12 +303,42 @@ impl TcpOptions {
             });
         };
         let mut w = Writer { out, pos: 0 };
-        if self.linux_len() == len {
-            self.emit_linux(&mut w);
-        } else {
-            self.emit_compact(&mut w);
+        match self.layout {
+            OptionLayout::Bsd if self.bsd_len() == len => self.emit_bsd(&mut w),
+            OptionLayout::Linux if self.linux_len() == len => self.emit_linux(&mut w),
+            _ => self.emit_compact(&mut w),
         }
         Ok(len)
+    }
+
+    /// FreeBSD's layout (sys/netinet/tcp_output.c `tcp_addoptions`).
+    fn emit_bsd(&self, w: &mut Writer<'_>) {
+        if let Some(mss) = self.mss {
+            w.put(&[OPT_MSS, LEN_MSS]);
+            w.put(&mss.to_be_bytes());
+        }
+        if let Some(ws) = self.window_scale {
+            w.nops_to(bsd_align_odd(w.pos));
+            w.put(&[OPT_WINDOW_SCALE, LEN_WINDOW_SCALE, ws]);
+        }
+        if self.sack_permitted {
+            w.nops_to(w.pos.next_multiple_of(2));
+            w.put(&[OPT_SACK_PERMITTED, LEN_SACK_PERMITTED]);
+        }
+        if let Some(ts) = self.timestamps {
+            w.nops_to(bsd_align_4n2(w.pos));
+            w.put(&[OPT_TIMESTAMPS, LEN_TIMESTAMPS]);
+            w.put(&ts.val.to_be_bytes());
+            w.put(&ts.ecr.to_be_bytes());
+        }
+        if !self.sack_blocks.is_empty() {
+            w.nops_to(bsd_align_4n2(w.pos));
+            self.put_sack(w);
+        }
+        // EOL, then zero padding (RFC 9293 §3.1), as `tcp_addoptions` ends.
+        while w.pos < w.out.len() {
+            w.put(&[OPT_EOL]);
+        }
     }
 
     /// Linux's layout (net/ipv4/tcp_output.c `tcp_options_write`).
@@ -324,6 +406,22 @@ impl TcpOptions {
     }
 }
 
+/// `tcp_addoptions`' alignment of the window-scale option: at least one byte before it,
+/// and an odd offset, so its 3 bytes end on a 4-byte boundary.
+const fn bsd_align_odd(len: usize) -> usize {
+    if len % 2 == 1 { len } else { len + 1 }
+}
+
+/// `tcp_addoptions`' alignment of the timestamp and SACK options: at least one byte
+/// before them and an offset of 4n + 2, so their data starts 4-byte aligned.
+const fn bsd_align_4n2(len: usize) -> usize {
+    let mut l = if len == 0 { 1 } else { len };
+    while l % 4 != 2 {
+        l += 1;
+    }
+    l
+}
+
 /// A bounds-checked cursor over an output slice sized in advance.
 struct Writer<'a> {
     out: &'a mut [u8],
@@ -331,6 +429,13 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// NOPs up to offset `to`.
+    fn nops_to(&mut self, to: usize) {
+        while self.pos < to && self.pos < self.out.len() {
+            self.put(&[OPT_NOP]);
+        }
+    }
+
     fn put(&mut self, bytes: &[u8]) {
         let end = self.pos + bytes.len();
         if let Some(dst) = self.out.get_mut(self.pos..end) {

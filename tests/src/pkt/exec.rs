@@ -645,6 +645,8 @@ pub(super) struct SockOpts {
     pub zerocopy: bool,
     /// IP_TOS / IPV6_TCLASS (the core sends every packet with 0).
     pub tos: u32,
+    /// FreeBSD's TCP_NOOPT: no options in the SYN or SYN-ACK.
+    pub noopt: bool,
 }
 
 /// One socket fd.
@@ -2238,7 +2240,6 @@ impl<'a> Exec<'a> {
         while opts.len() % 4 != 0 {
             opts.push(0);
         }
-        self.freebsd_input_checks(line, p, local, remote, seq, ts_option(&opts).is_some())?;
         if p.flags.contains(TcpFlags::URG) && p.len > 0 && p.urg.unwrap_or(0) > 0 {
             self.urgent_line.get_or_insert(line);
         }
@@ -2295,82 +2296,6 @@ impl<'a> Exec<'a> {
             self.pd[sock].wire.last_ack_recv = Some(self.now);
         }
         self.pump()
-    }
-}
-
-impl Exec<'_> {
-    /// FreeBSD sysctls that change how a segment is handled where the core has no knob
-    /// (it always applies RFC 5961, takes SYN+FIN and tolerates a missing timestamp):
-    /// SKIP when a segment arrives that they would treat otherwise.
-    fn freebsd_input_checks(
-        &self,
-        line: usize,
-        p: &PacketEvent,
-        local: SocketAddr,
-        remote: SocketAddr,
-        seq: u32,
-        has_ts: bool,
-    ) -> Res<()> {
-        let sys = &self.sys;
-        if !(sys.insecure_rst || sys.insecure_syn || sys.drop_synfin || sys.strict_ts) {
-            return Ok(());
-        }
-        let (syn, rst) = (p.flags.syn(), p.flags.contains(TcpFlags::RST));
-        if sys.drop_synfin && syn && p.flags.contains(TcpFlags::FIN) {
-            return skip(format!(
-                "sysctl net.inet.tcp.drop_synfin: value 1: line {line}: a SYN+FIN segment, which FreeBSD then drops: no knob in core"
-            ));
-        }
-        // The receiving side as tcp_input sees it: state, last_ack_sent, rcv_wnd.
-        let conn = self.fds.values().find_map(|f| {
-            let Fd::Sock(s) = f else { return None };
-            let SockKind::Conn(h) = s.kind else {
-                return None;
-            };
-            let ep = self.ep.as_ref()?;
-            let t = ep.tuple(h).ok()?;
-            if t.local != local || t.remote != remote {
-                return None;
-            }
-            let c = ep.connection(h).ok()?;
-            Some((c.state(), c.rcv_nxt().get(), c.info()))
-        });
-        let view = match &conn {
-            Some((st, nxt, info)) => Some((*st, *nxt, info.rcv_wnd)),
-            None => match self.last_sent.get(&(local, remote)) {
-                // A SYN-ACK: the handshake (FreeBSD's syncache) with an unscaled window.
-                Some(&(ack, win, true)) => Some((State::SynRcvd, ack, u32::from(win))),
-                _ => None,
-            },
-        };
-        let Some((st, nxt, wnd)) = view else {
-            return Ok(());
-        };
-        let in_window = seq.wrapping_sub(nxt) < wnd.max(1);
-        let synced_not_tw = !matches!(
-            st,
-            State::Closed | State::Listen | State::SynSent | State::TimeWait
-        );
-        if sys.insecure_rst && rst && synced_not_tw && in_window && seq != nxt {
-            return skip(format!(
-                "sysctl net.inet.tcp.insecure_rst: value 1: line {line}: a RST inside the window but not at RCV.NXT, which FreeBSD then accepts: the core always applies RFC 5961 (challenge ACK)"
-            ));
-        }
-        if sys.insecure_syn && syn && !rst && synced_not_tw && st != State::SynRcvd && in_window {
-            return skip(format!(
-                "sysctl net.inet.tcp.insecure_syn: value 1: line {line}: a SYN inside the window, which FreeBSD then answers by dropping the connection: the core always applies RFC 5961 (challenge ACK)"
-            ));
-        }
-        if sys.strict_ts && !has_ts && !rst && !syn {
-            if let Some((_, _, info)) = &conn {
-                if info.timestamps && synced_not_tw {
-                    return skip(format!(
-                        "sysctl net.inet.tcp.tolerate_missing_ts: value 0: line {line}: a segment without the negotiated timestamp, which FreeBSD then drops: no knob in core"
-                    ));
-                }
-            }
-        }
-        Ok(())
     }
 }
 

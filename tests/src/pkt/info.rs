@@ -151,11 +151,9 @@ pub(super) fn fields(
     f.push(("tcpi_state", v(state)));
     f.push((
         "tcpi_options",
-        if info.snd_wscale == 0 && info.rcv_wscale == 0 {
-            unknown("tcpi_options", "whether window scaling was negotiated (with shift 0): no wscale_ok in the core's Info")
-        } else {
-            v(i128::from(info.timestamps) | i128::from(info.sack) << 1 | 4)
-        },
+        v(i128::from(info.timestamps)
+            | i128::from(info.sack) << 1
+            | i128::from(info.window_scaling) << 2),
     ));
     f.push(("tcpi_snd_wscale", v(i128::from(info.snd_wscale))));
     f.push(("tcpi_rcv_wscale", v(i128::from(info.rcv_wscale))));
@@ -395,6 +393,7 @@ pub(super) fn all_unknown(profile: Profile, why: &str) -> Vec<(String, Lookup)> 
         rcv_wnd: 0,
         snd_wscale: 0,
         rcv_wscale: 0,
+        window_scaling: false,
         sack: false,
         timestamps: false,
         ca_state_recovery: false,

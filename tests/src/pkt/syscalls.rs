@@ -523,8 +523,13 @@ impl Exec<'_> {
         if let Some(n) = opts.syncnt {
             self.cfg.syn_retries = n;
         }
+        if opts.noopt {
+            self.cfg.no_options = true;
+        }
         if self.cfg != before {
-            self.config_changed("socket options TCP_MAXSEG/SO_RCVBUF/SO_SNDBUF/TCP_SYNCNT".into());
+            self.config_changed(
+                "socket options TCP_MAXSEG/SO_RCVBUF/SO_SNDBUF/TCP_SYNCNT/TCP_NOOPT".into(),
+            );
         }
     }
 
@@ -1562,6 +1567,14 @@ impl Exec<'_> {
                 }
                 o.user_timeout_ms = Some(t as u64);
             }
+            "TCP_NOOPT" => {
+                if started {
+                    return skip(format!(
+                        "TCP_NOOPT: line {line}: per-socket TCP_NOOPT once the stack runs needs core support"
+                    ));
+                }
+                o.noopt = need(v)? != 0;
+            }
             "TCP_SYNCNT" => {
                 let n = need(v)?;
                 if !(1..=127).contains(&n) {
@@ -1653,7 +1666,6 @@ impl Exec<'_> {
             | "TCP_ULP"
             | "TCP_THIN_LINEAR_TIMEOUTS"
             | "TCP_LINGER2"
-            | "TCP_NOOPT"
             | "TCP_FUNCTION_BLK"
             | "TCP_KEEPINIT"
             | "IPV6_USE_MIN_MTU"
@@ -1795,6 +1807,13 @@ impl Exec<'_> {
         // tcp_mss runs when the peer's SYN (with its MSS) arrives: in SYN-RECEIVED of a
         // simultaneous open too, and for an accepted connection.
         let info = conn.copied().or(s.last_info);
+        if rcv {
+            // The core keeps FreeBSD's buffer (RecvWindowPolicy::Bsd): tcp_mss rounded it
+            // once the peer's MSS was known.
+            if let Some(i) = info.filter(|i| i.rcvbuf > 0) {
+                return u64::from(i.rcvbuf);
+            }
+        }
         match info {
             Some(i) if !matches!(i.state, State::SynSent | State::Listen) || s.connected => {
                 let mss =

@@ -7,7 +7,9 @@
 //! (Fast Open, ECN negotiation by a peer) is remembered and checked when that happens.
 
 use super::Profile;
-use tcp_core::config::{AckPolicy, CongestionAlgorithm};
+use tcp_core::config::{
+    AckPolicy, CongestionAlgorithm, OptionLayout, RecvWindowPolicy, SegmentRules,
+};
 use tcp_core::endpoint::SynCookies;
 use tcp_core::{Config, Duration, EndpointConfig, Keepalive};
 
@@ -38,14 +40,6 @@ pub(super) struct Sysctls {
     pub udp_tunneling_port: u64,
     /// `tcp_reordering` (Linux, reported as `tcpi_reordering`).
     pub reordering: u64,
-    /// FreeBSD `insecure_rst` / `insecure_syn` (RFC 5961 checks off), `drop_synfin`,
-    /// `tolerate_missing_ts` = 0: checked when a segment they would treat otherwise
-    /// arrives (the core always applies RFC 5961, takes SYN+FIN and tolerates a
-    /// missing timestamp).
-    pub insecure_rst: bool,
-    pub insecure_syn: bool,
-    pub drop_synfin: bool,
-    pub strict_ts: bool,
     /// Values accepted although not modelled: (name, value, why), for `-v` notes.
     pub accepted: Vec<String>,
 }
@@ -69,10 +63,6 @@ impl Sysctls {
                 sendspace: 32_768,
                 udp_tunneling_port: 0,
                 reordering: 3,
-                insecure_rst: false,
-                insecure_syn: false,
-                drop_synfin: false,
-                strict_ts: false,
                 accepted: Vec::new(),
             },
             Profile::FreeBsd => Sysctls {
@@ -93,10 +83,6 @@ impl Sysctls {
                 sendspace: 32_768,
                 udp_tunneling_port: 0,
                 reordering: 3,
-                insecure_rst: false,
-                insecure_syn: false,
-                drop_synfin: false,
-                strict_ts: false,
                 accepted: Vec::new(),
             },
         }
@@ -154,6 +140,16 @@ pub(super) fn preset(profile: Profile) -> (Config, EndpointConfig) {
             cfg.min_rto = Duration::from_millis(30);
             cfg.time_wait = Duration::from_secs(60);
             cfg.congestion = CongestionAlgorithm::NewReno;
+            // FreeBSD's wire layout (tcp_addoptions), receive window (tcp_output, tcp_mss:
+            // the buffer in payload bytes, rounded up to whole segments) and answers to
+            // unusual segments (tcp_do_segment, tcp_twcheck).
+            cfg.option_layout = OptionLayout::Bsd;
+            cfg.recv_window = RecvWindowPolicy::Bsd;
+            cfg.recv_buffer_max = 2_097_152;
+            cfg.segment_rules = SegmentRules::Bsd;
+            // Challenge ACKs and ACKs to invalid segments are not rate-limited per
+            // connection (FreeBSD 12's tcp_do_segment).
+            cfg.invalid_ratelimit = Duration::ZERO;
 
             cfg.window_scale = Some(freebsd_wscale(2_097_152));
             // tcp_twcheck drops every RST in TIME_WAIT ("see Stevens, vol. 2, p. 964 and
@@ -236,6 +232,10 @@ pub(super) fn set(
         "kern.ipc.maxsockbuf" => {
             sys.rmem_max = v;
             sys.wmem_max = v;
+            // sb_max: what tcp_mss may round the receive buffer up to.
+            if cfg.recv_window == RecvWindowPolicy::Bsd {
+                cfg.recv_buffer_max = v as usize;
+            }
             if cfg.window_scale.is_some() && name.starts_with("kern.") {
                 cfg.window_scale = Some(freebsd_wscale(v));
             }
@@ -524,9 +524,10 @@ fn freebsd_tcp(
             }
         }
         "udp_tunneling_port" => sys.udp_tunneling_port = v,
-        "insecure_rst" => sys.insecure_rst = v != 0,
-        "insecure_syn" => sys.insecure_syn = v != 0,
-        "drop_synfin" => sys.drop_synfin = v != 0,
+        // RFC 5961 §3.2 / §4.2 checks off (tcp_do_segment's V_tcp_insecure_rst/_syn).
+        "insecure_rst" => cfg.rst_challenge = v == 0,
+        "insecure_syn" => cfg.syn_challenge = v == 0,
+        "drop_synfin" => cfg.drop_synfin = v != 0,
         "blackhole" => {
             if v != 0 {
                 return skip(
@@ -545,7 +546,7 @@ fn freebsd_tcp(
                 );
             }
         }
-        "tolerate_missing_ts" => sys.strict_ts = v == 0,
+        "tolerate_missing_ts" => cfg.require_timestamps = v == 0,
         "path_mtu_discovery" | "pmtud_blackhole_detection" => {
             if v != 0 && t == "pmtud_blackhole_detection" {
                 return skip(&full, value, "PMTU black hole detection not in core");
