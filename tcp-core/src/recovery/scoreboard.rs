@@ -136,6 +136,9 @@ pub struct AckUpdate {
     pub refused_blocks: u8,
 }
 
+/// `sysctl_tcp_max_reordering`.
+const MAX_REORDERING: u32 = 300;
+
 /// Why [`Scoreboard::next_seg`] chose a segment (RFC 6675 §4 `NextSeg()` rules).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NextSegKind {
@@ -231,6 +234,9 @@ pub struct Scoreboard {
     /// Octets in `sacked` intervals.
     interval_bytes: u64,
     ops: u64,
+    /// Reordering degree in segments (`tcp_reordering` 3 at first).
+    reordering: u32,
+    reord_seen: u32,
 }
 
 impl Scoreboard {
@@ -264,6 +270,8 @@ impl Scoreboard {
             rtx_bytes: 0,
             interval_bytes: 0,
             ops: 0,
+            reordering: 3,
+            reord_seen: 0,
         }
     }
 
@@ -525,6 +533,16 @@ impl Scoreboard {
         let mut up = AckUpdate::default();
         let blocks = blocks.get(..MAX_SACK_BLOCKS).unwrap_or(blocks);
         let prior_una = self.una_abs;
+        // Reordering (Linux's tcp_check_sack_reordering): a segment never retransmitted
+        // that arrives below the highest one SACKed before.
+        let prior_fack = self.sacked.last_key_value().map(|(_, &e)| Self::seq(e));
+        let mut low: Option<SeqNum> = None;
+        let mut on_delivered = |d: &Delivered| {
+            if !d.retransmitted && low.is_none_or(|l| d.start.lt(l)) {
+                low = Some(d.start);
+            }
+            on_delivered(d);
+        };
         let new_una = self
             .abs(ack)
             .filter(|&a| a > self.una_abs && a <= self.max_abs);
@@ -554,7 +572,26 @@ impl Scoreboard {
             }
             self.apply_block(s, e, &mut up, &mut on_delivered);
         }
+        if let (Some(low), Some(fack)) = (low, prior_fack) {
+            if low.lt(fack) {
+                let metric = fack.since(low);
+                if metric > self.reordering.saturating_mul(self.smss) {
+                    self.reordering = metric.div_ceil(self.smss).min(MAX_REORDERING);
+                }
+                self.reord_seen = self.reord_seen.saturating_add(1);
+            }
+        }
         up
+    }
+
+    /// The reordering degree seen, in segments (Linux's `tp->reordering`, starting at 3).
+    pub fn reordering(&self) -> u32 {
+        self.reordering
+    }
+
+    /// How many times reordering was seen (Linux's `tcpi_reord_seen`).
+    pub fn reord_seen(&self) -> u32 {
+        self.reord_seen
     }
 
     /// The shape of a D-SACK (RFC 2883 §4, Linux's `tcp_check_dsack`): the first block
