@@ -206,6 +206,16 @@ pub struct Config {
     /// Tail loss probes (RFC 8985 §7; Linux `tcp_early_retrans` 3, the default): with SACK,
     /// a probe at 2·SRTT recovers a lost tail without waiting for the RTO. Default on.
     pub tail_loss_probe: bool,
+    /// In SACK recovery, also the retransmissions of RFC 6675 §4 `NextSeg()` rules 3 and 4
+    /// when nothing deemed lost awaits retransmission and no new data may go: an unSACKed
+    /// segment below the highest SACKed one, and once per recovery the highest outstanding
+    /// segment (the rescue retransmission). Linux retransmits only segments marked lost
+    /// (`tcp_xmit_retransmit_queue`), so the default is off; FreeBSD retransmits every
+    /// hole and the rescue segment (`tcp_sack_output`).
+    pub sack_unlost_retransmits: bool,
+    /// How Proportional Rate Reduction sets the window in SACK recovery: Linux's
+    /// `tcp_cwnd_reduction` (the default) or RFC 9937 to the letter.
+    pub prr: crate::recovery::PrrVariant,
     /// Restart the congestion window after the sender sat idle for more than an RTO
     /// (RFC 7661 §4's "non-validated" phase in its RFC 2861 form, Linux's
     /// `tcp_slow_start_after_idle`, on by default): cwnd halves per RTO of idleness,
@@ -286,6 +296,8 @@ impl Default for Config {
             invalid_ratelimit: Duration::from_millis(500),
             max_ooo_segments: 1024,
             tail_loss_probe: true,
+            sack_unlost_retransmits: false,
+            prr: crate::recovery::PrrVariant::Linux,
             slow_start_after_idle: true,
             min_tso_segs: 2,
             notsent_lowat: None,

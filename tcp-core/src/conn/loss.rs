@@ -125,6 +125,7 @@ impl Connection {
             n += 1;
         }
         let blocks = &blocks[..n];
+        let sacked_before = l.sb.sacked_bytes();
         let rack = &mut l.rack;
         let mut delivery = Delivery::default();
         let up = l.sb.on_ack(ack, blocks, |d| {
@@ -240,13 +241,20 @@ impl Connection {
                 self.cc.on_recovery_end(now, pipe, smss);
             }
             Some(_) => {
-                // RFC 9937 §6: cwnd = pipe + sndcnt.
-                let delivered = up.acked_bytes.saturating_add(up.sacked_bytes);
-                let sndcnt = l
-                    .prr
-                    .as_mut()
-                    .map_or(0, |p| p.on_ack(delivered, pipe, advanced, lost));
-                self.cc.set_recovery_cwnd(pipe.saturating_add(sndcnt));
+                // RFC 9937 §6: cwnd = pipe + sndcnt, where DeliveredData is
+                // delta(SND.UNA) + delta(SACKed): bytes SACKed before and now cumulatively
+                // acknowledged were delivered once, when they were SACKed (Linux's
+                // newly_acked_sacked).
+                let delivered = (i64::from(up.acked_bytes) + i64::from(l.sb.sacked_bytes())
+                    - i64::from(sacked_before))
+                .clamp(0, i64::from(u32::MAX)) as u32;
+                let sndcnt = match l.prr.as_mut() {
+                    Some(p) => p.on_ack(delivered, pipe, advanced, lost),
+                    None => Some(0),
+                };
+                if let Some(sndcnt) = sndcnt {
+                    self.cc.set_recovery_cwnd(pipe.saturating_add(sndcnt));
+                }
             }
             None if up.acked_bytes > 0 => {
                 let app_limited = !self.cwnd_limited();
@@ -283,7 +291,14 @@ impl Connection {
         l.pto_at = None;
         let sacked = l.sb.sacked_bytes();
         self.cc.on_recovery_start(now, flight, smss);
-        l.prr = Some(Prr::new(self.cc.ssthresh(), flight, sacked, smss));
+        l.prr = Some(Prr::start(
+            self.cfg.prr,
+            self.cc.ssthresh(),
+            cwnd,
+            flight,
+            sacked,
+            smss,
+        ));
         self.stats.fast_retransmits += 1;
     }
 
@@ -459,6 +474,12 @@ impl Connection {
         let ns = l.sb.next_seg(new_data_allowed)?;
         match ns.kind {
             crate::recovery::NextSegKind::NewData => None,
+            // Rules 3 and 4 only where the profile has them (`sack_unlost_retransmits`).
+            crate::recovery::NextSegKind::Unsacked | crate::recovery::NextSegKind::Rescue
+                if !self.cfg.sack_unlost_retransmits =>
+            {
+                None
+            }
             crate::recovery::NextSegKind::Rescue => {
                 l.rescue = true;
                 Some((ns.start, ns.end))

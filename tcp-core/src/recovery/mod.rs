@@ -60,7 +60,7 @@ pub use frto::{Frto, FrtoAck, FrtoPhase, FrtoVerdict};
 pub use hystart::{HyStart, SlowStartPhase};
 pub use linux_cubic::LinuxCubic;
 pub use newreno::NewReno;
-pub use prr::Prr;
+pub use prr::{Prr, PrrVariant};
 pub use rack::{Rack, RackOutcome, Tlp, TlpAckOutcome, TlpProbe};
 pub use scoreboard::{
     AckUpdate, Delivered, Dsack, MAX_SACK_BLOCKS, NextSeg, NextSegKind, SackBlock, Scoreboard,
@@ -241,7 +241,9 @@ mod tests {
                     false,
                     lost.lost_bytes > 0,
                 );
-                cc.set_recovery_cwnd(pipe + sndcnt);
+                if let Some(sndcnt) = sndcnt {
+                    cc.set_recovery_cwnd(pipe + sndcnt);
+                }
                 while cc.cwnd() >= sb.pipe() + MSS {
                     let Some(n) = sb.next_seg(true) else { break };
                     let (s, e) = match n.kind {

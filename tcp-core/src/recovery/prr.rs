@@ -7,6 +7,23 @@
 //! `cwnd = pipe + sndcnt` (RFC 9937 §6) via
 //! [`CongestionControl::set_recovery_cwnd`](super::CongestionControl::set_recovery_cwnd).
 
+/// Which form of PRR a connection follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PrrVariant {
+    /// Linux's `tcp_cwnd_reduction`, the default: `RecoverFS` is the window before the
+    /// reduction (`prior_cwnd`), the slow-start part sends
+    /// `max(prr_delivered − prr_out, DeliveredData)` plus one segment on an ACK that
+    /// advances SND.UNA and marks nothing newly lost, and an ACK that delivers nothing
+    /// leaves the window as it is.
+    #[default]
+    Linux,
+    /// RFC 9937 §6 to the letter: `RecoverFS` is the flight minus what was SACKed,
+    /// PRR-CRB on ACKs that are not safe, and an ACK that delivers nothing sets the window
+    /// to `pipe`.
+    Rfc9937,
+}
+
 /// PRR state for one recovery episode (RFC 9937 §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Prr {
@@ -19,6 +36,7 @@ pub struct Prr {
     /// `prr_out`: bytes sent (new data and retransmissions) since recovery started.
     prr_out: u64,
     smss: u32,
+    variant: PrrVariant,
 }
 
 impl Prr {
@@ -33,6 +51,33 @@ impl Prr {
             prr_delivered: 0,
             prr_out: 0,
             smss: smss.max(1),
+            variant: PrrVariant::Rfc9937,
+        }
+    }
+
+    /// Starts an episode as Linux's `tcp_init_cwnd_reduction`: `RecoverFS` is
+    /// `prior_cwnd`, the congestion window before the controller reduced it.
+    pub fn linux(ssthresh: u32, prior_cwnd: u32, smss: u32) -> Self {
+        Prr {
+            recover_fs: prior_cwnd.max(1),
+            variant: PrrVariant::Linux,
+            ..Self::new(ssthresh, 1, 0, smss)
+        }
+    }
+
+    /// Starts an episode of the given variant: `flight` and `sacked` as in
+    /// [`Prr::new`], `prior_cwnd` as in [`Prr::linux`].
+    pub fn start(
+        variant: PrrVariant,
+        ssthresh: u32,
+        prior_cwnd: u32,
+        flight: u32,
+        sacked: u32,
+        smss: u32,
+    ) -> Self {
+        match variant {
+            PrrVariant::Linux => Self::linux(ssthresh, prior_cwnd, smss),
+            PrrVariant::Rfc9937 => Self::new(ssthresh, flight, sacked, smss),
         }
     }
 
@@ -64,7 +109,61 @@ impl Prr {
     /// - `pipe`: RFC 6675 pipe after processing the ACK.
     /// - `snd_una_advanced`, `new_loss`: an ACK is "safe" for PRR-SSRB when it advances
     ///   SND.UNA and indicates no further loss (RFC 9937 §6); otherwise PRR-CRB applies.
+    ///
+    /// `None` (Linux's variant only): the ACK delivered nothing and the window stays as
+    /// it is.
     pub fn on_ack(
+        &mut self,
+        delivered: u32,
+        pipe: u32,
+        snd_una_advanced: bool,
+        new_loss: bool,
+    ) -> Option<u32> {
+        if self.variant == PrrVariant::Linux {
+            return self.on_ack_linux(delivered, pipe, snd_una_advanced && !new_loss);
+        }
+        Some(self.on_ack_rfc(delivered, pipe, snd_una_advanced, new_loss))
+    }
+
+    /// Linux's `tcp_cwnd_reduction`, in bytes rounded to whole segments as Linux counts
+    /// packets.
+    fn on_ack_linux(&mut self, delivered: u32, pipe: u32, safe: bool) -> Option<u32> {
+        if delivered == 0 {
+            return None;
+        }
+        self.prr_delivered = self.prr_delivered.saturating_add(u64::from(delivered));
+        let smss = u64::from(self.smss);
+        let ssthresh = u64::from(self.ssthresh);
+        let pipe = u64::from(pipe);
+        let sndcnt = if pipe > ssthresh {
+            // DIV_ROUND_UP(ssthresh · prr_delivered, prior_cwnd) − prr_out, in segments.
+            let target = (u128::from(self.prr_delivered) * u128::from(ssthresh))
+                .div_ceil(u128::from(self.recover_fs))
+                .div_ceil(u128::from(smss))
+                * u128::from(smss);
+            u64::try_from(target)
+                .unwrap_or(u64::MAX)
+                .saturating_sub(self.prr_out)
+        } else {
+            let mut n = self
+                .prr_delivered
+                .saturating_sub(self.prr_out)
+                .max(u64::from(delivered));
+            if safe {
+                n = n.saturating_add(smss);
+            }
+            n.min(ssthresh - pipe)
+        };
+        let mut sndcnt = u32::try_from(sndcnt).unwrap_or(u32::MAX);
+        // "Force a fast retransmit upon entering fast recovery".
+        if self.prr_out == 0 {
+            sndcnt = sndcnt.max(self.smss);
+        }
+        Some(sndcnt)
+    }
+
+    /// RFC 9937 §6 "on every ACK".
+    fn on_ack_rfc(
         &mut self,
         delivered: u32,
         pipe: u32,
@@ -136,7 +235,7 @@ mod tests {
         ) {
             let mut prr = Prr::new(ssthresh, flight, sacked, smss);
             for (delivered, pipe, adv, loss, sent) in acks {
-                let s = prr.on_ack(delivered, pipe, adv, loss);
+                let s = prr.on_ack(delivered, pipe, adv, loss).unwrap();
                 if pipe <= ssthresh {
                     prop_assert!(u64::from(s) <= u64::from(ssthresh - pipe).max(u64::from(smss)));
                 }
@@ -156,7 +255,7 @@ mod tests {
         for k in 1..=19u32 {
             // pipe = 20 outstanding − k SACKed − 1 lost + segments sent in recovery
             let pipe = (20 - k - 1) * MSS + sent * MSS;
-            let s = prr.on_ack(MSS, pipe, false, false);
+            let s = prr.on_ack(MSS, pipe, false, false).unwrap();
             let segs = s / MSS;
             pattern.push(segs);
             prr.on_transmit(segs * MSS);
@@ -174,7 +273,7 @@ mod tests {
         let mut sent = 0;
         for k in 1..=10u32 {
             let pipe = (20 - k - 1) * MSS + sent;
-            let s = prr.on_ack(MSS, pipe, false, false);
+            let s = prr.on_ack(MSS, pipe, false, false).unwrap();
             prr.on_transmit(s);
             sent += s;
         }
@@ -188,23 +287,23 @@ mod tests {
         let mut prr = Prr::new(10 * MSS, 20 * MSS, 0, MSS);
         prr.on_transmit(MSS);
         // CRB: limited to prr_delivered − prr_out = 3 − 1 = 2 segments.
-        assert_eq!(prr.on_ack(3 * MSS, 2 * MSS, false, true), 2 * MSS);
+        assert_eq!(prr.on_ack(3 * MSS, 2 * MSS, false, true).unwrap(), 2 * MSS);
         prr.on_transmit(2 * MSS);
         // SSRB on a safe ACK: max(prr_delivered − prr_out, delivered) + MSS
         // = max(4 − 3, 1) + 1 = 2 segments (slow-start-like growth).
-        assert_eq!(prr.on_ack(MSS, 2 * MSS, true, false), 2 * MSS);
+        assert_eq!(prr.on_ack(MSS, 2 * MSS, true, false).unwrap(), 2 * MSS);
         prr.on_transmit(2 * MSS);
         // Never beyond ssthresh − pipe.
-        assert_eq!(prr.on_ack(5 * MSS, 9 * MSS, true, false), MSS);
+        assert_eq!(prr.on_ack(5 * MSS, 9 * MSS, true, false).unwrap(), MSS);
     }
 
     #[test]
     fn no_delivery_no_send_and_forced_first_retransmit() {
         let mut prr = Prr::new(10 * MSS, 20 * MSS, 0, MSS);
         // The ACK that starts recovery releases at least the fast retransmit.
-        assert_eq!(prr.on_ack(0, 19 * MSS, false, true), MSS);
+        assert_eq!(prr.on_ack(0, 19 * MSS, false, true).unwrap(), MSS);
         prr.on_transmit(MSS);
-        assert_eq!(prr.on_ack(0, 19 * MSS, false, false), 0);
+        assert_eq!(prr.on_ack(0, 19 * MSS, false, false).unwrap(), 0);
     }
 
     #[test]
