@@ -762,6 +762,9 @@ impl Connection {
 
         let smss = self.eff_mss();
         let acked_bytes = acked.min(data_acked as u32 + 1).max(data_acked as u32);
+        if let Some(m) = self.send_memory.as_deref_mut() {
+            m.on_ack(self.snd_una);
+        }
         if self.write_blocked && self.is_writable() {
             self.write_blocked = false;
             self.push_event(Event::Writable);

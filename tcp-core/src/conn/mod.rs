@@ -23,6 +23,7 @@ pub(crate) mod rwnd;
 mod rwnd_bsd;
 mod sack_bsd;
 pub(crate) mod send_buf;
+mod send_memory;
 mod tcp_info;
 mod timers;
 mod tso;
@@ -328,6 +329,9 @@ pub struct Connection {
     gso_left: u32,
     /// The skb boundaries Linux would give the unsent data (where PSH goes).
     wq: write_queue::WriteQueue,
+    /// A send buffer sized by the application, in Linux's memory accounting
+    /// ([`Connection::set_send_buffer`]); `None`: the configured payload capacity only.
+    send_memory: Option<Box<send_memory::SendMemory>>,
     /// Segments sent in the middle of a write (Linux's `tcp_push_one`), not yet polled.
     pending_out: VecDeque<Segment>,
     /// Nagle is off for the send underway (`TCP_NAGLE_PUSH`).
@@ -465,6 +469,7 @@ impl Connection {
             persist_backoff: 0,
             gso_left: 0,
             wq: write_queue::WriteQueue::new(iss + 1),
+            send_memory: None,
             pending_out: VecDeque::new(),
             nagle_push: false,
             push_once: false,
@@ -756,9 +761,11 @@ impl Connection {
     }
 
     /// Bytes that `write` would accept now: the free send buffer, and nothing while
-    /// the unsent bytes are at or above `TCP_NOTSENT_LOWAT`.
+    /// the unsent bytes are at or above `TCP_NOTSENT_LOWAT` or, with a send buffer set by
+    /// [`Connection::set_send_buffer`], while it is full and the last queued segment has
+    /// no room left.
     pub fn send_space(&self) -> usize {
-        if self.can_write() && self.notsent_below(1) {
+        if self.can_write() && self.notsent_below(1) && self.memory_allows_write() {
             self.send_buf.free()
         } else {
             0
@@ -767,9 +774,68 @@ impl Connection {
 
     /// Whether the application should be told it may write (`poll`'s POLLOUT, the
     /// `Writable` event): free space, and with `TCP_NOTSENT_LOWAT` fewer than half of it
-    /// unsent (Linux's `tcp_stream_memory_free` with `wake`).
+    /// unsent (Linux's `tcp_stream_memory_free` with `wake`); with a send buffer set by
+    /// [`Connection::set_send_buffer`], free memory of at least half of what is queued
+    /// (`sk_stream_write_space`).
     pub fn is_writable(&self) -> bool {
-        self.can_write() && self.send_buf.free() > 0 && self.notsent_below(2)
+        self.can_write()
+            && self.send_buf.free() > 0
+            && self.notsent_below(2)
+            && self
+                .send_memory
+                .as_deref()
+                .is_none_or(|m| m.is_writeable(self.send_memory_queued()))
+    }
+
+    /// Sizes the send buffer as Linux's `SO_SNDBUF` does on a socket (`limit` is
+    /// `sk_sndbuf`, which Linux sets to twice the value passed): the send queue is
+    /// counted in memory, each queued or unacknowledged segment costing its payload plus
+    /// a fixed overhead, a write starts a new segment only while less than `limit` is
+    /// used, and a blocked writer is told it may write again once the free memory is at
+    /// least half of what is used. The configured `send_buffer` stays the payload
+    /// capacity. `None` returns to that capacity alone.
+    pub fn set_send_buffer(&mut self, limit: Option<u32>) {
+        self.send_memory =
+            limit.map(|l| Box::new(send_memory::SendMemory::new(l, self.snd_una, self.snd_max)));
+    }
+
+    /// The send buffer set by [`Connection::set_send_buffer`], if any.
+    pub fn send_buffer_limit(&self) -> Option<u32> {
+        self.send_memory
+            .as_deref()
+            .map(send_memory::SendMemory::limit)
+    }
+
+    /// The memory the send queue uses, as Linux's `sk_wmem_queued` (`SO_MEMINFO`'s
+    /// `SK_MEMINFO_WMEM_QUEUED`) counts it when a send buffer was set with
+    /// [`Connection::set_send_buffer`]; otherwise the queued payload.
+    pub fn send_memory_queued(&self) -> u32 {
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let payload = if data_end.gt(self.snd_una) {
+            data_end.since(self.snd_una)
+        } else {
+            0
+        };
+        self.send_memory
+            .as_deref()
+            .map_or(payload, |m| m.queued(payload, self.wq.skb_count()))
+    }
+
+    /// `sk_stream_memory_free`: a new skb may start (always without a set send buffer).
+    fn memory_allows_new_skb(&self) -> bool {
+        self.send_memory
+            .as_deref()
+            .is_none_or(|m| m.may_grow(self.send_memory_queued()))
+    }
+
+    /// A write can take at least one byte: a new skb may start or the tail one has room.
+    fn memory_allows_write(&self) -> bool {
+        if self.send_memory.is_none() || self.memory_allows_new_skb() {
+            return true;
+        }
+        let write_seq = self.buf_seq + self.send_buf.len() as u32;
+        let size_goal = write_queue::WriteQueue::size_goal(self.eff_mss(), self.max_snd_wnd);
+        !self.wq.needs_new_skb(write_seq, size_goal)
     }
 
     /// Linux's `TCP_NOTSENT_LOWAT`: `None` lifts the limit.
@@ -879,9 +945,12 @@ impl Connection {
         let mut off = 0usize;
         while off < n {
             let write_seq = self.buf_seq + self.send_buf.len() as u32;
-            if self.wq.needs_new_skb(write_seq, size_goal) && !self.notsent_below(1) {
+            if self.wq.needs_new_skb(write_seq, size_goal)
+                && (!self.notsent_below(1) || !self.memory_allows_new_skb())
+            {
                 // A new skb needs stream memory (sk_stream_memory_free): the write stops
-                // here while too much waits unsent.
+                // here while too much waits unsent or the send buffer set by the
+                // application is used up.
                 break;
             }
             let left = u32::try_from(n - off).unwrap_or(u32::MAX);

@@ -76,6 +76,18 @@ impl Connection {
             self.stats.segs_out += 1;
             if !s.payload.is_empty()
                 && self.write_blocked
+                && self.notsent_bytes() == 0
+                && matches!(self.state, State::Established | State::CloseWait)
+                && !self.cwnd_limited()
+            {
+                // tcp_cwnd_validate: data just went out, the window is not what limits
+                // the sender, nothing is left to send and the writer waits for buffer
+                // space: the send buffer limits it (TCP_CHRONO_SNDBUF_LIMITED).
+                self.chrono
+                    .start(now, super::tcp_info::Chrono::SndbufLimited);
+            }
+            if !s.payload.is_empty()
+                && self.write_blocked
                 && self.opts.notsent_lowat.is_some()
                 && self.is_writable()
             {
@@ -566,6 +578,12 @@ impl Connection {
             flags |= TcpFlags::PSH;
         }
         let packet_end = self.gso_left == 0;
+        if !retransmission && packet_end && len > 0 {
+            if let Some(m) = self.send_memory.as_deref_mut() {
+                // Each packet sent is an skb of the retransmission queue (tso_fragment).
+                m.on_sent(seq + len);
+            }
+        }
         if fin {
             flags |= TcpFlags::FIN;
         }

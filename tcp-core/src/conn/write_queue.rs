@@ -149,6 +149,11 @@ impl WriteQueue {
         (copy, Push::None)
     }
 
+    /// The unsent skbs queued.
+    pub(crate) fn skb_count(&self) -> usize {
+        self.skbs.len()
+    }
+
     /// Whether data written at `write_seq` starts a new skb (the tail is full, closed by
     /// `MSG_EOR`, or absent).
     pub(crate) fn needs_new_skb(&self, write_seq: SeqNum, size_goal: u32) -> bool {

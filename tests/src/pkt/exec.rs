@@ -833,6 +833,9 @@ pub(super) struct Exec<'a> {
     pub(super) sut: Option<usize>,
     next_remote_port: u16,
     pub(super) pending: Option<Pending>,
+    /// The line of a blocking write that sleeps until the connection is writable again
+    /// (`sk_stream_wait_memory`: woken by `sk_stream_write_space`, not by every event).
+    pub(super) write_sleeps: Option<usize>,
     code: Vec<CodeRecord>,
     pub(super) notes: Vec<String>,
     /// A setting changed after the endpoint was created (the core's configuration is
@@ -893,6 +896,7 @@ impl<'a> Exec<'a> {
             sut: None,
             next_remote_port: DEFAULT_REMOTE_PORT,
             pending: None,
+            write_sleeps: None,
             code: Vec::new(),
             notes: Vec::new(),
             late_change: None,
@@ -1237,6 +1241,17 @@ impl<'a> Exec<'a> {
     fn collect(&mut self) {
         let profile = self.profile;
         let now = self.instant(self.now);
+        let handles: Vec<_> = self
+            .fds
+            .values()
+            .filter_map(|f| match f {
+                Fd::Sock(s) => match s.kind {
+                    SockKind::Conn(h) => Some(h),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
         let Some(ep) = self.ep.as_mut() else {
             return;
         };
@@ -1245,8 +1260,12 @@ impl<'a> Exec<'a> {
             let n = tx.encode(&mut raw).unwrap_or(0);
             raw.truncate(n);
             if std::env::var_os("PKT_TRACE").is_some() {
+                let wmem: Vec<u32> = handles
+                    .iter()
+                    .filter_map(|&h| ep.connection(h).ok().map(|c| c.send_memory_queued()))
+                    .collect();
                 eprintln!(
-                    "{} sent {:?} seq {} ack {} win {} len {}",
+                    "{} sent {:?} seq {} ack {} win {} len {} wmem {wmem:?}",
                     secs(self.now as i64),
                     tx.segment.header.flags,
                     tx.segment.header.seq,

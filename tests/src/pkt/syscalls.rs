@@ -558,6 +558,11 @@ impl Exec<'_> {
         let o = s.opts;
         let ka = o.keepalive.then(|| self.keepalive_for(&o));
         let lowat_sysctl = self.sys.notsent_lowat;
+        // SO_SNDBUF on Linux: sk_sndbuf in memory (truesize) accounting, locked.
+        let sndbuf = match self.profile {
+            Profile::Linux => o.sndbuf.and_then(|b| u32::try_from(b).ok()),
+            Profile::FreeBsd => None,
+        };
         let now = self.instant(self.now);
         if let Some(ep) = self.ep.as_mut() {
             let _ = ep.with_connection(h, now, |c| {
@@ -578,6 +583,9 @@ impl Exec<'_> {
                 );
                 if let Some(m) = o.maxseg {
                     c.set_max_segment_size(m);
+                }
+                if sndbuf.is_some() && c.send_buffer_limit() != sndbuf {
+                    c.set_send_buffer(sndbuf);
                 }
             });
         }
@@ -1411,7 +1419,7 @@ impl Exec<'_> {
         if null {
             return done(Err("EFAULT"));
         }
-        if let Some(v) = s.late_sndbuf {
+        if let Some(v) = s.late_sndbuf.filter(|_| self.profile == Profile::FreeBsd) {
             let queued = self
                 .ep
                 .as_ref()
@@ -1426,6 +1434,16 @@ impl Exec<'_> {
                 ));
             }
         }
+        if self.write_sleeps == Some(line) {
+            let writable = self
+                .ep
+                .as_ref()
+                .and_then(|ep| ep.connection(h).ok())
+                .is_none_or(tcp_core::conn::Connection::is_writable);
+            if !writable {
+                return Ok(Step::Block(progress));
+            }
+        }
         let data = vec![0u8; n - progress];
         let mut wflags = tcp_core::WriteFlags::default();
         wflags.more = flags & MSG_MORE != 0;
@@ -1435,15 +1453,18 @@ impl Exec<'_> {
             Ok(Ok(k)) => {
                 let total = progress + k;
                 if total >= n || (nonblock && total > 0) {
+                    self.write_sleeps = None;
                     done(Ok(total as i64))
                 } else if nonblock {
                     done(Err("EAGAIN"))
                 } else {
+                    self.write_sleeps = Some(line);
                     Ok(Step::Block(total))
                 }
             }
             Ok(Err(WriteError::WouldBlock)) => {
                 if !nonblock {
+                    self.write_sleeps = Some(line);
                     Ok(Step::Block(progress))
                 } else if progress > 0 {
                     done(Ok(progress as i64))
