@@ -505,3 +505,48 @@ fn pure_ack_stays_inside_the_peers_window_when_it_closed_on_data_in_flight() {
         "the right edge of the peer's closed window, not SND.MAX beyond it"
     );
 }
+
+/// Found by `hostile`: an old ACK (SEG.ACK < SND.UNA) from a segment newer than the last
+/// window update (SEG.SEQ > SND.WL1, the peer had sent data since) updated the send window
+/// (`process_ack` in tcp-core/src/conn/input.rs checked only SND.WL1/SND.WL2), and the window
+/// it carried was then counted from SND.UNA, not from its own SEG.ACK: with the peer's
+/// window closed, the connection sent a kilobyte into it. RFC 9293 §3.10.7.4 updates the
+/// window only "if SND.UNA =< SEG.ACK =< SND.NXT"; Linux's `tcp_ack` ignores the window of
+/// an old ACK.
+#[test]
+fn the_window_of_an_old_ack_is_not_taken() {
+    let now = Instant::from_secs(1);
+    let (mut c, iss) = established_without_options(now, 4000);
+    let peer = |flags: TcpFlags, seq: u32, ack: u32, window: u16| TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: SeqNum::new(seq),
+        ack: iss + 1 + ack,
+        flags,
+        window,
+        ..TcpHeader::default()
+    };
+    assert_eq!(c.write(now, &[7u8; 2000]), Ok(2000));
+    drain(&mut c, now);
+    // Everything acknowledged, and the window closes.
+    c.handle_segment(now, &peer(TcpFlags::ACK, 5001, 2000, 0), Bytes::new());
+    // The peer sends data of its own, still with a closed window.
+    c.handle_segment(
+        now,
+        &peer(TcpFlags::ACK | TcpFlags::PSH, 5001, 2000, 0),
+        Bytes::from_static(b"hi"),
+    );
+    drain(&mut c, now);
+    assert_eq!(c.write(now, &[7u8; 1000]), Ok(1000));
+    assert!(c.poll_transmit(now).is_none(), "the window is closed");
+    // A reordered old ACK, sent after the peer's data, offers a window.
+    c.handle_segment(now, &peer(TcpFlags::ACK, 5003, 536, 4000), Bytes::new());
+    while let Some(s) = c.poll_transmit(now) {
+        assert!(
+            s.payload.is_empty(),
+            "sent {} bytes into a closed window on the word of an old ACK",
+            s.payload.len()
+        );
+    }
+    assert_eq!(c.info().snd_wnd, 0);
+}

@@ -642,10 +642,13 @@ impl Connection {
             && !window_changed
             && self.snd_max.gt(self.snd_una);
 
-        // Window update (RFC 9293 §3.10.7.4): only from a segment at least as new as the
-        // last one that updated it. Nothing below reads the window except F-RTO step 2b
-        // (RFC 5682 §3.1), which needs the window this ACK brings.
-        if self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)) {
+        // Window update (RFC 9293 §3.10.7.4): only from an ACK that is not old ("if SND.UNA
+        // =< SEG.ACK"; Linux's tcp_ack ignores an old ACK's window) in a segment at least as
+        // new as the last one that updated it. Nothing below reads the window except F-RTO
+        // step 2b (RFC 5682 §3.1), which needs the window this ACK brings.
+        if ack.ge(self.snd_una)
+            && (self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)))
+        {
             let opened = seg_wnd > self.snd_wnd;
             let changed = seg_wnd != self.snd_wnd;
             self.snd_wnd = seg_wnd;
