@@ -550,3 +550,42 @@ fn the_window_of_an_old_ack_is_not_taken() {
     }
     assert_eq!(c.info().snd_wnd, 0);
 }
+
+/// Found by `hostile`: an ACK that advanced SND.UNA in a segment older than the last window
+/// update (SEG.SEQ < SND.WL1) left the window as it was (RFC 9293's SND.WL1/SND.WL2 test in
+/// `process_ack`, tcp-core/src/conn/input.rs), and that window, offered from an older
+/// SEG.ACK, was then counted from the new SND.UNA: the right edge moved past anything the
+/// peer had offered and the connection sent into it. Linux's `tcp_may_update_window` takes
+/// the window of every ACK that advances SND.UNA.
+#[test]
+fn an_ack_that_advances_snd_una_brings_its_window() {
+    let now = Instant::from_secs(1);
+    let (mut c, iss) = established_without_options(now, 4000);
+    let peer = |seq: u32, ack: u32, window: u16| TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: SeqNum::new(seq),
+        ack: iss + 1 + ack,
+        flags: TcpFlags::ACK,
+        window,
+        ..TcpHeader::default()
+    };
+    assert_eq!(c.write(now, &[7u8; 2000]), Ok(2000));
+    drain(&mut c, now);
+    // An ACK a little ahead in the peer's sequence space (acceptable: inside our window)
+    // acknowledges nothing and offers 2000 bytes from SND.UNA: the right edge is 2000.
+    c.handle_segment(now, &peer(5003, 0, 2000), Bytes::new());
+    drain(&mut c, now);
+    assert_eq!(c.write(now, &[7u8; 3000]), Ok(3000));
+    assert!(c.poll_transmit(now).is_none(), "the window is full");
+    // Then an ACK of three segments in an older segment, with the same right edge.
+    c.handle_segment(now, &peer(5001, 1608, 392), Bytes::new());
+    while let Some(s) = c.poll_transmit(now) {
+        assert!(
+            (s.header.seq + s.payload.len() as u32).le(iss + 1 + 2000),
+            "sent [{}, +{}) past the right edge the peer offered",
+            s.header.seq.since(iss + 1),
+            s.payload.len()
+        );
+    }
+}

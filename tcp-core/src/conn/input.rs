@@ -643,11 +643,16 @@ impl Connection {
             && self.snd_max.gt(self.snd_una);
 
         // Window update (RFC 9293 §3.10.7.4): only from an ACK that is not old ("if SND.UNA
-        // =< SEG.ACK"; Linux's tcp_ack ignores an old ACK's window) in a segment at least as
-        // new as the last one that updated it. Nothing below reads the window except F-RTO
-        // step 2b (RFC 5682 §3.1), which needs the window this ACK brings.
+        // =< SEG.ACK"; Linux's tcp_ack ignores an old ACK's window), and then from one that
+        // advances SND.UNA (Linux's tcp_may_update_window: the window is counted from
+        // SND.UNA, so a window left from an older SEG.ACK would reach past the edge the peer
+        // offered) or comes in a segment at least as new as the last one that updated it.
+        // Nothing below reads the window except F-RTO step 2b (RFC 5682 §3.1), which needs
+        // the window this ACK brings.
         if ack.ge(self.snd_una)
-            && (self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)))
+            && (ack.gt(self.snd_una)
+                || self.snd_wl1.lt(seg.seq)
+                || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)))
         {
             let opened = seg_wnd > self.snd_wnd;
             let changed = seg_wnd != self.snd_wnd;
