@@ -1,4 +1,4 @@
-// Helpers shared by the `connection`, `endpoint` and `pair` fuzz targets and by their
+// Helpers shared by the `connection`, `endpoint`, `pair` and `hostile` fuzz targets and by their
 // corpus replay tests (tests/tests/fuzz_corpus.rs). Included with `include!` inside a
 // module, so the very same code runs under libFuzzer and under the stable test suite.
 //
@@ -257,4 +257,54 @@ pub fn check_conn_invariants(c: &tcp_core::Connection, recv_capacity: usize) -> 
         }
         Err(e) => Err(e.to_string()),
     }
+}
+
+std::thread_local! {
+    /// Heap bytes allocated and not freed by this thread (see [`CountingAlloc`]).
+    static THREAD_HEAP: core::cell::Cell<isize> = const { core::cell::Cell::new(0) };
+}
+
+/// A global allocator that forwards to the system's and counts, per thread, the bytes
+/// allocated and not yet freed, so a harness can bound the memory its connection holds
+/// while other tests run in parallel threads. Install it with `#[global_allocator]` in the
+/// binary that runs [`thread_heap_bytes`]'s callers. (Memory freed by another thread than
+/// the one that allocated it shows up as a shift between the two threads' counts.)
+pub struct CountingAlloc;
+
+fn count_heap(delta: isize) {
+    let _ = THREAD_HEAP.try_with(|c| c.set(c.get().wrapping_add(delta)));
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
+// count is a thread-local `Cell` without destructor, touched without allocating.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_heap(layout.size() as isize);
+        // SAFETY: same contract as our caller's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        count_heap(-(layout.size() as isize));
+        // SAFETY: same contract as our caller's.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_heap(layout.size() as isize);
+        // SAFETY: same contract as our caller's.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count_heap(new_size as isize - layout.size() as isize);
+        // SAFETY: same contract as our caller's.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Heap bytes this thread holds by the count of [`CountingAlloc`] (0 if it is not the
+/// global allocator).
+pub fn thread_heap_bytes() -> isize {
+    THREAD_HEAP.try_with(|c| c.get()).unwrap_or(0)
 }

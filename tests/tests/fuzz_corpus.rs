@@ -1,4 +1,4 @@
-//! Replays the seed corpora of the `connection`, `endpoint`, `pair` and `pkt` fuzz targets
+//! Replays the seed corpora of the `connection`, `endpoint`, `pair`, `hostile` and `pkt` fuzz targets
 //! (`fuzz/corpus/<target>/`) through the targets' own checks, so the stable test suite runs
 //! the fuzz logic. The checks are the very files the fuzz targets include.
 //!
@@ -13,6 +13,11 @@ mod support {
 include!("../../fuzz/src/connection_check.rs");
 include!("../../fuzz/src/endpoint_check.rs");
 include!("../../fuzz/src/pair_check.rs");
+include!("../../fuzz/src/hostile_check.rs");
+
+/// The `hostile` check bounds the heap each thread holds.
+#[global_allocator]
+static ALLOC: support::CountingAlloc = support::CountingAlloc;
 include!("../../fuzz/src/pkt_check.rs");
 
 use std::path::{Path, PathBuf};
@@ -60,11 +65,17 @@ fn pair_corpus_replays() {
 }
 
 #[test]
+fn hostile_corpus_replays() {
+    replay("hostile", check_hostile);
+}
+
+#[test]
 fn checks_accept_empty_and_tiny_inputs() {
     for data in [&[][..], &[0], &[0xff; 7]] {
         check_connection(data);
         check_endpoint(data);
         check_pair(data);
+        check_hostile(data);
     }
 }
 
@@ -80,7 +91,7 @@ fn replay_one() {
     }
     let data = std::fs::read(&path).unwrap();
     let target = std::env::var("FUZZ_TARGET").unwrap_or_else(|_| {
-        ["connection", "endpoint", "pair"]
+        ["connection", "endpoint", "pair", "hostile"]
             .into_iter()
             .find(|t| path.contains(t))
             .unwrap_or("connection")
@@ -89,6 +100,7 @@ fn replay_one() {
     match target.as_str() {
         "connection" => check_connection(&data),
         "endpoint" => check_endpoint(&data),
+        "hostile" => check_hostile(&data),
         _ => check_pair(&data),
     }
 }
