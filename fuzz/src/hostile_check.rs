@@ -357,6 +357,13 @@ fn run_hostile(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                 let mut clean_ts = !h.conn.info().timestamps;
                 if h.conn.info().timestamps && !u.ratio(1u8, 16u8)? {
                     let fresh = !u.ratio(1u8, 8u8)?;
+                    // Fresh values count from the connection's TS.Recent: a TSval the
+                    // connection did not take (from a segment it refused, RFC 7323 §4.3)
+                    // moves nothing.
+                    let recent = h.conn.ts_recent().unwrap_or(h.peer_ts);
+                    if (recent.wrapping_sub(h.peer_ts) as i32) > 0 {
+                        h.peer_ts = recent;
+                    }
                     let val = if fresh {
                         h.peer_ts = h.peer_ts.wrapping_add(u32::from(u.arbitrary::<u8>()?));
                         h.peer_ts
@@ -369,12 +376,8 @@ fn run_hostile(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                         _ => *u.choose(h.tsvals.as_slices().0).unwrap_or(&0),
                     };
                     options.timestamps = Some(Timestamps { val, ecr });
-                    clean_ts = fresh;
-                    // A newer arbitrary TSval may become TS.Recent: the clock follows it, so
-                    // that fresh values stay acceptable (RFC 7323 §5.3 PAWS).
-                    if (val.wrapping_sub(h.peer_ts) as i32) > 0 {
-                        h.peer_ts = val;
-                    }
+                    // Passes PAWS (RFC 7323 §5.3): not older than TS.Recent.
+                    clean_ts = (val.wrapping_sub(recent) as i32) >= 0;
                 }
                 if u.ratio(2u8, 3u8)? {
                     let mut blocks = SackBlocks::new();

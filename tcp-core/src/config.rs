@@ -82,6 +82,21 @@ pub enum CongestionAlgorithm {
     CubicRfc9438,
 }
 
+/// Whether connections use Explicit Congestion Notification (RFC 3168), as Linux's
+/// `net.ipv4.tcp_ecn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EcnMode {
+    /// Never (`tcp_ecn` = 0): a SYN asking for ECN is answered without it.
+    Off,
+    /// Ask for ECN in our SYNs and accept it when asked (`tcp_ecn` = 1).
+    On,
+    /// Accept ECN when the peer's SYN asks for it, never ask (`tcp_ecn` = 2, Linux's
+    /// default).
+    #[default]
+    Passive,
+}
+
 /// How retry limits (`syn_retries`, `retries2`, `orphan_retries`) end a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -206,6 +221,10 @@ pub struct Config {
     /// Tail loss probes (RFC 8985 §7; Linux `tcp_early_retrans` 3, the default): with SACK,
     /// a probe at 2·SRTT recovers a lost tail without waiting for the RTO. Default on.
     pub tail_loss_probe: bool,
+    /// Explicit Congestion Notification (RFC 3168): negotiated in the handshake, new data
+    /// sent as ECT(0), congestion marks echoed and answered as a loss would be, once per
+    /// window. Default [`EcnMode::Passive`], Linux's.
+    pub ecn: EcnMode,
     /// In SACK recovery, also the retransmissions of RFC 6675 §4 `NextSeg()` rules 3 and 4
     /// when nothing deemed lost awaits retransmission and no new data may go: an unSACKed
     /// segment below the highest SACKed one, and once per recovery the highest outstanding
@@ -296,6 +315,7 @@ impl Default for Config {
             invalid_ratelimit: Duration::from_millis(500),
             max_ooo_segments: 1024,
             tail_loss_probe: true,
+            ecn: EcnMode::Passive,
             sack_unlost_retransmits: false,
             prr: crate::recovery::PrrVariant::Linux,
             slow_start_after_idle: true,

@@ -35,10 +35,11 @@ pub mod seq;
 pub mod time;
 pub mod wire;
 
-pub use config::{Config, Keepalive};
+pub use config::{Config, EcnMode, Keepalive};
 pub use conn::{Connection, Handshake, Info, Segment, State, TcpInfo, WriteFlags};
 pub use endpoint::{ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Transmit};
 pub use error::{ConnError, ReadError, StateError, WriteError};
 pub use event::Event;
 pub use seq::SeqNum;
 pub use time::{Duration, Instant};
+pub use wire::IpEcn;

@@ -792,6 +792,7 @@ mod tests {
             src,
             dst,
             segment: Segment {
+                ecn: tcp_core::IpEcn::NotEct,
                 header: TcpHeader {
                     src_port: src.port(),
                     dst_port: dst.port(),

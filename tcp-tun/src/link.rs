@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tcp_core::Transmit;
-use tcp_core::wire::{IPPROTO_TCP, emit_ip_tcp_packet, parse_ip_packet};
+use tcp_core::wire::{IPPROTO_TCP, IpHeader, emit_ip_tcp_packet_with, parse_ip_packet};
 use tcp_mio::{Frame, Link, Received};
 
 /// IPv4 header plus TCP header without options.
@@ -232,13 +232,15 @@ pub(crate) fn set_nonblocking(fd: i32) -> io::Result<()> {
 
 impl Link for TunLink {
     fn send(&mut self, t: &Transmit, scratch: &mut [u8]) -> io::Result<()> {
-        let n = match emit_ip_tcp_packet(
-            t.src.ip(),
-            t.dst.ip(),
-            &t.segment.header,
-            &t.segment.payload,
-            scratch,
-        ) {
+        // The IP header carries the segment's ECN codepoint (RFC 3168: ECT(0) on new data
+        // of a connection that negotiated ECN).
+        let ip = IpHeader::for_tcp(t.src.ip(), t.dst.ip()).map(|mut ip| {
+            ip.set_ecn(t.segment.ecn);
+            ip
+        });
+        let n = match ip.and_then(|ip| {
+            emit_ip_tcp_packet_with(&ip, &t.segment.header, &t.segment.payload, scratch)
+        }) {
             Ok(n) => n,
             Err(e) => {
                 bump(&self.stats.frame_errors, 1);

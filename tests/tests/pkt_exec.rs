@@ -280,14 +280,22 @@ fn shell_lines_set_sysctls_directly_and_through_files() {
     // A feature the core lacks, turned on, SKIPs; turned off it is accepted.
     let o = run_script(
         &parse_script(
-            "`sysctl -q net.ipv4.tcp_ecn=1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+            "`sysctl -q net.ipv4.tcp_ecn=3`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
         )
         .expect("parses"),
     );
     assert!(
-        matches!(&o, Outcome::Skip(w) if w.contains("tcp_ecn")),
+        matches!(&o, Outcome::Skip(w) if w.contains("tcp_ecn") && w.contains("AccECN")),
         "{o:?}"
     );
+    // Classic ECN is a Config knob.
+    let o = run_script(
+        &parse_script(
+            "`sysctl -q net.ipv4.tcp_ecn=1`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+        )
+        .expect("parses"),
+    );
+    assert_eq!(o, Outcome::Pass);
     let o = run_script(
         &parse_script(
             "`sysctl -q net.ipv4.tcp_ecn=0`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",

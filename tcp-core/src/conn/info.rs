@@ -79,6 +79,12 @@ pub struct ConnStats {
     /// D-SACK blocks received and accepted as such (RFC 2883; Linux's `TCPDSACKRecv` and
     /// `TCPDSACKOfoRecv` less `TCPDSACKIgnoredDubious`).
     pub dsacks_received: u64,
+    /// Segments that arrived with a congestion mark (CE, RFC 3168).
+    pub ce_received: u64,
+    /// ACKs with ECE on a connection that negotiated ECN (Linux's `TCPECNEchoRecv`-like).
+    pub ece_received: u64,
+    /// Window reductions made for ECE (RFC 3168 §6.1.2; Linux's entries into CWR).
+    pub ecn_reductions: u64,
     /// D-SACK-shaped first blocks not believed (Linux's `TCPDSACKIgnoredDubious`, from
     /// `tcp_dsack_seen`): empty, longer than the largest window, or more duplicates
     /// reported than segments were ever retransmitted. They are then read as plain SACK

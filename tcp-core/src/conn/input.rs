@@ -49,6 +49,28 @@ enum AckCheck {
 impl Connection {
     /// Processes one arriving segment whose checksum was already verified.
     pub fn handle_segment(&mut self, now: Instant, seg: &TcpHeader, payload: Bytes) {
+        self.handle_segment_ecn(now, seg, payload, crate::wire::IpEcn::NotEct);
+    }
+
+    /// [`Connection::handle_segment`] for a segment whose IP header carried the ECN
+    /// codepoint `ecn` (RFC 3168): a congestion mark (CE) on data of a connection that
+    /// negotiated ECN is echoed with ECE until the peer answers with CWR.
+    pub fn handle_segment_ecn(
+        &mut self,
+        now: Instant,
+        seg: &TcpHeader,
+        payload: Bytes,
+        ecn: crate::wire::IpEcn,
+    ) {
+        if self.ecn.on_receive(seg, ecn, !payload.is_empty()) {
+            // The sender's window may be tiny: the ACK goes at once (Linux's
+            // __tcp_ecn_check_ce enters quick-ACK mode).
+            let wnd = self.rwnd.rcv_wnd();
+            self.ack.enter_quickack_mode(wnd, MAX_QUICKACKS);
+        }
+        if ecn == crate::wire::IpEcn::Ce {
+            self.stats.ce_received += 1;
+        }
         self.stats.segs_in += 1;
         if self.cfg.drop_synfin && seg.flags.contains(TcpFlags::SYN | TcpFlags::FIN) {
             // FreeBSD's net.inet.tcp.drop_synfin (tcp_do_segment).
@@ -121,6 +143,9 @@ impl Connection {
         // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
         self.state = State::SynRcvd;
         self.take_syn(now, seg);
+        let accept = self.cfg.ecn != crate::config::EcnMode::Off;
+        let bsd = self.cfg.segment_rules == crate::config::SegmentRules::Bsd;
+        self.ecn.on_simultaneous_syn(seg, accept, bsd);
         self.bsd_hold_syn_data(payload);
         self.snd_wl1 = seg.seq;
         self.syn_pending = true;
@@ -144,6 +169,7 @@ impl Connection {
     /// Our SYN is acknowledged by the peer's SYN-ACK: ESTABLISHED (RFC 9293 §3.10.7.3).
     fn on_syn_ack(&mut self, now: Instant, seg: &TcpHeader) {
         self.take_syn(now, seg);
+        self.ecn.on_synack(seg);
         // Our SYN window was advertised before RCV.NXT was known; it counts from here.
         self.rwnd.rebase(self.rcv_nxt);
         self.snd_una = seg.ack;
@@ -689,6 +715,26 @@ impl Connection {
                 original_acked: false,
                 beyond_recovery_point: false,
             });
+        }
+
+        // ECE: reduce the window once per window of data (RFC 3168 §6.1.2), unless a loss
+        // response is already under way (Linux's tcp_enter_cwr below TCP_CA_CWR).
+        let recovering = self.recovery.is_some()
+            || self.loss_until.is_some()
+            || self.loss.as_deref().is_some_and(|l| l.in_recovery());
+        if seg.flags.contains(TcpFlags::ECE) && self.ecn.is_ok() {
+            self.stats.ece_received += 1;
+        }
+        if recovering {
+            self.ecn.on_loss_response(self.snd_max);
+        } else if self.ecn.on_ack(seg, self.snd_una, self.snd_max)
+            == super::ecn::EceResponse::Reduce
+        {
+            let smss = self.eff_mss();
+            let flight = self.snd_max.since(self.snd_una);
+            self.cc.on_recovery_start(now, flight, smss);
+            self.cc.on_recovery_end(now, flight, smss);
+            self.stats.ecn_reductions += 1;
         }
 
         // Our FIN acknowledged?

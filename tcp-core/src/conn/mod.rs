@@ -12,6 +12,7 @@
 //! (RFC 6298).
 
 pub(crate) mod ack;
+mod ecn;
 mod info;
 mod input;
 mod input_bsd;
@@ -111,6 +112,9 @@ pub struct Segment {
     pub header: TcpHeader,
     /// The payload.
     pub payload: Bytes,
+    /// The ECN codepoint for the IP header (RFC 3168 §6.1.2): ECT(0) on new data of a
+    /// connection that negotiated ECN, not-ECT otherwise.
+    pub ecn: crate::wire::IpEcn,
 }
 
 impl Segment {
@@ -332,6 +336,8 @@ pub struct Connection {
     /// A send buffer sized by the application, in Linux's memory accounting
     /// ([`Connection::set_send_buffer`]); `None`: the configured payload capacity only.
     send_memory: Option<Box<send_memory::SendMemory>>,
+    /// Explicit Congestion Notification (RFC 3168, see `ecn`).
+    ecn: ecn::Ecn,
     /// Segments sent in the middle of a write (Linux's `tcp_push_one`), not yet polled.
     pending_out: VecDeque<Segment>,
     /// Nagle is off for the send underway (`TCP_NAGLE_PUSH`).
@@ -470,6 +476,7 @@ impl Connection {
             gso_left: 0,
             wq: write_queue::WriteQueue::new(iss + 1),
             send_memory: None,
+            ecn: ecn::Ecn::default(),
             pending_out: VecDeque::new(),
             nagle_push: false,
             push_once: false,
@@ -533,6 +540,7 @@ impl Connection {
         c.irs = syn.seq;
         c.rcv_nxt = syn.seq + 1;
         c.negotiate(&syn.options);
+        c.ecn_from_syn(syn);
         if let Some(ts) = syn.options.timestamps.filter(|_| c.ts_ok) {
             c.ts_recent = ts.val;
             c.ts_recent_time = now;
@@ -545,6 +553,19 @@ impl Connection {
         c.snd_max = iss + 1;
         c.syn_pending = true;
         Ok(c)
+    }
+
+    /// The peer's SYN asked for ECN (RFC 3168 §6.1.1): agreed when our configuration
+    /// accepts it. For connections built by [`Connection::from_handshake`] the endpoint
+    /// calls this with the SYN its SYN queue kept.
+    pub(crate) fn ecn_from_syn(&mut self, syn: &TcpHeader) {
+        let accept = self.cfg.ecn != crate::config::EcnMode::Off;
+        self.ecn.on_syn(syn, accept);
+    }
+
+    /// Whether ECN (RFC 3168) was negotiated.
+    pub fn ecn_enabled(&self) -> bool {
+        self.ecn.is_ok()
     }
 
     /// The MSS the window of our SYN-ACK is rounded to: ours, less the timestamp option

@@ -231,6 +231,14 @@ impl Connection {
         let mut flags = TcpFlags::SYN;
         if synack {
             flags |= TcpFlags::ACK;
+            if self.ecn.is_ok() {
+                // RFC 3168 §6.1.1: the SYN-ACK of an ECN-setup SYN carries ECE.
+                flags |= TcpFlags::ECE;
+            }
+        } else {
+            // An ECN-setup SYN when we ask for ECN; not on a retransmission.
+            let want = self.cfg.ecn == crate::config::EcnMode::On;
+            flags |= self.ecn.syn_flags(want, self.retries > 0);
         }
         // The window of a SYN is rounded to our MSS; a SYN-ACK's to the MSS data will use
         // (Linux's tcp_connect_init and tcp_openreq_init_rwin).
@@ -252,6 +260,7 @@ impl Connection {
             self.restart_rtx(now);
         }
         Segment {
+            ecn: crate::wire::IpEcn::NotEct,
             header: TcpHeader {
                 src_port: self.local_port,
                 dst_port: self.remote_port,
@@ -587,6 +596,14 @@ impl Connection {
         if fin {
             flags |= TcpFlags::FIN;
         }
+        // New data is ECN-capable, with CWR after a window reduction (RFC 3168 §6.1.2,
+        // Linux's tcp_ecn_send); retransmissions are not.
+        let (ecn, cwr) = if len > 0 && !retransmission {
+            self.ecn.on_new_data()
+        } else {
+            (crate::wire::IpEcn::NotEct, TcpFlags::empty())
+        };
+        flags |= cwr;
         let end = seq + len + u32::from(fin);
         let tsval = self.ts_ok.then(|| self.ts_value(now));
         if len > 0 {
@@ -666,7 +683,9 @@ impl Connection {
             self.sack_arm_pto(now, true, false);
         }
         self.persist_at = None;
-        self.build(now, seq, self.rcv_nxt, flags, payload)
+        let mut seg = self.build(now, seq, self.rcv_nxt, flags, payload);
+        seg.ecn = ecn;
+        seg
     }
 
     /// Sends a window-limited piece or a zero-window probe (persist timer expiry,
@@ -717,6 +736,12 @@ impl Connection {
         } else {
             self.select_window()
         };
+        // ECE on every segment while a CE mark waits for the peer's CWR (RFC 3168 §6.1.3).
+        let flags = if flags.intersects(TcpFlags::SYN | TcpFlags::RST) {
+            flags
+        } else {
+            flags | self.ecn.ack_flags()
+        };
         Segment {
             header: TcpHeader {
                 src_port: self.local_port,
@@ -729,6 +754,7 @@ impl Connection {
                 options,
             },
             payload,
+            ecn: crate::wire::IpEcn::NotEct,
         }
     }
 

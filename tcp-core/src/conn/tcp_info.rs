@@ -267,6 +267,8 @@ impl super::Connection {
             CaState::Loss
         } else if recovering {
             CaState::Recovery
+        } else if self.ecn.in_cwr() {
+            CaState::Cwr
         } else if sacked > 0 || lost > 0 || retrans > 0 {
             CaState::Disorder
         } else {
@@ -281,6 +283,9 @@ impl super::Connection {
         }
         if self.offered_wscale {
             opts |= options::WSCALE;
+        }
+        if self.ecn.is_ok() {
+            opts |= options::ECN;
         }
         let cwnd = (self.cc.cwnd() / mss).max(1);
         let ssthresh = self.cc.ssthresh();

@@ -371,6 +371,8 @@ impl Endpoint {
             seg.header.options.window_scale = None;
             seg.header.options.sack_permitted = false;
         }
+        // Nor does it remember ECN: the cookie SYN-ACK does not agree to it.
+        seg.header.flags.remove(crate::wire::TcpFlags::ECE);
         // With timestamps, the options we must remember ride in the low bits of TSval.
         if let Some(ts) = seg.header.options.timestamps.as_mut() {
             ts.val = cookie::encode_ts(
@@ -422,8 +424,10 @@ impl Endpoint {
             peer_window: h.window,
         };
         self.stats.cookies_validated += 1;
+        // A SYN cookie does not remember whether the SYN asked for ECN: no ECN (Linux
+        // keeps it in the cookie's timestamp bits; ours does not).
         let mut conn = Connection::from_handshake(self.cfg.clone(), now, &hs);
-        conn.handle_segment(now, h, payload);
+        conn.handle_segment_ecn(now, h, payload, self.rx_ecn);
         let i = self.insert_conn(conn, tuple, Some(lh));
         self.enqueue_accept(lh, i);
         self.after_conn(i, now);
@@ -533,10 +537,12 @@ impl Endpoint {
             peer_window: h.window,
         };
         let mut conn = Connection::from_handshake(self.cfg.clone(), now, &hs);
+        // The SYN asked for ECN and our SYN-ACK agreed (RFC 3168 §6.1.1).
+        conn.ecn_from_syn(&syn);
         if let Some(rtt) = synack_rtt {
             conn.handshake_rtt_sample(now, rtt);
         }
-        conn.handle_segment(now, h, payload);
+        conn.handle_segment_ecn(now, h, payload, self.rx_ecn);
         if let Some(s) = self.slots.get_mut(i as usize) {
             s.kind = SlotKind::Conn(Box::new(super::ConnEntry {
                 conn,
@@ -706,6 +712,7 @@ fn half_open_ack(cfg: &crate::config::Config, now: Instant, ho: &HalfOpen, wnd: 
         ..Default::default()
     };
     Segment {
+        ecn: crate::wire::IpEcn::NotEct,
         header: TcpHeader {
             src_port: ho.tuple.local.port(),
             dst_port: ho.tuple.remote.port(),

@@ -296,6 +296,8 @@ struct Slot {
 #[derive(Debug)]
 pub struct Endpoint {
     cfg: Arc<Config>,
+    /// The ECN codepoint of the packet being processed (RFC 3168).
+    rx_ecn: crate::wire::IpEcn,
     ep: EndpointConfig,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -318,6 +320,7 @@ impl Endpoint {
         let table = TupleTable::new(ep.secret);
         Endpoint {
             cfg: Arc::new(config),
+            rx_ecn: crate::wire::IpEcn::NotEct,
             ep,
             slots: Vec::new(),
             free: Vec::new(),
@@ -621,7 +624,23 @@ impl Endpoint {
             self.stats.not_tcp += 1;
             return Err(InputError::NotTcp);
         }
-        self.handle_segment(now, ip.src(), ip.dst(), narrow(packet, range))
+        self.handle_segment_ecn(now, ip.src(), ip.dst(), narrow(packet, range), ip.ecn())
+    }
+
+    /// [`Endpoint::handle_segment`] for a segment whose IP header carried the ECN
+    /// codepoint `ecn` (RFC 3168; [`Endpoint::handle_packet`] reads it from the packet).
+    pub fn handle_segment_ecn(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        segment: Bytes,
+        ecn: crate::wire::IpEcn,
+    ) -> Result<(), InputError> {
+        self.rx_ecn = ecn;
+        let r = self.handle_segment(now, src, dst, segment);
+        self.rx_ecn = crate::wire::IpEcn::NotEct;
+        r
     }
 
     /// Processes a TCP segment (header and payload) sent from `src` to `dst`. The checksum
@@ -680,7 +699,7 @@ impl Endpoint {
                     self.segment_for_listener(now, tuple, h, payload);
                     return;
                 }
-                e.conn.handle_segment(now, h, payload);
+                e.conn.handle_segment_ecn(now, h, payload, self.rx_ecn);
                 self.after_conn(i, now);
             }
             SlotKind::HalfOpen(_) => self.half_open_segment(now, i, tuple, h, payload),
@@ -730,6 +749,7 @@ impl Endpoint {
         self.push_control(
             tuple,
             Segment {
+                ecn: crate::wire::IpEcn::NotEct,
                 header,
                 payload: Bytes::new(),
             },

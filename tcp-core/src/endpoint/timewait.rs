@@ -173,6 +173,7 @@ fn time_wait_ack(tw: &TimeWaitRec, now: Instant, layout: OptionLayout) -> Segmen
         ..Default::default()
     };
     Segment {
+        ecn: crate::wire::IpEcn::NotEct,
         header: TcpHeader {
             src_port: tw.tuple.local.port(),
             dst_port: tw.tuple.remote.port(),

@@ -82,7 +82,60 @@ pub enum IpHeader {
     V6(Ipv6Header),
 }
 
+/// The ECN field of an IP header (RFC 3168 §5): the low two bits of the IPv4 TOS byte
+/// or the IPv6 traffic class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum IpEcn {
+    /// `00`: not ECN-capable transport.
+    #[default]
+    NotEct,
+    /// `01`: ECT(1).
+    Ect1,
+    /// `10`: ECT(0), what an ECN-capable TCP sends (RFC 3168 §6.1.2).
+    Ect0,
+    /// `11`: congestion experienced, set by a router instead of dropping.
+    Ce,
+}
+
+impl IpEcn {
+    /// The codepoint of a TOS or traffic-class byte.
+    pub fn from_tos(tos: u8) -> Self {
+        match tos & 3 {
+            0 => IpEcn::NotEct,
+            1 => IpEcn::Ect1,
+            2 => IpEcn::Ect0,
+            _ => IpEcn::Ce,
+        }
+    }
+
+    /// The two bits of the codepoint.
+    pub fn bits(self) -> u8 {
+        match self {
+            IpEcn::NotEct => 0,
+            IpEcn::Ect1 => 1,
+            IpEcn::Ect0 => 2,
+            IpEcn::Ce => 3,
+        }
+    }
+}
+
 impl IpHeader {
+    /// The ECN codepoint (RFC 3168 §5).
+    pub fn ecn(&self) -> IpEcn {
+        match self {
+            IpHeader::V4(h) => IpEcn::from_tos(h.dscp_ecn),
+            IpHeader::V6(h) => IpEcn::from_tos(h.traffic_class),
+        }
+    }
+
+    /// Sets the ECN codepoint, keeping the DSCP.
+    pub fn set_ecn(&mut self, ecn: IpEcn) {
+        match self {
+            IpHeader::V4(h) => h.dscp_ecn = (h.dscp_ecn & !3) | ecn.bits(),
+            IpHeader::V6(h) => h.traffic_class = (h.traffic_class & !3) | ecn.bits(),
+        }
+    }
+
     /// Source address.
     pub fn src(&self) -> IpAddr {
         match self {

@@ -57,7 +57,7 @@ mod tcp;
 pub use checksum::{Checksum, pseudo_header, tcp_checksum, verify_tcp_checksum};
 pub use error::WireError;
 pub use ip::{
-    DEFAULT_TTL, IpHeader, Ipv4Header, Ipv6Header, emit_ip_header, emit_ip_tcp_packet,
+    DEFAULT_TTL, IpEcn, IpHeader, Ipv4Header, Ipv6Header, emit_ip_header, emit_ip_tcp_packet,
     emit_ip_tcp_packet_with, parse_ip_packet, parse_ip_tcp_packet,
 };
 pub use options::{

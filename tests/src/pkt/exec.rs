@@ -724,6 +724,8 @@ pub(super) struct Sent {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub raw: Vec<u8>,
+    /// The ECN codepoint for the IP header (two bits).
+    pub ecn: u8,
 }
 
 /// A TCP segment's fields (a sniffed one, or an aggregate of several).
@@ -741,6 +743,8 @@ pub(super) struct Seg {
     pub urg: u16,
     pub options: Vec<u8>,
     pub payload: usize,
+    /// The IP header's ECN codepoint (two bits).
+    pub ecn: u8,
 }
 
 impl Seg {
@@ -766,6 +770,7 @@ impl Seg {
             urg: u16::from_be_bytes([r[18], r[19]]),
             options: r[20..doff].to_vec(),
             payload: r.len() - doff,
+            ecn: s.ecn,
         })
     }
 
@@ -1296,6 +1301,7 @@ impl<'a> Exec<'a> {
                 src: tx.src,
                 dst: tx.dst,
                 raw,
+                ecn: tx.segment.ecn.bits(),
             });
         }
         while let Some(ev) = ep.poll_event() {
@@ -1811,10 +1817,10 @@ impl<'a> Exec<'a> {
                 &a,
             )?;
         }
-        // TOS / ECN: the core sends no ECN codepoints and TOS 0.
-        let actual_tos = 0u8;
+        // TOS / ECN: the core sends TOS 0 and the ECN codepoint of each segment.
+        let actual_tos = a.ecn & 3;
         if let Some(e) = p.ip.ecn {
-            let ecn = actual_tos & 3;
+            let ecn = a.ecn & 3;
             match e {
                 Ecn::Ect01 => {
                     if ecn != 1 && ecn != 2 {
@@ -2178,10 +2184,9 @@ impl<'a> Exec<'a> {
                     self.sys.fastopen
                 ));
             }
-            let ecn_setup = p.flags.contains(TcpFlags::ECE | TcpFlags::CWR) || p.ace;
-            if ecn_setup && (self.sys.ecn == 2 || self.sys.ecn == 1) {
+            if p.ace && (self.sys.ecn == 2 || self.sys.ecn == 1) {
                 return skip(format!(
-                    "ECN: line {line}: an ECN-setup SYN to a stack that accepts ECN (tcp_ecn={}): ECN not in core",
+                    "ECN: line {line}: an AccECN-setup SYN to a stack that accepts ECN (tcp_ecn={}): AccECN not in core",
                     self.sys.ecn
                 ));
             }
@@ -2297,9 +2302,15 @@ impl<'a> Exec<'a> {
             let ck = wire::tcp_checksum(src.ip(), dst.ip(), &seg);
             seg[16..18].copy_from_slice(&ck.to_be_bytes());
             let now = self.instant(self.now);
+            let ecn = match p.ip.ecn {
+                Some(Ecn::Ect0) => tcp_core::IpEcn::Ect0,
+                Some(Ecn::Ect1) => tcp_core::IpEcn::Ect1,
+                Some(Ecn::Ce) => tcp_core::IpEcn::Ce,
+                _ => tcp_core::IpEcn::NotEct,
+            };
             if let Err(e) =
                 self.endpoint()
-                    .handle_segment(now, src.ip(), dst.ip(), Bytes::from(seg))
+                    .handle_segment_ecn(now, src.ip(), dst.ip(), Bytes::from(seg), ecn)
             {
                 return fail(
                     line,

@@ -8,7 +8,7 @@
 
 use super::Profile;
 use tcp_core::config::{
-    AckPolicy, CongestionAlgorithm, OptionLayout, RecvWindowPolicy, SegmentRules,
+    AckPolicy, CongestionAlgorithm, EcnMode, OptionLayout, RecvWindowPolicy, SegmentRules,
 };
 use tcp_core::endpoint::SynCookies;
 use tcp_core::{Config, Duration, EndpointConfig, Keepalive};
@@ -370,13 +370,14 @@ fn linux_tcp(
         }
         "tcp_ecn" => {
             sys.ecn = v;
-            if v == 1 || v >= 3 {
-                return skip(
-                    &full,
-                    value,
-                    "ECN negotiation (RFC 3168 / AccECN) not in core",
-                );
-            }
+            cfg.ecn = match v {
+                0 => EcnMode::Off,
+                1 => EcnMode::On,
+                2 => EcnMode::Passive,
+                _ => {
+                    return skip(&full, value, "AccECN (tcp_ecn 3 and above) not in core");
+                }
+            };
         }
         "tcp_fastopen" => sys.fastopen = v,
         "tcp_slow_start_after_idle" => cfg.slow_start_after_idle = v != 0,
@@ -512,9 +513,14 @@ fn freebsd_tcp(
         }
         "ecn.enable" => {
             sys.ecn = v;
-            if v == 1 {
-                return skip(&full, value, "ECN negotiation (RFC 3168) not in core");
-            }
+            cfg.ecn = match v {
+                0 => EcnMode::Off,
+                1 => EcnMode::On,
+                2 => EcnMode::Passive,
+                _ => {
+                    return skip(&full, value, "AccECN (ecn.enable 3 and above) not in core");
+                }
+            };
         }
         "fastopen.client_enable" | "fastopen.server_enable" => {
             if v != 0 {

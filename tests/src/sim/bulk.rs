@@ -54,6 +54,8 @@ pub struct BulkSetup {
     /// Reneging receiver (our stack only): after each packet, the probability that the
     /// receiving connection discards its out-of-order data ([`OursConfig::purge_ofo`]).
     pub purge_ofo: f64,
+    /// Both sides of our stack ask for and accept ECN (RFC 3168).
+    pub ecn: bool,
 }
 
 impl BulkSetup {
@@ -68,6 +70,7 @@ impl BulkSetup {
             congestion: Congestion::Cubic,
             mtu: 1500,
             purge_ofo: 0.0,
+            ecn: false,
         }
     }
 }
@@ -87,6 +90,9 @@ impl BulkSetup {
             Congestion::Reno | Congestion::None => tcp_core::config::CongestionAlgorithm::NewReno,
             Congestion::Cubic => tcp_core::config::CongestionAlgorithm::Cubic,
         };
+        if self.ecn {
+            tcp.ecn = tcp_core::EcnMode::On;
+        }
         let mut secret = [0u8; 16];
         secret[..8].copy_from_slice(&self.seed.to_le_bytes());
         secret[8] = u8::from(sender);

@@ -95,6 +95,11 @@ pub struct LinkConfig {
     /// Rewrites the SACK blocks of ACKs before any other fault (see
     /// [`super::sack_fault`]).
     pub sack_fault: Option<SackFault>,
+    /// An ECN-marking queue (RFC 3168 §5, a step threshold as DCTCP's K): an ECN-capable
+    /// packet (ECT(0) or ECT(1)) that finds at least this many bytes queued ahead of it is
+    /// marked CE instead of being delayed unmarked; packets are dropped only when the
+    /// queue is full. `None`: no marking.
+    pub ecn_mark_bytes: Option<usize>,
 }
 
 impl LinkConfig {
@@ -128,6 +133,8 @@ pub enum DropCause {
 pub struct LinkStats {
     /// Packets offered to the link.
     pub offered_packets: u64,
+    /// ECN-capable packets marked CE by the queue ([`LinkConfig::ecn_mark_bytes`]).
+    pub ce_marked: u64,
     /// Bytes offered to the link.
     pub offered_bytes: u64,
     /// Packets delivered (duplicates included).
@@ -299,6 +306,11 @@ impl LinkDirection {
             self.stats.count_drop(cause);
             return Fate::Dropped(cause);
         }
+        // Bytes queued ahead of this packet (decide_drop has queued it).
+        let ahead = self.queued_bytes.saturating_sub(len);
+        if self.config.ecn_mark_bytes.is_some_and(|k| ahead >= k) && mark_ce(packet) {
+            self.stats.ce_marked += 1;
+        }
         Fate::Delivered(self.deliver(now, packet))
     }
 
@@ -399,6 +411,45 @@ impl LinkDirection {
         self.stats.delivered_packets += times.len() as u64;
         self.stats.delivered_bytes += (times.len() * packet.len()) as u64;
         times
+    }
+}
+
+/// Sets CE in the IP header of an ECN-capable packet (IPv4 TOS with its header checksum
+/// recomputed, or IPv6 traffic class). Returns whether it was marked.
+fn mark_ce(packet: &mut [u8]) -> bool {
+    match packet.first().map(|b| b >> 4) {
+        Some(4) if packet.len() >= 20 => {
+            if packet[1] & 3 == 0 {
+                return false;
+            }
+            packet[1] |= 3;
+            let ihl = usize::from(packet[0] & 0x0f) * 4;
+            if ihl < 20 || ihl > packet.len() {
+                return true;
+            }
+            packet[10] = 0;
+            packet[11] = 0;
+            let mut sum = 0u32;
+            for w in packet[..ihl].chunks(2) {
+                sum += u32::from(u16::from_be_bytes([w[0], *w.get(1).unwrap_or(&0)]));
+            }
+            while sum > 0xffff {
+                sum = (sum & 0xffff) + (sum >> 16);
+            }
+            let ck = !(sum as u16);
+            packet[10..12].copy_from_slice(&ck.to_be_bytes());
+            true
+        }
+        Some(6) if packet.len() >= 40 => {
+            // Traffic class: the low nibble of byte 0 and the high nibble of byte 1; ECN is
+            // its low two bits, bits 4-5 of byte 1.
+            if packet[1] & 0x30 == 0 {
+                return false;
+            }
+            packet[1] |= 0x30;
+            true
+        }
+        _ => false,
     }
 }
 

@@ -393,6 +393,7 @@ impl World {
         {
             t.offered_packets += s.offered_packets;
             t.offered_bytes += s.offered_bytes;
+            t.ce_marked += s.ce_marked;
             t.delivered_packets += s.delivered_packets;
             t.delivered_bytes += s.delivered_bytes;
             t.dropped_mtu += s.dropped_mtu;

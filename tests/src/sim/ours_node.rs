@@ -7,7 +7,7 @@ use tcp_core::conn::ConnStats;
 use tcp_core::endpoint::Transmit;
 use tcp_core::endpoint::{ConnHandle, ListenerHandle};
 use tcp_core::time::Instant;
-use tcp_core::wire::{WireError, emit_ip_tcp_packet};
+use tcp_core::wire::{IpHeader, WireError, emit_ip_tcp_packet_with};
 use tcp_core::{Config, Endpoint, EndpointConfig, ReadError, State, WriteError};
 
 use super::app::{BulkReceiver, BulkSender};
@@ -215,7 +215,10 @@ impl OursNode {
 pub fn encode_packet(t: &Transmit) -> Result<Vec<u8>, WireError> {
     let mut buf = vec![0u8; t.len() + 60];
     let h = &t.segment.header;
-    let n = emit_ip_tcp_packet(t.src.ip(), t.dst.ip(), h, &t.segment.payload, &mut buf)?;
+    // The IP header carries the segment's ECN codepoint (RFC 3168).
+    let mut ip = IpHeader::for_tcp(t.src.ip(), t.dst.ip())?;
+    ip.set_ecn(t.segment.ecn);
+    let n = emit_ip_tcp_packet_with(&ip, h, &t.segment.payload, &mut buf)?;
     buf.truncate(n);
     Ok(buf)
 }
