@@ -225,6 +225,11 @@ pub struct Config {
     /// sent as ECT(0), congestion marks echoed and answered as a loss would be, once per
     /// window. Default [`EcnMode::Passive`], Linux's.
     pub ecn: EcnMode,
+    /// Under FreeBSD's rules (`SegmentRules::Bsd`): an ICMP port, protocol or
+    /// administratively-prohibited unreachable or a time exceeded aborts a connection in
+    /// SYN-SENT (FreeBSD's `net.inet.tcp.icmp_may_rst`, default on). Linux aborts an
+    /// opening connection on every ICMP error and ignores this.
+    pub icmp_may_reset: bool,
     /// In SACK recovery, also the retransmissions of RFC 6675 §4 `NextSeg()` rules 3 and 4
     /// when nothing deemed lost awaits retransmission and no new data may go: an unSACKed
     /// segment below the highest SACKed one, and once per recovery the highest outstanding
@@ -316,6 +321,7 @@ impl Default for Config {
             max_ooo_segments: 1024,
             tail_loss_probe: true,
             ecn: EcnMode::Passive,
+            icmp_may_reset: true,
             sack_unlost_retransmits: false,
             prr: crate::recovery::PrrVariant::Linux,
             slow_start_after_idle: true,

@@ -18,6 +18,13 @@ pub enum ConnError {
     /// The application aborted the connection.
     #[error("connection aborted locally")]
     Aborted,
+    /// The network reported the peer unreachable with an ICMP or ICMPv6 error (RFC 1122
+    /// §4.2.3.9): at once while the connection was being opened, otherwise as the cause
+    /// of a later timeout (Linux's `sk_err_soft`). Linux's errno for each problem is given
+    /// by [`IcmpProblem`](crate::wire::IcmpProblem)'s variants (a port unreachable is
+    /// ECONNREFUSED).
+    #[error("unreachable: {0:?}")]
+    Unreachable(crate::wire::IcmpProblem),
 }
 
 /// Errors from [`crate::Connection::write`] and friends.

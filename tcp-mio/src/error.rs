@@ -8,6 +8,7 @@
 //! | `ConnError::Reset` | `ConnectionReset` |
 //! | `ConnError::TimedOut` | `TimedOut` |
 //! | `ConnError::Aborted` | `ConnectionAborted` |
+//! | `ConnError::Unreachable` (ICMP) | `ConnectionRefused` (port unreachable), `NetworkUnreachable`, `PermissionDenied` (prohibited), otherwise `HostUnreachable` |
 //! | `WriteError::Closed` (after our own shutdown) | `BrokenPipe` |
 //! | `*::NotConnected`, stale handle | `NotConnected` |
 //! | `ConnectError::NoPort` | `AddrNotAvailable` |
@@ -16,6 +17,7 @@
 
 use std::io::{Error, ErrorKind};
 use tcp_core::endpoint::{ConnectError, HandleError};
+use tcp_core::wire::IcmpProblem;
 use tcp_core::{ConnError, ReadError, StateError, WriteError};
 
 /// A connection failure as an `io::Error`.
@@ -25,6 +27,12 @@ pub fn conn_err(e: ConnError) -> Error {
         ConnError::Reset => ErrorKind::ConnectionReset,
         ConnError::TimedOut => ErrorKind::TimedOut,
         ConnError::Aborted => ErrorKind::ConnectionAborted,
+        ConnError::Unreachable(p) => match p {
+            IcmpProblem::PortUnreachable => ErrorKind::ConnectionRefused,
+            IcmpProblem::NetUnreachable => ErrorKind::NetworkUnreachable,
+            IcmpProblem::Prohibited => ErrorKind::PermissionDenied,
+            _ => ErrorKind::HostUnreachable,
+        },
     };
     Error::new(kind, e)
 }

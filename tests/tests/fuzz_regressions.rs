@@ -589,3 +589,77 @@ fn an_ack_that_advances_snd_una_brings_its_window() {
         );
     }
 }
+
+/// Found by `pair` (with its livelock detector, December 2026): with window scaling the
+/// advertised window is rounded up to the scale unit (as Linux's `__tcp_select_window`), so
+/// it may reach past the memory behind it. Out-of-order data dropped for want of memory was
+/// still answered with a duplicate ACK (`queue_ofo` in tcp-core/src/conn/input.rs
+/// scheduled the ACK before the memory check), and a sender resending into that window at
+/// one instant and this receiver ACKing each copy ping-ponged for ever. Linux schedules
+/// the ACK only once the data is queued (`tcp_data_queue_ofo` after
+/// `tcp_try_rmem_schedule`). Corpus entry `corpus/pair/regression-ofo-drop-answered-with-ack`.
+#[test]
+fn out_of_order_data_dropped_for_memory_draws_no_ack() {
+    let cfg = Config {
+        recv_buffer: 1024,
+        recv_buffer_fixed: true,
+        window_scale: Some(14),
+        sack: true,
+        timestamps: false,
+        ..Config::default()
+    };
+    let now = Instant::from_secs(1);
+    let irs = SeqNum::new(5000);
+    let hs = Handshake {
+        local_port: LPORT,
+        remote_port: RPORT,
+        iss: SeqNum::new(1000),
+        irs,
+        peer_mss: Some(1460),
+        peer_wscale: Some(7),
+        sack: true,
+        ts_recent: None,
+        ts_offset: 0,
+        peer_window: 65_535,
+    };
+    let mut c = Connection::from_handshake(Arc::new(cfg), now, &hs);
+    drain(&mut c, now);
+    let seg = |seq: SeqNum| TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq,
+        ack: SeqNum::new(1001),
+        flags: TcpFlags::ACK,
+        window: 65_535,
+        ..TcpHeader::default()
+    };
+    // A hole at RCV.NXT, then out-of-order data until the memory is gone: each segment
+    // that is kept draws a duplicate ACK with SACK.
+    let mut seq = irs + 1 + 100;
+    let mut dropped_before = 0;
+    for _ in 0..200 {
+        c.handle_segment(now, &seg(seq), Bytes::from(vec![3u8; 100]));
+        seq += 100;
+        c.handle_timeout(now);
+        drain(&mut c, now);
+        let dropped = c.info().stats.ooo_dropped;
+        if dropped > dropped_before {
+            dropped_before = dropped;
+            break;
+        }
+    }
+    assert!(dropped_before > 0, "the receive memory never ran out");
+    // From here every further out-of-order segment is dropped, and none draws an ACK.
+    for _ in 0..10 {
+        c.handle_segment(now, &seg(seq), Bytes::from(vec![3u8; 100]));
+        seq += 100;
+        // Whatever the ACK timers say (a compressed SACK is due at once without an RTT
+        // estimate).
+        c.handle_timeout(now);
+        assert!(
+            c.poll_transmit(now).is_none(),
+            "an ACK answered out-of-order data that was dropped"
+        );
+    }
+    assert!(c.info().stats.ooo_dropped >= dropped_before + 1000);
+}

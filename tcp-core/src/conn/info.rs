@@ -79,6 +79,17 @@ pub struct ConnStats {
     /// D-SACK blocks received and accepted as such (RFC 2883; Linux's `TCPDSACKRecv` and
     /// `TCPDSACKOfoRecv` less `TCPDSACKIgnoredDubious`).
     pub dsacks_received: u64,
+    /// ICMP and ICMPv6 errors about this connection's segments.
+    pub icmp_received: u64,
+    /// Of them, quoting a sequence number outside the data in flight: dropped (RFC 5927
+    /// §4.1).
+    pub icmp_out_of_window: u64,
+    /// Of them, errors that aborted an opening connection.
+    pub icmp_hard_errors: u64,
+    /// Of them, errors remembered as the cause of a later timeout.
+    pub icmp_soft_errors: u64,
+    /// Of them, packet too big / fragmentation needed.
+    pub icmp_too_big: u64,
     /// Segments that arrived with a congestion mark (CE, RFC 3168).
     pub ce_received: u64,
     /// ACKs with ECE on a connection that negotiated ECN (Linux's `TCPECNEchoRecv`-like).

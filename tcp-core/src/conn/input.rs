@@ -769,6 +769,8 @@ impl Connection {
     /// A cumulative ACK of new data: frees the send buffer, measures the RTT, restarts the
     /// timer and (without SACK) drives NewReno. Returns the RTT sample, if any.
     fn on_new_ack(&mut self, now: Instant, seg: &TcpHeader) -> Option<Duration> {
+        // Something got through: forget an ICMP soft error (Linux's tcp_ack).
+        self.soft_error = None;
         let ack = seg.ack;
         let acked = ack.since(self.snd_una);
         let data_acked = (ack.since(self.buf_seq) as usize).min(self.send_buf.len());
@@ -1022,11 +1024,13 @@ impl Connection {
     }
 
     /// Out-of-order data (Linux's `tcp_data_queue_ofo`): kept for reassembly, reported in
-    /// SACK blocks, never a reason for quick-ACK mode.
+    /// SACK blocks, never a reason for quick-ACK mode. Data dropped for want of memory
+    /// draws no ACK (Linux schedules the ACK only after `tcp_try_rmem_schedule`
+    /// succeeds): answering each such segment would let a sender that keeps resending
+    /// into the advertised but unbacked window ping-pong with us.
     fn queue_ofo(&mut self, now: Instant, seg: &TcpHeader, data: Bytes, fin: bool) {
         let _ = now;
         self.stats.ooo_segs_in += 1;
-        self.ack.schedule();
         let len = data.len();
         let start = self.recv_buf.next() + u64::from(seg.seq.since(self.rcv_nxt));
         if len > 0 {
@@ -1044,6 +1048,7 @@ impl Connection {
                 self.stats.ooo_dropped += len as u64;
                 return;
             }
+            self.ack.schedule();
             let r = self.recv_buf.insert(start, data);
             if r.duplicate == len {
                 // Entirely a duplicate of out-of-order data (RFC 2883 §4.2).
@@ -1062,7 +1067,10 @@ impl Connection {
         }
         if fin {
             // A FIN beyond a hole: remember it until the data before it arrives.
+            self.ack.schedule();
             self.ooo_fin = Some(start + len as u64);
+        } else if len == 0 {
+            self.ack.schedule();
         }
     }
 

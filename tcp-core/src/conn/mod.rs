@@ -13,6 +13,7 @@
 
 pub(crate) mod ack;
 mod ecn;
+mod icmp;
 mod info;
 mod input;
 mod input_bsd;
@@ -380,6 +381,9 @@ pub struct Connection {
     ctl: VecDeque<(SeqNum, SeqNum, TcpFlags)>,
     events: VecDeque<Event>,
     error: Option<ConnError>,
+    /// The last ICMP error of an established connection, reported if it then times out
+    /// (Linux's `sk_err_soft`; see `icmp`).
+    soft_error: Option<crate::wire::IcmpProblem>,
     stats: ConnStats,
     /// The connection was opened passively (a SYN-ACK is what we retransmit).
     passive: bool,
@@ -499,6 +503,7 @@ impl Connection {
             ctl: VecDeque::new(),
             events: VecDeque::new(),
             error: None,
+            soft_error: None,
             stats: ConnStats::default(),
             passive: false,
             cfg,
@@ -1298,6 +1303,11 @@ impl Connection {
 
     /// Ends the connection with an error (no RST: the peer is gone or refused us).
     fn fail(&mut self, err: ConnError) {
+        // A timeout after an ICMP error reports that error (Linux's tcp_write_err).
+        let err = match (err, self.soft_error) {
+            (ConnError::TimedOut, Some(p)) => ConnError::Unreachable(p),
+            _ => err,
+        };
         self.error = Some(err);
         self.push_event(Event::Error(err));
         self.set_closed();

@@ -560,7 +560,7 @@ impl Endpoint {
         self.after_conn(i, now);
     }
 
-    fn drop_half_open(&mut self, i: u32) {
+    pub(super) fn drop_half_open(&mut self, i: u32) {
         let Some(super::Slot {
             kind: SlotKind::HalfOpen(ho),
             ..
@@ -574,6 +574,33 @@ impl Endpoint {
         }
         self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
         self.free_slot(i);
+    }
+
+    /// An ICMP error about the SYN-ACK of half-open entry `i` (Linux's `tcp_req_err`): if
+    /// it quotes our ISN and says the peer cannot be reached (network or host unreachable,
+    /// time exceeded, parameter problem), the entry goes; otherwise it stays.
+    pub(super) fn half_open_icmp(&mut self, i: u32, err: &crate::wire::IcmpError) -> bool {
+        let Some(super::Slot {
+            kind: SlotKind::HalfOpen(ho),
+            ..
+        }) = self.slots.get(i as usize)
+        else {
+            return false;
+        };
+        if err.seq != ho.iss {
+            return false;
+        }
+        // tcp_v4_err: parameter problem, time exceeded, network or host unreachable;
+        // tcp_v6_err: what icmpv6_err_convert calls fatal.
+        let abort = if err.local.is_ipv4() {
+            matches!(err.type_code, (12 | 11, _) | (3, 0 | 1))
+        } else {
+            matches!(err.type_code, (1, 0 | 1 | 3 | 4) | (4, _))
+        };
+        if abort {
+            self.drop_half_open(i);
+        }
+        true
     }
 
     /// SYN-ACK retransmission timer of a half-open entry: back off and resend up to

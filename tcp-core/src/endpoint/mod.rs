@@ -192,6 +192,11 @@ pub struct EndpointStats {
     pub malformed: u64,
     /// Packets dropped: not TCP.
     pub not_tcp: u64,
+    /// ICMP and ICMPv6 messages handed in (see [`Endpoint::handle_packet`]).
+    pub icmp_in: u64,
+    /// Of them, not about a segment of ours that is still here (echo, redirect, another
+    /// protocol, no such connection, a half-open entry it does not concern).
+    pub icmp_ignored: u64,
     /// Segments that matched nothing.
     pub no_match: u64,
     /// RSTs sent for segments that matched nothing.
@@ -611,7 +616,9 @@ impl Endpoint {
 
     // ---- input ----
 
-    /// Processes an IPv4 or IPv6 packet carrying a TCP segment.
+    /// Processes an IPv4 or IPv6 packet carrying a TCP segment, or an ICMP / ICMPv6
+    /// message: an error about one of our segments reaches its connection (see
+    /// [`Connection::handle_icmp`]); other packets are counted and refused as not TCP.
     pub fn handle_packet(&mut self, now: Instant, packet: Bytes) -> Result<(), InputError> {
         let (ip, range) = match parse_ip_packet(&packet) {
             Ok(v) => v,
@@ -620,11 +627,63 @@ impl Endpoint {
                 return Err(e.into());
             }
         };
+        let icmp = match ip {
+            crate::wire::IpHeader::V4(_) => crate::wire::IPPROTO_ICMP,
+            crate::wire::IpHeader::V6(_) => crate::wire::IPPROTO_ICMPV6,
+        };
+        if ip.protocol() == icmp {
+            return self.handle_icmp(now, &ip, &packet[range]);
+        }
         if ip.protocol() != IPPROTO_TCP {
             self.stats.not_tcp += 1;
             return Err(InputError::NotTcp);
         }
         self.handle_segment_ecn(now, ip.src(), ip.dst(), narrow(packet, range), ip.ecn())
+    }
+
+    /// An ICMP or ICMPv6 message (the packet's IP header and its body): an error about a
+    /// segment of one of our connections goes to that connection
+    /// ([`Connection::handle_icmp`]) or half-open entry; anything else is counted and
+    /// dropped. The message must quote our own address and port as its source.
+    fn handle_icmp(
+        &mut self,
+        now: Instant,
+        ip: &crate::wire::IpHeader,
+        body: &[u8],
+    ) -> Result<(), InputError> {
+        self.stats.icmp_in += 1;
+        let err = match crate::wire::parse_icmp_error(ip, body) {
+            Ok(Some(e)) => e,
+            Ok(None) => {
+                self.stats.icmp_ignored += 1;
+                return Ok(());
+            }
+            Err(e) => {
+                self.stats.malformed += 1;
+                return Err(e.into());
+            }
+        };
+        let tuple = FourTuple {
+            local: SocketAddr::new(err.local, err.local_port),
+            remote: SocketAddr::new(err.remote, err.remote_port),
+        };
+        let Some(i) = self.table.lookup(&tuple, |j| slot_tuple(&self.slots, j)) else {
+            self.stats.icmp_ignored += 1;
+            return Ok(());
+        };
+        match self.slots.get_mut(i as usize).map(|s| &mut s.kind) {
+            Some(SlotKind::Conn(e)) => {
+                e.conn.handle_icmp(&err);
+                self.after_conn(i, now);
+            }
+            Some(SlotKind::HalfOpen(_)) => {
+                if !self.half_open_icmp(i, &err) {
+                    self.stats.icmp_ignored += 1;
+                }
+            }
+            _ => self.stats.icmp_ignored += 1,
+        }
+        Ok(())
     }
 
     /// [`Endpoint::handle_segment`] for a segment whose IP header carried the ECN

@@ -50,12 +50,14 @@
 
 mod checksum;
 mod error;
+mod icmp;
 mod ip;
 mod options;
 mod tcp;
 
 pub use checksum::{Checksum, pseudo_header, tcp_checksum, verify_tcp_checksum};
 pub use error::WireError;
+pub use icmp::{IPPROTO_ICMP, IPPROTO_ICMPV6, IcmpError, IcmpProblem, parse_icmp_error};
 pub use ip::{
     DEFAULT_TTL, IpEcn, IpHeader, Ipv4Header, Ipv6Header, emit_ip_header, emit_ip_tcp_packet,
     emit_ip_tcp_packet_with, parse_ip_packet, parse_ip_tcp_packet,

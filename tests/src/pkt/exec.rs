@@ -1149,10 +1149,8 @@ impl<'a> Exec<'a> {
                 self.record_code(ev.line, block)?;
             }
             EventKind::Icmp(i) => {
-                return skip(format!(
-                    "ICMP input: line {} `{i}` (injecting ICMP needs core support)",
-                    ev.line
-                ));
+                self.wait_for_event(ev.line, t, "inbound packet")?;
+                self.icmp_event(ev.line, i)?;
             }
             EventKind::Udp(u) => {
                 return skip(format!("UDP packets: line {} `{u}`", ev.line));
@@ -1572,6 +1570,153 @@ impl<'a> Exec<'a> {
                 self.inbound(line, p, sock)
             }
         }
+    }
+
+    /// An inbound ICMP or ICMPv6 error quoting a segment of the socket under test, built
+    /// as packetdrill's `new_icmp_packet` does (from the remote address; the quoted IP
+    /// header and the TCP ports and sequence number, mapped from the script's sequence
+    /// space by our ISN as `map_inbound_icmp_tcp_packet`), and handed to the endpoint.
+    fn icmp_event(&mut self, line: usize, i: &IcmpEvent) -> Res<()> {
+        if i.direction == Direction::Outbound {
+            return skip(format!(
+                "ICMP output: line {line} `{i}` (the core sends no ICMP)"
+            ));
+        }
+        let Some(IcmpEchoed::Tcp {
+            start_seq,
+            end_seq: _,
+            len,
+        }) = i.echoed
+        else {
+            return skip(format!(
+                "ICMP input: line {line} `{i}`: only errors quoting a TCP segment are modelled"
+            ));
+        };
+        let v6 = self.set.ipv6;
+        let code_of = |name: &str, table: &[(&str, u8)]| {
+            table.iter().find(|(n, _)| *n == name).map(|&(_, c)| c)
+        };
+        const V4_UNREACH: &[(&str, u8)] = &[
+            ("net_unreachable", 0),
+            ("host_unreachable", 1),
+            ("protocol_unreachable", 2),
+            ("port_unreachable", 3),
+            ("frag_needed", 4),
+            ("source_route_failed", 5),
+            ("net_unknown", 6),
+            ("host_unknown", 7),
+            ("source_host_isolated", 8),
+            ("net_prohibited", 9),
+            ("host_prohibited", 10),
+            ("net_unreachable_for_tos", 11),
+            ("host_unreachable_for_tos", 12),
+            ("packet_filtered", 13),
+            ("precedence_violation", 14),
+            ("precedence_cutoff", 15),
+        ];
+        const V6_UNREACH: &[(&str, u8)] = &[
+            ("net_unreachable", 0),
+            ("no_route", 0),
+            ("admin_prohibited", 1),
+            ("not_neighbour", 2),
+            ("address_unreachable", 3),
+            ("port_unreachable", 4),
+        ];
+        let code = i.code.as_deref().unwrap_or("");
+        let num = |c: &str| c.parse::<u8>().ok();
+        let (ty, code) = match (v6, i.icmp_type.as_str()) {
+            (false, "unreachable") => (3, code_of(code, V4_UNREACH).or_else(|| num(code))),
+            (false, "time_exceeded") => (
+                11,
+                Some(u8::from(code == "fragment_reassembly_time_exceeded")),
+            ),
+            (false, "parameter_problem") => (12, Some(0)),
+            (false, "source_quench") => (4, Some(0)),
+            (false, "redirect") => (5, Some(0)),
+            (true, "unreachable") => (1, code_of(code, V6_UNREACH).or_else(|| num(code))),
+            (true, "packet_too_big") => (2, Some(0)),
+            (true, "time_exceeded") => (3, Some(u8::from(code == "exceeded_frag_time"))),
+            (true, "parameter_problem") => (
+                4,
+                match code {
+                    "unknown_next_header" => Some(1),
+                    "unknown_option" => Some(2),
+                    _ => Some(0),
+                },
+            ),
+            _ => (0, None),
+        };
+        let Some(code) = code else {
+            return skip(format!(
+                "ICMP input: line {line} `{i}`: type or code not modelled"
+            ));
+        };
+        let Some(sock) = self.sut else {
+            return fail(
+                line,
+                i.to_string(),
+                "no socket under test for the ICMP message",
+            );
+        };
+        let s = &self.pd[sock];
+        let (Some(local), Some(remote)) = (s.live_local, s.live_remote) else {
+            return fail(
+                line,
+                i.to_string(),
+                "the socket under test has no addresses yet",
+            );
+        };
+        let seq = start_seq.wrapping_add(s.local_seq_script_to_live(false));
+        let werr = |e: wire::WireError| Outcome::Fail {
+            line,
+            expected: "an ICMP message to build".into(),
+            happened: e.to_string(),
+        };
+        // The quoted packet: its IP header (lengths of the whole original segment) and
+        // the first eight bytes of TCP.
+        let quoted_ip = wire::IpHeader::for_tcp(local.ip(), remote.ip()).map_err(werr)?;
+        let mut quoted = vec![0u8; 60 + 8];
+        let hl =
+            wire::emit_ip_header(&quoted_ip, 20 + usize::from(len), &mut quoted).map_err(werr)?;
+        quoted.truncate(hl + 8);
+        quoted[hl..hl + 2].copy_from_slice(&local.port().to_be_bytes());
+        quoted[hl + 2..hl + 4].copy_from_slice(&remote.port().to_be_bytes());
+        quoted[hl + 4..hl + 8].copy_from_slice(&seq.to_be_bytes());
+        let rest = i.mtu.unwrap_or(0);
+        let mut body = vec![ty, code, 0, 0];
+        body.extend_from_slice(&rest.to_be_bytes());
+        body.extend_from_slice(&quoted);
+        let mut ck = if v6 {
+            wire::pseudo_header(
+                remote.ip(),
+                local.ip(),
+                wire::IPPROTO_ICMPV6,
+                body.len() as u32,
+            )
+        } else {
+            wire::Checksum::new()
+        };
+        ck.add_bytes(&body);
+        let sum = ck.finish();
+        body[2..4].copy_from_slice(&sum.to_be_bytes());
+        let mut outer = wire::IpHeader::for_tcp(remote.ip(), local.ip()).map_err(werr)?;
+        match &mut outer {
+            wire::IpHeader::V4(h) => h.protocol = wire::IPPROTO_ICMP,
+            wire::IpHeader::V6(h) => h.next_header = wire::IPPROTO_ICMPV6,
+        }
+        let mut pkt = vec![0u8; 60 + body.len()];
+        let n = wire::emit_ip_header(&outer, body.len(), &mut pkt).map_err(werr)?;
+        pkt.truncate(n);
+        pkt.extend_from_slice(&body);
+        let now = self.instant(self.now);
+        if let Err(e) = self.endpoint().handle_packet(now, Bytes::from(pkt)) {
+            return fail(
+                line,
+                i.to_string(),
+                format!("the stack rejected the ICMP message: {e}"),
+            );
+        }
+        self.pump()
     }
 
     fn new_remote_port(&mut self) -> u16 {
@@ -2337,6 +2482,24 @@ pub(super) fn conn_errno(e: ConnError) -> &'static str {
         ConnError::Reset => "ECONNRESET",
         ConnError::TimedOut => "ETIMEDOUT",
         ConnError::Aborted => "ECONNABORTED",
+        ConnError::Unreachable(p) => icmp_errno(p),
+    }
+}
+
+/// Linux's errno for an ICMP problem (`icmp_err_convert`, `icmpv6_err_convert`).
+pub(super) fn icmp_errno(p: tcp_core::wire::IcmpProblem) -> &'static str {
+    use tcp_core::wire::IcmpProblem as P;
+    match p {
+        P::NetUnreachable => "ENETUNREACH",
+        P::HostDown => "EHOSTDOWN",
+        P::NoNetwork => "ENONET",
+        P::ProtocolUnreachable => "ENOPROTOOPT",
+        P::PortUnreachable => "ECONNREFUSED",
+        P::SourceRouteFailed => "EOPNOTSUPP",
+        P::Prohibited => "EACCES",
+        P::ParameterProblem => "EPROTO",
+        P::PacketTooBig { .. } => "EMSGSIZE",
+        _ => "EHOSTUNREACH",
     }
 }
 

@@ -1739,7 +1739,25 @@ impl Exec<'_> {
                         sm.connect_pending = false;
                     }
                 }
-                e.map_or(0, |e| errno_num(e).unwrap_or(0))
+                // Then the soft error of an ICMP message, cleared by reading it (Linux's
+                // sock_getsockopt: sk_err, else xchg(sk_err_soft, 0)).
+                // FreeBSD keeps its soft error (t_softerror) out of SO_ERROR.
+                let soft = match (e, s.kind) {
+                    (None, SockKind::Conn(h)) if self.profile == Profile::Linux => {
+                        let now = self.instant(self.now);
+                        self.ep.as_mut().and_then(|ep| {
+                            ep.with_connection(h, now, |c| c.take_soft_error())
+                                .ok()
+                                .flatten()
+                        })
+                    }
+                    _ => None,
+                };
+                match (e, soft) {
+                    (Some(e), _) => errno_num(e).unwrap_or(0),
+                    (None, Some(p)) => errno_num(super::exec::icmp_errno(p)).unwrap_or(0),
+                    (None, None) => 0,
+                }
             }
             "TCP_NODELAY" => i64::from(s.opts.nodelay),
             "SO_KEEPALIVE" => i64::from(s.opts.keepalive),

@@ -511,6 +511,7 @@ fn freebsd_tcp(
                 ep.syncookies = SynCookies::OnOverflow;
             }
         }
+        "icmp_may_rst" => cfg.icmp_may_reset = v != 0,
         "ecn.enable" => {
             sys.ecn = v;
             cfg.ecn = match v {
@@ -583,7 +584,6 @@ fn freebsd_tcp(
         | "udp_tunneling_overhead"
         | "pmtud_blackhole_mss"
         | "v6pmtud_blackhole_mss"
-        | "icmp_may_rst"
         | "functions_default" => {
             return accept(sys, &full, value, "no counterpart in the core");
         }
