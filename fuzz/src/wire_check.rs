@@ -12,9 +12,22 @@ pub fn check_wire_round_trip(data: &[u8]) {
         parse_tcp_segment,
     };
 
-    // 1. IP framing alone.
+    // 1. IP framing alone; an ICMP error in it parses without panicking, and what it
+    //    quotes is what its body holds.
     if let Ok((ip, range)) = parse_ip_packet(data) {
         let payload = &data[range];
+        if let Ok(Some(e)) = tcp_core::wire::parse_icmp_error(&ip, payload) {
+            let quoted = &payload[8..];
+            let hlen = if quoted[0] >> 4 == 4 {
+                usize::from(quoted[0] & 0x0f) * 4
+            } else {
+                40
+            };
+            let tcp = &quoted[hlen..];
+            assert_eq!(e.local_port, u16::from_be_bytes([tcp[0], tcp[1]]));
+            assert_eq!(e.remote_port, u16::from_be_bytes([tcp[2], tcp[3]]));
+            assert_eq!(e.seq.get(), u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]));
+        }
         let mut buf = vec![0u8; ip.len() + payload.len()];
         let n = emit_ip_header(&ip, payload.len(), &mut buf).expect("re-emit a parsed IP header");
         buf[n..].copy_from_slice(payload);
