@@ -663,3 +663,64 @@ fn out_of_order_data_dropped_for_memory_draws_no_ack() {
     }
     assert!(c.info().stats.ooo_dropped >= dropped_before + 1000);
 }
+
+/// Found by `pair` (its livelock detector, right after the fix above): out-of-order data
+/// refused because the out-of-order piece limit (`Config::max_ooo_segments`) was reached
+/// still drew an ACK (`queue_ofo` in tcp-core/src/conn/input.rs scheduled it before the
+/// insert), and a sender resending into the window at one instant ping-ponged with it. A
+/// segment refused by the piece limit is dropped like one refused for want of memory: no
+/// ACK. Corpus entry `corpus/pair/regression-ofo-piece-limit-answered-with-ack`.
+#[test]
+fn out_of_order_data_over_the_piece_limit_draws_no_ack() {
+    let cfg = Config {
+        max_ooo_segments: 4,
+        sack: true,
+        timestamps: false,
+        ..Config::default()
+    };
+    let now = Instant::from_secs(1);
+    let irs = SeqNum::new(5000);
+    let hs = Handshake {
+        local_port: LPORT,
+        remote_port: RPORT,
+        iss: SeqNum::new(1000),
+        irs,
+        peer_mss: Some(1460),
+        peer_wscale: Some(7),
+        sack: true,
+        ts_recent: None,
+        ts_offset: 0,
+        peer_window: 65_535,
+    };
+    let mut c = Connection::from_handshake(Arc::new(cfg), now, &hs);
+    drain(&mut c, now);
+    let seg = |seq: SeqNum| TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq,
+        ack: SeqNum::new(1001),
+        flags: TcpFlags::ACK,
+        window: 65_535,
+        ..TcpHeader::default()
+    };
+    // Separate out-of-order pieces, each with a gap before it, up to the limit.
+    let mut seq = irs + 1 + 100;
+    for _ in 0..4 {
+        c.handle_segment(now, &seg(seq), Bytes::from(vec![3u8; 10]));
+        seq += 100;
+        c.handle_timeout(now);
+        drain(&mut c, now);
+    }
+    assert_eq!(c.info().stats.ooo_dropped, 0);
+    // Beyond the limit: refused, and no ACK answers them.
+    for _ in 0..10 {
+        c.handle_segment(now, &seg(seq), Bytes::from(vec![3u8; 10]));
+        seq += 100;
+        c.handle_timeout(now);
+        assert!(
+            c.poll_transmit(now).is_none(),
+            "an ACK answered out-of-order data the piece limit refused"
+        );
+    }
+    assert_eq!(c.info().stats.ooo_dropped, 100);
+}

@@ -1048,7 +1048,6 @@ impl Connection {
                 self.stats.ooo_dropped += len as u64;
                 return;
             }
-            self.ack.schedule();
             let r = self.recv_buf.insert(start, data);
             if r.duplicate == len {
                 // Entirely a duplicate of out-of-order data (RFC 2883 §4.2).
@@ -1057,6 +1056,11 @@ impl Connection {
             self.stats.dup_bytes += r.duplicate as u64;
             self.stats.ooo_dropped += r.dropped as u64;
             let stored = len - r.duplicate - r.dropped;
+            // An ACK is owed for data kept or seen twice (the D-SACK), not for data the
+            // piece limit turned away, which is a drop like one for want of memory.
+            if r.dropped < len {
+                self.ack.schedule();
+            }
             if stored > 0 {
                 self.rwnd.charge_ofo(stored as u32);
             }
