@@ -724,3 +724,79 @@ fn out_of_order_data_over_the_piece_limit_draws_no_ack() {
     }
     assert_eq!(c.info().stats.ooo_dropped, 100);
 }
+
+/// Found by `pair` (its livelock detector, 2026-12-05): on a link with no delay the clock
+/// does not move, so a retransmission leaves at the same instant as the segments RACK has
+/// seen delivered. RACK ordered equal send times by sequence number (RFC 8985 §6.2
+/// `RACK_sent_after`), so the retransmission of the lowest segment counted as sent
+/// *before* the SACKed ones and was deemed lost again by the next ACK: against a receiver
+/// whose window was zero (it drops the retransmission and answers with a zero-window
+/// ACK) the two exchanged 500 segments at one instant. Transmissions are now ordered by a
+/// counter as well as by time (tcp-core/src/recovery/scoreboard.rs). Corpus entry
+/// `corpus/pair/regression-rack-equal-send-times-zero-window`.
+#[test]
+fn retransmission_at_the_same_instant_is_not_deemed_lost_again() {
+    use tcp_core::wire::SackBlock;
+    let now = Instant::from_secs(1);
+    let cfg = Config {
+        timestamps: false,
+        window_scaling: false,
+        ..Config::default()
+    };
+    let iss = SeqNum::new(1000);
+    let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
+    drain(&mut c, now);
+    let mut syn_ack = TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: SeqNum::new(5000),
+        ack: iss + 1,
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window: 10_000,
+        ..TcpHeader::default()
+    };
+    syn_ack.options.sack_permitted = true;
+    c.handle_segment(now, &syn_ack, Bytes::new());
+    drain(&mut c, now);
+    assert_eq!(c.state(), State::Established);
+    // Five 536-byte segments, all sent at `now`.
+    assert_eq!(c.write(now, &[7u8; 5 * 536]), Ok(5 * 536));
+    let mut sent = 0;
+    while let Some(t) = c.poll_transmit(now) {
+        sent += t.payload.len();
+    }
+    assert_eq!(sent, 5 * 536);
+    // The peer got all but the first, and its window is now closed.
+    let mut dup_ack = TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: SeqNum::new(5001),
+        ack: iss + 1,
+        flags: TcpFlags::ACK,
+        window: 0,
+        ..TcpHeader::default()
+    };
+    dup_ack.options.sack_blocks.push(SackBlock {
+        left: iss + 1 + 536,
+        right: iss + 1 + 5 * 536,
+    });
+    c.handle_segment(now, &dup_ack, Bytes::new());
+    let rtx = c
+        .poll_transmit(now)
+        .expect("the lost segment is retransmitted");
+    assert_eq!(rtx.header.seq, iss + 1);
+    assert!(c.poll_transmit(now).is_none());
+    // The zero-window receiver drops it and repeats its ACK, at the same instant.
+    for round in 0..3 {
+        c.handle_segment(now, &dup_ack, Bytes::new());
+        let again: Vec<_> = core::iter::from_fn(|| c.poll_transmit(now))
+            .filter(|t| !t.payload.is_empty())
+            .map(|t| t.header.seq)
+            .collect();
+        assert!(
+            again.is_empty(),
+            "round {round}: the retransmission sent at this instant was resent: {again:?}"
+        );
+    }
+    c.check_invariants().unwrap();
+}

@@ -33,8 +33,10 @@ pub struct RackOutcome {
 /// RACK state (RFC 8985 §6.1 "RACK.*" variables).
 #[derive(Clone, Debug)]
 pub struct Rack {
-    /// `RACK.xmit_ts` and `RACK.end_seq` of the most recently sent delivered segment.
-    latest: Option<(Instant, SeqNum)>,
+    /// `RACK.xmit_ts` and `RACK.end_seq` of the most recently sent delivered segment,
+    /// with its transmit order (which replaces `RACK.end_seq` in `RACK_sent_after`; see
+    /// [`sent_after`]).
+    latest: Option<(Instant, u64, SeqNum)>,
     /// `RACK.rtt`.
     rtt: Duration,
     /// `RACK.fack`: the highest end sequence delivered.
@@ -79,7 +81,7 @@ impl Rack {
 
     /// `RACK.xmit_ts` / `RACK.end_seq`.
     pub fn latest(&self) -> Option<(Instant, SeqNum)> {
-        self.latest
+        self.latest.map(|(t, _, e)| (t, e))
     }
 
     /// `RACK.reo_wnd_mult`.
@@ -129,10 +131,10 @@ impl Rack {
         self.rtt = rtt;
         let after = match self.latest {
             None => true,
-            Some((t, e)) => sent_after(d.xmit_ts, d.end, t, e),
+            Some((t, o, _)) => sent_after(d.xmit_ts, d.xmit_order, t, o),
         };
         if after {
-            self.latest = Some((d.xmit_ts, d.end));
+            self.latest = Some((d.xmit_ts, d.xmit_order, d.end));
         }
     }
 
@@ -190,17 +192,14 @@ impl Rack {
     ) -> RackOutcome {
         let mut out = RackOutcome::default();
         self.reo_wnd = self.compute_reo_wnd(in_recovery, sb.sacked_segments(), min_rtt, srtt);
-        let Some((rack_ts, rack_end)) = self.latest else {
-            return out;
-        };
-        let Some(rack_end) = sb.offset(rack_end) else {
+        let Some((rack_ts, rack_order, _)) = self.latest else {
             return out;
         };
         let wait = self.rtt.saturating_add(self.reo_wnd);
-        // The index is ordered by (xmit_ts, end): the segments sent before RACK's form a
-        // prefix, and the oldest expire first.
-        while let Some((t, e, k)) = sb.oldest_awaiting() {
-            if (t, e) >= (rack_ts, rack_end) {
+        // The index is ordered by (xmit_ts, transmit order): the segments sent before
+        // RACK's form a prefix, and the oldest expire first.
+        while let Some((t, o, k)) = sb.oldest_awaiting() {
+            if !sent_after(rack_ts, rack_order, t, o) {
                 break;
             }
             let deadline = t.saturating_add(wait);
@@ -217,15 +216,21 @@ impl Rack {
         }
         // The latest remaining segment sent before RACK's has the largest deadline.
         out.reo_timeout = sb
-            .newest_awaiting_before(rack_ts, rack_end)
+            .newest_awaiting_before(rack_ts, rack_order)
             .map(|t| t.saturating_add(wait));
         out
     }
 }
 
-/// RFC 8985 §6.2 `RACK_sent_after(t1, seq1, t2, seq2)`.
-fn sent_after(t1: Instant, seq1: SeqNum, t2: Instant, seq2: SeqNum) -> bool {
-    t1 > t2 || (t1 == t2 && seq1.gt(seq2))
+/// RFC 8985 §6.2 `RACK_sent_after(t1, seq1, t2, seq2)`, with the scoreboard's transmit
+/// order in place of the end sequence numbers. The RFC's tie-break by sequence number
+/// orders segments sent together (one burst, one TSO unit) as the transmit order does,
+/// but it would put a retransmission sent at the same instant as a higher segment before
+/// it, so RACK would deem a segment it had just retransmitted lost again; a clock that
+/// does not move between two transmissions (a fast link, a coarse clock, a simulator)
+/// makes that a livelock.
+fn sent_after(t1: Instant, order1: u64, t2: Instant, order2: u64) -> bool {
+    t1 > t2 || (t1 == t2 && order1 > order2)
 }
 
 /// What to send as a tail loss probe (RFC 8985 §7.3).
@@ -570,6 +575,7 @@ mod tests {
             start: sq(0),
             end: sq(100),
             xmit_ts: ms(50),
+            xmit_order: 0,
             retransmitted: true,
             sacked: false,
         };
@@ -614,6 +620,42 @@ mod tests {
             v.contains(&sq(0)),
             "the retransmission of segment 0 was lost too: {v:?}"
         );
+    }
+
+    #[test]
+    fn retransmission_at_the_same_instant_is_sent_after_the_delivered_segment() {
+        // Every segment goes out at 0 ms and the clock does not move (a link with no
+        // delay): segment 0 is lost, 1–4 are SACKed, RACK.rtt is 0.
+        let mut sb = Scoreboard::new(SeqNum::new(0), MSS, 64, 1024);
+        for i in 0..5 {
+            sb.on_transmit(sq(i * MSS), sq((i + 1) * MSS), ms(0));
+        }
+        let mut rack = Rack::new();
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(0),
+            0,
+            &[SackBlock::new(sq(100), sq(500))],
+        );
+        let (v, _) = lost(&mut rack, &mut sb, ms(0), true);
+        assert_eq!(v, [sq(0)]);
+        // Retransmitted at the same instant: it was sent after segment 4 (RACK's latest),
+        // though its sequence number is lower, so a duplicate ACK does not mark it again.
+        sb.on_transmit(sq(0), sq(100), ms(0));
+        ack(
+            &mut sb,
+            &mut rack,
+            ms(0),
+            0,
+            &[SackBlock::new(sq(100), sq(500))],
+        );
+        let (v, out) = lost(&mut rack, &mut sb, ms(0), true);
+        assert!(
+            v.is_empty(),
+            "the retransmission was marked lost again: {v:?}"
+        );
+        assert_eq!(out.reo_timeout, None);
     }
 
     #[test]
@@ -704,14 +746,14 @@ mod tests {
                 }
             }
             let at = now + d(later);
-            let (rts, rend) = rack.latest().unwrap();
+            let (rts, rorder, _) = rack.latest.unwrap();
             let wait = rack.rtt() + rack.compute_reo_wnd(false, sb.sacked_segments(), d(10), d(100));
             let mut marked = Vec::new();
             let out = rack.detect_loss(&mut sb, at, false, d(10), d(100), |s, e| marked.push((s, e)));
             prop_assert_eq!(sb.check_invariants(), Ok(()));
-            for (s, e) in marked {
-                let xt = sb.xmit_ts_of(s).unwrap();
-                prop_assert!(sent_after(rts, rend, xt, e));
+            for (s, _) in marked {
+                let (xt, xo) = sb.xmit_ts_of(s).unwrap();
+                prop_assert!(sent_after(rts, rorder, xt, xo));
                 prop_assert!(xt + wait <= at);
             }
             if let Some(to) = out.reo_timeout {

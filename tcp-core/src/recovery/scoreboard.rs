@@ -35,8 +35,12 @@
 //!   [`AckUpdate::refused_blocks`]). Refusing is safe: SACK information is advisory
 //!   (RFC 2018 §8), so a refused block only delays recovery of the data it covers until
 //!   a later ACK or the RTO; merging instead would claim unSACKed bytes as delivered.
-//! - `tsorted`: segments awaiting an ACK ordered by (transmit time, end), for RACK's
-//!   loss scan (RFC 8985 §6.2 step 5) in O(log n) per segment marked lost.
+//! - `tsorted`: segments awaiting an ACK ordered by (transmit time, transmit order), for
+//!   RACK's loss scan (RFC 8985 §6.2 step 5) in O(log n) per segment marked lost. The
+//!   transmit order is a counter the scoreboard advances for every record it sends, in
+//!   sequence order within one transmission: RFC 8985 §6.2 breaks ties between equal
+//!   send times by sequence number (`RACK_sent_after`), which misorders a retransmission
+//!   sent at the same instant as a higher segment; the counter orders them as sent.
 //! - `lost_queue`: segments marked lost and not yet retransmitted, for `NextSeg()` rule 1.
 //!
 //! A segment counts as SACKed only when SACK blocks cover all of it: blocks that split a
@@ -89,6 +93,9 @@ pub struct Delivered {
     pub end: SeqNum,
     /// Its last transmit time (`S.xmit_ts`).
     pub xmit_ts: Instant,
+    /// Its last transmission's place in the order of transmissions (see the module docs):
+    /// breaks ties between equal `xmit_ts`.
+    pub xmit_order: u64,
     /// It was retransmitted at least once (`S.retransmitted`).
     pub retransmitted: bool,
     /// Delivered by a SACK block (rather than the cumulative ACK).
@@ -171,6 +178,8 @@ struct Seg {
     end: u64,
     /// Last (re)transmission time.
     xmit_ts: Instant,
+    /// Last (re)transmission's place in the transmit order.
+    xmit_order: u64,
     sacked: bool,
     /// Marked lost (RFC 6675 IsLost or RACK).
     lost: bool,
@@ -206,6 +215,8 @@ pub struct Scoreboard {
     segs: SegList<Seg>,
     sacked: BTreeMap<u64, u64>,
     tsorted: BTreeMap<(Instant, u64), u64>,
+    /// The transmit order the next record sent gets.
+    next_order: u64,
     lost_queue: BTreeSet<u64>,
     max_intervals: usize,
     max_segments: usize,
@@ -252,6 +263,7 @@ impl Scoreboard {
             segs: SegList::new(),
             sacked: BTreeMap::new(),
             tsorted: BTreeMap::new(),
+            next_order: 0,
             lost_queue: BTreeSet::new(),
             max_intervals: max_intervals.max(1),
             max_segments: max_segments.max(1),
@@ -383,7 +395,7 @@ impl Scoreboard {
             }
         }
         if s.awaiting() {
-            self.tsorted.remove(&(s.xmit_ts, s.end));
+            self.tsorted.remove(&(s.xmit_ts, s.xmit_order));
         }
         if s.needs_rtx() {
             self.lost_queue.remove(&start);
@@ -405,7 +417,7 @@ impl Scoreboard {
             }
         }
         if s.awaiting() {
-            self.tsorted.insert((s.xmit_ts, s.end), start);
+            self.tsorted.insert((s.xmit_ts, s.xmit_order), start);
         }
         if s.needs_rtx() {
             self.lost_queue.insert(start);
@@ -467,8 +479,10 @@ impl Scoreboard {
             self.total_retrans = self
                 .total_retrans
                 .saturating_add((gend - k).div_ceil(u64::from(self.smss)).max(1));
+            let order = self.take_order();
             self.update_seg(k, |g| {
                 g.xmit_ts = now;
+                g.xmit_order = order;
                 g.retransmitted = true;
                 if !g.sacked {
                     g.rtx_in_flight = true;
@@ -486,6 +500,13 @@ impl Scoreboard {
         }
     }
 
+    /// The next place in the transmit order (see the module docs).
+    fn take_order(&mut self) -> u64 {
+        let o = self.next_order;
+        self.next_order = self.next_order.wrapping_add(1);
+        o
+    }
+
     fn append(&mut self, s: u64, e: u64, now: Instant) {
         self.max_abs = e;
         self.max_flight = self.max_flight.max(e - self.una_abs);
@@ -496,9 +517,11 @@ impl Scoreboard {
                     // its credit until the new bytes are SACKed too; a lost or retransmitted
                     // one keeps its state (the new bytes may be retransmitted once more, or
                     // counted twice in pipe): both err on the conservative side.
+                    let order = self.take_order();
                     self.update_seg(k, |g| {
                         g.end = e;
                         g.xmit_ts = now;
+                        g.xmit_order = order;
                         g.sacked = false;
                     });
                     return;
@@ -508,6 +531,7 @@ impl Scoreboard {
         let g = Seg {
             end: e,
             xmit_ts: now,
+            xmit_order: self.take_order(),
             sacked: false,
             lost: false,
             retransmitted: false,
@@ -705,6 +729,7 @@ impl Scoreboard {
                         start: Self::seq(k),
                         end: Self::seq(g.end),
                         xmit_ts: g.xmit_ts,
+                        xmit_order: g.xmit_order,
                         retransmitted: g.retransmitted,
                         sacked: false,
                     });
@@ -835,6 +860,7 @@ impl Scoreboard {
                 start: Self::seq(k),
                 end: Self::seq(g.end),
                 xmit_ts: g.xmit_ts,
+                xmit_order: g.xmit_order,
                 retransmitted: g.retransmitted,
                 sacked: true,
             });
@@ -974,32 +1000,29 @@ impl Scoreboard {
         Some((Self::seq(k), Self::seq(g.end)))
     }
 
-    /// The oldest segment awaiting acknowledgment, by (transmit time, end offset).
+    /// The oldest segment awaiting acknowledgment: its (transmit time, transmit order)
+    /// and start offset.
     pub(super) fn oldest_awaiting(&self) -> Option<(Instant, u64, u64)> {
         self.tsorted
             .first_key_value()
-            .map(|(&(t, e), &k)| (t, e, k))
+            .map(|(&(t, o), &k)| (t, o, k))
     }
 
-    /// The newest awaiting segment sent strictly before `(t, end)` (RACK_sent_after order).
-    pub(super) fn newest_awaiting_before(&self, t: Instant, end: u64) -> Option<Instant> {
+    /// The newest awaiting segment sent strictly before `(t, order)` (RACK_sent_after
+    /// order).
+    pub(super) fn newest_awaiting_before(&self, t: Instant, order: u64) -> Option<Instant> {
         self.tsorted
-            .range(..(t, end))
+            .range(..(t, order))
             .next_back()
             .map(|(&(t, _), _)| t)
     }
 
-    /// The offset of `s` (for RACK's end-sequence comparisons).
-    pub(super) fn offset(&self, s: SeqNum) -> Option<u64> {
-        self.abs(s)
-    }
-
-    /// The transmit time of the segment starting at `s` (tests).
+    /// The transmit time and order of the segment starting at `s` (tests).
     #[cfg(test)]
-    pub(super) fn xmit_ts_of(&self, s: SeqNum) -> Option<Instant> {
+    pub(super) fn xmit_ts_of(&self, s: SeqNum) -> Option<(Instant, u64)> {
         self.abs(s)
             .and_then(|a| self.segs.get(&a))
-            .map(|g| g.xmit_ts)
+            .map(|g| (g.xmit_ts, g.xmit_order))
     }
 
     /// The most recently sent segment range (TLP retransmission probe, RFC 8985 §7.3).
