@@ -303,7 +303,16 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                     } else {
                         None
                     }),
-                    _ => h.conn.set_max_segment_size(u.arbitrary()?),
+                    _ => {
+                        if u.arbitrary()? {
+                            // A path MTU report (ICMP packet too big, RFC 1191 / 8201).
+                            let mtu = u32::from(u.arbitrary::<u16>()?);
+                            let v6: bool = u.arbitrary()?;
+                            h.conn.handle_path_mtu(h.now, mtu, v6);
+                        } else {
+                            h.conn.set_max_segment_size(u.arbitrary()?);
+                        }
+                    }
                 }
                 support::trace(format_args!("option change"));
                 h.check("option change");

@@ -478,6 +478,13 @@ fn run_hostile(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     support::trace(format_args!("shutdown"));
                     let _ = h.conn.shutdown(h.now);
                     h.check("shutdown");
+                } else if u.ratio(1u8, 2u8)? {
+                    // A path MTU report (an ICMP packet too big, RFC 1191 / 8201): the
+                    // flight is resent in smaller segments.
+                    let mtu = u32::from(*u.choose(&[0u16, 552, 576, 1000, 1280, 1400])?);
+                    support::trace(format_args!("path mtu {mtu}"));
+                    h.conn.handle_path_mtu(h.now, mtu, false);
+                    h.check("path mtu");
                 }
             }
         }

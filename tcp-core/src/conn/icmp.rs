@@ -9,19 +9,21 @@
 //!   at once, reported as [`ConnError::Unreachable`].
 //! - Later it is soft: remembered, and reported instead of "timed out" if the connection
 //!   then times out (Linux's `sk_err_soft`); an ACK of new data forgets it.
-//! - A packet too big (RFC 1191, RFC 8201) is counted; the path MTU is not lowered yet.
+//! - A packet too big (RFC 1191, RFC 8201) lowers the path MTU (`super::pmtu`), in every
+//!   state; it is never an error.
 //! - Under FreeBSD's rules (`SegmentRules::Bsd`) only some errors abort an opening
 //!   connection, and only with `Config::icmp_may_reset` (see `bsd_hard_error`).
 
 use super::{Connection, State};
 use crate::error::ConnError;
+use crate::time::Instant;
 use crate::wire::{IcmpError, IcmpProblem};
 
 impl Connection {
     /// An ICMP or ICMPv6 error quoting one of this connection's segments (see the module
     /// docs). [`crate::Endpoint::handle_packet`] calls this for the connection the quoted
     /// segment belongs to.
-    pub fn handle_icmp(&mut self, err: &IcmpError) {
+    pub fn handle_icmp(&mut self, now: Instant, err: &IcmpError) {
         self.stats.icmp_received += 1;
         if matches!(self.state, State::Closed | State::TimeWait | State::Listen) {
             return;
@@ -36,8 +38,9 @@ impl Connection {
             self.stats.icmp_out_of_window += 1;
             return;
         }
-        if let IcmpProblem::PacketTooBig { .. } = err.problem {
+        if let IcmpProblem::PacketTooBig { mtu } = err.problem {
             self.stats.icmp_too_big += 1;
+            self.handle_path_mtu(now, mtu, err.local.is_ipv6());
             return;
         }
         let opening = matches!(self.state, State::SynSent | State::SynRcvd);

@@ -90,6 +90,11 @@ pub struct ConnStats {
     pub icmp_soft_errors: u64,
     /// Of them, packet too big / fragmentation needed.
     pub icmp_too_big: u64,
+    /// Times the path MTU was lowered (RFC 1191, RFC 8201).
+    pub pmtu_reductions: u64,
+    /// Times segments in flight were resent at a lowered path MTU (Linux's
+    /// `tcp_simple_retransmit`).
+    pub pmtu_retransmits: u64,
     /// Segments that arrived with a congestion mark (CE, RFC 3168).
     pub ce_received: u64,
     /// ACKs with ECE on a connection that negotiated ECN (Linux's `TCPECNEchoRecv`-like).
@@ -130,8 +135,11 @@ pub struct Info {
     pub rttvar: Duration,
     /// Current retransmission timeout, including backoff.
     pub rto: Duration,
-    /// MSS we send with (before option bytes).
+    /// MSS we send with (before option bytes): the peer's, bounded by the path MTU.
     pub snd_mss: u32,
+    /// The path MTU reported by ICMP, the endpoint's cache or the adapter (RFC 1191,
+    /// RFC 8201), if any.
+    pub path_mtu: Option<u32>,
     /// Largest segment received (estimate of the peer's MSS).
     pub rcv_mss: u32,
     /// Congestion window, bytes.

@@ -19,6 +19,7 @@ mod input;
 mod input_bsd;
 mod loss;
 mod output;
+pub mod pmtu;
 pub(crate) mod recv_buf;
 pub(crate) mod rtt;
 pub(crate) mod rwnd;
@@ -272,6 +273,16 @@ pub struct Connection {
 
     // Negotiated options.
     snd_mss: u32,
+    /// The path MTU reported (ICMP, the endpoint's cache, the adapter), if any.
+    path_mtu: Option<u32>,
+    /// The send MSS the path MTU allows (`u32::MAX` while none was reported).
+    pmtu_mss: u32,
+    /// IP and TCP header bytes per segment, as last learnt with a path MTU (IPv4 until
+    /// then).
+    pmtu_headers: u32,
+    /// The MSS our SYN or SYN-ACK offers: `Config::mss`, lowered by a path MTU known
+    /// before the connection started (Linux's `advmss` from the route).
+    adv_mss: u16,
     snd_wscale: u8,
     rcv_wscale: u8,
     offered_wscale: bool,
@@ -445,6 +456,10 @@ impl Connection {
             fin_received: false,
             ooo_fin: None,
             snd_mss: smss,
+            path_mtu: None,
+            pmtu_mss: u32::MAX,
+            pmtu_headers: 40,
+            adv_mss: cfg.mss,
             snd_wscale: 0,
             rcv_wscale: 0,
             offered_wscale: cfg.window_scaling,
@@ -576,13 +591,13 @@ impl Connection {
     /// The MSS the window of our SYN-ACK is rounded to: ours, less the timestamp option
     /// when timestamps are in use (Linux's `tcp_openreq_init_rwin`).
     fn synack_window_mss(&self) -> u32 {
-        u32::from(self.cfg.mss).saturating_sub(if self.ts_ok { 12 } else { 0 })
+        u32::from(self.adv_mss).saturating_sub(if self.ts_ok { 12 } else { 0 })
     }
 
     /// Our MSS for received data once the handshake is done: less the timestamp option
     /// every segment then carries (Linux's `advmss`).
     fn advmss(&self) -> u32 {
-        u32::from(self.cfg.mss).saturating_sub(if self.ts_ok { 12 } else { 0 })
+        u32::from(self.adv_mss).saturating_sub(if self.ts_ok { 12 } else { 0 })
     }
 
     /// An established connection from a handshake completed elsewhere (the endpoint's SYN
@@ -1332,7 +1347,7 @@ impl Connection {
                 opt += 4 + 8 * n as u32;
             }
         }
-        self.snd_mss.saturating_sub(opt).max(1)
+        self.snd_mss.min(self.pmtu_mss).saturating_sub(opt).max(1)
     }
 
     /// Information about the connection, in the spirit of Linux's TCP_INFO.
@@ -1343,7 +1358,8 @@ impl Connection {
             srtt: self.rtt.srtt(),
             rttvar: self.rtt.rttvar(),
             rto: self.current_rto(),
-            snd_mss: self.snd_mss,
+            snd_mss: self.snd_mss.min(self.pmtu_mss),
+            path_mtu: self.path_mtu,
             rcv_mss: self.ack.rcv_mss(),
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),

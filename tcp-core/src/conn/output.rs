@@ -212,7 +212,7 @@ impl Connection {
             self.cfg.timestamps
         };
         let options = TcpOptions {
-            mss: Some(self.cfg.mss),
+            mss: Some(self.adv_mss),
             window_scale: offer_ws.then(|| self.rwnd.offered_wscale(self.cfg.window_scale)),
             sack_permitted: offer_sack,
             timestamps: offer_ts.then(|| Timestamps {
@@ -245,7 +245,7 @@ impl Connection {
         let mss = if synack {
             self.synack_window_mss()
         } else {
-            u32::from(self.cfg.mss)
+            u32::from(self.adv_mss)
         };
         let window = self.rwnd.initial(mss, self.rcv_nxt);
         self.snd_nxt = self.iss + 1;
@@ -410,6 +410,14 @@ impl Connection {
         // goes out with the data before it.
         let mut end = end;
         if let Some(l) = self.loss.as_deref() {
+            // A lost segment goes with the lost ones after it in its original packet, cut
+            // at the current MSS: the same segments as before unless the MSS shrank
+            // (a lower path MTU, SACK blocks in our header), when whole segments of the
+            // new size go rather than each old one in two pieces.
+            let run = l.sb.lost_run_bytes(start);
+            if run > end.since(start) {
+                end = start + run;
+            }
             let rest = self.snd_max.since(start);
             let fits = rest <= smss + u32::from(self.fin_queued);
             if end.lt(self.snd_max)
@@ -519,8 +527,8 @@ impl Connection {
                     if retransmission {
                         sendable = match self.loss.as_deref() {
                             // With SACK the run of lost segments within one original
-                            // packet.
-                            Some(l) => l.sb.lost_run(seq, sendable),
+                            // packet, at the current MSS.
+                            Some(l) => l.sb.lost_run_bytes(seq).div_ceil(smss).min(sendable),
                             // Without the scoreboard the packets are not known.
                             None => 1,
                         };

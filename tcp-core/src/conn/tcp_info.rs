@@ -249,6 +249,7 @@ impl super::Connection {
         // not the SACK blocks of the moment.
         let mss_cache = self
             .snd_mss
+            .min(self.pmtu_mss)
             .saturating_sub(if self.ts_ok { 12 } else { 0 })
             .max(1);
         let segs = |bytes: u32| bytes.div_ceil(mss);
@@ -334,7 +335,7 @@ impl super::Connection {
             last_ack_sent: 0,
             last_data_recv: ms_since(now, self.ack.last_data_recv()),
             last_ack_recv: ms_since(now, self.last_rcv),
-            pmtu: self.snd_mss + 40,
+            pmtu: self.reported_path_mtu(),
             rcv_ssthresh: self.rwnd.rcv_ssthresh(),
             rtt: self.rtt.srtt().map_or(0, us32),
             rttvar: us32(self.rtt.rttvar()),

@@ -427,6 +427,7 @@ impl Endpoint {
         // A SYN cookie does not remember whether the SYN asked for ECN: no ECN (Linux
         // keeps it in the cookie's timestamp bits; ours does not).
         let mut conn = Connection::from_handshake(self.cfg.clone(), now, &hs);
+        self.pmtu.apply(&mut conn, tuple.remote.ip(), now);
         conn.handle_segment_ecn(now, h, payload, self.rx_ecn);
         let i = self.insert_conn(conn, tuple, Some(lh));
         self.enqueue_accept(lh, i);
@@ -537,6 +538,7 @@ impl Endpoint {
             peer_window: h.window,
         };
         let mut conn = Connection::from_handshake(self.cfg.clone(), now, &hs);
+        self.pmtu.apply(&mut conn, tuple.remote.ip(), now);
         // The SYN asked for ECN and our SYN-ACK agreed (RFC 3168 §6.1.1).
         conn.ecn_from_syn(&syn);
         if let Some(rtt) = synack_rtt {
@@ -670,8 +672,9 @@ impl Endpoint {
         let (tuple, syn, lh) = (p.tuple, p.syn, p.listener);
         let iss = hash::isn(&self.ep.secret, tuple.local, tuple.remote, now);
         let tso = hash::ts_offset(&self.ep.secret, tuple.local, tuple.remote);
-        let conn = Connection::accept(self.cfg.clone(), now, &syn, iss, tso)
+        let mut conn = Connection::accept(self.cfg.clone(), now, &syn, iss, tso)
             .map_err(|_| HandleError::Stale)?;
+        self.pmtu.apply(&mut conn, tuple.remote.ip(), now);
         if let Ok(l) = self.listener_mut(lh) {
             l.syn_queue = l.syn_queue.saturating_sub(1);
         }

@@ -14,6 +14,7 @@
 mod cookie;
 mod hash;
 mod listen;
+mod pmtu_cache;
 pub mod table;
 mod timewait;
 
@@ -197,6 +198,8 @@ pub struct EndpointStats {
     /// Of them, not about a segment of ours that is still here (echo, redirect, another
     /// protocol, no such connection, a half-open entry it does not concern).
     pub icmp_ignored: u64,
+    /// Path MTUs learnt from ICMP and kept for the destination (RFC 1191 §5).
+    pub pmtu_learned: u64,
     /// Segments that matched nothing.
     pub no_match: u64,
     /// RSTs sent for segments that matched nothing.
@@ -317,6 +320,8 @@ pub struct Endpoint {
     time_wait_count: usize,
     port_counter: u32,
     rst_window: (Instant, u32),
+    /// Path MTUs learnt per destination (RFC 1191 §5).
+    pmtu: pmtu_cache::PmtuCache,
 }
 
 impl Endpoint {
@@ -340,6 +345,7 @@ impl Endpoint {
             time_wait_count: 0,
             port_counter: 0,
             rst_window: (Instant::ZERO, 0),
+            pmtu: pmtu_cache::PmtuCache::default(),
         }
     }
 
@@ -511,8 +517,9 @@ impl Endpoint {
         }
         let isn = hash::isn(&self.ep.secret, local, remote, now);
         let tso = hash::ts_offset(&self.ep.secret, local, remote);
-        let conn =
+        let mut conn =
             Connection::connect(self.cfg.clone(), now, local.port(), remote.port(), isn, tso);
+        self.pmtu.apply(&mut conn, remote.ip(), now);
         let i = self.insert_conn(conn, tuple, None);
         self.after_conn(i, now);
         Ok(self.handle_of(i))
@@ -673,7 +680,15 @@ impl Endpoint {
         };
         match self.slots.get_mut(i as usize).map(|s| &mut s.kind) {
             Some(SlotKind::Conn(e)) => {
-                e.conn.handle_icmp(&err);
+                let before = e.conn.path_mtu();
+                e.conn.handle_icmp(now, &err);
+                let after = e.conn.path_mtu();
+                if after != before {
+                    if let Some(mtu) = after {
+                        self.pmtu.learn(err.remote, mtu, now);
+                        self.stats.pmtu_learned += 1;
+                    }
+                }
                 self.after_conn(i, now);
             }
             Some(SlotKind::HalfOpen(_)) => {

@@ -35,12 +35,13 @@
 //!   [`AckUpdate::refused_blocks`]). Refusing is safe: SACK information is advisory
 //!   (RFC 2018 §8), so a refused block only delays recovery of the data it covers until
 //!   a later ACK or the RTO; merging instead would claim unSACKed bytes as delivered.
-//! - `tsorted`: segments awaiting an ACK ordered by (transmit time, transmit order), for
-//!   RACK's loss scan (RFC 8985 §6.2 step 5) in O(log n) per segment marked lost. The
+//! - `tsorted`: segments awaiting an ACK ordered by (transmit time, transmit order, start),
+//!   for RACK's loss scan (RFC 8985 §6.2 step 5) in O(log n) per segment marked lost. The
 //!   transmit order is a counter the scoreboard advances for every record it sends, in
 //!   sequence order within one transmission: RFC 8985 §6.2 breaks ties between equal
 //!   send times by sequence number (`RACK_sent_after`), which misorders a retransmission
-//!   sent at the same instant as a higher segment; the counter orders them as sent.
+//!   sent at the same instant as a higher segment; the counter orders them as sent. The
+//!   pieces of a record split by a partial retransmission share its order.
 //! - `lost_queue`: segments marked lost and not yet retransmitted, for `NextSeg()` rule 1.
 //!
 //! A segment counts as SACKed only when SACK blocks cover all of it: blocks that split a
@@ -214,7 +215,7 @@ pub struct Scoreboard {
     max_abs: u64,
     segs: SegList<Seg>,
     sacked: BTreeMap<u64, u64>,
-    tsorted: BTreeMap<(Instant, u64), u64>,
+    tsorted: BTreeSet<(Instant, u64, u64)>,
     /// The transmit order the next record sent gets.
     next_order: u64,
     lost_queue: BTreeSet<u64>,
@@ -262,7 +263,7 @@ impl Scoreboard {
             max_abs: una_abs,
             segs: SegList::new(),
             sacked: BTreeMap::new(),
-            tsorted: BTreeMap::new(),
+            tsorted: BTreeSet::new(),
             next_order: 0,
             lost_queue: BTreeSet::new(),
             max_intervals: max_intervals.max(1),
@@ -395,7 +396,7 @@ impl Scoreboard {
             }
         }
         if s.awaiting() {
-            self.tsorted.remove(&(s.xmit_ts, s.xmit_order));
+            self.tsorted.remove(&(s.xmit_ts, s.xmit_order, start));
         }
         if s.needs_rtx() {
             self.lost_queue.remove(&start);
@@ -417,7 +418,7 @@ impl Scoreboard {
             }
         }
         if s.awaiting() {
-            self.tsorted.insert((s.xmit_ts, s.xmit_order), start);
+            self.tsorted.insert((s.xmit_ts, s.xmit_order, start));
         }
         if s.needs_rtx() {
             self.lost_queue.insert(start);
@@ -464,8 +465,13 @@ impl Scoreboard {
             self.append(s, e, now);
             return;
         }
-        // Retransmission of the records overlapping [s, min(e, max)).
+        // Retransmission of the records overlapping [s, min(e, max)). A record the
+        // retransmission covers only in part is split first (Linux's tcp_fragment in
+        // __tcp_retransmit_skb), so the rest keeps its own state: still lost, it is
+        // retransmitted next.
         let e = e.min(self.max_abs);
+        self.split_at(s);
+        self.split_at(e);
         let first = self
             .segs
             .at_or_before(s)
@@ -498,6 +504,32 @@ impl Scoreboard {
             // New data sent together with the retransmission.
             self.append(self.max_abs, e, now);
         }
+    }
+
+    /// Splits the record that holds `at` strictly inside it into `[start, at)` and
+    /// `[at, end)`, both with its state. Not at the record cap (the whole record is then
+    /// treated as one, as before: conservative for pipe, a later RTO repairs the rest).
+    fn split_at(&mut self, at: u64) {
+        if self.segs.len() >= self.max_segments {
+            return;
+        }
+        let Some((&k, &g)) = self.segs.at_or_before(at) else {
+            return;
+        };
+        if k == at || g.end <= at {
+            return;
+        }
+        self.detach(k, &g);
+        let head = Seg {
+            end: at,
+            unit_end: false,
+            psh_mark: false,
+            ..g
+        };
+        self.attach(k, &head);
+        self.segs.insert(k, head);
+        self.attach(at, &g);
+        self.segs.insert(at, g);
     }
 
     /// The next place in the transmit order (see the module docs).
@@ -925,11 +957,13 @@ impl Scoreboard {
             .is_some_and(|(_, g)| g.end == e && g.psh_mark)
     }
 
-    /// How many consecutive segment records from the one holding `seq` are marked lost and
-    /// await retransmission (neither SACKed nor already retransmitted), at most `max` and
-    /// not past the end of a unit of transmission: what a retransmission may send at once
-    /// (Linux retransmits lost skbs one at a time, each as one TSO unit).
-    pub fn lost_run(&self, seq: SeqNum, max: u32) -> u32 {
+    /// The bytes from `seq` to the end of the run of consecutive segment records marked
+    /// lost and awaiting retransmission (neither SACKed nor already retransmitted), not
+    /// past the end of a unit of transmission: what a retransmission may send at once,
+    /// cut into segments of the current MSS (Linux retransmits lost skbs one at a time,
+    /// each as one TSO unit, fragmented at the current MSS when the path MTU shrank).
+    /// O(records in the run).
+    pub fn lost_run_bytes(&self, seq: SeqNum) -> u32 {
         let Some(a) = self.abs(seq) else {
             return 0;
         };
@@ -937,20 +971,16 @@ impl Scoreboard {
             Some((&k, g)) if g.end > a => k,
             _ => return 0,
         };
-        let mut n = 0;
-        while n < max {
-            match self.segs.first_in(cursor, self.max_abs) {
-                Some((&k, g)) if k == cursor && g.lost && !g.sacked && !g.rtx_in_flight => {
-                    n += 1;
-                    cursor = g.end;
-                    if g.unit_end {
-                        break;
-                    }
-                }
-                _ => break,
+        while let Some((&k, g)) = self.segs.first_in(cursor, self.max_abs) {
+            if k != cursor || !g.needs_rtx() {
+                break;
+            }
+            cursor = g.end;
+            if g.unit_end {
+                break;
             }
         }
-        n
+        clamp32(cursor.saturating_sub(a))
     }
 
     /// The octet `seq` is covered by an accepted SACK block.
@@ -1003,18 +1033,16 @@ impl Scoreboard {
     /// The oldest segment awaiting acknowledgment: its (transmit time, transmit order)
     /// and start offset.
     pub(super) fn oldest_awaiting(&self) -> Option<(Instant, u64, u64)> {
-        self.tsorted
-            .first_key_value()
-            .map(|(&(t, o), &k)| (t, o, k))
+        self.tsorted.first().copied()
     }
 
     /// The newest awaiting segment sent strictly before `(t, order)` (RACK_sent_after
     /// order).
     pub(super) fn newest_awaiting_before(&self, t: Instant, order: u64) -> Option<Instant> {
         self.tsorted
-            .range(..(t, order))
+            .range(..(t, order, 0))
             .next_back()
-            .map(|(&(t, _), _)| t)
+            .map(|&(t, _, _)| t)
     }
 
     /// The transmit time and order of the segment starting at `s` (tests).
@@ -1049,6 +1077,29 @@ impl Scoreboard {
     /// RecoveryPoint, during recovery.
     pub fn recovery_point(&self) -> Option<SeqNum> {
         self.recovery_point.map(Self::seq)
+    }
+
+    /// The path MTU fell below what some segments in flight needed (RFC 1191 §6.5,
+    /// Linux's `tcp_simple_retransmit`): every unSACKed segment longer than `mss` bytes
+    /// was dropped on the way and is marked lost, to be retransmitted in pieces of the new
+    /// size. Returns the bytes newly marked. O(n), once per path MTU change.
+    pub fn mark_lost_longer_than(&mut self, mss: u32) -> u64 {
+        let long: Vec<u64> = self
+            .segs
+            .iter()
+            .filter(|&(&k, g)| !g.sacked && !g.needs_rtx() && g.end - k > u64::from(mss))
+            .map(|(&k, _)| k)
+            .collect();
+        let mut bytes = 0;
+        for k in long {
+            if let Some(g) = self.update_seg(k, |g| {
+                g.lost = true;
+                g.rtx_in_flight = false;
+            }) {
+                bytes += g.end - k;
+            }
+        }
+        bytes
     }
 
     /// The retransmission timer expired (RFC 6675 §5.1, Linux `tcp_timeout_mark_lost`):
@@ -1329,6 +1380,50 @@ mod tests {
         let up = sb.on_ack(sq(base, a), blocks, |x| d.push(*x));
         sb.check_invariants().unwrap();
         (up, d)
+    }
+
+    #[test]
+    fn a_smaller_mss_marks_longer_segments_lost_and_they_are_resent_in_pieces() {
+        // Three 100-byte segments in flight; the MSS falls to 60.
+        let mut sb = board(0, 3);
+        assert_eq!(sb.mark_lost_longer_than(60), 300);
+        assert_eq!(sb.mark_lost_longer_than(60), 0, "marked once");
+        sb.check_invariants().unwrap();
+        // The first lost run (one original packet here: no unit ends were marked) is
+        // resent 60 bytes at a time; each retransmission splits the record it covers in
+        // part, and the rest stays lost.
+        let mut sent = Vec::new();
+        while let Some(ns) = sb.next_seg(false) {
+            assert_eq!(ns.kind, NextSegKind::Lost);
+            let run = sb.lost_run_bytes(ns.start);
+            let len = ns.end.since(ns.start).max(run).min(60);
+            sb.on_transmit(ns.start, ns.start + len, Instant::from_millis(10));
+            sb.check_invariants().unwrap();
+            sent.push((ns.start.since(sq(0, 0)), len));
+        }
+        assert_eq!(sent, [(0, 60), (60, 60), (120, 60), (180, 60), (240, 60)]);
+        assert_eq!(sb.retrans_bytes(), 300);
+        assert_eq!(sb.pipe(), 300);
+        // The pieces (records are split, never merged: 0-60, 60-100, 100-120, 120-180,
+        // 180-200, 200-240, 240-300) are acknowledged as usual.
+        let (up, d) = ack(&mut sb, 0, 300, &[]);
+        assert_eq!(up.acked_bytes, 300);
+        assert_eq!(d.len(), 7);
+    }
+
+    #[test]
+    fn a_retransmission_cut_short_leaves_the_rest_of_the_segment_lost() {
+        let mut sb = board(0, 2);
+        sb.on_rto();
+        // The window allowed only 30 bytes of the first segment.
+        sb.on_transmit(sq(0, 0), sq(0, 30), Instant::from_millis(10));
+        sb.check_invariants().unwrap();
+        let ns = sb.next_seg(false).unwrap();
+        assert_eq!(
+            (ns.start, ns.end, ns.kind),
+            (sq(0, 30), sq(0, 100), NextSegKind::Lost)
+        );
+        assert_eq!(sb.retrans_bytes(), 30);
     }
 
     /// RFC 6675 §4 SetPipe() computed octet by octet from the lost and retransmitted

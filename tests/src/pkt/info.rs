@@ -380,6 +380,7 @@ pub(super) fn all_unknown(profile: Profile, why: &str) -> Vec<(String, Lookup)> 
         rttvar: tcp_core::Duration::from_millis(0),
         rto: tcp_core::Duration::from_millis(0),
         snd_mss: 0,
+        path_mtu: None,
         rcv_mss: 0,
         cwnd: 0,
         ssthresh: 0,

@@ -1,0 +1,124 @@
+//! Path MTU discovery (RFC 1191, RFC 8201), as Linux's `tcp_v4_mtu_reduced` /
+//! `tcp_v6_mtu_reduced`, `tcp_sync_mss` and `tcp_simple_retransmit` do it.
+//!
+//! - A report of the path MTU (an ICMP *fragmentation needed* or ICMPv6 *packet too big*
+//!   about data in flight, the endpoint's per-destination cache, or the adapter) counts
+//!   only when it is below the path MTU in force (Linux's `icsk_pmtu_cookie > mtu`).
+//! - IPv4: a report below 552 bytes (or of 0, from a router that does not say) sets 552
+//!   (Linux's `ip_rt_min_pmtu`, 512 + 20 + 20). IPv6: a report below 1280 is ignored
+//!   (RFC 8201 §4, Linux's `tcp_v6_err`).
+//! - The send MSS becomes the path MTU less the IP and TCP headers, never above what the
+//!   peer announced (`__tcp_mtu_to_mss`). Every segment in flight longer than the new
+//!   effective MSS was dropped on the way: it is marked lost and retransmitted at once in
+//!   pieces of the new size, with no congestion response (the amount of data in the
+//!   network did not grow, only its packets got smaller; `tcp_simple_retransmit`). Without
+//!   SACK the sender goes back to SND.UNA.
+//! - The path MTU is never raised again by the connection (Linux raises it only by
+//!   probing, RFC 4821, which is not implemented).
+
+use super::{Connection, State};
+use crate::time::Instant;
+
+/// The least IPv4 path MTU believed (Linux's `ip_rt_min_pmtu`).
+pub const IPV4_MIN_PMTU: u32 = 552;
+/// IPv6's minimum link MTU (RFC 8200 §5); smaller reports are ignored.
+pub const IPV6_MIN_MTU: u32 = 1280;
+
+/// The IP header bytes in front of every segment (no IPv4 options, no IPv6 extension
+/// headers), plus the fixed TCP header.
+fn headers(ipv6: bool) -> u32 {
+    if ipv6 { 40 + 20 } else { 20 + 20 }
+}
+
+/// The path MTU a report of `mtu` bytes sets, or `None` when it is ignored (see the
+/// module docs).
+pub fn believed_path_mtu(mtu: u32, ipv6: bool) -> Option<u32> {
+    if ipv6 {
+        (mtu >= IPV6_MIN_MTU).then_some(mtu)
+    } else {
+        Some(mtu.max(IPV4_MIN_PMTU))
+    }
+}
+
+impl Connection {
+    /// The path MTU toward the peer is `mtu` bytes (see the module docs): an ICMP packet
+    /// too big about data in flight ([`Connection::handle_icmp`] calls this), the
+    /// endpoint's per-destination cache, or the adapter (a local `EMSGSIZE`). `ipv6` tells
+    /// which IP the connection runs over. Returns whether the path MTU was lowered.
+    pub fn handle_path_mtu(&mut self, now: Instant, mtu: u32, ipv6: bool) -> bool {
+        if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
+            return false;
+        }
+        let Some(mtu) = believed_path_mtu(mtu, ipv6) else {
+            return false;
+        };
+        if self.path_mtu.is_some_and(|p| p <= mtu) {
+            return false;
+        }
+        let before = self.eff_mss();
+        self.path_mtu = Some(mtu);
+        self.pmtu_mss = mtu - headers(ipv6);
+        self.pmtu_headers = headers(ipv6);
+        self.stats.pmtu_reductions += 1;
+        if self.eff_mss() < before && self.state.is_synchronized() {
+            self.simple_retransmit(now);
+        }
+        true
+    }
+
+    /// Starts a connection whose SYN or SYN-ACK is not yet sent with the path MTU known
+    /// for its destination (the endpoint's cache): as [`Connection::handle_path_mtu`],
+    /// and the MSS our SYN or SYN-ACK offers is lowered to fit it too (Linux's `advmss`
+    /// comes from the route, which holds the learnt path MTU).
+    pub fn start_with_path_mtu(&mut self, now: Instant, mtu: u32, ipv6: bool) {
+        if !self.handle_path_mtu(now, mtu, ipv6) {
+            return;
+        }
+        if matches!(self.state, State::SynSent | State::SynRcvd)
+            && self.syn_pending
+            && self.retries == 0
+        {
+            let fit = u16::try_from(self.pmtu_mss).unwrap_or(u16::MAX);
+            self.adv_mss = self.adv_mss.min(fit);
+        }
+    }
+
+    /// The path MTU in force, if one was reported (see the module docs).
+    pub fn path_mtu(&self) -> Option<u32> {
+        self.path_mtu
+    }
+
+    /// The path MTU as `TCP_INFO` reports it: the one in force, or the one the MSS implies.
+    pub(super) fn reported_path_mtu(&self) -> u32 {
+        self.path_mtu
+            .unwrap_or(self.snd_mss.saturating_add(self.pmtu_headers))
+    }
+
+    /// Segments in flight longer than the new MSS were dropped: resend them at the new
+    /// size without a congestion response (Linux's `tcp_simple_retransmit`).
+    fn simple_retransmit(&mut self, now: Instant) {
+        if self.snd_una == self.snd_max {
+            return;
+        }
+        let mss = self.eff_mss();
+        if let Some(l) = self.loss.as_deref_mut() {
+            if l.sb.mark_lost_longer_than(mss) == 0 {
+                return;
+            }
+            // The losses were not congestion: there is no window to restore, and an
+            // earlier episode can no longer be undone (Linux clears undo_marker).
+            l.undo.clear();
+        } else {
+            // Without a scoreboard the sizes sent are not known: go back to SND.UNA and
+            // resend what was in flight at the new size; duplicate ACKs of it start no
+            // fast retransmit (RFC 6582 `recover`).
+            self.snd_nxt = self.snd_una;
+            self.recover = self.snd_max;
+            self.dupacks = 0;
+        }
+        // Karn (RFC 6298 §3): no RTT sample from what is resent.
+        self.rtt_timed = None;
+        self.stats.pmtu_retransmits += 1;
+        self.restart_rtx(now);
+    }
+}
