@@ -305,10 +305,32 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                     }),
                     _ => {
                         if u.arbitrary()? {
-                            // A path MTU report (ICMP packet too big, RFC 1191 / 8201).
+                            // A path MTU report: an ICMP packet too big (RFC 1191 / 8201)
+                            // quoting a sequence number near the flight, or one from the
+                            // endpoint's cache or the adapter.
                             let mtu = u32::from(u.arbitrary::<u16>()?);
                             let v6: bool = u.arbitrary()?;
-                            h.conn.handle_path_mtu(h.now, mtu, v6);
+                            if u.arbitrary()? {
+                                let bases = [h.conn.snd_una(), h.conn.snd_max()];
+                                let seq = support::arb_seq(u, &bases)?;
+                                let (local, remote) = if v6 {
+                                    ("2001:db8::1", "2001:db8::2")
+                                } else {
+                                    ("10.0.0.1", "10.0.0.2")
+                                };
+                                let err = tcp_core::wire::IcmpError {
+                                    problem: tcp_core::wire::IcmpProblem::PacketTooBig { mtu },
+                                    local: local.parse().map_err(|_| arbitrary::Error::IncorrectFormat)?,
+                                    remote: remote.parse().map_err(|_| arbitrary::Error::IncorrectFormat)?,
+                                    local_port: 1,
+                                    remote_port: 2,
+                                    seq,
+                                    type_code: if v6 { (2, 0) } else { (3, 4) },
+                                };
+                                h.conn.handle_icmp(h.now, &err);
+                            } else {
+                                h.conn.handle_path_mtu(h.now, mtu, v6);
+                            }
                         } else {
                             h.conn.set_max_segment_size(u.arbitrary()?);
                         }

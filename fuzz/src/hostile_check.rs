@@ -482,8 +482,24 @@ fn run_hostile(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     // A path MTU report (an ICMP packet too big, RFC 1191 / 8201): the
                     // flight is resent in smaller segments.
                     let mtu = u32::from(*u.choose(&[0u16, 552, 576, 1000, 1280, 1400])?);
-                    support::trace(format_args!("path mtu {mtu}"));
-                    h.conn.handle_path_mtu(h.now, mtu, false);
+                    if u.arbitrary()? {
+                        // An ICMP message naming the dropped segment.
+                        let seq = h.ack_number(u)?;
+                        support::trace(format_args!("packet too big {mtu} at {seq:?}"));
+                        let err = tcp_core::wire::IcmpError {
+                            problem: tcp_core::wire::IcmpProblem::PacketTooBig { mtu },
+                            local: std::net::IpAddr::from([10, 0, 0, 1]),
+                            remote: std::net::IpAddr::from([10, 0, 0, 2]),
+                            local_port: 1,
+                            remote_port: 2,
+                            seq,
+                            type_code: (3, 4),
+                        };
+                        h.conn.handle_icmp(h.now, &err);
+                    } else {
+                        support::trace(format_args!("path mtu {mtu}"));
+                        h.conn.handle_path_mtu(h.now, mtu, false);
+                    }
                     h.check("path mtu");
                 }
             }

@@ -8,6 +8,7 @@ pub mod pkt;
 pub mod alloc_count;
 pub mod bench;
 pub mod ep_pair;
+pub mod icmp;
 pub mod lone;
 pub mod pair;
 pub mod sim;

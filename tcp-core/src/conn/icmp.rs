@@ -40,7 +40,7 @@ impl Connection {
         }
         if let IcmpProblem::PacketTooBig { mtu } = err.problem {
             self.stats.icmp_too_big += 1;
-            self.handle_path_mtu(now, mtu, err.local.is_ipv6());
+            self.lower_path_mtu(now, mtu, err.local.is_ipv6(), Some(err.seq));
             return;
         }
         let opening = matches!(self.state, State::SynSent | State::SynRcvd);

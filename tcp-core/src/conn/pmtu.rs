@@ -8,15 +8,24 @@
 //!   (Linux's `ip_rt_min_pmtu`, 512 + 20 + 20). IPv6: a report below 1280 is ignored
 //!   (RFC 8201 §4, Linux's `tcp_v6_err`).
 //! - The send MSS becomes the path MTU less the IP and TCP headers, never above what the
-//!   peer announced (`__tcp_mtu_to_mss`). Every segment in flight longer than the new
-//!   effective MSS was dropped on the way: it is marked lost and retransmitted at once in
-//!   pieces of the new size, with no congestion response (the amount of data in the
-//!   network did not grow, only its packets got smaller; `tcp_simple_retransmit`). Without
-//!   SACK the sender goes back to SND.UNA.
+//!   peer announced (`__tcp_mtu_to_mss`). Segments in flight longer than the new
+//!   effective MSS were dropped on the way: they are marked lost and retransmitted at once
+//!   in pieces of the new size, with no congestion response (the amount of data in the
+//!   network did not grow, only its packets got smaller; `tcp_simple_retransmit`).
+//!   Without SACK the sender goes back to SND.UNA.
+//! - Which segments: an ICMP message names the segment that was dropped, so with SACK only
+//!   the oversized segments from it onwards are marked, and each later message of the
+//!   same MTU marks from the segment it names (those sent before the named one left
+//!   before the path changed, and are acknowledged soon). Linux marks every oversized
+//!   segment in flight at the first message and ignores the repeats; when the message
+//!   names SND.UNA, as a report about the oldest data does, the two agree. A report
+//!   without a segment (the endpoint's cache, the adapter) marks every oversized
+//!   segment.
 //! - The path MTU is never raised again by the connection (Linux raises it only by
 //!   probing, RFC 4821, which is not implemented).
 
 use super::{Connection, State};
+use crate::seq::SeqNum;
 use crate::time::Instant;
 
 /// The least IPv4 path MTU believed (Linux's `ip_rt_min_pmtu`).
@@ -46,13 +55,32 @@ impl Connection {
     /// endpoint's per-destination cache, or the adapter (a local `EMSGSIZE`). `ipv6` tells
     /// which IP the connection runs over. Returns whether the path MTU was lowered.
     pub fn handle_path_mtu(&mut self, now: Instant, mtu: u32, ipv6: bool) -> bool {
+        self.lower_path_mtu(now, mtu, ipv6, None)
+    }
+
+    /// [`Connection::handle_path_mtu`] for a report that names the dropped segment at
+    /// `dropped` (an ICMP message), or none.
+    pub(super) fn lower_path_mtu(
+        &mut self,
+        now: Instant,
+        mtu: u32,
+        ipv6: bool,
+        dropped: Option<SeqNum>,
+    ) -> bool {
         if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
             return false;
         }
         let Some(mtu) = believed_path_mtu(mtu, ipv6) else {
             return false;
         };
-        if self.path_mtu.is_some_and(|p| p <= mtu) {
+        if self.path_mtu.is_some_and(|p| p < mtu) {
+            return false;
+        }
+        if self.path_mtu == Some(mtu) {
+            // A repeat: another segment sent before we learnt the MTU was dropped.
+            if let Some(from) = dropped.filter(|_| self.loss.is_some()) {
+                self.simple_retransmit(now, from);
+            }
             return false;
         }
         let before = self.eff_mss();
@@ -61,7 +89,7 @@ impl Connection {
         self.pmtu_headers = headers(ipv6);
         self.stats.pmtu_reductions += 1;
         if self.eff_mss() < before && self.state.is_synchronized() {
-            self.simple_retransmit(now);
+            self.simple_retransmit(now, dropped.unwrap_or(self.snd_una));
         }
         true
     }
@@ -94,15 +122,16 @@ impl Connection {
             .unwrap_or(self.snd_mss.saturating_add(self.pmtu_headers))
     }
 
-    /// Segments in flight longer than the new MSS were dropped: resend them at the new
-    /// size without a congestion response (Linux's `tcp_simple_retransmit`).
-    fn simple_retransmit(&mut self, now: Instant) {
+    /// Segments in flight longer than the new MSS, from the one at `from` on, were
+    /// dropped: resend them at the new size without a congestion response (Linux's
+    /// `tcp_simple_retransmit`).
+    fn simple_retransmit(&mut self, now: Instant, from: SeqNum) {
         if self.snd_una == self.snd_max {
             return;
         }
         let mss = self.eff_mss();
         if let Some(l) = self.loss.as_deref_mut() {
-            if l.sb.mark_lost_longer_than(mss) == 0 {
+            if l.sb.mark_lost_longer_than(mss, from) == 0 {
                 return;
             }
             // The losses were not congestion: there is no window to restore, and an

@@ -1081,13 +1081,17 @@ impl Scoreboard {
 
     /// The path MTU fell below what some segments in flight needed (RFC 1191 §6.5,
     /// Linux's `tcp_simple_retransmit`): every unSACKed segment longer than `mss` bytes
-    /// was dropped on the way and is marked lost, to be retransmitted in pieces of the new
-    /// size. Returns the bytes newly marked. O(n), once per path MTU change.
-    pub fn mark_lost_longer_than(&mut self, mss: u32) -> u64 {
+    /// that holds `from` or lies above it was dropped on the way and is marked lost, to be
+    /// retransmitted in pieces of the new size. Returns the bytes newly marked. O(n), once
+    /// per path MTU report.
+    pub fn mark_lost_longer_than(&mut self, mss: u32, from: SeqNum) -> u64 {
+        let from = self.abs(from).unwrap_or(self.una_abs).max(self.una_abs);
         let long: Vec<u64> = self
             .segs
             .iter()
-            .filter(|&(&k, g)| !g.sacked && !g.needs_rtx() && g.end - k > u64::from(mss))
+            .filter(|&(&k, g)| {
+                g.end > from && !g.sacked && !g.needs_rtx() && g.end - k > u64::from(mss)
+            })
             .map(|(&k, _)| k)
             .collect();
         let mut bytes = 0;
@@ -1386,8 +1390,9 @@ mod tests {
     fn a_smaller_mss_marks_longer_segments_lost_and_they_are_resent_in_pieces() {
         // Three 100-byte segments in flight; the MSS falls to 60.
         let mut sb = board(0, 3);
-        assert_eq!(sb.mark_lost_longer_than(60), 300);
-        assert_eq!(sb.mark_lost_longer_than(60), 0, "marked once");
+        assert_eq!(sb.mark_lost_longer_than(60, sq(0, 150)), 200, "from 150 on");
+        assert_eq!(sb.mark_lost_longer_than(60, sq(0, 0)), 100);
+        assert_eq!(sb.mark_lost_longer_than(60, sq(0, 0)), 0, "marked once");
         sb.check_invariants().unwrap();
         // The first lost run (one original packet here: no unit ends were marked) is
         // resent 60 bytes at a time; each retransmission splits the record it covers in

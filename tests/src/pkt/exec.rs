@@ -1683,31 +1683,8 @@ impl<'a> Exec<'a> {
         quoted[hl + 2..hl + 4].copy_from_slice(&remote.port().to_be_bytes());
         quoted[hl + 4..hl + 8].copy_from_slice(&seq.to_be_bytes());
         let rest = i.mtu.unwrap_or(0);
-        let mut body = vec![ty, code, 0, 0];
-        body.extend_from_slice(&rest.to_be_bytes());
-        body.extend_from_slice(&quoted);
-        let mut ck = if v6 {
-            wire::pseudo_header(
-                remote.ip(),
-                local.ip(),
-                wire::IPPROTO_ICMPV6,
-                body.len() as u32,
-            )
-        } else {
-            wire::Checksum::new()
-        };
-        ck.add_bytes(&body);
-        let sum = ck.finish();
-        body[2..4].copy_from_slice(&sum.to_be_bytes());
-        let mut outer = wire::IpHeader::for_tcp(remote.ip(), local.ip()).map_err(werr)?;
-        match &mut outer {
-            wire::IpHeader::V4(h) => h.protocol = wire::IPPROTO_ICMP,
-            wire::IpHeader::V6(h) => h.next_header = wire::IPPROTO_ICMPV6,
-        }
-        let mut pkt = vec![0u8; 60 + body.len()];
-        let n = wire::emit_ip_header(&outer, body.len(), &mut pkt).map_err(werr)?;
-        pkt.truncate(n);
-        pkt.extend_from_slice(&body);
+        let pkt = crate::icmp::icmp_error(remote.ip(), local.ip(), ty, code, rest, &quoted)
+            .map_err(werr)?;
         let now = self.instant(self.now);
         if let Err(e) = self.endpoint().handle_packet(now, Bytes::from(pkt)) {
             return fail(

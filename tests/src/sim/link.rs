@@ -90,6 +90,14 @@ pub struct LinkConfig {
     pub corrupt: f64,
     /// Largest IP packet carried; larger ones are dropped. `None`: no limit.
     pub mtu: Option<usize>,
+    /// From this instant on, the largest IP packet carried is this many bytes (a path
+    /// MTU that falls mid-transfer: a tunnel, a reroute).
+    pub mtu_change: Option<(Instant, usize)>,
+    /// A packet dropped for its size is answered by the link's router with an ICMP
+    /// fragmentation needed / ICMPv6 packet too big carrying the MTU (RFC 1191, RFC
+    /// 8201), sent back to the packet's source after the link's delay. Off: the path is
+    /// a black hole for large packets.
+    pub packet_too_big: bool,
     /// Scripted faults, checked in order before the random faults.
     pub script: Vec<ScriptedFault>,
     /// Rewrites the SACK blocks of ACKs before any other fault (see
@@ -295,6 +303,15 @@ impl LinkDirection {
         false
     }
 
+    /// The largest IP packet carried at `now` ([`LinkConfig::mtu`],
+    /// [`LinkConfig::mtu_change`]).
+    pub fn mtu_at(&self, now: Instant) -> Option<usize> {
+        match self.config.mtu_change {
+            Some((at, m)) if now >= at => Some(self.config.mtu.map_or(m, |o| o.min(m))),
+            _ => self.config.mtu,
+        }
+    }
+
     /// Offers `packet` (summarised as `tcp` if it is TCP) to the link at `now`; decides
     /// its fate. Corruption flips bits of `packet` in place.
     pub fn offer(&mut self, now: Instant, packet: &mut [u8], tcp: Option<&TcpSummary>) -> Fate {
@@ -320,7 +337,7 @@ impl LinkDirection {
         len: usize,
         tcp: Option<&TcpSummary>,
     ) -> Option<DropCause> {
-        if self.config.mtu.is_some_and(|mtu| len > mtu) {
+        if self.mtu_at(now).is_some_and(|mtu| len > mtu) {
             return Some(DropCause::Mtu);
         }
         if self.scripted_drop(tcp) {

@@ -57,6 +57,11 @@ use packet::{FlowKey, TcpSummary, seq_lt};
 use pcap::PcapWriter;
 use rng::Rng;
 
+/// The address of the routers in front of the links, the source of their ICMP errors.
+pub const ROUTER_V4: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 254));
+/// The IPv6 address of the routers in front of the links.
+pub const ROUTER_V6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0xfe));
+
 /// A network node: a TCP/IP stack plus its application, driven by the simulator.
 ///
 /// All methods take packets as complete IP packets (IPv4 or IPv6, no link header).
@@ -563,6 +568,25 @@ impl World {
             packet = p;
         }
         let fate = link_dir.offer(self.now, &mut packet, tcp.as_ref());
+        if matches!(fate, Fate::Dropped(DropCause::Mtu)) && link_dir.config().packet_too_big {
+            // The router in front of the link answers (RFC 1191 §4, RFC 8201 §4).
+            let mtu = link_dir.mtu_at(self.now).unwrap_or(0) as u32;
+            let router = if packet.first().is_some_and(|v| v >> 4 == 6) {
+                ROUTER_V6
+            } else {
+                ROUTER_V4
+            };
+            if let Some(icmp) = crate::icmp::packet_too_big(router, &packet, mtu) {
+                let at = self.now + link_dir.config().delay;
+                self.order += 1;
+                self.in_flight.push(Reverse(InFlight {
+                    at,
+                    order: self.order,
+                    to: from,
+                    packet: icmp,
+                }));
+            }
+        }
         match fate {
             Fate::Dropped(cause) => {
                 if let (Some(trace), Some(tcp)) = (&mut self.trace, tcp) {
