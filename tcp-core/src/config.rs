@@ -97,6 +97,22 @@ pub enum EcnMode {
     Passive,
 }
 
+/// Packetization-layer path MTU discovery (RFC 4821), Linux's `net.ipv4.tcp_mtu_probing`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MtuProbing {
+    /// Never (`tcp_mtu_probing` = 0, Linux's default): a path that silently drops large
+    /// packets (an ICMP black hole) stalls the connection until it times out.
+    #[default]
+    Off,
+    /// Black-hole detection (`tcp_mtu_probing` = 1): once the retransmissions of a flight
+    /// have gone unanswered for the time `retries1` of them take (3 s with Linux's
+    /// defaults), the MSS falls to `base_mss`, and is halved at each later timeout, down
+    /// to `mtu_probe_floor` (Linux's `tcp_mtu_probing` in `tcp_timer.c`). Probing upwards
+    /// again (RFC 4821 §7) is not implemented: the MSS stays lowered.
+    BlackHole,
+}
+
 /// How retry limits (`syn_retries`, `retries2`, `orphan_retries`) end a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -230,6 +246,17 @@ pub struct Config {
     /// SYN-SENT (FreeBSD's `net.inet.tcp.icmp_may_rst`, default on). Linux aborts an
     /// opening connection on every ICMP error and ignores this.
     pub icmp_may_reset: bool,
+    /// Black-hole detection (RFC 4821), Linux's `tcp_mtu_probing`. Default
+    /// [`MtuProbing::Off`], Linux's.
+    pub mtu_probing: MtuProbing,
+    /// The MSS black-hole detection falls to first (Linux's `tcp_base_mss`). Default 1024.
+    pub base_mss: u16,
+    /// The least MSS black-hole detection falls to (Linux's `tcp_mtu_probe_floor`).
+    /// Default 48.
+    pub mtu_probe_floor: u16,
+    /// Retransmission timeouts, in Linux's time model, after which a connection suspects
+    /// a black hole (`tcp_retries1`). Default 3.
+    pub retries1: u32,
     /// In SACK recovery, also the retransmissions of RFC 6675 §4 `NextSeg()` rules 3 and 4
     /// when nothing deemed lost awaits retransmission and no new data may go: an unSACKed
     /// segment below the highest SACKed one, and once per recovery the highest outstanding
@@ -322,6 +349,10 @@ impl Default for Config {
             tail_loss_probe: true,
             ecn: EcnMode::Passive,
             icmp_may_reset: true,
+            mtu_probing: MtuProbing::Off,
+            base_mss: 1024,
+            mtu_probe_floor: 48,
+            retries1: 3,
             sack_unlost_retransmits: false,
             prr: crate::recovery::PrrVariant::Linux,
             slow_start_after_idle: true,

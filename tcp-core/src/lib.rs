@@ -35,7 +35,7 @@ pub mod seq;
 pub mod time;
 pub mod wire;
 
-pub use config::{Config, EcnMode, Keepalive};
+pub use config::{Config, EcnMode, Keepalive, MtuProbing};
 pub use conn::{Connection, Handshake, Info, Segment, State, TcpInfo, WriteFlags};
 pub use endpoint::{ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Transmit};
 pub use error::{ConnError, ReadError, StateError, WriteError};

@@ -125,3 +125,50 @@ fn a_path_mtu_drop_with_packet_too_big_is_repaired_within_two_round_trips_withou
     assert!(s.pmtu_reductions >= 1);
     assert_eq!(big_after, 0, "nothing too big is sent once repaired");
 }
+
+/// The same drop of the path MTU, but the router says nothing (an ICMP black hole): with
+/// black-hole detection (RFC 4821 §7.4, Linux's `tcp_mtu_probing = 1`) the sender lowers
+/// its MSS to `base_mss` (1024) once its retransmissions have gone unanswered for 3 s,
+/// and the transfer completes; without it the connection cannot deliver another full
+/// segment. Measured 2026-12-05: with detection all 32 MiB in 6.76 s (39.7 Mbit/s over
+/// the run; 4 RTOs, one MSS reduction, as Linux's timing: the fourth timeout, 3 s after
+/// the first retransmission); without, 11.2 MB and then nothing for 29 s.
+#[test]
+fn a_path_mtu_black_hole_is_survived_with_black_hole_detection() {
+    let drop_at = Instant::ZERO + Duration::from_secs(1);
+    let link = LinkConfig {
+        queue_limit_bytes: Some(256 * 1024),
+        mtu_change: Some((drop_at, 1280)),
+        ..LinkConfig::new(RTT / 2, Some(100_000_000))
+    };
+    let bytes = 32 << 20;
+    let run = |detect: bool, limit: Duration| {
+        let mut setup = BulkSetup::new(bytes, link.clone());
+        setup.buffer = 1 << 20;
+        setup.black_hole_detection = detect;
+        let mut r = BulkRun::new(Stack::Ours, setup).expect("setup");
+        let outcome = r.run(limit, 20_000_000);
+        r.result(outcome)
+    };
+    let with = run(true, Duration::from_secs(120));
+    let without = run(false, Duration::from_secs(30));
+    let s = with.sender_stats.expect("our stack's counters");
+    eprintln!(
+        "black hole at 1 s: with detection {} of {bytes} bytes in {:?} ({:.1} Mbit/s), \
+         {} RTOs, {} MSS reductions; without: {} bytes after {:?}",
+        with.bytes_received,
+        with.transfer_time,
+        with.goodput_mbit_s,
+        s.rtos,
+        s.black_hole_reductions,
+        without.bytes_received,
+        without.transfer_time,
+    );
+    assert_eq!(with.error, None, "{with:?}");
+    assert!(with.finished && with.bytes_received == bytes, "{with:?}");
+    assert_eq!(s.black_hole_reductions, 1, "1024 fits under 1280 at once");
+    assert!(
+        without.bytes_received < bytes / 2,
+        "without detection the transfer stalls at the black hole: {without:?}"
+    );
+}

@@ -280,6 +280,9 @@ pub struct Connection {
     /// IP and TCP header bytes per segment, as last learnt with a path MTU (IPv4 until
     /// then).
     pmtu_headers: u32,
+    /// The MSS (payload, after the fixed options) black-hole detection allows, once it
+    /// suspected one (`Config::mtu_probing`; Linux's `icsk_mtup.search_low`).
+    black_hole_mss: Option<u32>,
     /// The MSS our SYN or SYN-ACK offers: `Config::mss`, lowered by a path MTU known
     /// before the connection started (Linux's `advmss` from the route).
     adv_mss: u16,
@@ -459,6 +462,7 @@ impl Connection {
             path_mtu: None,
             pmtu_mss: u32::MAX,
             pmtu_headers: 40,
+            black_hole_mss: None,
             adv_mss: cfg.mss,
             snd_wscale: 0,
             rcv_wscale: 0,
@@ -1337,9 +1341,6 @@ impl Connection {
     /// segment carries (timestamps; SACK blocks while we report some).
     fn eff_mss(&self) -> u32 {
         let mut opt = 0u32;
-        if self.ts_ok {
-            opt += 12;
-        }
         if self.sack_ok {
             let n = (self.recv_buf.sack_blocks().len() + usize::from(self.dsack.is_some()))
                 .min(if self.ts_ok { 3 } else { 4 });
@@ -1347,7 +1348,16 @@ impl Connection {
                 opt += 4 + 8 * n as u32;
             }
         }
-        self.snd_mss.min(self.pmtu_mss).saturating_sub(opt).max(1)
+        self.mss_cache().saturating_sub(opt).max(1)
+    }
+
+    /// The payload of a full segment after the options every segment carries
+    /// (timestamps), not the SACK blocks of the moment (Linux's `mss_cache`): the peer's
+    /// MSS, bounded by the path MTU and by black-hole detection.
+    fn mss_cache(&self) -> u32 {
+        let ts = if self.ts_ok { 12 } else { 0 };
+        let mss = self.snd_mss.min(self.pmtu_mss).saturating_sub(ts);
+        self.black_hole_mss.map_or(mss, |b| mss.min(b)).max(1)
     }
 
     /// Information about the connection, in the spirit of Linux's TCP_INFO.

@@ -23,6 +23,9 @@
 //!   segment.
 //! - The path MTU is never raised again by the connection (Linux raises it only by
 //!   probing, RFC 4821, which is not implemented).
+//! - Black-hole detection (RFC 4821 §7.4 as Linux's `tcp_mtu_probing`, with
+//!   [`crate::MtuProbing::BlackHole`]): when a path drops large packets without a word,
+//!   repeated timeouts lower the MSS instead (see [`Connection::on_black_hole_suspected`]).
 
 use super::{Connection, State};
 use crate::seq::SeqNum;
@@ -109,6 +112,27 @@ impl Connection {
             let fit = u16::try_from(self.pmtu_mss).unwrap_or(u16::MAX);
             self.adv_mss = self.adv_mss.min(fit);
         }
+    }
+
+    /// The retransmissions of a flight went unanswered for the time `Config::retries1`
+    /// of them take (Linux's `tcp_write_timeout` calling `tcp_mtu_probing`): with
+    /// black-hole detection on, the MSS falls to `Config::base_mss` the first time, and
+    /// to half of the last at each later time, never below `Config::mtu_probe_floor` nor
+    /// `Config::min_mss`. The timeout's retransmission then goes at the new size.
+    pub(super) fn on_black_hole_suspected(&mut self) {
+        if self.cfg.mtu_probing != crate::config::MtuProbing::BlackHole {
+            return;
+        }
+        let base = u32::from(self.cfg.base_mss);
+        let next = match self.black_hole_mss {
+            None => base,
+            Some(m) => (m / 2)
+                .min(base)
+                .max(u32::from(self.cfg.mtu_probe_floor))
+                .max(u32::from(self.cfg.min_mss)),
+        };
+        self.black_hole_mss = Some(next);
+        self.stats.black_hole_reductions += 1;
     }
 
     /// The path MTU in force, if one was reported (see the module docs).

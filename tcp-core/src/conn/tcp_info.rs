@@ -247,11 +247,7 @@ impl super::Connection {
         let mss = self.eff_mss().max(1);
         // Linux's mss_cache: the MSS less the options every segment carries (timestamps),
         // not the SACK blocks of the moment.
-        let mss_cache = self
-            .snd_mss
-            .min(self.pmtu_mss)
-            .saturating_sub(if self.ts_ok { 12 } else { 0 })
-            .max(1);
+        let mss_cache = self.mss_cache();
         let segs = |bytes: u32| bytes.div_ceil(mss);
         let (unacked, sacked, lost, retrans) = match self.loss.as_deref() {
             Some(l) => (

@@ -147,6 +147,10 @@ impl Connection {
                     self.fail(ConnError::TimedOut);
                     return;
                 }
+                if !zero_window && self.retries1_timed_out(now) {
+                    // Black-hole detection (RFC 4821 §7.4, Linux's tcp_mtu_probing).
+                    self.on_black_hole_suspected();
+                }
                 if zero_window {
                     self.zwnd_backoff = self.zwnd_backoff.saturating_add(1);
                 } else {
@@ -229,6 +233,22 @@ impl Connection {
             .user_timeout
             .unwrap_or_else(|| model_timeout(boundary, base, self.rtt.max()));
         now.saturating_duration_since(since) >= budget
+    }
+
+    /// The retransmissions of the flight have gone unanswered for the time `retries1` of
+    /// them take in Linux's model (`retransmits_timed_out(sk, tcp_retries1, 0)`: the user
+    /// timeout does not count here).
+    fn retries1_timed_out(&self, now: Instant) -> bool {
+        if self.retries == 0 {
+            return false;
+        }
+        if self.cfg.retry_budget == RetryBudget::Count {
+            return self.retries >= self.cfg.retries1;
+        }
+        self.retrans_stamp.is_some_and(|since| {
+            let budget = model_timeout(self.cfg.retries1, MODEL_RTO_BASE, self.rtt.max());
+            now.saturating_duration_since(since) >= budget
+        })
     }
 
     /// Arms or cancels the persist timer: it runs while data (or a FIN) waits, the peer's

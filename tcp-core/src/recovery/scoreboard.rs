@@ -472,6 +472,10 @@ impl Scoreboard {
         let e = e.min(self.max_abs);
         self.split_at(s);
         self.split_at(e);
+        // The retransmission is a unit of its own: what precedes it and what follows it
+        // end where it starts and ends (Linux fragments the skb there).
+        self.end_unit_at(s);
+        self.end_unit_at(e);
         let first = self
             .segs
             .at_or_before(s)
@@ -530,6 +534,15 @@ impl Scoreboard {
         self.segs.insert(k, head);
         self.attach(at, &g);
         self.segs.insert(at, g);
+    }
+
+    /// The record that ends at `at`, if any, now ends a unit of transmission.
+    fn end_unit_at(&mut self, at: u64) {
+        if let Some((&k, g)) = self.segs.before(at) {
+            if g.end == at && !g.unit_end {
+                self.update_seg(k, |g| g.unit_end = true);
+            }
+        }
     }
 
     /// The next place in the transmit order (see the module docs).

@@ -382,15 +382,20 @@ fn linux_tcp(
         "tcp_fastopen" => sys.fastopen = v,
         "tcp_slow_start_after_idle" => cfg.slow_start_after_idle = v != 0,
         "tcp_min_tso_segs" => cfg.min_tso_segs = (v as u32).max(1),
-        "tcp_mtu_probing" => {
-            if v != 0 {
+        "tcp_mtu_probing" => match v {
+            0 => cfg.mtu_probing = tcp_core::MtuProbing::Off,
+            1 => cfg.mtu_probing = tcp_core::MtuProbing::BlackHole,
+            _ => {
                 return skip(
                     &full,
                     value,
-                    "packetization-layer path MTU probing (RFC 4821) not in core",
+                    "packetization-layer path MTU probing upwards (RFC 4821) not in core",
                 );
             }
-        }
+        },
+        "tcp_base_mss" => cfg.base_mss = u16::try_from(v).unwrap_or(u16::MAX),
+        "tcp_mtu_probe_floor" => cfg.mtu_probe_floor = u16::try_from(v).unwrap_or(u16::MAX),
+        "tcp_retries1" => cfg.retries1 = v as u32,
         "tcp_thin_linear_timeouts" | "tcp_abort_on_overflow" | "tcp_shrink_window" => {
             if v != 0 {
                 return skip(&full, value, "not in core");
@@ -431,8 +436,6 @@ fn linux_tcp(
         | "tcp_fastopen_blackhole_timeout_sec"
         | "tcp_fastopen_cookies"
         | "tcp_tw_reuse"
-        | "tcp_base_mss"
-        | "tcp_mtu_probe_floor"
         | "tcp_probe_interval"
         | "tcp_probe_threshold"
         | "tcp_invalid_ratelimit"
@@ -447,7 +450,6 @@ fn linux_tcp(
         | "tcp_stdurg"
         | "tcp_max_orphans"
         | "tcp_max_tw_buckets"
-        | "tcp_retries1"
         | "tcp_rto_min_us"
         | "tcp_pingpong_thresh"
         | "tcp_backlog_ack_defer"
