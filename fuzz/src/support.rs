@@ -71,6 +71,12 @@ pub fn arb_config(u: &mut Unstructured<'_>) -> ArbResult<Config> {
         c.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
     }
     c.frto = flags & 256 == 0;
+    if flags & 512 != 0 {
+        // Black-hole detection (RFC 4821 §7.4): repeated timeouts lower the MSS.
+        c.mtu_probing = tcp_core::MtuProbing::BlackHole;
+        c.base_mss = *u.choose(&[1024u16, 256, 48])?;
+        c.retries1 = u32::from(u.int_in_range(1u8..=3)?);
+    }
     c.mss = *u.choose(&[1460u16, 536, 88, 1220, 9000, 64])?;
     c.send_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
     c.recv_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
