@@ -278,8 +278,11 @@ impl Driver {
         let (src, dst, tcp): (IpAddr, IpAddr, &[u8]) = match frame {
             Frame::Segment { src, dst } => (src, dst, packet),
             Frame::Packet => match tcp_core::wire::parse_ip_packet(packet) {
-                Ok((ip, range)) => (ip.src(), ip.dst(), &packet[range]),
-                Err(_) => return,
+                Ok((ip, range)) if ip.protocol() == tcp_core::wire::IPPROTO_TCP => {
+                    (ip.src(), ip.dst(), &packet[range])
+                }
+                // ICMP errors go to the stack without telling where a connection lives.
+                _ => return,
             },
         };
         if tcp.len() < 4 {

@@ -49,7 +49,8 @@ pub struct TunStats {
     pub packets_out: AtomicU64,
     /// Their bytes (IP headers included).
     pub bytes_out: AtomicU64,
-    /// Packets for one of our addresses that do not carry TCP (ICMP, UDP, ...): ignored.
+    /// Packets for one of our addresses that carry neither TCP nor ICMP (UDP, ...):
+    /// ignored.
     pub not_tcp: AtomicU64,
     /// Packets addressed elsewhere (multicast, neighbour/router discovery, other hosts):
     /// ignored.
@@ -102,8 +103,9 @@ fn bump(a: &AtomicU64, by: u64) {
 
 /// A [`Link`] over a Linux TUN device opened without the packet-information header.
 ///
-/// It reads whole IP packets and hands the driver those that carry TCP to one of the
-/// stack's own addresses ([`Frame::Packet`]); everything else is counted and ignored. It
+/// It reads whole IP packets and hands the driver those that carry TCP, ICMP or ICMPv6
+/// to one of the stack's own addresses ([`Frame::Packet`]); everything else is counted
+/// and ignored. It
 /// frames each [`Transmit`] as an IPv4 or IPv6 packet with
 /// [`tcp_core::wire::emit_ip_tcp_packet`] and writes it to the device. The device is set
 /// non-blocking and is a `mio` source.
@@ -209,7 +211,13 @@ impl TunLink {
             bump(&self.stats.not_ours, 1);
             return false;
         }
-        if ip.protocol() != IPPROTO_TCP {
+        // ICMP and ICMPv6 go to the stack too: errors about our segments (unreachable,
+        // packet too big, RFC 1122 §4.2.3.9, RFC 8201); the endpoint ignores the rest.
+        let icmp = match ip {
+            IpHeader::V4(_) => tcp_core::wire::IPPROTO_ICMP,
+            IpHeader::V6(_) => tcp_core::wire::IPPROTO_ICMPV6,
+        };
+        if ip.protocol() != IPPROTO_TCP && ip.protocol() != icmp {
             bump(&self.stats.not_tcp, 1);
             return false;
         }
