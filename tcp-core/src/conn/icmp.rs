@@ -11,6 +11,8 @@
 //!   then times out (Linux's `sk_err_soft`); an ACK of new data forgets it.
 //! - A packet too big (RFC 1191, RFC 8201) lowers the path MTU (`super::pmtu`), in every
 //!   state; it is never an error.
+//! - A network or host unreachable about SND.UNA while the retransmission timer is
+//!   backed off undoes one backoff step (RFC 6069, Linux's `tcp_ld_RTO_revert`).
 //! - Under FreeBSD's rules (`SegmentRules::Bsd`) only some errors abort an opening
 //!   connection, and only with `Config::icmp_may_reset` (see `bsd_hard_error`).
 
@@ -57,6 +59,16 @@ impl Connection {
         } else {
             self.stats.icmp_soft_errors += 1;
             self.soft_error = Some(err.problem);
+            // RFC 6069: a network or host unreachable (ICMPv6: no route) undoes one RTO
+            // backoff step (Linux; not under FreeBSD's rules, which lack it).
+            let revert = if err.local.is_ipv4() {
+                matches!(err.type_code, (3, 0 | 1))
+            } else {
+                err.type_code == (1, 0)
+            };
+            if revert && !bsd {
+                self.revert_rto_backoff(now, err.seq);
+            }
         }
     }
 }

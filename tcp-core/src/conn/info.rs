@@ -95,6 +95,8 @@ pub struct ConnStats {
     /// Times segments in flight were resent at a lowered path MTU (Linux's
     /// `tcp_simple_retransmit`).
     pub pmtu_retransmits: u64,
+    /// Retransmission backoff steps undone by ICMP unreachables (RFC 6069).
+    pub rto_reverts: u64,
     /// Times black-hole detection lowered the MSS (RFC 4821 §7.4, `Config::mtu_probing`).
     pub black_hole_reductions: u64,
     /// Segments that arrived with a congestion mark (CE, RFC 3168).

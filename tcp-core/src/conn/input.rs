@@ -809,6 +809,7 @@ impl Connection {
         // A new ACK ends backoff (RFC 6298 §5.3, §5.7) and restarts or stops the timer.
         self.retries = 0;
         self.zwnd_backoff = 0;
+        self.rto_reverts = 0;
         self.retrans_stamp = None;
         if self.snd_una == self.snd_max {
             self.stop_rtx();

@@ -341,6 +341,9 @@ pub struct Connection {
     /// Further RTO backoff steps taken while the peer's window was zero: they double the
     /// RTO but are not retries (Linux's zero-window branch of tcp_retransmit_timer).
     zwnd_backoff: u32,
+    /// Backoff steps undone by ICMP unreachables (RFC 6069): subtracted from the retries
+    /// when the RTO is computed.
+    rto_reverts: u32,
     persist_at: Option<Instant>,
     persist_backoff: u32,
     /// Segments left in the packet (TSO unit) being sent, and whether its last one
@@ -494,6 +497,7 @@ impl Connection {
             rtx_at: None,
             retries: 0,
             zwnd_backoff: 0,
+            rto_reverts: 0,
             persist_at: None,
             persist_backoff: 0,
             gso_left: 0,
@@ -709,6 +713,7 @@ impl Connection {
         self.retries = 0;
         self.retrans_stamp = None;
         self.zwnd_backoff = 0;
+        self.rto_reverts = 0;
         self.state = State::Established;
         if self.fin_queued {
             // shutdown() before the handshake completed queued a FIN: it can go now.

@@ -6,6 +6,7 @@ use super::{Connection, State};
 use crate::config::RetryBudget;
 use crate::error::ConnError;
 use crate::recovery::Frto;
+use crate::seq::SeqNum;
 use crate::time::{Duration, Instant, mul_capped};
 use crate::wire::TcpFlags;
 
@@ -81,7 +82,8 @@ impl Connection {
             self.retries.saturating_sub(self.cfg.syn_linear_timeouts)
         } else {
             self.retries
-        };
+        }
+        .saturating_sub(self.rto_reverts);
         let k = 1u32
             .checked_shl(backoff.saturating_add(self.zwnd_backoff))
             .unwrap_or(u32::MAX);
@@ -104,6 +106,28 @@ impl Connection {
             }
         }
         self.rtx_at = Some(at);
+    }
+
+    /// RFC 6069 (Linux's `tcp_ld_RTO_revert`): an ICMP network or host unreachable
+    /// about the segment at SND.UNA while the retransmission timer is backed off means
+    /// the retransmissions went unanswered for want of a route, not for congestion: one
+    /// backoff step is undone, and the timer runs from the last retransmission with the
+    /// shorter RTO (at once, if that has already passed).
+    pub(super) fn revert_rto_backoff(&mut self, now: Instant, seq: SeqNum) {
+        let backed_off = self.retries.saturating_sub(self.rto_reverts) > 0;
+        if seq != self.snd_una || !backed_off || self.snd_una == self.snd_max {
+            return;
+        }
+        let Some(at) = self.rtx_at else {
+            return;
+        };
+        let before = self.current_rto();
+        self.rto_reverts += 1;
+        let after = self.current_rto();
+        // The timer was armed at the last retransmission with the longer RTO.
+        let earlier = at.saturating_sub(before.saturating_sub(after));
+        self.rtx_at = Some(earlier.max(now));
+        self.stats.rto_reverts += 1;
     }
 
     pub(super) fn stop_rtx(&mut self) {
