@@ -2,7 +2,7 @@
 //! (RFC 792, RFC 4443 §3): for the packetdrill runner's `< icmp` lines and the
 //! simulator's links. The core only reads them (`tcp_core::wire::parse_icmp_error`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use tcp_core::wire::{self, WireError};
 
@@ -41,6 +41,25 @@ pub fn icmp_error(
     pkt.truncate(n);
     pkt.extend_from_slice(&body);
     Ok(pkt)
+}
+
+/// What an ICMP error quotes of a TCP segment of `len` payload bytes from `from` to `to`
+/// with sequence number `seq`: its IP header and the first eight bytes of TCP (ports and
+/// sequence number), as RFC 792 requires at least.
+pub fn quoted_tcp(
+    from: SocketAddr,
+    to: SocketAddr,
+    seq: u32,
+    len: usize,
+) -> Result<Vec<u8>, WireError> {
+    let ip = wire::IpHeader::for_tcp(from.ip(), to.ip())?;
+    let mut quoted = vec![0u8; 60 + 8];
+    let hl = wire::emit_ip_header(&ip, 20 + len, &mut quoted)?;
+    quoted.truncate(hl + 8);
+    quoted[hl..hl + 2].copy_from_slice(&from.port().to_be_bytes());
+    quoted[hl + 2..hl + 4].copy_from_slice(&to.port().to_be_bytes());
+    quoted[hl + 4..hl + 8].copy_from_slice(&seq.to_be_bytes());
+    Ok(quoted)
 }
 
 /// The "packet too big" a router with a next-hop MTU of `mtu` sends about `packet` (an

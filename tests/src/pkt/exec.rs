@@ -1674,14 +1674,7 @@ impl<'a> Exec<'a> {
         };
         // The quoted packet: its IP header (lengths of the whole original segment) and
         // the first eight bytes of TCP.
-        let quoted_ip = wire::IpHeader::for_tcp(local.ip(), remote.ip()).map_err(werr)?;
-        let mut quoted = vec![0u8; 60 + 8];
-        let hl =
-            wire::emit_ip_header(&quoted_ip, 20 + usize::from(len), &mut quoted).map_err(werr)?;
-        quoted.truncate(hl + 8);
-        quoted[hl..hl + 2].copy_from_slice(&local.port().to_be_bytes());
-        quoted[hl + 2..hl + 4].copy_from_slice(&remote.port().to_be_bytes());
-        quoted[hl + 4..hl + 8].copy_from_slice(&seq.to_be_bytes());
+        let quoted = crate::icmp::quoted_tcp(local, remote, seq, usize::from(len)).map_err(werr)?;
         let rest = i.mtu.unwrap_or(0);
         let pkt = crate::icmp::icmp_error(remote.ip(), local.ip(), ty, code, rest, &quoted)
             .map_err(werr)?;
