@@ -15,6 +15,12 @@
 //! `cargo bench -p tcp-tun --bench emulated_goodput -- [SECONDS]` (default 10 s per run;
 //! `EMU_OUR_RCVBUF=BYTES` overrides our receive buffer, to see whether a result is
 //! window-limited).
+//!
+//! `cargo bench -p tcp-tun --bench emulated_goodput -- black-hole [SECONDS]`: the path
+//! drops packets above 1280 bytes without a word from 1 s on (an ICMP black hole), no
+//! random loss; every sender detects black holes (Linux `tcp_mtu_probing = 1`, ours
+//! `MtuProbing::BlackHole`). Prints each case's goodput and the receiver's longest stall
+//! (the time to recover).
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -166,25 +172,60 @@ fn kernel_send(mut s: TcpStream, secs: Duration) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads to end-of-stream; returns goodput in Mbit/s from the first byte to the end.
-fn kernel_recv(mut s: TcpStream) -> io::Result<f64> {
+/// What a receiver measured: goodput in Mbit/s from the first byte to the end, and the
+/// longest time between two reads that brought data.
+#[derive(Clone, Copy, Debug, Default)]
+struct Received {
+    goodput: f64,
+    stall: Duration,
+}
+
+/// Counts what a receiver reads, read by read.
+#[derive(Default)]
+struct Meter {
+    got: u64,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    stall: Duration,
+}
+
+impl Meter {
+    fn read(&mut self, n: usize) {
+        let now = Instant::now();
+        self.first.get_or_insert(now);
+        if let Some(l) = self.last {
+            self.stall = self.stall.max(now - l);
+        }
+        self.last = Some(now);
+        self.got += n as u64;
+    }
+
+    fn done(&self) -> Received {
+        let dt = self.first.map_or(Duration::ZERO, |t: Instant| t.elapsed());
+        Received {
+            goodput: self.got as f64 * 8.0 / dt.as_secs_f64().max(1e-9) / 1e6,
+            stall: self.stall,
+        }
+    }
+}
+
+/// Reads to end-of-stream.
+fn kernel_recv(mut s: TcpStream) -> io::Result<Received> {
     let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0u64;
-    let mut first = None;
+    let mut m = Meter::default();
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
     loop {
         let n = s.read(&mut buf)?;
         if n == 0 {
-            let dt = first.map_or(Duration::ZERO, |t: Instant| t.elapsed());
-            return Ok(got as f64 * 8.0 / dt.as_secs_f64().max(1e-9) / 1e6);
+            return Ok(m.done());
         }
-        first.get_or_insert_with(Instant::now);
-        got += n as u64;
+        m.read(n);
     }
 }
 
-/// Our stack on tunC in namespace B, behind B's kernel forwarding.
-fn our_stack() -> io::Result<TunStack> {
+/// Our stack on tunC in namespace B, behind B's kernel forwarding; with black-hole
+/// detection if `black_hole`.
+fn our_stack(black_hole: bool) -> io::Result<TunStack> {
     std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")?;
     let tun_c = netns::open_tun("tunC")?;
     ip(&[
@@ -206,17 +247,20 @@ fn our_stack() -> io::Result<TunStack> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(BUF);
+    if black_hole {
+        config.mtu_probing = tcp_core::MtuProbing::BlackHole;
+    }
     TunStack::with_config(link, config)
 }
 
-/// Our side receiving: accept one connection, read to EOF; goodput in Mbit/s.
-fn ours_recv(stack: &TunStack) -> io::Result<f64> {
+/// Our side receiving: accept one connection, read to EOF.
+fn ours_recv(stack: &TunStack) -> io::Result<Received> {
     let l = stack
         .net()
         .listen_on(SocketAddr::new(OURS.into(), PORT), 4)?;
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut conn = None;
-    let (mut got, mut first) = (0u64, None);
+    let mut m = Meter::default();
     while Instant::now() < deadline {
         stack.net().poll(Some(Duration::from_millis(10)))?;
         if conn.is_none() {
@@ -225,17 +269,14 @@ fn ours_recv(stack: &TunStack) -> io::Result<f64> {
         let Some(s) = conn.as_ref() else { continue };
         loop {
             match s.read_bytes(1 << 20) {
-                Ok(Some(b)) => {
-                    first.get_or_insert_with(Instant::now);
-                    got += b.len() as u64;
-                }
+                Ok(Some(b)) => m.read(b.len()),
                 Ok(None) => {
-                    let dt = first.map_or(Duration::ZERO, |t: Instant| t.elapsed());
+                    let r = m.done();
                     drop(conn);
                     for _ in 0..10 {
                         stack.net().poll(Some(Duration::from_millis(5)))?;
                     }
-                    return Ok(got as f64 * 8.0 / dt.as_secs_f64().max(1e-9) / 1e6);
+                    return Ok(r);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e),
@@ -298,7 +339,18 @@ fn tun_side(name: &str, addr: Ipv4Addr) -> io::Result<(tun_tap::Iface, OwnedFd)>
     Ok((iface, unsafe { OwnedFd::from_raw_fd(dup) }))
 }
 
-fn run(case: Case, loss: f64, secs: Duration) -> io::Result<(f64, EmuStats)> {
+/// Turns on Linux's black-hole detection (`tcp_mtu_probing = 1`) in this thread's
+/// namespace.
+fn kernel_black_hole_detection() -> io::Result<()> {
+    std::fs::write("/proc/sys/net/ipv4/tcp_mtu_probing", "1")
+}
+
+fn run(
+    case: Case,
+    loss: f64,
+    secs: Duration,
+    black_hole: bool,
+) -> io::Result<(Received, EmuStats)> {
     let done = Arc::new(AtomicBool::new(false));
     let (fd_tx, fd_rx) = mpsc::channel::<OwnedFd>();
     let (ready_tx, ready_rx) = mpsc::channel::<()>();
@@ -307,8 +359,11 @@ fn run(case: Case, loss: f64, secs: Duration) -> io::Result<(f64, EmuStats)> {
     // Namespace A: always the kernel.
     let fd_tx_a = fd_tx.clone();
     let done_a = done.clone();
-    let a = thread::spawn(move || -> io::Result<Option<f64>> {
+    let a = thread::spawn(move || -> io::Result<Option<Received>> {
         let (_iface, fd) = tun_side("tunA", A)?;
+        if black_hole {
+            kernel_black_hole_detection()?;
+        }
         fd_tx_a.send(fd).unwrap();
         let r = match case {
             Case::LinuxToLinux => {
@@ -333,8 +388,11 @@ fn run(case: Case, loss: f64, secs: Duration) -> io::Result<(f64, EmuStats)> {
     });
     // Namespace B: the kernel, or the router in front of our stack.
     let done_b = done.clone();
-    let b = thread::spawn(move || -> io::Result<Option<f64>> {
+    let b = thread::spawn(move || -> io::Result<Option<Received>> {
         let (_iface, fd) = tun_side("tunB", B)?;
+        if black_hole {
+            kernel_black_hole_detection()?;
+        }
         fd_tx.send(fd).unwrap();
         match case {
             Case::LinuxToLinux => {
@@ -344,12 +402,12 @@ fn run(case: Case, loss: f64, secs: Duration) -> io::Result<(f64, EmuStats)> {
                 Ok(Some(kernel_recv(s)?))
             }
             Case::LinuxToOurs => {
-                let stack = our_stack()?;
+                let stack = our_stack(black_hole)?;
                 ready_tx.send(()).unwrap();
                 Ok(Some(ours_recv(&stack)?))
             }
             Case::OursToLinux => {
-                let stack = our_stack()?;
+                let stack = our_stack(black_hole)?;
                 go_b.recv().unwrap();
                 ours_send(&stack, secs, &done_b)?;
                 Ok(None)
@@ -370,6 +428,7 @@ fn run(case: Case, loss: f64, secs: Duration) -> io::Result<(f64, EmuStats)> {
         loss,
         queue_bytes: 250_000,
         seed: 42,
+        black_hole: black_hole.then_some((Duration::from_secs(1), 1280)),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let stop_e = stop.clone();
@@ -378,8 +437,35 @@ fn run(case: Case, loss: f64, secs: Duration) -> io::Result<(f64, EmuStats)> {
     let rb = b.join().expect("namespace B")?;
     stop.store(true, Ordering::Relaxed);
     let stats = emu.join().expect("emulator")?;
-    let goodput = ra.or(rb).unwrap_or(0.0);
-    Ok((goodput, stats))
+    let received = ra.or(rb).unwrap_or_default();
+    Ok((received, stats))
+}
+
+/// The black-hole comparison (see the module docs).
+fn black_hole_table(secs: Duration) {
+    println!(
+        "An ICMP black hole: from 1 s on the emulated path (100 Mbit/s, 10 ms one-way, 250 kB \
+         queue) drops packets above 1280 bytes silently; every sender detects black holes \
+         (Linux tcp_mtu_probing = 1, ours MtuProbing::BlackHole); {} s per run",
+        secs.as_secs_f64()
+    );
+    println!();
+    println!("| case | goodput | receiver's longest stall | packets black-holed |");
+    println!("|---|---:|---:|---:|");
+    for case in [Case::LinuxToLinux, Case::LinuxToOurs, Case::OursToLinux] {
+        match run(case, 0.0, secs, true) {
+            Ok((r, st)) => {
+                eprintln!("{case:?}: {r:?}, emulator {st:?}");
+                println!(
+                    "| {case:?} | {:.1} Mbit/s | {:.2} s | {} |",
+                    r.goodput,
+                    r.stall.as_secs_f64(),
+                    st[0].black_holed + st[1].black_holed
+                );
+            }
+            Err(e) => println!("| {case:?} | failed: {e} | | |"),
+        }
+    }
 }
 
 fn main() {
@@ -395,6 +481,10 @@ fn main() {
             Duration::from_secs(if smoke { 1 } else { 10 }),
             Duration::from_secs_f64,
         );
+    if !smoke && std::env::args().any(|a| a == "black-hole") {
+        black_hole_table(secs);
+        return;
+    }
     let losses: &[f64] = if smoke { &[0.0] } else { &[0.0, 0.01, 0.05] };
     println!(
         "Goodput over the emulated path: 100 Mbit/s, 10 ms one-way, MTU 1500, 250 kB \
@@ -408,8 +498,9 @@ fn main() {
     for &loss in losses {
         let mut cells = Vec::new();
         for case in [Case::LinuxToLinux, Case::LinuxToOurs, Case::OursToLinux] {
-            match run(case, loss, secs) {
-                Ok((g, st)) => {
+            match run(case, loss, secs, false) {
+                Ok((r, st)) => {
+                    let g = r.goodput;
                     eprintln!("{case:?} loss {loss}: {g:.1} Mbit/s, emulator {st:?}");
                     cells.push(format!("{g:.1} Mbit/s"));
                 }

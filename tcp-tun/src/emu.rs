@@ -7,7 +7,9 @@
 //! the link has serialized it at `rate_bps` (after the packets before it), and is written
 //! to the other device `delay` later. Packets that would make the queue exceed
 //! `queue_bytes` are dropped (drop-tail), and each packet is lost with probability `loss`
-//! before it is queued. Timing uses `ppoll`, so it is accurate to tens of microseconds.
+//! before it is queued. From `black_hole.0` after the start on, packets longer than
+//! `black_hole.1` bytes are dropped without a word (a path MTU black hole: no ICMP).
+//! Timing uses `ppoll`, so it is accurate to tens of microseconds.
 
 use std::collections::VecDeque;
 use std::io;
@@ -30,6 +32,9 @@ pub struct EmuParams {
     pub queue_bytes: usize,
     /// Seed of the loss decisions.
     pub seed: u64,
+    /// From this long after the start, packets longer than this many bytes are dropped
+    /// silently (an ICMP black hole after a path change).
+    pub black_hole: Option<(Duration, usize)>,
 }
 
 /// Counters of one direction.
@@ -43,6 +48,8 @@ pub struct DirStats {
     pub lost: u64,
     /// Packets dropped because the queue was full.
     pub queue_drops: u64,
+    /// Packets dropped silently for their size (`EmuParams::black_hole`).
+    pub black_holed: u64,
 }
 
 /// Counters of an emulator run: `[a_to_b, b_to_a]`.
@@ -71,8 +78,14 @@ impl Dir {
         }
     }
 
-    fn enqueue(&mut self, p: &EmuParams, now: Instant, packet: &[u8]) {
+    fn enqueue(&mut self, p: &EmuParams, start: Instant, now: Instant, packet: &[u8]) {
         self.stats.packets += 1;
+        if let Some((after, max)) = p.black_hole {
+            if now >= start + after && packet.len() > max {
+                self.stats.black_holed += 1;
+                return;
+            }
+        }
         if self.rng.chance(p.loss) {
             self.stats.lost += 1;
             return;
@@ -141,10 +154,10 @@ pub fn run(
     params: EmuParams,
     stop: &AtomicBool,
 ) -> io::Result<EmuStats> {
-    let now = Instant::now();
+    let start = Instant::now();
     let mut dirs = [
-        Dir::new(params.seed, now),
-        Dir::new(params.seed.wrapping_add(0x5bd1_e995), now),
+        Dir::new(params.seed, start),
+        Dir::new(params.seed.wrapping_add(0x5bd1_e995), start),
     ];
     let mut buf = vec![0u8; 65_536];
     while !stop.load(Ordering::Relaxed) {
@@ -187,10 +200,10 @@ pub fn run(
         }
         let now = Instant::now();
         if fds[0].revents & libc::POLLIN != 0 {
-            drain(a, &mut buf, |p| dirs[0].enqueue(&params, now, p))?;
+            drain(a, &mut buf, |p| dirs[0].enqueue(&params, start, now, p))?;
         }
         if fds[1].revents & libc::POLLIN != 0 {
-            drain(b, &mut buf, |p| dirs[1].enqueue(&params, now, p))?;
+            drain(b, &mut buf, |p| dirs[1].enqueue(&params, start, now, p))?;
         }
     }
     Ok([dirs[0].stats, dirs[1].stats])
