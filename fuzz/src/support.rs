@@ -72,8 +72,13 @@ pub fn arb_config(u: &mut Unstructured<'_>) -> ArbResult<Config> {
     }
     c.frto = flags & 256 == 0;
     if flags & 512 != 0 {
-        // Black-hole detection (RFC 4821 §7.4): repeated timeouts lower the MSS.
-        c.mtu_probing = tcp_core::MtuProbing::BlackHole;
+        // Packetization-layer path MTU discovery (RFC 4821): repeated timeouts lower the
+        // MSS, probes raise it; from the start in one input of two.
+        c.mtu_probing = if flags & 1024 != 0 {
+            tcp_core::MtuProbing::Always
+        } else {
+            tcp_core::MtuProbing::BlackHole
+        };
         c.base_mss = *u.choose(&[1024u16, 256, 48])?;
         c.retries1 = u32::from(u.int_in_range(1u8..=3)?);
     }

@@ -108,9 +108,12 @@ pub enum MtuProbing {
     /// Black-hole detection (`tcp_mtu_probing` = 1): once the retransmissions of a flight
     /// have gone unanswered for the time `retries1` of them take (3 s with Linux's
     /// defaults), the MSS falls to `base_mss`, and is halved at each later timeout, down
-    /// to `mtu_probe_floor` (Linux's `tcp_mtu_probing` in `tcp_timer.c`). Probing upwards
-    /// again (RFC 4821 §7) is not implemented: the MSS stays lowered.
+    /// to `mtu_probe_floor` (Linux's `tcp_mtu_probing` in `tcp_timer.c`); from then on the
+    /// connection probes upwards (RFC 4821 §7.3).
     BlackHole,
+    /// Probing from the start (`tcp_mtu_probing` = 2): the connection probes upwards from
+    /// `base_mss` as soon as it has the window and the data for it.
+    Always,
 }
 
 /// How retry limits (`syn_retries`, `retries2`, `orphan_retries`) end a connection.
@@ -257,6 +260,12 @@ pub struct Config {
     /// Retransmission timeouts, in Linux's time model, after which a connection suspects
     /// a black hole (`tcp_retries1`). Default 3.
     pub retries1: u32,
+    /// How long after a path MTU search ended it starts again (`tcp_probe_interval`).
+    /// Default 600 s.
+    pub mtu_probe_interval: Duration,
+    /// The search ends when its range is narrower than this many bytes
+    /// (`tcp_probe_threshold`). Default 8.
+    pub mtu_probe_threshold: u16,
     /// In SACK recovery, also the retransmissions of RFC 6675 §4 `NextSeg()` rules 3 and 4
     /// when nothing deemed lost awaits retransmission and no new data may go: an unSACKed
     /// segment below the highest SACKed one, and once per recovery the highest outstanding
@@ -353,6 +362,8 @@ impl Default for Config {
             base_mss: 1024,
             mtu_probe_floor: 48,
             retries1: 3,
+            mtu_probe_interval: Duration::from_secs(600),
+            mtu_probe_threshold: 8,
             sack_unlost_retransmits: false,
             prr: crate::recovery::PrrVariant::Linux,
             slow_start_after_idle: true,

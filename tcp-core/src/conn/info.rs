@@ -97,6 +97,10 @@ pub struct ConnStats {
     pub pmtu_retransmits: u64,
     /// Retransmission backoff steps undone by ICMP unreachables (RFC 6069).
     pub rto_reverts: u64,
+    /// MTU probes sent (RFC 4821 §7.3).
+    pub mtu_probes: u64,
+    /// MTU probes lost.
+    pub mtu_probes_failed: u64,
     /// Times black-hole detection lowered the MSS (RFC 4821 §7.4, `Config::mtu_probing`).
     pub black_hole_reductions: u64,
     /// Segments that arrived with a congestion mark (CE, RFC 3168).

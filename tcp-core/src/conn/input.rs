@@ -801,6 +801,7 @@ impl Connection {
         if self.snd_nxt.lt(ack) {
             self.snd_nxt = ack;
         }
+        self.mtu_probe_on_ack();
         self.stats.bytes_acked += acked as u64;
         if let Some(r) = rtt {
             self.rtt.sample(r, now, self.snd_una, self.snd_nxt);
@@ -883,6 +884,10 @@ impl Connection {
         if self.recovery.is_some() {
             self.cc.on_recovery_dupack(smss);
         } else if self.dupacks == 3 && self.snd_una.gt(self.recover) {
+            if self.mtu_probe_lost(now) {
+                // The loss was the MTU probe's: no congestion response (RFC 4821 §7.5).
+                return;
+            }
             self.recover = self.snd_max;
             self.recovery = Some(self.snd_max);
             let flight = self.snd_max.since(self.snd_una);

@@ -278,6 +278,10 @@ impl Connection {
     /// A loss was detected outside recovery: RFC 6675 §5 step (4), RFC 9937 §6
     /// initialization, and the undo record (RFC 3708).
     pub(super) fn sack_enter_recovery(&mut self, now: Instant) {
+        if self.mtu_probe_lost(now) {
+            // The loss was the MTU probe's: no congestion response (RFC 4821 §7.5).
+            return;
+        }
         let smss = self.eff_mss();
         let (cwnd, ssthresh) = (self.cc.cwnd(), self.cc.ssthresh());
         let flight = self.snd_max.since(self.snd_una);

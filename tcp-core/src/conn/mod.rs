@@ -18,6 +18,7 @@ mod info;
 mod input;
 mod input_bsd;
 mod loss;
+mod mtu_probe;
 mod output;
 pub mod pmtu;
 pub(crate) mod recv_buf;
@@ -280,9 +281,12 @@ pub struct Connection {
     /// IP and TCP header bytes per segment, as last learnt with a path MTU (IPv4 until
     /// then).
     pmtu_headers: u32,
-    /// The MSS (payload, after the fixed options) black-hole detection allows, once it
-    /// suspected one (`Config::mtu_probing`; Linux's `icsk_mtup.search_low`).
-    black_hole_mss: Option<u32>,
+    /// The MSS (payload, after the fixed options) packetization-layer path MTU discovery
+    /// allowed when last synchronised (`Config::mtu_probing`; Linux's `search_low` as
+    /// `tcp_sync_mss` applies it).
+    probe_mss_cap: Option<u32>,
+    /// The RFC 4821 search, once probing is on (see `mtu_probe`).
+    mtu_search: Option<alloc::boxed::Box<mtu_probe::MtuSearch>>,
     /// The MSS our SYN or SYN-ACK offers: `Config::mss`, lowered by a path MTU known
     /// before the connection started (Linux's `advmss` from the route).
     adv_mss: u16,
@@ -465,7 +469,8 @@ impl Connection {
             path_mtu: None,
             pmtu_mss: u32::MAX,
             pmtu_headers: 40,
-            black_hole_mss: None,
+            probe_mss_cap: None,
+            mtu_search: None,
             adv_mss: cfg.mss,
             snd_wscale: 0,
             rcv_wscale: 0,
@@ -696,6 +701,7 @@ impl Connection {
     /// Enters ESTABLISHED and tells the application; the receive side learns the window
     /// scale and MSS in use (Linux's `tcp_init_buffer_space`, `tcp_initialize_rcv_mss`).
     fn establish(&mut self, now: Instant) {
+        self.mtu_search_on_establish(now);
         let copied = self.recv_buf.next() - self.recv_buf.readable() as u64;
         let advmss = self.advmss();
         self.rwnd.establish(self.rcv_wscale, advmss, now, copied);
@@ -1362,7 +1368,7 @@ impl Connection {
     fn mss_cache(&self) -> u32 {
         let ts = if self.ts_ok { 12 } else { 0 };
         let mss = self.snd_mss.min(self.pmtu_mss).saturating_sub(ts);
-        self.black_hole_mss.map_or(mss, |b| mss.min(b)).max(1)
+        self.probe_mss_cap.map_or(mss, |b| mss.min(b)).max(1)
     }
 
     /// Information about the connection, in the spirit of Linux's TCP_INFO.

@@ -328,6 +328,20 @@ impl Connection {
             cwnd
         };
         if self.snd_nxt.lt(data_end) {
+            if self.snd_nxt == self.snd_max && !self.tlp_new_data && !frto_new {
+                // Packetization-layer path MTU discovery (RFC 4821 §7.3, Linux's
+                // tcp_mtu_probe before tcp_write_xmit sends new data).
+                match self.mtu_probe_now(now, data_end, wnd_end, flight, cwnd) {
+                    super::mtu_probe::ProbeNow::Send(len) => {
+                        let seq = self.snd_nxt;
+                        let seg = self.data_segment(now, seq, len, false, false, false);
+                        self.on_mtu_probe_sent(seq, len);
+                        return Some(seg);
+                    }
+                    super::mtu_probe::ProbeNow::Wait => return None,
+                    super::mtu_probe::ProbeNow::No => {}
+                }
+            }
             let avail = data_end.since(self.snd_nxt);
             let mut len = avail.min(smss);
             // A record (MSG_EOR) ends its segment; what follows is not the queue's tail,

@@ -21,11 +21,9 @@
 //!   names SND.UNA, as a report about the oldest data does, the two agree. A report
 //!   without a segment (the endpoint's cache, the adapter) marks every oversized
 //!   segment.
-//! - The path MTU is never raised again by the connection (Linux raises it only by
-//!   probing, RFC 4821, which is not implemented).
-//! - Black-hole detection (RFC 4821 §7.4 as Linux's `tcp_mtu_probing`, with
-//!   [`crate::MtuProbing::BlackHole`]): when a path drops large packets without a word,
-//!   repeated timeouts lower the MSS instead (see [`Connection::on_black_hole_suspected`]).
+//! - A reported path MTU is never raised again (Linux raises the MSS only by probing,
+//!   RFC 4821, with `Config::mtu_probing`).
+//! - Black-hole detection and probing up (RFC 4821) are in `super::mtu_probe`.
 
 use super::{Connection, State};
 use crate::seq::SeqNum;
@@ -82,7 +80,7 @@ impl Connection {
         if self.path_mtu == Some(mtu) {
             // A repeat: another segment sent before we learnt the MTU was dropped.
             if let Some(from) = dropped.filter(|_| self.loss.is_some()) {
-                self.simple_retransmit(now, from);
+                self.resend_oversized(now, from);
             }
             return false;
         }
@@ -91,8 +89,9 @@ impl Connection {
         self.pmtu_mss = mtu - headers(ipv6);
         self.pmtu_headers = headers(ipv6);
         self.stats.pmtu_reductions += 1;
+        self.mtu_search_on_path_mtu(mtu);
         if self.eff_mss() < before && self.state.is_synchronized() {
-            self.simple_retransmit(now, dropped.unwrap_or(self.snd_una));
+            self.resend_oversized(now, dropped.unwrap_or(self.snd_una));
         }
         true
     }
@@ -114,27 +113,6 @@ impl Connection {
         }
     }
 
-    /// The retransmissions of a flight went unanswered for the time `Config::retries1`
-    /// of them take (Linux's `tcp_write_timeout` calling `tcp_mtu_probing`): with
-    /// black-hole detection on, the MSS falls to `Config::base_mss` the first time, and
-    /// to half of the last at each later time, never below `Config::mtu_probe_floor` nor
-    /// `Config::min_mss`. The timeout's retransmission then goes at the new size.
-    pub(super) fn on_black_hole_suspected(&mut self) {
-        if self.cfg.mtu_probing != crate::config::MtuProbing::BlackHole {
-            return;
-        }
-        let base = u32::from(self.cfg.base_mss);
-        let next = match self.black_hole_mss {
-            None => base,
-            Some(m) => (m / 2)
-                .min(base)
-                .max(u32::from(self.cfg.mtu_probe_floor))
-                .max(u32::from(self.cfg.min_mss)),
-        };
-        self.black_hole_mss = Some(next);
-        self.stats.black_hole_reductions += 1;
-    }
-
     /// The path MTU in force, if one was reported (see the module docs).
     pub fn path_mtu(&self) -> Option<u32> {
         self.path_mtu
@@ -149,7 +127,7 @@ impl Connection {
     /// Segments in flight longer than the new MSS, from the one at `from` on, were
     /// dropped: resend them at the new size without a congestion response (Linux's
     /// `tcp_simple_retransmit`).
-    fn simple_retransmit(&mut self, now: Instant, from: SeqNum) {
+    pub(super) fn resend_oversized(&mut self, now: Instant, from: SeqNum) {
         if self.snd_una == self.snd_max {
             return;
         }

@@ -173,7 +173,7 @@ impl Connection {
                 }
                 if !zero_window && self.retries1_timed_out(now) {
                     // Black-hole detection (RFC 4821 §7.4, Linux's tcp_mtu_probing).
-                    self.on_black_hole_suspected();
+                    self.on_black_hole_suspected(now);
                 }
                 if zero_window {
                     self.zwnd_backoff = self.zwnd_backoff.saturating_add(1);
@@ -200,6 +200,7 @@ impl Connection {
                 self.frto = (self.cfg.frto && !recovering)
                     .then(|| Frto::on_rto(self.snd_max, prior.0, prior.1));
                 self.frto_new_segs = 0;
+                self.mtu_probe_on_rto();
                 self.cc.on_rto(now, flight, smss);
                 self.recover = self.snd_max;
                 self.loss_until = Some(self.snd_max);

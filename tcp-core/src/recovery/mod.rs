@@ -122,8 +122,10 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     fn on_recovery_end(&mut self, now: Instant, in_flight: u32, smss: u32);
     /// The retransmission timer expired (RFC 5681 §3.1, equation 4).
     fn on_rto(&mut self, now: Instant, in_flight: u32, smss: u32);
-    /// During a recovery episode governed by PRR (RFC 9937 §6: `cwnd = pipe + sndcnt`), the
-    /// connection sets the window it computed. Overrides any NewReno-style inflation.
+    /// The connection sets the window it computed: during a recovery episode governed by
+    /// PRR (RFC 9937 §6: `cwnd = pipe + sndcnt`), and around an MTU probe (RFC 4821, Linux's
+    /// one-segment debit while it is out and rescaling when it succeeds). Overrides any
+    /// NewReno-style inflation.
     fn set_recovery_cwnd(&mut self, cwnd: u32);
     /// The last congestion response was spurious (RFC 3708 DSACK, RFC 3522 Eifel): restore
     /// the window state from before it (Linux `tcp_undo_cwnd_reduction`: cwnd and ssthresh

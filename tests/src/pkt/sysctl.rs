@@ -385,14 +385,10 @@ fn linux_tcp(
         "tcp_mtu_probing" => match v {
             0 => cfg.mtu_probing = tcp_core::MtuProbing::Off,
             1 => cfg.mtu_probing = tcp_core::MtuProbing::BlackHole,
-            _ => {
-                return skip(
-                    &full,
-                    value,
-                    "packetization-layer path MTU probing upwards (RFC 4821) not in core",
-                );
-            }
+            _ => cfg.mtu_probing = tcp_core::MtuProbing::Always,
         },
+        "tcp_probe_interval" => cfg.mtu_probe_interval = secs(v),
+        "tcp_probe_threshold" => cfg.mtu_probe_threshold = u16::try_from(v).unwrap_or(u16::MAX),
         "tcp_base_mss" => cfg.base_mss = u16::try_from(v).unwrap_or(u16::MAX),
         "tcp_mtu_probe_floor" => cfg.mtu_probe_floor = u16::try_from(v).unwrap_or(u16::MAX),
         "tcp_retries1" => cfg.retries1 = v as u32,
@@ -436,8 +432,6 @@ fn linux_tcp(
         | "tcp_fastopen_blackhole_timeout_sec"
         | "tcp_fastopen_cookies"
         | "tcp_tw_reuse"
-        | "tcp_probe_interval"
-        | "tcp_probe_threshold"
         | "tcp_invalid_ratelimit"
         | "tcp_comp_sack_delay_ns"
         | "tcp_comp_sack_nr"
