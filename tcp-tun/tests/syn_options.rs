@@ -107,27 +107,6 @@ fn kinds(raw: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The kernel's view: (options bits, snd_wscale, rcv_wscale).
-fn kernel_tcp_info(s: &std::net::TcpStream) -> (u8, u8, u8) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: all-zero bytes are a valid tcp_info.
-    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-    // SAFETY: valid socket; `info` and `len` describe a writable buffer.
-    let r = unsafe {
-        libc::getsockopt(
-            s.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut libc::tcp_info).cast(),
-            &mut len,
-        )
-    };
-    assert_eq!(r, 0, "TCP_INFO");
-    let ws = info.tcpi_snd_rcv_wscale;
-    (info.tcpi_options, ws & 0xf, ws >> 4)
-}
-
 const TCPI_OPT_TIMESTAMPS: u8 = 1;
 const TCPI_OPT_SACK: u8 = 2;
 const TCPI_OPT_WSCALE: u8 = 4;
@@ -246,7 +225,7 @@ fn kernel_opens(v6: bool) {
     let listener = stack.net().listen_on(addr, 4).unwrap();
     let (ours, k) = common::accepted_pair(&stack, &listener, addr);
     let info = ours.info().unwrap();
-    let kinfo = kernel_tcp_info(&k);
+    let kinfo = common::kernel_tcp_info(&k);
     check(&log.borrow(), &config, false, info, kinfo);
 }
 
@@ -264,7 +243,13 @@ fn we_open(v6: bool) {
     });
     let k = server.join().unwrap().unwrap();
     let info = ours.info().unwrap();
-    check(&log.borrow(), &config, true, info, kernel_tcp_info(&k));
+    check(
+        &log.borrow(),
+        &config,
+        true,
+        info,
+        common::kernel_tcp_info(&k),
+    );
 }
 
 #[test]

@@ -322,3 +322,24 @@ pub fn set_linger_zero(s: &std::net::TcpStream) {
     };
     assert_eq!(r, 0, "setsockopt SO_LINGER");
 }
+
+/// The kernel's view: (options bits, snd_wscale, rcv_wscale).
+pub fn kernel_tcp_info(s: &std::net::TcpStream) -> (u8, u8, u8) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: all-zero bytes are a valid tcp_info.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: valid socket; `info` and `len` describe a writable buffer.
+    let r = unsafe {
+        libc::getsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(r, 0, "TCP_INFO");
+    let ws = info.tcpi_snd_rcv_wscale;
+    (info.tcpi_options, ws & 0xf, ws >> 4)
+}
