@@ -146,7 +146,9 @@ fn a_path_mtu_black_hole_is_survived_with_black_hole_detection() {
     let run = |detect: bool, limit: Duration| {
         let mut setup = BulkSetup::new(bytes, link.clone());
         setup.buffer = 1 << 20;
-        setup.black_hole_detection = detect;
+        if detect {
+            setup.mtu_probing = tcp_core::MtuProbing::BlackHole;
+        }
         let mut r = BulkRun::new(Stack::Ours, setup).expect("setup");
         let outcome = r.run(limit, 20_000_000);
         r.result(outcome)

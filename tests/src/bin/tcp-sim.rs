@@ -4,8 +4,15 @@
 //! ```text
 //! tcp-sim --bytes N --loss PCT --delay MS --rate MBIT --mtu BYTES --queue BYTES --seed S
 //!         [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] [--cc cubic|reno|none]
-//!         [--buffer BYTES] [--sack-fault KINDS] [--renege P]
+//!         [--buffer BYTES] [--sack-fault KINDS] [--renege P] [--ecn MARK_BYTES]
+//!         [--mtu-drop MS:BYTES] [--ptb on|off] [--mtu-probing off|black-hole|always]
 //! ```
+//!
+//! `--ecn K`: both ends of our stack ask for ECN (RFC 3168) and the bottleneck queue marks
+//! ECN-capable packets CE once K bytes wait ahead of them. `--mtu-drop MS:BYTES`: from MS
+//! milliseconds on, the path carries packets of at most BYTES; `--ptb on` makes the router
+//! answer with ICMP packet too big (RFC 1191), `off` makes it a black hole. `--mtu-probing`
+//! is our sender's packetization-layer PMTUD (RFC 4821, Linux's `tcp_mtu_probing`).
 //!
 //! `--sack-fault` rewrites the receiver's ACKs on the link: each ACK with SACK blocks and
 //! each duplicate ACK gets a bogus block (`invalid`: beyond the window, inverted or below
@@ -30,7 +37,8 @@ use tcp_tests::sim::smoltcp_node::Congestion;
 const USAGE: &str = "usage: tcp-sim [--bytes N] [--loss PCT] [--delay MS] [--rate MBIT] [--mtu BYTES] \
 [--queue BYTES] [--seed S] [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] \
 [--cc cubic|reno|none] [--buffer BYTES] [--max-virtual-s S] \
-[--sack-fault invalid|straddling|all|beyond-window|inverted|below-ack] [--renege P]";
+[--sack-fault invalid|straddling|all|beyond-window|inverted|below-ack] [--renege P] \
+[--ecn MARK_BYTES] [--mtu-drop MS:BYTES] [--ptb on|off] [--mtu-probing off|black-hole|always]";
 
 struct Args {
     bytes: u64,
@@ -48,6 +56,10 @@ struct Args {
     max_virtual_s: u64,
     sack_fault: Option<SackFault>,
     renege: f64,
+    ecn_mark: Option<usize>,
+    mtu_drop: Option<(u64, usize)>,
+    ptb: bool,
+    mtu_probing: tcp_core::MtuProbing,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -67,6 +79,10 @@ fn parse_args() -> Result<Args, String> {
         max_virtual_s: 36_000,
         sack_fault: None,
         renege: 0.0,
+        ecn_mark: None,
+        mtu_drop: None,
+        ptb: true,
+        mtu_probing: tcp_core::MtuProbing::Off,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,6 +104,29 @@ fn parse_args() -> Result<Args, String> {
             "--buffer" => a.buffer = value.parse().map_err(|_| bad.clone())?,
             "--max-virtual-s" => a.max_virtual_s = value.parse().map_err(|_| bad.clone())?,
             "--renege" => a.renege = value.parse().map_err(|_| bad.clone())?,
+            "--ecn" => a.ecn_mark = Some(value.parse().map_err(|_| bad.clone())?),
+            "--mtu-drop" => {
+                let (ms, bytes) = value.split_once(':').ok_or_else(|| bad.clone())?;
+                a.mtu_drop = Some((
+                    ms.parse().map_err(|_| bad.clone())?,
+                    bytes.parse().map_err(|_| bad.clone())?,
+                ));
+            }
+            "--ptb" => {
+                a.ptb = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(bad),
+                }
+            }
+            "--mtu-probing" => {
+                a.mtu_probing = match value.as_str() {
+                    "off" => tcp_core::MtuProbing::Off,
+                    "black-hole" => tcp_core::MtuProbing::BlackHole,
+                    "always" => tcp_core::MtuProbing::Always,
+                    _ => return Err(bad),
+                }
+            }
             "--sack-fault" => {
                 a.sack_fault = Some(match value.as_str() {
                     "invalid" => SackFault::invalid(),
@@ -160,7 +199,14 @@ fn run(args: &Args) -> Result<(), String> {
     link.loss = args.loss_pct / 100.0;
     link.mtu = Some(args.mtu);
     link.queue_limit_bytes = args.queue;
+    link.ecn_mark_bytes = args.ecn_mark;
+    link.mtu_change = args
+        .mtu_drop
+        .map(|(ms, bytes)| (tcp_core::time::Instant::from_millis(ms), bytes));
+    link.packet_too_big = args.ptb;
     let mut setup = BulkSetup::new(args.bytes, link);
+    setup.ecn = args.ecn_mark.is_some();
+    setup.mtu_probing = args.mtu_probing;
     setup.seed = args.seed;
     setup.mtu = args.mtu;
     setup.buffer = args.buffer;
@@ -252,12 +298,20 @@ fn run(args: &Args) -> Result<(), String> {
         wall_s,
         res.sender_stats.map_or(String::new(), |s| {
             format!(
-                " undos={} dsacks={} sack_ignored={} sack_renegings={} ofo_pruned={}",
+                " undos={} dsacks={} sack_ignored={} sack_renegings={} ofo_pruned={} \
+                 ece={} ecn_reductions={} pmtu_reductions={} black_hole_reductions={} \
+                 mtu_probes={} mtu_probes_failed={}",
                 s.undos,
                 s.dsacks_received,
                 s.sack_blocks_ignored,
                 s.sack_renegings,
-                res.receiver_stats.map_or(0, |r| r.ofo_pruned)
+                res.receiver_stats.map_or(0, |r| r.ofo_pruned),
+                s.ece_received,
+                s.ecn_reductions,
+                s.pmtu_reductions,
+                s.black_hole_reductions,
+                s.mtu_probes,
+                s.mtu_probes_failed
             )
         }),
         res.error

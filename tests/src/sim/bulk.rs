@@ -56,8 +56,8 @@ pub struct BulkSetup {
     pub purge_ofo: f64,
     /// Both sides of our stack ask for and accept ECN (RFC 3168).
     pub ecn: bool,
-    /// Our stack detects path MTU black holes (`tcp_core::MtuProbing::BlackHole`).
-    pub black_hole_detection: bool,
+    /// Our stack's packetization-layer PMTUD (RFC 4821, `tcp_core::MtuProbing`).
+    pub mtu_probing: tcp_core::MtuProbing,
 }
 
 impl BulkSetup {
@@ -73,7 +73,7 @@ impl BulkSetup {
             mtu: 1500,
             purge_ofo: 0.0,
             ecn: false,
-            black_hole_detection: false,
+            mtu_probing: tcp_core::MtuProbing::Off,
         }
     }
 }
@@ -96,9 +96,7 @@ impl BulkSetup {
         if self.ecn {
             tcp.ecn = tcp_core::EcnMode::On;
         }
-        if self.black_hole_detection {
-            tcp.mtu_probing = tcp_core::MtuProbing::BlackHole;
-        }
+        tcp.mtu_probing = self.mtu_probing;
         let mut secret = [0u8; 16];
         secret[..8].copy_from_slice(&self.seed.to_le_bytes());
         secret[8] = u8::from(sender);
