@@ -107,7 +107,8 @@ fn transfer_under_icmp(seed: u64, total: usize, every: u64) -> (Vec<u8>, u64, u6
             read.extend_from_slice(&buf[..n]);
         }
         steps += 1;
-        if steps % every == 0 {
+        // The first step always injects (a short transfer may end within `every` steps).
+        if forged == 0 || steps % every == 0 {
             if let Ok(conn) = p.client.connection(c) {
                 let (una, max) = (conn.snd_una().get(), conn.snd_max().get());
                 let before = icmp_state(&conn.info());
