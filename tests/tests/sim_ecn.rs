@@ -1,9 +1,11 @@
 //! ECN (RFC 3168) on the simulator: behind a bottleneck whose queue marks CE once it
 //! holds half a bandwidth-delay product, a flow that negotiated ECN loses nothing and
 //! never reaches the end of the buffer, where the same flow without ECN fills the deep
-//! buffer until it overflows. Virtual time: every number is exact and repeatable. Measured
-//! 2026-12-05: with ECN 87.4 Mbit/s, 0 retransmits, 253 CE marks, 2 window reductions;
-//! without, 93.4 Mbit/s, 18 queue drops and retransmits.
+//! buffer until it overflows, and the ECN flow's goodput is no lower. Virtual time: every
+//! number is exact and repeatable. Measured 2026-12-05: with ECN 93.4 Mbit/s, 0
+//! retransmits, 1 window reduction; without, 93.4 Mbit/s, 18 queue drops and retransmits.
+//! (Before the reduction was held until something above its point was acknowledged, an
+//! ECE on the ACK of exactly that point reduced a second time: 87.4 Mbit/s.)
 
 use tcp_core::Duration;
 use tcp_tests::sim::bulk::{BulkRun, BulkSetup, Stack};
@@ -34,7 +36,7 @@ fn run(ecn: bool) -> (tcp_tests::sim::bulk::BulkResult, u64, u64) {
 }
 
 #[test]
-fn an_ecn_flow_behind_a_marking_queue_loses_nothing_at_nine_tenths_of_the_goodput() {
+fn an_ecn_flow_behind_a_marking_queue_loses_nothing_and_keeps_the_goodput() {
     let (with, marked, queue_drops) = run(true);
     let (without, marked_off, queue_drops_off) = run(false);
     eprintln!(
@@ -66,10 +68,16 @@ fn an_ecn_flow_behind_a_marking_queue_loses_nothing_at_nine_tenths_of_the_goodpu
     assert_eq!(with.retransmits, 0, "nothing lost, nothing resent");
     let s = with.sender_stats.expect("our stack's counters");
     assert!(s.ecn_reductions > 0 && s.ece_received > 0, "{s:?}");
-    // Each mark costs a window reduction as a loss would (RFC 3168 §6.1.2), but nothing
-    // waits for a retransmission: at least 90 % of the drop-tail run's goodput.
+    // Each mark costs a window reduction as a loss would (RFC 3168 §6.1.2), once per
+    // window, and nothing waits for a retransmission: a marking threshold of half the
+    // bandwidth-delay product leaves the window above it after a reduction, so the link
+    // stays as busy as with the deep drop-tail buffer.
+    assert_eq!(
+        s.ecn_reductions, 1,
+        "one reduction for the one congestion episode"
+    );
     assert!(
-        with.goodput_mbit_s >= 0.9 * without.goodput_mbit_s,
+        with.goodput_mbit_s >= without.goodput_mbit_s,
         "{:.1} vs {:.1} Mbit/s",
         with.goodput_mbit_s,
         without.goodput_mbit_s

@@ -30,7 +30,7 @@ pub(crate) struct Ecn {
     demand_cwr: bool,
     /// The next new data segment carries CWR (`TCP_ECN_QUEUE_CWR`).
     queue_cwr: bool,
-    /// The window reduction for an ECE lasts until SND.UNA reaches this (`high_seq` of
+    /// The window reduction for an ECE lasts until SND.UNA passes this (`high_seq` of
     /// Linux's CWR state).
     cwr_until: Option<SeqNum>,
 }
@@ -130,7 +130,11 @@ impl Ecn {
         snd_una: SeqNum,
         snd_max: SeqNum,
     ) -> EceResponse {
-        if self.cwr_until.is_some_and(|u| snd_una.ge(u)) {
+        // The reduction lasts until something *above* its point is acknowledged, so that
+        // the CWR flag has reached the receiver: an ECE on the ACK of exactly the
+        // reduction point still echoes marks from before it (Linux's TCP_CA_CWR exit,
+        // `snd_una != high_seq`).
+        if self.cwr_until.is_some_and(|u| snd_una.gt(u)) {
             self.cwr_until = None;
         }
         if !self.ok || !h.flags.contains(TcpFlags::ECE) || h.flags.contains(TcpFlags::SYN) {
@@ -233,6 +237,12 @@ mod tests {
         assert!(e.in_cwr());
         assert_eq!(
             e.on_ack(&ece, s(1000), s(2000)),
+            EceResponse::None,
+            "the ACK of exactly the reduction point echoes marks from before it"
+        );
+        assert!(e.in_cwr());
+        assert_eq!(
+            e.on_ack(&ece, s(1001), s(2000)),
             EceResponse::Reduce,
             "next window"
         );
