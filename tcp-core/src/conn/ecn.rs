@@ -25,6 +25,8 @@ pub(crate) struct Ecn {
     requested: bool,
     /// Both sides agreed (`TCP_ECN_OK`).
     ok: bool,
+    /// An ECT or CE segment arrived (`TCP_ECN_SEEN`).
+    seen: bool,
     /// A CE mark arrived: every segment carries ECE until the peer's CWR
     /// (`TCP_ECN_DEMAND_CWR`).
     demand_cwr: bool,
@@ -34,6 +36,18 @@ pub(crate) struct Ecn {
     /// Linux's CWR state).
     cwr_until: Option<SeqNum>,
 }
+
+/// How soon the ACK of an arriving segment should go, for ECN's sake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EcnAck {
+    /// This ACK goes at once (`ICSK_ACK_NOW`).
+    pub now: bool,
+    /// Quick-ACK mode for [`ECN_QUICKACKS`] ACKs (`tcp_enter_quickack_mode(sk, 2)`).
+    pub quickack: bool,
+}
+
+/// The quick-ACK budget ECN events grant (Linux's `tcp_enter_quickack_mode(sk, 2)`).
+pub(crate) const ECN_QUICKACKS: u8 = 2;
 
 /// What an ACK's ECE asks of the sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +87,11 @@ impl Ecn {
         self.ok = accept && h.flags.contains(TcpFlags::ECE | TcpFlags::CWR);
     }
 
+    /// A connection rebuilt from a SYN cookie: ECN as the cookie remembers it.
+    pub(crate) fn on_cookie(&mut self, ok: bool) {
+        self.ok = ok;
+    }
+
     /// The peer's SYN in SYN-SENT (simultaneous open): Linux keeps ECN only if our SYN
     /// asked for it and the peer's asks too (`tcp_ecn_rcv_syn`); FreeBSD (`bsd`) agrees
     /// whenever the peer asks and we `accept`.
@@ -104,22 +123,35 @@ impl Ecn {
         (IpEcn::Ect0, cwr)
     }
 
-    /// A segment arrived with codepoint `ecn`. Returns whether its ACK should go at once
-    /// (a CE mark on data that starts the echo: the sender's window may be tiny).
-    pub(crate) fn on_receive(&mut self, h: &TcpHeader, ecn: IpEcn, data: bool) -> bool {
+    /// A segment arrived with codepoint `ecn`: how soon its ACK should go.
+    pub(crate) fn on_receive(&mut self, h: &TcpHeader, ecn: IpEcn, data: bool) -> EcnAck {
+        let mut out = EcnAck::default();
         if !self.ok {
-            return false;
+            return out;
         }
-        let mut quick = false;
         if h.flags.contains(TcpFlags::CWR) && !h.flags.contains(TcpFlags::SYN) {
+            // tcp_ecn_accept_cwr: the sender's window may be one segment; the ACK of the
+            // CWR segment goes at once.
             self.demand_cwr = false;
-            quick = data;
+            out.now = data;
         }
-        if ecn == IpEcn::Ce && data && !self.demand_cwr {
-            self.demand_cwr = true;
-            quick = true;
+        if !data {
+            return out;
         }
-        quick
+        // __tcp_ecn_check_ce.
+        match ecn {
+            // Not ECN-capable after ECT was seen: probably a retransmission.
+            IpEcn::NotEct => out.quickack = self.seen,
+            IpEcn::Ce => {
+                if !self.demand_cwr {
+                    out.quickack = true;
+                    self.demand_cwr = true;
+                }
+                self.seen = true;
+            }
+            IpEcn::Ect0 | IpEcn::Ect1 => self.seen = true,
+        }
+        out
     }
 
     /// An ACK arrived while SND.UNA is `snd_una` and SND.MAX `snd_max`: whether its ECE
@@ -155,6 +187,11 @@ impl Ecn {
             self.cwr_until = Some(snd_max);
             self.queue_cwr = true;
         }
+    }
+
+    /// Whether an ECN-capable or marked segment arrived on this connection.
+    pub(crate) fn seen(&self) -> bool {
+        self.seen
     }
 
     /// Whether a window reduction for ECE is in progress (Linux's `TCP_CA_CWR`).
@@ -209,19 +246,45 @@ mod tests {
     fn ce_is_echoed_until_cwr() {
         let mut e = Ecn::default();
         e.on_syn(&hdr(TcpFlags::SYN | TcpFlags::ECE | TcpFlags::CWR), true);
-        assert!(!e.on_receive(&hdr(TcpFlags::ACK), IpEcn::Ect0, true));
+        let delay = EcnAck::default();
+        let quick = EcnAck {
+            now: false,
+            quickack: true,
+        };
+        assert!(!e.seen());
+        assert_eq!(e.on_receive(&hdr(TcpFlags::ACK), IpEcn::Ect0, true), delay);
+        assert!(e.seen());
         assert_eq!(e.ack_flags(), TcpFlags::empty());
-        assert!(
+        assert_eq!(
             e.on_receive(&hdr(TcpFlags::ACK), IpEcn::Ce, true),
-            "quick ACK"
+            quick,
+            "quick ACKs"
         );
         assert_eq!(e.ack_flags(), TcpFlags::ECE);
-        assert!(
-            !e.on_receive(&hdr(TcpFlags::ACK), IpEcn::Ce, true),
+        assert_eq!(
+            e.on_receive(&hdr(TcpFlags::ACK), IpEcn::Ce, true),
+            delay,
             "already echoing"
         );
-        e.on_receive(&hdr(TcpFlags::ACK | TcpFlags::CWR), IpEcn::Ect0, true);
+        assert_eq!(
+            e.on_receive(&hdr(TcpFlags::ACK | TcpFlags::CWR), IpEcn::Ect0, true),
+            EcnAck {
+                now: true,
+                quickack: false
+            },
+            "the CWR segment's ACK goes at once"
+        );
         assert_eq!(e.ack_flags(), TcpFlags::empty());
+        assert_eq!(
+            e.on_receive(&hdr(TcpFlags::ACK), IpEcn::NotEct, true),
+            quick,
+            "data without ECT after ECT: probably a retransmission"
+        );
+        assert_eq!(
+            e.on_receive(&hdr(TcpFlags::ACK), IpEcn::NotEct, false),
+            delay,
+            "a pure ACK is never ECN-capable"
+        );
     }
 
     #[test]

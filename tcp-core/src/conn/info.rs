@@ -181,6 +181,11 @@ pub struct Info {
     pub sack: bool,
     /// Timestamps negotiated.
     pub timestamps: bool,
+    /// ECN negotiated (RFC 3168 §6.1.1).
+    pub ecn: bool,
+    /// A segment arrived ECN-capable or congestion-marked (Linux's `TCPI_OPT_ECN_SEEN`):
+    /// the path carries the ECN field.
+    pub ecn_seen: bool,
     /// In fast recovery.
     pub ca_state_recovery: bool,
     /// Congestion controller name.

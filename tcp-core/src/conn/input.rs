@@ -62,11 +62,13 @@ impl Connection {
         payload: Bytes,
         ecn: crate::wire::IpEcn,
     ) {
-        if self.ecn.on_receive(seg, ecn, !payload.is_empty()) {
-            // The sender's window may be tiny: the ACK goes at once (Linux's
-            // __tcp_ecn_check_ce enters quick-ACK mode).
+        let urgency = self.ecn.on_receive(seg, ecn, !payload.is_empty());
+        if urgency.quickack {
             let wnd = self.rwnd.rcv_wnd();
-            self.ack.enter_quickack_mode(wnd, MAX_QUICKACKS);
+            self.ack.enter_quickack_mode(wnd, super::ecn::ECN_QUICKACKS);
+        }
+        if urgency.now {
+            self.ack.force_now();
         }
         if ecn == crate::wire::IpEcn::Ce {
             self.stats.ce_received += 1;

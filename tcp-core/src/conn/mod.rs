@@ -596,6 +596,13 @@ impl Connection {
         self.ecn.on_syn(syn, accept);
     }
 
+    /// A SYN cookie's final ACK says whether its SYN-ACK agreed to ECN: on when it did and
+    /// our configuration still accepts it (Linux's `cookie_ecn_ok`).
+    pub(crate) fn ecn_from_cookie(&mut self, agreed: bool) {
+        let accept = self.cfg.ecn != crate::config::EcnMode::Off;
+        self.ecn.on_cookie(agreed && accept);
+    }
+
     /// Whether ECN (RFC 3168) was negotiated.
     pub fn ecn_enabled(&self) -> bool {
         self.ecn.is_ok()
@@ -1403,6 +1410,8 @@ impl Connection {
             window_scaling: self.offered_wscale && self.state != State::SynSent,
             sack: self.sack_ok,
             timestamps: self.ts_ok,
+            ecn: self.ecn.is_ok(),
+            ecn_seen: self.ecn.seen(),
             ca_state_recovery: self.recovery.is_some()
                 || self.loss.as_ref().is_some_and(|l| l.in_recovery()),
             congestion_control: self.cc.name(),

@@ -34,6 +34,8 @@ pub mod options {
     pub const WSCALE: u8 = 4;
     /// ECN negotiated (`TCPI_OPT_ECN`).
     pub const ECN: u8 = 8;
+    /// An ECN-capable or congestion-marked segment arrived (`TCPI_OPT_ECN_SEEN`).
+    pub const ECN_SEEN: u8 = 16;
 }
 
 /// Which limit held the sender back (Linux's `tcp_chrono`).
@@ -283,6 +285,9 @@ impl super::Connection {
         }
         if self.ecn.is_ok() {
             opts |= options::ECN;
+        }
+        if self.ecn.seen() {
+            opts |= options::ECN_SEEN;
         }
         let cwnd = (self.cc.cwnd() / mss).max(1);
         let ssthresh = self.cc.ssthresh();

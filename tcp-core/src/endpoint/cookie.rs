@@ -21,6 +21,20 @@ const TS_OPT_MASK: u32 = (1 << TS_OPT_BITS) - 1;
 /// Window-scale field value meaning "no window scaling".
 const WS_NONE: u32 = 0xf;
 const TS_SACK: u32 = 0x10;
+/// The SYN asked for ECN and we agreed (Linux's `TS_OPT_ECN`).
+const TS_ECN: u32 = 0x20;
+
+/// The options a cookie SYN-ACK agreed to, kept in the low bits of its TSval (Linux's
+/// `cookie_init_timestamp`) and recovered from the final ACK's TSecr.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TsOptions {
+    /// The peer's window-scale shift, if both sides scale.
+    pub wscale: Option<u8>,
+    /// SACK permitted.
+    pub sack: bool,
+    /// ECN agreed (RFC 3168 §6.1.1).
+    pub ecn: bool,
+}
 
 fn minute(now: Instant) -> u32 {
     (now.as_micros() / 60_000_000) as u32
@@ -89,10 +103,13 @@ pub(crate) fn check(
 
 /// Our TSval for a cookie SYN-ACK: the clock with the low bits replaced by the options
 /// (never ahead of the clock).
-pub(crate) fn encode_ts(ts_now: u32, wscale: Option<u8>, sack: bool) -> u32 {
-    let mut opts = wscale.map_or(WS_NONE, |w| u32::from(w.min(14)));
-    if sack {
+pub(crate) fn encode_ts(ts_now: u32, o: TsOptions) -> u32 {
+    let mut opts = o.wscale.map_or(WS_NONE, |w| u32::from(w.min(14)));
+    if o.sack {
         opts |= TS_SACK;
+    }
+    if o.ecn {
+        opts |= TS_ECN;
     }
     let mut v = (ts_now & !TS_OPT_MASK) | opts;
     if v.wrapping_sub(ts_now) as i32 > 0 {
@@ -101,10 +118,15 @@ pub(crate) fn encode_ts(ts_now: u32, wscale: Option<u8>, sack: bool) -> u32 {
     v
 }
 
-/// Options recovered from the TSecr of a final ACK: (window-scale shift, SACK permitted).
-pub(crate) fn decode_ts(ecr: u32) -> (Option<u8>, bool) {
+/// Options recovered from the TSecr of a final ACK (Linux's `cookie_timestamp_decode`,
+/// `cookie_ecn_ok`).
+pub(crate) fn decode_ts(ecr: u32) -> TsOptions {
     let ws = ecr & 0xf;
-    ((ws != WS_NONE).then_some(ws as u8), ecr & TS_SACK != 0)
+    TsOptions {
+        wscale: (ws != WS_NONE).then_some(ws as u8),
+        sack: ecr & TS_SACK != 0,
+        ecn: ecr & TS_ECN != 0,
+    }
 }
 
 #[cfg(test)]
@@ -148,11 +170,19 @@ mod tests {
     }
 
     #[test]
-    fn timestamp_bits_carry_window_scale_and_sack() {
-        let v = encode_ts(1_000_000, Some(7), true);
+    fn timestamp_bits_carry_window_scale_sack_and_ecn() {
+        let all = TsOptions {
+            wscale: Some(7),
+            sack: true,
+            ecn: true,
+        };
+        let v = encode_ts(1_000_000, all);
         assert!(v <= 1_000_000);
-        assert_eq!(decode_ts(v), (Some(7), true));
-        assert_eq!(decode_ts(encode_ts(5_000, None, false)), (None, false));
+        assert_eq!(decode_ts(v), all);
+        let none = TsOptions::default();
+        assert_eq!(decode_ts(encode_ts(5_000, none)), none);
+        let ecn_only = TsOptions { ecn: true, ..none };
+        assert_eq!(decode_ts(encode_ts(5_000, ecn_only)), ecn_only);
     }
 
     #[test]

@@ -367,22 +367,24 @@ impl Endpoint {
         // Without timestamps on the SYN-ACK (the peer did not offer them, or we do not use
         // them) the cookie has nowhere to remember window scaling and SACK, so the SYN-ACK
         // does not offer them (as Linux's cookie_init_timestamp fallback).
+        // Nor ECN (tcp_conn_request: no timestamps, no ecn_ok).
         if seg.header.options.timestamps.is_none() {
             seg.header.options.window_scale = None;
             seg.header.options.sack_permitted = false;
+            seg.header.flags.remove(crate::wire::TcpFlags::ECE);
         }
-        // Nor does it remember ECN: the cookie SYN-ACK does not agree to it.
-        seg.header.flags.remove(crate::wire::TcpFlags::ECE);
         // With timestamps, the options we must remember ride in the low bits of TSval.
+        let opts = cookie::TsOptions {
+            wscale: seg
+                .header
+                .options
+                .window_scale
+                .and(syn.options.window_scale),
+            sack: seg.header.options.sack_permitted,
+            ecn: seg.header.flags.contains(crate::wire::TcpFlags::ECE),
+        };
         if let Some(ts) = seg.header.options.timestamps.as_mut() {
-            ts.val = cookie::encode_ts(
-                ts.val,
-                seg.header
-                    .options
-                    .window_scale
-                    .and(syn.options.window_scale),
-                seg.header.options.sack_permitted,
-            );
+            ts.val = cookie::encode_ts(ts.val, opts);
         }
         self.stats.cookies_sent += 1;
         self.push_control(tuple, seg);
@@ -403,18 +405,18 @@ impl Endpoint {
             self.stats.accept_queue_overflow += 1;
             return;
         }
-        let (ws, sack) = h
+        let opts = h
             .options
             .timestamps
-            .map_or((None, false), |ts| cookie::decode_ts(ts.ecr));
+            .map_or(cookie::TsOptions::default(), |ts| cookie::decode_ts(ts.ecr));
         let hs = Handshake {
             local_port: tuple.local.port(),
             remote_port: tuple.remote.port(),
             iss: h.ack - 1,
             irs: h.seq - 1,
             peer_mss: Some(mss),
-            peer_wscale: ws.filter(|_| self.cfg.window_scaling),
-            sack: sack && self.cfg.sack,
+            peer_wscale: opts.wscale.filter(|_| self.cfg.window_scaling),
+            sack: opts.sack && self.cfg.sack,
             ts_recent: h
                 .options
                 .timestamps
@@ -424,9 +426,9 @@ impl Endpoint {
             peer_window: h.window,
         };
         self.stats.cookies_validated += 1;
-        // A SYN cookie does not remember whether the SYN asked for ECN: no ECN (Linux
-        // keeps it in the cookie's timestamp bits; ours does not).
         let mut conn = Connection::from_handshake(self.cfg.clone(), now, &hs);
+        // ECN as the cookie's timestamp bits remember it (Linux's cookie_ecn_ok).
+        conn.ecn_from_cookie(opts.ecn);
         self.pmtu.apply(&mut conn, tuple.remote.ip(), now);
         conn.handle_segment_ecn(now, h, payload, self.rx_ecn);
         let i = self.insert_conn(conn, tuple, Some(lh));

@@ -397,6 +397,8 @@ pub(super) fn all_unknown(profile: Profile, why: &str) -> Vec<(String, Lookup)> 
         window_scaling: false,
         sack: false,
         timestamps: false,
+        ecn: false,
+        ecn_seen: false,
         ca_state_recovery: false,
         congestion_control: "",
         send_buffered: 0,
