@@ -1,7 +1,8 @@
 //! The driver: an [`Endpoint`] bound to packet links, a clock and a `mio` registry.
 
+use crate::UdpLink;
 use crate::error::{conn_err, connect_err, handle_err, listen_err, read_err, state_err, write_err};
-use crate::link::{Frame, Link, UdpLink};
+use crate::link::{Frame, Link};
 use bytes::{Bytes, BytesMut};
 use mio::{Interest, Registry, Token};
 use std::collections::HashMap;
@@ -31,6 +32,9 @@ pub struct DriverStats {
     pub send_errors: u64,
     /// Times a link's send would block (the transmit was kept and retried).
     pub send_blocked: u64,
+    /// ICMP errors links learned from the operating system and handed to the endpoint
+    /// (a send refused as larger than the path MTU, an ICMP message about a datagram).
+    pub icmp_errors: u64,
     /// Receive errors other than `WouldBlock` (ignored).
     pub recv_errors: u64,
     /// Transmits dropped because no link had their source address.
@@ -50,6 +54,8 @@ const RX_CHUNK: usize = 1 << 20;
 const TX_BATCH: usize = 64;
 /// Packets received before the driver flushes what they caused (ACKs) and goes on.
 const RX_BATCH: usize = 64;
+/// Most ICMP errors taken from a link at a time (a link keeps a bounded queue of them).
+const MAX_ICMP_PER_CALL: usize = 256;
 
 /// Owns an [`Endpoint`] and its links, reads the clock, and turns readiness and deadlines
 /// into endpoint calls.
@@ -242,7 +248,10 @@ impl Driver {
             };
             let r = match slot.link.recv(&mut self.rx[..MAX_PACKET]) {
                 Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.take_icmp_errors(i);
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => {
                     self.stats.recv_errors += 1;
@@ -273,10 +282,23 @@ impl Driver {
         }
     }
 
+    /// Hands the ICMP errors link `i` learned from the operating system to the endpoint
+    /// ([`Link::poll_icmp_error`]).
+    fn take_icmp_errors(&mut self, i: usize) {
+        let now = self.now();
+        for _ in 0..MAX_ICMP_PER_CALL {
+            let Some(err) = self.links.get_mut(i).and_then(|s| s.link.poll_icmp_error()) else {
+                return;
+            };
+            self.stats.icmp_errors += 1;
+            self.endpoint.handle_icmp_error(now, &err);
+        }
+    }
+
     /// Remembers that the packet's connection arrived on link `i`.
     fn note_arrival(&mut self, i: usize, packet: &[u8], frame: Frame) {
         let (src, dst, tcp): (IpAddr, IpAddr, &[u8]) = match frame {
-            Frame::Segment { src, dst } => (src, dst, packet),
+            Frame::Segment { src, dst, .. } => (src, dst, packet),
             Frame::Packet => match tcp_core::wire::parse_ip_packet(packet) {
                 Ok((ip, range)) if ip.protocol() == tcp_core::wire::IPPROTO_TCP => {
                     (ip.src(), ip.dst(), &packet[range])
@@ -303,7 +325,9 @@ impl Driver {
     fn handle_frame(&mut self, now: Instant, packet: Bytes, frame: Frame) {
         self.stats.packets_in += 1;
         let r = match frame {
-            Frame::Segment { src, dst } => self.endpoint.handle_segment(now, src, dst, packet),
+            Frame::Segment { src, dst, ecn } => {
+                self.endpoint.handle_segment_ecn(now, src, dst, packet, ecn)
+            }
             Frame::Packet => self.endpoint.handle_packet(now, packet),
         };
         if r.is_err() {
@@ -372,6 +396,9 @@ impl Driver {
                 Err(_) => {
                     self.stats.send_errors += 1;
                     self.out.remove(0);
+                    // A refusal may say why (a path MTU, an ICMP error): the endpoint
+                    // then has new segments to send, which the next batch takes.
+                    self.take_icmp_errors(self.out_link);
                 }
             }
         }

@@ -48,12 +48,14 @@ pub mod check;
 mod driver;
 pub mod error;
 mod link;
+mod lossy;
 mod net;
+mod udp_link;
+mod udp_msg;
 
 pub use driver::{Driver, DriverStats, LinkId, random_secret};
-pub use link::{
-    Frame, Impairment, Link, LossyLink, LossyStats, MAX_UDP_PAYLOAD, Received, UdpLink,
-    UdpLinkStats,
-};
+pub use link::{Frame, Link, Received};
+pub use lossy::{Impairment, LossyLink, LossyStats};
 pub use net::{Net, TcpListener, TcpStream};
 pub use tcp_core;
+pub use udp_link::{MAX_UDP_PAYLOAD, UdpLink, UdpLinkStats};

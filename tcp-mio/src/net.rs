@@ -6,8 +6,8 @@
 //! no data or no buffer space, and [`Net::poll`] (or [`Net::run_until`]) makes progress.
 //! Everything is single-threaded: one `Net` per thread.
 
+use crate::UdpLink;
 use crate::driver::{Driver, LinkId};
-use crate::link::UdpLink;
 use mio::{Events, Poll, Token};
 use std::cell::{RefCell, RefMut};
 use std::io::{self, Read, Write};

@@ -658,25 +658,39 @@ impl Endpoint {
         ip: &crate::wire::IpHeader,
         body: &[u8],
     ) -> Result<(), InputError> {
-        self.stats.icmp_in += 1;
         let err = match crate::wire::parse_icmp_error(ip, body) {
             Ok(Some(e)) => e,
             Ok(None) => {
+                self.stats.icmp_in += 1;
                 self.stats.icmp_ignored += 1;
                 return Ok(());
             }
             Err(e) => {
+                self.stats.icmp_in += 1;
                 self.stats.malformed += 1;
                 return Err(e.into());
             }
         };
+        self.handle_icmp_error(now, &err);
+        Ok(())
+    }
+
+    /// An ICMP or ICMPv6 error about one of our segments that the adapter learned other
+    /// than as a packet (for example from a UDP socket's error queue, or a send the
+    /// operating system refused as larger than the path MTU): it goes to its connection
+    /// ([`Connection::handle_icmp`], which accepts it only about data in flight, RFC 5927
+    /// §4.1) or half-open entry, and is counted as [`EndpointStats::icmp_in`]; one about
+    /// no connection of ours is counted as ignored.
+    pub fn handle_icmp_error(&mut self, now: Instant, err: &crate::wire::IcmpError) {
+        self.stats.icmp_in += 1;
+        let err = *err;
         let tuple = FourTuple {
             local: SocketAddr::new(err.local, err.local_port),
             remote: SocketAddr::new(err.remote, err.remote_port),
         };
         let Some(i) = self.table.lookup(&tuple, |j| slot_tuple(&self.slots, j)) else {
             self.stats.icmp_ignored += 1;
-            return Ok(());
+            return;
         };
         match self.slots.get_mut(i as usize).map(|s| &mut s.kind) {
             Some(SlotKind::Conn(e)) => {
@@ -698,7 +712,6 @@ impl Endpoint {
             }
             _ => self.stats.icmp_ignored += 1,
         }
-        Ok(())
     }
 
     /// [`Endpoint::handle_segment`] for a segment whose IP header carried the ECN

@@ -57,6 +57,19 @@ impl IcmpProblem {
     pub fn is_error(self) -> bool {
         !matches!(self, IcmpProblem::PacketTooBig { .. })
     }
+
+    /// What an ICMP (IPv4) or ICMPv6 (`ipv6`) error of `ty`/`code` says, `rest` being
+    /// its second word (the next-hop MTU of a packet too big); `None` for a message TCP
+    /// does not act on. [`parse_icmp_error`] uses it; adapters that learn of errors from
+    /// the operating system (a UDP socket's error queue) rather than as packets build an
+    /// [`IcmpError`] with it.
+    pub fn from_type_code(ipv6: bool, ty: u8, code: u8, rest: u32) -> Option<IcmpProblem> {
+        if ipv6 {
+            classify_v6(ty, code, rest)
+        } else {
+            classify_v4(ty, code, rest)
+        }
+    }
 }
 
 /// An ICMP or ICMPv6 error about one TCP segment we sent.
@@ -98,12 +111,7 @@ pub fn parse_icmp_error(ip: &IpHeader, body: &[u8]) -> Result<Option<IcmpError>,
         return Err(WireError::BadChecksum);
     }
     let rest = u32::from_be_bytes([*r0, *r1, *r2, *r3]);
-    let problem = if v6 {
-        classify_v6(*ty, *code, rest)
-    } else {
-        classify_v4(*ty, *code, rest)
-    };
-    let Some(problem) = problem else {
+    let Some(problem) = IcmpProblem::from_type_code(v6, *ty, *code, rest) else {
         return Ok(None);
     };
     // The quoted packet: its IP header, then at least 8 bytes of TCP. Its lengths are

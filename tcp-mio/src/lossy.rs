@@ -1,0 +1,221 @@
+//! [`LossyLink`]: seeded impairments between a link and the core, for tests over real
+//! sockets.
+
+use crate::check::XorShift;
+use crate::link::{Frame, Link, Received};
+use mio::{Interest, Registry, Token};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use tcp_core::{FourTuple, Transmit};
+
+/// Parameters of a [`LossyLink`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Impairment {
+    /// Seed of the pseudo-random decisions (the same seed and traffic give the same
+    /// decisions).
+    pub seed: u64,
+    /// Probability that a received packet is dropped.
+    pub drop: f64,
+    /// Probability that a received packet is held back and delivered after the next one.
+    pub reorder: f64,
+    /// Probability that a transmitted segment is dropped before it reaches the link.
+    pub send_drop: f64,
+}
+
+/// Counters of a [`LossyLink`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LossyStats {
+    /// Received packets dropped.
+    pub dropped: u64,
+    /// Received packets delivered out of order.
+    pub reordered: u64,
+    /// Transmits dropped.
+    pub send_dropped: u64,
+}
+
+/// Wraps a link and impairs it between the socket and the core: seeded drops and
+/// reordering of received packets, and drops of sent ones. For tests of recovery over real
+/// sockets.
+#[derive(Debug)]
+pub struct LossyLink<L> {
+    inner: L,
+    cfg: Impairment,
+    rng: XorShift,
+    held: Option<(Vec<u8>, Frame)>,
+    release_held: bool,
+    /// Packets split off a coalesced batch, waiting for their own impairment decision.
+    staged: std::collections::VecDeque<(Vec<u8>, Frame)>,
+    stats: LossyStats,
+}
+
+impl<L: Link> LossyLink<L> {
+    /// Wraps `inner` with the given impairment.
+    pub fn new(inner: L, cfg: Impairment) -> Self {
+        LossyLink {
+            inner,
+            rng: XorShift::new(cfg.seed),
+            cfg,
+            held: None,
+            release_held: false,
+            staged: Default::default(),
+            stats: LossyStats::default(),
+        }
+    }
+
+    /// The wrapped link.
+    pub fn inner(&self) -> &L {
+        &self.inner
+    }
+
+    /// The wrapped link, mutably (for example to add peers).
+    pub fn inner_mut(&mut self) -> &mut L {
+        &mut self.inner
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &LossyStats {
+        &self.stats
+    }
+
+    /// Splits a coalesced batch: the first packet stays in `buf`, the others are staged.
+    fn split(&mut self, buf: &[u8], r: Received) -> Received {
+        let Some(size) = r.segment_size else {
+            return r;
+        };
+        for chunk in buf[size..r.len].chunks(size) {
+            self.staged.push_back((chunk.to_vec(), r.frame));
+        }
+        Received {
+            len: size,
+            frame: r.frame,
+            segment_size: None,
+        }
+    }
+
+    fn deliver_held(&mut self, buf: &mut [u8]) -> Option<Received> {
+        let (data, frame) = self.held.take()?;
+        self.release_held = false;
+        buf[..data.len()].copy_from_slice(&data);
+        Some(Received {
+            len: data.len(),
+            frame,
+            segment_size: None,
+        })
+    }
+}
+
+impl<L: Link> Link for LossyLink<L> {
+    fn send(&mut self, t: &Transmit, scratch: &mut [u8]) -> io::Result<()> {
+        if self.rng.chance(self.cfg.send_drop) {
+            self.stats.send_dropped += 1;
+            return Ok(());
+        }
+        self.inner.send(t, scratch)
+    }
+
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
+        if self.release_held {
+            if let Some(r) = self.deliver_held(buf) {
+                return Ok(r);
+            }
+        }
+        loop {
+            let r = if let Some((data, frame)) = self.staged.pop_front() {
+                buf[..data.len()].copy_from_slice(&data);
+                Received {
+                    len: data.len(),
+                    frame,
+                    segment_size: None,
+                }
+            } else {
+                match self.inner.recv(buf) {
+                    Ok(r) => self.split(buf, r),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // Nothing more is coming now: a held packet must not wait for
+                        // traffic that may never come.
+                        return self.deliver_held(buf).ok_or(e);
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            if self.rng.chance(self.cfg.drop) {
+                self.stats.dropped += 1;
+                continue;
+            }
+            if self.held.is_none() && self.rng.chance(self.cfg.reorder) {
+                self.held = Some((buf[..r.len].to_vec(), r.frame));
+                continue;
+            }
+            if self.held.is_some() {
+                self.stats.reordered += 1;
+                self.release_held = true;
+            }
+            return Ok(r);
+        }
+    }
+
+    fn local_ip(&self, remote: IpAddr) -> Option<IpAddr> {
+        self.inner.local_ip(remote)
+    }
+
+    fn set_route(&mut self, tuple: FourTuple, next_hop: SocketAddr) {
+        self.inner.set_route(tuple, next_hop);
+    }
+}
+
+impl<L: Link> mio::event::Source for LossyLink<L> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        self.inner.register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        self.inner.reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        self.inner.deregister(registry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UdpLink;
+
+    #[test]
+    fn a_lossy_link_with_certain_drop_delivers_nothing_and_counts_it() {
+        let lo: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let a = UdpLink::bind(lo).unwrap();
+        let sender = std::net::UdpSocket::bind(lo).unwrap();
+        let to = a.local_addr();
+        let mut lossy = LossyLink::new(
+            a,
+            Impairment {
+                seed: 3,
+                drop: 1.0,
+                reorder: 0.0,
+                send_drop: 0.0,
+            },
+        );
+        for _ in 0..3 {
+            sender.send_to(&[0u8; 20], to).unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut buf = vec![0u8; 65_536];
+        assert_eq!(
+            lossy.recv(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert_eq!(lossy.stats().dropped, 3);
+    }
+}
