@@ -243,14 +243,19 @@ impl Endpoint {
 
     /// The SYN-ACK answering `syn`, built by the connection code itself so it is identical
     /// to what a `Connection` in SYN_RCVD sends.
+    /// The SYN-ACK for `syn` from `remote`, offering an MSS that fits the path MTU known
+    /// for it (Linux's tcp_make_synack takes the advertised MSS from the route, whose MTU
+    /// a packet too big lowered).
     fn synack(
-        &self,
+        &mut self,
         now: Instant,
         syn: &TcpHeader,
+        remote: core::net::IpAddr,
         iss: SeqNum,
         ts_offset: u32,
     ) -> Option<Segment> {
         let mut c = Connection::accept(self.cfg.clone(), now, syn, iss, ts_offset).ok()?;
+        self.pmtu.apply(&mut c, remote, now);
         c.poll_transmit(now)
     }
 
@@ -341,7 +346,7 @@ impl Endpoint {
         l.syn_queue += 1;
         let iss = hash::isn(&self.ep.secret, tuple.local, tuple.remote, now);
         let tso = hash::ts_offset(&self.ep.secret, tuple.local, tuple.remote);
-        if let Some(seg) = self.synack(now, h, iss, tso) {
+        if let Some(seg) = self.synack(now, h, tuple.remote.ip(), iss, tso) {
             self.push_control(tuple, seg);
         }
         let i = self.alloc_slot(SlotKind::HalfOpen(Box::new(HalfOpen {
@@ -361,7 +366,7 @@ impl Endpoint {
         let idx = cookie::mss_index(syn.options.mss.unwrap_or(536));
         let iss = cookie::make(&self.ep.secret, &tuple, syn.seq, now, idx);
         let tso = hash::ts_offset(&self.ep.secret, tuple.local, tuple.remote);
-        let Some(mut seg) = self.synack(now, syn, iss, tso) else {
+        let Some(mut seg) = self.synack(now, syn, tuple.remote.ip(), iss, tso) else {
             return;
         };
         // Without timestamps on the SYN-ACK (the peer did not offer them, or we do not use
@@ -490,7 +495,7 @@ impl Endpoint {
             if !f.contains(TcpFlags::ACK) && h.seq == irs {
                 // Our SYN-ACK was lost: the peer retransmitted its SYN.
                 let (syn, iss, tso) = (ho.syn, ho.iss, ho.ts_offset);
-                if let Some(seg) = self.synack(now, &syn, iss, tso) {
+                if let Some(seg) = self.synack(now, &syn, tuple.remote.ip(), iss, tso) {
                     self.push_control(tuple, seg);
                 }
             }
@@ -632,7 +637,7 @@ impl Endpoint {
         ho.deadline = now + mul_capped(self.cfg.initial_rto, k, self.cfg.max_rto);
         let (syn, iss, tso, tuple) = (ho.syn, ho.iss, ho.ts_offset, ho.tuple);
         self.stats.synack_retransmits += 1;
-        if let Some(seg) = self.synack(now, &syn, iss, tso) {
+        if let Some(seg) = self.synack(now, &syn, tuple.remote.ip(), iss, tso) {
             self.push_control(tuple, seg);
         }
         self.schedule(i);

@@ -57,7 +57,7 @@ impl PmtuCache {
 
     /// Starts a new connection to `dst` with the path MTU known for it: its SYN or
     /// SYN-ACK, if not yet sent, offers an MSS that fits ([`Connection::start_with_path_mtu`];
-    /// a connection from the SYN queue or a SYN cookie already offered the interface's).
+    /// the listener applies it to the SYN-ACKs it sends for its SYN queue and cookies).
     pub(super) fn apply(&mut self, conn: &mut Connection, dst: IpAddr, now: Instant) {
         if let Some(mtu) = self.lookup(dst, now) {
             conn.start_with_path_mtu(now, mtu, dst.is_ipv6());
