@@ -195,16 +195,35 @@ mod linux {
         (addr, len as libc::socklen_t)
     }
 
-    /// Receives one datagram, or a GRO batch of them, into `buf`.
-    pub(crate) fn recv(socket: &mio::net::UdpSocket, buf: &mut [u8]) -> io::Result<RecvMeta> {
+    /// The control messages this module reads, as the kernel attached them to a
+    /// received datagram or queued error.
+    #[derive(Default)]
+    struct Control {
+        /// `UDP_GRO`: the segment size of a coalesced batch.
+        gro: Option<libc::c_int>,
+        /// `IP_TOS` / `IPV6_TCLASS`: the traffic class byte, ECN in its low bits.
+        tos: u8,
+        /// `IP_RECVERR` / `IPV6_RECVERR`: a queued error.
+        err: Option<libc::sock_extended_err>,
+    }
+
+    /// One `recvmsg` call with `flags` into `buf`: the bytes received, the address the
+    /// kernel named (the sender, or the destination a queued error is about), and the
+    /// control messages this module reads.
+    fn recvmsg(
+        socket: &mio::net::UdpSocket,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, Option<SocketAddr>, Control)> {
         // SAFETY: sockaddr_storage and msghdr are plain data; all zeroes is valid.
         let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),
         };
-        // u64 array: aligned for cmsghdr; room for UDP_GRO and IP_TOS / IPV6_TCLASS.
-        let mut control = [0u64; 8];
+        // u64 array: aligned for cmsghdr; room for GRO and TOS, or for an extended error
+        // and its offender's address.
+        let mut control = [0u64; 16];
         // SAFETY: as above.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
@@ -216,38 +235,49 @@ mod linux {
         // SAFETY: recvmsg writes at most `buf.len()` bytes into `buf`, at most
         // `msg_namelen` into `addr` and at most `msg_controllen` into `control`, all
         // borrowed for the call.
-        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
+        let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, flags) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        let (mut segment_size, mut tos) = (None, 0u8);
+        let mut c = Control::default();
         // SAFETY: the control messages are walked with the CMSG_* helpers within the
-        // `msg_controllen` the kernel set, and each is read with the size its type has.
+        // `msg_controllen` the kernel set, and each is read (unaligned) with the size its
+        // level and type give it.
         unsafe {
             let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
             while !cmsg.is_null() {
                 let data = libc::CMSG_DATA(cmsg);
                 match ((*cmsg).cmsg_level, (*cmsg).cmsg_type) {
                     (libc::SOL_UDP, UDP_GRO) => {
-                        let v = std::ptr::read_unaligned(data.cast::<libc::c_int>());
-                        segment_size = usize::try_from(v).ok();
+                        c.gro = Some(std::ptr::read_unaligned(data.cast::<libc::c_int>()));
                     }
-                    (libc::IPPROTO_IP, libc::IP_TOS) => tos = *data,
+                    (libc::IPPROTO_IP, libc::IP_TOS) => c.tos = *data,
                     (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => {
-                        tos = std::ptr::read_unaligned(data.cast::<libc::c_int>()) as u8;
+                        c.tos = std::ptr::read_unaligned(data.cast::<libc::c_int>()) as u8;
+                    }
+                    (libc::IPPROTO_IP, libc::IP_RECVERR)
+                    | (libc::IPPROTO_IPV6, libc::IPV6_RECVERR) => {
+                        c.err = Some(std::ptr::read_unaligned(
+                            data.cast::<libc::sock_extended_err>(),
+                        ));
                     }
                     _ => {}
                 }
                 cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
             }
         }
-        let from = from_sockaddr(&addr)
-            .ok_or_else(|| io::Error::other("recvmsg: unknown address family"))?;
+        Ok((n as usize, from_sockaddr(&addr), c))
+    }
+
+    /// Receives one datagram, or a GRO batch of them, into `buf`.
+    pub(crate) fn recv(socket: &mio::net::UdpSocket, buf: &mut [u8]) -> io::Result<RecvMeta> {
+        let (len, from, c) = recvmsg(socket, buf, 0)?;
+        let from = from.ok_or_else(|| io::Error::other("recvmsg: unknown address family"))?;
         Ok(RecvMeta {
-            len: n as usize,
+            len,
             from,
-            segment_size,
-            ecn: IpEcn::from_tos(tos),
+            segment_size: c.gro.and_then(|v| usize::try_from(v).ok()),
+            ecn: IpEcn::from_tos(c.tos),
         })
     }
 
@@ -313,54 +343,9 @@ mod linux {
 
     /// Reads one entry of the socket's error queue; `WouldBlock` when it is empty.
     pub(crate) fn recv_error(socket: &mio::net::UdpSocket) -> io::Result<QueuedError> {
-        // SAFETY: plain data; all zeroes is valid.
-        let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
         let mut head = [0u8; 8];
-        let mut iov = libc::iovec {
-            iov_base: head.as_mut_ptr().cast(),
-            iov_len: head.len(),
-        };
-        // Room for the extended error and its offender address.
-        let mut control = [0u64; 16];
-        // SAFETY: as above.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_name = (&mut addr as *mut libc::sockaddr_storage).cast();
-        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control) as _;
-        // SAFETY: recvmsg writes within the buffers described, all borrowed for the call.
-        let n = unsafe {
-            libc::recvmsg(
-                socket.as_raw_fd(),
-                &mut msg,
-                libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut err = None;
-        // SAFETY: the control messages are walked with the CMSG_* helpers within the
-        // `msg_controllen` the kernel set; an IP_RECVERR / IPV6_RECVERR message holds a
-        // sock_extended_err, read unaligned.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                let is_err = matches!(
-                    ((*cmsg).cmsg_level, (*cmsg).cmsg_type),
-                    (libc::IPPROTO_IP, libc::IP_RECVERR) | (libc::IPPROTO_IPV6, libc::IPV6_RECVERR)
-                );
-                if is_err {
-                    err = Some(std::ptr::read_unaligned(
-                        libc::CMSG_DATA(cmsg).cast::<libc::sock_extended_err>(),
-                    ));
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-            }
-        }
-        let Some(e) = err else {
+        let (n, dest, c) = recvmsg(socket, &mut head, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)?;
+        let Some(e) = c.err else {
             return Ok(QueuedError {
                 origin: ErrOrigin::Other,
                 errno: 0,
@@ -382,9 +367,9 @@ mod linux {
             errno: e.ee_errno as i32,
             type_code: (e.ee_type, e.ee_code),
             info: e.ee_info,
-            dest: from_sockaddr(&addr),
+            dest,
             head,
-            head_len: (n as usize).min(head.len()),
+            head_len: n.min(head.len()),
         })
     }
 }
