@@ -201,6 +201,7 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                     peer_ts = ts.val;
                 }
                 let payload = support::arb_payload(u)?;
+                let ecn = support::arb_ecn(u)?;
                 let hdr = TcpHeader {
                     src_port: if u.ratio(1u8, 32u8)? { 1 } else { RPORT },
                     dst_port: LPORT,
@@ -221,7 +222,7 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                         payload.len(),
                         hdr.options
                     ));
-                    h.conn.handle_segment(h.now, &hdr, payload);
+                    h.conn.handle_segment_ecn(h.now, &hdr, payload, ecn);
                     h.check("handle_segment");
                 }
             }

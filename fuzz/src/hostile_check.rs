@@ -392,6 +392,7 @@ fn run_hostile(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                 } else {
                     bytes::Bytes::new()
                 };
+                let ecn = support::arb_ecn(u)?;
                 let hdr = TcpHeader {
                     src_port: 80,
                     dst_port: 40_000,
@@ -444,7 +445,7 @@ fn run_hostile(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     hdr.options
                 ));
                 let before = h.conn.rcv_nxt();
-                h.conn.handle_segment(h.now, &hdr, payload);
+                h.conn.handle_segment_ecn(h.now, &hdr, payload, ecn);
                 peer_sent = peer_sent.wrapping_add(h.conn.rcv_nxt().since(before));
                 h.check("handle_segment");
             }

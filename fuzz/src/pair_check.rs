@@ -167,8 +167,9 @@ impl PairSide {
     }
 }
 
-/// A packet on the link: delivery time, send order, receiving side, bytes.
-type InFlightPacket = core::cmp::Reverse<(tcp_core::Instant, u64, u8, Vec<u8>)>;
+/// A packet on the link: delivery time, send order, receiving side, ECN codepoint (its
+/// two bits), bytes.
+type InFlightPacket = core::cmp::Reverse<(tcp_core::Instant, u64, u8, u8, Vec<u8>)>;
 
 struct PairLink {
     queue: std::collections::BinaryHeap<InFlightPacket>,
@@ -183,7 +184,7 @@ struct PairLink {
 }
 
 impl PairLink {
-    fn send(&mut self, now: tcp_core::Instant, to: u8, mut bytes: Vec<u8>) {
+    fn send(&mut self, now: tcp_core::Instant, to: u8, mut ecn: tcp_core::IpEcn, mut bytes: Vec<u8>) {
         use core::cmp::Reverse;
         use tcp_core::Duration;
         let f = self.faults.get(self.next_fault).copied().unwrap_or(0);
@@ -191,6 +192,11 @@ impl PairLink {
         let extra = Duration::from_millis(u64::from(f >> 3) * 7);
         let mut at = now + self.delay;
         match f & 7 {
+            3 if ecn != tcp_core::IpEcn::NotEct => {
+                // A router marks congestion instead of dropping (RFC 3168 §5).
+                support::trace(format_args!("  link: CE"));
+                ecn = tcp_core::IpEcn::Ce;
+            }
             4 => {
                 support::trace(format_args!("  link: drop"));
                 self.lossy = true;
@@ -199,7 +205,7 @@ impl PairLink {
             5 => {
                 self.reordered = true;
                 self.order += 1;
-                let dup = Reverse((at + extra, self.order, to, bytes.clone()));
+                let dup = Reverse((at + extra, self.order, to, ecn.bits(), bytes.clone()));
                 self.queue.push(dup);
             }
             6 => {
@@ -216,7 +222,7 @@ impl PairLink {
         self.order += 1;
         let late = if f & 7 == 5 { at + extra } else { at };
         self.max_transit = self.max_transit.max(late.saturating_duration_since(now));
-        self.queue.push(Reverse((at, self.order, to, bytes)));
+        self.queue.push(Reverse((at, self.order, to, ecn.bits(), bytes)));
     }
 
     fn next_at(&self) -> Option<tcp_core::Instant> {
@@ -263,7 +269,7 @@ impl PairSim {
                     t.segment.payload.len()
                 ));
                 let bytes = support::check_emitted(h, &t.segment.payload, t.src.ip(), t.dst.ip());
-                self.link.send(self.now, 1 - s as u8, bytes);
+                self.link.send(self.now, 1 - s as u8, t.segment.ecn, bytes);
             }
         }
     }
@@ -297,12 +303,16 @@ impl PairSim {
         let mut delivered = 0;
         while self.link.next_at().is_some_and(|t| t <= self.now) {
             delivered += 1;
-            let core::cmp::Reverse((_, _, to, bytes)) = self.link.queue.pop().unwrap();
+            let core::cmp::Reverse((_, _, to, ecn, bytes)) = self.link.queue.pop().unwrap();
             let to = usize::from(to);
             let (src, dst) = (self.sides[1 - to].addr.ip(), self.sides[to].addr.ip());
-            let _ = self.sides[to]
-                .ep
-                .handle_segment(self.now, src, dst, bytes::Bytes::from(bytes));
+            let _ = self.sides[to].ep.handle_segment_ecn(
+                self.now,
+                src,
+                dst,
+                bytes::Bytes::from(bytes),
+                tcp_core::IpEcn::from_tos(ecn),
+            );
         }
         for s in &mut self.sides {
             if s.ep.poll_timeout().is_some_and(|t| t <= self.now) {

@@ -82,6 +82,12 @@ pub fn arb_config(u: &mut Unstructured<'_>) -> ArbResult<Config> {
         c.base_mss = *u.choose(&[1024u16, 256, 48])?;
         c.retries1 = u32::from(u.int_in_range(1u8..=3)?);
     }
+    // ECN (RFC 3168): asked for, accepted when asked (the default), or off.
+    c.ecn = match flags >> 11 & 3 {
+        1 => tcp_core::EcnMode::On,
+        2 => tcp_core::EcnMode::Off,
+        _ => tcp_core::EcnMode::Passive,
+    };
     c.mss = *u.choose(&[1460u16, 536, 88, 1220, 9000, 64])?;
     c.send_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
     c.recv_buffer = *u.choose(&[16 * 1024usize, 4096, 1024, 65_536, 200])?;
@@ -194,6 +200,20 @@ pub fn arb_options(
         o.sack_blocks = blocks;
     }
     Ok(o)
+}
+
+/// The ECN codepoint of an arriving segment's IP header: mostly not-ECT, sometimes ECT or
+/// a congestion mark.
+pub fn arb_ecn(u: &mut Unstructured<'_>) -> ArbResult<tcp_core::IpEcn> {
+    use tcp_core::IpEcn;
+    Ok(*u.choose(&[
+        IpEcn::NotEct,
+        IpEcn::NotEct,
+        IpEcn::Ect0,
+        IpEcn::Ect0,
+        IpEcn::Ce,
+        IpEcn::Ect1,
+    ])?)
 }
 
 /// A payload: usually empty or short raw bytes, sometimes a long run.
