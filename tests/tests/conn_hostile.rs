@@ -8,24 +8,11 @@ use bytes::Bytes;
 use tcp_core::wire::{SackBlock, SackBlocks, TcpFlags, TcpHeader, Timestamps};
 use tcp_core::{Config, Duration, SeqNum};
 use tcp_tests::lone::{LOCAL_PORT, Lone, PEER_PORT, PeerOpts};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use tcp_tests::sim::rng::Rng;
 
 fn near(rng: &mut Rng, base: SeqNum) -> SeqNum {
     match rng.below(4) {
-        0 => SeqNum::new(rng.next() as u32),
+        0 => SeqNum::new(rng.next_u64() as u32),
         1 => base + rng.below(3000) as u32,
         2 => base - rng.below(3000) as u32,
         _ => base,
@@ -33,7 +20,7 @@ fn near(rng: &mut Rng, base: SeqNum) -> SeqNum {
 }
 
 fn run(seed: u64, live: &mut u64) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let cfg = Config {
         recv_buffer: 2000 + rng.below(20_000) as usize,
         recv_buffer_max: 40_000,
@@ -51,8 +38,8 @@ fn run(seed: u64, live: &mut u64) {
         mss: Some(rng.below(2000) as u16),
         wscale: (rng.below(3) > 0).then(|| rng.below(16) as u8),
         sack: rng.below(2) == 0,
-        ts: (rng.below(2) == 0).then(|| rng.next() as u32),
-        window: rng.next() as u16,
+        ts: (rng.below(2) == 0).then(|| rng.next_u64() as u32),
+        window: rng.next_u64() as u16,
     };
     let mut l = if rng.below(2) == 0 {
         Lone::established_with(cfg, o)
@@ -64,7 +51,7 @@ fn run(seed: u64, live: &mut u64) {
             0..=5 => {
                 // Mostly ACK segments, sometimes anything (RST, SYN, FIN, no ACK).
                 let flags = if rng.below(8) == 0 {
-                    let mut f = TcpFlags::from_bits(rng.next() as u8 & 0x3f);
+                    let mut f = TcpFlags::from_bits(rng.next_u64() as u8 & 0x3f);
                     if rng.below(8) != 0 {
                         f.remove(TcpFlags::RST);
                     }
@@ -101,7 +88,7 @@ fn run(seed: u64, live: &mut u64) {
                     seq: near(&mut rng, l.c.rcv_nxt()),
                     ack: near(&mut rng, l.c.snd_una()),
                     flags,
-                    window: rng.next() as u16,
+                    window: rng.next_u64() as u16,
                     urgent: 0,
                     options,
                 };

@@ -11,21 +11,9 @@ use tcp_core::endpoint::ConnHandle;
 use tcp_core::{Duration, Info};
 use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP};
 use tcp_tests::icmp::{icmp_error, quoted_tcp};
+use tcp_tests::sim::rng::Rng;
 
 const ROUTER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 254));
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 fn byte(offset: usize) -> u8 {
     let x = (offset as u64).wrapping_mul(0x9e37_79b9);
@@ -77,7 +65,7 @@ fn transfer_under_icmp(seed: u64, total: usize, every: u64) -> (Vec<u8>, u64, u6
     let mut p = EpPair::default_pair(Duration::from_millis(10));
     let (c, _l, s) = connected(&mut p);
     let remote = SocketAddr::new(SERVER_IP, 80);
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let (mut written, mut read, mut shut) = (0usize, Vec::new(), false);
     let (mut forged, mut forged_effective, mut steps) = (0u64, 0u64, 0u64);
     let local_addr = {
@@ -112,7 +100,7 @@ fn transfer_under_icmp(seed: u64, total: usize, every: u64) -> (Vec<u8>, u64, u6
             if let Ok(conn) = p.client.connection(c) {
                 let (una, max) = (conn.snd_una().get(), conn.snd_max().get());
                 let before = icmp_state(&conn.info());
-                let r = rng.next();
+                let r = rng.next_u64();
                 // The first message is a forged one, so every case tries one.
                 let kind = if forged == 0 { 0 } else { r % 4 };
                 let (pkt, is_forged) = match kind {
@@ -186,11 +174,11 @@ fn blind_icmp_attacks_fail() {
     let before = icmp_state(&p.client.connection(c).unwrap().info());
     let (lo, hi) = tcp_core::EndpointConfig::default().ephemeral_ports;
     let remote = SocketAddr::new(SERVER_IP, 80);
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let attempts = 100_000u64;
     let mut successes = 0;
     for i in 0..attempts {
-        let r = rng.next();
+        let r = rng.next_u64();
         let port = lo + (r % u64::from(hi - lo + 1)) as u16;
         let seq = (r >> 32) as u32;
         let local = SocketAddr::new(CLIENT_IP, port);
