@@ -161,6 +161,10 @@ impl<L: Link> Link for LossyLink<L> {
     fn set_route(&mut self, tuple: FourTuple, next_hop: SocketAddr) {
         self.inner.set_route(tuple, next_hop);
     }
+
+    fn poll_icmp_error(&mut self) -> Option<tcp_core::wire::IcmpError> {
+        self.inner.poll_icmp_error()
+    }
 }
 
 impl<L: Link> mio::event::Source for LossyLink<L> {

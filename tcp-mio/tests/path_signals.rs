@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::io::ErrorKind;
 use tcp_core::{Config, EcnMode};
-use tcp_mio::{Net, TcpStream};
+use tcp_mio::{Driver, Impairment, LossyLink, Net, TcpStream, UdpLink};
 
 /// A connected pair in one thread: (client net, server net, client stream, server
 /// stream).
@@ -45,27 +45,58 @@ fn exchange(nets: &[&Net], c: TcpStream, s: TcpStream, up: u64, down: u64) -> (F
     (fc, fs)
 }
 
-#[test]
-fn connecting_to_a_closed_udp_port_fails_at_once_with_connection_refused() {
-    let client = stack(Config::default());
-    // A UDP port nobody listens on: the kernel answers our SYN's datagram with ICMP port
-    // unreachable, which reaches the connection in SYN-SENT (RFC 1122 §4.2.3.9; Linux
-    // aborts with ECONNREFUSED) instead of a minute of SYN retransmissions.
+/// Connects `client` to a UDP port nobody listens on and returns the error the
+/// connection ends with.
+fn connect_to_a_closed_port(client: &Net) -> std::io::Error {
+    // The kernel answers our SYN's datagram with ICMP port unreachable, which reaches the
+    // connection in SYN-SENT (RFC 1122 §4.2.3.9; Linux aborts with ECONNREFUSED) instead
+    // of a minute of SYN retransmissions.
     let gone = std::net::UdpSocket::bind(loopback())
         .unwrap()
         .local_addr()
         .unwrap();
-    let s = client.connect(gone, 80).unwrap();
+    let h = client.driver().connect_udp(gone, 80).unwrap();
+    let s = client.stream(h);
     let mut err = None;
-    pump(&[&client], || {
+    pump(&[client], || {
         err = s.take_error().expect("the connection's error");
         err.is_some()
     });
-    assert_eq!(err.expect("an error").kind(), ErrorKind::ConnectionRefused);
+    err.expect("an error")
+}
+
+#[test]
+fn connecting_to_a_closed_udp_port_fails_at_once_with_connection_refused() {
+    let client = stack(Config::default());
+    assert_eq!(
+        connect_to_a_closed_port(&client).kind(),
+        ErrorKind::ConnectionRefused
+    );
     let d = client.driver();
     assert_eq!(d.stats().packets_out, 1, "one SYN, no retransmission");
     assert_eq!(d.stats().icmp_errors, 1);
     assert_eq!(d.endpoint().stats().icmp_in, 1);
+}
+
+#[test]
+fn icmp_errors_pass_through_a_lossy_link() {
+    let mut d = Driver::new(Config::default()).unwrap();
+    let inner = UdpLink::bind(loopback()).unwrap();
+    d.add_link(LossyLink::new(
+        inner,
+        Impairment {
+            seed: 1,
+            drop: 0.0,
+            reorder: 0.0,
+            send_drop: 0.0,
+        },
+    ));
+    let client = Net::from_driver(d).unwrap();
+    assert_eq!(
+        connect_to_a_closed_port(&client).kind(),
+        ErrorKind::ConnectionRefused
+    );
+    assert_eq!(client.driver().stats().icmp_errors, 1);
 }
 
 #[test]

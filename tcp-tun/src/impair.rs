@@ -110,6 +110,10 @@ impl<L: Link> Link for Impaired<L> {
     fn set_route(&mut self, tuple: FourTuple, next_hop: std::net::SocketAddr) {
         self.inner.set_route(tuple, next_hop);
     }
+
+    fn poll_icmp_error(&mut self) -> Option<tcp_mio::tcp_core::wire::IcmpError> {
+        self.inner.poll_icmp_error()
+    }
 }
 
 impl<L: Link> mio::event::Source for Impaired<L> {
