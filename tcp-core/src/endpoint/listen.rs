@@ -241,11 +241,10 @@ impl Endpoint {
         wildcard
     }
 
-    /// The SYN-ACK answering `syn`, built by the connection code itself so it is identical
-    /// to what a `Connection` in SYN_RCVD sends.
-    /// The SYN-ACK for `syn` from `remote`, offering an MSS that fits the path MTU known
-    /// for it (Linux's tcp_make_synack takes the advertised MSS from the route, whose MTU
-    /// a packet too big lowered).
+    /// The SYN-ACK answering `syn` from `remote`, built by the connection code itself so it
+    /// is identical to what a `Connection` in SYN_RCVD sends; it offers an MSS that fits
+    /// the path MTU known for `remote` (Linux's tcp_make_synack takes the advertised MSS
+    /// from the route, whose MTU a packet too big lowered).
     fn synack(
         &mut self,
         now: Instant,
