@@ -205,21 +205,9 @@ impl UdpLink {
 /// Sets SO_RCVBUF and SO_SNDBUF; failures are ignored (the defaults still work, only less
 /// well under bursts).
 fn set_buffer_sizes(socket: &UdpSocket, bytes: usize) {
-    use std::os::fd::AsRawFd;
-    let fd = socket.as_raw_fd();
     let val = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     for opt in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
-        // SAFETY: `fd` is a valid socket for the duration of the call, and `val` is a
-        // c_int whose address and size are passed as setsockopt expects.
-        unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&val as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            );
-        }
+        udp_msg::set_int(socket, libc::SOL_SOCKET, opt, val);
     }
 }
 

@@ -14,6 +14,27 @@
 use std::net::SocketAddr;
 use tcp_core::IpEcn;
 
+/// Sets an integer socket option; true if the kernel accepted it.
+pub(crate) fn set_int(
+    socket: &mio::net::UdpSocket,
+    level: libc::c_int,
+    opt: libc::c_int,
+    val: libc::c_int,
+) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket and a c_int option value of the size passed.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            level,
+            opt,
+            (&val as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    r == 0
+}
+
 /// One receive call's result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RecvMeta {
@@ -69,7 +90,7 @@ pub(crate) use portable::{configure, recv, recv_error, send, set_gro};
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::{ErrOrigin, QueuedError, RecvMeta};
+    use super::{ErrOrigin, QueuedError, RecvMeta, set_int};
     use std::io;
     use std::net::SocketAddr;
     use std::os::fd::AsRawFd;
@@ -82,27 +103,6 @@ mod linux {
     /// `SO_EE_ORIGIN_ICMP` / `SO_EE_ORIGIN_ICMP6` from `<linux/errqueue.h>`.
     const SO_EE_ORIGIN_ICMP: u8 = 2;
     const SO_EE_ORIGIN_ICMP6: u8 = 3;
-
-    /// Sets an integer socket option; true if the kernel accepted it.
-    fn set_int(
-        socket: &mio::net::UdpSocket,
-        level: libc::c_int,
-        opt: libc::c_int,
-        val: i32,
-    ) -> bool {
-        let val: libc::c_int = val;
-        // SAFETY: a valid socket and a c_int option value of the size passed.
-        let r = unsafe {
-            libc::setsockopt(
-                socket.as_raw_fd(),
-                level,
-                opt,
-                (&val as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        r == 0
-    }
 
     /// Asks for the ECN field of received datagrams, for DF on sent ones, and for the
     /// error queue. Returns whether the error queue is on (without it, `EMSGSIZE` comes
