@@ -36,6 +36,7 @@ pub mod time;
 pub mod wire;
 
 pub use config::{Config, EcnMode, Keepalive, MtuProbing};
+pub use conn::memory::MemoryPart;
 pub use conn::{Connection, Handshake, Info, Segment, State, TcpInfo, WriteFlags};
 pub use endpoint::{ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Transmit};
 pub use error::{ConnError, ReadError, StateError, WriteError};

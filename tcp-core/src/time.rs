@@ -5,50 +5,59 @@
 //! [`core::time::Duration`].
 
 use core::fmt;
+use core::num::NonZeroU64;
 use core::ops::{Add, AddAssign, Sub};
 pub use core::time::Duration;
 
 /// A point in time: microseconds since an arbitrary origin chosen by the caller.
 ///
 /// Arithmetic saturates instead of overflowing, so hostile or extreme inputs (a time
-/// advance of centuries) never panic.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Instant(u64);
+/// advance of centuries) never panic. The latest instant is `u64::MAX - 1` microseconds
+/// after the origin: the count is stored plus one, so an `Option<Instant>` (a timer that
+/// may be unset) takes no more room than an `Instant`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(NonZeroU64);
+
+impl Default for Instant {
+    fn default() -> Self {
+        Instant::ZERO
+    }
+}
 
 impl Instant {
     /// The origin.
-    pub const ZERO: Instant = Instant(0);
+    pub const ZERO: Instant = Instant(NonZeroU64::MIN);
     /// The largest representable instant; used as "never".
-    pub const MAX: Instant = Instant(u64::MAX);
+    pub const MAX: Instant = Instant(NonZeroU64::MAX);
 
-    /// An instant `us` microseconds after the origin.
+    /// An instant `us` microseconds after the origin (saturating at [`Instant::MAX`]).
     pub const fn from_micros(us: u64) -> Self {
-        Instant(us)
+        Instant(NonZeroU64::MIN.saturating_add(us))
     }
 
     /// An instant `ms` milliseconds after the origin (saturating).
     pub const fn from_millis(ms: u64) -> Self {
-        Instant(ms.saturating_mul(1000))
+        Instant::from_micros(ms.saturating_mul(1000))
     }
 
     /// An instant `s` seconds after the origin (saturating).
     pub const fn from_secs(s: u64) -> Self {
-        Instant(s.saturating_mul(1_000_000))
+        Instant::from_micros(s.saturating_mul(1_000_000))
     }
 
     /// Microseconds since the origin.
     pub const fn as_micros(self) -> u64 {
-        self.0
+        self.0.get() - 1
     }
 
     /// Milliseconds since the origin (truncated).
     pub const fn as_millis(self) -> u64 {
-        self.0 / 1000
+        self.as_micros() / 1000
     }
 
     /// The time elapsed since `earlier`, or zero if `earlier` is later than `self`.
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_micros(self.0.saturating_sub(earlier.0))
+        Duration::from_micros(self.0.get().saturating_sub(earlier.0.get()))
     }
 
     /// `self + d`, saturating at [`Instant::MAX`].
@@ -58,7 +67,7 @@ impl Instant {
 
     /// `self - d`, saturating at [`Instant::ZERO`].
     pub fn saturating_sub(self, d: Duration) -> Instant {
-        Instant(self.0.saturating_sub(duration_micros(d)))
+        Instant::from_micros(self.as_micros().saturating_sub(duration_micros(d)))
     }
 }
 
@@ -101,7 +110,8 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000, self.0 % 1_000_000)
+        let us = self.as_micros();
+        write!(f, "{}.{:06}s", us / 1_000_000, us % 1_000_000)
     }
 }
 
@@ -115,6 +125,16 @@ mod tests {
         assert_eq!(Instant::ZERO - Duration::from_secs(1), Instant::ZERO);
         assert_eq!(Instant::ZERO - Instant::from_secs(5), Duration::ZERO);
         assert_eq!(Instant::ZERO + Duration::MAX, Instant::MAX);
+        assert_eq!(Instant::from_micros(u64::MAX), Instant::MAX);
+        assert_eq!(Instant::MAX.as_micros(), u64::MAX - 1);
+    }
+
+    #[test]
+    fn an_unset_timer_costs_no_room() {
+        assert_eq!(
+            core::mem::size_of::<Option<Instant>>(),
+            core::mem::size_of::<Instant>()
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ impl Connection {
     /// docs). [`crate::Endpoint::handle_packet`] calls this for the connection the quoted
     /// segment belongs to.
     pub fn handle_icmp(&mut self, now: Instant, err: &IcmpError) {
-        self.stats.icmp_received += 1;
+        self.stats.rare().icmp_received += 1;
         if matches!(self.state, State::Closed | State::TimeWait | State::Listen) {
             return;
         }
@@ -37,11 +37,11 @@ impl Connection {
             err.seq.ge(self.snd_una) && err.seq.le(self.snd_nxt)
         };
         if !in_flight {
-            self.stats.icmp_out_of_window += 1;
+            self.stats.rare().icmp_out_of_window += 1;
             return;
         }
         if let IcmpProblem::PacketTooBig { mtu } = err.problem {
-            self.stats.icmp_too_big += 1;
+            self.stats.rare().icmp_too_big += 1;
             self.lower_path_mtu(now, mtu, err.local.is_ipv6(), Some(err.seq));
             return;
         }
@@ -54,10 +54,10 @@ impl Connection {
             Some(ConnError::Unreachable(err.problem))
         };
         if let Some(e) = hard {
-            self.stats.icmp_hard_errors += 1;
+            self.stats.rare().icmp_hard_errors += 1;
             self.fail(e);
         } else {
-            self.stats.icmp_soft_errors += 1;
+            self.stats.rare().icmp_soft_errors += 1;
             self.soft_error = Some(err.problem);
             // RFC 6069: a network or host unreachable (ICMPv6: no route) undoes one RTO
             // backoff step (Linux; not under FreeBSD's rules, which lack it).

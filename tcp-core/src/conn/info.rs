@@ -132,6 +132,56 @@ pub struct ConnStats {
     pub tlp_recoveries: u64,
 }
 
+/// The counters a connection holds (RFC 4898's spirit, Linux's `tcp_info`). Those every
+/// connection moves with every segment live inline; the rest (retransmissions, drops,
+/// ICMP, ECN, recovery) count events most connections never see, so they live in a box
+/// allocated at their first count: an idle connection carries 64 bytes of counters, not
+/// the 432 of a full [`ConnStats`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) segs_in: u64,
+    pub(crate) segs_out: u64,
+    pub(crate) data_segs_in: u64,
+    pub(crate) data_segs_out: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) bytes_acked: u64,
+    pub(crate) bytes_received: u64,
+    /// Every other counter (the fields above stay zero in it).
+    rare: Option<alloc::boxed::Box<ConnStats>>,
+}
+
+impl Counters {
+    /// The rarely moved counters, allocated at first use.
+    pub(crate) fn rare(&mut self) -> &mut ConnStats {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// One rarely moved counter (zero while none has moved).
+    pub(crate) fn get(&self, f: impl FnOnce(&ConnStats) -> u64) -> u64 {
+        self.rare.as_deref().map_or(0, f)
+    }
+
+    /// Heap bytes held (the box of rare counters, once allocated).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.rare
+            .as_ref()
+            .map_or(0, |_| core::mem::size_of::<ConnStats>())
+    }
+
+    /// All counters, as [`ConnStats`].
+    pub(crate) fn snapshot(&self) -> ConnStats {
+        let mut s = self.rare.as_deref().copied().unwrap_or_default();
+        s.segs_in = self.segs_in;
+        s.segs_out = self.segs_out;
+        s.data_segs_in = self.data_segs_in;
+        s.data_segs_out = self.data_segs_out;
+        s.bytes_sent = self.bytes_sent;
+        s.bytes_acked = self.bytes_acked;
+        s.bytes_received = self.bytes_received;
+        s
+    }
+}
+
 /// A snapshot of a connection, in the spirit of Linux's `struct tcp_info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Info {

@@ -71,12 +71,12 @@ impl Connection {
             self.ack.force_now();
         }
         if ecn == crate::wire::IpEcn::Ce {
-            self.stats.ce_received += 1;
+            self.stats.rare().ce_received += 1;
         }
         self.stats.segs_in += 1;
         if self.cfg.drop_synfin && seg.flags.contains(TcpFlags::SYN | TcpFlags::FIN) {
             // FreeBSD's net.inet.tcp.drop_synfin (tcp_do_segment).
-            self.stats.no_ack_dropped += 1;
+            self.stats.rare().no_ack_dropped += 1;
             return;
         }
         if !payload.is_empty() {
@@ -123,13 +123,13 @@ impl Connection {
             if bad_ack || bad_echo {
                 if !f.contains(TcpFlags::RST) {
                     self.queue_ctl(seg.ack, SeqNum::new(0), TcpFlags::RST);
-                    self.stats.resets_sent += 1;
+                    self.stats.rare().resets_sent += 1;
                 }
                 return;
             }
             // A RST is accepted only with an acceptable ACK (RFC 5961 §3.2).
             if f.contains(TcpFlags::RST) {
-                self.stats.resets_received += 1;
+                self.stats.rare().resets_received += 1;
                 self.fail(ConnError::Refused);
                 return;
             }
@@ -237,7 +237,7 @@ impl Connection {
         if self.ts_ok && !rst && seg.options.timestamps.is_none() && self.cfg.require_timestamps {
             // RFC 7323 §3.2: once timestamps are in use, a segment without one is dropped
             // (FreeBSD's tolerate_missing_ts = 0).
-            self.stats.paws_dropped += 1;
+            self.stats.rare().paws_dropped += 1;
             return;
         }
         if self.cfg.segment_rules == SegmentRules::Bsd {
@@ -268,12 +268,12 @@ impl Connection {
             // final ACK can no longer be timed (Karn, RFC 6298 §3).
             self.syn_pending = true;
             self.rtt_timed = None;
-            self.stats.retransmits += 1;
+            self.stats.rare().retransmits += 1;
             return;
         }
         if !f.contains(TcpFlags::ACK) && !rst && !syn {
             // Neither ACK, RST nor SYN: dropped unanswered (RFC 9293 §3.10.7.4 "fifth").
-            self.stats.no_ack_dropped += 1;
+            self.stats.rare().no_ack_dropped += 1;
             return;
         }
         if !self.validate(now, seg, payload.len()) {
@@ -288,13 +288,13 @@ impl Connection {
                 return;
             }
             AckCheck::TooOld => {
-                self.stats.ack_too_old += 1;
+                self.stats.rare().ack_too_old += 1;
                 self.challenge_ack(now);
                 return;
             }
             AckCheck::Unsent => {
                 // RFC 5961 §5.2: send an ACK (rate-limited) and drop the segment, data and all.
-                self.stats.ack_too_new += 1;
+                self.stats.rare().ack_too_new += 1;
                 self.challenge_ack(now);
                 return;
             }
@@ -369,7 +369,7 @@ impl Connection {
                 if syn {
                     self.challenge_ack(now);
                 } else {
-                    self.stats.paws_dropped += 1;
+                    self.stats.rare().paws_dropped += 1;
                     if !self.oow_rate_limited(now, seg, payload_len) {
                         self.send_dupack(seg, payload_len);
                     }
@@ -380,7 +380,7 @@ impl Connection {
 
         // First: sequence acceptability.
         if !self.sequence_ok(seg, payload_len) {
-            self.stats.out_of_window += 1;
+            self.stats.rare().out_of_window += 1;
             if !rst {
                 if syn {
                     self.challenge_ack(now);
@@ -535,7 +535,7 @@ impl Connection {
             // RFC 1337: a RST must not cut TIME_WAIT short.
             return;
         }
-        self.stats.resets_received += 1;
+        self.stats.rare().resets_received += 1;
         match self.state {
             // RFC 9293 §3.10.7.4: a passive open returns to LISTEN (the endpoint drops the
             // half-open connection); an active one is refused.
@@ -561,7 +561,7 @@ impl Connection {
         let limit = self.cfg.invalid_ratelimit;
         if let Some(last) = self.last_oow_ack {
             if !limit.is_zero() && now.saturating_duration_since(last) < limit {
-                self.stats.oow_acks_limited += 1;
+                self.stats.rare().oow_acks_limited += 1;
                 return true;
             }
         }
@@ -590,10 +590,10 @@ impl Connection {
     /// on answers to invalid segments (RFC 5961 §7; Linux's global limit is off by default).
     pub(super) fn challenge_ack(&mut self, now: Instant) {
         if self.oow_limit(now) {
-            self.stats.challenge_acks_limited += 1;
+            self.stats.rare().challenge_acks_limited += 1;
             return;
         }
-        self.stats.challenge_acks += 1;
+        self.stats.rare().challenge_acks += 1;
         if self.cfg.segment_rules == SegmentRules::Bsd {
             // FreeBSD's tcp_send_challenge_ack answers through tcp_respond: an ACK at
             // SND.NXT of its own, which never carries our FIN.
@@ -608,7 +608,7 @@ impl Connection {
     pub(super) fn reply_reset(&mut self, seg: &TcpHeader, payload_len: usize) {
         if let Some((seq, ack, flags)) = reset_for(seg, payload_len) {
             self.queue_ctl(seq, ack, flags);
-            self.stats.resets_sent += 1;
+            self.stats.rare().resets_sent += 1;
         }
     }
 
@@ -725,7 +725,7 @@ impl Connection {
             || self.loss_until.is_some()
             || self.loss.as_deref().is_some_and(|l| l.in_recovery());
         if seg.flags.contains(TcpFlags::ECE) && self.ecn.is_ok() {
-            self.stats.ece_received += 1;
+            self.stats.rare().ece_received += 1;
         }
         if recovering {
             self.ecn.on_loss_response(self.snd_max);
@@ -736,7 +736,7 @@ impl Connection {
             let flight = self.snd_max.since(self.snd_una);
             self.cc.on_recovery_start(now, flight, smss);
             self.cc.on_recovery_end(now, flight, smss);
-            self.stats.ecn_reductions += 1;
+            self.stats.rare().ecn_reductions += 1;
         }
 
         // Our FIN acknowledged?
@@ -840,7 +840,7 @@ impl Connection {
             if ack.ge(p) {
                 // The timeout's recovery is complete (Linux leaves TCP_CA_Loss).
                 self.loss_until = None;
-                self.stats.rto_recoveries += 1;
+                self.stats.rare().rto_recoveries += 1;
             }
         }
         if self.loss.is_some() {
@@ -895,7 +895,7 @@ impl Connection {
             let flight = self.snd_max.since(self.snd_una);
             self.cc.on_recovery_start(now, flight, smss);
             self.fast_rexmit = true;
-            self.stats.fast_retransmits += 1;
+            self.stats.rare().fast_retransmits += 1;
         }
     }
 
@@ -925,7 +925,7 @@ impl Connection {
             if wnd == 0 && !(len == 0 && fin) {
                 // A zero window takes nothing but a bare FIN (some stacks send one in a
                 // loop against a closed window).
-                self.stats.zero_window_drops += 1;
+                self.stats.rare().zero_window_drops += 1;
                 self.out_of_window_data();
                 return;
             }
@@ -934,7 +934,7 @@ impl Connection {
         }
         if end.le(self.rcv_nxt) {
             // A retransmission of what we have: ACK at once, with a D-SACK (RFC 2883 §4.1).
-            self.stats.dup_bytes += len as u64;
+            self.stats.rare().dup_bytes += len as u64;
             self.note_dsack(seq, end);
             self.out_of_window_data();
             return;
@@ -952,7 +952,7 @@ impl Connection {
                 return;
             }
             let skip = self.rcv_nxt.since(seq) as usize;
-            self.stats.dup_bytes += skip.min(len) as u64;
+            self.stats.rare().dup_bytes += skip.min(len) as u64;
             let mut data = payload;
             data.advance(skip.min(len));
             let mut rest = *seg;
@@ -993,7 +993,7 @@ impl Connection {
                 self.ack.force_now();
                 self.rwnd.set_nomem();
                 if self.recv_buf.readable() > 0 {
-                    self.stats.rcvq_drops += 1;
+                    self.stats.rare().rcvq_drops += 1;
                     return;
                 }
             }
@@ -1038,7 +1038,7 @@ impl Connection {
     /// into the advertised but unbacked window ping-pong with us.
     fn queue_ofo(&mut self, now: Instant, seg: &TcpHeader, data: Bytes, fin: bool) {
         let _ = now;
-        self.stats.ooo_segs_in += 1;
+        self.stats.rare().ooo_segs_in += 1;
         let len = data.len();
         let start = self.recv_buf.next() + u64::from(seg.seq.since(self.rcv_nxt));
         if len > 0 {
@@ -1053,7 +1053,7 @@ impl Connection {
                 self.rwnd.collapse(held, ofo, runs);
             }
             if !self.rwnd.has_room() {
-                self.stats.ooo_dropped += len as u64;
+                self.stats.rare().ooo_dropped += len as u64;
                 return;
             }
             let r = self.recv_buf.insert(start, data);
@@ -1061,8 +1061,8 @@ impl Connection {
                 // Entirely a duplicate of out-of-order data (RFC 2883 §4.2).
                 self.note_dsack(seg.seq, seg.seq + len as u32);
             }
-            self.stats.dup_bytes += r.duplicate as u64;
-            self.stats.ooo_dropped += r.dropped as u64;
+            self.stats.rare().dup_bytes += r.duplicate as u64;
+            self.stats.rare().ooo_dropped += r.dropped as u64;
             let stored = len - r.duplicate - r.dropped;
             // An ACK is owed for data kept or seen twice (the D-SACK), not for data the
             // piece limit turned away, which is a drop like one for want of memory.

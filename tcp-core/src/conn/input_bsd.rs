@@ -82,7 +82,7 @@ impl Connection {
         if rst {
             if in_window(seg.seq) || (rcv_wnd == 0 && seg.seq == last_ack) {
                 if !self.cfg.rst_challenge || seg.seq == last_ack {
-                    self.stats.resets_received += 1;
+                    self.stats.rare().resets_received += 1;
                     let err = if self.state == State::SynRcvd {
                         ConnError::Refused
                     } else {
@@ -93,7 +93,7 @@ impl Connection {
                     self.challenge_ack(now);
                 }
             } else {
-                self.stats.out_of_window += 1;
+                self.stats.rare().out_of_window += 1;
             }
             return;
         }
@@ -113,7 +113,7 @@ impl Connection {
                 if now.saturating_duration_since(self.ts_recent_time) > PAWS_IDLE {
                     self.ts_recent = 0;
                 } else {
-                    self.stats.paws_dropped += 1;
+                    self.stats.rare().paws_dropped += 1;
                     if !payload.is_empty() {
                         self.bsd_drop_after_ack(seg, payload.len());
                     }
@@ -146,7 +146,7 @@ impl Connection {
                 fin = false;
                 ack_now = true;
                 todrop = tlen;
-                self.stats.dup_bytes += u64::from(tlen);
+                self.stats.rare().dup_bytes += u64::from(tlen);
             }
             if todrop > 0 && self.sack_ok {
                 let rcv_nxt = self.rcv_nxt;
@@ -171,7 +171,7 @@ impl Connection {
                     // A zero-window probe: ACK it, process the rest.
                     ack_now = true;
                 } else {
-                    self.stats.out_of_window += 1;
+                    self.stats.rare().out_of_window += 1;
                     self.bsd_drop_after_ack(seg, tlen as usize);
                     return;
                 }
@@ -190,13 +190,13 @@ impl Connection {
             self.ack_now = true;
         }
         if !ack_flag {
-            self.stats.no_ack_dropped += 1;
+            self.stats.rare().no_ack_dropped += 1;
             return;
         }
 
         // The ACK field.
         if self.bsd_ack_too_old(seg.ack) {
-            self.stats.ack_too_old += 1;
+            self.stats.rare().ack_too_old += 1;
             self.challenge_ack(now);
             return;
         }
@@ -214,7 +214,7 @@ impl Connection {
             self.bsd_present_syn_data();
         }
         if seg.ack.gt(self.snd_max) {
-            self.stats.ack_too_new += 1;
+            self.stats.rare().ack_too_new += 1;
             self.bsd_drop_after_ack(seg, tlen as usize);
             return;
         }
@@ -340,7 +340,7 @@ impl Connection {
         let f = seg.flags;
         if f.contains(TcpFlags::RST) {
             // Stevens, vol. 2, p. 964 and RFC 1337.
-            self.stats.resets_received += 1;
+            self.stats.rare().resets_received += 1;
             return;
         }
         if !f.contains(TcpFlags::ACK) {

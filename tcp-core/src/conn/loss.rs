@@ -135,9 +135,9 @@ impl Connection {
         delivery.sacked = up.sacked_bytes > 0;
         // Invalid blocks were ignored (Linux's tcp_is_sackblock_valid): counted, and no
         // evidence of anything below.
-        self.stats.sack_blocks_ignored +=
+        self.stats.rare().sack_blocks_ignored +=
             u64::from(up.ignored_blocks) + u64::from(up.refused_blocks);
-        self.stats.dsacks_dubious += u64::from(up.dubious_dsack);
+        self.stats.rare().dsacks_dubious += u64::from(up.dubious_dsack);
         l.rack.on_ack(snd_una, snd_max, up.dsack.is_some());
         let advanced = snd_una.gt(prev_una);
         if advanced && l.sb.head_sacked() {
@@ -160,7 +160,7 @@ impl Connection {
         let mut undo = None;
         let mut dsack_spurious = false;
         if let Some(d) = up.dsack {
-            self.stats.dsacks_received += 1;
+            self.stats.rare().dsacks_received += 1;
             dsack_spurious = l.undo.on_dsack(&d) && l.undo.dsack_says_spurious();
         }
         // Within fast recovery, not while retransmissions are still in flight (Linux's
@@ -200,7 +200,7 @@ impl Connection {
 
         if let Some((cwnd, ssthresh)) = undo {
             self.cc.on_spurious_congestion_undo(cwnd, ssthresh);
-            self.stats.undos += 1;
+            self.stats.rare().undos += 1;
             delivery.undone = true;
         }
         if tlp_outcome == TlpAckOutcome::LossRepaired {
@@ -209,7 +209,7 @@ impl Connection {
             let flight = self.snd_max.since(self.snd_una);
             self.cc.on_recovery_start(now, flight, smss);
             self.cc.on_recovery_end(now, flight, smss);
-            self.stats.tlp_recoveries += 1;
+            self.stats.rare().tlp_recoveries += 1;
         }
         if lost && !in_rec {
             self.sack_enter_recovery(now);
@@ -303,7 +303,7 @@ impl Connection {
             sacked,
             smss,
         ));
-        self.stats.fast_retransmits += 1;
+        self.stats.rare().fast_retransmits += 1;
     }
 
     /// The retransmission timer expired with SACK in use (RFC 6675 §5.1, RFC 8985 §6.3):
@@ -321,7 +321,7 @@ impl Connection {
                 // The receiver reneged: its SACKs no longer hold (Linux's
                 // tcp_timeout_mark_lost), so every segment is lost and resent.
                 l.sb.clear_sack();
-                self.stats.sack_renegings += 1;
+                self.stats.rare().sack_renegings += 1;
             }
             l.sb.on_rto();
             l.rack.on_recovery_exit();
@@ -359,8 +359,8 @@ impl Connection {
                 // tcp_try_undo_loss with F-RTO).
                 self.frto_end(false);
                 self.cc.on_spurious_congestion_undo(cwnd, ssthresh);
-                self.stats.undos += 1;
-                self.stats.frto_spurious += 1;
+                self.stats.rare().undos += 1;
+                self.stats.rare().frto_spurious += 1;
                 if let Some(l) = self.loss.as_deref_mut() {
                     l.undo.clear();
                     l.sb.undo_loss_marks();
@@ -460,12 +460,12 @@ impl Connection {
             return match l.tlp.choose_probe(new_data_allowed, &l.sb) {
                 Some(TlpProbe::Retransmit { start, end }) => {
                     l.tlp.on_probe_sent(self.snd_max, true);
-                    self.stats.tlp_probes += 1;
+                    self.stats.rare().tlp_probes += 1;
                     Some((start, end))
                 }
                 Some(TlpProbe::NewData) => {
                     l.tlp.on_probe_sent(self.snd_max, false);
-                    self.stats.tlp_probes += 1;
+                    self.stats.rare().tlp_probes += 1;
                     self.tlp_new_data = true;
                     None
                 }

@@ -18,6 +18,7 @@ mod info;
 mod input;
 mod input_bsd;
 mod loss;
+pub mod memory;
 mod mtu_probe;
 mod output;
 pub mod pmtu;
@@ -405,7 +406,7 @@ pub struct Connection {
     /// The last ICMP error of an established connection, reported if it then times out
     /// (Linux's `sk_err_soft`; see `icmp`).
     soft_error: Option<crate::wire::IcmpProblem>,
-    stats: ConnStats,
+    stats: info::Counters,
     /// The connection was opened passively (a SYN-ACK is what we retransmit).
     passive: bool,
 }
@@ -532,7 +533,7 @@ impl Connection {
             events: VecDeque::new(),
             error: None,
             soft_error: None,
-            stats: ConnStats::default(),
+            stats: info::Counters::default(),
             passive: false,
             cfg,
         }
@@ -1215,7 +1216,7 @@ impl Connection {
 
     fn send_reset_and_close(&mut self) {
         self.queue_ctl(self.snd_max, self.rcv_nxt, TcpFlags::RST | TcpFlags::ACK);
-        self.stats.resets_sent += 1;
+        self.stats.rare().resets_sent += 1;
         self.set_closed();
     }
 
@@ -1276,7 +1277,7 @@ impl Connection {
         let dropped = self.recv_buf.purge_ooo();
         self.rwnd.ofo_purged();
         self.ooo_fin = None;
-        self.stats.ofo_pruned += dropped as u64;
+        self.stats.rare().ofo_pruned += dropped as u64;
         dropped
     }
 
@@ -1314,7 +1315,7 @@ impl Connection {
         if self.ctl.len() < MAX_CTL {
             self.ctl.push_back((seq, ack, flags));
         } else {
-            self.stats.ctl_dropped += 1;
+            self.stats.rare().ctl_dropped += 1;
         }
     }
 
@@ -1426,13 +1427,13 @@ impl Connection {
             window_clamp: self.rwnd.window_clamp(),
             rcvbuf: self.rwnd.rcvbuf(),
             rcv_rtt: self.rwnd.rcv_rtt(),
-            stats: self.stats,
+            stats: self.stats.snapshot(),
         }
     }
 
-    /// Counters of what the connection did and dropped.
-    pub fn stats(&self) -> &ConnStats {
-        &self.stats
+    /// Counters of what the connection did and dropped (a snapshot).
+    pub fn stats(&self) -> ConnStats {
+        self.stats.snapshot()
     }
 
     /// Checks the invariants of the state machine; returns a description of the first

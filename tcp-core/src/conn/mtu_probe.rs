@@ -139,7 +139,7 @@ impl Connection {
             }
         }
         self.sync_mtu_search();
-        self.stats.black_hole_reductions += 1;
+        self.stats.rare().black_hole_reductions += 1;
     }
 
     /// Whether to send a probe before the next new segment (Linux's `tcp_mtu_probe`; see
@@ -212,7 +212,7 @@ impl Connection {
         if let Some(s) = self.mtu_search.as_deref_mut() {
             s.probe = Some((seq, seq + len, mtu));
         }
-        self.stats.mtu_probes += 1;
+        self.stats.rare().mtu_probes += 1;
     }
 
     /// SND.UNA advanced: an acknowledged probe raises `search_low` to its size and the MSS
@@ -251,7 +251,7 @@ impl Connection {
             Some((start, _, mtu)) if start == una => {
                 s.high = mtu - 1;
                 s.probe = None;
-                self.stats.mtu_probes_failed += 1;
+                self.stats.rare().mtu_probes_failed += 1;
                 let cwnd = self.cc.cwnd().saturating_add(self.mss_cache());
                 self.cc.set_recovery_cwnd(cwnd);
                 self.resend_oversized(now, una);
@@ -266,7 +266,7 @@ impl Connection {
         if let Some(s) = self.mtu_search.as_deref_mut() {
             if let Some((_, _, mtu)) = s.probe.take() {
                 s.high = mtu - 1;
-                self.stats.mtu_probes_failed += 1;
+                self.stats.rare().mtu_probes_failed += 1;
             }
         }
     }

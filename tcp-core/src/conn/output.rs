@@ -152,7 +152,7 @@ impl Connection {
                 }
             }
             if self.opts.keepalive.is_none() || self.persist_at.is_some() {
-                self.stats.window_probes += 1;
+                self.stats.rare().window_probes += 1;
             }
             // A probe with an old sequence number elicits an ACK (Linux's
             // tcp_xmit_probe_skb; RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6).
@@ -251,7 +251,7 @@ impl Connection {
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.iss + 1;
         // Only a SYN (SYN-ACK) never sent before is timed (Karn, RFC 6298 §3).
-        if self.retries == 0 && self.stats.retransmits == 0 && self.rtt_timed.is_none() {
+        if self.retries == 0 && self.stats.get(|s| s.retransmits) == 0 && self.rtt_timed.is_none() {
             self.rtt_timed = Some((self.iss + 1, now));
             self.syn_stamp = self.ts_clock(now);
             self.retrans_stamp = Some(now);
@@ -677,8 +677,8 @@ impl Connection {
             self.frto_new_segs = self.frto_new_segs.saturating_sub(1);
         }
         if retransmission {
-            self.stats.retransmits += 1;
-            self.stats.bytes_retrans += u64::from(len);
+            self.stats.rare().retransmits += 1;
+            self.stats.rare().bytes_retrans += u64::from(len);
             // Karn: a retransmission invalidates the timed segment.
             self.rtt_timed = None;
         } else {
@@ -796,7 +796,7 @@ impl Connection {
         // A D-SACK block goes first (RFC 2883 §4), once.
         if let Some((left, right)) = self.dsack.take() {
             out.push(SackBlock { left, right });
-            self.stats.dsacks_sent += 1;
+            self.stats.rare().dsacks_sent += 1;
         }
         let base = self.rcv_nxt;
         let next = self.recv_buf.next();

@@ -88,7 +88,7 @@ impl Connection {
         self.path_mtu = Some(mtu);
         self.pmtu_mss = mtu - headers(ipv6);
         self.pmtu_headers = headers(ipv6);
-        self.stats.pmtu_reductions += 1;
+        self.stats.rare().pmtu_reductions += 1;
         self.mtu_search_on_path_mtu(mtu);
         if self.eff_mss() < before && self.state.is_synchronized() {
             self.resend_oversized(now, dropped.unwrap_or(self.snd_una));
@@ -149,7 +149,7 @@ impl Connection {
         }
         // Karn (RFC 6298 §3): no RTT sample from what is resent.
         self.rtt_timed = None;
-        self.stats.pmtu_retransmits += 1;
+        self.stats.rare().pmtu_retransmits += 1;
         self.restart_rtx(now);
     }
 }

@@ -7,6 +7,7 @@
 //! the pieces form (the SACK blocks to report), so the block around new data is found in
 //! O(log n) instead of by walking the pieces of its run.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
 use bytes::{Buf, Bytes};
 
@@ -32,13 +33,22 @@ pub(crate) struct Inserted {
 pub(crate) struct RecvBuffer {
     ready: VecDeque<Bytes>,
     ready_len: usize,
-    ooo: BTreeMap<u64, Bytes>,
-    ooo_len: usize,
-    /// The contiguous runs of `ooo`: start -> end, disjoint and not touching.
-    runs: BTreeMap<u64, u64>,
     max_pieces: usize,
     /// Offset of the next in-order byte (RCV.NXT as an offset).
     next: u64,
+    /// Out-of-order data and the SACK blocks it forms, allocated only while some is held.
+    ooo: Option<Box<OutOfOrder>>,
+}
+
+/// Data that arrived beyond a hole, with its runs and SACK blocks.
+#[derive(Debug, Default)]
+struct OutOfOrder {
+    /// Non-overlapping pieces by stream offset.
+    pieces: BTreeMap<u64, Bytes>,
+    /// Bytes in `pieces`.
+    len: usize,
+    /// The contiguous runs of `pieces`: start -> end, disjoint and not touching.
+    runs: BTreeMap<u64, u64>,
     /// SACK blocks as offset ranges, most recently changed first (RFC 2018 §4).
     recent: [(u64, u64); 4],
     recent_len: usize,
@@ -49,14 +59,21 @@ impl RecvBuffer {
         RecvBuffer {
             ready: VecDeque::new(),
             ready_len: 0,
-            ooo: BTreeMap::new(),
-            ooo_len: 0,
-            runs: BTreeMap::new(),
             max_pieces,
             next: 0,
-            recent: [(0, 0); 4],
-            recent_len: 0,
+            ooo: None,
         }
+    }
+
+    /// Heap bytes of the bookkeeping (queue slots and out-of-order entries; the B-tree
+    /// nodes' own overhead is not counted, and the data is the application's).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        super::memory::deque_bytes(&self.ready)
+            + self.ooo.as_deref().map_or(0, |o| {
+                core::mem::size_of::<OutOfOrder>()
+                    + o.pieces.len() * core::mem::size_of::<(u64, Bytes)>()
+                    + o.runs.len() * core::mem::size_of::<(u64, u64)>()
+            })
     }
 
     /// In-order bytes waiting to be read.
@@ -66,17 +83,17 @@ impl RecvBuffer {
 
     /// Out-of-order bytes held.
     pub(crate) fn ooo_bytes(&self) -> usize {
-        self.ooo_len
+        self.ooo.as_deref().map_or(0, |o| o.len)
     }
 
     /// Contiguous runs of out-of-order data (the SACK blocks it forms).
     pub(crate) fn ooo_runs(&self) -> usize {
-        self.runs.len()
+        self.ooo.as_deref().map_or(0, |o| o.runs.len())
     }
 
     /// Out-of-order pieces held.
     pub(crate) fn ooo_pieces(&self) -> usize {
-        self.ooo.len()
+        self.ooo.as_deref().map_or(0, |o| o.pieces.len())
     }
 
     /// The offset of the next expected in-order byte.
@@ -87,12 +104,7 @@ impl RecvBuffer {
     /// Discards every out-of-order piece (after the peer's FIN nothing beyond it can be
     /// delivered). Returns the bytes discarded.
     pub(crate) fn purge_ooo(&mut self) -> usize {
-        let n = self.ooo_len;
-        self.ooo.clear();
-        self.runs.clear();
-        self.ooo_len = 0;
-        self.recent_len = 0;
-        n
+        self.ooo.take().map_or(0, |o| o.len)
     }
 
     /// Stores `data` that starts at stream offset `start >= self.next()`.
@@ -102,49 +114,19 @@ impl RecvBuffer {
             return r;
         }
         if start == self.next {
-            let had_ooo = !self.ooo.is_empty();
             r.delivered = self.deliver(data);
-            if had_ooo {
-                r.filled_gap = true;
+            if let Some(o) = self.ooo.as_deref() {
+                r.filled_gap = !o.pieces.is_empty();
                 r.delivered += self.pull_ooo();
             }
-            self.forget_delivered_blocks();
             return r;
         }
-        let end = start + data.len() as u64;
-        let mut cur = start;
-        if let Some((&k, v)) = self.ooo.range(..=start).next_back() {
-            cur = cur.max(k + v.len() as u64);
+        let o = self.ooo.get_or_insert_with(Box::default);
+        o.insert(start, data, self.max_pieces, &mut r);
+        if o.pieces.is_empty() {
+            // Nothing could be stored (a piece limit of zero).
+            self.ooo = None;
         }
-        let mut stored = 0usize;
-        while cur < end {
-            let next_piece = self
-                .ooo
-                .range(cur..)
-                .next()
-                .map(|(&k, v)| (k, k + v.len() as u64));
-            let (gap_end, resume) = match next_piece {
-                Some((k, ke)) if k < end => (k, ke),
-                _ => (end, end),
-            };
-            if gap_end > cur {
-                if self.ooo.len() >= self.max_pieces {
-                    r.dropped += (end - cur) as usize;
-                    break;
-                }
-                let piece = data.slice((cur - start) as usize..(gap_end - start) as usize);
-                self.ooo_len += piece.len();
-                stored += piece.len();
-                self.ooo.insert(cur, piece);
-                self.add_run(cur, gap_end);
-            }
-            cur = resume.max(cur);
-        }
-        if stored > 0 {
-            r.out_of_order = true;
-            self.note_block(start, end);
-        }
-        r.duplicate = data.len() - r.dropped - stored;
         r
     }
 
@@ -156,16 +138,20 @@ impl RecvBuffer {
         n
     }
 
-    /// Moves out-of-order pieces that are now in order to the ready queue.
+    /// Moves out-of-order pieces that are now in order to the ready queue, and forgets
+    /// the out-of-order state once nothing is left of it.
     fn pull_ooo(&mut self) -> usize {
+        let Some(mut o) = self.ooo.take() else {
+            return 0;
+        };
         let mut n = 0;
-        while let Some(entry) = self.ooo.first_entry() {
+        while let Some(entry) = o.pieces.first_entry() {
             let k = *entry.key();
             if k > self.next {
                 break;
             }
             let mut piece = entry.remove();
-            self.ooo_len -= piece.len();
+            o.len -= piece.len();
             let skip = (self.next - k) as usize;
             if skip < piece.len() {
                 piece.advance(skip);
@@ -173,13 +159,99 @@ impl RecvBuffer {
             }
         }
         // A run is contiguous, so one that started at or below RCV.NXT was delivered whole.
-        while let Some(entry) = self.runs.first_entry() {
+        while let Some(entry) = o.runs.first_entry() {
             if *entry.key() > self.next {
                 break;
             }
             entry.remove();
         }
+        o.forget_delivered_blocks(self.next);
+        if !o.pieces.is_empty() || o.recent_len > 0 {
+            self.ooo = Some(o);
+        }
         n
+    }
+
+    /// SACK blocks to report, most recent first, as offset ranges.
+    pub(crate) fn sack_blocks(&self) -> &[(u64, u64)] {
+        self.ooo
+            .as_deref()
+            .and_then(|o| o.recent.get(..o.recent_len))
+            .unwrap_or_default()
+    }
+
+    /// Copies in-order data into `buf`; returns the number of bytes copied.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(front) = self.ready.front_mut() else {
+                break;
+            };
+            let k = front.len().min(buf.len() - n);
+            if let (Some(dst), Some(src)) = (buf.get_mut(n..n + k), front.get(..k)) {
+                dst.copy_from_slice(src);
+            }
+            front.advance(k);
+            n += k;
+            if front.is_empty() {
+                self.ready.pop_front();
+            }
+        }
+        self.ready_len -= n;
+        n
+    }
+
+    /// Hands out up to `max` in-order bytes without copying.
+    pub(crate) fn read_bytes(&mut self, max: usize) -> Option<Bytes> {
+        let front = self.ready.front_mut()?;
+        let out = if front.len() <= max {
+            self.ready.pop_front()?
+        } else {
+            front.split_to(max)
+        };
+        self.ready_len -= out.len();
+        Some(out)
+    }
+}
+
+impl OutOfOrder {
+    /// Stores the parts of `[start, start + data.len())` not already held, as new pieces,
+    /// up to `max_pieces` pieces.
+    fn insert(&mut self, start: u64, data: Bytes, max_pieces: usize, r: &mut Inserted) {
+        let end = start + data.len() as u64;
+        let mut cur = start;
+        if let Some((&k, v)) = self.pieces.range(..=start).next_back() {
+            cur = cur.max(k + v.len() as u64);
+        }
+        let mut stored = 0usize;
+        while cur < end {
+            let next_piece = self
+                .pieces
+                .range(cur..)
+                .next()
+                .map(|(&k, v)| (k, k + v.len() as u64));
+            let (gap_end, resume) = match next_piece {
+                Some((k, ke)) if k < end => (k, ke),
+                _ => (end, end),
+            };
+            if gap_end > cur {
+                if self.pieces.len() >= max_pieces {
+                    r.dropped += (end - cur) as usize;
+                    break;
+                }
+                let piece = data.slice((cur - start) as usize..(gap_end - start) as usize);
+                self.len += piece.len();
+                stored += piece.len();
+                self.pieces.insert(cur, piece);
+                self.add_run(cur, gap_end);
+            }
+            cur = resume.max(cur);
+        }
+        if stored > 0 {
+            r.out_of_order = true;
+            self.note_block(start, end);
+        }
+        r.duplicate = data.len() - r.dropped - stored;
     }
 
     /// Adds `[a, b)` (just stored, touching no stored byte) to the runs, merging it with
@@ -222,54 +294,17 @@ impl RecvBuffer {
         self.recent_len = n;
     }
 
-    fn forget_delivered_blocks(&mut self) {
+    /// Trims the SACK blocks to what lies beyond `next`.
+    fn forget_delivered_blocks(&mut self, next: u64) {
         let mut n = 0;
         for i in 0..self.recent_len {
             let (a, b) = self.recent[i];
-            if b > self.next {
-                self.recent[n] = (a.max(self.next), b);
+            if b > next {
+                self.recent[n] = (a.max(next), b);
                 n += 1;
             }
         }
         self.recent_len = n;
-    }
-
-    /// SACK blocks to report, most recent first, as offset ranges.
-    pub(crate) fn sack_blocks(&self) -> &[(u64, u64)] {
-        self.recent.get(..self.recent_len).unwrap_or_default()
-    }
-
-    /// Copies in-order data into `buf`; returns the number of bytes copied.
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
-        let mut n = 0;
-        while n < buf.len() {
-            let Some(front) = self.ready.front_mut() else {
-                break;
-            };
-            let k = front.len().min(buf.len() - n);
-            if let (Some(dst), Some(src)) = (buf.get_mut(n..n + k), front.get(..k)) {
-                dst.copy_from_slice(src);
-            }
-            front.advance(k);
-            n += k;
-            if front.is_empty() {
-                self.ready.pop_front();
-            }
-        }
-        self.ready_len -= n;
-        n
-    }
-
-    /// Hands out up to `max` in-order bytes without copying.
-    pub(crate) fn read_bytes(&mut self, max: usize) -> Option<Bytes> {
-        let front = self.ready.front_mut()?;
-        let out = if front.len() <= max {
-            self.ready.pop_front()?
-        } else {
-            front.split_to(max)
-        };
-        self.ready_len -= out.len();
-        Some(out)
     }
 }
 
@@ -346,7 +381,7 @@ mod tests {
     /// The runs are exactly the maximal contiguous stretches of the pieces.
     fn runs_from_pieces(b: &RecvBuffer) -> Vec<(u64, u64)> {
         let mut runs: Vec<(u64, u64)> = Vec::new();
-        for (&k, v) in &b.ooo {
+        for (&k, v) in b.ooo.iter().flat_map(|o| o.pieces.iter()) {
             let e = k + v.len() as u64;
             match runs.last_mut() {
                 Some(last) if last.1 == k => last.1 = e,
@@ -366,7 +401,7 @@ mod tests {
             for (start, len) in segs {
                 let data = Bytes::from((start..start + len).map(|i| i as u8).collect::<Vec<u8>>());
                 let r = b.insert(start, data);
-                let held: Vec<(u64, u64)> = b.runs.iter().map(|(&s, &e)| (s, e)).collect();
+                let held: Vec<(u64, u64)> = b.ooo.iter().flat_map(|o| o.runs.iter()).map(|(&s, &e)| (s, e)).collect();
                 proptest::prop_assert_eq!(&held, &runs_from_pieces(&b));
                 if r.out_of_order {
                     // The first block is the run holding the new data's first stored byte.
@@ -374,7 +409,7 @@ mod tests {
                     proptest::prop_assert!(held.contains(&first), "{:?} not a run of {:?}", first, held);
                     proptest::prop_assert!(first.0 <= start.max(b.next()) && start < first.1);
                 }
-                proptest::prop_assert!(b.runs.keys().all(|&s| s > b.next()));
+                proptest::prop_assert!(held.iter().all(|&(s, _)| s > b.next()));
             }
         }
     }

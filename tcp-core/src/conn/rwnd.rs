@@ -136,6 +136,13 @@ pub(crate) struct RecvWindow {
 }
 
 impl RecvWindow {
+    /// Heap bytes held (FreeBSD's window state, once used).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.bsd
+            .as_ref()
+            .map_or(0, |_| core::mem::size_of::<BsdWindow>())
+    }
+
     /// A window for a new connection with `rcvbuf` bytes of receive memory, growing up to
     /// `rcvbuf_max` unless `locked`.
     pub(crate) fn new(rcvbuf: usize, rcvbuf_max: usize, locked: bool, now: Instant) -> Self {

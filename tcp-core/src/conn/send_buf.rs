@@ -23,6 +23,11 @@ pub(crate) struct SendBuffer {
 }
 
 impl SendBuffer {
+    /// Heap bytes of the bookkeeping (queue slots and the tail being filled).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        super::memory::deque_bytes(&self.chunks) + self.tail.capacity()
+    }
+
     pub(crate) fn new(capacity: usize) -> Self {
         SendBuffer {
             chunks: VecDeque::new(),

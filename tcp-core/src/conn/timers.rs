@@ -127,7 +127,7 @@ impl Connection {
         // The timer was armed at the last retransmission with the longer RTO.
         let earlier = at.saturating_sub(before.saturating_sub(after));
         self.rtx_at = Some(earlier.max(now));
-        self.stats.rto_reverts += 1;
+        self.stats.rare().rto_reverts += 1;
     }
 
     pub(super) fn stop_rtx(&mut self) {
@@ -136,7 +136,7 @@ impl Connection {
 
     /// The retransmission timer expired.
     fn on_rto(&mut self, now: Instant) {
-        self.stats.rtos += 1;
+        self.stats.rare().rtos += 1;
         match self.state {
             State::SynSent | State::SynRcvd => {
                 if self.write_timed_out(now) {
@@ -144,7 +144,7 @@ impl Connection {
                     return;
                 }
                 self.retries += 1;
-                self.stats.retransmits += 1;
+                self.stats.rare().retransmits += 1;
                 self.syn_pending = true;
                 self.rtt_timed = None;
                 self.restart_rtx(now);
@@ -352,13 +352,13 @@ impl Connection {
         if self.keepalive_probes >= ka.count {
             // Linux resets the connection when keepalive gives up.
             self.queue_ctl(self.snd_max, self.rcv_nxt, TcpFlags::RST | TcpFlags::ACK);
-            self.stats.resets_sent += 1;
+            self.stats.rare().resets_sent += 1;
             self.fail(ConnError::TimedOut);
             return;
         }
         self.keepalive_probes += 1;
         self.keepalive_last = now;
-        self.stats.keepalive_probes += 1;
+        self.stats.rare().keepalive_probes += 1;
         self.probe_pending = true;
     }
 }

@@ -70,6 +70,11 @@ pub(crate) struct Packet {
 }
 
 impl WriteQueue {
+    /// Heap bytes of the queue.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        super::memory::deque_bytes(&self.skbs)
+    }
+
     /// An empty queue whose data starts at `seq`.
     pub(crate) fn new(seq: SeqNum) -> Self {
         WriteQueue {

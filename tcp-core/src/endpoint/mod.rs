@@ -14,6 +14,7 @@
 mod cookie;
 mod hash;
 mod listen;
+mod memory;
 mod pmtu_cache;
 pub mod table;
 mod timewait;

@@ -35,6 +35,11 @@ pub(crate) struct TupleTable {
 }
 
 impl TupleTable {
+    /// Heap bytes of the buckets.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.buckets.capacity() * core::mem::size_of::<(u32, u32)>()
+    }
+
     pub(crate) fn new(key: [u8; 16]) -> Self {
         TupleTable {
             key,

@@ -116,6 +116,7 @@ fn memory() {
     drop(c);
     let client_bytes = with_client - allocated();
     let established = (allocated() - empty) as f64 / n as f64;
+    let parts = s.memory_parts();
     drop(s);
     drop(accepted);
 
@@ -173,6 +174,7 @@ fn memory() {
     println!(
         "  idle established connection  {established:>7.0} bytes   (Linux's tcp_sock alone: about 2600)"
     );
+    print_breakdown(&parts, n);
     println!("  half-open (SYN queue) entry  {half_open:>7.0} bytes");
     println!("  TIME_WAIT record             {tw_bytes:>7.0} bytes   ({tw} records)");
     println!(
@@ -186,6 +188,27 @@ fn memory() {
          up front (e.g. 2 x 64 KiB)",
         std::mem::size_of::<tcp_core::Connection>(),
         std::mem::size_of::<smoltcp::socket::tcp::Socket<'static>>()
+    );
+}
+
+/// Prints the endpoint's own account of its memory per connection, largest parts first:
+/// the control block's fields one by one, the heap each part holds, the endpoint's tables.
+fn print_breakdown(parts: &[tcp_core::MemoryPart], n: usize) {
+    let mut parts: Vec<_> = parts
+        .iter()
+        .map(|p| (p.bytes as f64 / n as f64, p.name))
+        .collect();
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = parts.iter().map(|p| p.0).sum();
+    println!("    by part, as the endpoint accounts it ({total:.0} bytes per connection):");
+    let (shown, rest): (Vec<_>, Vec<_>) = parts.iter().partition(|p| p.0 >= 16.0);
+    for (bytes, name) in shown {
+        println!("      {bytes:>7.1}  {name}");
+    }
+    let rest_bytes: f64 = rest.iter().map(|p| p.0).sum();
+    println!(
+        "      {rest_bytes:>7.1}  {} smaller parts (each under 16 bytes)",
+        rest.len()
     );
 }
 

@@ -130,7 +130,7 @@ impl OursNode {
                 let Some(h) = *conn else { return };
                 let Ok(c) = self.ep.connection(h) else { return };
                 self.rtos = c.stats().rtos;
-                self.stats = Some(*c.stats());
+                self.stats = Some(c.stats());
                 let state = c.state();
                 if state == State::Closed {
                     if let Some(e) = c.error() {
@@ -173,7 +173,7 @@ impl OursNode {
                 let Some(h) = *conn else { return };
                 if let Ok(c) = self.ep.connection(h) {
                     self.rtos = c.stats().rtos;
-                    self.stats = Some(*c.stats());
+                    self.stats = Some(c.stats());
                 }
                 loop {
                     match self.ep.read(h, now, &mut self.scratch) {

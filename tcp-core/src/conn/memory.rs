@@ -1,0 +1,198 @@
+//! Where a connection's memory goes: the bytes of each field of the control block and
+//! the heap each part holds, so the per-connection budget can be printed and watched
+//! (`tcp-bench memory`).
+
+use super::Connection;
+use alloc::vec::Vec;
+use core::mem::{offset_of, size_of, size_of_val};
+
+/// One part of the memory an endpoint or a connection holds, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MemoryPart {
+    /// What the part is: a field of the control block (`conn.<field>`), a heap
+    /// allocation (`heap: …`) or an endpoint table (`endpoint: …`).
+    pub name: &'static str,
+    /// Bytes (inline fields include the padding that follows them).
+    pub bytes: usize,
+}
+
+/// Adds `bytes` to the part called `name` in `parts` (appending it if new).
+pub(crate) fn add_part(parts: &mut Vec<MemoryPart>, name: &'static str, bytes: usize) {
+    match parts.iter_mut().find(|p| p.name == name) {
+        Some(p) => p.bytes += bytes,
+        None => parts.push(MemoryPart { name, bytes }),
+    }
+}
+
+/// Heap bytes of a queue's storage (its capacity, used or not).
+pub(crate) fn deque_bytes<T>(q: &alloc::collections::VecDeque<T>) -> usize {
+    q.capacity() * size_of::<T>()
+}
+
+/// The fields of [`Connection`] with their offsets, each followed by the field itself
+/// (its size is the distance to the next field in memory, padding included).
+macro_rules! field_offsets {
+    ($($field:ident),* $(,)?) => {
+        [$((offset_of!(Connection, $field), concat!("conn.", stringify!($field)))),*]
+    };
+}
+
+impl Connection {
+    /// Adds this connection's memory to `parts`: every field of the control block, and
+    /// the heap it holds beyond the data buffered for the application (congestion
+    /// control, loss recovery once data was sent, the rarely moved counters once one
+    /// moved, queues).
+    pub fn memory_parts(&self, parts: &mut Vec<MemoryPart>) {
+        let mut fields = field_offsets!(
+            cfg,
+            opts,
+            state,
+            local_port,
+            remote_port,
+            iss,
+            snd_una,
+            snd_nxt,
+            snd_max,
+            snd_wnd,
+            snd_wl1,
+            snd_wl2,
+            max_snd_wnd,
+            snd_sml,
+            send_buf,
+            buf_seq,
+            fin_queued,
+            write_blocked,
+            irs,
+            rcv_nxt,
+            rwnd,
+            recv_buf,
+            fin_received,
+            ooo_fin,
+            snd_mss,
+            path_mtu,
+            pmtu_mss,
+            pmtu_headers,
+            probe_mss_cap,
+            mtu_search,
+            adv_mss,
+            snd_wscale,
+            rcv_wscale,
+            offered_wscale,
+            sack_ok,
+            ts_ok,
+            ts_offset,
+            ts_recent,
+            ts_recent_time,
+            syn_stamp,
+            rtt,
+            rtt_timed,
+            cc,
+            dupacks,
+            recovery,
+            recover,
+            fast_rexmit,
+            loss,
+            tlp_new_data,
+            frto,
+            frto_new_segs,
+            peak_flight,
+            peak_round_end,
+            dsack,
+            bsd,
+            ack_now,
+            ack,
+            syn_pending,
+            rtx_at,
+            retries,
+            zwnd_backoff,
+            rto_reverts,
+            persist_at,
+            persist_backoff,
+            gso_left,
+            wq,
+            send_memory,
+            ecn,
+            pending_out,
+            nagle_push,
+            push_once,
+            more_hold,
+            chrono,
+            last_data_sent,
+            loss_until,
+            gso_psh,
+            gso_mark,
+            gso_at,
+            persist_probes,
+            probe_pending,
+            keepalive_probes,
+            keepalive_last,
+            last_rcv,
+            state_deadline,
+            retrans_stamp,
+            last_oow_ack,
+            orphaned,
+            ctl,
+            events,
+            error,
+            soft_error,
+            stats,
+            passive,
+        );
+        fields.sort_unstable();
+        let total = size_of::<Connection>();
+        for (i, &(offset, name)) in fields.iter().enumerate() {
+            let end = fields.get(i + 1).map_or(total, |&(next, _)| next);
+            add_part(parts, name, end - offset);
+        }
+        add_part(parts, "heap: congestion control", size_of_val(&*self.cc));
+        if self.loss.is_some() {
+            add_part(
+                parts,
+                "heap: SACK loss recovery",
+                size_of::<super::loss::Loss>(),
+            );
+        }
+        if self.mtu_search.is_some() {
+            add_part(
+                parts,
+                "heap: MTU probing",
+                size_of::<super::mtu_probe::MtuSearch>(),
+            );
+        }
+        if self.send_memory.is_some() {
+            add_part(
+                parts,
+                "heap: send memory accounting",
+                size_of::<super::send_memory::SendMemory>(),
+            );
+        }
+        if self.bsd.is_some() {
+            add_part(
+                parts,
+                "heap: FreeBSD rules",
+                size_of::<super::input_bsd::BsdState>(),
+            );
+        }
+        add_part(parts, "heap: rare counters", self.stats.heap_bytes());
+        let queues =
+            deque_bytes(&self.pending_out) + deque_bytes(&self.ctl) + deque_bytes(&self.events);
+        add_part(parts, "heap: output and event queues", queues);
+        add_part(
+            parts,
+            "heap: receive buffer bookkeeping",
+            self.recv_buf.heap_bytes(),
+        );
+        add_part(
+            parts,
+            "heap: send buffer bookkeeping",
+            self.send_buf.heap_bytes(),
+        );
+        add_part(parts, "heap: write queue", self.wq.heap_bytes());
+        add_part(
+            parts,
+            "heap: receive window (FreeBSD)",
+            self.rwnd.heap_bytes(),
+        );
+    }
+}
