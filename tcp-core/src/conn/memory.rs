@@ -175,9 +175,13 @@ impl Connection {
             );
         }
         add_part(parts, "heap: rare counters", self.stats.heap_bytes());
-        let queues =
-            deque_bytes(&self.pending_out) + deque_bytes(&self.ctl) + deque_bytes(&self.events);
-        add_part(parts, "heap: output and event queues", queues);
+        add_part(parts, "heap: rare socket options", self.opts.heap_bytes());
+        let queues = deque_bytes(&self.pending_out)
+            + self
+                .ctl
+                .as_deref()
+                .map_or(0, |c| size_of_val(c) + deque_bytes(c));
+        add_part(parts, "heap: output queues", queues);
         add_part(
             parts,
             "heap: receive buffer bookkeeping",

@@ -13,6 +13,7 @@
 
 pub(crate) mod ack;
 mod ecn;
+mod event_queue;
 mod icmp;
 mod info;
 mod input;
@@ -29,6 +30,7 @@ mod rwnd_bsd;
 mod sack_bsd;
 pub(crate) mod send_buf;
 mod send_memory;
+mod sockopts;
 mod tcp_info;
 mod timers;
 mod tso;
@@ -53,6 +55,7 @@ use recv_buf::RecvBuffer;
 use rtt::RttEstimator;
 use rwnd::RecvWindow;
 use send_buf::SendBuffer;
+use sockopts::SockOpts;
 
 /// Connection states (RFC 9293 §3.3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -219,18 +222,6 @@ impl WriteFlags {
             ..WriteFlags::default()
         }
     }
-}
-
-/// Per-connection settings the application can change (socket options).
-#[derive(Clone, Copy, Debug)]
-struct SockOpts {
-    nodelay: bool,
-    /// `TCP_CORK`: partial segments wait until uncorked (or the probe timer).
-    cork: bool,
-    /// `TCP_NOTSENT_LOWAT`.
-    notsent_lowat: Option<u32>,
-    keepalive: Option<Keepalive>,
-    user_timeout: Option<Duration>,
 }
 
 /// One TCP connection. See the module docs.
@@ -400,8 +391,11 @@ pub struct Connection {
     // Application side.
     /// `close` was called: no more reads; the connection finishes on its own.
     orphaned: bool,
-    ctl: VecDeque<(SeqNum, SeqNum, TcpFlags)>,
-    events: VecDeque<Event>,
+    /// Control segments (resets) to send, allocated while some wait (boxed: 8 bytes on
+    /// every connection instead of a queue's 32).
+    #[allow(clippy::box_collection)]
+    ctl: Option<Box<VecDeque<(SeqNum, SeqNum, TcpFlags)>>>,
+    events: event_queue::EventQueue,
     error: Option<ConnError>,
     /// The last ICMP error of an established connection, reported if it then times out
     /// (Linux's `sk_err_soft`; see `icmp`).
@@ -431,13 +425,12 @@ impl Connection {
         let smss = u32::from(cfg.mss);
         let cc = new_controller(cfg.congestion, cfg.initial_window, smss);
         Connection {
-            opts: SockOpts {
-                nodelay: cfg.nodelay,
-                cork: false,
-                notsent_lowat: cfg.notsent_lowat,
-                keepalive: cfg.keepalive,
-                user_timeout: cfg.user_timeout,
-            },
+            opts: SockOpts::new(
+                cfg.nodelay,
+                cfg.notsent_lowat,
+                cfg.keepalive,
+                cfg.user_timeout,
+            ),
             state: State::Closed,
             local_port,
             remote_port,
@@ -529,8 +522,8 @@ impl Connection {
             retrans_stamp: None,
             last_oow_ack: None,
             orphaned: false,
-            ctl: VecDeque::new(),
-            events: VecDeque::new(),
+            ctl: None,
+            events: event_queue::EventQueue::default(),
             error: None,
             soft_error: None,
             stats: info::Counters::default(),
@@ -780,7 +773,7 @@ impl Connection {
     /// The connection has reached CLOSED and has nothing left to transmit: it can be
     /// dropped once its events are drained.
     pub fn is_closed(&self) -> bool {
-        self.state == State::Closed && self.ctl.is_empty()
+        self.state == State::Closed && self.ctl.is_none()
     }
 
     /// The error that ended the connection, if any.
@@ -904,7 +897,7 @@ impl Connection {
 
     /// Linux's `TCP_NOTSENT_LOWAT`: `None` lifts the limit.
     pub fn set_notsent_lowat(&mut self, lowat: Option<u32>) {
-        self.opts.notsent_lowat = lowat;
+        self.opts.set_notsent_lowat(lowat);
     }
 
     /// Bytes queued and not yet sent.
@@ -920,7 +913,7 @@ impl Connection {
     /// `tcp_stream_memory_free`: the unsent bytes, times `factor`, are below the limit.
     fn notsent_below(&self, factor: u64) -> bool {
         self.opts
-            .notsent_lowat
+            .notsent_lowat()
             .is_none_or(|l| u64::from(self.notsent_bytes()) * factor < u64::from(l))
     }
 
@@ -1246,7 +1239,7 @@ impl Connection {
 
     /// Turns keepalive on with the given parameters, or off with `None`.
     pub fn set_keepalive(&mut self, keepalive: Option<Keepalive>) {
-        self.opts.keepalive = keepalive;
+        self.opts.set_keepalive(keepalive);
         self.keepalive_probes = 0;
     }
 
@@ -1289,7 +1282,7 @@ impl Connection {
 
     /// Sets the RFC 5482 user timeout (`None`: retry counts apply).
     pub fn set_user_timeout(&mut self, timeout: Option<Duration>) {
-        self.opts.user_timeout = timeout;
+        self.opts.set_user_timeout(timeout);
     }
 
     /// Clamps the MSS we send with (like TCP_MAXSEG); takes effect at once.
@@ -1302,18 +1295,17 @@ impl Connection {
 
     /// The next application event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.events.pop()
     }
 
     fn push_event(&mut self, ev: Event) {
-        if !self.events.contains(&ev) {
-            self.events.push_back(ev);
-        }
+        self.events.push(ev);
     }
 
     fn queue_ctl(&mut self, seq: SeqNum, ack: SeqNum, flags: TcpFlags) {
-        if self.ctl.len() < MAX_CTL {
-            self.ctl.push_back((seq, ack, flags));
+        let ctl = self.ctl.get_or_insert_with(Box::default);
+        if ctl.len() < MAX_CTL {
+            ctl.push_back((seq, ack, flags));
         } else {
             self.stats.rare().ctl_dropped += 1;
         }
@@ -1321,7 +1313,7 @@ impl Connection {
 
     /// Enters CLOSED, releasing timers; reports `Closed`.
     fn set_closed(&mut self) {
-        if self.state == State::Closed && self.events.contains(&Event::Closed) {
+        if self.state == State::Closed && self.events.contains_kind(Event::Closed) {
             return;
         }
         self.state = State::Closed;
@@ -1467,9 +1459,6 @@ impl Connection {
         }
         if self.recv_buf.ooo_pieces() == 0 && self.rwnd.rmem_ofo() != 0 {
             return Err("memory charged for out-of-order data not held");
-        }
-        if self.events.len() > 8 {
-            return Err("event queue unbounded");
         }
         Ok(())
     }

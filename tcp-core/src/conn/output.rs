@@ -52,7 +52,7 @@ impl Connection {
                 .loss
                 .as_deref()
                 .is_some_and(|l| l.in_recovery() || l.probe_due);
-        if recovering || !self.ctl.is_empty() || self.syn_pending {
+        if recovering || self.ctl.is_some() || self.syn_pending {
             return;
         }
         self.nagle_push = true;
@@ -88,7 +88,7 @@ impl Connection {
             }
             if !s.payload.is_empty()
                 && self.write_blocked
-                && self.opts.notsent_lowat.is_some()
+                && self.opts.notsent_lowat().is_some()
                 && self.is_writable()
             {
                 // Sending drained the unsent bytes below TCP_NOTSENT_LOWAT.
@@ -123,8 +123,14 @@ impl Connection {
     }
 
     fn next_segment(&mut self, now: Instant) -> Option<Segment> {
-        if let Some((seq, ack, flags)) = self.ctl.pop_front() {
-            return Some(self.build(now, seq, ack, flags, Bytes::new()));
+        if let Some(ctl) = self.ctl.as_deref_mut() {
+            let next = ctl.pop_front();
+            if ctl.is_empty() {
+                self.ctl = None;
+            }
+            if let Some((seq, ack, flags)) = next {
+                return Some(self.build(now, seq, ack, flags, Bytes::new()));
+            }
         }
         match self.state {
             State::Closed | State::Listen => return None,
@@ -151,7 +157,7 @@ impl Connection {
                     return Some(seg);
                 }
             }
-            if self.opts.keepalive.is_none() || self.persist_at.is_some() {
+            if self.opts.keepalive().is_none() || self.persist_at.is_some() {
                 self.stats.rare().window_probes += 1;
             }
             // A probe with an old sequence number elicits an ACK (Linux's

@@ -18,7 +18,7 @@ impl Connection {
         let mut t = earliest(self.rtx_at, self.persist_at);
         t = earliest(t, self.ack.deadline());
         t = earliest(t, self.state_deadline);
-        if self.opts.keepalive.is_some() {
+        if self.opts.keepalive().is_some() {
             t = earliest(t, self.keepalive_deadline());
         }
         if let Some(l) = self.loss.as_deref() {
@@ -99,7 +99,7 @@ impl Connection {
     /// never beyond the user timeout (Linux's `tcp_clamp_rto_to_user_timeout`).
     pub(super) fn restart_rtx(&mut self, now: Instant) {
         let mut at = now + self.current_rto();
-        if let (Some(ut), Some(since)) = (self.opts.user_timeout, self.retrans_stamp) {
+        if let (Some(ut), Some(since)) = (self.opts.user_timeout(), self.retrans_stamp) {
             if self.retries > 0 {
                 // Once spent, the next check comes one timer tick later ("fire ASAP").
                 at = at.min((since + ut).max(now + TICK));
@@ -161,7 +161,7 @@ impl Connection {
                 // zero-window probes and do not use up the retries while the peer answers
                 // (at most one maximum RTO of silence), as Linux's tcp_retransmit_timer.
                 let zero_window =
-                    self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout.is_none();
+                    self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout().is_none();
                 let gave_up = if zero_window {
                     now.saturating_duration_since(self.last_rcv) > self.rtt.max()
                 } else {
@@ -247,7 +247,7 @@ impl Connection {
         if self.retries == 0 {
             return false;
         }
-        if self.cfg.retry_budget == RetryBudget::Count && self.opts.user_timeout.is_none() {
+        if self.cfg.retry_budget == RetryBudget::Count && self.opts.user_timeout().is_none() {
             return self.retries >= boundary;
         }
         let Some(since) = self.retrans_stamp else {
@@ -255,7 +255,7 @@ impl Connection {
         };
         let budget = self
             .opts
-            .user_timeout
+            .user_timeout()
             .unwrap_or_else(|| model_timeout(boundary, base, self.rtt.max()));
         now.saturating_duration_since(since) >= budget
     }
@@ -304,11 +304,11 @@ impl Connection {
     /// The persist timer expired: send what fits of a small window, or a zero-window probe.
     /// Probes back off but never give up while the peer answers them.
     fn on_persist(&mut self, now: Instant) {
-        if self.persist_probes >= self.cfg.retries2 && self.opts.user_timeout.is_none() {
+        if self.persist_probes >= self.cfg.retries2 && self.opts.user_timeout().is_none() {
             self.fail(ConnError::TimedOut);
             return;
         }
-        if let Some(ut) = self.opts.user_timeout {
+        if let Some(ut) = self.opts.user_timeout() {
             if self.persist_probes > 0 && now.saturating_duration_since(self.last_rcv) >= ut {
                 self.fail(ConnError::TimedOut);
                 return;
@@ -328,7 +328,7 @@ impl Connection {
     /// synchronized state but TIME_WAIT (Linux skips only CLOSE and SYN_SENT), so a
     /// half-closed connection whose peer vanished is still detected.
     fn keepalive_deadline(&self) -> Option<Instant> {
-        let ka = self.opts.keepalive?;
+        let ka = self.opts.keepalive()?;
         let idle = self.snd_una == self.snd_max && self.send_buf.is_empty();
         if !idle || !self.state.is_synchronized() || self.state == State::TimeWait {
             return None;
@@ -346,7 +346,7 @@ impl Connection {
     }
 
     fn on_keepalive(&mut self, now: Instant) {
-        let Some(ka) = self.opts.keepalive else {
+        let Some(ka) = self.opts.keepalive() else {
             return;
         };
         if self.keepalive_probes >= ka.count {

@@ -201,7 +201,12 @@ fn print_breakdown(parts: &[tcp_core::MemoryPart], n: usize) {
     parts.sort_by(|a, b| b.0.total_cmp(&a.0));
     let total: f64 = parts.iter().map(|p| p.0).sum();
     println!("    by part, as the endpoint accounts it ({total:.0} bytes per connection):");
-    let (shown, rest): (Vec<_>, Vec<_>) = parts.iter().partition(|p| p.0 >= 16.0);
+    let (shown, rest): (Vec<_>, Vec<_>) = parts.iter().partition(|p| {
+        p.0 >= std::env::var("MEM_MIN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(16.0)
+    });
     for (bytes, name) in shown {
         println!("      {bytes:>7.1}  {name}");
     }
