@@ -53,6 +53,11 @@ impl EventQueue {
         self.len += 1;
     }
 
+    /// No event waits.
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// The oldest event.
     pub(super) fn pop(&mut self) -> Option<Event> {
         if self.len == 0 {

@@ -1298,6 +1298,11 @@ impl Connection {
         self.events.pop()
     }
 
+    /// Whether events wait for [`poll_event`](Self::poll_event).
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     fn push_event(&mut self, ev: Event) {
         self.events.push(ev);
     }

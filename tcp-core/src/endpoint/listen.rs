@@ -175,8 +175,8 @@ impl Endpoint {
         {
             e.queued_for = None;
             // Events it collected while queued go out now.
-            while let Some(ev) = e.conn.poll_event() {
-                self.events.push_back(EndpointEvent::Conn(h, ev));
+            if e.conn.has_events() {
+                self.mark_ready(h.index);
             }
         }
         Ok(Some(h))
@@ -558,6 +558,7 @@ impl Endpoint {
                 queued_for: Some(lh),
                 app_closed: false,
                 detached: false,
+                counted: true,
             }));
             s.armed = None;
         }
@@ -691,6 +692,7 @@ impl Endpoint {
                 queued_for: None,
                 app_closed: false,
                 detached: false,
+                counted: false,
             }));
             s.armed = None;
         }

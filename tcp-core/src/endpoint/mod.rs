@@ -254,6 +254,8 @@ struct ConnEntry {
     /// The connection left the demux table while the application still holds it (a new
     /// SYN took its 4-tuple in TIME-WAIT, FreeBSD's `tcp_twclose`).
     detached: bool,
+    /// Counted in `EndpointStats::connections_established`.
+    counted: bool,
 }
 
 #[derive(Debug)]
@@ -299,6 +301,8 @@ struct Slot {
     armed: Option<Instant>,
     /// Queued for `poll_transmit`.
     dirty: bool,
+    /// Queued in `ready`: the connection has events for the application.
+    ready: bool,
 }
 
 /// The endpoint. See the module docs.
@@ -316,7 +320,11 @@ pub struct Endpoint {
     timers: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     dirty: VecDeque<u32>,
     control: VecDeque<Transmit>,
+    /// Listener events (a connection to accept, a request to decide on).
     events: VecDeque<EndpointEvent>,
+    /// Slots whose connection has events for the application; the events stay in the
+    /// connection (coalesced there, each kind once until polled) until `poll_event`.
+    ready: VecDeque<u32>,
     stats: EndpointStats,
     time_wait_count: usize,
     port_counter: u32,
@@ -342,6 +350,7 @@ impl Endpoint {
             dirty: VecDeque::new(),
             control: VecDeque::new(),
             events: VecDeque::new(),
+            ready: VecDeque::new(),
             stats: EndpointStats::default(),
             time_wait_count: 0,
             port_counter: 0,
@@ -379,6 +388,7 @@ impl Endpoint {
                 s.kind = kind;
                 s.armed = None;
                 s.dirty = false;
+                s.ready = false;
                 return i;
             }
         }
@@ -387,6 +397,7 @@ impl Endpoint {
             kind,
             armed: None,
             dirty: false,
+            ready: false,
         });
         (self.slots.len() - 1) as u32
     }
@@ -400,6 +411,7 @@ impl Endpoint {
             s.generation = s.generation.wrapping_add(1);
             s.armed = None;
             s.dirty = false;
+            s.ready = false;
             self.free.push(i);
         }
     }
@@ -538,6 +550,7 @@ impl Endpoint {
             queued_for,
             app_closed: false,
             detached: false,
+            counted: queued_for.is_some(),
         })));
         self.table.insert(&tuple, i);
         i
@@ -869,26 +882,26 @@ impl Endpoint {
     /// Forwards events, retires finished connections and re-arms the timer; returns whether
     /// the slot still holds a connection.
     fn settle(&mut self, i: u32, now: Instant) -> bool {
-        let handle = self.handle_of(i);
         let Some(Slot {
             kind: SlotKind::Conn(e),
+            ready,
             ..
         }) = self.slots.get_mut(i as usize)
         else {
             return false;
         };
-        let mut established = false;
-        let deliver = e.queued_for.is_none() && !e.app_closed;
-        if deliver {
-            while let Some(ev) = e.conn.poll_event() {
-                established |= ev == Event::Connected;
-                self.events.push_back(EndpointEvent::Conn(handle, ev));
-            }
-        } else if e.app_closed {
+        if !e.counted && e.conn.state().is_synchronized() {
+            e.counted = true;
+            self.stats.connections_established += 1;
+        }
+        let deliver = e.queued_for.is_none() && !e.app_closed && e.conn.has_events();
+        if e.app_closed {
+            // The application gave the handle up: nothing more is reported for it.
             while e.conn.poll_event().is_some() {}
         }
-        if established {
-            self.stats.connections_established += 1;
+        if deliver && !*ready {
+            *ready = true;
+            self.ready.push_back(i);
         }
         let state = e.conn.state();
         let orphan = e.app_closed;
@@ -917,6 +930,15 @@ impl Endpoint {
         }
         self.schedule(i);
         true
+    }
+
+    fn mark_ready(&mut self, i: u32) {
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            if !s.ready {
+                s.ready = true;
+                self.ready.push_back(i);
+            }
+        }
     }
 
     fn mark_dirty(&mut self, i: u32) {
@@ -1053,11 +1075,38 @@ impl Endpoint {
         None
     }
 
-    /// The next application event. Events queued before the application closed or aborted
-    /// a connection may still be delivered for its (now stale) handle; calls with that
-    /// handle return [`HandleError::Stale`], which embedders can treat as "skip".
+    /// The next application event: listener events first, then each connection's events
+    /// in order. A connection reports each kind of [`Event`] at most once until it is
+    /// polled (ten segments of data make one `Readable`), and nothing after the
+    /// application closed or aborted it.
     pub fn poll_event(&mut self) -> Option<EndpointEvent> {
-        self.events.pop_front()
+        if let Some(ev) = self.events.pop_front() {
+            return Some(ev);
+        }
+        while let Some(i) = self.ready.pop_front() {
+            let handle = self.handle_of(i);
+            let Some(s) = self.slots.get_mut(i as usize) else {
+                continue;
+            };
+            if !s.ready {
+                continue; // The slot was freed (and maybe reused) since it was queued.
+            }
+            let ev = match &mut s.kind {
+                SlotKind::Conn(e) if !e.app_closed && e.queued_for.is_none() => e.conn.poll_event(),
+                _ => None,
+            };
+            let more = matches!(&s.kind, SlotKind::Conn(e) if e.conn.has_events());
+            if let (Some(ev), true) = (ev, more) {
+                // The rest of this connection's events come next.
+                self.ready.push_front(i);
+                return Some(EndpointEvent::Conn(handle, ev));
+            }
+            s.ready = false;
+            if let Some(ev) = ev {
+                return Some(EndpointEvent::Conn(handle, ev));
+            }
+        }
+        None
     }
 
     /// Checks the invariants of every connection and of the endpoint's own bookkeeping;
