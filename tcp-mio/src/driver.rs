@@ -11,8 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tcp_core::endpoint::{IncomingHandle, ListenerHandle};
 use tcp_core::{
-    Config, ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Instant, State,
-    Transmit,
+    Config, ConnHandle, Endpoint, EndpointConfig, EndpointEvent, FourTuple, Instant, Transmit,
 };
 
 /// Names one link of a [`Driver`].
@@ -91,9 +90,6 @@ pub struct Driver {
     /// With more than one link: which link each 4-tuple's packets last arrived on, so
     /// replies leave through the same link even when links share an IP.
     arrivals: HashMap<FourTuple, usize>,
-    /// Connections shut down while still in SYN-SENT; the shutdown is applied once the
-    /// handshake completes (see [`Driver::shutdown`]).
-    deferred_shutdown: Vec<ConnHandle>,
     stats: DriverStats,
 }
 
@@ -140,7 +136,6 @@ impl Driver {
             out_link: 0,
             next: None,
             arrivals: HashMap::new(),
-            deferred_shutdown: Vec::new(),
             stats: DriverStats::default(),
         })
     }
@@ -369,9 +364,6 @@ impl Driver {
     /// resumes it.
     pub fn flush(&mut self) {
         let now = self.now();
-        if !self.deferred_shutdown.is_empty() {
-            self.apply_deferred_shutdowns(now);
-        }
         loop {
             if self.out.is_empty() {
                 self.fill_batch(now);
@@ -547,7 +539,6 @@ impl Driver {
 
     /// Copies as much of `data` into the send buffer as fits; `WouldBlock` if none does.
     pub fn write(&mut self, h: ConnHandle, data: &[u8]) -> io::Result<usize> {
-        self.check_not_shut(h)?;
         let now = self.now();
         self.endpoint
             .write(h, now, data)
@@ -557,7 +548,6 @@ impl Driver {
 
     /// Hands owned data to the send buffer without copying; returns how much was taken.
     pub fn write_bytes(&mut self, h: ConnHandle, data: Bytes) -> io::Result<usize> {
-        self.check_not_shut(h)?;
         let now = self.now();
         self.endpoint
             .write_bytes(h, now, data)
@@ -565,51 +555,14 @@ impl Driver {
             .map_err(write_err)
     }
 
-    /// Shuts down the sending direction: a FIN follows the buffered data.
-    ///
-    /// Data may be written while the handshake is still in progress; a shutdown then is
-    /// deferred until the connection is established (the core would drop the connection
-    /// and the data, as RFC 9293 §3.10.4 does for CLOSE in SYN-SENT).
+    /// Shuts down the sending direction: a FIN follows the buffered data (during the
+    /// handshake, the core queues it after the data written so far).
     pub fn shutdown(&mut self, h: ConnHandle) -> io::Result<()> {
         let now = self.now();
-        let state = self.endpoint.connection(h).map_err(handle_err)?.state();
-        if state == State::SynSent {
-            if !self.deferred_shutdown.contains(&h) {
-                self.deferred_shutdown.push(h);
-            }
-            return Ok(());
-        }
         self.endpoint
             .shutdown(h, now)
             .map_err(handle_err)?
             .map_err(state_err)
-    }
-
-    /// Writes after a deferred shutdown fail as they would after an applied one.
-    fn check_not_shut(&self, h: ConnHandle) -> io::Result<()> {
-        if self.deferred_shutdown.contains(&h) {
-            return Err(write_err(tcp_core::WriteError::Closed));
-        }
-        Ok(())
-    }
-
-    fn apply_deferred_shutdowns(&mut self, now: Instant) {
-        let mut i = 0;
-        while i < self.deferred_shutdown.len() {
-            let h = self.deferred_shutdown[i];
-            match self.endpoint.connection(h).map(|c| c.state()) {
-                Ok(State::SynSent) => i += 1,
-                Ok(_) => {
-                    // Established (or failed: then shutdown reports the error, which the
-                    // next read or write reports too).
-                    let _ = self.endpoint.shutdown(h, now);
-                    self.deferred_shutdown.swap_remove(i);
-                }
-                Err(_) => {
-                    self.deferred_shutdown.swap_remove(i);
-                }
-            }
-        }
     }
 
     /// Closes the connection for the application; it finishes on its own (buffered data,

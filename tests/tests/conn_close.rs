@@ -507,3 +507,25 @@ fn read_bytes_end_of_stream() {
     assert_eq!(b.len(), 10);
     assert_eq!(l.c.read_bytes(l.now, 100), Ok(None));
 }
+
+/// A shutdown during the handshake queues the FIN after the data written so far (RFC 9293
+/// §3.10.4 allows queuing a CLOSE in SYN-SENT): the peer receives the data, then the FIN;
+/// a write after the shutdown fails. (An adapter no longer has to defer the call itself.)
+#[test]
+fn shutdown_in_syn_sent_sends_the_data_written_before_it_then_fin() {
+    use tcp_tests::pair::{Pair, drain};
+    let mut p = Pair::new(Duration::from_millis(5));
+    let now = p.now;
+    assert_eq!(p.a.state(), State::SynSent);
+    assert_eq!(p.a.write(now, b"early data"), Ok(10));
+    p.a.shutdown(now).expect("shutdown in SYN-SENT is queued");
+    assert_eq!(p.a.write(now, b"late"), Err(WriteError::Closed));
+    let done = p.run_until(Duration::from_secs(5), |p| {
+        p.b.as_ref().is_some_and(|b| b.state() == State::CloseWait)
+    });
+    assert!(done, "the FIN arrived after the handshake");
+    let now = p.now;
+    let mut got = Vec::new();
+    assert!(drain(p.b(), now, &mut got), "end of stream after the data");
+    assert_eq!(got, b"early data");
+}
