@@ -11,7 +11,9 @@ mod common;
 use common::*;
 
 fn main() -> std::io::Result<()> {
+    // TRANSFER_BYTES: the name an earlier README gave this variable, still read.
     let mut size = std::env::var("TRANSFER_SIZE")
+        .or_else(|_| std::env::var("TRANSFER_BYTES"))
         .ok()
         .and_then(|s| parse_size(&s))
         .unwrap_or(1 << 30);

@@ -14,14 +14,24 @@ use tcp_mio::TcpStream;
 use tcp_tun::TunStack;
 use tcp_tun::netns::TunNet;
 
+common::tests!(
+    linux_closes_first,
+    we_close_first,
+    simultaneous_close,
+    half_close_linux_to_us,
+    half_close_us_to_linux,
+    our_abort_resets_linux,
+    linux_linger_zero_resets_us
+);
+
 const PORT: u16 = 80;
 
-fn setup() -> Option<(TunStack, tcp_mio::TcpListener, std::net::SocketAddr)> {
+fn setup() -> (TunStack, tcp_mio::TcpListener, std::net::SocketAddr) {
     let layout = TunNet::default();
-    let stack = common::setup(&layout)?;
+    let stack = common::setup(&layout);
     let addr = common::our_addr(&layout, false, PORT);
     let listener = stack.net().listen_on(addr, 16).unwrap();
-    Some((stack, listener, addr))
+    (stack, listener, addr)
 }
 
 /// Reads our stream until it would block; true at end-of-stream.
@@ -33,11 +43,8 @@ fn state(s: &TcpStream) -> State {
     s.state().expect("state")
 }
 
-#[test]
 fn linux_closes_first() {
-    let Some((stack, listener, addr)) = setup() else {
-        return;
-    };
+    let (stack, listener, addr) = setup();
     let (mut ours, mut k) = accepted_pair(&stack, &listener, addr);
     k.write_all(b"bye from linux").unwrap();
     drop(k); // close(): FIN after the data
@@ -56,11 +63,8 @@ fn linux_closes_first() {
     assert_eq!(kernel_states(PORT), vec![K_TIME_WAIT]);
 }
 
-#[test]
 fn we_close_first() {
-    let Some((stack, listener, addr)) = setup() else {
-        return;
-    };
+    let (stack, listener, addr) = setup();
     let (mut ours, mut k) = accepted_pair(&stack, &listener, addr);
     ours.write_all(b"bye from us").unwrap();
     ours.close().unwrap(); // data, then FIN; the handle goes, the connection finishes alone
@@ -80,11 +84,8 @@ fn we_close_first() {
     assert_eq!(stack.net().driver().endpoint().stats().time_wait_created, 1);
 }
 
-#[test]
 fn simultaneous_close() {
-    let Some((stack, listener, addr)) = setup() else {
-        return;
-    };
+    let (stack, listener, addr) = setup();
     let (mut ours, mut k) = accepted_pair(&stack, &listener, addr);
     // The kernel's FIN goes into the TUN device and waits there, unread; ours leaves at
     // once. The FINs cross: both sides go FIN_WAIT_1 -> CLOSING -> TIME_WAIT.
@@ -103,11 +104,8 @@ fn simultaneous_close() {
     });
 }
 
-#[test]
 fn half_close_linux_to_us() {
-    let Some((stack, listener, addr)) = setup() else {
-        return;
-    };
+    let (stack, listener, addr) = setup();
     let (mut ours, mut k) = accepted_pair(&stack, &listener, addr);
     let up = pattern(1, 100_000);
     let down = pattern(2, 1 << 20);
@@ -151,11 +149,8 @@ fn half_close_linux_to_us() {
     assert_eq!(kernel_states(PORT), vec![K_TIME_WAIT]);
 }
 
-#[test]
 fn half_close_us_to_linux() {
-    let Some((stack, listener, addr)) = setup() else {
-        return;
-    };
+    let (stack, listener, addr) = setup();
     let (mut ours, mut k) = accepted_pair(&stack, &listener, addr);
     let up = pattern(3, 100_000);
     let down = pattern(4, 1 << 20);
@@ -206,11 +201,8 @@ fn half_close_us_to_linux() {
     });
 }
 
-#[test]
 fn our_abort_resets_linux() {
-    let Some((stack, listener, addr)) = setup() else {
-        return;
-    };
+    let (stack, listener, addr) = setup();
     let (ours, mut k) = accepted_pair(&stack, &listener, addr);
     ours.abort().unwrap();
     let mut buf = [0u8; 16];
@@ -229,11 +221,8 @@ fn our_abort_resets_linux() {
     assert!(kernel_states(PORT).is_empty());
 }
 
-#[test]
 fn linux_linger_zero_resets_us() {
-    let Some((stack, listener, addr)) = setup() else {
-        return;
-    };
+    let (stack, listener, addr) = setup();
     let (mut ours, k) = accepted_pair(&stack, &listener, addr);
     common::set_linger_zero(&k);
     drop(k); // close() with SO_LINGER 0: RST

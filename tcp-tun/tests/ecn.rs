@@ -11,6 +11,11 @@ use std::net::TcpListener;
 use tcp_tun::TunStack;
 use tcp_tun::netns::TunNet;
 
+common::tests!(
+    the_kernel_asks_for_ecn_and_our_passive_default_agrees,
+    we_ask_for_ecn_and_the_kernels_default_agrees
+);
+
 /// `tcpi_options` bits (linux/tcp.h).
 const TCPI_OPT_ECN: u8 = 8;
 const TCPI_OPT_ECN_SEEN: u8 = 16;
@@ -24,12 +29,9 @@ fn ecn_enabled(stack: &TunStack, s: &tcp_mio::TcpStream) -> bool {
         .is_ok_and(|c| c.ecn_enabled())
 }
 
-#[test]
 fn the_kernel_asks_for_ecn_and_our_passive_default_agrees() {
     let layout = TunNet::default();
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     std::fs::write("/proc/sys/net/ipv4/tcp_ecn", "1").unwrap();
     let addr = common::our_addr(&layout, false, 7);
     let listener = stack.net().listen_on(addr, 4).unwrap();
@@ -53,12 +55,9 @@ fn the_kernel_asks_for_ecn_and_our_passive_default_agrees() {
     );
 }
 
-#[test]
 fn we_ask_for_ecn_and_the_kernels_default_agrees() {
     let layout = TunNet::default();
-    let Some(link) = common::setup_link(&layout) else {
-        return;
-    };
+    let link = common::setup_link(&layout);
     let mut config = link.config();
     config.ecn = tcp_core::EcnMode::On;
     let stack = TunStack::with_config(link, config).unwrap();

@@ -8,18 +8,11 @@ mod example;
 use std::process::Command;
 use tcp_tun::netns::TunNet;
 
-#[test]
+common::tests!(needs: ["curl"]; curl_fetches_from_the_http_example);
+
 fn curl_fetches_from_the_http_example() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        let msg = "*** curl not installed (scripts/setup installs it)";
-        assert!(std::env::var_os("CI").is_none(), "{msg}");
-        eprintln!("{msg}: SKIPPED");
-        return;
-    }
     let layout = TunNet::default();
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     let listeners = example::our_addrs(&layout, 80).map(|a| stack.net().listen_on(a, 16).unwrap());
     let fetch = std::thread::spawn(|| {
         let run = |args: &[&str]| {

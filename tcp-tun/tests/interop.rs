@@ -8,12 +8,17 @@ use common::{Echo, Flow, KernelFlow};
 use std::net::TcpListener;
 use tcp_tun::netns::TunNet;
 
+common::tests!(
+    kernel_client_echo_10mb_ipv4,
+    kernel_client_echo_10mb_ipv6,
+    our_client_100mb_each_way_ipv4,
+    our_client_100mb_each_way_ipv6
+);
+
 fn kernel_client_echo(v6: bool) {
     const TOTAL: u64 = 10 << 20;
     let layout = TunNet::default();
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     let addr = common::our_addr(&layout, v6, 7);
     let listener = stack.net().listen_on(addr, 16).unwrap();
     let client = std::thread::spawn(move || {
@@ -40,21 +45,17 @@ fn kernel_client_echo(v6: bool) {
     assert_eq!(st.oversize_out, 0);
 }
 
-#[test]
 fn kernel_client_echo_10mb_ipv4() {
     kernel_client_echo(false);
 }
 
-#[test]
 fn kernel_client_echo_10mb_ipv6() {
     kernel_client_echo(true);
 }
 
 fn our_client_bulk(v6: bool, total: u64) {
     let layout = TunNet::default();
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     let kaddr = common::kernel_addr(&layout, v6, 5001);
     let listener = TcpListener::bind(kaddr).unwrap();
     let server = std::thread::spawn(move || {
@@ -79,12 +80,10 @@ fn our_client_bulk(v6: bool, total: u64) {
     eprintln!("v6={v6} {:?}", stack.stats());
 }
 
-#[test]
 fn our_client_100mb_each_way_ipv4() {
     our_client_bulk(false, 100 << 20);
 }
 
-#[test]
 fn our_client_100mb_each_way_ipv6() {
     our_client_bulk(true, 100 << 20);
 }

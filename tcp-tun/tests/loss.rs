@@ -9,21 +9,26 @@ use tcp_tun::TunStack;
 use tcp_tun::impair::{Faults, Impaired};
 use tcp_tun::netns::TunNet;
 
-fn lossy_stack(layout: &TunNet, faults: Faults) -> Option<(TunStack, impl Fn() -> String)> {
-    let link = common::setup_link(layout)?;
+common::tests!(
+    echo_1pct_loss_and_reordering,
+    echo_5pct_loss_and_reordering,
+    bulk_both_ways_1pct_loss_and_reordering_ipv6,
+    bulk_both_ways_5pct_loss_and_reordering_ipv6
+);
+
+fn lossy_stack(layout: &TunNet, faults: Faults) -> (TunStack, impl Fn() -> String) {
+    let link = common::setup_link(layout);
     let (stats, mtu, config) = (link.stats(), link.mtu(), link.config());
     let imp = Impaired::new(link, faults);
     let fstats = imp.stats();
     let stack = TunStack::with_link(imp, stats, mtu, config).unwrap();
-    Some((stack, move || format!("{:?}", *fstats.lock().unwrap())))
+    (stack, move || format!("{:?}", *fstats.lock().unwrap()))
 }
 
 /// The kernel sends `total` bytes to our listener, which echoes them back.
 fn echo_under_faults(faults: Faults, total: u64) {
     let layout = TunNet::default();
-    let Some((stack, fstats)) = lossy_stack(&layout, faults) else {
-        return;
-    };
+    let (stack, fstats) = lossy_stack(&layout, faults);
     let addr = common::our_addr(&layout, false, 7);
     let listener = stack.net().listen_on(addr, 16).unwrap();
     let client = std::thread::spawn(move || {
@@ -49,9 +54,7 @@ fn echo_under_faults(faults: Faults, total: u64) {
 /// Our client and a kernel listener exchange `total` bytes each way.
 fn bulk_under_faults(faults: Faults, total: u64) {
     let layout = TunNet::default();
-    let Some((stack, fstats)) = lossy_stack(&layout, faults) else {
-        return;
-    };
+    let (stack, fstats) = lossy_stack(&layout, faults);
     let kaddr = common::kernel_addr(&layout, true, 5001);
     let listener = TcpListener::bind(kaddr).unwrap();
     let server = std::thread::spawn(move || {
@@ -87,22 +90,18 @@ const FIVE: Faults = Faults {
     reorder: 0.03,
 };
 
-#[test]
 fn echo_1pct_loss_and_reordering() {
     echo_under_faults(ONE, 4 << 20);
 }
 
-#[test]
 fn echo_5pct_loss_and_reordering() {
     echo_under_faults(FIVE, 1 << 20);
 }
 
-#[test]
 fn bulk_both_ways_1pct_loss_and_reordering_ipv6() {
     bulk_under_faults(ONE, 4 << 20);
 }
 
-#[test]
 fn bulk_both_ways_5pct_loss_and_reordering_ipv6() {
     bulk_under_faults(FIVE, 1 << 20);
 }

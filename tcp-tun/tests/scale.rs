@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use tcp_mio::check::StreamHash;
 use tcp_tun::netns::TunNet;
 
+common::tests!(thousand_concurrent_connections_small_backlog);
+
 const CONNS: usize = 1000;
 const BACKLOG: usize = 64;
 const PER_CONN: usize = 8 * 1024;
@@ -114,12 +116,9 @@ fn kernel_side(target: SocketAddr) -> io::Result<Vec<(u64, u64)>> {
         .collect())
 }
 
-#[test]
 fn thousand_concurrent_connections_small_backlog() {
     let layout = TunNet::default();
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     let addr = common::our_addr(&layout, false, 7);
     let listener = stack.net().listen_on(addr, BACKLOG).unwrap();
     let kernel = std::thread::spawn(move || kernel_side(addr));

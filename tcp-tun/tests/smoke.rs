@@ -6,12 +6,15 @@ use std::io::{Read, Write};
 use std::time::Duration;
 use tcp_tun::netns::TunNet;
 
-#[test]
+common::tests!(
+    kernel_client_says_hello,
+    non_tcp_and_foreign_packets_are_ignored_and_counted,
+    mss_follows_a_small_mtu
+);
+
 fn kernel_client_says_hello() {
     let layout = TunNet::default();
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     let listener = stack
         .net()
         .listen_on(common::our_addr(&layout, false, 7), 16)
@@ -48,12 +51,9 @@ fn kernel_client_says_hello() {
     );
 }
 
-#[test]
 fn non_tcp_and_foreign_packets_are_ignored_and_counted() {
     let layout = TunNet::default();
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     let udp = std::net::UdpSocket::bind("192.0.2.1:0").unwrap();
     udp.send_to(b"not tcp", "192.0.2.2:9").unwrap();
     udp.send_to(b"not for us", "192.0.2.77:9").unwrap();
@@ -68,15 +68,12 @@ fn non_tcp_and_foreign_packets_are_ignored_and_counted() {
     assert_eq!(stack.net().driver().stats().packets_in, 0);
 }
 
-#[test]
 fn mss_follows_a_small_mtu() {
     let layout = TunNet {
         mtu: 1280,
         ..TunNet::default()
     };
-    let Some(stack) = common::setup(&layout) else {
-        return;
-    };
+    let stack = common::setup(&layout);
     assert_eq!(stack.mtu(), 1280);
     assert_eq!(stack.net().driver().endpoint().config().mss, 1220);
     let addr = common::our_addr(&layout, false, 7);

@@ -15,6 +15,13 @@ use tcp_mio::{Link, Received};
 use tcp_tun::netns::TunNet;
 use tcp_tun::{TunLink, TunStack};
 
+common::tests!(
+    kernel_opens_ipv4,
+    kernel_opens_ipv6,
+    we_open_ipv4,
+    we_open_ipv6
+);
+
 /// A captured SYN or SYN-ACK: direction (true: sent by us), the decoded header and the raw
 /// option bytes.
 #[derive(Clone, Debug)]
@@ -111,8 +118,8 @@ const TCPI_OPT_TIMESTAMPS: u8 = 1;
 const TCPI_OPT_SACK: u8 = 2;
 const TCPI_OPT_WSCALE: u8 = 4;
 
-fn stack_with_capture(layout: &TunNet) -> Option<(TunStack, Log, tcp_core::Config)> {
-    let link = common::setup_link(layout)?;
+fn stack_with_capture(layout: &TunNet) -> (TunStack, Log, tcp_core::Config) {
+    let link = common::setup_link(layout);
     let (stats, mtu, config) = (link.stats(), link.mtu(), link.config());
     let log: Log = Rc::default();
     let cap = Capture {
@@ -120,7 +127,7 @@ fn stack_with_capture(layout: &TunNet) -> Option<(TunStack, Log, tcp_core::Confi
         log: log.clone(),
     };
     let stack = TunStack::with_link(cap, stats, mtu, config.clone()).unwrap();
-    Some((stack, log, config))
+    (stack, log, config)
 }
 
 /// Checks one SYN / SYN-ACK pair and the negotiated result on both sides.
@@ -218,9 +225,7 @@ fn check(
 
 fn kernel_opens(v6: bool) {
     let layout = TunNet::default();
-    let Some((stack, log, config)) = stack_with_capture(&layout) else {
-        return;
-    };
+    let (stack, log, config) = stack_with_capture(&layout);
     let addr = common::our_addr(&layout, v6, 7);
     let listener = stack.net().listen_on(addr, 4).unwrap();
     let (ours, k) = common::accepted_pair(&stack, &listener, addr);
@@ -231,9 +236,7 @@ fn kernel_opens(v6: bool) {
 
 fn we_open(v6: bool) {
     let layout = TunNet::default();
-    let Some((stack, log, config)) = stack_with_capture(&layout) else {
-        return;
-    };
+    let (stack, log, config) = stack_with_capture(&layout);
     let kaddr: SocketAddr = common::kernel_addr(&layout, v6, 5001);
     let listener = TcpListener::bind(kaddr).unwrap();
     let ours = stack.connect(kaddr).unwrap();
@@ -252,22 +255,18 @@ fn we_open(v6: bool) {
     );
 }
 
-#[test]
 fn kernel_opens_ipv4() {
     kernel_opens(false);
 }
 
-#[test]
 fn kernel_opens_ipv6() {
     kernel_opens(true);
 }
 
-#[test]
 fn we_open_ipv4() {
     we_open(false);
 }
 
-#[test]
 fn we_open_ipv6() {
     we_open(true);
 }

@@ -12,3 +12,10 @@ pub mod icmp;
 pub mod lone;
 pub mod pair;
 pub mod sim;
+
+/// The repository's README, whose Rust snippets (the "Using the core" example) are compiled
+/// and run as doc tests (`cargo test --doc -p tcp-tests`, part of `scripts/test`), so the
+/// README cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

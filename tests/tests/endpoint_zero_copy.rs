@@ -1,6 +1,6 @@
-//! The data path does not copy payload it is handed as `Bytes` (ARCHITECTURE.md, "zero-copy
-//! where it pays"): a `write_bytes` buffer goes to the transmitted segment as a slice of
-//! itself, and a received packet's payload reaches `read_bytes` as a slice of the packet.
+//! The data path does not copy payload it is handed as `Bytes` (the README's design notes,
+//! "the sans-IO contract"): a `write_bytes` buffer goes to the transmitted segment as a slice
+//! of itself, and a received packet's payload reaches `read_bytes` as a slice of the packet.
 
 use bytes::Bytes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -15,42 +15,95 @@ use tcp_tun::netns::{self, TunNet};
 pub use tcp_mio::check::{CHUNK, Flow, expected_hash};
 
 /// Enters a fresh network namespace (this thread only) and creates a TUN device with the
-/// default layout in it. If that is impossible (no root, no /dev/net/tun, no `ip`), says so
-/// loudly and returns `None` so the test can skip — unless `CI` is set, where it panics:
-/// CI must never pass by skipping.
-pub fn setup(layout: &TunNet) -> Option<TunStack> {
-    match netns::unshare_net().and_then(|()| TunStack::create(layout)) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            skip_or_fail(&e);
-            None
-        }
-    }
+/// default layout in it. Panics if that is impossible: [`run`] has already checked that it
+/// is possible (or reported the tests as ignored when it is not).
+pub fn setup(layout: &TunNet) -> TunStack {
+    netns::unshare_net()
+        .and_then(|()| TunStack::create(layout))
+        .unwrap_or_else(|e| panic!("cannot create a network namespace with a TUN device: {e}"))
 }
 
 /// Like [`setup`] but returns the bare link (for tests that wrap it).
-pub fn setup_link(layout: &TunNet) -> Option<tcp_tun::TunLink> {
-    match netns::unshare_net().and_then(|()| layout.create()) {
-        Ok(l) => Some(l),
-        Err(e) => {
-            skip_or_fail(&e);
-            None
+pub fn setup_link(layout: &TunNet) -> tcp_tun::TunLink {
+    netns::unshare_net()
+        .and_then(|()| layout.create())
+        .unwrap_or_else(|e| panic!("cannot create a network namespace with a TUN device: {e}"))
+}
+
+/// Why these tests cannot run here, or `None` when they can: a probe thread creates a
+/// private network namespace with a TUN device of the default layout (root, or
+/// CAP_NET_ADMIN + CAP_SYS_ADMIN, /dev/net/tun and `ip` from iproute2), and each command of
+/// `needs` must start (`CMD --version`).
+fn missing(needs: &[&str]) -> Option<String> {
+    let probe = std::thread::spawn(|| {
+        netns::unshare_net().and_then(|()| TunStack::create(&TunNet::default()).map(drop))
+    })
+    .join()
+    .expect("probe thread");
+    if let Err(e) = probe {
+        return Some(format!(
+            "needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN), /dev/net/tun and `ip` (iproute2): \
+             cannot create a network namespace with a TUN device: {e}"
+        ));
+    }
+    needs
+        .iter()
+        .find(|cmd| {
+            std::process::Command::new(cmd)
+                .arg("--version")
+                .output()
+                .is_err()
+        })
+        .map(|cmd| format!("needs `{cmd}` (scripts/setup installs it)"))
+}
+
+/// The test harness of each interop test file (they are `harness = false`, with
+/// libtest-mimic): runs `tests` like libtest does (filters, `--list`, `--test-threads`),
+/// each in a fresh thread, since a test moves its thread into a network namespace of its own.
+///
+/// When the machine cannot run them (see [`missing`]) every test is reported as *ignored*
+/// with the reason, not as passed; unless `CI` is set, where they run and fail: CI must
+/// never pass by skipping.
+pub fn run(tests: &[(&'static str, fn())], needs: &[&str]) {
+    let args = libtest_mimic::Arguments::from_args();
+    let skip = if std::env::var_os("CI").is_some() {
+        None
+    } else {
+        missing(needs)
+    };
+    let trials = tests
+        .iter()
+        .map(|&(name, test)| {
+            let skip = skip.clone();
+            libtest_mimic::Trial::ignorable_test(name, move || {
+                if let Some(why) = skip {
+                    return Ok(libtest_mimic::Completion::ignored_with(why));
+                }
+                match std::thread::spawn(test).join() {
+                    Ok(()) => Ok(libtest_mimic::Completion::Completed),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// `main` of an interop test file: `common::tests!(needs: [..]; test_a, test_b)` runs the
+/// functions `test_a` and `test_b` through [`run`], named as libtest would name them.
+macro_rules! tests {
+    (needs: [$($need:expr),*]; $($test:ident),+ $(,)?) => {
+        fn main() {
+            common::run(&[$((stringify!($test), $test as fn())),+], &[$($need),*]);
         }
-    }
+    };
+    ($($test:ident),+ $(,)?) => {
+        common::tests!(needs: []; $($test),+);
+    };
 }
+pub(crate) use tests;
 
-fn skip_or_fail(e: &io::Error) {
-    let msg = format!(
-        "\n\n*** tcp-tun interop test SKIPPED: cannot create a network namespace with a TUN \
-         device: {e}\n*** (needs root / CAP_NET_ADMIN + CAP_SYS_ADMIN, /dev/net/tun and `ip` from iproute2)\n"
-    );
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}*** CI is set: this is a failure, not a skip");
-    }
-    eprintln!("{msg}");
-}
-
-/// Macro-free guard: `let Some(stack) = common::setup(..) else { return };`.
+/// The kernel's address of one family.
 pub fn kernel_addr(layout: &TunNet, v6: bool, port: u16) -> SocketAddr {
     if v6 {
         SocketAddr::new(IpAddr::V6(layout.kernel_v6.unwrap()), port)

@@ -5,6 +5,7 @@
 //! million-connection scale run needs about 2.5 GiB). `sack` runs on the simulator's
 //! virtual time, so its numbers are exact and repeatable: goodput with bogus SACK blocks on
 //! every duplicate ACK next to clean ACKs, and transfers from a reneging receiver.
+//! `--help` lists the benchmarks; an argument that names none is an error (exit status 2).
 //!
 //! `tcp-bench segcost-one CASE N` runs exactly N iterations of one `segcost` case and prints
 //! nothing, for instruction counts: `scripts/segcost-callgrind` runs it under callgrind.
@@ -15,6 +16,7 @@
 //! size), `SEGCOST_ITERATIONS`, `SACK_BYTES` (bytes per `sack` transfer, 8 MiB).
 
 use bytes::Bytes;
+use clap::{CommandFactory, Parser, Subcommand};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant as WallClock;
 use tcp_core::endpoint::SynCookies;
@@ -509,64 +511,129 @@ fn segcost() {
 }
 
 /// `segcost-one CASE N`: exactly N iterations of one case, no output (for callgrind).
-fn segcost_one(args: &[String]) {
-    use tcp_tests::bench::segcost::{Case, run};
-    let usage = "usage: tcp-bench segcost-one CASE ITERATIONS (CASE: tcp-bench segcost-cases)";
-    let case = args
-        .first()
-        .and_then(|c| Case::from_name(c))
-        .unwrap_or_else(|| panic!("{usage}"));
-    let n = args
-        .get(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{usage}"));
-    let r = run(case, n);
-    assert_eq!(r.segments, n);
+/// The benchmarks, in the order they run (whatever the order of the arguments).
+const BENCHMARKS: [&str; 7] = [
+    "memory", "scale", "checksum", "bulk", "rr", "segcost", "sack",
+];
+
+/// `tcp-bench`'s command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "tcp-bench",
+    about = "The project's measurements, printed as tables.",
+    args_conflicts_with_subcommands = true,
+    after_help = "Benchmarks: memory (bytes per idle connection, half-open entry and TIME_WAIT \
+record, with the breakdown), scale [N] (N concurrent connections through one endpoint pair, \
+default 1000000, about 2.5 GiB), checksum (GB/s), bulk (in-memory bulk transfer next to \
+smoltcp), rr (request/response round trips next to smoltcp), segcost (ns per segment), sack \
+(goodput with bogus SACK blocks and from a reneging receiver, on the simulator).\n\n\
+Environment: BULK_BYTES, BULK_ONLY=ours|smoltcp, BULK_MTU=1500 (one MTU), RR_SCALE \
+(multiplies the round trips), RR_ONLY=1x64 (one case: connections x message size), \
+SEGCOST_ITERATIONS, SACK_BYTES (bytes per sack transfer, 8 MiB)."
+)]
+struct Cli {
+    /// Benchmarks to run: memory, scale [N], checksum, bulk, rr, segcost, sack (none: all,
+    /// with defaults, about 25 s on an idle machine).
+    #[arg(value_name = "BENCHMARK")]
+    benchmarks: Vec<String>,
+    #[command(subcommand)]
+    tool: Option<Tool>,
+}
+
+/// Helpers for instruction counts (`scripts/segcost-callgrind`).
+#[derive(Subcommand, Debug)]
+enum Tool {
+    /// Runs exactly ITERATIONS of one segcost case and prints nothing (for callgrind).
+    SegcostOne {
+        /// The case (`tcp-bench segcost-cases` lists them).
+        #[arg(value_parser = parse_case)]
+        case: tcp_tests::bench::segcost::Case,
+        /// How many segments to process.
+        iterations: u64,
+    },
+    /// Lists the names of the segcost cases.
+    SegcostCases,
+}
+
+fn parse_case(name: &str) -> Result<tcp_tests::bench::segcost::Case, String> {
+    use tcp_tests::bench::segcost::Case;
+    Case::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Case::ALL.iter().map(|c| c.name()).collect();
+        format!("unknown case (one of: {})", names.join(", "))
+    })
+}
+
+/// The selected benchmarks and the connection count of `scale`: each argument must name a
+/// benchmark, except a number right after `scale`.
+fn select(args: &[String]) -> Result<(Vec<&'static str>, usize), String> {
+    let mut chosen = Vec::new();
+    let mut scale_n = 1_000_000;
+    for (i, a) in args.iter().enumerate() {
+        if let Some(&b) = BENCHMARKS.iter().find(|&&b| b == a) {
+            chosen.push(b);
+        } else if i > 0 && args[i - 1] == "scale" {
+            scale_n = a
+                .parse()
+                .map_err(|_| format!("scale takes a connection count, not '{a}'"))?;
+        } else {
+            return Err(format!(
+                "unknown benchmark '{a}' (one of: {})",
+                BENCHMARKS.join(", ")
+            ));
+        }
+    }
+    if chosen.is_empty() {
+        chosen = BENCHMARKS.to_vec();
+    }
+    Ok((chosen, scale_n))
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("segcost-one") => return segcost_one(&args[1..]),
-        Some("segcost-cases") => {
+    let cli = Cli::parse();
+    match cli.tool {
+        Some(Tool::SegcostOne { case, iterations }) => {
+            let r = tcp_tests::bench::segcost::run(case, iterations);
+            assert_eq!(r.segments, iterations);
+            return;
+        }
+        Some(Tool::SegcostCases) => {
             for c in tcp_tests::bench::segcost::Case::ALL {
                 println!("{}", c.name());
             }
             return;
         }
-        _ => {}
+        None => {}
     }
-    let all = args.is_empty();
-    if all || args.iter().any(|a| a == "memory") {
+    let (chosen, scale_n) = select(&cli.benchmarks).unwrap_or_else(|e| {
+        Cli::command()
+            .error(clap::error::ErrorKind::InvalidValue, e)
+            .exit()
+    });
+    let on = |b: &str| chosen.contains(&b);
+    if on("memory") {
         memory();
     }
-    if all || args.iter().any(|a| a == "scale") {
-        let n = args
-            .iter()
-            .position(|a| a == "scale")
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1_000_000);
-        scale(n);
+    if on("scale") {
+        scale(scale_n);
     }
-    if all || args.iter().any(|a| a == "checksum") {
+    if on("checksum") {
         checksum();
     }
-    if all || args.iter().any(|a| a == "bulk") {
+    if on("bulk") {
         bulk();
     }
-    if all || args.iter().any(|a| a == "rr") {
+    if on("rr") {
         rr();
     }
-    if all || args.iter().any(|a| a == "segcost") {
+    if on("segcost") {
         segcost();
     }
-    if all || args.iter().any(|a| a == "sack") {
+    if on("sack") {
         sack();
     }
 }
 
-/// Issue 17 items 3 and 4 on the simulator: bogus SACK blocks and a reneging receiver.
+/// Bogus SACK blocks and a reneging receiver, on the simulator.
 fn sack() {
     use tcp_tests::bench::sack::{fault_rows, fault_table, reneging_table};
     let bytes = std::env::var("SACK_BYTES")

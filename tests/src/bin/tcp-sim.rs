@@ -40,6 +40,29 @@ const USAGE: &str = "usage: tcp-sim [--bytes N] [--loss PCT] [--delay MS] [--rat
 [--sack-fault invalid|straddling|all|beyond-window|inverted|below-ack] [--renege P] \
 [--ecn MARK_BYTES] [--mtu-drop MS:BYTES] [--ptb on|off] [--mtu-probing off|black-hole|always]";
 
+/// Every option `parse_args` knows; each takes a value.
+const FLAGS: [&str; 19] = [
+    "--bytes",
+    "--loss",
+    "--delay",
+    "--rate",
+    "--mtu",
+    "--queue",
+    "--seed",
+    "--pcap",
+    "--plot",
+    "--buffer",
+    "--max-virtual-s",
+    "--renege",
+    "--ecn",
+    "--mtu-drop",
+    "--ptb",
+    "--mtu-probing",
+    "--sack-fault",
+    "--stack",
+    "--cc",
+];
+
 struct Args {
     bytes: u64,
     loss_pct: f64,
@@ -87,7 +110,11 @@ fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
+            // Not an error: main prints the usage to stdout and exits 0.
             return Err(String::new());
+        }
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(format!("unknown option {flag}"));
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let bad = format!("bad value for {flag}: {value}");
@@ -173,10 +200,12 @@ fn parse_args() -> Result<Args, String> {
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("tcp-sim: {e}");
-            }
+            eprintln!("tcp-sim: {e}");
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
