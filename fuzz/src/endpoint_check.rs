@@ -82,11 +82,10 @@ impl EpHarness {
             }
         }
         for &h in &self.conns {
-            if let Ok(c) = self.ep.connection(h) {
-                if let Err(e) = support::check_conn_invariants(c, self.ep.config().recv_buffer) {
+            if let Ok(c) = self.ep.connection(h)
+                && let Err(e) = support::check_conn_invariants(c, self.ep.config().recv_buffer) {
                     panic!("invariant violated after {what}: {e}\n{c:?}");
                 }
-            }
         }
         assert!(
             self.ep.time_wait_count() <= self.max_time_wait,
@@ -207,11 +206,10 @@ fn run_endpoint(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     u.arbitrary()?
                 };
                 let mut options = support::arb_options(u, &ack_bases, None)?;
-                if let (Some(t), Some(ecr)) = (options.timestamps.as_mut(), ts) {
-                    if u.arbitrary()? {
+                if let (Some(t), Some(ecr)) = (options.timestamps.as_mut(), ts)
+                    && u.arbitrary()? {
                         t.ecr = ecr;
                     }
-                }
                 let payload = support::arb_payload(u)?;
                 let hdr = TcpHeader {
                     src_port: tuple.remote.port(),
@@ -271,21 +269,19 @@ fn run_endpoint(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     let lp = *u.choose(&local_ports)?;
                     h.ep.connect_from(h.now, SocketAddr::new(local, lp), remote)
                 };
-                if let Ok(c) = r {
-                    if h.conns.len() < 64 {
+                if let Ok(c) = r
+                    && h.conns.len() < 64 {
                         h.conns.push(c);
                     }
-                }
                 h.check("connect");
             }
             12 => {
                 if !h.listeners.is_empty() {
                     let l = *u.choose(&h.listeners)?;
-                    if let Ok(Some(c)) = h.ep.accept(l) {
-                        if h.conns.len() < 64 {
+                    if let Ok(Some(c)) = h.ep.accept(l)
+                        && h.conns.len() < 64 {
                             h.conns.push(c);
                         }
-                    }
                     let _ = h.ep.queue_lengths(l);
                 }
                 h.check("accept");
@@ -296,11 +292,10 @@ fn run_endpoint(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     let _ = h.ep.incoming(i);
                     match u.choose_index(3)? {
                         0 => {
-                            if let Ok(c) = h.ep.accept_incoming(h.now, i) {
-                                if h.conns.len() < 64 {
+                            if let Ok(c) = h.ep.accept_incoming(h.now, i)
+                                && h.conns.len() < 64 {
                                     h.conns.push(c);
                                 }
-                            }
                         }
                         1 => {
                             let _ = h.ep.refuse_incoming(h.now, i);

@@ -104,11 +104,10 @@ impl PairSide {
         let Some(h) = self.conn else {
             return;
         };
-        if let Ok(c) = self.ep.connection(h) {
-            if let Err(e) = support::check_conn_invariants(c, self.ep.config().recv_buffer) {
+        if let Ok(c) = self.ep.connection(h)
+            && let Err(e) = support::check_conn_invariants(c, self.ep.config().recv_buffer) {
                 panic!("side {} invariant violated: {e}\n{c:?}", self.id);
             }
-        }
         if let Some(nd) = self.nodelay.take() {
             let _ = self.ep.with_connection(h, now, |c| c.set_nodelay(nd));
         }

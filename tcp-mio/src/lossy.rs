@@ -114,10 +114,10 @@ impl<L: Link> Link for LossyLink<L> {
     }
 
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
-        if self.release_held {
-            if let Some(r) = self.deliver_held(buf) {
-                return Ok(r);
-            }
+        if self.release_held
+            && let Some(r) = self.deliver_held(buf)
+        {
+            return Ok(r);
         }
         loop {
             let r = if let Some((data, frame)) = self.staged.pop_front() {

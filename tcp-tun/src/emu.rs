@@ -80,11 +80,12 @@ impl Dir {
 
     fn enqueue(&mut self, p: &EmuParams, start: Instant, now: Instant, packet: &[u8]) {
         self.stats.packets += 1;
-        if let Some((after, max)) = p.black_hole {
-            if now >= start + after && packet.len() > max {
-                self.stats.black_holed += 1;
-                return;
-            }
+        if let Some((after, max)) = p.black_hole
+            && now >= start + after
+            && packet.len() > max
+        {
+            self.stats.black_holed += 1;
+            return;
         }
         if self.rng.chance(p.loss) {
             self.stats.lost += 1;

@@ -69,14 +69,14 @@ impl Link for Capture {
 
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         let r = self.inner.recv(buf)?;
-        if let Some((header, raw_options)) = options_of(&buf[..r.len]) {
-            if header.flags.contains(TcpFlags::SYN) {
-                self.log.borrow_mut().push(Syn {
-                    ours: false,
-                    header,
-                    raw_options,
-                });
-            }
+        if let Some((header, raw_options)) = options_of(&buf[..r.len])
+            && header.flags.contains(TcpFlags::SYN)
+        {
+            self.log.borrow_mut().push(Syn {
+                ours: false,
+                header,
+                raw_options,
+            });
         }
         Ok(r)
     }

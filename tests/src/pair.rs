@@ -306,10 +306,10 @@ impl Pair {
         if self.a.poll_timeout().is_some_and(|d| d <= now) {
             self.a.handle_timeout(now);
         }
-        if let Some(b) = self.b.as_mut() {
-            if b.poll_timeout().is_some_and(|d| d <= now) {
-                b.handle_timeout(now);
-            }
+        if let Some(b) = self.b.as_mut()
+            && b.poll_timeout().is_some_and(|d| d <= now)
+        {
+            b.handle_timeout(now);
         }
         self.pump();
         true

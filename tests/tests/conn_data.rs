@@ -408,7 +408,7 @@ fn advertised_right_edge_never_recedes() {
             .wrapping_add(1442695040888963407);
         let r = (rng >> 33) as u32;
         let wnd = l.c.info().rcv_wnd;
-        if r % 3 != 0 && wnd > 0 {
+        if !r.is_multiple_of(3) && wnd > 0 {
             let len = (r % 1460 + 1).min(wnd);
             l.data(seq, 1, len as usize);
             seq += len;

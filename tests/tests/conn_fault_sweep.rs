@@ -22,9 +22,9 @@ fn run(seed: u64) {
         // Receive memory in Linux's accounting: about twice the payload it holds.
         recv_buffer: 2 * (700 + (seed as usize % 5) * 3000),
         recv_buffer_max: 8 * (700 + (seed as usize % 5) * 3000),
-        timestamps: seed % 2 == 0,
-        sack: seed % 3 != 0,
-        nodelay: seed % 4 == 0,
+        timestamps: seed.is_multiple_of(2),
+        sack: !seed.is_multiple_of(3),
+        nodelay: seed.is_multiple_of(4),
         ..Config::default()
     };
     let mut p = Pair::with_configs(cfg.clone(), cfg, Duration::from_millis(1 + seed % 20));

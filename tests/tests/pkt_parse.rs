@@ -702,15 +702,15 @@ fn check_timeline(s: &Script) -> Result<(), String> {
                 e.line
             ));
         }
-        if let EventKind::Syscall(c) = &e.kind {
-            if let Some(end) = c.end {
-                let end = match e.time {
-                    EventTime::Relative(_) => now + end,
-                    _ => end,
-                };
-                if end < start {
-                    return Err(format!("{}: blocking call ends before it starts", e.line));
-                }
+        if let EventKind::Syscall(c) = &e.kind
+            && let Some(end) = c.end
+        {
+            let end = match e.time {
+                EventTime::Relative(_) => now + end,
+                _ => end,
+            };
+            if end < start {
+                return Err(format!("{}: blocking call ends before it starts", e.line));
             }
         }
         now = start;

@@ -96,40 +96,40 @@ fn transfer_under_icmp(seed: u64, total: usize, every: u64) -> (Vec<u8>, u64, u6
         }
         steps += 1;
         // The first step always injects (a short transfer may end within `every` steps).
-        if forged == 0 || steps % every == 0 {
-            if let Ok(conn) = p.client.connection(c) {
-                let (una, max) = (conn.snd_una().get(), conn.snd_max().get());
-                let before = icmp_state(&conn.info());
-                let r = rng.next_u64();
-                // The first message is a forged one, so every case tries one.
-                let kind = if forged == 0 { 0 } else { r % 4 };
-                let (pkt, is_forged) = match kind {
-                    // Forged: a sequence number outside SND.UNA..=SND.NXT.
-                    0 => {
-                        let seq = max.wrapping_add(1 + (r >> 33) as u32);
-                        (icmp(3, 1, 0, local_addr, remote, seq), true)
-                    }
-                    1 => {
-                        let seq = una.wrapping_sub(1 + (r >> 33) as u32);
-                        (icmp(3, 4, 576, local_addr, remote, seq), true)
-                    }
-                    // Valid: a packet too big about data in flight.
-                    2 => {
-                        let span = max.wrapping_sub(una).max(1);
-                        let seq = una.wrapping_add(((r >> 20) as u32) % span);
-                        let mtu = [576, 1000, 1280, 1400][(r >> 8) as usize % 4];
-                        (icmp(3, 4, mtu, local_addr, remote, seq), false)
-                    }
-                    // Valid: a host unreachable about SND.UNA (soft, RFC 6069 revert).
-                    _ => (icmp(3, 1, 0, local_addr, remote, una), false),
-                };
-                p.client.handle_packet(now, pkt).expect("an ICMP message");
-                if is_forged {
-                    forged += 1;
-                    let after = p.client.connection(c).map(|c| icmp_state(&c.info()));
-                    if after.ok() != Some(before) {
-                        forged_effective += 1;
-                    }
+        if (forged == 0 || steps % every == 0)
+            && let Ok(conn) = p.client.connection(c)
+        {
+            let (una, max) = (conn.snd_una().get(), conn.snd_max().get());
+            let before = icmp_state(&conn.info());
+            let r = rng.next_u64();
+            // The first message is a forged one, so every case tries one.
+            let kind = if forged == 0 { 0 } else { r % 4 };
+            let (pkt, is_forged) = match kind {
+                // Forged: a sequence number outside SND.UNA..=SND.NXT.
+                0 => {
+                    let seq = max.wrapping_add(1 + (r >> 33) as u32);
+                    (icmp(3, 1, 0, local_addr, remote, seq), true)
+                }
+                1 => {
+                    let seq = una.wrapping_sub(1 + (r >> 33) as u32);
+                    (icmp(3, 4, 576, local_addr, remote, seq), true)
+                }
+                // Valid: a packet too big about data in flight.
+                2 => {
+                    let span = max.wrapping_sub(una).max(1);
+                    let seq = una.wrapping_add(((r >> 20) as u32) % span);
+                    let mtu = [576, 1000, 1280, 1400][(r >> 8) as usize % 4];
+                    (icmp(3, 4, mtu, local_addr, remote, seq), false)
+                }
+                // Valid: a host unreachable about SND.UNA (soft, RFC 6069 revert).
+                _ => (icmp(3, 1, 0, local_addr, remote, una), false),
+            };
+            p.client.handle_packet(now, pkt).expect("an ICMP message");
+            if is_forged {
+                forged += 1;
+                let after = p.client.connection(c).map(|c| icmp_state(&c.info()));
+                if after.ok() != Some(before) {
+                    forged_effective += 1;
                 }
             }
         }

@@ -153,13 +153,13 @@ fn drive(p: &mut EpPair, client: bool, h: &mut Half, writes: &[usize], end_how: 
     let ep = if client { &mut p.client } else { &mut p.server };
     let now = p.now;
     // Abort point.
-    if let End::Abort(k) = end_how {
-        if h.writes_done >= k.min(writes.len()) {
-            ep.abort(handle, now).expect("live handle");
-            h.aborted = true;
-            h.closed = true;
-            return;
-        }
+    if let End::Abort(k) = end_how
+        && h.writes_done >= k.min(writes.len())
+    {
+        ep.abort(handle, now).expect("live handle");
+        h.aborted = true;
+        h.closed = true;
+        return;
     }
     // Write.
     while h.writes_done < writes.len() && !h.failed {

@@ -203,10 +203,10 @@ impl Connection {
     fn rtt_sample_for_syn(&mut self, now: Instant, seg: &TcpHeader) {
         if let Some(rtt) = self.ts_rtt(now, seg) {
             self.rtt.sample(rtt, now, self.snd_una, self.snd_nxt);
-        } else if self.retries == 0 {
-            if let Some((_, sent)) = self.rtt_timed.take() {
-                self.rtt.sample(now - sent, now, self.snd_una, self.snd_nxt);
-            }
+        } else if self.retries == 0
+            && let Some((_, sent)) = self.rtt_timed.take()
+        {
+            self.rtt.sample(now - sent, now, self.snd_una, self.snd_nxt);
         }
         self.rtt_timed = None;
     }
@@ -364,18 +364,19 @@ impl Connection {
         let syn = f.contains(TcpFlags::SYN);
 
         // RFC 7323 §5.3 (H1): PAWS first. A RST is still accepted.
-        if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
-            if !rst && self.paws_discard(now, seg, ts) {
-                if syn {
-                    self.challenge_ack(now);
-                } else {
-                    self.stats.rare().paws_dropped += 1;
-                    if !self.oow_rate_limited(now, seg, payload_len) {
-                        self.send_dupack(seg, payload_len);
-                    }
+        if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok)
+            && !rst
+            && self.paws_discard(now, seg, ts)
+        {
+            if syn {
+                self.challenge_ack(now);
+            } else {
+                self.stats.rare().paws_dropped += 1;
+                if !self.oow_rate_limited(now, seg, payload_len) {
+                    self.send_dupack(seg, payload_len);
                 }
-                return false;
             }
+            return false;
         }
 
         // First: sequence acceptability.
@@ -559,11 +560,12 @@ impl Connection {
     /// The per-connection limit itself (Linux's `__tcp_oow_rate_limited`).
     fn oow_limit(&mut self, now: Instant) -> bool {
         let limit = self.cfg.invalid_ratelimit;
-        if let Some(last) = self.last_oow_ack {
-            if !limit.is_zero() && now.saturating_duration_since(last) < limit {
-                self.stats.rare().oow_acks_limited += 1;
-                return true;
-            }
+        if let Some(last) = self.last_oow_ack
+            && !limit.is_zero()
+            && now.saturating_duration_since(last) < limit
+        {
+            self.stats.rare().oow_acks_limited += 1;
+            return true;
         }
         self.last_oow_ack = Some(now);
         false
@@ -790,11 +792,11 @@ impl Connection {
             .as_deref()
             .and_then(|l| l.sb.first_sent_of_newly_acked(ack));
         let mut rtt = sent.map(|t| now.saturating_duration_since(t));
-        if let Some((end, sent)) = self.rtt_timed {
-            if ack.ge(end) {
-                rtt = rtt.or(Some(now - sent));
-                self.rtt_timed = None;
-            }
+        if let Some((end, sent)) = self.rtt_timed
+            && ack.ge(end)
+        {
+            rtt = rtt.or(Some(now - sent));
+            self.rtt_timed = None;
         }
         if rtt.is_none() {
             rtt = self.ts_rtt(now, seg);
@@ -836,12 +838,12 @@ impl Connection {
             // Everything acknowledged (tcp_clean_rtx_queue with the queues empty).
             self.chrono.stop(now, tcp_info::Chrono::Busy, true);
         }
-        if let Some(p) = self.loss_until {
-            if ack.ge(p) {
-                // The timeout's recovery is complete (Linux leaves TCP_CA_Loss).
-                self.loss_until = None;
-                self.stats.rare().rto_recoveries += 1;
-            }
+        if let Some(p) = self.loss_until
+            && ack.ge(p)
+        {
+            // The timeout's recovery is complete (Linux leaves TCP_CA_Loss).
+            self.loss_until = None;
+            self.stats.rare().rto_recoveries += 1;
         }
         if self.loss.is_some() {
             return rtt;

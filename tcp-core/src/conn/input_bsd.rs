@@ -108,17 +108,18 @@ impl Connection {
             }
             return;
         }
-        if let Some(t) = ts {
-            if self.ts_recent != 0 && (t.val.wrapping_sub(self.ts_recent) as i32) < 0 {
-                if now.saturating_duration_since(self.ts_recent_time) > PAWS_IDLE {
-                    self.ts_recent = 0;
-                } else {
-                    self.stats.rare().paws_dropped += 1;
-                    if !payload.is_empty() {
-                        self.bsd_drop_after_ack(seg, payload.len());
-                    }
-                    return;
+        if let Some(t) = ts
+            && self.ts_recent != 0
+            && (t.val.wrapping_sub(self.ts_recent) as i32) < 0
+        {
+            if now.saturating_duration_since(self.ts_recent_time) > PAWS_IDLE {
+                self.ts_recent = 0;
+            } else {
+                self.stats.rare().paws_dropped += 1;
+                if !payload.is_empty() {
+                    self.bsd_drop_after_ack(seg, payload.len());
                 }
+                return;
             }
         }
         if self.state == State::SynRcvd && seg.seq.lt(self.irs) {

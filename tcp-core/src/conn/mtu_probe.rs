@@ -222,19 +222,19 @@ impl Connection {
         let Some(s) = self.mtu_search.as_deref_mut() else {
             return;
         };
-        if let Some((_, end, mtu)) = s.probe {
-            if una.ge(end) {
-                s.low = mtu;
-                s.probe = None;
-                // The window keeps about its bytes in segments of the new size.
-                let old = self.mss_cache().max(1);
-                let packets = u64::from(self.cc.cwnd() / old) * u64::from(self.mss_to_mtu(old))
-                    / u64::from(mtu.max(1));
-                self.sync_mtu_search();
-                let new = u64::from(self.mss_cache());
-                let cwnd = u32::try_from(packets.max(1) * new).unwrap_or(u32::MAX);
-                self.cc.set_recovery_cwnd(cwnd);
-            }
+        if let Some((_, end, mtu)) = s.probe
+            && una.ge(end)
+        {
+            s.low = mtu;
+            s.probe = None;
+            // The window keeps about its bytes in segments of the new size.
+            let old = self.mss_cache().max(1);
+            let packets = u64::from(self.cc.cwnd() / old) * u64::from(self.mss_to_mtu(old))
+                / u64::from(mtu.max(1));
+            self.sync_mtu_search();
+            let new = u64::from(self.mss_cache());
+            let cwnd = u32::try_from(packets.max(1) * new).unwrap_or(u32::MAX);
+            self.cc.set_recovery_cwnd(cwnd);
         }
     }
 
@@ -263,11 +263,11 @@ impl Connection {
 
     /// A retransmission timeout: a probe still out failed (see the module docs).
     pub(super) fn mtu_probe_on_rto(&mut self) {
-        if let Some(s) = self.mtu_search.as_deref_mut() {
-            if let Some((_, _, mtu)) = s.probe.take() {
-                s.high = mtu - 1;
-                self.stats.rare().mtu_probes_failed += 1;
-            }
+        if let Some(s) = self.mtu_search.as_deref_mut()
+            && let Some((_, _, mtu)) = s.probe.take()
+        {
+            s.high = mtu - 1;
+            self.stats.rare().mtu_probes_failed += 1;
         }
     }
 }

@@ -148,14 +148,14 @@ impl Connection {
         }
         if self.probe_pending {
             self.probe_pending = false;
-            if self.snd_wnd > 0 {
-                if let Some(seg) = self.send_window_probe(now) {
-                    // Data in flight: the retransmission timer takes over and the probe
-                    // backoff starts again (Linux's tcp_send_probe0 when packets_out).
-                    self.persist_backoff = 0;
-                    self.persist_probes = 0;
-                    return Some(seg);
-                }
+            if self.snd_wnd > 0
+                && let Some(seg) = self.send_window_probe(now)
+            {
+                // Data in flight: the retransmission timer takes over and the probe
+                // backoff starts again (Linux's tcp_send_probe0 when packets_out).
+                self.persist_backoff = 0;
+                self.persist_probes = 0;
+                return Some(seg);
             }
             if self.opts.keepalive().is_none() || self.persist_at.is_some() {
                 self.stats.rare().window_probes += 1;
@@ -317,10 +317,10 @@ impl Connection {
                 0
             };
             let new_allowed = avail_new > 0 && (self.snd_max + avail_new).le(wnd_end);
-            if probe || flight < cwnd {
-                if let Some((start, end)) = self.sack_next_retransmission(new_allowed) {
-                    return self.retransmit(now, start, end, smss);
-                }
+            if (probe || flight < cwnd)
+                && let Some((start, end)) = self.sack_next_retransmission(new_allowed)
+            {
+                return self.retransmit(now, start, end, smss);
             }
         }
         let cwnd = if self.tlp_new_data || frto_new {
@@ -354,11 +354,12 @@ impl Connection {
             // so Nagle does not hold it (tcp_nagle_test with TCP_NAGLE_PUSH).
             let record_end = self.wq.record_end(self.snd_nxt);
             let mut record_cut = false;
-            if let Some(e) = record_end {
-                if e.lt(data_end) && e.since(self.snd_nxt) < len {
-                    len = e.since(self.snd_nxt);
-                    record_cut = true;
-                }
+            if let Some(e) = record_end
+                && e.lt(data_end)
+                && e.since(self.snd_nxt) < len
+            {
+                len = e.since(self.snd_nxt);
+                record_cut = true;
             }
             let retransmission = self.snd_nxt.lt(self.snd_max);
             if (self.snd_nxt + len).gt(wnd_end) {
@@ -615,11 +616,13 @@ impl Connection {
             flags |= TcpFlags::PSH;
         }
         let packet_end = self.gso_left == 0;
-        if !retransmission && packet_end && len > 0 {
-            if let Some(m) = self.send_memory.as_deref_mut() {
-                // Each packet sent is an skb of the retransmission queue (tso_fragment).
-                m.on_sent(seq + len);
-            }
+        if !retransmission
+            && packet_end
+            && len > 0
+            && let Some(m) = self.send_memory.as_deref_mut()
+        {
+            // Each packet sent is an skb of the retransmission queue (tso_fragment).
+            m.on_sent(seq + len);
         }
         if fin {
             flags |= TcpFlags::FIN;
@@ -669,10 +672,10 @@ impl Connection {
                     l.sb.mark_unit_end(seq + len, self.gso_mark);
                 }
             }
-            if l.in_recovery() {
-                if let Some(p) = l.prr.as_mut() {
-                    p.on_transmit(end.since(seq));
-                }
+            if l.in_recovery()
+                && let Some(p) = l.prr.as_mut()
+            {
+                p.on_transmit(end.since(seq));
             }
             if retransmission {
                 l.undo.on_retransmit(tsval);

@@ -258,12 +258,12 @@ impl OutOfOrder {
     /// the runs it touches.
     fn add_run(&mut self, a: u64, b: u64) {
         let (mut lo, mut hi) = (a, b);
-        if let Some((&s, &e)) = self.runs.range(..=a).next_back() {
-            if e >= a {
-                lo = s;
-                hi = hi.max(e);
-                self.runs.remove(&s);
-            }
+        if let Some((&s, &e)) = self.runs.range(..=a).next_back()
+            && e >= a
+        {
+            lo = s;
+            hi = hi.max(e);
+            self.runs.remove(&s);
         }
         if let Some(e) = self.runs.remove(&hi) {
             hi = e;

@@ -577,10 +577,10 @@ impl RecvWindow {
             return;
         }
         self.rtt_last_tsecr = tsecr;
-        if seg_len >= rcv_mss {
-            if let Some(r) = rtt.filter(|r| !r.is_zero()) {
-                self.rtt_update(r.as_micros() as u64, false);
-            }
+        if seg_len >= rcv_mss
+            && let Some(r) = rtt.filter(|r| !r.is_zero())
+        {
+            self.rtt_update(r.as_micros() as u64, false);
         }
     }
 

@@ -41,12 +41,12 @@ impl Connection {
         // The probe timeout comes first: it is never later than the RTO, and when both are
         // due the probe goes and the RTO is re-armed after it (RFC 8985 §7.3; in Linux the
         // probe occupies the retransmission timer).
-        if let Some(l) = self.loss.as_deref_mut() {
-            if l.pto_at.is_some_and(|t| t <= now) {
-                l.pto_at = None;
-                l.probe_due = true;
-                self.restart_rtx(now);
-            }
+        if let Some(l) = self.loss.as_deref_mut()
+            && l.pto_at.is_some_and(|t| t <= now)
+        {
+            l.pto_at = None;
+            l.probe_due = true;
+            self.restart_rtx(now);
         }
         if self
             .loss
@@ -99,11 +99,11 @@ impl Connection {
     /// never beyond the user timeout (Linux's `tcp_clamp_rto_to_user_timeout`).
     pub(super) fn restart_rtx(&mut self, now: Instant) {
         let mut at = now + self.current_rto();
-        if let (Some(ut), Some(since)) = (self.opts.user_timeout(), self.retrans_stamp) {
-            if self.retries > 0 {
-                // Once spent, the next check comes one timer tick later ("fire ASAP").
-                at = at.min((since + ut).max(now + TICK));
-            }
+        if let (Some(ut), Some(since)) = (self.opts.user_timeout(), self.retrans_stamp)
+            && self.retries > 0
+        {
+            // Once spent, the next check comes one timer tick later ("fire ASAP").
+            at = at.min((since + ut).max(now + TICK));
         }
         self.rtx_at = Some(at);
     }
@@ -308,11 +308,12 @@ impl Connection {
             self.fail(ConnError::TimedOut);
             return;
         }
-        if let Some(ut) = self.opts.user_timeout() {
-            if self.persist_probes > 0 && now.saturating_duration_since(self.last_rcv) >= ut {
-                self.fail(ConnError::TimedOut);
-                return;
-            }
+        if let Some(ut) = self.opts.user_timeout()
+            && self.persist_probes > 0
+            && now.saturating_duration_since(self.last_rcv) >= ut
+        {
+            self.fail(ConnError::TimedOut);
+            return;
         }
         self.persist_probes += 1;
         self.persist_backoff = self.persist_backoff.saturating_add(1);

@@ -175,10 +175,8 @@ impl WriteQueue {
         if !more || write_seq.gt(self.pushed_seq + half_window) {
             self.mark_push(write_seq);
         }
-        if eor {
-            if let Some(last) = self.skbs.back_mut() {
-                last.eor = true;
-            }
+        if eor && let Some(last) = self.skbs.back_mut() {
+            last.eor = true;
         }
     }
 

@@ -383,14 +383,14 @@ impl Endpoint {
     // ---- slots ----
 
     fn alloc_slot(&mut self, kind: SlotKind) -> u32 {
-        if let Some(i) = self.free.pop() {
-            if let Some(s) = self.slots.get_mut(i as usize) {
-                s.kind = kind;
-                s.armed = None;
-                s.dirty = false;
-                s.ready = false;
-                return i;
-            }
+        if let Some(i) = self.free.pop()
+            && let Some(s) = self.slots.get_mut(i as usize)
+        {
+            s.kind = kind;
+            s.armed = None;
+            s.dirty = false;
+            s.ready = false;
+            return i;
         }
         self.slots.push(Slot {
             generation: 0,
@@ -711,11 +711,11 @@ impl Endpoint {
                 let before = e.conn.path_mtu();
                 e.conn.handle_icmp(now, &err);
                 let after = e.conn.path_mtu();
-                if after != before {
-                    if let Some(mtu) = after {
-                        self.pmtu.learn(err.remote, mtu, now);
-                        self.stats.pmtu_learned += 1;
-                    }
+                if after != before
+                    && let Some(mtu) = after
+                {
+                    self.pmtu.learn(err.remote, mtu, now);
+                    self.stats.pmtu_learned += 1;
                 }
                 self.after_conn(i, now);
             }
@@ -933,20 +933,20 @@ impl Endpoint {
     }
 
     fn mark_ready(&mut self, i: u32) {
-        if let Some(s) = self.slots.get_mut(i as usize) {
-            if !s.ready {
-                s.ready = true;
-                self.ready.push_back(i);
-            }
+        if let Some(s) = self.slots.get_mut(i as usize)
+            && !s.ready
+        {
+            s.ready = true;
+            self.ready.push_back(i);
         }
     }
 
     fn mark_dirty(&mut self, i: u32) {
-        if let Some(s) = self.slots.get_mut(i as usize) {
-            if !s.dirty {
-                s.dirty = true;
-                self.dirty.push_back(i);
-            }
+        if let Some(s) = self.slots.get_mut(i as usize)
+            && !s.dirty
+        {
+            s.dirty = true;
+            self.dirty.push_back(i);
         }
     }
 
@@ -962,13 +962,13 @@ impl Endpoint {
             SlotKind::TimeWait(t) => Some(t.deadline),
             SlotKind::Free => None,
         };
-        if let Some(d) = deadline {
-            if s.armed.is_none_or(|a| d < a) {
-                s.armed = Some(d);
-                self.timers.push(Reverse((d, i, s.generation)));
-                if self.timers.len() > 2 * self.slots.len() + 1024 {
-                    self.compact_timers();
-                }
+        if let Some(d) = deadline
+            && s.armed.is_none_or(|a| d < a)
+        {
+            s.armed = Some(d);
+            self.timers.push(Reverse((d, i, s.generation)));
+            if self.timers.len() > 2 * self.slots.len() + 1024 {
+                self.compact_timers();
             }
         }
     }

@@ -171,12 +171,12 @@ impl HyStart {
                 }
             }
             SlowStartPhase::Conservative => {
-                if let Some(base) = self.css_baseline_min_rtt {
-                    if cur < base {
-                        // The RTT increase was spurious: resume slow start.
-                        self.css_baseline_min_rtt = None;
-                        self.phase = SlowStartPhase::SlowStart;
-                    }
+                if let Some(base) = self.css_baseline_min_rtt
+                    && cur < base
+                {
+                    // The RTT increase was spurious: resume slow start.
+                    self.css_baseline_min_rtt = None;
+                    self.phase = SlowStartPhase::SlowStart;
                 }
             }
             SlowStartPhase::Exit => {}

@@ -538,10 +538,11 @@ impl Scoreboard {
 
     /// The record that ends at `at`, if any, now ends a unit of transmission.
     fn end_unit_at(&mut self, at: u64) {
-        if let Some((&k, g)) = self.segs.before(at) {
-            if g.end == at && !g.unit_end {
-                self.update_seg(k, |g| g.unit_end = true);
-            }
+        if let Some((&k, g)) = self.segs.before(at)
+            && g.end == at
+            && !g.unit_end
+        {
+            self.update_seg(k, |g| g.unit_end = true);
         }
     }
 
@@ -555,23 +556,22 @@ impl Scoreboard {
     fn append(&mut self, s: u64, e: u64, now: Instant) {
         self.max_abs = e;
         self.max_flight = self.max_flight.max(e - self.una_abs);
-        if self.segs.len() >= self.max_segments {
-            if let Some((&k, last)) = self.segs.last_key_value() {
-                if last.end == s {
-                    // At the cap: coalesce into the last record. A SACKed last record loses
-                    // its credit until the new bytes are SACKed too; a lost or retransmitted
-                    // one keeps its state (the new bytes may be retransmitted once more, or
-                    // counted twice in pipe): both err on the conservative side.
-                    let order = self.take_order();
-                    self.update_seg(k, |g| {
-                        g.end = e;
-                        g.xmit_ts = now;
-                        g.xmit_order = order;
-                        g.sacked = false;
-                    });
-                    return;
-                }
-            }
+        if self.segs.len() >= self.max_segments
+            && let Some((&k, last)) = self.segs.last_key_value()
+            && last.end == s
+        {
+            // At the cap: coalesce into the last record. A SACKed last record loses
+            // its credit until the new bytes are SACKed too; a lost or retransmitted
+            // one keeps its state (the new bytes may be retransmitted once more, or
+            // counted twice in pipe): both err on the conservative side.
+            let order = self.take_order();
+            self.update_seg(k, |g| {
+                g.end = e;
+                g.xmit_ts = now;
+                g.xmit_order = order;
+                g.sacked = false;
+            });
+            return;
         }
         let g = Seg {
             end: e,
@@ -625,13 +625,13 @@ impl Scoreboard {
         let Some(e) = self.abs(end) else {
             return;
         };
-        if let Some((&k, g)) = self.segs.before(e) {
-            if g.end == e {
-                self.update_seg(k, |g| {
-                    g.unit_end = true;
-                    g.psh_mark = psh_mark;
-                });
-            }
+        if let Some((&k, g)) = self.segs.before(e)
+            && g.end == e
+        {
+            self.update_seg(k, |g| {
+                g.unit_end = true;
+                g.psh_mark = psh_mark;
+            });
         }
     }
 
@@ -694,10 +694,10 @@ impl Scoreboard {
         };
         let mut newly = 0u64;
         let mut cursor = self.lost_scan.max(self.una_abs);
-        if let Some((&k, g)) = self.segs.at_or_before(cursor) {
-            if g.end > cursor {
-                cursor = k;
-            }
+        if let Some((&k, g)) = self.segs.at_or_before(cursor)
+            && g.end > cursor
+        {
+            cursor = k;
         }
         while let Some((&k, &g)) = self.segs.first_in(cursor, t) {
             cursor = g.end;
@@ -886,10 +886,10 @@ impl Scoreboard {
         // Rule 1: the lowest segment deemed lost that awaits retransmission (RFC 6675:
         // S2 > HighRxt, S2 < highest SACKed, IsLost(S2); RACK marks count as IsLost and
         // may also re-mark a lost retransmission below HighRxt, RFC 8985 §6.2).
-        if let Some(&k) = self.lost_queue.first() {
-            if let Some(g) = self.segs.get(&k) {
-                return Some(self.ret(k, g.end, NextSegKind::Lost));
-            }
+        if let Some(&k) = self.lost_queue.first()
+            && let Some(g) = self.segs.get(&k)
+        {
+            return Some(self.ret(k, g.end, NextSegKind::Lost));
         }
         // Rule 2: new data.
         if new_data_allowed {
@@ -902,17 +902,18 @@ impl Scoreboard {
         // Rule 3: the lowest unSACKed octet above HighRxt and below the highest SACKed one.
         if let Some(hs) = highest_sacked {
             let mut p = self.high_rxt.max(self.una_abs);
-            if let Some((_, &e)) = self.sacked.range(..=p).next_back() {
-                if e > p {
-                    p = e;
-                }
+            if let Some((_, &e)) = self.sacked.range(..=p).next_back()
+                && e > p
+            {
+                p = e;
             }
-            if p < hs {
-                if let Some((&k, g)) = self.segs.at_or_before(p) {
-                    if g.end > p && !g.sacked && !g.rtx_in_flight {
-                        return Some(self.ret(k, g.end, NextSegKind::Unsacked));
-                    }
-                }
+            if p < hs
+                && let Some((&k, g)) = self.segs.at_or_before(p)
+                && g.end > p
+                && !g.sacked
+                && !g.rtx_in_flight
+            {
+                return Some(self.ret(k, g.end, NextSegKind::Unsacked));
             }
         }
         // Rule 4: rescue retransmission, once per recovery.
@@ -921,10 +922,10 @@ impl Scoreboard {
             if self.una_abs < rp && rescue_ok {
                 // The highest outstanding unSACKed segment.
                 let mut hi = self.max_abs;
-                if let Some((&s, &e)) = self.sacked.range(..hi).next_back() {
-                    if e >= hi {
-                        hi = s;
-                    }
+                if let Some((&s, &e)) = self.sacked.range(..hi).next_back()
+                    && e >= hi
+                {
+                    hi = s;
                 }
                 if let Some((&k, g)) = self.segs.before(hi) {
                     // Not while a retransmission of it is still in flight: a second

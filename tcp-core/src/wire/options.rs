@@ -623,7 +623,8 @@ fn decode(kind: u8, len: u8, data: &[u8]) -> Result<TcpOption<'_>, WireError> {
         // RFC 2018 §3: SACK is kind 5, length 2 + 8n.
         OPT_SACK => {
             let mut blocks = SackBlocks::new();
-            if data.is_empty() || data.len() % 8 != 0 || data.len() / 8 > SackBlocks::MAX {
+            if data.is_empty() || !data.len().is_multiple_of(8) || data.len() / 8 > SackBlocks::MAX
+            {
                 return Err(WireError::BadSackLength(len));
             }
             for chunk in data.chunks_exact(8) {

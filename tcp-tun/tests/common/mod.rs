@@ -343,10 +343,10 @@ pub fn kernel_states(port: u16) -> Vec<u8> {
                     .next()
                     .and_then(|p| u16::from_str_radix(p, 16).ok())
             };
-            if port_of(cols[1]) == Some(port) || port_of(cols[2]) == Some(port) {
-                if let Ok(st) = u8::from_str_radix(cols[3], 16) {
-                    out.push(st);
-                }
+            if (port_of(cols[1]) == Some(port) || port_of(cols[2]) == Some(port))
+                && let Ok(st) = u8::from_str_radix(cols[3], 16)
+            {
+                out.push(st);
             }
         }
     }

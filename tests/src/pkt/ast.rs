@@ -300,7 +300,8 @@ impl TcpOption {
     /// cookie / signature that is not hex).
     pub fn wire_len(&self) -> Option<usize> {
         let hex_len = |s: &str| {
-            (s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())).then_some(s.len() / 2)
+            (s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then_some(s.len() / 2)
         };
         Some(match self {
             TcpOption::Nop | TcpOption::Eol => 1,

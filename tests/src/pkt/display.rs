@@ -339,12 +339,12 @@ impl fmt::Display for Event {
         if self.time != EventTime::Untimed {
             write!(f, "{} ", self.time)?;
         }
-        if let EventKind::Syscall(s) = &self.kind {
-            if let Some(end) = s.end {
-                f.write_str("...")?;
-                micros(f, end)?;
-                f.write_str(" ")?;
-            }
+        if let EventKind::Syscall(s) = &self.kind
+            && let Some(end) = s.end
+        {
+            f.write_str("...")?;
+            micros(f, end)?;
+            f.write_str(" ")?;
         }
         write!(f, "{}", self.kind)
     }

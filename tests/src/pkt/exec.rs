@@ -1113,22 +1113,22 @@ impl<'a> Exec<'a> {
         // Absolute times must not go backwards.
         if let (EventTime::Absolute(a) | EventTime::AbsoluteRange(a, _), Some(last)) =
             (ev.time, self.last_event_time)
+            && self.last_event_absolute
+            && a < last
         {
-            if self.last_event_absolute && a < last {
-                return fail(
-                    ev.line,
-                    "times that do not go backwards",
-                    format!("time goes backward in script from {last} usec to {a} usec"),
-                );
-            }
+            return fail(
+                ev.line,
+                "times that do not go backwards",
+                format!("time goes backward in script from {last} usec to {a} usec"),
+            );
         }
         self.cur = Some((ev.line, t));
-        if !matches!(ev.kind, EventKind::Shell(_) | EventKind::Code(_)) {
-            if let Some(why) = self.late_change.take() {
-                return skip(format!(
-                    "setting changed while the stack runs: {why} (the core's configuration is fixed per endpoint)"
-                ));
-            }
+        if !matches!(ev.kind, EventKind::Shell(_) | EventKind::Code(_))
+            && let Some(why) = self.late_change.take()
+        {
+            return skip(format!(
+                "setting changed while the stack runs: {why} (the core's configuration is fixed per endpoint)"
+            ));
         }
         if let Some(why) = self.unsent_setting.take() {
             return skip(why);
@@ -1222,10 +1222,10 @@ impl<'a> Exec<'a> {
     pub(super) fn step_to(&mut self, d: u64) -> Res<()> {
         self.now = self.now.max(d);
         let now = self.instant(self.now);
-        if let Some(ep) = self.ep.as_mut() {
-            if ep.poll_timeout().is_some_and(|x| x <= now) {
-                ep.handle_timeout(now);
-            }
+        if let Some(ep) = self.ep.as_mut()
+            && ep.poll_timeout().is_some_and(|x| x <= now)
+        {
+            ep.handle_timeout(now);
         }
         self.pump()
     }
@@ -1358,12 +1358,12 @@ impl<'a> Exec<'a> {
         if let Some(ep) = self.ep.as_ref() {
             for fd in self.fds.values_mut() {
                 let Fd::Sock(s) = fd else { continue };
-                if let SockKind::Conn(h) = s.kind {
-                    if let Ok(c) = ep.connection(h) {
-                        s.last_info = Some(c.info());
-                        if c.state().is_synchronized() {
-                            s.connected = true;
-                        }
+                if let SockKind::Conn(h) = s.kind
+                    && let Ok(c) = ep.connection(h)
+                {
+                    s.last_info = Some(c.info());
+                    if c.state().is_synchronized() {
+                        s.connected = true;
                     }
                 }
             }
@@ -1826,10 +1826,10 @@ impl<'a> Exec<'a> {
                 self.pd[sock].live_local_isn = seg.seq;
             }
             self.to_script_space(sock, &mut seg);
-            if let Some(prev) = frags.last() {
-                if let Err(m) = verify_fragment(&seg, prev, sniffed, expected) {
-                    return fail(line, p.to_string(), self.describe_frags(&frags, &seg, &m));
-                }
+            if let Some(prev) = frags.last()
+                && let Err(m) = verify_fragment(&seg, prev, sniffed, expected)
+            {
+                return fail(line, p.to_string(), self.describe_frags(&frags, &seg, &m));
             }
             sniffed += seg.payload;
             frags.push(seg);
@@ -1851,10 +1851,10 @@ impl<'a> Exec<'a> {
         if actual.payload > 0 {
             self.pd[sock].wire.last_data_sent = Some(actual.time);
         }
-        if actual.has(TcpFlags::SYN) {
-            if let Some(m) = mss_option(&actual.options) {
-                self.pd[sock].wire.advmss = Some(m);
-            }
+        if actual.has(TcpFlags::SYN)
+            && let Some(m) = mss_option(&actual.options)
+        {
+            self.pd[sock].wire.advmss = Some(m);
         }
         match self.verify_outbound(line, p, sock, &actual, t) {
             Ok(()) => {}
@@ -1897,21 +1897,19 @@ impl<'a> Exec<'a> {
             Some(list) => Some(self.encode_options(line, list, p, sock, Direction::Outbound)?),
         };
         // map_outbound_live_packet: TS val mapping.
-        if let (Some(list), Some((aval, _aecr))) = (&p.options, ts_option(&a.options)) {
-            if let Some(TcpOption::Timestamp { val, .. }) = list
+        if let (Some(list), Some((aval, _aecr))) = (&p.options, ts_option(&a.options))
+            && let Some(TcpOption::Timestamp { val, .. }) = list
                 .iter()
                 .find(|o| matches!(o, TcpOption::Timestamp { .. }))
-            {
-                if !p.ts_val_ignored {
-                    let s = &mut self.pd[sock];
-                    s.ts_map.insert(*val, aval);
-                    if s.first_ts.is_none() {
-                        s.first_ts = Some((*val, aval));
-                    }
-                    let (fs, fa) = s.first_ts.unwrap_or((*val, aval));
-                    set_ts_val(&mut a.options, fs.wrapping_add(aval.wrapping_sub(fa)));
-                }
+            && !p.ts_val_ignored
+        {
+            let s = &mut self.pd[sock];
+            s.ts_map.insert(*val, aval);
+            if s.first_ts.is_none() {
+                s.first_ts = Some((*val, aval));
             }
+            let (fs, fa) = s.first_ts.unwrap_or((*val, aval));
+            set_ts_val(&mut a.options, fs.wrapping_add(aval.wrapping_sub(fa)));
         }
         // IP: total length (strict).
         let script_opts_len = script_opts.as_ref().map_or(a.options.len(), Vec::len);
@@ -1962,30 +1960,30 @@ impl<'a> Exec<'a> {
                 }
             }
         }
-        if let Some(tos) = p.ip.tos {
-            if tos != actual_tos {
-                self.mismatch(
-                    line,
-                    p,
-                    field("tos", u32::from(tos), u32::from(actual_tos)),
-                    &a,
-                )?;
-            }
+        if let Some(tos) = p.ip.tos
+            && tos != actual_tos
+        {
+            self.mismatch(
+                line,
+                p,
+                field("tos", u32::from(tos), u32::from(actual_tos)),
+                &a,
+            )?;
         }
-        if let Some(d) = p.ip.dscp {
-            if d != actual_tos >> 2 {
-                self.mismatch(
-                    line,
-                    p,
-                    field("dscp", u32::from(d), u32::from(actual_tos >> 2)),
-                    &a,
-                )?;
-            }
+        if let Some(d) = p.ip.dscp
+            && d != actual_tos >> 2
+        {
+            self.mismatch(
+                line,
+                p,
+                field("dscp", u32::from(d), u32::from(actual_tos >> 2)),
+                &a,
+            )?;
         }
-        if let Some(ttl) = p.ip.ttl {
-            if ttl != 64 {
-                self.mismatch(line, p, field("ttl", u32::from(ttl), 64), &a)?;
-            }
+        if let Some(ttl) = p.ip.ttl
+            && ttl != 64
+        {
+            self.mismatch(line, p, field("ttl", u32::from(ttl), 64), &a)?;
         }
         // TCP header.
         let script_doff = 5 + script_opts.as_ref().map_or(a.options.len(), Vec::len) / 4;
@@ -2090,15 +2088,15 @@ impl<'a> Exec<'a> {
         if want_ack != a.ack {
             self.mismatch(line, p, field("tcp_ack_seq", want_ack, a.ack), &a)?;
         }
-        if let Some(w) = p.win {
-            if w != a.window {
-                self.mismatch(
-                    line,
-                    p,
-                    field("tcp_window", u32::from(w), u32::from(a.window)),
-                    &a,
-                )?;
-            }
+        if let Some(w) = p.win
+            && w != a.window
+        {
+            self.mismatch(
+                line,
+                p,
+                field("tcp_window", u32::from(w), u32::from(a.window)),
+                &a,
+            )?;
         }
         let want_urg = p.urg.unwrap_or(0);
         if want_urg != a.urg {
@@ -2109,16 +2107,17 @@ impl<'a> Exec<'a> {
                 &a,
             )?;
         }
-        if let Some(fl) = p.ip.flow_label {
-            if fl != 0 && self.set.ipv6 {
-                self.mismatch(line, p, "flowlabel unmarked in the live packet".into(), &a)?;
-            }
+        if let Some(fl) = p.ip.flow_label
+            && fl != 0
+            && self.set.ipv6
+        {
+            self.mismatch(line, p, "flowlabel unmarked in the live packet".into(), &a)?;
         }
         // Options.
-        if let Some(script_opts) = &script_opts {
-            if let Err(m) = self.verify_options(script_opts, &a.options, t) {
-                self.mismatch(line, p, m, &a)?;
-            }
+        if let Some(script_opts) = &script_opts
+            && let Err(m) = self.verify_options(script_opts, &a.options, t)
+        {
+            self.mismatch(line, p, m, &a)?;
         }
         // Time of the (last) packet.
         if let Err(m) = self.verify_time(
@@ -2348,33 +2347,30 @@ impl<'a> Exec<'a> {
             None => Vec::new(),
         };
         offset_sack(&mut opts, ack_off);
-        if ack_flag && !p.ts_ecr_absolute {
-            if let Some((_, ecr)) = ts_option(&opts) {
-                let live = match s.ts_map.get(&ecr) {
-                    Some(v) => *v,
-                    None => match s.first_ts {
-                        Some((fs, fa)) if self.set.ts_ecr_scaled => {
-                            ecr.wrapping_sub(fs).wrapping_add(fa)
-                        }
-                        _ => {
-                            let m = match self.profile {
-                                Profile::Linux => format!(
-                                    "unable to infer live TS ecr for script TS ecr {ecr};  no matching or preceding outbound TS val"
-                                ),
-                                Profile::FreeBsd => {
-                                    format!("unable to find mapping for timestamp ecr {ecr}")
-                                }
-                            };
-                            return fail(
-                                line,
-                                p.to_string(),
-                                format!("error handling packet: {m}"),
-                            );
-                        }
-                    },
-                };
-                set_ts_ecr(&mut opts, live);
-            }
+        if ack_flag
+            && !p.ts_ecr_absolute
+            && let Some((_, ecr)) = ts_option(&opts)
+        {
+            let live = match s.ts_map.get(&ecr) {
+                Some(v) => *v,
+                None => match s.first_ts {
+                    Some((fs, fa)) if self.set.ts_ecr_scaled => {
+                        ecr.wrapping_sub(fs).wrapping_add(fa)
+                    }
+                    _ => {
+                        let m = match self.profile {
+                            Profile::Linux => format!(
+                                "unable to infer live TS ecr for script TS ecr {ecr};  no matching or preceding outbound TS val"
+                            ),
+                            Profile::FreeBsd => {
+                                format!("unable to find mapping for timestamp ecr {ecr}")
+                            }
+                        };
+                        return fail(line, p.to_string(), format!("error handling packet: {m}"));
+                    }
+                },
+            };
+            set_ts_ecr(&mut opts, live);
         }
         while opts.len() % 4 != 0 {
             opts.push(0);
@@ -2635,7 +2631,7 @@ fn mss_option(raw: &[u8]) -> Option<u16> {
 }
 
 fn hex_bytes(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())

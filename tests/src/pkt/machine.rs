@@ -326,12 +326,12 @@ impl Exec<'_> {
         let params = &rest[kind_at.unwrap_or(0) + 1..];
         match *kind {
             "pfifo" | "pfifo_fast" | "bfifo" => {
-                if let Some(i) = params.iter().position(|w| *w == "limit") {
-                    if params.get(i + 1) == Some(&"0") {
-                        return skip(
-                            "qdisc pfifo limit 0: every sent packet is dropped locally; local transmit drops need core support",
-                        );
-                    }
+                if let Some(i) = params.iter().position(|w| *w == "limit")
+                    && params.get(i + 1) == Some(&"0")
+                {
+                    return skip(
+                        "qdisc pfifo limit 0: every sent packet is dropped locally; local transmit drops need core support",
+                    );
                 }
                 ok()
             }
@@ -347,10 +347,10 @@ impl Exec<'_> {
         let e = self.ep.as_ref().map(|ep| *ep.stats()).unwrap_or_default();
         let mut c = self.closed_stats;
         for f in self.fds.values() {
-            if let Fd::Sock(s) = f {
-                if let Some(i) = s.last_info {
-                    add_stats(&mut c, &i.stats);
-                }
+            if let Fd::Sock(s) = f
+                && let Some(i) = s.last_info
+            {
+                add_stats(&mut c, &i.stats);
             }
         }
         vec![

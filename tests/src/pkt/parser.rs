@@ -227,10 +227,10 @@ impl Parser<'_> {
             return;
         }
         for t in &mut self.toks[self.pos..] {
-            if let Tok::Word(w) = &t.tok {
-                if let Some((_, tok)) = table.iter().find(|(n, _)| n == w) {
-                    t.tok = tok.clone();
-                }
+            if let Tok::Word(w) = &t.tok
+                && let Some((_, tok)) = table.iter().find(|(n, _)| n == w)
+            {
+                t.tok = tok.clone();
             }
         }
     }
@@ -381,12 +381,12 @@ impl Parser<'_> {
     // ----- packets ---------------------------------------------------------------------
 
     fn packet(&mut self, direction: Direction) -> PResult<EventKind> {
-        if let Some(Tok::Word(w)) = self.peek() {
-            if matches!(w.as_str(), "ipv4" | "ipv6" | "gre" | "GREv0" | "mpls") {
-                return self.err(format!(
-                    "encapsulated packets ('{w} ...:') are not supported"
-                ));
-            }
+        if let Some(Tok::Word(w)) = self.peek()
+            && matches!(w.as_str(), "ipv4" | "ipv6" | "gre" | "GREv0" | "mpls")
+        {
+            return self.err(format!(
+                "encapsulated packets ('{w} ...:') are not supported"
+            ));
         }
         let ip_line = self.line();
         let ip = self.opt_ip_info()?;
@@ -464,7 +464,7 @@ impl Parser<'_> {
             let lens: Option<Vec<usize>> = opts.iter().map(TcpOption::wire_len).collect();
             if let Some(lens) = lens {
                 let total: usize = lens.iter().sum();
-                if total % 4 != 0 {
+                if !total.is_multiple_of(4) {
                     return Err(ParseError {
                         line: ip_line,
                         message: format!(
@@ -822,11 +822,12 @@ impl Parser<'_> {
         };
         self.pos += 1;
         let mut code = None;
-        if let Some(Tok::Word(w)) = self.peek() {
-            if w != "mtu" && w != "id" {
-                code = Some(w.clone());
-                self.pos += 1;
-            }
+        if let Some(Tok::Word(w)) = self.peek()
+            && w != "mtu"
+            && w != "id"
+        {
+            code = Some(w.clone());
+            self.pos += 1;
         }
         let mtu = if self.eat_word("mtu") {
             Some(self.u32("ICMP mtu")?)

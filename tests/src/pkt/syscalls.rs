@@ -851,10 +851,10 @@ impl Exec<'_> {
                 if matches!(st, None | Some(State::Closed | State::SynSent)) {
                     return done(Err("ENOTCONN"));
                 }
-                if how == 0 || how == 2 {
-                    if let Some(s) = self.sock_mut(fd) {
-                        s.shut_rd = true;
-                    }
+                if (how == 0 || how == 2)
+                    && let Some(s) = self.sock_mut(fd)
+                {
+                    s.shut_rd = true;
                 }
                 if how == 1 || how == 2 {
                     if let Some(s) = self.sock_mut(fd) {
@@ -1005,13 +1005,13 @@ impl Exec<'_> {
                     sm.kind = SockKind::Conn(h);
                 }
                 // run_syscall_connect: the socket under test connects.
-                if let Some(i) = self.pd_of(fd) {
-                    if self.pd[i].state == PdState::New {
-                        self.pd[i].state = PdState::ActiveConnecting;
-                        self.pd[i].live_remote =
-                            Some(SocketAddr::new(self.set.remote_ip, self.set.connect_port));
-                        self.pd[i].live_local = None;
-                    }
+                if let Some(i) = self.pd_of(fd)
+                    && self.pd[i].state == PdState::New
+                {
+                    self.pd[i].state = PdState::ActiveConnecting;
+                    self.pd[i].live_remote =
+                        Some(SocketAddr::new(self.set.remote_ip, self.set.connect_port));
+                    self.pd[i].live_local = None;
                 }
                 self.apply_opts(fd);
                 if s.nonblock {
@@ -1216,10 +1216,10 @@ impl Exec<'_> {
         let Some(msg) = call.args.get(1) else {
             return Ok(());
         };
-        if let Some(f) = msg.field("msg_flags") {
-            if int_value(f).is_some_and(|v| v != 0) {
-                return skip(format!("recvmsg msg_flags `{f}`: line {line}"));
-            }
+        if let Some(f) = msg.field("msg_flags")
+            && int_value(f).is_some_and(|v| v != 0)
+        {
+            return skip(format!("recvmsg msg_flags `{f}`: line {line}"));
         }
         let Some(ctl) = msg.field("msg_control") else {
             return Ok(());
@@ -1344,12 +1344,11 @@ impl Exec<'_> {
             note: None,
         };
         let step = self.write_call(line, &write, progress)?;
-        if let Step::Done(Ok(k)) = step {
-            if is_null(&off_arg) {
-                if let Some(Fd::File(_, p)) = self.fds.get_mut(&inp) {
-                    *p += k.max(0) as u64;
-                }
-            }
+        if let Step::Done(Ok(k)) = step
+            && is_null(&off_arg)
+            && let Some(Fd::File(_, p)) = self.fds.get_mut(&inp)
+        {
+            *p += k.max(0) as u64;
         }
         Ok(step)
     }
@@ -1359,12 +1358,12 @@ impl Exec<'_> {
         let now = self.instant(self.now);
         let fd = self.fd_arg(line, call)?;
         let flags = self.io_flags(line, call)?;
-        if call.name == "sendto" {
-            if let Some(a) = call.args.get(4) {
-                if !matches!(a, Expr::Ellipsis) && !is_null(a) {
-                    return skip(format!("sendto with an address: line {line}"));
-                }
-            }
+        if call.name == "sendto"
+            && let Some(a) = call.args.get(4)
+            && !matches!(a, Expr::Ellipsis)
+            && !is_null(a)
+        {
+            return skip(format!("sendto with an address: line {line}"));
         }
         let (n, null) = self.io_len(line, call)?;
         let Some(s) = self.sock(fd).cloned() else {
@@ -1510,15 +1509,15 @@ impl Exec<'_> {
             }
             other => return skip(format!("ioctl {other}: line {line}")),
         };
-        if let Some(e) = call.args.get(2) {
-            if !matches!(e, Expr::Ellipsis) {
-                match int_value(e) {
-                    Some(want) if want == value => {}
-                    Some(_) => {
-                        return fail(line, call.to_string(), format!("ioctl {req} is {value}"));
-                    }
-                    None => return skip(format!("system call argument: line {line}: `{e}`")),
+        if let Some(e) = call.args.get(2)
+            && !matches!(e, Expr::Ellipsis)
+        {
+            match int_value(e) {
+                Some(want) if want == value => {}
+                Some(_) => {
+                    return fail(line, call.to_string(), format!("ioctl {req} is {value}"));
                 }
+                None => return skip(format!("system call argument: line {line}: `{e}`")),
             }
         }
         Ok(Step::Done(Ok(0)))
@@ -1734,10 +1733,10 @@ impl Exec<'_> {
         let value: i64 = match opt.as_str() {
             "SO_ERROR" => {
                 let e = self.sock_mut(fd).and_then(|s| s.pending_error.take());
-                if e.is_some() {
-                    if let Some(sm) = self.sock_mut(fd) {
-                        sm.connect_pending = false;
-                    }
+                if e.is_some()
+                    && let Some(sm) = self.sock_mut(fd)
+                {
+                    sm.connect_pending = false;
                 }
                 // Then the soft error of an ICMP message, cleared by reading it (Linux's
                 // sock_getsockopt: sk_err, else xchg(sk_err_soft, 0)).
@@ -2041,17 +2040,17 @@ impl Exec<'_> {
             let mask = self.poll_mask(*fd) & (w.events | POLLERR | POLLHUP) & 0xffff;
             // Edge-triggered: reported once per wakeup; level-triggered: while ready.
             let report = mask != 0 && (w.events & EPOLLET == 0 || w.triggered);
-            if report || w.events & EPOLLET != 0 {
-                if let Some(u) = updated.watched.get_mut(fd) {
-                    u.triggered = false;
-                }
+            if (report || w.events & EPOLLET != 0)
+                && let Some(u) = updated.watched.get_mut(fd)
+            {
+                u.triggered = false;
             }
             if report && ready.len() < max {
                 ready.push((*fd, mask, w.data));
-                if w.events & EPOLLONESHOT != 0 {
-                    if let Some(u) = updated.watched.get_mut(fd) {
-                        u.disabled = true;
-                    }
+                if w.events & EPOLLONESHOT != 0
+                    && let Some(u) = updated.watched.get_mut(fd)
+                {
+                    u.disabled = true;
                 }
             }
         }
@@ -2075,14 +2074,13 @@ impl Exec<'_> {
         }
         if let (Some(&(fd, mask, _)), Some(wev)) =
             (ready.first(), want.field("events").and_then(int_value))
+            && wev != mask
         {
-            if wev != mask {
-                return fail(
-                    line,
-                    call.to_string(),
-                    format!("epoll event: fd {fd} events {mask:#x} (expected {wev:#x})"),
-                );
-            }
+            return fail(
+                line,
+                call.to_string(),
+                format!("epoll event: fd {fd} events {mask:#x} (expected {wev:#x})"),
+            );
         }
         let _ = EPOLLEXCLUSIVE;
         Ok(Step::Done(Ok(ready.len() as i64)))

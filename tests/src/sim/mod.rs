@@ -522,21 +522,22 @@ impl World {
     fn record(&mut self, node: NodeId, kind: TraceKind, packet: &[u8]) {
         if let Some((tap, w)) = &mut self.pcap {
             let seen = matches!(kind, TraceKind::Sent | TraceKind::Received);
-            if *tap == node && seen {
-                if let Err(e) = w.write_packet(self.now, packet) {
-                    self.pcap_error.get_or_insert(e);
-                }
+            if *tap == node
+                && seen
+                && let Err(e) = w.write_packet(self.now, packet)
+            {
+                self.pcap_error.get_or_insert(e);
             }
         }
-        if let Some(trace) = &mut self.trace {
-            if let Some(tcp) = TcpSummary::parse(packet) {
-                trace.events.push(TraceEvent {
-                    at: self.now,
-                    node,
-                    kind,
-                    tcp,
-                });
-            }
+        if let Some(trace) = &mut self.trace
+            && let Some(tcp) = TcpSummary::parse(packet)
+        {
+            trace.events.push(TraceEvent {
+                at: self.now,
+                node,
+                kind,
+                tcp,
+            });
         }
     }
 

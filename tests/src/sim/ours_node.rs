@@ -132,10 +132,10 @@ impl OursNode {
                 self.rtos = c.stats().rtos;
                 self.stats = Some(c.stats());
                 let state = c.state();
-                if state == State::Closed {
-                    if let Some(e) = c.error() {
-                        self.error.get_or_insert(format!("connection failed: {e}"));
-                    }
+                if state == State::Closed
+                    && let Some(e) = c.error()
+                {
+                    self.error.get_or_insert(format!("connection failed: {e}"));
                 }
                 while !app.all_written() {
                     match self.ep.write(h, now, app.pending()) {

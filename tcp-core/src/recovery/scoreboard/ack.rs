@@ -64,14 +64,14 @@ impl Scoreboard {
             }
             self.apply_block(s, e, &mut up, &mut on_delivered);
         }
-        if let (Some(low), Some(fack)) = (low, prior_fack) {
-            if low.lt(fack) {
-                let metric = fack.since(low);
-                if metric > self.reordering.saturating_mul(self.smss) {
-                    self.reordering = metric.div_ceil(self.smss).min(MAX_REORDERING);
-                }
-                self.reord_seen = self.reord_seen.saturating_add(1);
+        if let (Some(low), Some(fack)) = (low, prior_fack)
+            && low.lt(fack)
+        {
+            let metric = fack.since(low);
+            if metric > self.reordering.saturating_mul(self.smss) {
+                self.reordering = metric.div_ceil(self.smss).min(MAX_REORDERING);
             }
+            self.reord_seen = self.reord_seen.saturating_add(1);
         }
         up
     }
@@ -251,11 +251,11 @@ impl Scoreboard {
             .map(|(&a, &b)| (a, b))
             .filter(|&(_, pe)| pe >= s);
         self.ops = self.ops.wrapping_add(1);
-        if let Some((_, pe)) = prev {
-            if pe >= e {
-                // Already SACKed in full: nothing new, O(log n).
-                return;
-            }
+        if let Some((_, pe)) = prev
+            && pe >= e
+        {
+            // Already SACKed in full: nothing new, O(log n).
+            return;
         }
         let touches_next = first_in(&self.sacked, s, e.saturating_add(1)).is_some();
         if prev.is_none() && !touches_next && self.sacked.len() >= self.max_intervals {
