@@ -1,49 +1,38 @@
-//! A counting global allocator for memory measurements: install it with
+//! Allocation counting for memory measurements, by the `stats_alloc` crate: install it with
 //! `#[global_allocator] static A: CountingAlloc = CountingAlloc;` in a binary, then read
 //! [`allocated`] before and after.
+//!
+//! [`CountingAlloc`] is `stats_alloc`'s instrumented system allocator,
+//! [`INSTRUMENTED_SYSTEM`], taken by reference (the crate's way to install it). The type
+//! and the constant share a name so that installing it reads like a unit struct.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
+use std::alloc::System;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+pub use stats_alloc::{INSTRUMENTED_SYSTEM, Stats, StatsAlloc};
 
-/// Forwards to the system allocator and counts live bytes and allocation calls.
-pub struct CountingAlloc;
+/// The counting global allocator's type: a reference to [`INSTRUMENTED_SYSTEM`], which
+/// forwards to the system allocator and counts calls and bytes.
+pub type CountingAlloc = &'static StatsAlloc<System>;
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counters are plain atomics and do not affect the allocation.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
+/// The counting global allocator (see [`CountingAlloc`]).
+#[allow(non_upper_case_globals)]
+pub const CountingAlloc: CountingAlloc = &INSTRUMENTED_SYSTEM;
 
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
+/// The counts so far (all zero unless [`CountingAlloc`] is the global allocator).
+pub fn stats() -> Stats {
+    INSTRUMENTED_SYSTEM.stats()
 }
 
 /// Bytes currently allocated through the counting allocator.
 pub fn allocated() -> isize {
-    LIVE.load(Ordering::Relaxed)
+    let s = stats();
+    // Reallocations add their growth to `bytes_allocated` and their shrinkage to
+    // `bytes_deallocated`, so the difference is the live bytes.
+    s.bytes_allocated as isize - s.bytes_deallocated as isize
 }
 
-/// Allocation calls so far.
+/// Allocation calls so far (reallocations included).
 pub fn allocations() -> usize {
-    ALLOCS.load(Ordering::Relaxed)
+    let s = stats();
+    s.allocations + s.reallocations
 }

@@ -10,6 +10,8 @@ use tcp_core::endpoint::EndpointEvent;
 use tcp_core::wire::TcpHeader;
 use tcp_core::{Config, Duration, Endpoint, EndpointConfig, Instant};
 
+use crate::sim::rng::Rng;
+
 /// Client address.
 pub const CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 /// Server address.
@@ -68,7 +70,7 @@ pub struct EpPair {
     pub drop_fn: Option<SeenDropFn>,
     /// Random link faults (both directions).
     pub faults: LinkFaults,
-    rng: u64,
+    rng: Rng,
     /// Segments that failed the receiver's checks (corruption caught).
     pub rejected: u64,
     /// When set, every segment sent is also kept as an IP packet for [`EpPair::write_pcap`].
@@ -111,7 +113,7 @@ impl EpPair {
             server_events: Vec::new(),
             drop_fn: None,
             faults: LinkFaults::default(),
-            rng: 0x2545_f491_4f6c_dd1d,
+            rng: Rng::new(0),
             rejected: 0,
             record: false,
             packets: Vec::new(),
@@ -129,19 +131,13 @@ impl EpPair {
         Ok(())
     }
 
-    /// Seeds the fault generator.
+    /// Seeds the fault generator (a new pair draws as if seeded with 0).
     pub fn seed(&mut self, seed: u64) {
-        self.rng = seed ^ 0x2545_f491_4f6c_dd1d;
+        self.rng = Rng::new(seed);
     }
 
     fn random(&mut self) -> f64 {
-        // splitmix64
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.next_f64()
     }
 
     /// Default configurations with distinct secrets.

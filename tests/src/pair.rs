@@ -10,6 +10,8 @@ use bytes::Bytes;
 use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+
+use crate::sim::rng::Rng;
 use tcp_core::wire::{TcpFlags, emit_tcp_segment, parse_tcp_segment};
 use tcp_core::{Config, Connection, Duration, Event, Instant, Segment, SeqNum};
 
@@ -124,7 +126,7 @@ pub struct Pair {
     pub faults: Faults,
     /// Scripted drops, consulted before the random faults.
     pub drop_fn: Option<DropFn>,
-    rng: u64,
+    rng: Rng,
     order: u64,
     queue: BinaryHeap<InFlight>,
     /// Every segment sent, in order.
@@ -163,7 +165,7 @@ impl Pair {
             delay,
             faults: Faults::default(),
             drop_fn: None,
-            rng: 0x9e37_79b9_7f4a_7c15,
+            rng: Rng::new(0),
             order: 0,
             queue: BinaryHeap::new(),
             trace: Vec::new(),
@@ -173,9 +175,9 @@ impl Pair {
         }
     }
 
-    /// Seeds the fault generator.
+    /// Seeds the fault generator (a new pair draws as if seeded with 0).
     pub fn seed(&mut self, seed: u64) {
-        self.rng = seed ^ 0x9e37_79b9_7f4a_7c15;
+        self.rng = Rng::new(seed);
     }
 
     /// The ISN of the sender in direction `dir`.
@@ -192,13 +194,7 @@ impl Pair {
     }
 
     fn next_random(&mut self) -> f64 {
-        // splitmix64
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        self.rng.next_f64()
     }
 
     /// Moves everything both sides want to send onto the link.

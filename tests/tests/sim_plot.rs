@@ -1,11 +1,15 @@
 //! The time-sequence SVG of a run with one loss shows data, the retransmission, the drop,
 //! the ACK and window lines and SACK blocks.
 
+use plotters::style::RGBColor;
 use tcp_core::time::Duration;
 use tcp_tests::sim::RunOutcome;
 use tcp_tests::sim::bulk::{BulkRun, BulkSetup, Stack};
 use tcp_tests::sim::link::{LinkConfig, ScriptedFault};
-use tcp_tests::sim::plot::{PlotOptions, time_sequence_svg};
+use tcp_tests::sim::plot::{
+    ACK_COLOUR, DATA_COLOUR, DROP_COLOUR, PlotOptions, REXMIT_COLOUR, RWND_COLOUR, SACK_COLOUR,
+    svg_colour, time_sequence_svg,
+};
 
 fn one_loss_svg() -> String {
     let link = LinkConfig::new(Duration::from_millis(10), Some(10_000_000));
@@ -25,28 +29,59 @@ fn one_loss_svg() -> String {
     )
 }
 
+/// The `<tag …>` elements of `svg` drawn in `colour` (the legend draws filled boxes, so
+/// these are the plot's own marks).
+fn marks(svg: &str, tag: &str, colour: RGBColor) -> usize {
+    let stroke = format!("stroke=\"{}\"", svg_colour(colour));
+    svg.split('<')
+        .filter(|e| e.starts_with(tag) && e[tag.len()..].starts_with(' ') && e.contains(&stroke))
+        .count()
+}
+
 #[test]
 fn svg_of_a_run_with_one_loss_marks_the_drop_and_the_retransmission() {
     let svg = one_loss_svg();
-    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(svg.starts_with("<svg ") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
     assert!(svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<svg").count(), 1);
-    assert_eq!(svg.matches("class=\"drop\"").count(), 1);
-    assert!(svg.matches("class=\"rexmit\"").count() >= 1);
+    assert_eq!(
+        marks(&svg, "line", DROP_COLOUR),
+        2,
+        "one drop: one cross of two lines"
+    );
+    assert!(marks(&svg, "polyline", REXMIT_COLOUR) >= 1);
+    assert_eq!(
+        marks(&svg, "circle", REXMIT_COLOUR),
+        marks(&svg, "polyline", REXMIT_COLOUR),
+        "every retransmission is circled"
+    );
     assert!(
-        svg.matches("class=\"data\"").count() >= 68,
+        marks(&svg, "polyline", DATA_COLOUR) >= 68,
         "100 kB is 69 segments"
     );
-    assert_eq!(svg.matches("class=\"ack\"").count(), 1, "one ACK polyline");
+    assert_eq!(marks(&svg, "polyline", ACK_COLOUR), 1, "one ACK polyline");
     assert_eq!(
-        svg.matches("class=\"rwnd\"").count(),
+        marks(&svg, "polyline", RWND_COLOUR),
         1,
         "one window polyline"
     );
     assert!(
-        svg.contains("class=\"sack\""),
+        marks(&svg, "polyline", SACK_COLOUR) >= 1,
         "the receiver SACKs the hole"
     );
+    for legend in [
+        "data",
+        "retransmission",
+        "dropped",
+        "ACK",
+        "receive window",
+        "SACK",
+    ] {
+        assert!(
+            svg.contains(&format!(">{legend}<")) || svg.contains(&format!(">\n{legend}\n<")),
+            "legend entry {legend}"
+        );
+    }
     assert_tags_balanced(&svg);
 }
 

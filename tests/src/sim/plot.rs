@@ -1,13 +1,14 @@
-//! A tcptrace-style time-sequence graph rendered to SVG from a [`Trace`].
+//! A tcptrace-style time-sequence graph rendered to SVG from a [`Trace`] with `plotters`.
 //!
 //! Seen from the sender: x is virtual time, y the sequence number relative to the ISN.
 //! Each data segment the sender transmits is a vertical bar from its first to its last
 //! sequence number (blue; retransmissions red and circled); segments the link dropped get an orange
 //! cross; the cumulative ACK the sender receives is a green step line, the right edge of
 //! the advertised receive window (ACK + scaled window) an olive step line, and SACK blocks
-//! purple bars at the time their ACK arrived.
+//! purple bars at the time their ACK arrived. The legend shows each colour as a filled box,
+//! so every line, cross and circle of a colour in the SVG is a mark of the plot.
 
-use std::fmt::Write as _;
+use plotters::prelude::*;
 
 use super::packet::{ACK, FlowKey, SYN, TcpSummary, seq_lt};
 use super::{NodeId, Trace, TraceKind};
@@ -34,17 +35,23 @@ impl Default for PlotOptions {
 }
 
 /// Colour of original data segments.
-pub const DATA_COLOUR: &str = "#1f3fbf";
+pub const DATA_COLOUR: RGBColor = RGBColor(0x1f, 0x3f, 0xbf);
 /// Colour of retransmitted data segments.
-pub const REXMIT_COLOUR: &str = "#d62728";
+pub const REXMIT_COLOUR: RGBColor = RGBColor(0xd6, 0x27, 0x28);
 /// Colour of drop markers.
-pub const DROP_COLOUR: &str = "#ff7f0e";
+pub const DROP_COLOUR: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
 /// Colour of the ACK line.
-pub const ACK_COLOUR: &str = "#2ca02c";
+pub const ACK_COLOUR: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
 /// Colour of the receive-window line.
-pub const RWND_COLOUR: &str = "#bcbd22";
+pub const RWND_COLOUR: RGBColor = RGBColor(0xbc, 0xbd, 0x22);
 /// Colour of SACK blocks.
-pub const SACK_COLOUR: &str = "#9467bd";
+pub const SACK_COLOUR: RGBColor = RGBColor(0x94, 0x67, 0xbd);
+
+/// How the SVG writes `colour` in its `stroke` and `fill` attributes (`#RRGGBB`), for
+/// finding a plot's marks in the SVG text.
+pub fn svg_colour(colour: RGBColor) -> String {
+    format!("#{:02X}{:02X}{:02X}", colour.0, colour.1, colour.2)
+}
 
 struct Segment {
     t: f64,
@@ -162,203 +169,190 @@ pub fn time_sequence_svg(trace: &Trace, sender: NodeId, opts: &PlotOptions) -> S
         .chain(acks.iter().map(|a| a.edge))
         .fold(1.0f64, f64::max);
 
-    let (w, h) = (f64::from(opts.width), f64::from(opts.height));
-    let (left, right, top, bottom) = (90.0, 20.0, 40.0, 50.0);
-    let pw = w - left - right;
-    let ph = h - top - bottom;
-    let x = |t: f64| left + t / t_max * pw;
-    let y = |s: f64| top + ph - s / y_max * ph;
-
-    let mut svg = String::with_capacity(200 + segments.len() * 80 + acks.len() * 30);
-    let _ = writeln!(
-        svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" \
-         font-family=\"sans-serif\" font-size=\"12\">",
-        opts.width, opts.height, opts.width, opts.height
-    );
-    let _ = writeln!(svg, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
     let title = opts.title.clone().unwrap_or_else(|| {
         format!(
             "{}:{} \u{2192} {}:{} time-sequence",
             flow.src, flow.sport, flow.dst, flow.dport
         )
     });
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{}</text>",
-        w / 2.0,
-        escape(&title)
-    );
-    // Axes and ticks.
-    let _ = writeln!(
-        svg,
-        "<g class=\"axes\" stroke=\"black\"><line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>\
-         <line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{}\"/></g>",
-        top + ph,
-        left + pw,
-        top + ph,
-        top + ph
-    );
-    for i in 0..=5 {
-        let f = f64::from(i) / 5.0;
-        let _ = writeln!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{:.3} s</text>",
-            x(f * t_max),
-            top + ph + 18.0,
-            f * t_max
-        );
-        let _ = writeln!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            left - 6.0,
-            y(f * y_max) + 4.0,
-            human_bytes(f * y_max)
-        );
+    let marks = Marks {
+        segments,
+        drops,
+        acks,
+        t_max,
+        y_max,
+    };
+    let mut svg = String::new();
+    match draw(&mut svg, opts, &title, &marks) {
+        Ok(()) => svg,
+        Err(e) => empty_svg(opts, &format!("cannot draw the plot: {e}")),
     }
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">time</text>",
-        left + pw / 2.0,
-        h - 10.0
-    );
-    let _ = writeln!(
-        svg,
-        "<text x=\"14\" y=\"{0}\" transform=\"rotate(-90 14 {0})\" text-anchor=\"middle\">sequence number (relative)</text>",
-        top + ph / 2.0
-    );
+}
+
+/// What the plot shows, in seconds and relative sequence numbers.
+struct Marks {
+    segments: Vec<Segment>,
+    drops: Vec<(f64, f64)>,
+    acks: Vec<AckPoint>,
+    t_max: f64,
+    y_max: f64,
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A step line through `(t, v)`: horizontal until the next point, then vertical.
+fn steps(acks: &[AckPoint], t_max: f64, pick: fn(&AckPoint) -> f64) -> Vec<(f64, f64)> {
+    let mut points = Vec::with_capacity(acks.len() * 2 + 1);
+    let mut prev: Option<f64> = None;
+    for a in acks {
+        let v = pick(a);
+        if let Some(p) = prev {
+            points.push((a.t, p));
+        }
+        points.push((a.t, v));
+        prev = Some(v);
+    }
+    if let Some(p) = prev {
+        points.push((t_max, p));
+    }
+    points
+}
+
+/// A legend entry: a filled box of the series' colour.
+fn legend_box(colour: RGBColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
+    move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], colour.filled())
+}
+
+fn draw(svg: &mut String, opts: &PlotOptions, title: &str, m: &Marks) -> DrawResult {
+    let root = SVGBackend::with_string(svg, (opts.width, opts.height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(20)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..m.t_max, 0f64..m.y_max)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("time")
+        .y_desc("sequence number (relative)")
+        .label_style(("sans-serif", 14))
+        .x_label_formatter(&|t| format!("{t:.3} s"))
+        .y_label_formatter(&|v| human_bytes(*v))
+        .draw()?;
 
     // Window and ACK step lines.
-    for (class, colour, pick) in [
+    for (name, colour, pick) in [
         (
-            "rwnd",
+            "receive window",
             RWND_COLOUR,
             (|a: &AckPoint| a.edge) as fn(&AckPoint) -> f64,
         ),
-        ("ack", ACK_COLOUR, |a: &AckPoint| a.ack),
+        ("ACK", ACK_COLOUR, |a: &AckPoint| a.ack),
     ] {
-        if acks.is_empty() {
-            continue;
-        }
-        let _ = write!(
-            svg,
-            "<polyline class=\"{class}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1\" points=\""
-        );
-        let mut prev: Option<f64> = None;
-        for a in &acks {
-            let v = pick(a);
-            if let Some(p) = prev {
-                let _ = write!(svg, "{:.1},{:.1} ", x(a.t), y(p));
-            }
-            let _ = write!(svg, "{:.1},{:.1} ", x(a.t), y(v));
-            prev = Some(v);
-        }
-        if let Some(p) = prev {
-            let _ = write!(svg, "{:.1},{:.1}", x(t_max), y(p));
-        }
-        svg.push_str("\"/>\n");
+        let points = if m.acks.is_empty() {
+            Vec::new()
+        } else {
+            steps(&m.acks, m.t_max, pick)
+        };
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(1)))?
+            .label(name)
+            .legend(legend_box(colour));
     }
-    for a in &acks {
-        for &(l, r) in &a.sacks {
-            let _ = writeln!(
-                svg,
-                "<line class=\"sack\" x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{SACK_COLOUR}\" stroke-width=\"3\"/>",
-                x(a.t),
-                y(l),
-                y(r)
-            );
-        }
-    }
+    chart
+        .draw_series(m.acks.iter().flat_map(|a| {
+            a.sacks.iter().map(move |&(l, r)| {
+                PathElement::new(vec![(a.t, l), (a.t, r)], SACK_COLOUR.stroke_width(3))
+            })
+        }))?
+        .label("SACK")
+        .legend(legend_box(SACK_COLOUR));
     // Original transmissions first, retransmissions on top of them.
-    for rexmit in [false, true] {
-        for s in segments.iter().filter(|s| s.rexmit == rexmit) {
-            let (class, colour, width) = if s.rexmit {
-                ("rexmit", REXMIT_COLOUR, 2.5)
-            } else {
-                ("data", DATA_COLOUR, 1.5)
-            };
-            let _ = writeln!(
-                svg,
-                "<line class=\"{class}\" x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"{colour}\" stroke-width=\"{width}\"/>",
-                x(s.t),
-                y(s.start),
-                y(s.end)
-            );
-            if s.rexmit {
-                // A marker so a one-segment retransmission stays visible on a long run.
-                let _ = writeln!(
-                    svg,
-                    "<circle class=\"rexmit-mark\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"none\" stroke=\"{REXMIT_COLOUR}\"/>",
-                    x(s.t),
-                    y((s.start + s.end) / 2.0)
-                );
-            }
-        }
-    }
-    for &(t, mid) in &drops {
-        let (cx, cy) = (x(t), y(mid));
-        let _ = writeln!(
-            svg,
-            "<path class=\"drop\" d=\"M{:.1},{:.1}L{:.1},{:.1}M{:.1},{:.1}L{:.1},{:.1}\" stroke=\"{DROP_COLOUR}\" stroke-width=\"1.5\"/>",
-            cx - 4.0,
-            cy - 4.0,
-            cx + 4.0,
-            cy + 4.0,
-            cx - 4.0,
-            cy + 4.0,
-            cx + 4.0,
-            cy - 4.0
-        );
-    }
-    // Legend.
-    let items = [
-        ("data", DATA_COLOUR),
-        ("retransmission", REXMIT_COLOUR),
-        ("dropped", DROP_COLOUR),
-        ("ACK", ACK_COLOUR),
-        ("receive window", RWND_COLOUR),
-        ("SACK", SACK_COLOUR),
-    ];
-    let _ = writeln!(svg, "<g class=\"legend\">");
-    for (i, (name, colour)) in items.iter().enumerate() {
-        let ly = top + 10.0 + i as f64 * 16.0;
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"{colour}\" stroke-width=\"3\"/>\
-             <text x=\"{2}\" y=\"{3}\">{name}</text>",
-            left + 10.0,
-            left + 30.0,
-            left + 36.0,
-            ly + 4.0
-        );
-    }
-    let _ = writeln!(svg, "</g>");
-    svg.push_str("</svg>\n");
-    svg
+    chart
+        .draw_series(m.segments.iter().filter(|s| !s.rexmit).map(|s| {
+            PathElement::new(
+                vec![(s.t, s.start), (s.t, s.end)],
+                DATA_COLOUR.stroke_width(1),
+            )
+        }))?
+        .label("data")
+        .legend(legend_box(DATA_COLOUR));
+    chart
+        .draw_series(m.segments.iter().filter(|s| s.rexmit).map(|s| {
+            PathElement::new(
+                vec![(s.t, s.start), (s.t, s.end)],
+                REXMIT_COLOUR.stroke_width(2),
+            )
+        }))?
+        .label("retransmission")
+        .legend(legend_box(REXMIT_COLOUR));
+    // A marker so a one-segment retransmission stays visible on a long run.
+    chart.draw_series(m.segments.iter().filter(|s| s.rexmit).map(|s| {
+        Circle::new(
+            (s.t, (s.start + s.end) / 2.0),
+            3,
+            REXMIT_COLOUR.stroke_width(1),
+        )
+    }))?;
+    chart
+        .draw_series(
+            m.drops
+                .iter()
+                .map(|&(t, mid)| Cross::new((t, mid), 4, DROP_COLOUR.stroke_width(2))),
+        )?
+        .label("dropped")
+        .legend(legend_box(DROP_COLOUR));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 fn empty_svg(opts: &PlotOptions, msg: &str) -> String {
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\">\n\
-         <text x=\"20\" y=\"40\">{2}</text>\n</svg>\n",
-        opts.width,
-        opts.height,
-        escape(msg)
-    )
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (opts.width, opts.height)).into_drawing_area();
+        // Drawing text into a String cannot fail.
+        let _ = root.draw(&Text::new(msg, (20, 40), ("sans-serif", 12)));
+        let _ = root.present();
+    }
+    svg
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
+/// Decimal units, so that the round tick values plotters picks print as round numbers.
 fn human_bytes(v: f64) -> String {
-    if v >= 1024.0 * 1024.0 {
-        format!("{:.1} MiB", v / 1024.0 / 1024.0)
-    } else if v >= 1024.0 {
-        format!("{:.0} KiB", v / 1024.0)
+    if v >= 1e6 {
+        format!("{} MB", trim(v / 1e6))
+    } else if v >= 1e3 {
+        format!("{} kB", trim(v / 1e3))
     } else {
         format!("{v:.0} B")
+    }
+}
+
+/// `v` with up to two decimals, without trailing zeros.
+fn trim(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_short_decimal_byte_counts() {
+        assert_eq!(human_bytes(0.0), "0 B");
+        assert_eq!(human_bytes(500.0), "500 B");
+        assert_eq!(human_bytes(50_000.0), "50 kB");
+        assert_eq!(human_bytes(2_500_000.0), "2.5 MB");
+        assert_eq!(human_bytes(1_250_000.0), "1.25 MB");
     }
 }
