@@ -68,17 +68,13 @@ impl EpHarness {
             events += 1;
             assert!(events < 100_000, "poll_event never returns None ({what})");
             match ev {
-                EndpointEvent::Conn(h, _) => {
-                    if !self.conns.contains(&h) && self.conns.len() < 64 {
-                        self.conns.push(h);
-                    }
+                EndpointEvent::Conn(h, _) if !self.conns.contains(&h) && self.conns.len() < 64 => {
+                    self.conns.push(h);
                 }
-                EndpointEvent::Incoming(i) => {
-                    if self.incoming.len() < 64 {
-                        self.incoming.push(i);
-                    }
+                EndpointEvent::Incoming(i) if self.incoming.len() < 64 => {
+                    self.incoming.push(i);
                 }
-                EndpointEvent::Acceptable(_) => {}
+                _ => {}
             }
         }
         for &h in &self.conns {
@@ -312,7 +308,7 @@ fn run_endpoint(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     let c = *u.choose(&h.conns)?;
                     let n = *u.choose(&[1usize, 100, 1460, 3000, 70_000])?;
                     let data = support::pattern(0, h.written, n);
-                    if let Ok(Ok(k)) = h.ep.write(c, h.now, &data) {
+                    if let Ok(k) = h.ep.write(h.now, c, &data) {
                         h.written += k as u64;
                     }
                 }
@@ -322,7 +318,7 @@ fn run_endpoint(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                 if !h.conns.is_empty() {
                     let c = *u.choose(&h.conns)?;
                     let mut buf = vec![0u8; *u.choose(&[1usize, 1000, 70_000])?];
-                    let _ = h.ep.read(c, h.now, &mut buf);
+                    let _ = h.ep.read(h.now, c, &mut buf);
                 }
                 h.check("read");
             }
@@ -331,19 +327,17 @@ fn run_endpoint(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
                     let c = *u.choose(&h.conns)?;
                     match u.choose_index(4)? {
                         0 => {
-                            let _ = h.ep.shutdown(c, h.now);
+                            let _ = h.ep.shutdown(h.now, c);
                         }
                         1 => {
-                            let _ = h.ep.close(c, h.now);
+                            let _ = h.ep.close(h.now, c);
                         }
                         2 => {
-                            let _ = h.ep.abort(c, h.now);
+                            let _ = h.ep.abort(h.now, c);
                         }
                         _ => {
                             let nodelay = u.arbitrary()?;
-                            let _ = h.ep.with_connection(c, h.now, |conn| {
-                                conn.set_nodelay(nodelay);
-                            });
+                            let _ = h.ep.set_option(h.now, c, tcp_core::SockOption::NoDelay(nodelay));
                         }
                     }
                 }

@@ -96,9 +96,9 @@ impl PairSide {
                     Event::Writable => self.write_ready = true,
                     Event::Readable | Event::PeerClosed => self.readable = true,
                     Event::Error(e) => self.error = Some(e),
-                    Event::Closed => {}
+                    _ => {}
                 },
-                EndpointEvent::Conn(..) => {}
+                _ => {}
             }
         }
         let Some(h) = self.conn else {
@@ -109,34 +109,34 @@ impl PairSide {
                 panic!("side {} invariant violated: {e}\n{c:?}", self.id);
             }
         if let Some(nd) = self.nodelay.take() {
-            let _ = self.ep.with_connection(h, now, |c| c.set_nodelay(nd));
+            let _ = self.ep.set_option(now, h, tcp_core::SockOption::NoDelay(nd));
         }
         while self.write_ready && self.written < self.to_write {
             let len = (self.to_write - self.written).min(8192) as usize;
             let chunk = support::pattern(self.id, self.written, len);
-            match self.ep.write(h, now, &chunk) {
-                Ok(Ok(k)) => {
+            match self.ep.write(now, h, &chunk) {
+                Ok(k) => {
                     assert!(k <= len);
                     self.written += k as u64;
                 }
-                Ok(Err(WriteError::WouldBlock)) => self.write_ready = false,
+                Err(WriteError::WouldBlock) => self.write_ready = false,
                 _ => break,
             }
         }
         // (Shutdown before the handshake completes closes the connection, as on Linux.)
         if self.want_shutdown && self.connected && !self.shut && self.written == self.to_write {
             self.shut = true;
-            let _ = self.ep.shutdown(h, now);
+            let _ = self.ep.shutdown(now, h);
         }
         let peer = 1 - self.id;
         let mut buf = [0u8; 4096];
         while self.reading && self.readable {
-            match self.ep.read(h, now, &mut buf) {
-                Ok(Ok(0)) => {
+            match self.ep.read(now, h, &mut buf) {
+                Ok(0) => {
                     self.eof = true;
                     self.readable = false;
                 }
-                Ok(Ok(k)) => {
+                Ok(k) => {
                     assert!(!self.eof, "side {} read data after end-of-stream", self.id);
                     for (i, &b) in buf[..k].iter().enumerate() {
                         let off = self.read + i as u64;
@@ -149,7 +149,7 @@ impl PairSide {
                     }
                     self.read += k as u64;
                 }
-                Ok(Err(ReadError::WouldBlock)) => self.readable = false,
+                Err(ReadError::WouldBlock) => self.readable = false,
                 _ => self.readable = false,
             }
         }
@@ -161,7 +161,7 @@ impl PairSide {
             self.write_ready = true;
         } else {
             // A stray connection from an old duplicate SYN: not ours, close it.
-            let _ = self.ep.close(h, now);
+            let _ = self.ep.close(now, h);
         }
     }
 }
@@ -590,7 +590,7 @@ fn run_pair(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
     for s in &mut sim.sides {
         s.closing = true;
         if let Some(h) = s.conn {
-            let _ = s.ep.close(h, now);
+            let _ = s.ep.close(now, h);
         }
     }
     sim.flush();

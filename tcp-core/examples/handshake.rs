@@ -73,18 +73,15 @@ fn main() {
                         "           server: accepted {:?}",
                         server.tuple(h).expect("h").remote
                     );
-                    server
-                        .write(h, now, b"hello from the server")
-                        .expect("h")
-                        .expect("w");
+                    server.write(now, h, b"hello from the server").expect("w");
                     accepted = Some(h);
                 }
                 EndpointEvent::Conn(h, Event::Readable) => {
                     let mut buf = [0u8; 1024];
-                    match server.read(h, now, &mut buf).expect("h") {
+                    match server.read(now, h, &mut buf) {
                         Ok(0) => {
                             println!("           server: end of stream, closing");
-                            server.close(h, now).expect("h");
+                            server.close(now, h).expect("h");
                             server_done = true;
                         }
                         Ok(n) => println!(
@@ -101,19 +98,16 @@ fn main() {
             match ev {
                 EndpointEvent::Conn(h, Event::Connected) => {
                     println!("           client: connected");
-                    client
-                        .write(h, now, b"hello from the client")
-                        .expect("h")
-                        .expect("w");
+                    client.write(now, h, b"hello from the client").expect("w");
                 }
                 EndpointEvent::Conn(h, Event::Readable) if !client_done => {
                     let mut buf = [0u8; 1024];
-                    if let Ok(n) = client.read(h, now, &mut buf).expect("h") {
+                    if let Ok(n) = client.read(now, h, &mut buf) {
                         println!(
                             "           client: read {:?}, closing",
                             String::from_utf8_lossy(&buf[..n])
                         );
-                        client.close(h, now).expect("h");
+                        client.close(now, h).expect("h");
                         client_done = true;
                     }
                 }

@@ -5,6 +5,7 @@ use thiserror::Error;
 /// Why a connection ended abnormally (reported as [`crate::Event::Error`] and by later
 /// reads and writes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ConnError {
     /// The peer answered our SYN with a RST (ECONNREFUSED).
     #[error("connection refused")]
@@ -29,6 +30,7 @@ pub enum ConnError {
 
 /// Errors from [`crate::Connection::write`] and friends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum WriteError {
     /// The send buffer is full; wait for [`crate::Event::Writable`] (EAGAIN).
     #[error("send buffer full")]
@@ -42,10 +44,15 @@ pub enum WriteError {
     /// The connection failed.
     #[error(transparent)]
     Failed(#[from] ConnError),
+    /// The handle names no connection: the application closed or aborted it, or it never
+    /// existed (an [`Endpoint`](crate::Endpoint) call only).
+    #[error("stale or unknown connection handle")]
+    UnknownHandle,
 }
 
 /// Errors from [`crate::Connection::read`] and friends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// No data yet; wait for [`crate::Event::Readable`] (EAGAIN).
     #[error("no data available")]
@@ -56,10 +63,15 @@ pub enum ReadError {
     /// The connection failed.
     #[error(transparent)]
     Failed(#[from] ConnError),
+    /// The handle names no connection: the application closed or aborted it, or it never
+    /// existed (an [`Endpoint`](crate::Endpoint) call only).
+    #[error("stale or unknown connection handle")]
+    UnknownHandle,
 }
 
 /// Errors from state-changing calls (`shutdown`, option changes) that are not valid now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum StateError {
     /// The call needs a connection that is (or is becoming) established (ENOTCONN).
     #[error("not connected")]
@@ -67,4 +79,8 @@ pub enum StateError {
     /// The connection has already failed.
     #[error(transparent)]
     Failed(#[from] ConnError),
+    /// The handle names no connection: the application closed or aborted it, or it never
+    /// existed (an [`Endpoint`](crate::Endpoint) call only).
+    #[error("stale or unknown connection handle")]
+    UnknownHandle,
 }

@@ -5,6 +5,7 @@ use crate::error::ConnError;
 /// Something the application should know about. Each kind is reported at most once until it
 /// is polled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The three-way handshake completed: the connection is ESTABLISHED.
     Connected,

@@ -522,60 +522,45 @@ impl Driver {
     /// means no data yet.
     pub fn read(&mut self, h: ConnHandle, buf: &mut [u8]) -> io::Result<usize> {
         let now = self.now();
-        self.endpoint
-            .read(h, now, buf)
-            .map_err(handle_err)?
-            .map_err(read_err)
+        self.endpoint.read(now, h, buf).map_err(read_err)
     }
 
     /// Reads up to `max` bytes without copying; `Ok(None)` is end-of-stream.
     pub fn read_bytes(&mut self, h: ConnHandle, max: usize) -> io::Result<Option<Bytes>> {
         let now = self.now();
-        self.endpoint
-            .read_bytes(h, now, max)
-            .map_err(handle_err)?
-            .map_err(read_err)
+        self.endpoint.read_bytes(now, h, max).map_err(read_err)
     }
 
     /// Copies as much of `data` into the send buffer as fits; `WouldBlock` if none does.
     pub fn write(&mut self, h: ConnHandle, data: &[u8]) -> io::Result<usize> {
         let now = self.now();
-        self.endpoint
-            .write(h, now, data)
-            .map_err(handle_err)?
-            .map_err(write_err)
+        self.endpoint.write(now, h, data).map_err(write_err)
     }
 
     /// Hands owned data to the send buffer without copying; returns how much was taken.
     pub fn write_bytes(&mut self, h: ConnHandle, data: Bytes) -> io::Result<usize> {
         let now = self.now();
-        self.endpoint
-            .write_bytes(h, now, data)
-            .map_err(handle_err)?
-            .map_err(write_err)
+        self.endpoint.write_bytes(now, h, data).map_err(write_err)
     }
 
     /// Shuts down the sending direction: a FIN follows the buffered data (during the
     /// handshake, the core queues it after the data written so far).
     pub fn shutdown(&mut self, h: ConnHandle) -> io::Result<()> {
         let now = self.now();
-        self.endpoint
-            .shutdown(h, now)
-            .map_err(handle_err)?
-            .map_err(state_err)
+        self.endpoint.shutdown(now, h).map_err(state_err)
     }
 
     /// Closes the connection for the application; it finishes on its own (buffered data,
     /// FIN, TIME_WAIT). The handle becomes stale.
     pub fn close(&mut self, h: ConnHandle) -> io::Result<()> {
         let now = self.now();
-        self.endpoint.close(h, now).map_err(handle_err)
+        self.endpoint.close(now, h).map_err(handle_err)
     }
 
     /// Aborts the connection with a RST. The handle becomes stale.
     pub fn abort(&mut self, h: ConnHandle) -> io::Result<()> {
         let now = self.now();
-        self.endpoint.abort(h, now).map_err(handle_err)
+        self.endpoint.abort(now, h).map_err(handle_err)
     }
 
     /// The peer's address (IP and TCP port).
@@ -607,7 +592,7 @@ impl Driver {
     pub fn set_nodelay(&mut self, h: ConnHandle, nodelay: bool) -> io::Result<()> {
         let now = self.now();
         self.endpoint
-            .with_connection(h, now, |c| c.set_nodelay(nodelay))
+            .set_option(now, h, tcp_core::SockOption::NoDelay(nodelay))
             .map_err(handle_err)
     }
 }

@@ -10,15 +10,15 @@
 //! | `ConnError::Aborted` | `ConnectionAborted` |
 //! | `ConnError::Unreachable` (ICMP) | `ConnectionRefused` (port unreachable), `NetworkUnreachable`, `PermissionDenied` (prohibited), otherwise `HostUnreachable` |
 //! | `WriteError::Closed` (after our own shutdown) | `BrokenPipe` |
-//! | `*::NotConnected`, stale handle | `NotConnected` |
+//! | `*::NotConnected`, `*::UnknownHandle`, stale handle | `NotConnected` |
 //! | `ConnectError::NoPort` | `AddrNotAvailable` |
 //! | `ConnectError::AddrInUse`, `ListenError::AddrInUse` | `AddrInUse` |
 //! | invalid addresses | `InvalidInput` |
 
 use std::io::{Error, ErrorKind};
-use tcp_core::endpoint::{ConnectError, HandleError};
 use tcp_core::wire::IcmpProblem;
 use tcp_core::{ConnError, ReadError, StateError, WriteError};
+use tcp_core::{ConnectError, HandleError, ListenError};
 
 /// A connection failure as an `io::Error`.
 pub fn conn_err(e: ConnError) -> Error {
@@ -33,6 +33,7 @@ pub fn conn_err(e: ConnError) -> Error {
             IcmpProblem::Prohibited => ErrorKind::PermissionDenied,
             _ => ErrorKind::HostUnreachable,
         },
+        _ => ErrorKind::Other,
     };
     Error::new(kind, e)
 }
@@ -43,6 +44,7 @@ pub fn read_err(e: ReadError) -> Error {
         ReadError::WouldBlock => ErrorKind::WouldBlock.into(),
         ReadError::NotConnected => ErrorKind::NotConnected.into(),
         ReadError::Failed(c) => conn_err(c),
+        _ => Error::new(ErrorKind::NotConnected, e),
     }
 }
 
@@ -53,6 +55,7 @@ pub fn write_err(e: WriteError) -> Error {
         WriteError::Closed => Error::new(ErrorKind::BrokenPipe, e),
         WriteError::NotConnected => ErrorKind::NotConnected.into(),
         WriteError::Failed(c) => conn_err(c),
+        _ => Error::new(ErrorKind::NotConnected, e),
     }
 }
 
@@ -61,6 +64,7 @@ pub fn state_err(e: StateError) -> Error {
     match e {
         StateError::NotConnected => ErrorKind::NotConnected.into(),
         StateError::Failed(c) => conn_err(c),
+        _ => Error::new(ErrorKind::NotConnected, e),
     }
 }
 
@@ -75,18 +79,15 @@ pub fn connect_err(e: ConnectError) -> Error {
         ConnectError::NoPort => ErrorKind::AddrNotAvailable,
         ConnectError::AddrInUse => ErrorKind::AddrInUse,
         ConnectError::InvalidAddress => ErrorKind::InvalidInput,
+        _ => ErrorKind::Other,
     };
     Error::new(kind, e)
 }
 
 /// A `listen` error as an `io::Error`.
-///
-/// `tcp_core`'s `ListenError` is not re-exported from `tcp_core::endpoint` (its module is
-/// private), so it cannot be named here; its variants are told apart by their `Debug`
-/// names instead.
-pub fn listen_err<E: std::error::Error + std::fmt::Debug + Send + Sync + 'static>(e: E) -> Error {
-    let kind = match format!("{e:?}").as_str() {
-        "AddrInUse" => ErrorKind::AddrInUse,
+pub fn listen_err(e: ListenError) -> Error {
+    let kind = match e {
+        ListenError::AddrInUse => ErrorKind::AddrInUse,
         _ => ErrorKind::InvalidInput,
     };
     Error::new(kind, e)

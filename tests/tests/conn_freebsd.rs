@@ -407,7 +407,7 @@ fn a_syn_above_rcv_nxt_takes_the_tuple_from_time_wait_while_the_socket_is_open()
     let iss = sent(&mut ep, now)[0].seq;
     inject(&mut ep, now, hdr(TcpFlags::ACK, 1001, iss + 1));
     let h = ep.accept(l).expect("listener").expect("a connection");
-    ep.shutdown(h, now).expect("handle").expect("shutdown");
+    ep.shutdown(now, h).expect("shutdown");
     sent(&mut ep, now);
     inject(
         &mut ep,
@@ -433,7 +433,7 @@ fn a_syn_above_rcv_nxt_takes_the_tuple_from_time_wait_while_the_socket_is_open()
     let iss2 = ans[0].seq;
     inject(&mut ep, now, hdr(TcpFlags::ACK, 70_001, iss2 + 1));
     let h2 = ep.accept(l).expect("listener").expect("the new connection");
-    ep.close(h, now).expect("old handle");
+    ep.close(now, h).expect("old handle");
     assert_eq!(ep.connection(h2).expect("new").state(), State::Established);
     inject(
         &mut ep,

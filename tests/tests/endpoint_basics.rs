@@ -94,12 +94,12 @@ fn stale_handles_return_a_typed_error_and_are_never_reused_silently() {
         .connect(now, CLIENT_IP, server_addr())
         .expect("connect");
     p.run_for(Duration::from_millis(10));
-    p.client.abort(h, p.now).expect("abort");
+    p.client.abort(p.now, h).expect("abort");
     assert_eq!(p.client.connection(h).err(), Some(HandleError::Stale));
     let mut buf = [0u8; 4];
     assert_eq!(
-        p.client.read(h, p.now, &mut buf).err(),
-        Some(HandleError::Stale)
+        p.client.read(p.now, h, &mut buf).err(),
+        Some(tcp_core::ReadError::UnknownHandle)
     );
     // A new connection may take the same slot, but the old handle still names nothing.
     let h2 = p
@@ -140,9 +140,9 @@ fn closed_pair() -> EpPair {
         .expect("connect");
     p.run_for(Duration::from_millis(20));
     let s = p.server.accept(l).expect("l").expect("conn");
-    p.client.close(c, p.now).expect("close");
+    p.client.close(p.now, c).expect("close");
     p.run_for(Duration::from_millis(20));
-    p.server.close(s, p.now).expect("close");
+    p.server.close(p.now, s).expect("close");
     p.run_for(Duration::from_millis(20));
     p
 }
@@ -215,9 +215,9 @@ fn a_newer_syn_reuses_a_time_wait_tuple_but_an_old_one_does_not() {
         .expect("connect");
     p.run_for(Duration::from_millis(20));
     let s = p.server.accept(l).expect("l").expect("conn");
-    p.server.close(s, p.now).expect("close");
+    p.server.close(p.now, s).expect("close");
     p.run_for(Duration::from_millis(20));
-    p.client.close(c, p.now).expect("close");
+    p.client.close(p.now, c).expect("close");
     p.run_for(Duration::from_millis(20));
     assert_eq!(p.server.time_wait_count(), 1);
     // An old SYN (timestamp below TS.Recent) is only ACKed; TIME_WAIT stays.
@@ -280,8 +280,8 @@ fn thousands_of_concurrent_connections_each_carry_their_own_data_byte_exact() {
     for &c in &clients {
         let port = p.client.tuple(c).expect("t").local.port();
         let msg: Vec<u8> = (0..5000u32).map(|i| (i as u16 ^ port) as u8).collect();
-        p.client.write(c, now, &msg).expect("h").expect("w");
-        p.client.shutdown(c, now).expect("h").expect("s");
+        p.client.write(now, c, &msg).expect("w");
+        p.client.shutdown(now, c).expect("s");
     }
     p.run_for(Duration::from_secs(2));
     for &s in &servers {
@@ -290,7 +290,7 @@ fn thousands_of_concurrent_connections_each_carry_their_own_data_byte_exact() {
         let mut buf = [0u8; 8192];
         loop {
             let now = p.now;
-            match p.server.read(s, now, &mut buf).expect("h") {
+            match p.server.read(now, s, &mut buf) {
                 Ok(0) => break,
                 Ok(k) => got.extend_from_slice(&buf[..k]),
                 Err(e) => panic!("read: {e}"),

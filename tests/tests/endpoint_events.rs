@@ -70,15 +70,15 @@ fn events_of(ep: &mut Endpoint, h: ConnHandle) -> Vec<Event> {
 fn twenty_data_segments_between_polls_make_one_readable_event() {
     let (mut c, mut s, ch, sh, now) = connected();
     for _ in 0..20 {
-        c.write(ch, now, b"ping").expect("handle").expect("written");
+        c.write(now, ch, b"ping").expect("written");
         assert_eq!(deliver(&mut c, &mut s, now), 1, "one segment per write");
     }
     assert_eq!(events_of(&mut s, sh), [Event::Readable]);
     let mut buf = [0u8; 200];
-    let n = s.read(sh, now, &mut buf).expect("handle").expect("read");
+    let n = s.read(now, sh, &mut buf).expect("read");
     assert_eq!(n, 80);
     // Once polled, the kind can be reported again.
-    c.write(ch, now, b"pong").expect("handle").expect("written");
+    c.write(now, ch, b"pong").expect("written");
     deliver(&mut c, &mut s, now);
     assert_eq!(events_of(&mut s, sh), [Event::Readable]);
 }
@@ -86,11 +86,11 @@ fn twenty_data_segments_between_polls_make_one_readable_event() {
 #[test]
 fn no_event_is_reported_for_a_handle_the_application_closed() {
     let (mut c, mut s, ch, sh, now) = connected();
-    c.write(ch, now, b"data").expect("handle").expect("written");
-    c.shutdown(ch, now).expect("handle").expect("shut down");
+    c.write(now, ch, b"data").expect("written");
+    c.shutdown(now, ch).expect("shut down");
     deliver(&mut c, &mut s, now);
     // Readable and PeerClosed wait; the application closes without polling them.
-    s.close(sh, now).expect("handle");
+    s.close(now, sh).expect("handle");
     deliver(&mut s, &mut c, now);
     deliver(&mut c, &mut s, now);
     let reported: Vec<_> = std::iter::from_fn(|| s.poll_event()).collect();

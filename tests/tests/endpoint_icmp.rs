@@ -167,7 +167,7 @@ fn fragmentation_needed_resends_the_flight_at_the_new_size_and_is_kept_for_the_d
     };
     let mut ep = Endpoint::new(cfg, EndpointConfig::default());
     let (h, _) = connected(&mut ep, now, 80);
-    assert_eq!(ep.write(h, now, &[5u8; 4380]).unwrap(), Ok(4380));
+    assert_eq!(ep.write(now, h, &[5u8; 4380]), Ok(4380));
     let first = ep.poll_transmit(now).expect("data");
     let mut sent = first.segment.payload.len();
     while let Some(t) = ep.poll_transmit(now) {
@@ -228,7 +228,7 @@ fn fragmentation_needed_below_the_ipv4_floor_sets_552() {
     let now = Instant::from_secs(1);
     let mut ep = endpoint();
     let (h, _) = connected(&mut ep, now, 80);
-    assert_eq!(ep.write(h, now, &[5u8; 1460]).unwrap(), Ok(1460));
+    assert_eq!(ep.write(now, h, &[5u8; 1460]), Ok(1460));
     let first = ep.poll_transmit(now).expect("data");
     // A router that does not say (MTU 0, RFC 1191 §4's old routers) or claims less than
     // Linux's ip_rt_min_pmtu.

@@ -81,14 +81,14 @@ fn transfer_under_icmp(seed: u64, total: usize, every: u64) -> (Vec<u8>, u64, u6
         let now = p.now;
         if written < total {
             let chunk: Vec<u8> = (written..total.min(written + 8192)).map(byte).collect();
-            if let Ok(Ok(n)) = p.client.write(c, now, &chunk) {
+            if let Ok(n) = p.client.write(now, c, &chunk) {
                 written += n;
             }
         } else if !shut {
-            shut = p.client.shutdown(c, now).is_ok();
+            shut = p.client.shutdown(now, c).is_ok();
         }
         let mut buf = [0u8; 16384];
-        while let Ok(Ok(n)) = p.server.read(s, now, &mut buf) {
+        while let Ok(n) = p.server.read(now, s, &mut buf) {
             if n == 0 {
                 break;
             }
@@ -169,7 +169,7 @@ fn blind_icmp_attacks_fail() {
     // Data in flight, unacknowledged (the server never reads: its window stays open
     // for a while).
     let now = p.now;
-    p.client.write(c, now, &vec![7u8; 60_000]).unwrap().unwrap();
+    p.client.write(now, c, &vec![7u8; 60_000]).unwrap();
     p.pump();
     let before = icmp_state(&p.client.connection(c).unwrap().info());
     let (lo, hi) = tcp_core::EndpointConfig::default().ephemeral_ports;

@@ -156,7 +156,7 @@ fn drive(p: &mut EpPair, client: bool, h: &mut Half, writes: &[usize], end_how: 
     if let End::Abort(k) = end_how
         && h.writes_done >= k.min(writes.len())
     {
-        ep.abort(handle, now).expect("live handle");
+        ep.abort(now, handle).expect("live handle");
         h.aborted = true;
         h.closed = true;
         return;
@@ -172,7 +172,8 @@ fn drive(p: &mut EpPair, client: bool, h: &mut Half, writes: &[usize], end_how: 
             h.write_off = 0;
             continue;
         }
-        match ep.write(handle, now, &chunk).expect("live handle") {
+        match ep.write(now, handle, &chunk) {
+            Err(tcp_core::WriteError::UnknownHandle) => panic!("a live handle is refused"),
             Ok(n) => {
                 h.written += n;
                 h.write_off += n;
@@ -195,7 +196,8 @@ fn drive(p: &mut EpPair, client: bool, h: &mut Half, writes: &[usize], end_how: 
     // Read.
     let mut buf = [0u8; 16384];
     loop {
-        match ep.read(handle, now, &mut buf).expect("live handle") {
+        match ep.read(now, handle, &mut buf) {
+            Err(ReadError::UnknownHandle) => panic!("a live handle is refused"),
             Ok(0) => {
                 h.eof = true;
                 break;
@@ -214,11 +216,13 @@ fn drive(p: &mut EpPair, client: bool, h: &mut Half, writes: &[usize], end_how: 
         .state()
         .is_synchronized();
     if h.writes_done == writes.len() && !h.shut && !h.failed && synchronized {
-        let _ = ep.shutdown(handle, now).expect("live handle");
+        if let Err(tcp_core::StateError::UnknownHandle) = ep.shutdown(now, handle) {
+            panic!("a live handle is refused");
+        }
         h.shut = true;
     }
     if (h.shut && h.eof) || h.failed {
-        ep.close(handle, now).expect("live handle");
+        ep.close(now, handle).expect("live handle");
         h.closed = true;
     }
 }

@@ -456,7 +456,7 @@ impl Connection {
     /// Discards every out-of-order byte held for reassembly, to free memory under pressure
     /// (Linux's `tcp_prune_ofo_queue`, which the stack also does by itself when in-order
     /// data finds no room). Returns the bytes freed, also counted in
-    /// [`ConnStats::ofo_pruned`].
+    /// [`ConnStats::ofo_pruned`](super::ConnStats::ofo_pruned).
     ///
     /// The peer is not told: data it saw SACKed is simply gone, which RFC 2018 §8 allows
     /// (*reneging*). A SACK sender keeps the data until it is cumulatively acknowledged and

@@ -60,6 +60,7 @@ pub struct Incoming {
 
 /// Errors from [`Endpoint::listen`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ListenError {
     /// A listener already has this address and port (EADDRINUSE).
     #[error("address in use")]

@@ -1,24 +1,26 @@
 //! The endpoint: every connection on a set of local addresses, under the sans-IO contract.
 //!
-//! - Demux by 4-tuple in O(1) ([`table`]), then listener by (address, port), then
+//! - Demux by 4-tuple in O(1) (`table`), then listener by (address, port), then
 //!   (unspecified, port); segments matching nothing are answered with RST
 //!   (RFC 9293 §3.10.7.1), rate-limited.
 //! - Listeners keep a SYN queue of compact half-open entries and an accept queue bounded by
 //!   the backlog; overflow behaves like Linux (drops, or SYN cookies, RFC 4987).
 //! - ISNs (RFC 6528), timestamp offsets and ephemeral ports (RFC 6056) come from a keyed
 //!   hash of the 4-tuple with the secret in [`EndpointConfig`].
-//! - Finished connections leave a compact TIME_WAIT record ([`timewait`]).
+//! - Finished connections leave a compact TIME_WAIT record (`timewait`).
 //! - One timer heap for everything: `poll_timeout` is O(1), `handle_timeout` touches only
 //!   entries whose deadline passed.
 
+mod app;
 mod cookie;
 mod hash;
 mod listen;
 mod memory;
 mod pmtu_cache;
-pub mod table;
+mod table;
 mod timewait;
 
+pub use app::SockOption;
 pub use listen::{Incoming, IncomingHandle, ListenError, ListenOptions, ListenerHandle};
 pub use table::FourTuple;
 
@@ -104,6 +106,7 @@ pub struct ConnHandle {
 
 /// Errors from operations that name a connection or listener.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HandleError {
     /// The handle names nothing (any more): the connection was closed by the application
     /// or never existed.
@@ -111,8 +114,27 @@ pub enum HandleError {
     Stale,
 }
 
+impl From<HandleError> for WriteError {
+    fn from(_: HandleError) -> Self {
+        WriteError::UnknownHandle
+    }
+}
+
+impl From<HandleError> for ReadError {
+    fn from(_: HandleError) -> Self {
+        ReadError::UnknownHandle
+    }
+}
+
+impl From<HandleError> for StateError {
+    fn from(_: HandleError) -> Self {
+        StateError::UnknownHandle
+    }
+}
+
 /// Errors from [`Endpoint::connect`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// Every ephemeral port is in use towards that destination (EADDRNOTAVAIL).
     #[error("no free ephemeral port")]
@@ -128,6 +150,7 @@ pub enum ConnectError {
 /// Errors from [`Endpoint::handle_segment`] and [`Endpoint::handle_packet`]; each is also
 /// counted in [`EndpointStats`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// The packet or segment is malformed or its checksum is wrong.
     #[error(transparent)]
@@ -139,6 +162,7 @@ pub enum InputError {
 
 /// What the endpoint reports to the application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EndpointEvent {
     /// Something happened on a connection.
     Conn(ConnHandle, Event),
@@ -455,18 +479,6 @@ impl Endpoint {
         self.entry(h).map(|e| e.tuple)
     }
 
-    /// Runs `f` on a connection, then lets the endpoint react (transmit, timers, events).
-    pub fn with_connection<R>(
-        &mut self,
-        h: ConnHandle,
-        now: Instant,
-        f: impl FnOnce(&mut Connection) -> R,
-    ) -> Result<R, HandleError> {
-        let r = f(&mut self.entry_mut(h)?.conn);
-        self.after_conn(h.index, now);
-        Ok(r)
-    }
-
     // ---- application calls ----
 
     /// Active open from `local_ip` to `remote` with an ephemeral port (RFC 6056 §3.3.3).
@@ -554,85 +566,6 @@ impl Endpoint {
         })));
         self.table.insert(&tuple, i);
         i
-    }
-
-    /// Copies data into a connection's send buffer ([`Connection::write`]).
-    pub fn write(
-        &mut self,
-        h: ConnHandle,
-        now: Instant,
-        data: &[u8],
-    ) -> Result<Result<usize, WriteError>, HandleError> {
-        self.with_connection(h, now, |c| c.write(now, data))
-    }
-
-    /// Writes with `send(2)` flags ([`Connection::write_with`]).
-    pub fn write_with(
-        &mut self,
-        h: ConnHandle,
-        now: Instant,
-        data: &[u8],
-        flags: crate::conn::WriteFlags,
-    ) -> Result<Result<usize, WriteError>, HandleError> {
-        self.with_connection(h, now, |c| c.write_with(now, data, flags))
-    }
-
-    /// Hands owned data to a connection without copying ([`Connection::write_bytes`]).
-    pub fn write_bytes(
-        &mut self,
-        h: ConnHandle,
-        now: Instant,
-        data: Bytes,
-    ) -> Result<Result<usize, WriteError>, HandleError> {
-        self.with_connection(h, now, |c| c.write_bytes(now, data))
-    }
-
-    /// Reads from a connection ([`Connection::read`]).
-    pub fn read(
-        &mut self,
-        h: ConnHandle,
-        now: Instant,
-        buf: &mut [u8],
-    ) -> Result<Result<usize, ReadError>, HandleError> {
-        self.with_connection(h, now, |c| c.read(now, buf))
-    }
-
-    /// Reads without copying ([`Connection::read_bytes`]).
-    pub fn read_bytes(
-        &mut self,
-        h: ConnHandle,
-        now: Instant,
-        max: usize,
-    ) -> Result<Result<Option<Bytes>, ReadError>, HandleError> {
-        self.with_connection(h, now, |c| c.read_bytes(now, max))
-    }
-
-    /// Shuts down the sending direction ([`Connection::shutdown`]).
-    pub fn shutdown(
-        &mut self,
-        h: ConnHandle,
-        now: Instant,
-    ) -> Result<Result<(), StateError>, HandleError> {
-        self.with_connection(h, now, |c| c.shutdown(now))
-    }
-
-    /// Closes a connection for the application ([`Connection::close`]); the handle becomes
-    /// stale, and the connection finishes on its own (FIN, TIME_WAIT).
-    pub fn close(&mut self, h: ConnHandle, now: Instant) -> Result<(), HandleError> {
-        let e = self.entry_mut(h)?;
-        e.conn.close(now);
-        e.app_closed = true;
-        self.after_conn(h.index, now);
-        Ok(())
-    }
-
-    /// Aborts a connection with RST ([`Connection::abort`]); the handle becomes stale.
-    pub fn abort(&mut self, h: ConnHandle, now: Instant) -> Result<(), HandleError> {
-        let e = self.entry_mut(h)?;
-        e.conn.abort(now);
-        e.app_closed = true;
-        self.after_conn(h.index, now);
-        Ok(())
     }
 
     // ---- input ----

@@ -620,7 +620,7 @@ impl Scoreboard {
     }
 
     /// The new data segment ending at `end` ended a unit of transmission (see
-    /// [`Scoreboard::lost_run`]).
+    /// [`Scoreboard::lost_run_bytes`]).
     pub fn mark_unit_end(&mut self, end: SeqNum, psh_mark: bool) {
         let Some(e) = self.abs(end) else {
             return;

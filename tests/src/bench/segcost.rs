@@ -264,9 +264,9 @@ impl Fixture {
     #[inline(always)]
     fn read_all(&mut self) {
         loop {
-            match self.ep.read(self.h, self.now, &mut self.read_buf) {
-                Ok(Ok(n)) if n > 0 => {}
-                Ok(Err(ReadError::WouldBlock)) => break,
+            match self.ep.read(self.now, self.h, &mut self.read_buf) {
+                Ok(n) if n > 0 => {}
+                Err(ReadError::WouldBlock) => break,
                 other => panic!("read: {other:?}"),
             }
         }
@@ -288,7 +288,7 @@ impl Fixture {
     /// Writes `n` full segments and sends them (untimed preparation).
     fn send_flight(&mut self, n: usize) {
         for _ in 0..n {
-            let w = self.ep.write(self.h, self.now, &PAYLOAD[..]).expect("h");
+            let w = self.ep.write(self.now, self.h, &PAYLOAD[..]);
             assert_eq!(w, Ok(SEG), "send buffer has room");
         }
         let before = self.out;
@@ -334,8 +334,8 @@ pub fn segcost_timed_input(f: &mut Fixture, inputs: Vec<Bytes>, read: bool) {
 #[inline(never)]
 pub fn segcost_timed_send(f: &mut Fixture, n: usize) {
     for _ in 0..n {
-        let w = f.ep.write(f.h, f.now, &PAYLOAD[..]);
-        debug_assert_eq!(w, Ok(Ok(SEG)));
+        let w = f.ep.write(f.now, f.h, &PAYLOAD[..]);
+        debug_assert_eq!(w, Ok(SEG));
         std::hint::black_box(&w);
         f.drain();
     }

@@ -159,11 +159,11 @@ fn memory() {
         hs.push(h);
     }
     for h in hs {
-        s.close(h, now).expect("close");
+        s.close(now, h).expect("close");
     }
     exchange(now, &mut c, &mut s, &mut buf);
     for h in clients {
-        c.close(h, now).expect("close");
+        c.close(now, h).expect("close");
     }
     exchange(now, &mut c, &mut s, &mut buf);
     let tw = s.time_wait_count();

@@ -2449,6 +2449,7 @@ pub(super) fn conn_errno(e: ConnError) -> &'static str {
         ConnError::TimedOut => "ETIMEDOUT",
         ConnError::Aborted => "ECONNABORTED",
         ConnError::Unreachable(p) => icmp_errno(p),
+        _ => "EIO",
     }
 }
 

@@ -533,7 +533,7 @@ impl Exec<'_> {
                 continue;
             }
             if let Some(ep) = self.ep.as_mut() {
-                let _ = ep.abort(h, now);
+                let _ = ep.abort(now, h);
             }
             if let Some(Fd::Sock(s)) = self.fds.get_mut(&fd) {
                 s.dropped = true;

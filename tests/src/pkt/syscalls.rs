@@ -565,7 +565,7 @@ impl Exec<'_> {
         };
         let now = self.instant(self.now);
         if let Some(ep) = self.ep.as_mut() {
-            let _ = ep.with_connection(h, now, |c| {
+            let _ = ep.with_connection(now, h, |c| {
                 if c.nodelay() != o.nodelay {
                     c.set_nodelay(o.nodelay);
                 }
@@ -812,7 +812,7 @@ impl Exec<'_> {
                     }
                     SockKind::Conn(h) => match s.opts.linger {
                         Some((true, 0)) => {
-                            let _ = self.endpoint().abort(h, now);
+                            let _ = self.endpoint().abort(now, h);
                         }
                         Some((true, secs)) => {
                             let unsent = self
@@ -825,10 +825,10 @@ impl Exec<'_> {
                                     "SO_LINGER with a timeout ({secs} s): line {line}: close() that waits for unsent data needs core support"
                                 ));
                             }
-                            let _ = self.endpoint().close(h, now);
+                            let _ = self.endpoint().close(now, h);
                         }
                         _ => {
-                            let _ = self.endpoint().close(h, now);
+                            let _ = self.endpoint().close(now, h);
                         }
                     },
                 }
@@ -860,10 +860,9 @@ impl Exec<'_> {
                     if let Some(s) = self.sock_mut(fd) {
                         s.shut_wr = true;
                     }
-                    match self.endpoint().shutdown(h, now) {
-                        Ok(Ok(())) => {}
-                        Ok(Err(StateError::NotConnected)) | Err(_) => return done(Err("ENOTCONN")),
-                        Ok(Err(StateError::Failed(_))) => {}
+                    match self.endpoint().shutdown(now, h) {
+                        Ok(()) | Err(StateError::Failed(_)) => {}
+                        Err(_) => return done(Err("ENOTCONN")),
                     }
                 }
                 if !(0..=2).contains(&how) {
@@ -965,7 +964,7 @@ impl Exec<'_> {
         let Some(remote) = target else {
             // AF_UNSPEC: tcp_disconnect, back to a fresh socket.
             if let SockKind::Conn(h) = s.kind {
-                let _ = self.endpoint().abort(h, now);
+                let _ = self.endpoint().abort(now, h);
             }
             if let Some(s) = self.sock_mut(fd) {
                 s.kind = SockKind::Fresh;
@@ -997,7 +996,7 @@ impl Exec<'_> {
                     Err(tcp_core::endpoint::ConnectError::NoPort) => {
                         return done(Err("EADDRNOTAVAIL"));
                     }
-                    Err(tcp_core::endpoint::ConnectError::InvalidAddress) => {
+                    Err(_) => {
                         return done(Err("EINVAL"));
                     }
                 };
@@ -1151,10 +1150,7 @@ impl Exec<'_> {
                 want.min(avail)
             } else {
                 let mut buf = vec![0u8; want];
-                match self.endpoint().read(h, now, &mut buf) {
-                    Ok(Ok(k)) => k,
-                    _ => 0,
-                }
+                self.endpoint().read(now, h, &mut buf).unwrap_or_default()
             };
             let total = progress + k;
             if flags & MSG_WAITALL != 0 && total < n && !nonblock && flags & MSG_PEEK == 0 {
@@ -1447,9 +1443,9 @@ impl Exec<'_> {
         let mut wflags = tcp_core::WriteFlags::default();
         wflags.more = flags & MSG_MORE != 0;
         wflags.end_of_record = flags & MSG_EOR != 0;
-        let r = self.endpoint().write_with(h, now, &data, wflags);
+        let r = self.endpoint().write_with(now, h, &data, wflags);
         match r {
-            Ok(Ok(k)) => {
+            Ok(k) => {
                 let total = progress + k;
                 if total >= n || (nonblock && total > 0) {
                     self.write_sleeps = None;
@@ -1461,7 +1457,7 @@ impl Exec<'_> {
                     Ok(Step::Block(total))
                 }
             }
-            Ok(Err(WriteError::WouldBlock)) => {
+            Err(WriteError::WouldBlock) => {
                 if !nonblock {
                     self.write_sleeps = Some(line);
                     Ok(Step::Block(progress))
@@ -1471,7 +1467,7 @@ impl Exec<'_> {
                     done(Err("EAGAIN"))
                 }
             }
-            Ok(Err(WriteError::Failed(e))) => {
+            Err(WriteError::Failed(e)) => {
                 let p = self.sock_mut(fd).and_then(|s| s.pending_error.take());
                 done(Err(p.unwrap_or(if progress > 0 {
                     "EPIPE"
@@ -1479,7 +1475,7 @@ impl Exec<'_> {
                     conn_errno(e)
                 })))
             }
-            Ok(Err(WriteError::Closed | WriteError::NotConnected)) | Err(_) => {
+            Err(_) => {
                 let p = self.sock_mut(fd).and_then(|s| s.pending_error.take());
                 done(Err(p.unwrap_or("EPIPE")))
             }
@@ -1562,7 +1558,7 @@ impl Exec<'_> {
                 if let SockKind::Conn(h) = s.kind {
                     let now = self.instant(self.now);
                     if let Some(ep) = self.ep.as_mut() {
-                        let _ = ep.with_connection(h, now, |c| c.set_quickack(on));
+                        let _ = ep.set_option(now, h, tcp_core::SockOption::QuickAck(on));
                     }
                 }
                 return Ok(Step::Done(Ok(0)));
@@ -1712,7 +1708,7 @@ impl Exec<'_> {
             if let SockKind::Conn(h) = s.kind {
                 let now = self.instant(self.now);
                 if let Some(ep) = self.ep.as_mut() {
-                    let _ = ep.with_connection(h, now, |c| c.set_nodelay(true));
+                    let _ = ep.set_option(now, h, tcp_core::SockOption::NoDelay(true));
                 }
             }
         }
@@ -1742,14 +1738,10 @@ impl Exec<'_> {
                 // sock_getsockopt: sk_err, else xchg(sk_err_soft, 0)).
                 // FreeBSD keeps its soft error (t_softerror) out of SO_ERROR.
                 let soft = match (e, s.kind) {
-                    (None, SockKind::Conn(h)) if self.profile == Profile::Linux => {
-                        let now = self.instant(self.now);
-                        self.ep.as_mut().and_then(|ep| {
-                            ep.with_connection(h, now, |c| c.take_soft_error())
-                                .ok()
-                                .flatten()
-                        })
-                    }
+                    (None, SockKind::Conn(h)) if self.profile == Profile::Linux => self
+                        .ep
+                        .as_mut()
+                        .and_then(|ep| ep.take_soft_error(h).ok().flatten()),
                     _ => None,
                 };
                 match (e, soft) {

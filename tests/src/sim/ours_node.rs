@@ -138,26 +138,25 @@ impl OursNode {
                     self.error.get_or_insert(format!("connection failed: {e}"));
                 }
                 while !app.all_written() {
-                    match self.ep.write(h, now, app.pending()) {
-                        Ok(Ok(n)) if n > 0 => app.advance(n),
-                        Ok(Err(WriteError::WouldBlock | WriteError::NotConnected)) | Ok(Ok(_)) => {
+                    match self.ep.write(now, h, app.pending()) {
+                        Ok(n) if n > 0 => app.advance(n),
+                        Err(WriteError::WouldBlock | WriteError::NotConnected) | Ok(_) => {
                             break;
                         }
-                        Ok(Err(e)) => {
+                        Err(e) => {
                             self.error.get_or_insert(format!("write: {e}"));
                             break;
                         }
-                        Err(_) => break,
                     }
                 }
                 if app.all_written() && !*shut && state.is_synchronized() {
-                    let _ = self.ep.shutdown(h, now);
+                    let _ = self.ep.shutdown(now, h);
                     *shut = true;
                 }
                 // Everything acknowledged, FIN included: the data part is complete.
                 if *shut && matches!(state, State::FinWait2 | State::TimeWait | State::Closed) {
                     self.completed_at.get_or_insert(now);
-                    let _ = self.ep.close(h, now);
+                    let _ = self.ep.close(now, h);
                     *conn = None;
                     self.finished = true;
                 }
@@ -176,22 +175,21 @@ impl OursNode {
                     self.stats = Some(c.stats());
                 }
                 loop {
-                    match self.ep.read(h, now, &mut self.scratch) {
-                        Ok(Ok(0)) => {
+                    match self.ep.read(now, h, &mut self.scratch) {
+                        Ok(0) => {
                             app.on_eof();
                             self.completed_at.get_or_insert(now);
-                            let _ = self.ep.close(h, now);
+                            let _ = self.ep.close(now, h);
                             *conn = None;
                             self.finished = true;
                             break;
                         }
-                        Ok(Ok(n)) => app.on_data(&self.scratch[..n]),
-                        Ok(Err(ReadError::WouldBlock)) => break,
-                        Ok(Err(e)) => {
+                        Ok(n) => app.on_data(&self.scratch[..n]),
+                        Err(ReadError::WouldBlock) => break,
+                        Err(e) => {
                             self.error.get_or_insert(format!("read: {e}"));
                             break;
                         }
-                        Err(_) => break,
                     }
                 }
             }
@@ -206,7 +204,7 @@ impl OursNode {
             return;
         };
         if self.purge_ofo > 0.0 && self.rng.chance(self.purge_ofo) {
-            let _ = self.ep.with_connection(h, now, |c| c.purge_out_of_order());
+            let _ = self.ep.with_connection(now, h, |c| c.purge_out_of_order());
         }
     }
 }

@@ -288,23 +288,22 @@ impl RrOurs {
     fn service(&mut self, h: ConnHandle, now: Instant) {
         let Some(&i) = self.index.get(&h) else { return };
         loop {
-            match self.ep.read(h, now, &mut self.scratch) {
-                Ok(Ok(0)) => {
+            match self.ep.read(now, h, &mut self.scratch) {
+                Ok(0) => {
                     self.error.get_or_insert("unexpected end of stream".into());
                     break;
                 }
-                Ok(Ok(n)) => {
+                Ok(n) => {
                     let done = self.conns[i].on_data(&self.scratch[..n]);
                     if self.client {
                         self.round_trips += done;
                     }
                 }
-                Ok(Err(ReadError::WouldBlock)) => break,
-                Ok(Err(e)) => {
+                Err(ReadError::WouldBlock) => break,
+                Err(e) => {
                     self.error.get_or_insert(format!("read: {e}"));
                     break;
                 }
-                Err(_) => break,
             }
         }
         if self.client && !self.started {
@@ -315,14 +314,13 @@ impl RrOurs {
             if p.is_empty() {
                 break;
             }
-            match self.ep.write(h, now, p) {
-                Ok(Ok(n)) if n > 0 => self.conns[i].advance(n),
-                Ok(Ok(_)) | Ok(Err(WriteError::WouldBlock)) => break,
-                Ok(Err(e)) => {
+            match self.ep.write(now, h, p) {
+                Ok(n) if n > 0 => self.conns[i].advance(n),
+                Ok(_) | Err(WriteError::WouldBlock) => break,
+                Err(e) => {
                     self.error.get_or_insert(format!("write: {e}"));
                     break;
                 }
-                Err(_) => break,
             }
         }
     }
