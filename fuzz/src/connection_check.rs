@@ -274,13 +274,13 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
             }
             11 => {
                 support::trace(format_args!("shutdown"));
-                let _ = h.conn.shutdown(h.now);
+                let _ = h.conn.shutdown();
                 h.check("shutdown");
             }
             12 => {
                 support::trace(format_args!("close/abort"));
                 if u.ratio(1u8, 3u8)? {
-                    h.conn.abort(h.now);
+                    h.conn.abort();
                     h.check("abort");
                 } else {
                     h.conn.close(h.now);

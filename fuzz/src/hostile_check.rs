@@ -477,7 +477,7 @@ fn run_hostile(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
             _ => {
                 if u.ratio(1u8, 4u8)? {
                     support::trace(format_args!("shutdown"));
-                    let _ = h.conn.shutdown(h.now);
+                    let _ = h.conn.shutdown();
                     h.check("shutdown");
                 } else if u.ratio(1u8, 2u8)? {
                     // A path MTU report (an ICMP packet too big, RFC 1191 / 8201): the

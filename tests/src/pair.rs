@@ -442,13 +442,13 @@ impl Pair {
             if sa < da.len() {
                 sa += p.a.write(now, &da[sa..]).unwrap_or(0);
                 if sa == da.len() {
-                    p.a.shutdown(now).expect("a can shut down after writing");
+                    p.a.shutdown().expect("a can shut down after writing");
                 }
             }
             if sb < db.len() {
                 sb += p.b().write(now, &db[sb..]).unwrap_or(0);
                 if sb == db.len() {
-                    p.b().shutdown(now).expect("b can shut down after writing");
+                    p.b().shutdown().expect("b can shut down after writing");
                 }
             }
             p.a.check_invariants().expect("a's invariants");

@@ -74,7 +74,7 @@ fn active_close_fin_wait_1_fin_wait_2_time_wait_closed() {
     let mut l = Lone::established(Config::default());
     l.write(100);
     l.ack(1, 101);
-    l.c.shutdown(l.now).unwrap();
+    l.c.shutdown().unwrap();
     let f = l.flush();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].flags(), TcpFlags::FIN | TcpFlags::ACK);
@@ -186,7 +186,7 @@ fn orphaned_fin_wait_2_times_out_after_fin_timeout() {
 #[test]
 fn shutdown_fin_wait_2_does_not_time_out_and_reading_continues() {
     let mut l = Lone::established(Config::default());
-    l.c.shutdown(l.now).unwrap();
+    l.c.shutdown().unwrap();
     let f = l.flush();
     assert_eq!(
         (f[0].flags(), f[0].seq()),
@@ -371,7 +371,7 @@ fn close_with_unread_data_sends_rst() {
 fn abort_sends_rst() {
     let mut l = Lone::established(Config::default());
     l.write(10);
-    l.c.abort(l.now);
+    l.c.abort();
     let out = l.flush();
     assert_eq!(out.len(), 1, "{out:?}");
     assert!(out[0].has(TcpFlags::RST));
@@ -386,7 +386,7 @@ fn abort_sends_rst() {
 #[test]
 fn abort_in_syn_sent_sends_nothing() {
     let mut l = Lone::client(Config::default());
-    l.c.abort(l.now);
+    l.c.abort();
     assert!(l.flush().is_empty());
     assert_eq!(l.c.state(), State::Closed);
 }
@@ -518,7 +518,7 @@ fn shutdown_in_syn_sent_sends_the_data_written_before_it_then_fin() {
     let now = p.now;
     assert_eq!(p.a.state(), State::SynSent);
     assert_eq!(p.a.write(now, b"early data"), Ok(10));
-    p.a.shutdown(now).expect("shutdown in SYN-SENT is queued");
+    p.a.shutdown().expect("shutdown in SYN-SENT is queued");
     assert_eq!(p.a.write(now, b"late"), Err(WriteError::Closed));
     let done = p.run_until(Duration::from_secs(5), |p| {
         p.b.as_ref().is_some_and(|b| b.state() == State::CloseWait)

@@ -166,7 +166,7 @@ fn with_rfc5961_off_a_syn_in_the_window_resets_with_a_rst() {
 #[test]
 fn in_closing_acks_repeat_our_fin_but_challenge_acks_do_not() {
     let mut l = Lone::established_with(freebsd(), plain_peer());
-    l.c.shutdown(l.now).expect("shutdown");
+    l.c.shutdown().expect("shutdown");
     let fin = l.flush();
     assert!(fin.len() == 1 && fin[0].has(TcpFlags::FIN));
     let h = l.seg(TcpFlags::FIN | TcpFlags::ACK, 1, 1);
@@ -187,7 +187,7 @@ fn in_closing_acks_repeat_our_fin_but_challenge_acks_do_not() {
 #[test]
 fn time_wait_answers_anything_but_a_bare_ack_and_ignores_rsts() {
     let mut l = Lone::established_with(freebsd(), plain_peer());
-    l.c.shutdown(l.now).expect("shutdown");
+    l.c.shutdown().expect("shutdown");
     l.flush();
     l.ack(1, 2);
     assert_eq!(l.c.state(), State::FinWait2);

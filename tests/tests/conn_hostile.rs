@@ -111,9 +111,9 @@ fn run(seed: u64, live: &mut u64) {
                 match rng.below(100) {
                     0 => l.c.close(l.now),
                     1 => {
-                        let _ = l.c.shutdown(l.now);
+                        let _ = l.c.shutdown();
                     }
-                    2 => l.c.abort(l.now),
+                    2 => l.c.abort(),
                     _ => {}
                 }
                 l.flush();

@@ -109,8 +109,7 @@ fn lost_fin_is_retransmitted() {
 fn half_close_data_keeps_flowing_the_other_way() {
     let mut p = Pair::new(Duration::from_millis(10));
     p.establish();
-    let now = p.now;
-    p.a.shutdown(now).unwrap();
+    p.a.shutdown().unwrap();
     p.run_until(Duration::from_secs(1), |p| b_state(p) == State::CloseWait);
     let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 256) as u8).collect();
     let mut sent = 0;

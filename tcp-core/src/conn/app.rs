@@ -342,7 +342,7 @@ impl Connection {
 
     /// Closes the sending direction (SHUT_WR): a FIN follows the buffered data
     /// (RFC 9293 §3.10.4). Reading continues.
-    pub fn shutdown(&mut self, _now: Instant) -> Result<(), StateError> {
+    pub fn shutdown(&mut self) -> Result<(), StateError> {
         if let Some(e) = self.error {
             return Err(StateError::Failed(e));
         }
@@ -384,7 +384,7 @@ impl Connection {
             _ if self.recv_buf.readable() > 0 => self.send_reset_and_close(),
             State::SynRcvd | State::Established | State::CloseWait => {
                 // shutdown cannot fail in these states.
-                let _ = self.shutdown(now);
+                let _ = self.shutdown();
             }
             State::FinWait2 => {
                 self.state_deadline = Some(now + self.cfg.fin_timeout);
@@ -395,7 +395,7 @@ impl Connection {
 
     /// Aborts the connection (RFC 9293 §3.10.5): a RST is sent in synchronized states and
     /// all data is discarded.
-    pub fn abort(&mut self, _now: Instant) {
+    pub fn abort(&mut self) {
         self.orphaned = true;
         match self.state {
             State::Closed | State::Listen | State::SynSent | State::TimeWait => self.set_closed(),

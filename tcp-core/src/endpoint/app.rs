@@ -97,7 +97,7 @@ impl Endpoint {
     /// Shuts down the sending direction: a FIN follows the buffered data (during the
     /// handshake, once it completes). Reads continue ([`Connection::shutdown`]).
     pub fn shutdown(&mut self, now: Instant, h: ConnHandle) -> Result<(), StateError> {
-        self.on_conn(now, h, |c| c.shutdown(now))
+        self.on_conn(now, h, |c| c.shutdown())
     }
 
     /// Closes the connection for the application ([`Connection::close`]): the handle
@@ -115,7 +115,7 @@ impl Endpoint {
     /// stale.
     pub fn abort(&mut self, now: Instant, h: ConnHandle) -> Result<(), HandleError> {
         let e = self.entry_mut(h)?;
-        e.conn.abort(now);
+        e.conn.abort();
         e.app_closed = true;
         self.after_conn(h.index, now);
         Ok(())

@@ -203,7 +203,7 @@ impl Endpoint {
                 ..
             }) = self.slots.get_mut(h.index as usize)
             {
-                e.conn.abort(now);
+                e.conn.abort();
                 e.app_closed = true;
                 e.queued_for = None;
                 self.after_conn(h.index, now);
