@@ -419,9 +419,10 @@ fn run_pair(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
         c.user_timeout = None;
     }
     let [cfg_a, cfg_b] = cfgs;
-    let mut epc_b = EndpointConfig {
-        secret: [7; 16],
-        ..EndpointConfig::default()
+    let mut epc_b = {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [7; 16];
+        ep_config
     };
     epc_b.syncookies = *u.choose(&[
         SynCookies::OnOverflow,
@@ -429,9 +430,10 @@ fn run_pair(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
         SynCookies::Always,
     ])?;
     let epc_b_cookies = epc_b.syncookies;
-    let epc_a = EndpointConfig {
-        secret: [3; 16],
-        ..EndpointConfig::default()
+    let epc_a = {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [3; 16];
+        ep_config
     };
     let listen_addr = if u.arbitrary()? {
         SocketAddr::new(ip_b, 80)

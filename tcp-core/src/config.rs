@@ -155,6 +155,7 @@ impl Default for Keepalive {
 
 /// Per-connection and endpoint-wide parameters. `Config::default()` behaves like Linux.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// The MSS we advertise and the largest payload we send (before option bytes): the link
     /// MTU minus IP and TCP headers. Default 1460 (MTU 1500, IPv4).

@@ -16,7 +16,8 @@
 //!    per-socket settings and `net.ipv4.tcp_*` sysctls); [`EndpointConfig`] is what only
 //!    the endpoint as a whole has (the secret behind ISNs, ports and SYN cookies, the SYN
 //!    queue limit, the cookie policy, the TIME_WAIT table's size, the RST rate limit,
-//!    the ephemeral port range). Fill `EndpointConfig::secret` with random bytes.
+//!    the ephemeral port range). Both are `#[non_exhaustive]`: start from `Default` (or
+//!    [`EndpointConfig::with_secret`]) and set fields. Fill the secret with random bytes.
 //! 2. **Open**: [`Endpoint::listen`] (then [`Endpoint::accept`] on
 //!    [`EndpointEvent::Acceptable`]) or [`Endpoint::connect`]. Connections are named by
 //!    [`ConnHandle`]s.
@@ -49,9 +50,8 @@
 //!     }
 //! }
 //!
-//! let ep_config = |secret| EndpointConfig { secret, ..Default::default() };
-//! let mut client = Endpoint::new(Config::default(), ep_config([1; 16]));
-//! let mut server = Endpoint::new(Config::default(), ep_config([2; 16]));
+//! let mut client = Endpoint::new(Config::default(), EndpointConfig::with_secret([1; 16]));
+//! let mut server = Endpoint::new(Config::default(), EndpointConfig::with_secret([2; 16]));
 //! let server_addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)), 80);
 //! let client_ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 //! let now = Instant::from_millis(0); // your clock

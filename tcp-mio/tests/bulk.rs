@@ -123,11 +123,12 @@ fn many_concurrent_connections_transfer_byte_exact_in_both_directions() {
 
 #[test]
 fn large_segments_fill_udp_datagrams_and_stay_byte_exact() {
-    let config = Config {
-        mss: UdpLink::max_mss(),
-        send_buffer: 2 << 20,
-        recv_buffer: 2 << 20,
-        ..Config::default()
+    let config = {
+        let mut config: Config = Config::default();
+        config.mss = UdpLink::max_mss();
+        config.send_buffer = 2 << 20;
+        config.recv_buffer = 2 << 20;
+        config
     };
     const SIZE: u64 = 32 << 20;
     let (tx, rx) = mpsc::channel();

@@ -122,10 +122,11 @@ fn connecting_to_a_port_without_listener_is_refused() {
 fn connecting_to_a_silent_peer_times_out() {
     // A UDP socket that never answers.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let client = stack(Config {
-        syn_retries: 1,
-        initial_rto: Duration::from_millis(50),
-        ..Config::default()
+    let client = stack({
+        let mut config: Config = Config::default();
+        config.syn_retries = 1;
+        config.initial_rto = Duration::from_millis(50);
+        config
     });
     let mut c = client.connect(silent.local_addr().unwrap(), 80).unwrap();
     let (_, end) = read_until(&[&client], &mut c, 0);

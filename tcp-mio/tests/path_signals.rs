@@ -102,9 +102,10 @@ fn icmp_errors_pass_through_a_lossy_link() {
 #[test]
 fn ecn_negotiated_over_udp_marks_the_data_of_both_sides() {
     // The client asks for ECN (tcp_ecn = 1); the server accepts it (Linux's default).
-    let cfg = Config {
-        ecn: EcnMode::On,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.ecn = EcnMode::On;
+        config
     };
     let (client, server, c, s) = connected(cfg, 7);
     let (fc, fs) = exchange(&[&client, &server], c, s, 200_000, 50_000);

@@ -31,10 +31,9 @@ pub fn mss_for_mtu(mtu: u32, ipv6: bool) -> u16 {
 /// figure, when IPv6 is used; MTU − 40 for IPv4 only). The core has one MSS per
 /// configuration, so a stack serving both families on one device takes the smaller one.
 pub fn config_for_mtu(mtu: u32, ipv6: bool) -> tcp_core::Config {
-    tcp_core::Config {
-        mss: mss_for_mtu(mtu, ipv6),
-        ..tcp_core::Config::default()
-    }
+    let mut config = tcp_core::Config::default();
+    config.mss = mss_for_mtu(mtu, ipv6);
+    config
 }
 
 /// Counters of a [`TunLink`], shared (the driver owns the link; keep a clone of this to

@@ -142,13 +142,15 @@ impl EpPair {
 
     /// Default configurations with distinct secrets.
     pub fn default_pair(delay: Duration) -> Self {
-        let c = EndpointConfig {
-            secret: [1; 16],
-            ..Default::default()
+        let c = {
+            let mut ep_config: EndpointConfig = Default::default();
+            ep_config.secret = [1; 16];
+            ep_config
         };
-        let s = EndpointConfig {
-            secret: [2; 16],
-            ..Default::default()
+        let s = {
+            let mut ep_config: EndpointConfig = Default::default();
+            ep_config.secret = [2; 16];
+            ep_config
         };
         Self::new(Config::default(), c, s, delay)
     }

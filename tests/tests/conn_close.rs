@@ -17,20 +17,22 @@ fn fin(l: &mut Lone, seq: u32, ack: u32) -> Vec<tcp_tests::lone::Out> {
 /// RTO timelines with a 1 s floor; tail loss probes off (as Linux's `tcp_early_retrans=0`)
 /// so only the retransmission timer shows.
 fn one_second_rto() -> Config {
-    Config {
-        min_rto: Duration::from_secs(1),
-        tail_loss_probe: false,
-        ..Config::default()
+    {
+        let mut config: Config = Config::default();
+        config.min_rto = Duration::from_secs(1);
+        config.tail_loss_probe = false;
+        config
     }
 }
 
 /// The retry limit as a count (`RetryBudget::Count`): the lifecycle rule "retransmitted up
 /// to the retry limit, then dropped after one more wait of twice the last timeout".
 fn counted_orphan_retries(n: u32) -> Config {
-    Config {
-        orphan_retries: n,
-        retry_budget: RetryBudget::Count,
-        ..one_second_rto()
+    {
+        let mut config: Config = one_second_rto();
+        config.orphan_retries = n;
+        config.retry_budget = RetryBudget::Count;
+        config
     }
 }
 
@@ -104,9 +106,10 @@ fn active_close_fin_wait_1_fin_wait_2_time_wait_closed() {
 /// 2·MSL is configurable.
 #[test]
 fn time_wait_length_is_configurable() {
-    let mut l = Lone::established(Config {
-        time_wait: Duration::from_secs(4),
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.time_wait = Duration::from_secs(4);
+        config
     });
     l.c.close(l.now);
     l.flush();
@@ -332,9 +335,10 @@ fn fin_wait_1_orphan_gives_up_after_orphan_retries() {
 /// one retransmission fits: the next expiry, 2 s after it, ends the connection.
 #[test]
 fn orphan_retries_are_a_time_budget_by_default() {
-    let mut l = Lone::established(Config {
-        orphan_retries: 2,
-        ..one_second_rto()
+    let mut l = Lone::established({
+        let mut config: Config = one_second_rto();
+        config.orphan_retries = 2;
+        config
     });
     fin(&mut l, 1, 1);
     l.c.close(l.now);
@@ -474,9 +478,10 @@ fn fin_wait_1_to_time_wait_on_fin_ack() {
 #[test]
 fn closing_fin_retransmission_with_orphan_retries_2() {
     // The RTO timeline alone: no tail loss probe before the first RTO.
-    let mut l = Lone::established(Config {
-        tail_loss_probe: false,
-        ..counted_orphan_retries(2)
+    let mut l = Lone::established({
+        let mut config: Config = counted_orphan_retries(2);
+        config.tail_loss_probe = false;
+        config
     });
     l.c.close(l.now);
     let t0 = l.now;

@@ -11,18 +11,20 @@ use tcp_tests::lone::{Lone, PeerOpts, pattern};
 /// A receive buffer the application fixed (like `SO_RCVBUF` 16 KiB: 32 KiB of memory, no
 /// auto-tuning, so no window scaling is needed for it).
 fn fixed_buffer() -> Config {
-    Config {
-        recv_buffer: 32_768,
-        recv_buffer_max: 32_768,
-        recv_buffer_fixed: true,
-        ..Config::default()
+    {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 32_768;
+        config.recv_buffer_max = 32_768;
+        config.recv_buffer_fixed = true;
+        config
     }
 }
 
 fn nodelay() -> Config {
-    Config {
-        nodelay: true,
-        ..Config::default()
+    {
+        let mut config: Config = Config::default();
+        config.nodelay = true;
+        config
     }
 }
 
@@ -175,9 +177,10 @@ fn data_and_compressed_ack(l: &mut Lone, seq: u32, len: usize) -> Vec<tcp_tests:
 /// (at once, or within the SACK-compression delay) with ack = RCV.NXT, a duplicate ACK.
 #[test]
 fn out_of_order_reassembly_with_many_holes() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 4 << 20,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.recv_buffer = 4 << 20;
+        config
     });
     let seg = 100u32;
     let n = 200u32;
@@ -217,9 +220,10 @@ fn overlapping_and_duplicate_segments() {
 /// (RFC 9293 §3.10.7.4 "first").
 #[test]
 fn data_beyond_the_window_is_dropped_and_acked() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 8192,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.recv_buffer = 8192;
+        config
     });
     // Make sure a window was advertised (the handshake ACK did).
     let wnd = l.c.info().rcv_wnd;
@@ -299,10 +303,11 @@ fn data_segment_shrinks_for_sack_blocks() {
 /// Writable.
 #[test]
 fn full_send_buffer_then_writable() {
-    let mut l = Lone::established(Config {
-        send_buffer: 4000,
-        nodelay: true,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.send_buffer = 4000;
+        config.nodelay = true;
+        config
     });
     let n = l.c.write(l.now, &[1u8; 10_000]).unwrap();
     assert_eq!(n, 4000);
@@ -395,9 +400,10 @@ fn receiver_sws_avoidance() {
 /// more, whatever mix of arrivals and reads (RFC 9293 §3.8.6.2.2, RFC 7323 §2.4).
 #[test]
 fn advertised_right_edge_never_recedes() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 20_000,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.recv_buffer = 20_000;
+        config
     });
     let mut seq = 1u32;
     let mut rng = 12345u64;
@@ -468,10 +474,11 @@ fn initial_window_is_ten_segments_of_a_small_mss() {
 /// §3.10.7.4 would still process the ACK). A pure ACK at RCV.NXT is still processed.
 #[test]
 fn zero_receive_window_drops_data_segments_with_their_ack() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 4096,
-        nodelay: true,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.recv_buffer = 4096;
+        config.nodelay = true;
+        config
     });
     let mut seq = 1;
     loop {
@@ -537,9 +544,10 @@ fn sender_sws_sends_half_max_window_pieces_at_once() {
 /// data and pieces that join existing ones still go in.
 #[test]
 fn out_of_order_pieces_are_bounded() {
-    let mut l = Lone::established(Config {
-        max_ooo_segments: 4,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.max_ooo_segments = 4;
+        config
     });
     for k in 0..6u32 {
         let ans = data_and_compressed_ack(&mut l, 1001 + k * 200, 100);
@@ -576,9 +584,10 @@ fn out_of_order_pieces_are_bounded() {
 /// them (RFC 2018 §8 reneging); the data, sent again, arrives exactly once and in order.
 #[test]
 fn purging_out_of_order_data_frees_its_memory_and_forgets_its_sack_blocks() {
-    let mut l = Lone::established(Config {
-        recv_buffer: 16 * 1024,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.recv_buffer = 16 * 1024;
+        config
     });
     l.data(1, 1, 100);
     for seq in [1101u32, 2101, 3101] {

@@ -108,9 +108,10 @@ fn reset_event() {
 /// Timed out: Error(TimedOut) then Closed.
 #[test]
 fn timed_out_event() {
-    let mut l = Lone::established(Config {
-        retries2: 1,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.retries2 = 1;
+        config
     });
     l.write(10);
     while l.c.state() != State::Closed {
@@ -127,10 +128,11 @@ fn timed_out_event() {
 #[test]
 fn info_fields() {
     // No tail loss probe, so the timer fired below is the RTO.
-    let mut l = Lone::established(Config {
-        nodelay: true,
-        tail_loss_probe: false,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.nodelay = true;
+        config.tail_loss_probe = false;
+        config
     });
     let i = l.c.info();
     assert_eq!(i.state, State::Established);
@@ -186,9 +188,10 @@ fn tcp_info_follows_linux_congestion_states_and_counts_segments() {
     use tcp_core::conn::CaState;
     use tcp_tests::lone::{LOCAL_ISS, PEER_ISN, PeerOpts, syn_header};
     // A 100 ms handshake RTT, so RACK allows a quarter of it for reordering.
-    let mut l = Lone::client(Config {
-        nodelay: true,
-        ..Config::default()
+    let mut l = Lone::client({
+        let mut config: Config = Config::default();
+        config.nodelay = true;
+        config
     });
     l.set_time(l.now + Duration::from_millis(100));
     let h = syn_header(

@@ -15,17 +15,18 @@ fn b_state(p: &Pair) -> State {
 }
 
 fn run(seed: u64) {
-    let cfg = Config {
-        window_scaling: seed % 5 != 1,
-        mss: [1460u16, 536, 1000, 100][(seed % 4) as usize],
-        send_buffer: 2 * 1024 + (seed as usize % 7) * 3000,
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.window_scaling = seed % 5 != 1;
+        config.mss = [1460u16, 536, 1000, 100][(seed % 4) as usize];
+        config.send_buffer = 2 * 1024 + (seed as usize % 7) * 3000;
         // Receive memory in Linux's accounting: about twice the payload it holds.
-        recv_buffer: 2 * (700 + (seed as usize % 5) * 3000),
-        recv_buffer_max: 8 * (700 + (seed as usize % 5) * 3000),
-        timestamps: seed.is_multiple_of(2),
-        sack: !seed.is_multiple_of(3),
-        nodelay: seed.is_multiple_of(4),
-        ..Config::default()
+        config.recv_buffer = 2 * (700 + (seed as usize % 5) * 3000);
+        config.recv_buffer_max = 8 * (700 + (seed as usize % 5) * 3000);
+        config.timestamps = seed.is_multiple_of(2);
+        config.sack = !seed.is_multiple_of(3);
+        config.nodelay = seed.is_multiple_of(4);
+        config
     };
     let mut p = Pair::with_configs(cfg.clone(), cfg, Duration::from_millis(1 + seed % 20));
     p.seed(seed);

@@ -17,18 +17,19 @@ use tcp_tests::lone::{Lone, Out, PEER_ISN, PeerOpts, syn_header};
 
 /// The core settings of the runner's FreeBSD profile.
 fn freebsd() -> Config {
-    Config {
-        recv_buffer: 65_536,
-        recv_buffer_max: 2_097_152,
-        window_scale: Some(6),
-        ack_policy: AckPolicy::Delayed {
+    {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 65_536;
+        config.recv_buffer_max = 2_097_152;
+        config.window_scale = Some(6);
+        config.ack_policy = AckPolicy::Delayed {
             delay: Duration::from_millis(100),
-        },
-        option_layout: OptionLayout::Bsd,
-        recv_window: RecvWindowPolicy::Bsd,
-        segment_rules: SegmentRules::Bsd,
-        invalid_ratelimit: Duration::ZERO,
-        ..Config::default()
+        };
+        config.option_layout = OptionLayout::Bsd;
+        config.recv_window = RecvWindowPolicy::Bsd;
+        config.segment_rules = SegmentRules::Bsd;
+        config.invalid_ratelimit = Duration::ZERO;
+        config
     }
 }
 
@@ -132,9 +133,10 @@ fn the_peers_fin_is_acknowledged_at_once() {
 
 #[test]
 fn with_rfc5961_off_any_rst_in_the_window_resets() {
-    let cfg = Config {
-        rst_challenge: false,
-        ..freebsd()
+    let cfg = {
+        let mut config: Config = freebsd();
+        config.rst_challenge = false;
+        config
     };
     let mut l = Lone::established_with(cfg, plain_peer());
     assert!(rst(&mut l, 100).is_empty());
@@ -144,9 +146,10 @@ fn with_rfc5961_off_any_rst_in_the_window_resets() {
 
 #[test]
 fn with_rfc5961_off_a_syn_in_the_window_resets_with_a_rst() {
-    let cfg = Config {
-        syn_challenge: false,
-        ..freebsd()
+    let cfg = {
+        let mut config: Config = freebsd();
+        config.syn_challenge = false;
+        config
     };
     let mut l = Lone::established_with(cfg, plain_peer());
     let h = l.seg(TcpFlags::SYN, 100, 0);
@@ -233,9 +236,10 @@ fn an_overlapping_segment_is_reported_as_dsack_before_its_block() {
 
 #[test]
 fn with_missing_timestamps_not_tolerated_a_segment_without_one_is_dropped() {
-    let cfg = Config {
-        require_timestamps: true,
-        ..freebsd()
+    let cfg = {
+        let mut config: Config = freebsd();
+        config.require_timestamps = true;
+        config
     };
     let o = PeerOpts {
         ts: Some(500),
@@ -256,9 +260,10 @@ fn with_missing_timestamps_not_tolerated_a_segment_without_one_is_dropped() {
 
 #[test]
 fn with_drop_synfin_a_syn_fin_is_dropped_unanswered() {
-    let cfg = Config {
-        drop_synfin: true,
-        ..freebsd()
+    let cfg = {
+        let mut config: Config = freebsd();
+        config.drop_synfin = true;
+        config
     };
     let mut l = Lone::client(cfg);
     let h = syn_header(
@@ -273,9 +278,10 @@ fn with_drop_synfin_a_syn_fin_is_dropped_unanswered() {
 
 #[test]
 fn with_no_options_the_syn_carries_none_and_the_peers_are_ignored_but_its_mss() {
-    let cfg = Config {
-        no_options: true,
-        ..freebsd()
+    let cfg = {
+        let mut config: Config = freebsd();
+        config.no_options = true;
+        config
     };
     let mut l = Lone::client(cfg);
     assert_eq!(l.out[0].seg.header.options.encoded_len(), 0);
@@ -356,13 +362,11 @@ fn sent(ep: &mut Endpoint, now: Instant) -> Vec<TcpHeader> {
 
 #[test]
 fn a_listener_drops_a_syn_ack_and_a_half_open_entry_challenges_an_inexact_rst() {
-    let mut ep = Endpoint::new(
-        freebsd(),
-        EndpointConfig {
-            secret: [5; 16],
-            ..EndpointConfig::default()
-        },
-    );
+    let mut ep = Endpoint::new(freebsd(), {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [5; 16];
+        ep_config
+    });
     let now = Instant::from_secs(1);
     ep.listen(SocketAddr::new(SERVER, 8080), 4).expect("listen");
     inject(
@@ -394,13 +398,11 @@ fn a_listener_drops_a_syn_ack_and_a_half_open_entry_challenges_an_inexact_rst() 
 
 #[test]
 fn a_syn_above_rcv_nxt_takes_the_tuple_from_time_wait_while_the_socket_is_open() {
-    let mut ep = Endpoint::new(
-        freebsd(),
-        EndpointConfig {
-            secret: [5; 16],
-            ..EndpointConfig::default()
-        },
-    );
+    let mut ep = Endpoint::new(freebsd(), {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [5; 16];
+        ep_config
+    });
     let now = Instant::from_secs(1);
     let l = ep.listen(SocketAddr::new(SERVER, 8080), 4).expect("listen");
     inject(&mut ep, now, hdr(TcpFlags::SYN, 1000, SeqNum::new(0)));

@@ -84,9 +84,10 @@ fn syn_retransmission_timeline_then_timed_out() {
 /// linear timeouts and with a count budget, the classic 0, 1, 3 s and failure at 7 s.
 #[test]
 fn syn_retries_is_configurable() {
-    let mut l = Lone::client(Config {
-        syn_retries: 2,
-        ..Config::default()
+    let mut l = Lone::client({
+        let mut config: Config = Config::default();
+        config.syn_retries = 2;
+        config
     });
     let mut times = Vec::new();
     while l.c.state() == State::SynSent {
@@ -96,11 +97,12 @@ fn syn_retries_is_configurable() {
     assert_eq!(ms_since(T0, l.now), 7000);
     assert_eq!(l.c.error(), Some(ConnError::TimedOut));
 
-    let mut l = Lone::client(Config {
-        syn_retries: 2,
-        syn_linear_timeouts: 0,
-        retry_budget: tcp_core::config::RetryBudget::Count,
-        ..Config::default()
+    let mut l = Lone::client({
+        let mut config_new: Config = Config::default();
+        config_new.syn_retries = 2;
+        config_new.syn_linear_timeouts = 0;
+        config_new.retry_budget = tcp_core::config::RetryBudget::Count;
+        config_new
     });
     let mut times = Vec::new();
     while l.c.state() == State::SynSent {

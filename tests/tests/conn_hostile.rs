@@ -21,18 +21,19 @@ fn near(rng: &mut Rng, base: SeqNum) -> SeqNum {
 
 fn run(seed: u64, live: &mut u64) {
     let mut rng = Rng::new(seed);
-    let cfg = Config {
-        recv_buffer: 2000 + rng.below(20_000) as usize,
-        recv_buffer_max: 40_000,
-        send_buffer: 2000 + rng.below(20_000) as usize,
-        max_ooo_segments: 1 + rng.below(16) as usize,
-        invalid_ratelimit: Duration::from_millis(rng.below(600)),
-        keepalive: (rng.below(2) == 0).then(|| tcp_core::Keepalive {
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 2000 + rng.below(20_000) as usize;
+        config.recv_buffer_max = 40_000;
+        config.send_buffer = 2000 + rng.below(20_000) as usize;
+        config.max_ooo_segments = 1 + rng.below(16) as usize;
+        config.invalid_ratelimit = Duration::from_millis(rng.below(600));
+        config.keepalive = (rng.below(2) == 0).then(|| tcp_core::Keepalive {
             idle: Duration::from_secs(5),
             interval: Duration::from_secs(1),
             count: 5,
-        }),
-        ..Config::default()
+        });
+        config
     };
     let o = PeerOpts {
         mss: Some(rng.below(2000) as u16),

@@ -31,9 +31,10 @@ fn keepalive_is_off_by_default() {
 /// timed out at idle + count·interval.
 #[test]
 fn keepalive_probes_then_timed_out() {
-    let mut l = Lone::established(Config {
-        keepalive: Some(ka()),
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.keepalive = Some(ka());
+        config
     });
     let t0 = l.now;
     let mut times = Vec::new();
@@ -54,9 +55,10 @@ fn keepalive_probes_then_timed_out() {
 /// An answered probe resets the count: the next probe comes after a full idle period.
 #[test]
 fn answered_keepalive_keeps_the_connection() {
-    let mut l = Lone::established(Config {
-        keepalive: Some(ka()),
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.keepalive = Some(ka());
+        config
     });
     for _ in 0..10 {
         let t = l.now;
@@ -72,9 +74,10 @@ fn answered_keepalive_keeps_the_connection() {
 /// Traffic postpones the first probe: idle counts from the last segment received.
 #[test]
 fn traffic_postpones_keepalive() {
-    let mut l = Lone::established(Config {
-        keepalive: Some(ka()),
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.keepalive = Some(ka());
+        config
     });
     l.advance(Duration::from_secs(8));
     let ans = l.data(1, 1, 10);
@@ -105,9 +108,10 @@ fn set_keepalive_turns_it_on() {
 /// probes (2 h + 9 × 75 s = 7875 s) the connection times out and is reset.
 #[test]
 fn keepalive_linux_defaults() {
-    let mut l = Lone::established(Config {
-        keepalive: Some(Keepalive::default()),
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.keepalive = Some(Keepalive::default());
+        config
     });
     let t0 = l.now;
     let mut probes = Vec::new();

@@ -26,11 +26,12 @@ fn syn_offers_mss_sack_ts_wscale() {
 /// Options switched off in the configuration are not offered.
 #[test]
 fn syn_without_optional_options() {
-    let l = Lone::client(Config {
-        timestamps: false,
-        sack: false,
-        window_scaling: false,
-        ..Config::default()
+    let l = Lone::client({
+        let mut config: Config = Config::default();
+        config.timestamps = false;
+        config.sack = false;
+        config.window_scaling = false;
+        config
     });
     let o = l.out[0].seg.header.options;
     assert_eq!(o.mss, Some(1460));
@@ -40,9 +41,10 @@ fn syn_without_optional_options() {
 /// The window scale grows with the receive buffer so the window fits 16 bits.
 #[test]
 fn window_scale_chosen_from_the_receive_buffer() {
-    let l = Lone::client(Config {
-        recv_buffer: 32 << 20,
-        ..Config::default()
+    let l = Lone::client({
+        let mut config: Config = Config::default();
+        config.recv_buffer = 32 << 20;
+        config
     });
     let ws = l.out[0].seg.header.options.window_scale.unwrap();
     assert!((32usize << 20) >> ws <= 0xffff, "{ws}");
@@ -96,9 +98,10 @@ fn mss_clamping() {
         (None, 536),
     ] {
         let mut l = Lone::established_with(
-            Config {
-                nodelay: true,
-                ..Config::default()
+            {
+                let mut config: Config = Config::default();
+                config.nodelay = true;
+                config
             },
             PeerOpts {
                 mss: peer,
@@ -116,9 +119,10 @@ fn mss_clamping() {
 #[test]
 fn window_scaling_needs_both_sides() {
     let mut l = Lone::established_with(
-        Config {
-            nodelay: true,
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.nodelay = true;
+            config
         },
         PeerOpts {
             wscale: None,
@@ -202,9 +206,10 @@ fn timestamps_off_per_side() {
     assert!(out[0].seg.header.options.timestamps.is_none());
     // We do not offer them; the peer does.
     let mut l = Lone::server(
-        Config {
-            timestamps: false,
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.timestamps = false;
+            config
         },
         PeerOpts {
             ts: Some(9),
@@ -222,9 +227,10 @@ fn timestamps_off_per_side() {
 /// SACK-permitted is used only when both offer it.
 #[test]
 fn sack_permitted_needs_both_sides() {
-    let l = Lone::established(Config {
-        sack: false,
-        ..Config::default()
+    let l = Lone::established({
+        let mut config: Config = Config::default();
+        config.sack = false;
+        config
     });
     assert!(!l.c.info().sack);
     let l = Lone::established(Config::default());

@@ -138,10 +138,11 @@ fn half_close_data_keeps_flowing_the_other_way() {
 /// buffers: both sides read exactly what the other wrote, and both close cleanly.
 #[test]
 fn bidirectional_transfer_with_faults_and_small_buffers() {
-    let cfg = Config {
-        send_buffer: 16 * 1024,
-        recv_buffer: 8 * 1024,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.send_buffer = 16 * 1024;
+        config.recv_buffer = 8 * 1024;
+        config
     };
     let mut p = Pair::with_configs(cfg.clone(), cfg, Duration::from_millis(7));
     p.seed(42);
@@ -175,10 +176,11 @@ fn bidirectional_transfer_with_faults_and_small_buffers() {
 /// finishes byte-exact.
 #[test]
 fn stalled_reader_zero_window_then_resume() {
-    let cfg = Config {
-        recv_buffer: 8 * 1024,
-        retries2: 3,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 8 * 1024;
+        config.retries2 = 3;
+        config
     };
     let mut p = Pair::with_configs(Config::default(), cfg, Duration::from_millis(10));
     p.establish();

@@ -103,9 +103,10 @@ fn ack_of_unsent_data_is_acked_and_dropped() {
 #[test]
 fn too_old_ack_is_discarded() {
     let mut l = Lone::established_with(
-        Config {
-            nodelay: true,
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.nodelay = true;
+            config
         },
         PeerOpts {
             wscale: None,

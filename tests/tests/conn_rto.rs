@@ -11,9 +11,10 @@ use tcp_tests::lone::{LOCAL_ISS, Lone, PEER_ISN, PeerOpts, syn_header};
 /// `tcp_early_retrans=0`): these tests follow the RTO timeline alone; probes have their
 /// own tests and scripts.
 fn client_with_rtt(cfg: Config, rtt: Duration) -> Lone {
-    let mut l = Lone::client(Config {
-        tail_loss_probe: false,
-        ..cfg
+    let mut l = Lone::client({
+        let mut config: Config = cfg;
+        config.tail_loss_probe = false;
+        config
     });
     l.set_time(l.now + rtt);
     let h = syn_header(
@@ -79,9 +80,10 @@ fn data_retransmission_backoff_timeline() {
 #[test]
 fn rto_backoff_is_capped_at_max_rto() {
     let mut l = client_with_rtt(
-        Config {
-            max_rto: Duration::from_secs(2),
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.max_rto = Duration::from_secs(2);
+            config
         },
         Duration::from_millis(100),
     );
@@ -143,9 +145,10 @@ fn rto_has_a_floor() {
 #[test]
 fn data_retries2_then_timed_out() {
     let mut l = client_with_rtt(
-        Config {
-            retries2: 3,
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.retries2 = 3;
+            config
         },
         Duration::from_millis(100),
     );
@@ -167,9 +170,10 @@ fn data_retries2_then_timed_out() {
 #[test]
 fn user_timeout_ends_the_connection() {
     let mut l = client_with_rtt(
-        Config {
-            user_timeout: Some(Duration::from_secs(2)),
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.user_timeout = Some(Duration::from_secs(2));
+            config
         },
         Duration::from_millis(100),
     );
@@ -190,10 +194,11 @@ fn user_timeout_ends_the_connection() {
 #[test]
 fn user_timeout_restarts_with_progress() {
     let mut l = client_with_rtt(
-        Config {
-            user_timeout: Some(Duration::from_secs(2)),
-            nodelay: true,
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.user_timeout = Some(Duration::from_secs(2));
+            config.nodelay = true;
+            config
         },
         Duration::from_millis(100),
     );
@@ -215,10 +220,11 @@ fn dupack(l: &mut Lone, ack: u32) -> Vec<tcp_tests::lone::Out> {
 #[test]
 fn fast_retransmit_on_three_dupacks_with_newreno() {
     // Without SACK: NewReno counts duplicate ACKs (with SACK, RACK decides; see conn_sack).
-    let mut l = Lone::established(Config {
-        sack: false,
-        congestion: tcp_core::config::CongestionAlgorithm::NewReno,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config_new: Config = Config::default();
+        config_new.sack = false;
+        config_new.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
+        config_new
     });
     let out = l.write(14_600);
     assert_eq!(out.len(), 10);
@@ -256,9 +262,10 @@ fn fast_retransmit_on_three_dupacks_with_newreno() {
 /// starts at the ISS).
 #[test]
 fn fast_retransmit_of_the_first_segment() {
-    let mut l = Lone::established(Config {
-        sack: false,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.sack = false;
+        config
     });
     l.write(14_600);
     // The first ACK carries the peer's scaled window (a window update, not a dupack).
@@ -292,10 +299,11 @@ fn acks_with_data_or_window_change_are_not_dupacks() {
 #[test]
 fn rto_collapses_cwnd_to_one_segment() {
     // RFC 5681's arithmetic (ssthresh = FlightSize / 2) is NewReno's; CUBIC uses β = 0.7.
-    let mut l = Lone::established(Config {
-        congestion: tcp_core::config::CongestionAlgorithm::NewReno,
-        tail_loss_probe: false,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config_new: Config = Config::default();
+        config_new.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
+        config_new.tail_loss_probe = false;
+        config_new
     });
     l.write(14_600);
     let r = l.fire();
@@ -325,10 +333,11 @@ fn ack_without_options_is_processed() {
 /// backoff does not carry over to the data.
 #[test]
 fn rto_is_three_seconds_after_syn_retransmission() {
-    let mut l = Lone::client(Config {
-        timestamps: false,
-        tail_loss_probe: false,
-        ..Config::default()
+    let mut l = Lone::client({
+        let mut config: Config = Config::default();
+        config.timestamps = false;
+        config.tail_loss_probe = false;
+        config
     });
     l.fire(); // SYN retransmitted at 1 s
     l.fire(); // and at 3 s
@@ -394,10 +403,11 @@ fn syn_retransmission_backoff_does_not_carry_over_with_timestamps() {
 /// __tcp_retransmit_skb) instead of waiting for a window that never gets announced.
 #[test]
 fn rto_retransmission_fits_a_shrunken_window() {
-    let mut l = Lone::established(Config {
-        nodelay: true,
-        tail_loss_probe: false,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.nodelay = true;
+        config.tail_loss_probe = false;
+        config
     });
     let out = l.write(3000);
     assert_eq!(out.len(), 3);
@@ -419,9 +429,10 @@ fn rto_retransmission_fits_a_shrunken_window() {
 /// tcp_retransmit_timer); when the window opens the data is delivered.
 #[test]
 fn rto_into_a_zero_window_keeps_going_while_the_peer_answers() {
-    let mut l = Lone::established(Config {
-        retries2: 3,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.retries2 = 3;
+        config
     });
     l.write(1000);
     l.peer_window = 0;
@@ -444,9 +455,10 @@ fn rto_into_a_zero_window_keeps_going_while_the_peer_answers() {
 /// ...but a peer that stops answering entirely is given up on.
 #[test]
 fn rto_into_a_zero_window_times_out_without_answers() {
-    let mut l = Lone::established(Config {
-        retries2: 3,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.retries2 = 3;
+        config
     });
     l.write(1000);
     l.peer_window = 0;
@@ -512,9 +524,10 @@ fn no_fast_retransmit_after_rto_until_recover_is_passed() {
 /// first RTO expiry once it is spent, not before.
 #[test]
 fn default_retries2_gives_up_once_924_6_seconds_since_the_first_retransmission_passed() {
-    let mut l = Lone::established(Config {
-        tail_loss_probe: false,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config: Config = Config::default();
+        config.tail_loss_probe = false;
+        config
     });
     l.write(100);
     let budget = Duration::from_millis(924_600);
@@ -542,10 +555,11 @@ fn default_retries2_gives_up_once_924_6_seconds_since_the_first_retransmission_p
 /// release one new segment beyond cwnd; the third starts fast retransmit.
 #[test]
 fn limited_transmit_sends_one_new_segment_on_each_of_the_first_two_dupacks() {
-    let mut l = Lone::established(Config {
-        sack: false,
-        congestion: tcp_core::config::CongestionAlgorithm::NewReno,
-        ..Config::default()
+    let mut l = Lone::established({
+        let mut config_new: Config = Config::default();
+        config_new.sack = false;
+        config_new.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
+        config_new
     });
     let out = l.write(20 * 1460);
     assert_eq!(out.len(), 10, "initial window");
@@ -572,10 +586,11 @@ fn limited_transmit_sends_one_new_segment_on_each_of_the_first_two_dupacks() {
 #[test]
 fn spurious_rto_detected_by_frto_is_undone_and_counted() {
     for frto in [true, false] {
-        let mut l = Lone::established(Config {
-            tail_loss_probe: false,
-            frto,
-            ..Config::default()
+        let mut l = Lone::established({
+            let mut config: Config = Config::default();
+            config.tail_loss_probe = false;
+            config.frto = frto;
+            config
         });
         assert_eq!(l.write(30_000).len(), 10);
         let (cwnd, ssthresh) = (l.c.info().cwnd, l.c.info().ssthresh);

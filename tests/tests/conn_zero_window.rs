@@ -23,9 +23,10 @@ fn zero_window(cfg: Config) -> Lone {
 /// never count as retransmissions; when the window opens the data goes.
 #[test]
 fn zero_window_probes_back_off_and_continue_while_answered() {
-    let mut l = zero_window(Config {
-        retries2: 3,
-        ..Config::default()
+    let mut l = zero_window({
+        let mut config: Config = Config::default();
+        config.retries2 = 3;
+        config
     });
     assert!(l.write(1000).is_empty(), "nothing fits a zero window");
     let mut times = Vec::new();
@@ -75,9 +76,10 @@ fn first_probe_after_one_rto() {
 /// (Linux: `retries2` unanswered probes).
 #[test]
 fn unanswered_probes_time_out() {
-    let mut l = zero_window(Config {
-        retries2: 3,
-        ..Config::default()
+    let mut l = zero_window({
+        let mut config: Config = Config::default();
+        config.retries2 = 3;
+        config
     });
     l.write(10);
     let mut probes = 0;

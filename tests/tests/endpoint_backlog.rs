@@ -12,15 +12,17 @@ fn server_addr() -> SocketAddr {
 }
 
 fn pair(max_syn_backlog: usize, syncookies: SynCookies) -> EpPair {
-    let c = EndpointConfig {
-        secret: [1; 16],
-        ..Default::default()
+    let c = {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [1; 16];
+        ep_config
     };
-    let s = EndpointConfig {
-        secret: [2; 16],
-        max_syn_backlog,
-        syncookies,
-        ..Default::default()
+    let s = {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [2; 16];
+        ep_config.max_syn_backlog = max_syn_backlog;
+        ep_config.syncookies = syncookies;
+        ep_config
     };
     EpPair::new(Config::default(), c, s, Duration::from_millis(5))
 }

@@ -60,14 +60,16 @@ fn an_ack_to_a_listener_gets_rst_with_seq_equal_to_the_ack() {
 
 #[test]
 fn no_rst_is_sent_in_reply_to_a_rst_and_rsts_are_rate_limited() {
-    let c = EndpointConfig {
-        secret: [1; 16],
-        ..Default::default()
+    let c = {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [1; 16];
+        ep_config
     };
-    let s = EndpointConfig {
-        secret: [2; 16],
-        rst_rate_limit: 3,
-        ..Default::default()
+    let s = {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [2; 16];
+        ep_config.rst_rate_limit = 3;
+        ep_config
     };
     let mut p = EpPair::new(Config::default(), c, s, Duration::from_millis(1));
     inject(&mut p, hdr(TcpFlags::RST, 5000, 0), &[]);

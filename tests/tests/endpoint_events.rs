@@ -27,24 +27,21 @@ fn deliver(from: &mut Endpoint, to: &mut Endpoint, now: Instant) -> usize {
 /// A connected pair: (client, server, client handle, server handle), all events so far
 /// polled.
 fn connected() -> (Endpoint, Endpoint, ConnHandle, ConnHandle, Instant) {
-    let cfg = Config {
-        nodelay: true,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.nodelay = true;
+        config
     };
-    let mut c = Endpoint::new(
-        cfg.clone(),
-        EndpointConfig {
-            secret: [1; 16],
-            ..Default::default()
-        },
-    );
-    let mut s = Endpoint::new(
-        cfg,
-        EndpointConfig {
-            secret: [2; 16],
-            ..Default::default()
-        },
-    );
+    let mut c = Endpoint::new(cfg.clone(), {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [1; 16];
+        ep_config
+    });
+    let mut s = Endpoint::new(cfg, {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [2; 16];
+        ep_config
+    });
     let now = Instant::from_secs(1);
     let l: ListenerHandle = s.listen(SocketAddr::new(SERVER, 80), 8).expect("listen");
     let ch = c

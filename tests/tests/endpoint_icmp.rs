@@ -160,10 +160,11 @@ fn connected(ep: &mut Endpoint, now: Instant, port: u16) -> (tcp_core::ConnHandl
 #[test]
 fn fragmentation_needed_resends_the_flight_at_the_new_size_and_is_kept_for_the_destination() {
     let now = Instant::from_secs(1);
-    let cfg = Config {
-        sack: false,
-        timestamps: false,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.sack = false;
+        config.timestamps = false;
+        config
     };
     let mut ep = Endpoint::new(cfg, EndpointConfig::default());
     let (h, _) = connected(&mut ep, now, 80);

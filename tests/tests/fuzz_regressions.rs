@@ -21,9 +21,10 @@ fn drain(c: &mut Connection, now: Instant) {
 /// accepted whole: the buffer holds more than its capacity.
 #[test]
 fn syn_ack_data_beyond_the_receive_window() {
-    let cfg = Config {
-        recv_buffer: 200,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 200;
+        config
     };
     let now = Instant::from_secs(1);
     let iss = SeqNum::new(1000);
@@ -54,13 +55,14 @@ fn keepalive_conn(now: Instant) -> Connection {
 
 /// An established connection with keepalive: 10 s idle, `interval`, 3 probes.
 fn keepalive_conn_with_interval(now: Instant, interval: Duration) -> Connection {
-    let cfg = Config {
-        keepalive: Some(Keepalive {
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.keepalive = Some(Keepalive {
             idle: Duration::from_secs(10),
             interval,
             count: 3,
-        }),
-        ..Config::default()
+        });
+        config
     };
     let hs = Handshake {
         local_port: LPORT,
@@ -136,13 +138,15 @@ fn late_keepalive_does_not_kill_the_connection_in_one_wakeup() {
 fn transfer_into_a_window_smaller_than_one_mss_does_not_crawl() {
     use tcp_tests::pair::{Pair, drain};
     // No window scaling, so the 200-byte window is advertised exactly.
-    let cfg_a = Config {
-        window_scaling: false,
-        ..Config::default()
+    let cfg_a = {
+        let mut config: Config = Config::default();
+        config.window_scaling = false;
+        config
     };
-    let cfg_b = Config {
-        recv_buffer: 200,
-        ..Config::default()
+    let cfg_b = {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 200;
+        config
     };
     let mut p = Pair::with_configs(cfg_a, cfg_b, Duration::from_millis(10));
     p.establish();
@@ -175,10 +179,11 @@ fn transfer_into_a_window_smaller_than_one_mss_does_not_crawl() {
 /// in a 16 KiB buffer after 20,000 segments), a memory-exhaustion hole.
 #[test]
 fn scaled_window_does_not_creep_past_the_receive_buffer() {
-    let cfg = Config {
-        recv_buffer: 16_384,
-        window_scale: Some(7),
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 16_384;
+        config.window_scale = Some(7);
+        config
     };
     let mut now = Instant::from_secs(1);
     let irs = SeqNum::new(5000);
@@ -243,18 +248,21 @@ fn syn_cookie_without_timestamps_agrees_on_window_scaling_and_sack() {
     use tcp_core::endpoint::SynCookies;
     use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP};
 
-    let cfg = Config {
-        timestamps: false,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.timestamps = false;
+        config
     };
-    let client = EndpointConfig {
-        secret: [1; 16],
-        ..EndpointConfig::default()
+    let client = {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [1; 16];
+        ep_config
     };
-    let server = EndpointConfig {
-        secret: [2; 16],
-        syncookies: SynCookies::Always,
-        ..EndpointConfig::default()
+    let server = {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [2; 16];
+        ep_config.syncookies = SynCookies::Always;
+        ep_config
     };
     let mut p = EpPair::new(cfg, client, server, Duration::from_millis(5));
     let addr = SocketAddr::new(SERVER_IP, 80);
@@ -349,14 +357,16 @@ fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack
     use tcp_core::{Endpoint, EndpointConfig};
     use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP};
 
-    let client = EndpointConfig {
-        secret: [1; 16],
-        ..EndpointConfig::default()
+    let client = {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [1; 16];
+        ep_config
     };
-    let server = EndpointConfig {
-        secret: [2; 16],
-        syncookies: SynCookies::Always,
-        ..EndpointConfig::default()
+    let server = {
+        let mut ep_config: EndpointConfig = EndpointConfig::default();
+        ep_config.secret = [2; 16];
+        ep_config.syncookies = SynCookies::Always;
+        ep_config
     };
     let mut p = EpPair::new(
         Config::default(),
@@ -365,9 +375,10 @@ fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack
         Duration::from_millis(5),
     );
     p.server = Endpoint::new(
-        Config {
-            timestamps: false,
-            ..Config::default()
+        {
+            let mut config: Config = Config::default();
+            config.timestamps = false;
+            config
         },
         server,
     );
@@ -393,11 +404,12 @@ fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack
 /// An established connection without options (so MSS 536) whose peer, ISN 5000, offered
 /// `window` bytes in its SYN-ACK; returns it and our ISN.
 fn established_without_options(now: Instant, window: u16) -> (Connection, SeqNum) {
-    let cfg = Config {
-        sack: false,
-        timestamps: false,
-        window_scaling: false,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.sack = false;
+        config.timestamps = false;
+        config.window_scaling = false;
+        config
     };
     let iss = SeqNum::new(1000);
     let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
@@ -600,13 +612,14 @@ fn an_ack_that_advances_snd_una_brings_its_window() {
 /// `tcp_try_rmem_schedule`). Corpus entry `corpus/pair/regression-ofo-drop-answered-with-ack`.
 #[test]
 fn out_of_order_data_dropped_for_memory_draws_no_ack() {
-    let cfg = Config {
-        recv_buffer: 1024,
-        recv_buffer_fixed: true,
-        window_scale: Some(14),
-        sack: true,
-        timestamps: false,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 1024;
+        config.recv_buffer_fixed = true;
+        config.window_scale = Some(14);
+        config.sack = true;
+        config.timestamps = false;
+        config
     };
     let now = Instant::from_secs(1);
     let irs = SeqNum::new(5000);
@@ -672,11 +685,12 @@ fn out_of_order_data_dropped_for_memory_draws_no_ack() {
 /// ACK. Corpus entry `corpus/pair/regression-ofo-piece-limit-answered-with-ack`.
 #[test]
 fn out_of_order_data_over_the_piece_limit_draws_no_ack() {
-    let cfg = Config {
-        max_ooo_segments: 4,
-        sack: true,
-        timestamps: false,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.max_ooo_segments = 4;
+        config.sack = true;
+        config.timestamps = false;
+        config
     };
     let now = Instant::from_secs(1);
     let irs = SeqNum::new(5000);
@@ -738,10 +752,11 @@ fn out_of_order_data_over_the_piece_limit_draws_no_ack() {
 fn retransmission_at_the_same_instant_is_not_deemed_lost_again() {
     use tcp_core::wire::SackBlock;
     let now = Instant::from_secs(1);
-    let cfg = Config {
-        timestamps: false,
-        window_scaling: false,
-        ..Config::default()
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.timestamps = false;
+        config.window_scaling = false;
+        config
     };
     let iss = SeqNum::new(1000);
     let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);

@@ -126,22 +126,21 @@ struct Half {
 }
 
 fn to_cfg(s: &SideCfg) -> Config {
-    Config {
-        timestamps: s.timestamps,
-        sack: s.sack,
-        window_scaling: s.window_scaling,
-        nodelay: s.nodelay,
-        send_buffer: s.buf,
-        recv_buffer: s.buf,
-        mss: s.mss,
-        // As a real application would, detect a peer that vanished (its RST lost).
-        keepalive: Some(tcp_core::Keepalive {
-            idle: Duration::from_secs(30),
-            interval: Duration::from_secs(5),
-            count: 3,
-        }),
-        ..Config::default()
-    }
+    let mut config = Config::default();
+    config.timestamps = s.timestamps;
+    config.sack = s.sack;
+    config.window_scaling = s.window_scaling;
+    config.nodelay = s.nodelay;
+    config.send_buffer = s.buf;
+    config.recv_buffer = s.buf;
+    config.mss = s.mss;
+    // As a real application would, detect a peer that vanished (its RST lost).
+    config.keepalive = Some(tcp_core::Keepalive {
+        idle: Duration::from_secs(30),
+        interval: Duration::from_secs(5),
+        count: 3,
+    });
+    config
 }
 
 /// Drives one side: write, read, end. Returns true when this side is finished.
@@ -233,23 +232,23 @@ fn run_case(
     faults: LinkFaults,
     seed: u64,
 ) -> Result<(), TestCaseError> {
-    let cc = EndpointConfig {
-        secret: [3; 16],
-        ..Default::default()
+    let cc = {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [3; 16];
+        ep_config
     };
-    let sc = EndpointConfig {
-        secret: [4; 16],
-        ..Default::default()
+    let sc = {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [4; 16];
+        ep_config
     };
     let mut p = EpPair::new(to_cfg(&cfgs.0), cc, sc, Duration::from_millis(7));
     // The server endpoint gets its own config: rebuild with the other side's settings.
-    p.server = tcp_core::Endpoint::new(
-        to_cfg(&cfgs.1),
-        EndpointConfig {
-            secret: [4; 16],
-            ..Default::default()
-        },
-    );
+    p.server = tcp_core::Endpoint::new(to_cfg(&cfgs.1), {
+        let mut ep_config: EndpointConfig = Default::default();
+        ep_config.secret = [4; 16];
+        ep_config
+    });
     p.faults = faults;
     p.seed(seed);
     p.record = true;

@@ -57,6 +57,7 @@ pub enum SynCookies {
 
 /// Endpoint-wide parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EndpointConfig {
     /// Secret key for ISNs, timestamp offsets, port selection, SYN cookies and the demux
     /// hash. The embedder must fill it with random bytes; the core has no randomness.
@@ -79,6 +80,17 @@ pub struct EndpointConfig {
     /// on. Linux's default (`tcp_rfc1337 = 0`) is off: a RST at RCV.NXT ends TIME_WAIT
     /// ("TIME_WAIT assassination").
     pub rfc1337: bool,
+}
+
+impl EndpointConfig {
+    /// The defaults with `secret` (random bytes the embedder draws: the core has no
+    /// randomness).
+    pub fn with_secret(secret: [u8; 16]) -> Self {
+        EndpointConfig {
+            secret,
+            ..EndpointConfig::default()
+        }
+    }
 }
 
 impl Default for EndpointConfig {

@@ -323,10 +323,9 @@ pub fn bulk_config(mss: u16) -> tcp_core::Config {
         .ok()
         .and_then(|v| parse_size(&v))
         .unwrap_or(2 << 20) as usize;
-    tcp_core::Config {
-        mss,
-        send_buffer: buf,
-        recv_buffer: buf,
-        ..tcp_core::Config::default()
-    }
+    let mut config = tcp_core::Config::default();
+    config.mss = mss;
+    config.send_buffer = buf;
+    config.recv_buffer = buf;
+    config
 }

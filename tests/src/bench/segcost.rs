@@ -133,33 +133,28 @@ pub struct Fixture {
 }
 
 fn config() -> Config {
-    Config {
-        // A large initial window, so that a flight of 64 segments is never cwnd-limited,
-        // and a receive buffer whose first window (half of it) holds such a flight.
-        initial_window: 128,
-        recv_buffer: 1 << 20,
-        ..Config::default()
-    }
+    let mut config = Config::default();
+    // A large initial window, so that a flight of 64 segments is never cwnd-limited,
+    // and a receive buffer whose first window (half of it) holds such a flight.
+    config.initial_window = 128;
+    config.recv_buffer = 1 << 20;
+    config
 }
 
 impl Fixture {
     /// A fresh endpoint with one ESTABLISHED connection.
     pub fn new() -> Self {
         let mut now = Instant::from_secs(1);
-        let mut a = Endpoint::new(
-            config(),
-            EndpointConfig {
-                secret: [1; 16],
-                ..Default::default()
-            },
-        );
-        let mut b = Endpoint::new(
-            config(),
-            EndpointConfig {
-                secret: [2; 16],
-                ..Default::default()
-            },
-        );
+        let mut a = Endpoint::new(config(), {
+            let mut ep_config: EndpointConfig = Default::default();
+            ep_config.secret = [1; 16];
+            ep_config
+        });
+        let mut b = Endpoint::new(config(), {
+            let mut ep_config: EndpointConfig = Default::default();
+            ep_config.secret = [2; 16];
+            ep_config
+        });
         let l = b.listen(SERVER, 16).expect("listen");
         a.connect_from(now, CLIENT, SERVER).expect("connect");
         let mut buf = vec![0u8; 2048];

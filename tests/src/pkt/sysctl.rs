@@ -116,12 +116,10 @@ fn nums(value: &str) -> Vec<u64> {
 /// The Config/EndpointConfig/Sysctls a profile starts with.
 pub(super) fn preset(profile: Profile) -> (Config, EndpointConfig) {
     let cfg = Config::default();
-    let ep = EndpointConfig {
-        secret: *b"pkt-script-key!!",
-        // Linux's sysctl default, tcp_rfc1337 = 0: a RST at RCV.NXT ends TIME_WAIT.
-        rfc1337: false,
-        ..EndpointConfig::default()
-    };
+    let mut ep = EndpointConfig::default();
+    ep.secret = *b"pkt-script-key!!";
+    // Linux's sysctl default, tcp_rfc1337 = 0: a RST at RCV.NXT ends TIME_WAIT.
+    ep.rfc1337 = false;
     match profile {
         Profile::Linux => (cfg, ep),
         Profile::FreeBsd => {
@@ -156,9 +154,10 @@ pub(super) fn preset(profile: Profile) -> (Config, EndpointConfig) {
             cfg.window_scale = Some(freebsd_wscale(2_097_152));
             // tcp_twcheck drops every RST in TIME_WAIT ("see Stevens, vol. 2, p. 964 and
             // RFC 1337").
-            let ep = EndpointConfig {
-                rfc1337: true,
-                ..ep
+            let ep = {
+                let mut ep_config: EndpointConfig = ep;
+                ep_config.rfc1337 = true;
+                ep_config
             };
             (cfg, ep)
         }

@@ -83,11 +83,12 @@ impl BulkSetup {
     /// MSS from the MTU, congestion control, a seed-derived secret per side.
     pub fn ours_config(&self, sender: bool) -> OursConfig {
         let (local, peer) = addresses(sender);
-        let mut tcp = tcp_core::Config {
-            send_buffer: self.buffer,
-            recv_buffer: self.buffer,
-            mss: u16::try_from(self.mtu.saturating_sub(40)).unwrap_or(1460),
-            ..tcp_core::Config::default()
+        let mut tcp = {
+            let mut config: tcp_core::Config = tcp_core::Config::default();
+            config.send_buffer = self.buffer;
+            config.recv_buffer = self.buffer;
+            config.mss = u16::try_from(self.mtu.saturating_sub(40)).unwrap_or(1460);
+            config
         };
         tcp.congestion = match self.congestion {
             Congestion::Reno | Congestion::None => tcp_core::config::CongestionAlgorithm::NewReno,

@@ -233,14 +233,12 @@ impl RrOurs {
     pub fn new(setup: &RrSetup, client: bool, now: Instant) -> Self {
         let mut c = setup.stack().ours_config(client);
         c.tcp.nodelay = true;
-        let ep = Endpoint::new(
-            c.tcp.clone(),
-            EndpointConfig {
-                secret: c.secret,
-                max_syn_backlog: setup.conns.max(128) * 2,
-                ..Default::default()
-            },
-        );
+        let ep = Endpoint::new(c.tcp.clone(), {
+            let mut ep_config: EndpointConfig = Default::default();
+            ep_config.secret = c.secret;
+            ep_config.max_syn_backlog = setup.conns.max(128) * 2;
+            ep_config
+        });
         let mut node = RrOurs {
             ep,
             client,
