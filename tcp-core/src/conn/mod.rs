@@ -862,6 +862,15 @@ impl Connection {
         self.push_event(Event::Closed);
     }
 
+    /// The endpoint took over this connection's TIME_WAIT with a compact record: the
+    /// connection closes (Linux's `tcp_done` after `tcp_time_wait`); what it received stays
+    /// readable.
+    pub(crate) fn time_wait_handed_off(&mut self) {
+        if self.state == State::TimeWait {
+            self.set_closed();
+        }
+    }
+
     /// Ends the connection with an error (no RST: the peer is gone or refused us).
     fn fail(&mut self, err: ConnError) {
         // A timeout after an ICMP error reports that error (Linux's tcp_write_err).

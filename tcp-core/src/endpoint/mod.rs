@@ -7,7 +7,11 @@
 //!   the backlog; overflow behaves like Linux (drops, or SYN cookies, RFC 4987).
 //! - ISNs (RFC 6528), timestamp offsets and ephemeral ports (RFC 6056) come from a keyed
 //!   hash of the 4-tuple with the secret in [`EndpointConfig`].
-//! - Finished connections leave a compact TIME_WAIT record (`timewait`).
+//! - TIME_WAIT is a compact record (`timewait`), with Linux's rules
+//!   (`tcp_timewait_state_process`): a connection that reaches TIME_WAIT hands its 4-tuple
+//!   to one, whether or not the application still holds it (then its socket reads
+//!   CLOSED, as Linux's `tcp_done` leaves it). Under FreeBSD's rules a socket still held
+//!   keeps its TIME_WAIT in the connection (`tcp_twcheck`).
 //! - One timer heap for everything: `poll_timeout` is O(1), `handle_timeout` touches only
 //!   entries whose deadline passed.
 
@@ -854,6 +858,13 @@ impl Endpoint {
         if orphan && state == State::TimeWait {
             self.enter_time_wait_record(i, now);
             return false;
+        }
+        if state == State::TimeWait && self.cfg.segment_rules == crate::config::SegmentRules::Linux
+        {
+            // Linux's tcp_time_wait: the 4-tuple goes to a compact record even while the
+            // application holds the socket, which is then closed (tcp_done).
+            self.split_time_wait(i, now);
+            return self.settle(i, now);
         }
         if orphan && e.conn.is_closed() {
             // Flush whatever it still has to say (a RST) before the slot goes.

@@ -71,6 +71,54 @@ impl Endpoint {
         self.schedule(i);
     }
 
+    /// A connection the application still holds reached TIME_WAIT: its 4-tuple moves to a
+    /// compact record in a new slot (so TIME_WAIT has one set of rules, the record's), and
+    /// the connection, out of the demux table, is closed for the application: what it
+    /// received stays readable, then end-of-stream (Linux's `tcp_time_wait` and
+    /// `tcp_done`).
+    pub(super) fn split_time_wait(&mut self, i: u32, now: Instant) {
+        let Some(super::Slot {
+            kind: SlotKind::Conn(e),
+            ..
+        }) = self.slots.get_mut(i as usize)
+        else {
+            return;
+        };
+        let tuple = e.tuple;
+        let mut owed = alloc::vec::Vec::new();
+        while let Some(seg) = e.conn.poll_transmit(now) {
+            owed.push(seg);
+        }
+        let rec = TimeWaitRec {
+            tuple,
+            snd_nxt: e.conn.snd_max(),
+            rcv_nxt: e.conn.rcv_nxt(),
+            ts_recent: e.conn.ts_recent(),
+            ts_offset: e.conn.ts_offset(),
+            deadline: e.conn.poll_timeout().unwrap_or(now + self.cfg.time_wait),
+            last_oow_ack: None,
+        };
+        e.detached = true;
+        e.conn.time_wait_handed_off();
+        for seg in owed {
+            self.push_control(tuple, seg);
+        }
+        self.table.remove(&tuple, |j| {
+            (j == i)
+                .then_some(tuple)
+                .or_else(|| slot_tuple(&self.slots, j))
+        });
+        if self.time_wait_count >= self.ep.max_time_wait {
+            self.stats.time_wait_overflow += 1;
+            return;
+        }
+        let j = self.alloc_slot(SlotKind::TimeWait(Box::new(rec)));
+        self.table.insert(&tuple, j);
+        self.time_wait_count += 1;
+        self.stats.time_wait_created += 1;
+        self.schedule(j);
+    }
+
     pub(super) fn time_wait_segment(
         &mut self,
         now: Instant,
