@@ -157,17 +157,8 @@ impl Connection {
                 if self.snd_una == self.snd_max {
                     return;
                 }
-                // The peer closed its window on data in flight: the retransmissions act as
-                // zero-window probes and do not use up the retries while the peer answers
-                // (at most one maximum RTO of silence), as Linux's tcp_retransmit_timer.
-                let zero_window =
-                    self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout().is_none();
-                let gave_up = if zero_window {
-                    now.saturating_duration_since(self.last_rcv) > self.rtt.max()
-                } else {
-                    self.write_timed_out(now)
-                };
-                if gave_up {
+                let zero_window = self.zero_window_probing();
+                if self.retransmission_gives_up(now, zero_window) {
                     self.fail(ConnError::TimedOut);
                     return;
                 }
@@ -218,6 +209,29 @@ impl Connection {
                 self.restart_rtx(now);
             }
             _ => {}
+        }
+    }
+
+    /// The peer closed its window on data in flight: the retransmissions act as zero-window
+    /// probes and do not use up the retries while the peer answers (Linux's
+    /// `tcp_retransmit_timer`).
+    fn zero_window_probing(&self) -> bool {
+        self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout().is_none()
+    }
+
+    /// Whether a retransmission timeout of a synchronized connection ends it (RFC 9293
+    /// §3.8.3, RFC 1122 §4.2.3.5 R2). This is also the lifecycle's LAST_ACK rule: our FIN
+    /// is retransmitted on each timeout, the timeout doubling each time (RFC 6298 §5.5),
+    /// up to the retry limit (`orphan_retries` once the application closed, `retries2`
+    /// otherwise); the timer that follows the limit's last retransmission, twice the last
+    /// timeout, is one more wait, and when it expires unanswered the connection is
+    /// dropped. While the peer's window is zero, it gives up only after a maximum RTO
+    /// without hearing from the peer at all.
+    fn retransmission_gives_up(&self, now: Instant, zero_window: bool) -> bool {
+        if zero_window {
+            now.saturating_duration_since(self.last_rcv) > self.rtt.max()
+        } else {
+            self.write_timed_out(now)
         }
     }
 
