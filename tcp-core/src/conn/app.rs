@@ -466,7 +466,7 @@ impl Connection {
         let dropped = self.recv_buf.purge_ooo();
         self.rwnd.ofo_purged();
         self.ooo_fin = None;
-        self.stats.rare().ofo_pruned += dropped as u64;
+        self.stats.add(dropped as u64, |s| &mut s.ofo_pruned);
         dropped
     }
 

@@ -49,7 +49,7 @@ impl Connection {
         }
         if end.le(self.rcv_nxt) {
             // A retransmission of what we have: ACK at once, with a D-SACK (RFC 2883 §4.1).
-            self.stats.rare().dup_bytes += len as u64;
+            self.stats.add(len as u64, |s| &mut s.dup_bytes);
             self.note_dsack(seq, end);
             self.out_of_window_data();
             return;
@@ -67,7 +67,7 @@ impl Connection {
                 return;
             }
             let skip = self.rcv_nxt.since(seq) as usize;
-            self.stats.rare().dup_bytes += skip.min(len) as u64;
+            self.stats.add(skip.min(len) as u64, |s| &mut s.dup_bytes);
             let mut data = payload;
             data.advance(skip.min(len));
             let mut rest = *seg;
@@ -168,7 +168,7 @@ impl Connection {
                 self.rwnd.collapse(held, ofo, runs);
             }
             if !self.rwnd.has_room() {
-                self.stats.rare().ooo_dropped += len as u64;
+                self.stats.add(len as u64, |s| &mut s.ooo_dropped);
                 return;
             }
             let r = self.recv_buf.insert(start, data);
@@ -176,8 +176,8 @@ impl Connection {
                 // Entirely a duplicate of out-of-order data (RFC 2883 §4.2).
                 self.note_dsack(seg.seq, seg.seq + len as u32);
             }
-            self.stats.rare().dup_bytes += r.duplicate as u64;
-            self.stats.rare().ooo_dropped += r.dropped as u64;
+            self.stats.add(r.duplicate as u64, |s| &mut s.dup_bytes);
+            self.stats.add(r.dropped as u64, |s| &mut s.ooo_dropped);
             let stored = len - r.duplicate - r.dropped;
             // An ACK is owed for data kept or seen twice (the D-SACK), not for data the
             // piece limit turned away, which is a drop like one for want of memory.

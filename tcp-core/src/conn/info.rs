@@ -156,6 +156,13 @@ impl Counters {
         self.rare.get_or_insert_with(Default::default)
     }
 
+    /// Adds `n` to a rarely moved counter; adding zero allocates nothing.
+    pub(crate) fn add(&mut self, n: u64, f: impl FnOnce(&mut ConnStats) -> &mut u64) {
+        if n > 0 {
+            *f(self.rare()) += n;
+        }
+    }
+
     /// One rarely moved counter (zero while none has moved).
     pub(crate) fn get(&self, f: impl FnOnce(&ConnStats) -> u64) -> u64 {
         self.rare.as_deref().map_or(0, f)

@@ -147,7 +147,7 @@ impl Connection {
                 fin = false;
                 ack_now = true;
                 todrop = tlen;
-                self.stats.rare().dup_bytes += u64::from(tlen);
+                self.stats.add(u64::from(tlen), |s| &mut s.dup_bytes);
             }
             if todrop > 0 && self.sack_ok {
                 let rcv_nxt = self.rcv_nxt;

@@ -135,9 +135,12 @@ impl Connection {
         delivery.sacked = up.sacked_bytes > 0;
         // Invalid blocks were ignored (Linux's tcp_is_sackblock_valid): counted, and no
         // evidence of anything below.
-        self.stats.rare().sack_blocks_ignored +=
-            u64::from(up.ignored_blocks) + u64::from(up.refused_blocks);
-        self.stats.rare().dsacks_dubious += u64::from(up.dubious_dsack);
+        self.stats.add(
+            u64::from(up.ignored_blocks) + u64::from(up.refused_blocks),
+            |s| &mut s.sack_blocks_ignored,
+        );
+        self.stats
+            .add(u64::from(up.dubious_dsack), |s| &mut s.dsacks_dubious);
         l.rack.on_ack(snd_una, snd_max, up.dsack.is_some());
         let advanced = snd_una.gt(prev_una);
         if advanced && l.sb.head_sacked() {

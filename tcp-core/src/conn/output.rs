@@ -687,7 +687,7 @@ impl Connection {
         }
         if retransmission {
             self.stats.rare().retransmits += 1;
-            self.stats.rare().bytes_retrans += u64::from(len);
+            self.stats.add(u64::from(len), |s| &mut s.bytes_retrans);
             // Karn: a retransmission invalidates the timed segment.
             self.rtt_timed = None;
         } else {

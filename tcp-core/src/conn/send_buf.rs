@@ -90,8 +90,17 @@ impl SendBuffer {
         }
     }
 
-    /// Drops the `n` oldest bytes (they were acknowledged).
-    pub(crate) fn consume(&mut self, mut n: usize) {
+    /// Drops the `n` oldest bytes (they were acknowledged). Once nothing is held, the
+    /// tail's block (16 KiB after a copied write) is given back, as Linux frees an skb
+    /// when its data is acknowledged: an idle connection holds no send memory.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.drop_front(n);
+        if self.chunks.is_empty() && self.tail.is_empty() && self.tail.capacity() > 0 {
+            self.tail = BytesMut::new();
+        }
+    }
+
+    fn drop_front(&mut self, mut n: usize) {
         while n > 0 {
             let Some(front) = self.chunks.front_mut() else {
                 let k = n.min(self.tail.len());
@@ -222,5 +231,23 @@ mod tests {
         b.slice(0, 3);
         b.consume(8);
         assert_eq!(&b.slice(0, 10)[..], b"cd");
+    }
+
+    #[test]
+    fn an_emptied_buffer_gives_its_block_back() {
+        let mut b = SendBuffer::new(1 << 20);
+        b.push_slice(&[1u8; 64]);
+        assert!(
+            b.heap_bytes() >= 16 * 1024 - 64,
+            "a copied write reserves a block"
+        );
+        let seg = b.slice(0, 64);
+        b.consume(64);
+        assert_eq!(b.heap_bytes(), super::super::memory::deque_bytes(&b.chunks));
+        assert_eq!(
+            &seg[..],
+            &[1u8; 64],
+            "a segment still in hand keeps its bytes"
+        );
     }
 }
