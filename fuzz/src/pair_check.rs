@@ -419,22 +419,14 @@ fn run_pair(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> {
         c.user_timeout = None;
     }
     let [cfg_a, cfg_b] = cfgs;
-    let mut epc_b = {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [7; 16];
-        ep_config
-    };
+    let mut epc_b = EndpointConfig::with_secret([7; 16]);
     epc_b.syncookies = *u.choose(&[
         SynCookies::OnOverflow,
         SynCookies::Never,
         SynCookies::Always,
     ])?;
     let epc_b_cookies = epc_b.syncookies;
-    let epc_a = {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [3; 16];
-        ep_config
-    };
+    let epc_a = EndpointConfig::with_secret([3; 16]);
     let listen_addr = if u.arbitrary()? {
         SocketAddr::new(ip_b, 80)
     } else if v6 {

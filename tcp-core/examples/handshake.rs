@@ -43,11 +43,7 @@ fn deliver(now: Instant, from: &mut Endpoint, to: &mut Endpoint, label: &str) ->
 fn main() {
     // The embedder supplies time and secrets; the core has neither clock nor randomness.
     let mut now = Instant::from_millis(1);
-    let secret = |b: u8| {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [b; 16];
-        ep_config
-    };
+    let secret = |b: u8| EndpointConfig::with_secret([b; 16]);
     let mut client = Endpoint::new(Config::default(), secret(1));
     let mut server = Endpoint::new(Config::default(), secret(2));
 

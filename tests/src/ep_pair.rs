@@ -142,16 +142,8 @@ impl EpPair {
 
     /// Default configurations with distinct secrets.
     pub fn default_pair(delay: Duration) -> Self {
-        let c = {
-            let mut ep_config: EndpointConfig = Default::default();
-            ep_config.secret = [1; 16];
-            ep_config
-        };
-        let s = {
-            let mut ep_config: EndpointConfig = Default::default();
-            ep_config.secret = [2; 16];
-            ep_config
-        };
+        let c = EndpointConfig::with_secret([1; 16]);
+        let s = EndpointConfig::with_secret([2; 16]);
         Self::new(Config::default(), c, s, delay)
     }
 

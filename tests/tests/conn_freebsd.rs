@@ -362,11 +362,7 @@ fn sent(ep: &mut Endpoint, now: Instant) -> Vec<TcpHeader> {
 
 #[test]
 fn a_listener_drops_a_syn_ack_and_a_half_open_entry_challenges_an_inexact_rst() {
-    let mut ep = Endpoint::new(freebsd(), {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [5; 16];
-        ep_config
-    });
+    let mut ep = Endpoint::new(freebsd(), EndpointConfig::with_secret([5; 16]));
     let now = Instant::from_secs(1);
     ep.listen(SocketAddr::new(SERVER, 8080), 4).expect("listen");
     inject(
@@ -398,11 +394,7 @@ fn a_listener_drops_a_syn_ack_and_a_half_open_entry_challenges_an_inexact_rst() 
 
 #[test]
 fn a_syn_above_rcv_nxt_takes_the_tuple_from_time_wait_while_the_socket_is_open() {
-    let mut ep = Endpoint::new(freebsd(), {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [5; 16];
-        ep_config
-    });
+    let mut ep = Endpoint::new(freebsd(), EndpointConfig::with_secret([5; 16]));
     let now = Instant::from_secs(1);
     let l = ep.listen(SocketAddr::new(SERVER, 8080), 4).expect("listen");
     inject(&mut ep, now, hdr(TcpFlags::SYN, 1000, SeqNum::new(0)));

@@ -12,14 +12,9 @@ fn server_addr() -> SocketAddr {
 }
 
 fn pair(max_syn_backlog: usize, syncookies: SynCookies) -> EpPair {
-    let c = {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [1; 16];
-        ep_config
-    };
+    let c = EndpointConfig::with_secret([1; 16]);
     let s = {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [2; 16];
+        let mut ep_config = EndpointConfig::with_secret([2; 16]);
         ep_config.max_syn_backlog = max_syn_backlog;
         ep_config.syncookies = syncookies;
         ep_config

@@ -60,14 +60,9 @@ fn an_ack_to_a_listener_gets_rst_with_seq_equal_to_the_ack() {
 
 #[test]
 fn no_rst_is_sent_in_reply_to_a_rst_and_rsts_are_rate_limited() {
-    let c = {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [1; 16];
-        ep_config
-    };
+    let c = EndpointConfig::with_secret([1; 16]);
     let s = {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [2; 16];
+        let mut ep_config = EndpointConfig::with_secret([2; 16]);
         ep_config.rst_rate_limit = 3;
         ep_config
     };

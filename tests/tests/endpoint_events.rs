@@ -32,16 +32,8 @@ fn connected() -> (Endpoint, Endpoint, ConnHandle, ConnHandle, Instant) {
         config.nodelay = true;
         config
     };
-    let mut c = Endpoint::new(cfg.clone(), {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [1; 16];
-        ep_config
-    });
-    let mut s = Endpoint::new(cfg, {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [2; 16];
-        ep_config
-    });
+    let mut c = Endpoint::new(cfg.clone(), EndpointConfig::with_secret([1; 16]));
+    let mut s = Endpoint::new(cfg, EndpointConfig::with_secret([2; 16]));
     let now = Instant::from_secs(1);
     let l: ListenerHandle = s.listen(SocketAddr::new(SERVER, 80), 8).expect("listen");
     let ch = c

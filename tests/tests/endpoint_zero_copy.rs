@@ -11,11 +11,7 @@ const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
 const B: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
 
 fn endpoint(secret: u8) -> Endpoint {
-    Endpoint::new(Config::default(), {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [secret; 16];
-        ep_config
-    })
+    Endpoint::new(Config::default(), EndpointConfig::with_secret([secret; 16]))
 }
 
 /// The next packet `from` sends, as a driver would hold it: an owned IP packet.

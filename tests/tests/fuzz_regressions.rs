@@ -253,14 +253,9 @@ fn syn_cookie_without_timestamps_agrees_on_window_scaling_and_sack() {
         config.timestamps = false;
         config
     };
-    let client = {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [1; 16];
-        ep_config
-    };
+    let client = EndpointConfig::with_secret([1; 16]);
     let server = {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [2; 16];
+        let mut ep_config = EndpointConfig::with_secret([2; 16]);
         ep_config.syncookies = SynCookies::Always;
         ep_config
     };
@@ -357,14 +352,9 @@ fn syn_cookie_from_a_server_without_timestamps_agrees_on_window_scaling_and_sack
     use tcp_core::{Endpoint, EndpointConfig};
     use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP};
 
-    let client = {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [1; 16];
-        ep_config
-    };
+    let client = EndpointConfig::with_secret([1; 16]);
     let server = {
-        let mut ep_config: EndpointConfig = EndpointConfig::default();
-        ep_config.secret = [2; 16];
+        let mut ep_config = EndpointConfig::with_secret([2; 16]);
         ep_config.syncookies = SynCookies::Always;
         ep_config
     };

@@ -232,23 +232,11 @@ fn run_case(
     faults: LinkFaults,
     seed: u64,
 ) -> Result<(), TestCaseError> {
-    let cc = {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [3; 16];
-        ep_config
-    };
-    let sc = {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [4; 16];
-        ep_config
-    };
+    let cc = EndpointConfig::with_secret([3; 16]);
+    let sc = EndpointConfig::with_secret([4; 16]);
     let mut p = EpPair::new(to_cfg(&cfgs.0), cc, sc, Duration::from_millis(7));
     // The server endpoint gets its own config: rebuild with the other side's settings.
-    p.server = tcp_core::Endpoint::new(to_cfg(&cfgs.1), {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [4; 16];
-        ep_config
-    });
+    p.server = tcp_core::Endpoint::new(to_cfg(&cfgs.1), EndpointConfig::with_secret([4; 16]));
     p.faults = faults;
     p.seed(seed);
     p.record = true;

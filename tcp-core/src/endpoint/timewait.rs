@@ -27,6 +27,32 @@ pub(super) struct TimeWaitRec {
     last_oow_ack: Option<Instant>,
 }
 
+impl TimeWaitRec {
+    /// The record of `conn`, which reached TIME_WAIT, and the segments it still owes the
+    /// peer (the ACK of its FIN).
+    fn from_conn(
+        conn: &mut crate::conn::Connection,
+        tuple: FourTuple,
+        now: Instant,
+        time_wait: crate::time::Duration,
+    ) -> (Self, alloc::vec::Vec<Segment>) {
+        let mut owed = alloc::vec::Vec::new();
+        while let Some(seg) = conn.poll_transmit(now) {
+            owed.push(seg);
+        }
+        let rec = TimeWaitRec {
+            tuple,
+            snd_nxt: conn.snd_max(),
+            rcv_nxt: conn.rcv_nxt(),
+            ts_recent: conn.ts_recent(),
+            ts_offset: conn.ts_offset(),
+            deadline: conn.poll_timeout().unwrap_or(now + time_wait),
+            last_oow_ack: None,
+        };
+        (rec, owed)
+    }
+}
+
 impl Endpoint {
     /// Replaces an orphaned connection that reached TIME_WAIT by a compact record.
     pub(super) fn enter_time_wait_record(&mut self, i: u32, now: Instant) {
@@ -36,21 +62,8 @@ impl Endpoint {
         let SlotKind::Conn(e) = &mut s.kind else {
             return;
         };
-        // It may still owe the peer the ACK of its FIN.
         let tuple = e.tuple;
-        let mut owed = alloc::vec::Vec::new();
-        while let Some(seg) = e.conn.poll_transmit(now) {
-            owed.push(seg);
-        }
-        let rec = TimeWaitRec {
-            tuple,
-            snd_nxt: e.conn.snd_max(),
-            rcv_nxt: e.conn.rcv_nxt(),
-            ts_recent: e.conn.ts_recent(),
-            ts_offset: e.conn.ts_offset(),
-            deadline: e.conn.poll_timeout().unwrap_or(now + self.cfg.time_wait),
-            last_oow_ack: None,
-        };
+        let (rec, owed) = TimeWaitRec::from_conn(&mut e.conn, tuple, now, self.cfg.time_wait);
         for seg in owed {
             self.push_control(tuple, seg);
         }
@@ -85,19 +98,7 @@ impl Endpoint {
             return;
         };
         let tuple = e.tuple;
-        let mut owed = alloc::vec::Vec::new();
-        while let Some(seg) = e.conn.poll_transmit(now) {
-            owed.push(seg);
-        }
-        let rec = TimeWaitRec {
-            tuple,
-            snd_nxt: e.conn.snd_max(),
-            rcv_nxt: e.conn.rcv_nxt(),
-            ts_recent: e.conn.ts_recent(),
-            ts_offset: e.conn.ts_offset(),
-            deadline: e.conn.poll_timeout().unwrap_or(now + self.cfg.time_wait),
-            last_oow_ack: None,
-        };
+        let (rec, owed) = TimeWaitRec::from_conn(&mut e.conn, tuple, now, self.cfg.time_wait);
         e.detached = true;
         e.conn.time_wait_handed_off();
         for seg in owed {

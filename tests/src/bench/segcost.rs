@@ -145,16 +145,8 @@ impl Fixture {
     /// A fresh endpoint with one ESTABLISHED connection.
     pub fn new() -> Self {
         let mut now = Instant::from_secs(1);
-        let mut a = Endpoint::new(config(), {
-            let mut ep_config: EndpointConfig = Default::default();
-            ep_config.secret = [1; 16];
-            ep_config
-        });
-        let mut b = Endpoint::new(config(), {
-            let mut ep_config: EndpointConfig = Default::default();
-            ep_config.secret = [2; 16];
-            ep_config
-        });
+        let mut a = Endpoint::new(config(), EndpointConfig::with_secret([1; 16]));
+        let mut b = Endpoint::new(config(), EndpointConfig::with_secret([2; 16]));
         let l = b.listen(SERVER, 16).expect("listen");
         a.connect_from(now, CLIENT, SERVER).expect("connect");
         let mut buf = vec![0u8; 2048];

@@ -69,14 +69,9 @@ fn client_addr(k: usize) -> SocketAddr {
 
 fn endpoints(max_syn_backlog: usize) -> (Endpoint, Endpoint) {
     let cfg = Config::default();
-    let c = Endpoint::new(cfg.clone(), {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [1; 16];
-        ep_config
-    });
+    let c = Endpoint::new(cfg.clone(), EndpointConfig::with_secret([1; 16]));
     let s = Endpoint::new(cfg, {
-        let mut ep_config: EndpointConfig = Default::default();
-        ep_config.secret = [2; 16];
+        let mut ep_config = EndpointConfig::with_secret([2; 16]);
         ep_config.max_syn_backlog = max_syn_backlog;
         ep_config.syncookies = SynCookies::Never;
         ep_config

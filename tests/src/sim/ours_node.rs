@@ -65,11 +65,10 @@ pub struct OursNode {
 impl OursNode {
     /// A node that starts its application at `now` (a sender connects at once).
     pub fn new(config: &OursConfig, role: Role, now: Instant) -> Self {
-        let mut ep = Endpoint::new(config.tcp.clone(), {
-            let mut ep_config: EndpointConfig = Default::default();
-            ep_config.secret = config.secret;
-            ep_config
-        });
+        let mut ep = Endpoint::new(
+            config.tcp.clone(),
+            EndpointConfig::with_secret(config.secret),
+        );
         let local = IpAddr::V4(config.local_addr);
         let mut error = None;
         let app = match role {

@@ -234,8 +234,7 @@ impl RrOurs {
         let mut c = setup.stack().ours_config(client);
         c.tcp.nodelay = true;
         let ep = Endpoint::new(c.tcp.clone(), {
-            let mut ep_config: EndpointConfig = Default::default();
-            ep_config.secret = c.secret;
+            let mut ep_config = EndpointConfig::with_secret(c.secret);
             ep_config.max_syn_backlog = setup.conns.max(128) * 2;
             ep_config
         });
