@@ -20,7 +20,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant as WallClock;
 use tcp_core::endpoint::SynCookies;
-use tcp_core::{Config, Duration, Endpoint, EndpointConfig, Instant};
+use tcp_core::{Config, ConnHandle, Duration, Endpoint, EndpointConfig, Instant, ListenerHandle};
 use tcp_tests::alloc_count::{CountingAlloc, allocated};
 
 #[global_allocator]
@@ -79,6 +79,34 @@ fn endpoints(max_syn_backlog: usize) -> (Endpoint, Endpoint) {
     (c, s)
 }
 
+/// Opens `n` connections from `c` to `s`'s listener `l` and accepts them, pushing the
+/// handles into `clients` and `servers` (allocated by the caller, so a measurement can
+/// leave them out).
+fn open_all(
+    now: Instant,
+    (c, s): (&mut Endpoint, &mut Endpoint),
+    l: ListenerHandle,
+    buf: &mut [u8],
+    clients: &mut Vec<ConnHandle>,
+    servers: &mut Vec<ConnHandle>,
+) {
+    let server_addr = SocketAddr::new(SERVER, 80);
+    for k in 0..clients.capacity() {
+        clients.push(
+            c.connect_from(now, client_addr(k), server_addr)
+                .expect("connect"),
+        );
+        if k % 1000 == 999 {
+            exchange(now, c, s, buf);
+        }
+    }
+    exchange(now, c, s, buf);
+    while let Some(h) = s.accept(l).expect("l") {
+        servers.push(h);
+    }
+    assert_eq!(servers.len(), clients.len());
+}
+
 /// Memory per idle established connection, per half-open entry and per TIME_WAIT record,
 /// on the server side, with a counting allocator: build N of them between two endpoints,
 /// drop the client endpoint, and compare what the server holds with an empty server.
@@ -92,19 +120,16 @@ fn memory() {
     let (mut c, mut s) = endpoints(1 << 20);
     let l = s.listen(server_addr, n * 2).expect("listen");
     let mut accepted = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
     let empty = allocated();
-    for k in 0..n {
-        c.connect_from(now, client_addr(k), server_addr)
-            .expect("connect");
-        if k % 1000 == 999 {
-            exchange(now, &mut c, &mut s, &mut buf);
-        }
-    }
-    exchange(now, &mut c, &mut s, &mut buf);
-    while let Some(h) = s.accept(l).expect("l") {
-        accepted.push(h);
-    }
-    assert_eq!(accepted.len(), n);
+    open_all(
+        now,
+        (&mut c, &mut s),
+        l,
+        &mut buf,
+        &mut clients,
+        &mut accepted,
+    );
     let with_client = allocated();
     drop(c);
     let client_bytes = with_client - allocated();
@@ -120,19 +145,14 @@ fn memory() {
     let mut clients = Vec::with_capacity(n);
     let mut servers = Vec::with_capacity(n);
     let empty = allocated();
-    for k in 0..n {
-        clients.push(
-            c.connect_from(now, client_addr(k), server_addr)
-                .expect("connect"),
-        );
-        if k % 1000 == 999 {
-            exchange(now, &mut c, &mut s, &mut buf);
-        }
-    }
-    exchange(now, &mut c, &mut s, &mut buf);
-    while let Some(h) = s.accept(l).expect("l") {
-        servers.push(h);
-    }
+    open_all(
+        now,
+        (&mut c, &mut s),
+        l,
+        &mut buf,
+        &mut clients,
+        &mut servers,
+    );
     let mut msg = [0u8; 64];
     for &h in &clients {
         c.write(now, h, &msg).expect("request");
@@ -151,7 +171,7 @@ fn memory() {
     s.handle_timeout(later);
     exchange(later, &mut c, &mut s, &mut buf);
     drop(c);
-    let used = (allocated() - empty - servers.capacity() as isize * 8) as f64 / n as f64;
+    let used = (allocated() - empty) as f64 / n as f64;
     let used_parts = s.memory_parts();
     drop(s);
     drop(clients);
@@ -180,19 +200,8 @@ fn memory() {
     let (mut c, mut s) = endpoints(1 << 20);
     let l = s.listen(server_addr, n * 2).expect("listen");
     let mut clients = Vec::with_capacity(n);
-    for k in 0..n {
-        clients.push(
-            c.connect_from(now, client_addr(k), server_addr)
-                .expect("connect"),
-        );
-        if k % 1000 == 999 {
-            exchange(now, &mut c, &mut s, &mut buf);
-        }
-    }
     let mut hs = Vec::with_capacity(n);
-    while let Some(h) = s.accept(l).expect("l") {
-        hs.push(h);
-    }
+    open_all(now, (&mut c, &mut s), l, &mut buf, &mut clients, &mut hs);
     for h in hs {
         s.close(now, h).expect("close");
     }
