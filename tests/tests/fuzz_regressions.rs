@@ -805,3 +805,82 @@ fn retransmission_at_the_same_instant_is_not_deemed_lost_again() {
     }
     c.check_invariants().unwrap();
 }
+
+/// Found by `pair` (a 7-minute run): receiver SWS avoidance could keep a one-byte window
+/// for ever. In a buffer of about one segment, with no window scaling, a one-byte segment
+/// moved the right edge one byte and the next 1459 bytes left a window of one byte. Once
+/// the application had read everything, `raw_window` (tcp-core/src/conn/rwnd.rs, Linux's
+/// `__tcp_select_window`) kept that one byte because it was "within one MSS" of the free
+/// space, which `rcv_ssthresh` caps at one MSS; no window update followed the read and each
+/// one-byte window probe was ACKed with a window of one byte: 32 KiB took hours. RFC 9293
+/// §3.8.6.2.2 moves the edge once the window can grow by `min(RCV.BUFF / 2, MSS)`.
+#[test]
+fn a_one_byte_window_reopens_once_the_reader_empties_a_one_segment_buffer() {
+    let cfg = {
+        let mut config: Config = Config::default();
+        config.recv_buffer = 4096;
+        config.recv_buffer_fixed = true;
+        config.window_scaling = false;
+        config.timestamps = false;
+        config
+    };
+    let mut now = Instant::from_secs(1);
+    let iss = SeqNum::new(1000);
+    let irs = SeqNum::new(5000);
+    let mut c = Connection::connect(Arc::new(cfg), now, LPORT, RPORT, iss, 0);
+    drain(&mut c, now);
+    let mut syn_ack = TcpHeader {
+        src_port: RPORT,
+        dst_port: LPORT,
+        seq: irs,
+        ack: iss + 1,
+        flags: TcpFlags::SYN | TcpFlags::ACK,
+        window: 65535,
+        ..TcpHeader::default()
+    };
+    syn_ack.options.mss = Some(1460);
+    c.handle_segment(now, &syn_ack, Bytes::new());
+    drain(&mut c, now);
+    assert_eq!(c.state(), State::Established);
+    let mut buf = vec![0u8; 8192];
+    let mut next = irs + 1;
+    // Feeds `len` bytes at `next`, lets the delayed ACK go, then reads everything; returns
+    // the last window field we sent.
+    let mut deliver = |c: &mut Connection, now: &mut Instant, len: usize| -> u16 {
+        let seg = TcpHeader {
+            src_port: RPORT,
+            dst_port: LPORT,
+            seq: next,
+            ack: iss + 1,
+            flags: TcpFlags::ACK | TcpFlags::PSH,
+            window: 65535,
+            ..TcpHeader::default()
+        };
+        next += len as u32;
+        c.handle_segment(*now, &seg, Bytes::from(vec![7u8; len]));
+        let mut window = None;
+        // The (delayed) ACK of the data, then the read and any window update it sends.
+        *now += Duration::from_millis(300);
+        c.handle_timeout(*now);
+        for read in [false, true] {
+            if read {
+                let _ = c.read(*now, &mut buf);
+            }
+            while let Some(s) = c.poll_transmit(*now) {
+                window = Some(s.header.window);
+            }
+            while c.poll_event().is_some() {}
+        }
+        window.unwrap_or_else(|| panic!("no ACK for {len} bytes"))
+    };
+    // One full segment sets the receive-MSS estimate to 1460.
+    assert_eq!(deliver(&mut c, &mut now, 1460), 1460);
+    // One byte moves the edge right by one; 1459 more leave a one-byte window (the ACK
+    // leaves before the read), which the read must reopen.
+    assert_eq!(deliver(&mut c, &mut now, 1), 1460);
+    let after_read = deliver(&mut c, &mut now, 1459);
+    assert!(
+        after_read >= 1460,
+        "window {after_read} after the buffer was emptied"
+    );
+}

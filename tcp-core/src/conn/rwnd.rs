@@ -480,6 +480,8 @@ impl RecvWindow {
                 window = round_down(free, mss);
             } else if mss == full && free > window + full / 2 {
                 window = free;
+            } else if reopens_small_window(window, free, mss, full) {
+                window = round_down(free, mss);
             }
             window
         }
@@ -687,6 +689,20 @@ fn share(total: u32, part: usize, whole: usize) -> u32 {
         return total;
     }
     (u64::from(total) * part.min(whole) as u64 / whole as u64) as u32
+}
+
+/// Receiver SWS avoidance as RFC 9293 §3.8.6.2.2 states it (and RFC 1122 §4.2.3.3): the
+/// right edge moves once the window can grow by `min(Fr * RCV.BUFF, Eff.snd.MSS)`, with
+/// `Fr` = 1/2. Linux keeps its offered `window` while it is "within one MSS of the free
+/// space", which is the same test while the buffer holds two segments or more. In a
+/// buffer smaller than that, whose free space is capped near one segment
+/// (`rcv_ssthresh` grows only on segments of 128 bytes or more), a window shrunk to a few
+/// bytes is within one MSS of it forever: Linux 6.18 then offers the same few bytes after
+/// the application has emptied the buffer, and the transfer crawls at one window probe per
+/// byte (see `tests/scripts/not-linux/`). We reopen such a window to whole segments.
+fn reopens_small_window(window: u32, free: u32, mss: u32, full: u32) -> bool {
+    let rounded = round_down(free, mss);
+    rounded > window && free - window >= (full / 2).min(mss)
 }
 
 fn round_down(v: u32, unit: u32) -> u32 {

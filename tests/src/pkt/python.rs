@@ -398,9 +398,13 @@ fn logical_lines(text: &str) -> Result<Vec<(usize, Vec<T>, bool)>, SyntaxError> 
                             b'\'' => Some('\''),
                             b'"' => Some('"'),
                             b'\n' => None,
+                            // Python keeps an unknown escape as written: the
+                            // backslash now, the character (which may be multi-byte)
+                            // by the copy below on the next turn.
                             _ => {
                                 s.push('\\');
-                                Some(e as char)
+                                i += 1;
+                                continue;
                             }
                         };
                         if let Some(r) = rep {
@@ -1463,6 +1467,17 @@ mod tests {
         i.assign_all([("tcpi_snd_cwnd".to_string(), Lookup::Value(Value::Int(21)))]);
         assert_eq!(i.run(&p2), Err((0, PyError::Assertion("cwnd=21".into()))));
         assert_eq!(i.printed, vec!["21".to_string()]);
+    }
+
+    #[test]
+    fn an_unknown_escape_before_a_multibyte_character_is_kept_as_written() {
+        // Found by the `pkt` fuzz target: the escape used to step into the middle of
+        // the character after the backslash.
+        let p = parse("x = '\\\u{e9}t'").unwrap();
+        let mut i = Interpreter::new();
+        i.run(&p).unwrap();
+        assert!(run("assert '\\\u{e9}' == '\\\\' + '\u{e9}'", &[]).is_ok());
+        assert!(run("assert '\\\u{e9}' == '\u{e9}'", &[]).is_err());
     }
 
     #[test]
