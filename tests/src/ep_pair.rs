@@ -1,16 +1,19 @@
 //! Two [`Endpoint`]s joined by a link on virtual time: client at 192.0.2.1, server at
-//! 192.0.2.2 (documentation addresses; nothing touches a real network). Segments are
-//! encoded with their checksums and parsed again on arrival.
+//! 192.0.2.2 (documentation addresses; nothing touches a real network). Segments travel as
+//! IP packets (checksums and ECN codepoint included) through the simulator's link model
+//! ([`Duplex`]: a one-way delay and optional seeded faults, see [`EpPair::set_link`]) and
+//! are parsed again on arrival.
 
 use bytes::Bytes;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tcp_core::endpoint::EndpointEvent;
 use tcp_core::wire::TcpHeader;
 use tcp_core::{Config, Duration, Endpoint, EndpointConfig, Instant};
 
-use crate::sim::rng::Rng;
+use crate::sim::duplex::Duplex;
+use crate::sim::link::LinkConfig;
+use crate::sim::ours_node::encode_packet;
+use crate::sim::packet::TcpSummary;
 
 /// Client address.
 pub const CLIENT_IP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
@@ -43,8 +46,6 @@ pub struct Seen {
     pub len: usize,
 }
 
-/// A packet on the link: (arrival, order, receiver, bytes, source IP, destination IP).
-type Queued = Reverse<(Instant, u64, Side, Vec<u8>, IpAddr, IpAddr)>;
 /// A scripted drop: return true to drop the segment.
 pub type SeenDropFn = Box<dyn FnMut(&Seen) -> bool>;
 
@@ -56,10 +57,8 @@ pub struct EpPair {
     pub client: Endpoint,
     /// Server endpoint.
     pub server: Endpoint,
-    /// One-way delay.
-    pub delay: Duration,
-    queue: BinaryHeap<Queued>,
-    order: u64,
+    /// The link: the client is its side 0, the server side 1.
+    link: Duplex,
     /// Every segment sent.
     pub trace: Vec<Seen>,
     /// Events of the client.
@@ -68,29 +67,11 @@ pub struct EpPair {
     pub server_events: Vec<EndpointEvent>,
     /// Drop predicate applied to every segment.
     pub drop_fn: Option<SeenDropFn>,
-    /// Random link faults (both directions).
-    pub faults: LinkFaults,
-    rng: Rng,
     /// Segments that failed the receiver's checks (corruption caught).
     pub rejected: u64,
     /// When set, every segment sent is also kept as an IP packet for [`EpPair::write_pcap`].
     pub record: bool,
     packets: Vec<(Instant, Vec<u8>)>,
-}
-
-/// Seeded random faults on the link.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct LinkFaults {
-    /// Probability of dropping a segment.
-    pub loss: f64,
-    /// Probability of delivering a segment twice.
-    pub duplicate: f64,
-    /// Probability of delaying a segment by up to `reorder_delay` extra.
-    pub reorder: f64,
-    /// Largest extra delay of a reordered segment.
-    pub reorder_delay: Duration,
-    /// Probability of flipping one random bit (the checksum must catch it).
-    pub corrupt: f64,
 }
 
 impl EpPair {
@@ -105,15 +86,11 @@ impl EpPair {
             now: Instant::from_secs(10),
             client: Endpoint::new(cfg.clone(), client_ep),
             server: Endpoint::new(cfg, server_ep),
-            delay,
-            queue: BinaryHeap::new(),
-            order: 0,
+            link: Duplex::new(LinkConfig::new(delay, None), 0),
             trace: Vec::new(),
             client_events: Vec::new(),
             server_events: Vec::new(),
             drop_fn: None,
-            faults: LinkFaults::default(),
-            rng: Rng::new(0),
             rejected: 0,
             record: false,
             packets: Vec::new(),
@@ -131,13 +108,21 @@ impl EpPair {
         Ok(())
     }
 
-    /// Seeds the fault generator (a new pair draws as if seeded with 0).
+    /// Seeds the link's random faults for the packets sent from now on (a new pair draws
+    /// as if seeded with 0).
     pub fn seed(&mut self, seed: u64) {
-        self.rng = Rng::new(seed);
+        self.link.reconfigure(self.link.config().clone(), seed);
     }
 
-    fn random(&mut self) -> f64 {
-        self.rng.next_f64()
+    /// The link's configuration (both directions).
+    pub fn link(&self) -> &LinkConfig {
+        self.link.config()
+    }
+
+    /// Configures the link (delay, loss, reordering, duplication, corruption: the
+    /// simulator's [`LinkConfig`]) for the packets sent from now on, keeping the seed.
+    pub fn set_link(&mut self, config: LinkConfig) {
+        self.link.reconfigure(config, self.link.seed());
     }
 
     /// Default configurations with distinct secrets.
@@ -158,9 +143,7 @@ impl EpPair {
                 let Some(t) = ep.poll_transmit(self.now) else {
                     break;
                 };
-                let mut buf = vec![0u8; t.len()];
-                let n = t.encode(&mut buf).expect("encodes");
-                buf.truncate(n);
+                let packet = encode_packet(&t).expect("encodes");
                 let seen = Seen {
                     time: self.now,
                     from: side,
@@ -170,22 +153,15 @@ impl EpPair {
                     len: t.segment.payload.len(),
                 };
                 if self.record {
-                    let mut ip = vec![0u8; buf.len() + 60];
-                    let h = &t.segment.header;
-                    let n = tcp_core::wire::emit_ip_tcp_packet(
-                        t.src.ip(),
-                        t.dst.ip(),
-                        h,
-                        &t.segment.payload,
-                        &mut ip,
-                    )
-                    .expect("frames");
-                    ip.truncate(n);
-                    self.packets.push((self.now, ip));
+                    self.packets.push((self.now, packet.clone()));
                 }
                 let scripted = self.drop_fn.as_mut().is_some_and(|f| f(&seen));
                 self.trace.push(seen);
-                self.enqueue(side, buf, t.src.ip(), t.dst.ip(), scripted);
+                if !scripted {
+                    let tcp = TcpSummary::parse(&packet);
+                    self.link
+                        .send(self.now, side as usize, packet, tcp.as_ref());
+                }
             }
         }
         while let Some(e) = self.client.poll_event() {
@@ -196,65 +172,32 @@ impl EpPair {
         }
     }
 
-    /// Puts an encoded segment on the link, applying the random faults.
-    fn enqueue(&mut self, from: Side, buf: Vec<u8>, src: IpAddr, dst: IpAddr, scripted_drop: bool) {
-        let f = self.faults;
-        if scripted_drop || (f.loss > 0.0 && self.random() < f.loss) {
-            return;
-        }
-        let to = if from == Side::Client {
-            Side::Server
-        } else {
-            Side::Client
-        };
-        let copies = if f.duplicate > 0.0 && self.random() < f.duplicate {
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
-            let mut at = self.now + self.delay;
-            if f.reorder > 0.0 && self.random() < f.reorder {
-                at += f.reorder_delay.mul_f64(self.random());
-            }
-            let mut bytes = buf.clone();
-            if f.corrupt > 0.0 && self.random() < f.corrupt {
-                let bit = (self.random() * (bytes.len() * 8) as f64) as usize;
-                if let Some(b) = bytes.get_mut(bit / 8) {
-                    *b ^= 1 << (bit % 8);
-                }
-            }
-            self.order += 1;
-            self.queue
-                .push(Reverse((at, self.order, to, bytes, src, dst)));
-        }
+    /// The next instant something happens: an arrival or a timer.
+    fn next_event(&mut self) -> Option<Instant> {
+        [
+            self.link.next_arrival(),
+            self.client.poll_timeout(),
+            self.server.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Advances to the next event; false when nothing is pending.
     pub fn step(&mut self) -> bool {
         self.pump();
-        let mut next = self.queue.peek().map(|Reverse(x)| x.0);
-        for t in [self.client.poll_timeout(), self.server.poll_timeout()]
-            .into_iter()
-            .flatten()
-        {
-            next = Some(next.map_or(t, |n: Instant| n.min(t)));
-        }
-        let Some(t) = next else { return false };
+        let Some(t) = self.next_event() else {
+            return false;
+        };
         self.now = self.now.max(t);
-        while self.queue.peek().is_some_and(|Reverse(x)| x.0 <= self.now) {
-            let Some(Reverse((_, _, to, bytes, src, dst))) = self.queue.pop() else {
-                break;
-            };
-            let ep = if to == Side::Client {
+        while let Some((to, packet)) = self.link.pop_due(self.now) {
+            let ep = if to == Side::Client as usize {
                 &mut self.client
             } else {
                 &mut self.server
             };
-            if ep
-                .handle_segment(self.now, src, dst, Bytes::from(bytes))
-                .is_err()
-            {
+            if ep.handle_packet(self.now, Bytes::from(packet)).is_err() {
                 self.rejected += 1;
             }
         }
@@ -282,14 +225,7 @@ impl EpPair {
                 return true;
             }
             self.pump();
-            let mut next = self.queue.peek().map(|Reverse(x)| x.0);
-            for t in [self.client.poll_timeout(), self.server.poll_timeout()]
-                .into_iter()
-                .flatten()
-            {
-                next = Some(next.map_or(t, |n: Instant| n.min(t)));
-            }
-            match next {
+            match self.next_event() {
                 Some(t) if t <= end => {
                     self.step();
                 }

@@ -1,17 +1,17 @@
 //! A two-connection harness on virtual time.
 //!
 //! Connection `a` actively opens towards `b`; `b` is created by [`Connection::accept`] when
-//! the first SYN reaches it. Segments travel through a link with a fixed one-way delay and
-//! optional seeded faults (loss, reordering, duplication), and are encoded and parsed with
-//! the real codec and checksum on the way. The clock jumps to the next delivery or the
+//! the first SYN reaches it. Segments travel through the simulator's link model
+//! ([`Duplex`]: a one-way delay and optional seeded faults, see [`Pair::set_link`]), and are
+//! encoded and parsed with the real codec and checksum on the way. The clock jumps to the next delivery or the
 //! earliest `poll_timeout`, so runs are fast and exactly repeatable.
 
 use bytes::Bytes;
-use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use crate::sim::rng::Rng;
+use crate::sim::duplex::Duplex;
+use crate::sim::link::LinkConfig;
 use tcp_core::wire::{TcpFlags, emit_tcp_segment, parse_tcp_segment};
 use tcp_core::{Config, Connection, Duration, Event, Instant, Segment, SeqNum};
 
@@ -31,6 +31,16 @@ pub enum Dir {
     AtoB,
     /// From `b` to `a`.
     BtoA,
+}
+
+impl Dir {
+    /// The sending side's index on the [`Duplex`] link.
+    fn side(self) -> usize {
+        match self {
+            Dir::AtoB => 0,
+            Dir::BtoA => 1,
+        }
+    }
 }
 
 /// One segment as it left its sender.
@@ -68,44 +78,6 @@ impl Wire {
     }
 }
 
-/// Seeded link faults, applied independently per segment.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Faults {
-    /// Probability of dropping a segment.
-    pub loss: f64,
-    /// Probability of delaying a segment by `reorder_delay` extra (reordering it).
-    pub reorder: f64,
-    /// Extra delay of reordered segments.
-    pub reorder_delay: Duration,
-    /// Probability of delivering a segment twice.
-    pub duplicate: f64,
-}
-
-struct InFlight {
-    at: Instant,
-    order: u64,
-    dir: Dir,
-    bytes: Vec<u8>,
-}
-
-impl PartialEq for InFlight {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.order) == (o.at, o.order)
-    }
-}
-impl Eq for InFlight {}
-impl PartialOrd for InFlight {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for InFlight {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        // BinaryHeap is a max-heap: reverse for earliest first.
-        (o.at, o.order).cmp(&(self.at, self.order))
-    }
-}
-
 /// A scripted fault: return `true` to drop the segment.
 pub type DropFn = Box<dyn FnMut(&Wire) -> bool>;
 
@@ -120,15 +92,10 @@ pub struct Pair {
     b_cfg: Arc<Config>,
     /// ISN `b` will use.
     pub b_iss: SeqNum,
-    /// One-way delay.
-    pub delay: Duration,
-    /// Random faults.
-    pub faults: Faults,
-    /// Scripted drops, consulted before the random faults.
+    /// Scripted drops, consulted before the link's own faults.
     pub drop_fn: Option<DropFn>,
-    rng: Rng,
-    order: u64,
-    queue: BinaryHeap<InFlight>,
+    /// The link: `a` is its side 0, `b` side 1.
+    link: Duplex,
     /// Every segment sent, in order.
     pub trace: Vec<Wire>,
     /// Events reported by `a`.
@@ -162,12 +129,8 @@ impl Pair {
             b: None,
             b_cfg: Arc::new(cfg_b),
             b_iss: SeqNum::new(0xffff_f000),
-            delay,
-            faults: Faults::default(),
             drop_fn: None,
-            rng: Rng::new(0),
-            order: 0,
-            queue: BinaryHeap::new(),
+            link: Duplex::new(LinkConfig::new(delay, None), 0),
             trace: Vec::new(),
             events_a: Vec::new(),
             events_b: Vec::new(),
@@ -175,9 +138,21 @@ impl Pair {
         }
     }
 
-    /// Seeds the fault generator (a new pair draws as if seeded with 0).
+    /// Seeds the link's random faults for the segments sent from now on (a new pair draws
+    /// as if seeded with 0).
     pub fn seed(&mut self, seed: u64) {
-        self.rng = Rng::new(seed);
+        self.link.reconfigure(self.link.config().clone(), seed);
+    }
+
+    /// The link's configuration (both directions).
+    pub fn link(&self) -> &LinkConfig {
+        self.link.config()
+    }
+
+    /// Configures the link (delay, loss, reordering, duplication, corruption: the
+    /// simulator's [`LinkConfig`]) for the segments sent from now on, keeping the seed.
+    pub fn set_link(&mut self, config: LinkConfig) {
+        self.link.reconfigure(config, self.link.seed());
     }
 
     /// The ISN of the sender in direction `dir`.
@@ -191,10 +166,6 @@ impl Pair {
     /// `b`, which must exist.
     pub fn b(&mut self) -> &mut Connection {
         self.b.as_mut().expect("b exists once the SYN arrived")
-    }
-
-    fn next_random(&mut self) -> f64 {
-        self.rng.next_f64()
     }
 
     /// Moves everything both sides want to send onto the link.
@@ -241,8 +212,6 @@ impl Pair {
             dropped: false,
         };
         let scripted = self.drop_fn.as_mut().is_some_and(|f| f(&w));
-        let lost = scripted || (self.faults.loss > 0.0 && self.next_random() < self.faults.loss);
-        w.dropped = lost;
         let (src, dst) = match dir {
             Dir::AtoB => (ADDR_A, ADDR_B),
             Dir::BtoA => (ADDR_B, ADDR_A),
@@ -251,33 +220,13 @@ impl Pair {
         let n = emit_tcp_segment(&w.seg.header, &w.seg.payload, src, dst, &mut buf)
             .expect("segment encodes");
         buf.truncate(n);
-        if !lost {
-            let mut at = self.now + self.delay;
-            if self.faults.reorder > 0.0 && self.next_random() < self.faults.reorder {
-                at += self.faults.reorder_delay;
-            }
-            let copies =
-                if self.faults.duplicate > 0.0 && self.next_random() < self.faults.duplicate {
-                    2
-                } else {
-                    1
-                };
-            for _ in 0..copies {
-                self.order += 1;
-                self.queue.push(InFlight {
-                    at,
-                    order: self.order,
-                    dir,
-                    bytes: buf.clone(),
-                });
-            }
-        }
+        w.dropped = scripted || !self.link.send(self.now, dir.side(), buf, None);
         self.trace.push(w);
     }
 
     /// The next instant something happens: a delivery or a timer.
     pub fn next_event(&self) -> Option<Instant> {
-        let mut t = self.queue.peek().map(|f| f.at);
+        let mut t = self.link.next_arrival();
         for c in [Some(&self.a), self.b.as_ref()].into_iter().flatten() {
             if let Some(d) = c.poll_timeout() {
                 t = Some(t.map_or(d, |x| x.min(d)));
@@ -294,9 +243,9 @@ impl Pair {
             return false;
         };
         self.now = self.now.max(t);
-        while self.queue.peek().is_some_and(|f| f.at <= self.now) {
-            let Some(f) = self.queue.pop() else { break };
-            self.deliver(f.dir, &f.bytes);
+        while let Some((to, bytes)) = self.link.pop_due(self.now) {
+            let dir = if to == 1 { Dir::AtoB } else { Dir::BtoA };
+            self.deliver(dir, &bytes);
         }
         let now = self.now;
         if self.a.poll_timeout().is_some_and(|d| d <= now) {

@@ -2,17 +2,21 @@
 //! byte-exact.
 
 use tcp_core::{Duration, State};
-use tcp_tests::pair::{Faults, Pair, drain};
+use tcp_tests::pair::{Pair, drain};
+use tcp_tests::sim::link::LinkConfig;
 
 fn pattern(i: u64) -> u8 {
     (i.wrapping_mul(2654435761) >> 13) as u8
 }
 
-/// Sends `total` bytes from a to b over a link with the given faults; returns
+/// Sends `total` bytes from a to b over a 5 ms link with the given faults; returns
 /// (virtual seconds, retransmits).
-fn transfer(total: u64, faults: Faults, seed: u64) -> (f64, u64) {
+fn transfer(total: u64, faults: LinkConfig, seed: u64) -> (f64, u64) {
     let mut p = Pair::new(Duration::from_millis(5));
-    p.faults = faults;
+    p.set_link(LinkConfig {
+        delay: p.link().delay,
+        ..faults
+    });
     p.seed(seed);
     p.establish();
     let start = p.now;
@@ -72,18 +76,19 @@ fn transfer(total: u64, faults: Faults, seed: u64) -> (f64, u64) {
 
 #[test]
 fn bulk_transfer_without_faults_is_byte_exact() {
-    let (secs, rtx) = transfer(20 << 20, Faults::default(), 1);
+    let (secs, rtx) = transfer(20 << 20, LinkConfig::default(), 1);
     assert_eq!(rtx, 0, "no loss, no retransmission");
     assert!(secs > 0.0);
 }
 
 #[test]
 fn hundred_megabytes_with_loss_and_reordering_arrive_byte_exact() {
-    let faults = Faults {
+    let faults = LinkConfig {
         loss: 0.01,
         reorder: 0.02,
         reorder_delay: Duration::from_millis(3),
         duplicate: 0.005,
+        ..LinkConfig::default()
     };
     let (_secs, rtx) = transfer(100 << 20, faults, 7);
     assert!(rtx > 0, "1% loss must cause retransmissions");

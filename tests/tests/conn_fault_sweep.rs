@@ -9,6 +9,7 @@
 use tcp_core::wire::TcpFlags;
 use tcp_core::{Config, ConnError, Duration, State};
 use tcp_tests::pair::{Dir, Pair};
+use tcp_tests::sim::link::LinkConfig;
 
 fn b_state(p: &Pair) -> State {
     p.b.as_ref().map_or(State::Closed, |b| b.state())
@@ -30,10 +31,13 @@ fn run(seed: u64) {
     };
     let mut p = Pair::with_configs(cfg.clone(), cfg, Duration::from_millis(1 + seed % 20));
     p.seed(seed);
-    p.faults.loss = 0.025 * (seed % 10) as f64;
-    p.faults.reorder = 0.05;
-    p.faults.reorder_delay = Duration::from_millis(5);
-    p.faults.duplicate = 0.02;
+    p.set_link(LinkConfig {
+        loss: 0.025 * (seed % 10) as f64,
+        reorder: 0.05,
+        reorder_delay: Duration::from_millis(5),
+        duplicate: 0.02,
+        ..p.link().clone()
+    });
     let up = p.run_until(Duration::from_secs(300), |p| {
         p.a.state() == State::Established && b_state(p) == State::Established
     });

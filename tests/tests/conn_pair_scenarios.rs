@@ -4,6 +4,7 @@
 use tcp_core::wire::TcpFlags;
 use tcp_core::{Config, Duration, Event, State};
 use tcp_tests::pair::{Dir, Pair, drain};
+use tcp_tests::sim::link::LinkConfig;
 
 fn b_state(p: &Pair) -> State {
     p.b.as_ref().map_or(State::Closed, |b| b.state())
@@ -146,10 +147,13 @@ fn bidirectional_transfer_with_faults_and_small_buffers() {
     };
     let mut p = Pair::with_configs(cfg.clone(), cfg, Duration::from_millis(7));
     p.seed(42);
-    p.faults.loss = 0.03;
-    p.faults.reorder = 0.05;
-    p.faults.reorder_delay = Duration::from_millis(5);
-    p.faults.duplicate = 0.02;
+    p.set_link(LinkConfig {
+        loss: 0.03,
+        reorder: 0.05,
+        reorder_delay: Duration::from_millis(5),
+        duplicate: 0.02,
+        ..p.link().clone()
+    });
     p.establish();
     let da: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
     let db: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();

@@ -2,15 +2,16 @@
 
 use std::net::SocketAddr;
 use tcp_core::Duration;
-use tcp_tests::ep_pair::{CLIENT_IP, EpPair, LinkFaults, SERVER_IP};
+use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP};
+use tcp_tests::sim::link::LinkConfig;
 
 #[test]
 fn corrupted_segments_are_caught_by_the_checksum_and_counted() {
     let mut p = EpPair::default_pair(Duration::from_millis(5));
-    p.faults = LinkFaults {
+    p.set_link(LinkConfig {
         corrupt: 1.0,
-        ..Default::default()
-    };
+        ..p.link().clone()
+    });
     p.server
         .listen(SocketAddr::new(SERVER_IP, 80), 4)
         .expect("listen");

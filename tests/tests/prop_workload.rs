@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use std::net::SocketAddr;
 use tcp_core::endpoint::{ConnHandle, EndpointEvent};
 use tcp_core::{Config, Duration, EndpointConfig, ReadError};
-use tcp_tests::ep_pair::{CLIENT_IP, EpPair, LinkFaults, SERVER_IP};
+use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP};
+use tcp_tests::sim::link::LinkConfig;
 
 /// How one side of a connection ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,7 +85,7 @@ fn plan() -> impl Strategy<Value = Plan> {
         )
 }
 
-fn faults() -> impl Strategy<Value = LinkFaults> {
+fn faults() -> impl Strategy<Value = LinkConfig> {
     (
         0.0f64..0.08,
         0.0f64..0.05,
@@ -93,12 +94,13 @@ fn faults() -> impl Strategy<Value = LinkFaults> {
         0.0f64..0.03,
     )
         .prop_map(
-            |(loss, duplicate, reorder, reorder_ms, corrupt)| LinkFaults {
+            |(loss, duplicate, reorder, reorder_ms, corrupt)| LinkConfig {
                 loss,
                 duplicate,
                 reorder,
                 reorder_delay: Duration::from_millis(reorder_ms),
                 corrupt,
+                ..LinkConfig::default()
             },
         )
 }
@@ -229,7 +231,7 @@ fn drive(p: &mut EpPair, client: bool, h: &mut Half, writes: &[usize], end_how: 
 fn run_case(
     cfgs: (SideCfg, SideCfg),
     plans: Vec<Plan>,
-    faults: LinkFaults,
+    faults: LinkConfig,
     seed: u64,
 ) -> Result<(), TestCaseError> {
     let cc = EndpointConfig::with_secret([3; 16]);
@@ -237,7 +239,10 @@ fn run_case(
     let mut p = EpPair::new(to_cfg(&cfgs.0), cc, sc, Duration::from_millis(7));
     // The server endpoint gets its own config: rebuild with the other side's settings.
     p.server = tcp_core::Endpoint::new(to_cfg(&cfgs.1), EndpointConfig::with_secret([4; 16]));
-    p.faults = faults;
+    p.set_link(LinkConfig {
+        delay: p.link().delay,
+        ..faults
+    });
     p.seed(seed);
     p.record = true;
     let server_addr = SocketAddr::new(SERVER_IP, 80);

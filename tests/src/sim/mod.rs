@@ -34,7 +34,9 @@
 
 pub mod app;
 pub mod bulk;
+pub mod delivery;
 pub mod direct;
+pub mod duplex;
 pub mod link;
 pub mod ours_node;
 pub mod packet;
@@ -45,13 +47,13 @@ pub mod rr;
 pub mod sack_fault;
 pub mod smoltcp_node;
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
 use tcp_core::time::{Duration, Instant};
 
+use delivery::DeliveryQueue;
 use link::{DropCause, Fate, LinkConfig, LinkDirection, LinkStats};
 use packet::{FlowKey, TcpSummary, seq_lt};
 use pcap::PcapWriter;
@@ -227,14 +229,6 @@ struct Link {
     dirs: [LinkDirection; 2],
 }
 
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct InFlight {
-    at: Instant,
-    order: u64,
-    to: NodeId,
-    packet: Vec<u8>,
-}
-
 /// Upper bound on packets taken from one node at one instant (a runaway guard).
 const MAX_BURST: usize = 1 << 20;
 
@@ -247,8 +241,7 @@ pub struct World {
     ports: Vec<Vec<Port>>,
     routes: Vec<Vec<(IpAddr, LinkId)>>,
     links: Vec<Link>,
-    in_flight: BinaryHeap<Reverse<InFlight>>,
-    order: u64,
+    in_flight: DeliveryQueue<(NodeId, Vec<u8>)>,
     unroutable: u64,
     pcap: Option<(NodeId, PcapWriter<Box<dyn Write>>)>,
     pcap_error: Option<io::Error>,
@@ -268,8 +261,7 @@ impl World {
             ports: Vec::new(),
             routes: Vec::new(),
             links: Vec::new(),
-            in_flight: BinaryHeap::new(),
-            order: 0,
+            in_flight: DeliveryQueue::new(),
             unroutable: 0,
             pcap: None,
             pcap_error: None,
@@ -481,7 +473,7 @@ impl World {
     }
 
     fn next_event(&mut self) -> Option<Instant> {
-        let mut next = self.in_flight.peek().map(|Reverse(p)| p.at);
+        let mut next = self.in_flight.next_arrival();
         for n in &mut self.nodes {
             if let Some(t) = n.poll_timeout() {
                 next = Some(next.map_or(t, |x| x.min(t)));
@@ -494,12 +486,9 @@ impl World {
         self.steps += 1;
         self.now = self.now.max(t);
         let now = self.now;
-        while self.in_flight.peek().is_some_and(|Reverse(p)| p.at <= now) {
-            let Some(Reverse(p)) = self.in_flight.pop() else {
-                break;
-            };
-            self.record(p.to, TraceKind::Received, &p.packet);
-            self.nodes[p.to.0].handle_packet(now, p.packet);
+        while let Some((to, packet)) = self.in_flight.pop_due(now) {
+            self.record(to, TraceKind::Received, &packet);
+            self.nodes[to.0].handle_packet(now, packet);
         }
         for n in &mut self.nodes {
             if n.poll_timeout().is_some_and(|t| t <= now) {
@@ -579,13 +568,7 @@ impl World {
             };
             if let Some(icmp) = crate::icmp::packet_too_big(router, &packet, mtu) {
                 let at = self.now + link_dir.config().delay;
-                self.order += 1;
-                self.in_flight.push(Reverse(InFlight {
-                    at,
-                    order: self.order,
-                    to: from,
-                    packet: icmp,
-                }));
+                self.in_flight.push(at, (from, icmp));
             }
         }
         match fate {
@@ -601,13 +584,7 @@ impl World {
             }
             Fate::Delivered(times) => {
                 for at in times {
-                    self.order += 1;
-                    self.in_flight.push(Reverse(InFlight {
-                        at,
-                        order: self.order,
-                        to,
-                        packet: packet.clone(),
-                    }));
+                    self.in_flight.push(at, (to, packet.clone()));
                 }
             }
         }
