@@ -1,4 +1,4 @@
-//! `tcp-bench segcost` (and `segcost-one` under callgrind) processes exactly the requested
+//! The segcost cases (timed by `cargo bench --bench micro`, counted by `segcost-one` under callgrind) process exactly the requested
 //! number of segments in every case, including counts that are not a multiple of a batch,
 //! and the stack answers as the case expects (an ACK per one or two in-order segments, dup ACKs for
 //! out-of-order ones (compressed as Linux does), one segment per write, nothing for a pure ACK, a few

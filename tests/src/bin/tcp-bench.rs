@@ -1,7 +1,7 @@
 //! `tcp-bench`: the project's measurements, printed as tables.
 //!
-//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [checksum] [bulk]
-//! [rr] [segcost] [sack]` (no argument: all with defaults, about 25 s on an idle machine, the
+//! `cargo run --release -p tcp-tests --bin tcp-bench -- [memory] [scale [N]] [bulk] [rr]
+//! [segcost] [sack]` (no argument: all with defaults, about 25 s on an idle machine, the
 //! million-connection scale run needs about 2.5 GiB). `sack` runs on the simulator's
 //! virtual time, so its numbers are exact and repeatable: goodput with bogus SACK blocks on
 //! every duplicate ACK next to clean ACKs, and transfers from a reneging receiver.
@@ -13,7 +13,10 @@
 //!
 //! Environment: `BULK_BYTES`, `BULK_ONLY=ours|smoltcp`, `BULK_MTU=1500` (one MTU),
 //! `RR_SCALE` (multiplies the round trips), `RR_ONLY=1x64` (one case: connections x message
-//! size), `SEGCOST_ITERATIONS`, `SACK_BYTES` (bytes per `sack` transfer, 8 MiB).
+//! size), `SACK_BYTES` (bytes per `sack` transfer, 8 MiB).
+//!
+//! The micro-benchmarks (the checksum, each segcost case alone) are timed with criterion:
+//! `cargo bench -p tcp-tests --bench micro` (`tests/benches/micro.rs`).
 
 use bytes::Bytes;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -321,46 +324,6 @@ fn scale(n: usize) {
     println!("  handle_timeout        {handle_ns:>10.1} ns per call with nothing due");
 }
 
-fn checksum() {
-    use tcp_core::wire::Checksum;
-    let data: Vec<u8> = (0..1500u32).map(|i| (i * 7) as u8).collect();
-    let iters = 2_000_000;
-    let t = WallClock::now();
-    let mut acc = 0u32;
-    for i in 0..iters {
-        let mut c = Checksum::new();
-        c.add_bytes(&data[..1500 - (i & 1)]);
-        acc = acc.wrapping_add(u32::from(c.finish()));
-    }
-    let ours = (iters * 1500) as f64 / t.elapsed().as_secs_f64() / 1e9;
-    let t = WallClock::now();
-    for i in 0..iters / 8 {
-        acc = acc.wrapping_add(u32::from(bytewise(&data[..1500 - (i & 1)])));
-    }
-    let simple = (iters / 8 * 1500) as f64 / t.elapsed().as_secs_f64() / 1e9;
-    println!(
-        "checksum over 1500-byte segments: ours {ours:.1} GB/s, byte-at-a-time reference {simple:.2} GB/s, ratio {:.1}x (acc {acc})",
-        ours / simple
-    );
-}
-
-/// RFC 1071 done the simple way, one byte at a time.
-fn bytewise(data: &[u8]) -> u16 {
-    let mut sum = 0u32;
-    for (i, &b) in data.iter().enumerate() {
-        sum += if i % 2 == 0 {
-            u32::from(b) << 8
-        } else {
-            u32::from(b)
-        };
-        sum = std::hint::black_box(sum);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// Bulk transfer in memory, one thread: the sender's and receiver's nodes (the same bulk
 /// applications for both stacks, data checked by the receiver, checksums computed and
 /// verified) joined directly, no delay, no loss; time moves only to the next timer.
@@ -505,34 +468,10 @@ fn rr() {
     );
 }
 
-/// Cost per segment of our stack, wall clock (`tests/src/bench/segcost.rs`).
+/// Cost per data segment in an in-memory bulk transfer, ours next to smoltcp (the cost of
+/// each segcost case alone: `cargo bench -p tcp-tests --bench micro`, and its instructions:
+/// `scripts/segcost-callgrind`).
 fn segcost() {
-    use tcp_tests::bench::segcost::{Case, run};
-    let n: u64 = std::env::var("SEGCOST_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300_000);
-    println!(
-        "cost per segment, ours, Endpoint layer (parse + checksum + lookup + TCB + encode of what it sends), \
-         {n} segments per case, 1448-byte payloads, timestamps on:"
-    );
-    println!(
-        "  {:<18} {:>8} {:>8}  what one iteration includes",
-        "case", "ns/seg", "out/seg"
-    );
-    for case in Case::ALL {
-        let r = run(case, n);
-        println!(
-            "  {:<18} {:>8.1} {:>8.2}  {}",
-            case.name(),
-            r.ns_per_segment(),
-            r.out as f64 / r.segments as f64,
-            case.describe()
-        );
-    }
-    println!(
-        "  (out/seg: segments the stack sent per iteration; instructions per segment: scripts/segcost-callgrind)"
-    );
     use tcp_tests::bench::segcost::bulk_split;
     use tcp_tests::sim::bulk::Stack;
     let bytes = 256u64 << 20;
@@ -562,9 +501,7 @@ fn segcost() {
 
 /// `segcost-one CASE N`: exactly N iterations of one case, no output (for callgrind).
 /// The benchmarks, in the order they run (whatever the order of the arguments).
-const BENCHMARKS: [&str; 7] = [
-    "memory", "scale", "checksum", "bulk", "rr", "segcost", "sack",
-];
+const BENCHMARKS: [&str; 6] = ["memory", "scale", "bulk", "rr", "segcost", "sack"];
 
 /// `tcp-bench`'s command line.
 #[derive(Parser, Debug)]
@@ -574,15 +511,19 @@ const BENCHMARKS: [&str; 7] = [
     args_conflicts_with_subcommands = true,
     after_help = "Benchmarks: memory (bytes per idle connection, half-open entry and TIME_WAIT \
 record, with the breakdown), scale [N] (N concurrent connections through one endpoint pair, \
-default 1000000, about 2.5 GiB), checksum (GB/s), bulk (in-memory bulk transfer next to \
-smoltcp), rr (request/response round trips next to smoltcp), segcost (ns per segment), sack \
+default 1000000, about 2.5 GiB), bulk (in-memory bulk transfer next to smoltcp), rr \
+(request/response round trips next to smoltcp), segcost (ns per data segment of each side in \
+a bulk transfer, next to smoltcp), sack \
 (goodput with bogus SACK blocks and from a reneging receiver, on the simulator).\n\n\
 Environment: BULK_BYTES, BULK_ONLY=ours|smoltcp, BULK_MTU=1500 (one MTU), RR_SCALE \
 (multiplies the round trips), RR_ONLY=1x64 (one case: connections x message size), \
-SEGCOST_ITERATIONS, SACK_BYTES (bytes per sack transfer, 8 MiB)."
+SACK_BYTES (bytes per sack transfer, 8 MiB).
+
+Micro-benchmarks (the checksum, each segcost case alone) are criterion benchmarks: \
+cargo bench -p tcp-tests --bench micro."
 )]
 struct Cli {
-    /// Benchmarks to run: memory, scale [N], checksum, bulk, rr, segcost, sack (none: all,
+    /// Benchmarks to run: memory, scale [N], bulk, rr, segcost, sack (none: all,
     /// with defaults, about 25 s on an idle machine).
     #[arg(value_name = "BENCHMARK")]
     benchmarks: Vec<String>,
@@ -665,9 +606,6 @@ fn main() {
     }
     if on("scale") {
         scale(scale_n);
-    }
-    if on("checksum") {
-        checksum();
     }
     if on("bulk") {
         bulk();
