@@ -286,9 +286,9 @@ fn acks_with_data_or_window_change_are_not_dupacks() {
     l.data(1, 1, 10);
     l.data(11, 1, 10);
     l.data(21, 1, 10);
-    l.peer_window += 1;
+    l.peer_window -= 1;
     l.ack(31, 1);
-    l.peer_window += 1;
+    l.peer_window -= 1;
     l.ack(31, 1);
     assert_eq!(l.c.stats().fast_retransmits, 0);
     assert!(!l.c.info().ca_state_recovery);

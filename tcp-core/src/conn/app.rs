@@ -353,13 +353,13 @@ impl Connection {
                 // discards it; RFC 9293 §3.10.4 allows queuing).
                 self.fin_queued = true;
                 if self.state == State::Established {
-                    self.state = State::FinWait1;
+                    self.enter(State::FinWait1);
                 }
                 Ok(())
             }
             State::CloseWait => {
                 self.fin_queued = true;
-                self.state = State::LastAck;
+                self.enter(State::LastAck);
                 Ok(())
             }
             State::FinWait1

@@ -286,7 +286,7 @@ impl Connection {
         self.push_event(Event::Readable);
         match self.state {
             State::SynRcvd | State::Established => {
-                self.state = State::CloseWait;
+                self.enter(State::CloseWait);
                 // The application will answer: ACKs ride on its reply.
                 self.ack.enter_pingpong();
             }
@@ -296,7 +296,7 @@ impl Connection {
                 if self.snd_una == self.fin_seq() + 1 {
                     self.enter_time_wait(now);
                 } else {
-                    self.state = State::Closing;
+                    self.enter(State::Closing);
                 }
             }
             State::FinWait2 => {

@@ -143,7 +143,7 @@ impl Connection {
             return;
         }
         // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
-        self.state = State::SynRcvd;
+        self.enter(State::SynRcvd);
         self.take_syn(now, seg);
         let accept = self.cfg.ecn != crate::config::EcnMode::Off;
         let bsd = self.cfg.segment_rules == crate::config::SegmentRules::Bsd;
@@ -745,7 +745,7 @@ impl Connection {
         let fin_acked = self.fin_queued && self.snd_una == self.fin_seq() + 1;
         match self.state {
             State::FinWait1 if fin_acked => {
-                self.state = State::FinWait2;
+                self.enter(State::FinWait2);
                 if self.orphaned {
                     if data_beyond {
                         // Linux's tcp_rcv_state_process: an orphan's new data is refused.
@@ -902,7 +902,7 @@ impl Connection {
     }
 
     pub(super) fn enter_time_wait(&mut self, now: Instant) {
-        self.state = State::TimeWait;
+        self.enter(State::TimeWait);
         self.stop_rtx();
         self.persist_at = None;
         self.state_deadline = Some(now + self.cfg.time_wait);

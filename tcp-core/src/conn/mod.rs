@@ -35,6 +35,7 @@ mod send_memory;
 mod sockopts;
 mod tcp_info;
 mod timers;
+mod transition;
 mod tso;
 mod write_queue;
 
@@ -628,6 +629,8 @@ impl Connection {
             hs.ts_offset,
         );
         c.passive = true;
+        // Born in SYN-RECEIVED, the state the endpoint's SYN queue (or the cookie) held.
+        c.state = State::SynRcvd;
         c.irs = hs.irs;
         c.rcv_nxt = hs.irs + 1;
         let opts = crate::wire::TcpOptions {
@@ -723,10 +726,10 @@ impl Connection {
         self.retrans_stamp = None;
         self.zwnd_backoff = 0;
         self.rto_reverts = 0;
-        self.state = State::Established;
+        self.enter(State::Established);
         if self.fin_queued {
             // shutdown() before the handshake completed queued a FIN: it can go now.
-            self.state = State::FinWait1;
+            self.enter(State::FinWait1);
         }
         self.push_event(Event::Connected);
         self.push_event(Event::Writable);
@@ -847,7 +850,7 @@ impl Connection {
         if self.state == State::Closed && self.events.contains_kind(Event::Closed) {
             return;
         }
-        self.state = State::Closed;
+        self.enter(State::Closed);
         self.rtx_at = None;
         self.persist_at = None;
         self.ack.on_ack_sent();
