@@ -80,7 +80,13 @@ impl Endpoint {
         h: ConnHandle,
         buf: &mut [u8],
     ) -> Result<usize, ReadError> {
-        self.on_conn(now, h, |c| c.read(now, buf))
+        let r = self.entry_mut(h)?.conn.read(now, buf);
+        // A read that took nothing changed nothing (`Connection::read` checks before it
+        // touches anything): no events, timers or segments to settle.
+        if matches!(r, Ok(n) if n > 0) {
+            self.after_conn(h.index, now);
+        }
+        r
     }
 
     /// Takes up to `max` received bytes without copying; `Ok(None)` is end-of-stream
@@ -91,7 +97,12 @@ impl Endpoint {
         h: ConnHandle,
         max: usize,
     ) -> Result<Option<Bytes>, ReadError> {
-        self.on_conn(now, h, |c| c.read_bytes(now, max))
+        let r = self.entry_mut(h)?.conn.read_bytes(now, max);
+        // As in `read`: nothing taken, nothing changed.
+        if matches!(r, Ok(Some(_))) {
+            self.after_conn(h.index, now);
+        }
+        r
     }
 
     /// Shuts down the sending direction: a FIN follows the buffered data (during the
