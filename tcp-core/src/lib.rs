@@ -113,7 +113,7 @@ pub use conn::{Connection, Handshake, Info, Segment, State, TcpInfo, WriteFlags}
 pub use endpoint::{
     ConnHandle, ConnectError, Endpoint, EndpointConfig, EndpointEvent, EndpointStats, FourTuple,
     HandleError, Incoming, IncomingHandle, InputError, ListenError, ListenOptions, ListenerHandle,
-    SockOption, Transmit,
+    RxOffload, SockOption, Transmit,
 };
 pub use error::{ConnError, ReadError, StateError, WriteError};
 pub use event::Event;

@@ -188,6 +188,29 @@ pub enum EndpointEvent {
     Incoming(IncomingHandle),
 }
 
+/// What the device that delivered a packet already did for it (receive offloads), for
+/// [`Endpoint::handle_packet_offloaded`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RxOffload {
+    /// The device verified the TCP checksum, or the packet never crossed a wire (a TUN
+    /// device's virtio-net header marks a packet of the local kernel with
+    /// `VIRTIO_NET_HDR_F_NEEDS_CSUM`, its checksum field holding only the pseudo-header
+    /// sum, or with `VIRTIO_NET_HDR_F_DATA_VALID`): the checksum is not verified again.
+    pub checksum_verified: bool,
+}
+
+impl RxOffload {
+    /// Nothing done by the device: the checksum is verified here.
+    pub const NONE: RxOffload = RxOffload {
+        checksum_verified: false,
+    };
+    /// The device verified the checksum.
+    pub const CHECKSUM_VERIFIED: RxOffload = RxOffload {
+        checksum_verified: true,
+    };
+}
+
 /// A segment to send, with its addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transmit {
@@ -351,6 +374,8 @@ pub struct Endpoint {
     cfg: Arc<Config>,
     /// The ECN codepoint of the packet being processed (RFC 3168).
     rx_ecn: crate::wire::IpEcn,
+    /// The receive offloads of the packet being processed.
+    rx_offload: RxOffload,
     ep: EndpointConfig,
     slots: Vec<Slot>,
     free: Vec<u32>,
@@ -380,6 +405,7 @@ impl Endpoint {
         Endpoint {
             cfg: Arc::new(config),
             rx_ecn: crate::wire::IpEcn::NotEct,
+            rx_offload: RxOffload::NONE,
             ep,
             slots: Vec::new(),
             free: Vec::new(),
@@ -611,6 +637,22 @@ impl Endpoint {
         self.handle_segment_ecn(now, ip.src(), ip.dst(), narrow(packet, range), ip.ecn())
     }
 
+    /// [`Endpoint::handle_packet`] for a packet the receiving device already did some of
+    /// the work for ([`RxOffload`]: its TCP checksum verified). The packet may also be a
+    /// receive-coalesced super-segment (GRO/LRO, up to 64 KiB of consecutive data in one
+    /// TCP header), which is processed as one segment.
+    pub fn handle_packet_offloaded(
+        &mut self,
+        now: Instant,
+        packet: Bytes,
+        offload: RxOffload,
+    ) -> Result<(), InputError> {
+        self.rx_offload = offload;
+        let r = self.handle_packet(now, packet);
+        self.rx_offload = RxOffload::NONE;
+        r
+    }
+
     /// An ICMP or ICMPv6 message (the packet's IP header and its body): an error about a
     /// segment of one of our connections goes to that connection
     /// ([`Connection::handle_icmp`]) or half-open entry; anything else is counted and
@@ -703,7 +745,12 @@ impl Endpoint {
         segment: Bytes,
     ) -> Result<(), InputError> {
         self.stats.segments_in += 1;
-        let (h, range) = match parse_tcp_segment(src, dst, &segment) {
+        let parsed = if self.rx_offload.checksum_verified {
+            crate::wire::parse_tcp_segment_offloaded(src, dst, &segment)
+        } else {
+            parse_tcp_segment(src, dst, &segment)
+        };
+        let (h, range) = match parsed {
             Ok(v) => v,
             Err(e) => {
                 self.stats.malformed += 1;

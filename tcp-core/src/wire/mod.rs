@@ -67,7 +67,10 @@ pub use options::{
     OptionLayout, SackBlock, SackBlocks, TcpOption, TcpOptions, TcpOptionsIter, Timestamps,
     options_iter,
 };
-pub use tcp::{TcpFlags, TcpHeader, emit_tcp_segment, parse_tcp_segment, raw_tcp_options};
+pub use tcp::{
+    TcpFlags, TcpHeader, emit_tcp_segment, parse_tcp_segment, parse_tcp_segment_offloaded,
+    raw_tcp_options,
+};
 
 /// IP protocol number of TCP (RFC 9293 §3.1; IANA protocol numbers).
 pub const IPPROTO_TCP: u8 = 6;
