@@ -294,7 +294,7 @@ impl Driver {
     fn note_arrival(&mut self, i: usize, packet: &[u8], frame: Frame) {
         let (src, dst, tcp): (IpAddr, IpAddr, &[u8]) = match frame {
             Frame::Segment { src, dst, .. } => (src, dst, packet),
-            Frame::Packet => match tcp_core::wire::parse_ip_packet(packet) {
+            Frame::Packet { .. } => match tcp_core::wire::parse_ip_packet(packet) {
                 Ok((ip, range)) if ip.protocol() == tcp_core::wire::IPPROTO_TCP => {
                     (ip.src(), ip.dst(), &packet[range])
                 }
@@ -323,7 +323,9 @@ impl Driver {
             Frame::Segment { src, dst, ecn } => {
                 self.endpoint.handle_segment_ecn(now, src, dst, packet, ecn)
             }
-            Frame::Packet => self.endpoint.handle_packet(now, packet),
+            Frame::Packet { offload } => {
+                self.endpoint.handle_packet_offloaded(now, packet, offload)
+            }
         };
         if r.is_err() {
             self.stats.packets_rejected += 1;

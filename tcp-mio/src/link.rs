@@ -8,7 +8,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use tcp_core::wire::IcmpError;
-use tcp_core::{FourTuple, IpEcn, Transmit};
+use tcp_core::{FourTuple, IpEcn, RxOffload, Transmit};
 
 /// What a received packet holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,7 +25,12 @@ pub enum Frame {
         ecn: IpEcn,
     },
     /// A whole IPv4 or IPv6 packet (a TUN link delivers these).
-    Packet,
+    Packet {
+        /// What the device already did for it (a TUN device with a virtio-net header
+        /// verifies checksums and may coalesce segments; see
+        /// [`tcp_core::Endpoint::handle_packet_offloaded`]).
+        offload: RxOffload,
+    },
 }
 
 /// One packet received by [`Link::recv`]: its first `len` bytes of the buffer, and what

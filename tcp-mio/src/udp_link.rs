@@ -648,7 +648,7 @@ mod tests {
             .iter()
             .map(|(_, f)| match *f {
                 Frame::Segment { ecn, .. } => ecn,
-                Frame::Packet => panic!("UDP delivers bare segments"),
+                Frame::Packet { .. } => panic!("UDP delivers bare segments"),
             })
             .collect();
         if cfg!(target_os = "linux") {

@@ -84,13 +84,32 @@ fn our_target(l: &TunNet) -> SocketAddr {
     SocketAddr::new(l.ours_v4.into(), PORT)
 }
 
-/// One measurement with our stack; returns the elapsed time.
+/// One measurement with our stack on a plain TUN device.
 fn ours(dir: Dir, size: u64) -> io::Result<Duration> {
+    ours_on(false, dir, size)
+}
+
+/// One measurement with our stack on a TUN device with the virtio-net header and the
+/// kernel's offloads (no checksum to verify, super-segments in).
+fn ours_offloaded(dir: Dir, size: u64) -> io::Result<Duration> {
+    ours_on(true, dir, size)
+}
+
+/// One measurement with our stack; returns the elapsed time.
+fn ours_on(offloaded: bool, dir: Dir, size: u64) -> io::Result<Duration> {
     let layout = layout();
     let mut config = tcp_tun::config_for_mtu(layout.mtu, false);
     config.send_buffer = BUF;
     config.recv_buffer = BUF;
-    let link = layout.create()?;
+    let link = if offloaded {
+        let link = layout.create_offloaded()?;
+        if std::env::var_os("TUN_BENCH_STATS").is_some() {
+            eprintln!("offloads: {:?}", link.offloads());
+        }
+        link
+    } else {
+        layout.create()?
+    };
     let stack = TunStack::with_config(link, config)?;
     let net = stack.net();
     let deadline = Instant::now() + LIMIT;
@@ -336,16 +355,19 @@ fn main() {
     println!("| stack | kernel → stack | stack → kernel |");
     println!("|---|---:|---:|");
     type Run = fn(Dir, u64) -> io::Result<Duration>;
-    let rows: [(&str, Run); 3] = [
+    let rows: [(&str, Run); 4] = [
         ("tcp-core (tcp-tun)", ours),
+        ("tcp-core (tcp-tun, virtio-net offloads)", ours_offloaded),
         ("smoltcp 0.14 (TunTapInterface)", smoltcp),
         ("Linux ↔ Linux over lo, MTU 1500 (reference)", linux),
     ];
+    let mut medians: Vec<(&str, [Option<f64>; 2])> = Vec::new();
     for (name, f) in rows {
         if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
             continue;
         }
         let mut cells = Vec::new();
+        let mut row = [None, None];
         for dir in [Dir::KernelToStack, Dir::StackToKernel] {
             let mut rates = Vec::new();
             for _ in 0..reps {
@@ -358,6 +380,9 @@ fn main() {
                 }
             }
             rates.sort_by(f64::total_cmp);
+            if rates.len() == reps {
+                row[cells.len()] = rates.get(rates.len() / 2).copied();
+            }
             cells.push(match rates.get(rates.len() / 2) {
                 Some(r) if rates.len() == reps => format!("{r:.0} Mbit/s"),
                 _ => {
@@ -367,6 +392,31 @@ fn main() {
             });
         }
         println!("| {name} | {} | {} |", cells[0], cells[1]);
+        medians.push((name, row));
+    }
+    // Ours next to smoltcp, as ratios of the medians above.
+    let find = |n: &str| {
+        medians
+            .iter()
+            .find(|(m, _)| m.starts_with(n))
+            .map(|(_, r)| *r)
+    };
+    if let Some(smol) = find("smoltcp") {
+        println!();
+        for (name, row) in &medians {
+            if !name.starts_with("tcp-core") {
+                continue;
+            }
+            let ratio = |d: usize| match (row[d], smol[d]) {
+                (Some(o), Some(s)) if s > 0.0 => format!("{:.2}", o / s),
+                _ => "n/a".to_string(),
+            };
+            println!(
+                "{name} / smoltcp: kernel → stack {}, stack → kernel {}",
+                ratio(0),
+                ratio(1)
+            );
+        }
     }
 }
 

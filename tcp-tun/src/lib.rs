@@ -7,6 +7,9 @@
 //!   stack, and counts and ignores everything else ([`TunStats`]).
 //! - [`mss_for_mtu`] / [`TunLink::config`]: the MSS derived from the device MTU (MTU − 40
 //!   for IPv4, MTU − 60 for IPv6).
+//! - [`vnet`]: TUN devices with the virtio-net header, so the kernel hands over its TCP
+//!   packets without checksums to verify and as super-segments of up to 64 KiB
+//!   ([`netns::TunNet::create_offloaded`], [`TunLink::new_vnet`]).
 //! - [`netns`]: a private network namespace ([`netns::unshare_net`]) with a TUN device and
 //!   documentation addresses in it ([`netns::TunNet`]).
 //! - [`impair::Impaired`]: seeded loss and reordering in both directions between the
@@ -28,9 +31,11 @@
 //! ```
 
 pub mod emu;
+pub mod gso;
 pub mod impair;
 pub mod link;
 pub mod netns;
+pub mod vnet;
 
 pub use link::{TunLink, TunStats, TunStatsSnapshot, config_for_mtu, mss_for_mtu};
 pub use tcp_mio;

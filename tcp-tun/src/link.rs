@@ -7,9 +7,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tcp_core::Transmit;
 use tcp_core::wire::{IPPROTO_TCP, IpHeader, emit_ip_tcp_packet_with, parse_ip_packet};
+use tcp_core::{RxOffload, Transmit};
 use tcp_mio::{Frame, Link, Received};
+
+use crate::vnet::VnetTun;
 
 /// IPv4 header plus TCP header without options.
 pub const IPV4_TCP_OVERHEAD: u32 = 40;
@@ -61,6 +63,12 @@ pub struct TunStats {
     /// Packets sent that were larger than the device MTU (the kernel may drop them; with an
     /// MTU-derived MSS this stays zero).
     pub oversize_out: AtomicU64,
+    /// Super-segments sent (TSO through the virtio-net header), each counted once in
+    /// `packets_out`.
+    pub gso_out: AtomicU64,
+    /// Super-segments received (the kernel's TSO or GRO), each counted once in
+    /// `packets_in`.
+    pub gso_in: AtomicU64,
 }
 
 /// A plain copy of [`TunStats`].
@@ -76,6 +84,8 @@ pub struct TunStatsSnapshot {
     pub malformed: u64,
     pub frame_errors: u64,
     pub oversize_out: u64,
+    pub gso_out: u64,
+    pub gso_in: u64,
 }
 
 impl TunStats {
@@ -92,6 +102,8 @@ impl TunStats {
             malformed: g(&self.malformed),
             frame_errors: g(&self.frame_errors),
             oversize_out: g(&self.oversize_out),
+            gso_out: g(&self.gso_out),
+            gso_in: g(&self.gso_in),
         }
     }
 }
@@ -114,11 +126,62 @@ fn bump(a: &AtomicU64, by: u64) {
 /// which the kernel routes into the device.
 #[derive(Debug)]
 pub struct TunLink {
-    iface: tun_tap::Iface,
+    device: Device,
     v4: Option<Ipv4Addr>,
     v6: Option<Ipv6Addr>,
     mtu: u32,
     stats: Arc<TunStats>,
+    /// Scratch for the joined payloads of a super-segment.
+    gso_payload: Vec<u8>,
+}
+
+/// The device under a [`TunLink`].
+#[derive(Debug)]
+enum Device {
+    /// Opened by `tun-tap`: whole packets, nothing offloaded.
+    Plain(tun_tap::Iface),
+    /// Opened with the virtio-net header: checksum offload and super-segments in.
+    Vnet(VnetTun),
+}
+
+impl Device {
+    fn name(&self) -> &str {
+        match self {
+            Device::Plain(i) => i.name(),
+            Device::Vnet(v) => v.name(),
+        }
+    }
+
+    fn fd(&self) -> i32 {
+        match self {
+            Device::Plain(i) => i.as_raw_fd(),
+            Device::Vnet(v) => v.as_raw_fd(),
+        }
+    }
+
+    fn send(&self, packet: &[u8]) -> io::Result<usize> {
+        match self {
+            Device::Plain(i) => i.send(packet),
+            Device::Vnet(v) => v.send(packet),
+        }
+    }
+
+    /// One packet into `buf`: its length, what the device did for it, and whether it is
+    /// a super-segment.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, RxOffload, bool)> {
+        match self {
+            Device::Plain(i) => Ok((i.recv(buf)?, RxOffload::NONE, false)),
+            Device::Vnet(v) => {
+                let (n, hdr) = v.recv(buf)?;
+                let offload = if hdr.checksum_verified() {
+                    RxOffload::CHECKSUM_VERIFIED
+                } else {
+                    RxOffload::NONE
+                };
+                Ok((n, offload, hdr.is_gso()))
+            }
+        }
+    }
 }
 
 impl TunLink {
@@ -128,7 +191,18 @@ impl TunLink {
     /// reads its MTU.
     pub fn new(iface: tun_tap::Iface, addrs: &[IpAddr]) -> io::Result<TunLink> {
         set_nonblocking(iface.as_raw_fd())?;
-        let mtu = crate::netns::get_mtu(iface.name())?;
+        Self::with_device(Device::Plain(iface), addrs)
+    }
+
+    /// Wraps a TUN device opened with the virtio-net header ([`VnetTun::open`]): the
+    /// kernel's packets arrive without checksums to verify and, with TSO, as
+    /// super-segments of up to 64 KiB ([`tcp_core::Endpoint::handle_packet_offloaded`]).
+    pub fn new_vnet(device: VnetTun, addrs: &[IpAddr]) -> io::Result<TunLink> {
+        Self::with_device(Device::Vnet(device), addrs)
+    }
+
+    fn with_device(device: Device, addrs: &[IpAddr]) -> io::Result<TunLink> {
+        let mtu = crate::netns::get_mtu(device.name())?;
         let v4 = addrs.iter().find_map(|a| match a {
             IpAddr::V4(a) => Some(*a),
             IpAddr::V6(_) => None,
@@ -138,11 +212,12 @@ impl TunLink {
             IpAddr::V4(_) => None,
         });
         Ok(TunLink {
-            iface,
+            device,
             v4,
             v6,
             mtu,
             stats: Arc::default(),
+            gso_payload: Vec::new(),
         })
     }
 
@@ -155,7 +230,15 @@ impl TunLink {
 
     /// The device's name.
     pub fn name(&self) -> &str {
-        self.iface.name()
+        self.device.name()
+    }
+
+    /// The offloads of the device (`None`: opened without the virtio-net header).
+    pub fn offloads(&self) -> Option<crate::vnet::Offloads> {
+        match &self.device {
+            Device::Plain(_) => None,
+            Device::Vnet(v) => Some(v.offloads()),
+        }
     }
 
     /// The device's MTU, read when the link was made.
@@ -165,7 +248,7 @@ impl TunLink {
 
     /// Re-reads the MTU (after `ip link set mtu`).
     pub fn refresh_mtu(&mut self) -> io::Result<u32> {
-        self.mtu = crate::netns::get_mtu(self.iface.name())?;
+        self.mtu = crate::netns::get_mtu(self.device.name())?;
         Ok(self.mtu)
     }
 
@@ -257,21 +340,50 @@ impl Link for TunLink {
         if n > self.mtu as usize {
             bump(&self.stats.oversize_out, 1);
         }
-        self.iface.send(&scratch[..n])?;
+        self.device.send(&scratch[..n])?;
         bump(&self.stats.packets_out, 1);
         bump(&self.stats.bytes_out, n as u64);
         Ok(())
     }
 
+    /// With TSO on a virtio-net device, a run of consecutive segments of one connection
+    /// goes out as one super-segment that the kernel finishes ([`crate::gso`]); otherwise
+    /// one by one.
+    fn send_batch(&mut self, ts: &[Transmit], scratch: &mut [u8]) -> io::Result<usize> {
+        let tso = matches!(&self.device, Device::Vnet(v) if v.offloads().tso());
+        let run = if tso { crate::gso::run_len(ts) } else { 1 };
+        if run < 2 {
+            return self.send(&ts[0], scratch).map(|()| 1);
+        }
+        let Device::Vnet(v) = &self.device else {
+            return self.send(&ts[0], scratch).map(|()| 1);
+        };
+        let (n, hdr) = match crate::gso::build(&ts[..run], &mut self.gso_payload, scratch) {
+            Ok(v) => v,
+            Err(e) => {
+                bump(&self.stats.frame_errors, 1);
+                return Err(e);
+            }
+        };
+        v.send_with(&hdr, &scratch[..n])?;
+        bump(&self.stats.packets_out, 1);
+        bump(&self.stats.bytes_out, n as u64);
+        bump(&self.stats.gso_out, 1);
+        Ok(run)
+    }
+
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         loop {
-            let len = self.iface.recv(buf)?;
+            let (len, offload, gso) = self.device.recv(buf)?;
             if self.accept(&buf[..len]) {
+                if gso {
+                    bump(&self.stats.gso_in, 1);
+                }
                 bump(&self.stats.packets_in, 1);
                 bump(&self.stats.bytes_in, len as u64);
                 return Ok(Received {
                     len,
-                    frame: Frame::Packet,
+                    frame: Frame::Packet { offload },
                     segment_size: None,
                 });
             }
@@ -293,7 +405,7 @@ impl mio::event::Source for TunLink {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        SourceFd(&self.iface.as_raw_fd()).register(registry, token, interests)
+        SourceFd(&self.device.fd()).register(registry, token, interests)
     }
 
     fn reregister(
@@ -302,11 +414,11 @@ impl mio::event::Source for TunLink {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        SourceFd(&self.iface.as_raw_fd()).reregister(registry, token, interests)
+        SourceFd(&self.device.fd()).reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        SourceFd(&self.iface.as_raw_fd()).deregister(registry)
+        SourceFd(&self.device.fd()).deregister(registry)
     }
 }
 

@@ -107,6 +107,20 @@ impl TunNet {
         TunLink::new(iface, &self.ours())
     }
 
+    /// [`TunNet::create`] with the virtio-net header and the kernel's offloads
+    /// ([`crate::vnet::VnetTun`]: no checksums to verify on the kernel's packets, TCP
+    /// super-segments of up to 64 KiB when the kernel accepts TSO).
+    pub fn create_offloaded(&self) -> io::Result<TunLink> {
+        let device = crate::vnet::VnetTun::open(&self.name).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create TUN device with offloads: {e}"),
+            )
+        })?;
+        self.configure(device.name())?;
+        TunLink::new_vnet(device, &self.ours())
+    }
+
     /// Configures an existing device `name` (made by another TUN user, e.g. smoltcp's
     /// `TunTapInterface`) as [`TunNet::create`] does: MTU, queue length, up, the kernel's
     /// addresses.

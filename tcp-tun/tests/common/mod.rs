@@ -23,6 +23,19 @@ pub fn setup(layout: &TunNet) -> TunStack {
         .unwrap_or_else(|e| panic!("cannot create a network namespace with a TUN device: {e}"))
 }
 
+/// Like [`setup`] on a device with the virtio-net header and the kernel's offloads
+/// ([`TunNet::create_offloaded`]).
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn setup_offloaded(layout: &TunNet) -> TunStack {
+    netns::unshare_net()
+        .and_then(|()| layout.create_offloaded())
+        .and_then(|link| {
+            let config = link.config();
+            TunStack::with_config(link, config)
+        })
+        .unwrap_or_else(|e| panic!("cannot create a namespace with an offloading TUN device: {e}"))
+}
+
 /// Like [`setup`] but returns the bare link (for tests that wrap it).
 pub fn setup_link(layout: &TunNet) -> tcp_tun::TunLink {
     netns::unshare_net()
