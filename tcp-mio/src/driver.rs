@@ -478,20 +478,28 @@ impl Driver {
     /// (call [`crate::UdpLink::add_peer`] before [`Driver::add_link`]); otherwise use
     /// [`Driver::connect_udp`].
     pub fn connect(&mut self, remote: SocketAddr) -> io::Result<ConnHandle> {
-        self.connect_inner(remote, None)
+        self.connect_inner(remote, None, None)
+    }
+
+    /// [`Driver::connect`] from local port `port` (for example one that steers the flow
+    /// to this driver's queue of a multi-queue device); `AddrInUse` if that 4-tuple is
+    /// taken.
+    pub fn connect_from_port(&mut self, remote: SocketAddr, port: u16) -> io::Result<ConnHandle> {
+        self.connect_inner(remote, None, Some(port))
     }
 
     /// Active open to TCP port `port` of the peer whose UDP socket is `peer_udp`: the
     /// connection's remote address is `(peer_udp.ip(), port)` and its segments go to
     /// `peer_udp`.
     pub fn connect_udp(&mut self, peer_udp: SocketAddr, port: u16) -> io::Result<ConnHandle> {
-        self.connect_inner(SocketAddr::new(peer_udp.ip(), port), Some(peer_udp))
+        self.connect_inner(SocketAddr::new(peer_udp.ip(), port), Some(peer_udp), None)
     }
 
     fn connect_inner(
         &mut self,
         remote: SocketAddr,
         next_hop: Option<SocketAddr>,
+        local_port: Option<u16>,
     ) -> io::Result<ConnHandle> {
         let (i, local_ip) = self
             .links
@@ -505,10 +513,13 @@ impl Driver {
                 )
             })?;
         let now = self.now();
-        let h = self
-            .endpoint
-            .connect(now, local_ip, remote)
-            .map_err(connect_err)?;
+        let h = match local_port {
+            Some(port) => self
+                .endpoint
+                .connect_from(now, SocketAddr::new(local_ip, port), remote),
+            None => self.endpoint.connect(now, local_ip, remote),
+        }
+        .map_err(connect_err)?;
         if let Ok(tuple) = self.endpoint.tuple(h) {
             if self.links.len() > 1 {
                 self.arrivals.insert(tuple, i);

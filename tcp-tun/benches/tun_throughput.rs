@@ -191,6 +191,70 @@ fn ours_on(offloaded: bool, dir: Dir, size: u64) -> io::Result<Duration> {
     }
 }
 
+/// Aggregate throughput of `flows` kernel clients sending `size` bytes each to our
+/// listener over a multi-queue offloading device with `workers` workers (one endpoint and
+/// loop per queue and thread); returns the elapsed time until every flow ended.
+fn ours_workers(workers: usize, flows: usize, size: u64) -> io::Result<Duration> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let layout = layout();
+    let links = layout.create_queues(workers)?;
+    let target = our_target(&layout);
+    let finished = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + LIMIT;
+    let handles: Vec<_> = links
+        .into_iter()
+        .map(|link| {
+            let finished = finished.clone();
+            thread::spawn(move || -> io::Result<()> {
+                let mut config = tcp_tun::config_for_mtu(layout.mtu, false);
+                config.send_buffer = BUF;
+                config.recv_buffer = BUF;
+                let stack = TunStack::with_config(link, config)?;
+                let net = stack.net();
+                let listener = net.listen_on(target, 64)?;
+                let mut conns = Vec::new();
+                while finished.load(Ordering::SeqCst) < flows {
+                    if Instant::now() > deadline {
+                        return Err(io::Error::new(ErrorKind::TimedOut, "ours: workers"));
+                    }
+                    net.poll(Some(Duration::from_millis(1)))?;
+                    while let Ok((s, _)) = listener.accept() {
+                        conns.push(Some(s));
+                    }
+                    for c in &mut conns {
+                        let Some(s) = c.as_ref() else { continue };
+                        loop {
+                            match s.read_bytes(1 << 20) {
+                                Ok(Some(_)) => {}
+                                Ok(None) => {
+                                    *c = None;
+                                    finished.fetch_add(1, Ordering::SeqCst);
+                                    break;
+                                }
+                                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                                Err(e) => return Err(e),
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let t0 = Instant::now();
+    let senders: Vec<_> = (0..flows)
+        .map(|_| thread::spawn(move || kernel_send(target, size)))
+        .collect();
+    for s in senders {
+        s.join().expect("kernel sender")?;
+    }
+    for h in handles {
+        h.join().expect("worker")?;
+    }
+    Ok(t0.elapsed())
+}
+
 /// One measurement with smoltcp; returns the elapsed time.
 fn smoltcp(dir: Dir, size: u64) -> io::Result<Duration> {
     let layout = layout();
@@ -393,6 +457,48 @@ fn main() {
         }
         println!("| {name} | {} | {} |", cells[0], cells[1]);
         medians.push((name, row));
+    }
+    // Multi-queue: 8 flows kernel → stack, one worker against two (one per core).
+    if only
+        .as_ref()
+        .is_none_or(|o| "multi-queue".contains(o.as_str()))
+    {
+        let flows = 8;
+        let per_flow = (size / flows as u64).max(1 << 20);
+        let mut agg = Vec::new();
+        for workers in [1usize, 2] {
+            let mut rates = Vec::new();
+            for _ in 0..reps {
+                let r = thread::spawn(move || {
+                    netns::unshare_net()?;
+                    ours_workers(workers, flows, per_flow)
+                })
+                .join()
+                .expect("measurement thread");
+                match r {
+                    Ok(dt) => {
+                        rates.push((per_flow * flows as u64) as f64 * 8.0 / dt.as_secs_f64() / 1e6)
+                    }
+                    Err(e) => {
+                        eprintln!("multi-queue, {workers} workers: {e}");
+                        break;
+                    }
+                }
+            }
+            rates.sort_by(f64::total_cmp);
+            agg.push(rates.get(rates.len() / 2).copied());
+        }
+        println!();
+        match (agg[0], agg[1]) {
+            (Some(one), Some(two)) => println!(
+                "multi-queue (virtio-net offloads), {flows} flows kernel → stack: 1 worker {one:.0} Mbit/s, 2 workers {two:.0} Mbit/s, ratio {:.2}",
+                two / one
+            ),
+            _ => {
+                assert!(!smoke, "multi-queue measurement failed");
+                println!("multi-queue: failed");
+            }
+        }
     }
     // Ours next to smoltcp, as ratios of the medians above.
     let find = |n: &str| {

@@ -35,6 +35,7 @@ pub mod gso;
 pub mod impair;
 pub mod link;
 pub mod netns;
+pub mod steering;
 pub mod vnet;
 
 pub use link::{TunLink, TunStats, TunStatsSnapshot, config_for_mtu, mss_for_mtu};
@@ -123,5 +124,45 @@ impl TunStack {
             h
         };
         Ok(self.net.stream(h))
+    }
+
+    /// [`TunStack::connect`] from a local port whose flow the port-based steering of a
+    /// multi-queue device ([`steering`]) delivers to queue `queue` of `queues`: the stack
+    /// on that queue must make this call, so every packet of the flow comes back to it.
+    pub fn connect_on_queue(
+        &self,
+        remote: SocketAddr,
+        queue: usize,
+        queues: usize,
+    ) -> io::Result<TcpStream> {
+        // Linux's default ephemeral range; the start varies with the time so successive
+        // calls try different ports first.
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as u16);
+        let mut last = io::Error::new(io::ErrorKind::AddrInUse, "no free port for this queue");
+        for attempt in 0..64u16 {
+            let Some(port) = steering::port_for_queue(
+                remote.port(),
+                queue,
+                queues,
+                (32_768, 61_000),
+                start.wrapping_add(attempt.wrapping_mul(7919)),
+            ) else {
+                break;
+            };
+            let r = {
+                let mut d = self.net.driver();
+                let r = d.connect_from_port(remote, port);
+                d.flush();
+                r
+            };
+            match r {
+                Ok(h) => return Ok(self.net.stream(h)),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
     }
 }

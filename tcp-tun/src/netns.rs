@@ -121,6 +121,32 @@ impl TunNet {
         TunLink::new_vnet(device, &self.ours())
     }
 
+    /// [`TunNet::create_offloaded`] with `queues` queues (`IFF_MULTI_QUEUE`): one link per
+    /// queue, each for its own worker thread with its own endpoint. With two queues or
+    /// more, the port-based flow steering of [`crate::steering`] decides which queue gets
+    /// a flow, for its whole life; a worker opening a connection uses
+    /// [`crate::TunStack::connect_on_queue`].
+    pub fn create_queues(&self, queues: usize) -> io::Result<Vec<TunLink>> {
+        let devices = crate::vnet::VnetTun::open_queues(&self.name, queues).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot create a multi-queue TUN device: {e}"),
+            )
+        })?;
+        if let Some(d) = devices.first() {
+            self.configure(d.name())?;
+            if devices.len() > 1 {
+                crate::steering::attach(std::os::fd::AsRawFd::as_raw_fd(d)).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot install the flow steering: {e}"))
+                })?;
+            }
+        }
+        devices
+            .into_iter()
+            .map(|d| TunLink::new_vnet(d, &self.ours()))
+            .collect()
+    }
+
     /// Configures an existing device `name` (made by another TUN user, e.g. smoltcp's
     /// `TunTapInterface`) as [`TunNet::create`] does: MTU, queue length, up, the kernel's
     /// addresses.

@@ -143,6 +143,23 @@ impl VnetTun {
     /// enables the most of checksum offload and TSO the kernel accepts. Needs
     /// `CAP_NET_ADMIN` in the current network namespace.
     pub fn open(name: &str) -> io::Result<VnetTun> {
+        Self::open_with(name, 0)
+    }
+
+    /// Opens `queues` queues of the multi-queue TUN device `name` (`IFF_MULTI_QUEUE`,
+    /// created with the first), each as [`VnetTun::open`] opens a device. The kernel
+    /// hands each flow's packets to the queue that last wrote packets of that flow (its
+    /// flow table, `tun_flow_update`), and a flow it has not seen yet to a queue chosen by
+    /// the flow's hash: a worker that owns a queue owns the flows that arrive on it, as
+    /// long as it writes their packets only through it.
+    pub fn open_queues(name: &str, queues: usize) -> io::Result<Vec<VnetTun>> {
+        let flag = libc::IFF_MULTI_QUEUE as libc::c_short;
+        (0..queues.max(1))
+            .map(|_| Self::open_with(name, flag))
+            .collect()
+    }
+
+    fn open_with(name: &str, extra_flags: libc::c_short) -> io::Result<VnetTun> {
         if name.len() >= libc::IFNAMSIZ || name.as_bytes().contains(&0) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -158,7 +175,8 @@ impl VnetTun {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let mut req = IfReqFlags {
             name: [0; libc::IFNAMSIZ],
-            flags: (libc::IFF_TUN | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short,
+            flags: (libc::IFF_TUN | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short
+                | extra_flags,
             _pad: [0; 22],
         };
         for (d, s) in req.name.iter_mut().zip(name.as_bytes()) {
