@@ -9,6 +9,7 @@ use tcp_core::{
     Config, Endpoint, EndpointConfig, EndpointEvent, Event, InputError, Instant, RxOffload,
     Transmit,
 };
+use tcp_tests::ep_pair::exchange_packets;
 use tcp_tests::sim::ours_node::encode_packet;
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
@@ -26,25 +27,6 @@ fn unsummed(t: &Transmit) -> Bytes {
     p[20 + 16] = 0;
     p[20 + 17] = 0;
     Bytes::from(p)
-}
-
-fn exchange(now: Instant, a: &mut Endpoint, b: &mut Endpoint) {
-    for _ in 0..100 {
-        let mut moved = false;
-        while let Some(t) = a.poll_transmit(now) {
-            b.handle_packet(now, Bytes::from(encode_packet(&t).expect("encodes")))
-                .expect("valid");
-            moved = true;
-        }
-        while let Some(t) = b.poll_transmit(now) {
-            a.handle_packet(now, Bytes::from(encode_packet(&t).expect("encodes")))
-                .expect("valid");
-            moved = true;
-        }
-        if !moved {
-            return;
-        }
-    }
 }
 
 #[test]
@@ -88,7 +70,7 @@ fn a_coalesced_super_segment_is_received_as_one() {
     let (mut a, mut b) = (endpoint(1), endpoint(2));
     let listener = b.listen(SocketAddr::new(B, 80), 4).expect("listen");
     let ha = a.connect(now, A, SocketAddr::new(B, 80)).expect("connect");
-    exchange(now, &mut a, &mut b);
+    exchange_packets(now, &mut a, &mut b);
     let hb = b.accept(listener).expect("listener").expect("accepted");
     while b.poll_event().is_some() {}
 

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use tcp_core::{Config, Endpoint, EndpointConfig, Instant};
+use tcp_tests::ep_pair::exchange_packets;
 use tcp_tests::sim::ours_node::encode_packet;
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
@@ -14,36 +15,13 @@ fn endpoint(secret: u8) -> Endpoint {
     Endpoint::new(Config::default(), EndpointConfig::with_secret([secret; 16]))
 }
 
-/// The next packet `from` sends, as a driver would hold it: an owned IP packet.
-fn next_packet(now: Instant, from: &mut Endpoint) -> Option<Bytes> {
-    let t = from.poll_transmit(now)?;
-    Some(Bytes::from(encode_packet(&t).expect("encodes")))
-}
-
-fn exchange(now: Instant, a: &mut Endpoint, b: &mut Endpoint) {
-    for _ in 0..100 {
-        let mut moved = false;
-        while let Some(p) = next_packet(now, a) {
-            b.handle_packet(now, p).expect("valid");
-            moved = true;
-        }
-        while let Some(p) = next_packet(now, b) {
-            a.handle_packet(now, p).expect("valid");
-            moved = true;
-        }
-        if !moved {
-            return;
-        }
-    }
-}
-
 #[test]
 fn written_bytes_reach_the_wire_and_received_packets_reach_the_reader_without_copies() {
     let now = Instant::from_millis(1);
     let (mut a, mut b) = (endpoint(1), endpoint(2));
     let listener = b.listen(SocketAddr::new(B, 80), 4).expect("listen");
     let ha = a.connect(now, A, SocketAddr::new(B, 80)).expect("connect");
-    exchange(now, &mut a, &mut b);
+    exchange_packets(now, &mut a, &mut b);
     let hb = b.accept(listener).expect("listener").expect("accepted");
     while a.poll_event().is_some() {}
     while b.poll_event().is_some() {}

@@ -409,3 +409,71 @@ pub fn kernel_tcp_info(s: &std::net::TcpStream) -> (u8, u8, u8) {
     let ws = info.tcpi_snd_rcv_wscale;
     (info.tcpi_options, ws & 0xf, ws >> 4)
 }
+
+/// A kernel client echoes `total` bytes through our listener on `stack` (port 7 of our
+/// address of the family); checks every byte and returns the link's counters.
+pub fn kernel_client_echo(
+    stack: &TunStack,
+    layout: &TunNet,
+    v6: bool,
+    total: u64,
+) -> tcp_tun::TunStatsSnapshot {
+    let addr = our_addr(layout, v6, 7);
+    let listener = stack.net().listen_on(addr, 16).unwrap();
+    let client = std::thread::spawn(move || {
+        let s = kernel_connect(addr)?;
+        kernel_flow(s, 11, total)
+    });
+    let mut echo = None;
+    pump(stack.net(), LIMIT, "echo", || {
+        if echo.is_none() {
+            echo = listener.accept().ok().map(|(s, _)| Echo::new(s));
+        }
+        if let Some(e) = echo.as_mut() {
+            e.step().expect("echo");
+        }
+        client.is_finished()
+    });
+    let flow: KernelFlow = client.join().unwrap().expect("kernel client");
+    let expected = expected_hash(11, total);
+    assert_eq!(flow.sent_hash, expected);
+    assert_eq!(flow.recv_len, total, "echoed length");
+    assert_eq!(flow.recv_hash, expected, "echoed bytes");
+    let st = stack.stats();
+    eprintln!("v6={v6} {st:?}");
+    st
+}
+
+/// Our client on `stack` and a kernel listener exchange `total` bytes each way at once;
+/// checks every byte and returns the link's counters.
+pub fn our_client_bulk(
+    stack: &TunStack,
+    layout: &TunNet,
+    v6: bool,
+    total: u64,
+) -> tcp_tun::TunStatsSnapshot {
+    let kaddr = kernel_addr(layout, v6, 5001);
+    let listener = std::net::TcpListener::bind(kaddr).unwrap();
+    let server = std::thread::spawn(move || {
+        let (s, _) = listener.accept()?;
+        kernel_flow(s, 22, total)
+    });
+    let stream = stack.connect(kaddr).unwrap();
+    let mut flow = Flow::new(stream, 33, total);
+    pump(stack.net(), LIMIT, "bulk both ways", || {
+        flow.step().expect("our flow") && server.is_finished()
+    });
+    let k = server.join().unwrap().expect("kernel server");
+    assert_eq!(k.recv_len, total, "kernel received length");
+    assert_eq!(
+        k.recv_hash,
+        expected_hash(33, total),
+        "kernel received bytes"
+    );
+    assert_eq!(flow.rx.len(), total, "we received length");
+    assert_eq!(flow.rx.finish(), k.sent_hash, "we received bytes");
+    assert_eq!(k.sent_hash, expected_hash(22, total));
+    let st = stack.stats();
+    eprintln!("v6={v6} {st:?}");
+    st
+}
