@@ -7,7 +7,7 @@
 //! output, or the last handle went). Nothing polls: between those it sleeps.
 
 use crate::link::{Dest, LinkIo};
-use crate::shared::Shared;
+use crate::shared::{DriverCounters, Shared};
 use bytes::{Bytes, BytesMut};
 use std::sync::Arc;
 
@@ -51,9 +51,13 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
                 break deadline;
             }
             for (packet, to) in out.drain(..) {
-                if let Err(e) = io.send(&packet, to).await {
-                    // Dropped: TCP retransmits it.
-                    tracing::trace!(error = %e, "send failed");
+                match io.send(&packet, to).await {
+                    Ok(()) => DriverCounters::bump(&shared.stats.packets_out, 1),
+                    Err(e) => {
+                        // Dropped: TCP retransmits it.
+                        DriverCounters::bump(&shared.stats.send_errors, 1);
+                        tracing::trace!(error = %e, "send failed");
+                    }
                 }
             }
         };
@@ -75,12 +79,14 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
             r = io.recv(&mut rx[..]) => match r {
                 Ok((n, from)) => receive(&shared, &io, &mut rx, n, from),
                 Err(e) => {
+                    DriverCounters::bump(&shared.stats.recv_errors, 1);
                     // ICMP port unreachable from an earlier datagram (ECONNREFUSED) and
                     // the like: the next receive goes on.
                     tracing::trace!(error = %e, "receive failed");
                 }
             },
             () = &mut sleep, if armed.is_some() => {
+                DriverCounters::bump(&shared.stats.timer_fires, 1);
                 let mut g = shared.lock();
                 let now = shared.now();
                 g.endpoint.handle_timeout(now);
@@ -89,6 +95,7 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
                 armed = None;
             }
         }
+        DriverCounters::bump(&shared.stats.wakeups, 1);
     }
     let mut g = shared.lock();
     g.driver_gone = true;
@@ -109,6 +116,7 @@ fn receive(
     let inner = &mut *g;
     let packet = rx.split_to(n).freeze();
     inner.link.input(&mut inner.endpoint, now, packet, from);
+    let mut count = 1;
     for _ in 1..RX_BATCH {
         if rx.len() < MAX_PACKET {
             *rx = BytesMut::zeroed(RX_CHUNK);
@@ -117,8 +125,10 @@ fn receive(
             Ok((n, from)) => {
                 let packet = rx.split_to(n).freeze();
                 inner.link.input(&mut inner.endpoint, now, packet, from);
+                count += 1;
             }
             Err(_) => break,
         }
     }
+    DriverCounters::bump(&shared.stats.packets_in, count);
 }

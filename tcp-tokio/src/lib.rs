@@ -51,6 +51,7 @@ mod stream;
 mod udp;
 
 pub use listener::{IncomingConnection, TcpListener};
+pub use shared::DriverStats;
 pub use stack::Stack;
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, TcpStream};
 pub use tcp_core;

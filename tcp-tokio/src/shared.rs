@@ -9,7 +9,7 @@
 use crate::link::LinkState;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use tcp_core::endpoint::{IncomingHandle, ListenerHandle};
@@ -27,6 +27,54 @@ pub(crate) struct Shared {
     pub(crate) stopping: AtomicBool,
     /// The core's time zero.
     origin: tokio::time::Instant,
+    /// The driver's counters.
+    pub(crate) stats: DriverCounters,
+}
+
+/// Counters the driver keeps (atomics: read without the lock).
+#[derive(Debug, Default)]
+pub(crate) struct DriverCounters {
+    pub(crate) wakeups: AtomicU64,
+    pub(crate) timer_fires: AtomicU64,
+    pub(crate) packets_in: AtomicU64,
+    pub(crate) packets_out: AtomicU64,
+    pub(crate) send_errors: AtomicU64,
+    pub(crate) recv_errors: AtomicU64,
+}
+
+/// Counters of a stack's driver task.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// Times the driver woke up (a packet, its timer or a handle's kick).
+    pub wakeups: u64,
+    /// Of them, for its timer.
+    pub timer_fires: u64,
+    /// Packets received from the link.
+    pub packets_in: u64,
+    /// Packets sent on the link.
+    pub packets_out: u64,
+    /// Sends that failed (the segment is dropped; TCP retransmits).
+    pub send_errors: u64,
+    /// Receives that failed (ignored).
+    pub recv_errors: u64,
+}
+
+impl DriverCounters {
+    pub(crate) fn bump(a: &AtomicU64, by: u64) {
+        a.fetch_add(by, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> DriverStats {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        DriverStats {
+            wakeups: g(&self.wakeups),
+            timer_fires: g(&self.timer_fires),
+            packets_in: g(&self.packets_in),
+            packets_out: g(&self.packets_out),
+            send_errors: g(&self.send_errors),
+            recv_errors: g(&self.recv_errors),
+        }
+    }
 }
 
 /// The wakers and the last news of one connection a handle owns.
@@ -99,6 +147,7 @@ impl Shared {
             driver: Notify::new(),
             stopping: AtomicBool::new(false),
             origin: tokio::time::Instant::now(),
+            stats: DriverCounters::default(),
         }
     }
 

@@ -102,6 +102,11 @@ impl Stack {
         }
     }
 
+    /// The driver task's counters.
+    pub fn driver_stats(&self) -> crate::DriverStats {
+        self.shared().stats.snapshot()
+    }
+
     /// The endpoint's counters.
     pub fn endpoint_stats(&self) -> EndpointStats {
         *self.shared().lock().endpoint.stats()

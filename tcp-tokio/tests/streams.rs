@@ -216,3 +216,43 @@ async fn nodelay_info_and_addresses() {
     assert_eq!(info.state, tcp_tokio::tcp_core::State::Established);
     assert!(c.tcp_info().is_ok());
 }
+
+#[tokio::test]
+async fn an_idle_connection_does_not_wake_the_driver() {
+    let server = stack();
+    let client = stack();
+    let listener = server.listen(on(&server, 23), 4).unwrap();
+    let mut c = bounded(
+        "connect",
+        client.connect_udp(server.udp_addr().unwrap(), 23),
+    )
+    .await
+    .unwrap();
+    let (mut s, _) = bounded("accept", listener.accept()).await.unwrap();
+    c.write_all(b"x").await.unwrap();
+    let mut b = [0u8; 1];
+    bounded("read", s.read_exact(&mut b)).await.unwrap();
+    // Let the delayed ACK go, then count the wake-ups of one idle second.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (c0, s0) = (client.driver_stats(), server.driver_stats());
+    let reader = tokio::spawn(async move {
+        // A reader waiting all along: it must sleep on its waker, not spin.
+        let mut b = [0u8; 1];
+        let r = tokio::time::timeout(Duration::from_secs(1), s.read(&mut b)).await;
+        assert!(r.is_err(), "read returned on an idle connection: {r:?}");
+        s
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _s = reader.await.unwrap();
+    let (c1, s1) = (client.driver_stats(), server.driver_stats());
+    assert!(
+        c1.wakeups - c0.wakeups <= 3 && s1.wakeups - s0.wakeups <= 3,
+        "idle wake-ups: client {} server {}",
+        c1.wakeups - c0.wakeups,
+        s1.wakeups - s0.wakeups
+    );
+    assert_eq!(
+        c1.packets_out, c0.packets_out,
+        "an idle client sent packets"
+    );
+}
