@@ -115,7 +115,7 @@ fn receive(
     let now = shared.now();
     let inner = &mut *g;
     let packet = rx.split_to(n).freeze();
-    inner.link.input(&mut inner.endpoint, now, packet, from);
+    inner.input(now, packet, from);
     let mut count = 1;
     for _ in 1..RX_BATCH {
         if rx.len() < MAX_PACKET {
@@ -124,7 +124,7 @@ fn receive(
         match io.try_recv(&mut rx[..]) {
             Ok((n, from)) => {
                 let packet = rx.split_to(n).freeze();
-                inner.link.input(&mut inner.endpoint, now, packet, from);
+                inner.input(now, packet, from);
                 count += 1;
             }
             Err(_) => break,

@@ -48,6 +48,8 @@ mod listener;
 mod shared;
 mod stack;
 mod stream;
+#[cfg(target_os = "linux")]
+mod tun;
 mod udp;
 
 pub use listener::{IncomingConnection, TcpListener};
@@ -55,4 +57,10 @@ pub use shared::DriverStats;
 pub use stack::Stack;
 pub use stream::{OwnedReadHalf, OwnedWriteHalf, TcpStream};
 pub use tcp_core;
+#[cfg(target_os = "linux")]
+pub use tcp_tun;
+#[cfg(target_os = "linux")]
+pub use tun::TunStats;
+#[cfg(target_os = "linux")]
+pub use tun_tap;
 pub use udp::UdpStats;

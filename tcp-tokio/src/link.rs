@@ -17,6 +17,9 @@ pub(crate) type Dest = Option<SocketAddr>;
 pub(crate) enum LinkState {
     /// One TCP segment per UDP datagram (tcp-mio's framing).
     Udp(UdpRoutes),
+    /// Whole IP packets through a TUN device.
+    #[cfg(target_os = "linux")]
+    Tun(crate::tun::TunAddrs),
 }
 
 /// A link's I/O object.
@@ -24,6 +27,9 @@ pub(crate) enum LinkState {
 pub(crate) enum LinkIo {
     /// A tokio UDP socket.
     Udp(Arc<tokio::net::UdpSocket>),
+    /// A TUN device.
+    #[cfg(target_os = "linux")]
+    Tun(Arc<crate::tun::TunIo>),
 }
 
 impl LinkState {
@@ -31,6 +37,8 @@ impl LinkState {
     pub(crate) fn local_ip(&self, remote: IpAddr) -> Option<IpAddr> {
         match self {
             LinkState::Udp(r) => r.local_ip(remote),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(t) => t.local_ip(remote),
         }
     }
 
@@ -38,6 +46,8 @@ impl LinkState {
     pub(crate) fn set_route(&mut self, tuple: FourTuple, next_hop: SocketAddr) {
         match self {
             LinkState::Udp(r) => r.set_route(tuple, next_hop),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(_) => {}
         }
     }
 
@@ -46,6 +56,8 @@ impl LinkState {
     pub(crate) fn frame(&mut self, t: &Transmit, buf: &mut BytesMut) -> Option<(Bytes, Dest)> {
         match self {
             LinkState::Udp(r) => r.frame(t, buf),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(tun) => tun.frame(t, buf),
         }
     }
 
@@ -59,6 +71,8 @@ impl LinkState {
     ) {
         match self {
             LinkState::Udp(r) => r.input(endpoint, now, packet, from),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(t) => t.input(endpoint, now, packet),
         }
     }
 }
@@ -68,6 +82,8 @@ impl LinkIo {
     pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Option<SocketAddr>)> {
         match self {
             LinkIo::Udp(s) => s.recv_from(buf).await.map(|(n, a)| (n, Some(a))),
+            #[cfg(target_os = "linux")]
+            LinkIo::Tun(t) => t.recv(buf).await.map(|n| (n, None)),
         }
     }
 
@@ -75,6 +91,8 @@ impl LinkIo {
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<(usize, Option<SocketAddr>)> {
         match self {
             LinkIo::Udp(s) => s.try_recv_from(buf).map(|(n, a)| (n, Some(a))),
+            #[cfg(target_os = "linux")]
+            LinkIo::Tun(t) => t.try_recv(buf).map(|n| (n, None)),
         }
     }
 
@@ -83,6 +101,8 @@ impl LinkIo {
         match (self, to) {
             (LinkIo::Udp(s), Some(to)) => s.send_to(packet, to).await.map(drop),
             (LinkIo::Udp(_), None) => Err(io::ErrorKind::HostUnreachable.into()),
+            #[cfg(target_os = "linux")]
+            (LinkIo::Tun(t), _) => t.send(packet).await,
         }
     }
 }

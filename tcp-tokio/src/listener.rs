@@ -16,12 +16,13 @@ use tcp_mio::error::handle_err;
 #[derive(Debug)]
 pub struct TcpListener {
     life: Arc<Life>,
-    h: ListenerHandle,
+    /// The core's listener; `None`: the transparent listener.
+    h: Option<ListenerHandle>,
     addr: SocketAddr,
 }
 
 impl TcpListener {
-    pub(crate) fn new(life: Arc<Life>, h: ListenerHandle, addr: SocketAddr) -> TcpListener {
+    pub(crate) fn new(life: Arc<Life>, h: Option<ListenerHandle>, addr: SocketAddr) -> TcpListener {
         TcpListener { life, h, addr }
     }
 
@@ -29,7 +30,8 @@ impl TcpListener {
         &self.life.shared
     }
 
-    /// The address it listens on.
+    /// The address it listens on (the unspecified address and port 0 for the transparent
+    /// listener).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
@@ -46,7 +48,13 @@ impl TcpListener {
             return Poll::Ready(Err(driver_gone()));
         }
         let inner = &mut *g;
-        match inner.endpoint.accept(self.h) {
+        let Some(lh) = self.h else {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the transparent listener only gives requests: use next_incoming",
+            )));
+        };
+        match inner.endpoint.accept(lh) {
             Ok(Some(ch)) => {
                 let peer = inner.endpoint.tuple(ch).map(|t| t.remote);
                 inner.conns.insert(
@@ -63,7 +71,7 @@ impl TcpListener {
                 Poll::Ready(peer.map(|p| (stream, p)).map_err(handle_err))
             }
             Ok(None) => {
-                if let Some(l) = inner.listeners.get_mut(&self.h) {
+                if let Some(l) = inner.listeners.get_mut(&lh) {
                     l.waker = Some(cx.waker().clone());
                 }
                 Poll::Pending
@@ -87,7 +95,11 @@ impl TcpListener {
             return Poll::Ready(Err(driver_gone()));
         }
         let inner = &mut *g;
-        let Some(l) = inner.listeners.get_mut(&self.h) else {
+        let slot = match self.h {
+            Some(h) => inner.listeners.get_mut(&h),
+            None => inner.catch_all.as_mut().map(|(l, _)| l),
+        };
+        let Some(l) = slot else {
             return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
         };
         while let Some(ih) = l.incoming.pop_front() {
@@ -110,8 +122,18 @@ impl Drop for TcpListener {
         {
             let mut g = shared.lock();
             let now = shared.now();
-            g.listeners.remove(&self.h);
-            let _ = g.endpoint.close_listener(now, self.h);
+            match self.h {
+                Some(h) => {
+                    g.listeners.remove(&h);
+                    let _ = g.endpoint.close_listener(now, h);
+                }
+                None => {
+                    g.catch_all = None;
+                    for (_, h) in std::mem::take(&mut g.auto) {
+                        let _ = g.endpoint.close_listener(now, h);
+                    }
+                }
+            }
             g.dispatch_events();
         }
         shared.kick();

@@ -118,6 +118,12 @@ pub(crate) struct Inner {
     pub(crate) link: LinkState,
     /// The driver ended (its link failed or it was stopped): nothing moves any more.
     pub(crate) driver_gone: bool,
+    /// The transparent listener ([`crate::Stack::listen_transparent`]): requests to any
+    /// address and port no other listener takes, and the backlog of the per-port
+    /// listeners made for it.
+    pub(crate) catch_all: Option<(ListenerSlot, usize)>,
+    /// The per-port decision-mode listeners made for the transparent listener.
+    pub(crate) auto: HashMap<SocketAddr, ListenerHandle>,
 }
 
 fn wake(w: &mut Option<Waker>) {
@@ -143,6 +149,8 @@ impl Shared {
                 listeners: HashMap::new(),
                 link,
                 driver_gone: false,
+                catch_all: None,
+                auto: HashMap::new(),
             }),
             driver: Notify::new(),
             stopping: AtomicBool::new(false),
@@ -242,7 +250,11 @@ impl Inner {
                 })
             })
             .map(|(h, _)| *h);
-        match found.and_then(|h| self.listeners.get_mut(&h)) {
+        let slot = match found {
+            Some(h) => self.listeners.get_mut(&h),
+            None => self.catch_all.as_mut().map(|(l, _)| l),
+        };
+        match slot {
             Some(l) => {
                 l.incoming.push_back(ih);
                 wake(&mut l.waker);
@@ -253,12 +265,48 @@ impl Inner {
         }
     }
 
+    /// Hands a received packet to the link and the endpoint. With a transparent listener,
+    /// a SYN to a port nobody listens on first gets a decision-mode listener on that port
+    /// (the core has no listener for every port).
+    pub(crate) fn input(
+        &mut self,
+        now: tcp_core::Instant,
+        packet: bytes::Bytes,
+        from: Option<SocketAddr>,
+    ) {
+        #[cfg(target_os = "linux")]
+        if let Some((_, backlog)) = &self.catch_all
+            && let Some(dst) = crate::tun::syn_destination(&packet)
+        {
+            let unspec: std::net::IpAddr = if dst.is_ipv4() {
+                std::net::Ipv4Addr::UNSPECIFIED.into()
+            } else {
+                std::net::Ipv6Addr::UNSPECIFIED.into()
+            };
+            let addr = SocketAddr::new(unspec, dst.port());
+            if !self.auto.contains_key(&addr) {
+                let opts = tcp_core::ListenOptions {
+                    backlog: *backlog,
+                    decide: true,
+                };
+                // Taken by the application's own listener: that one answers.
+                if let Ok(h) = self.endpoint.listen_with(addr, opts) {
+                    self.auto.insert(addr, h);
+                }
+            }
+        }
+        self.link.input(&mut self.endpoint, now, packet, from);
+    }
+
     /// The driver ended: every waiting task is woken to see it.
     pub(crate) fn wake_everyone(&mut self) {
         for c in self.conns.values_mut() {
             c.wake_all();
         }
         for l in self.listeners.values_mut() {
+            wake(&mut l.waker);
+        }
+        if let Some((l, _)) = &mut self.catch_all {
             wake(&mut l.waker);
         }
     }

@@ -8,7 +8,7 @@ use crate::stream::TcpStream;
 use crate::udp::{self, UdpRoutes, UdpStats};
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tcp_core::endpoint::ListenOptions;
 use tcp_core::{Config, Endpoint, EndpointConfig, EndpointStats};
@@ -150,7 +150,82 @@ impl Stack {
                 incoming: VecDeque::new(),
             },
         );
-        Ok(TcpListener::new(self.life.clone(), h, addr))
+        Ok(TcpListener::new(self.life.clone(), Some(h), addr))
+    }
+
+    /// A stack on a TUN device (opened without packet information, for example with
+    /// [`tcp_tun::netns::open_tun`]) whose own addresses are `addrs` (one per family is
+    /// used for active opens; packets to any of them are taken). `config.mss` should fit
+    /// the device's MTU ([`tcp_tun::mss_for_mtu`]). Must be called from within a tokio
+    /// runtime.
+    #[cfg(target_os = "linux")]
+    pub fn bind_tun(iface: tun_tap::Iface, addrs: &[IpAddr], config: Config) -> io::Result<Stack> {
+        Self::tun_inner(iface, addrs, false, config)
+    }
+
+    /// A stack on a TUN device that takes packets to *every* address, for a transparent
+    /// proxy: with [`Stack::listen_transparent`] each TCP flow routed into the device is
+    /// terminated here, whatever its destination. `addrs` are the addresses active opens
+    /// leave from (may be empty).
+    #[cfg(target_os = "linux")]
+    pub fn bind_tun_transparent(
+        iface: tun_tap::Iface,
+        addrs: &[IpAddr],
+        config: Config,
+    ) -> io::Result<Stack> {
+        Self::tun_inner(iface, addrs, true, config)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn tun_inner(
+        iface: tun_tap::Iface,
+        addrs: &[IpAddr],
+        transparent: bool,
+        config: Config,
+    ) -> io::Result<Stack> {
+        let io = crate::tun::TunIo::new(iface)?;
+        let link = LinkState::Tun(crate::tun::TunAddrs::new(addrs, transparent));
+        Self::start(
+            config,
+            EndpointConfig::default(),
+            link,
+            LinkIo::Tun(Arc::new(io)),
+        )
+    }
+
+    /// The TUN link's counters, for a stack on a TUN device.
+    #[cfg(target_os = "linux")]
+    pub fn tun_stats(&self) -> Option<crate::TunStats> {
+        match &self.shared().lock().link {
+            LinkState::Tun(t) => Some(t.stats),
+            _ => None,
+        }
+    }
+
+    /// The transparent listener: every connection request to any address and port that
+    /// no other listener takes, in decision mode ([`TcpListener::next_incoming`]; each
+    /// request's [`crate::IncomingConnection::local_addr`] is the destination the client
+    /// asked for). For stacks made with [`Stack::bind_tun_transparent`]; one per stack.
+    /// The core listens per port, so the stack adds a decision-mode listener on a port
+    /// the first time a SYN for it arrives (`backlog` each).
+    pub fn listen_transparent(&self, backlog: usize) -> io::Result<TcpListener> {
+        let mut g = self.shared().lock();
+        if g.catch_all.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                "the stack already has a transparent listener",
+            ));
+        }
+        let any = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
+        g.catch_all = Some((
+            ListenerSlot {
+                addr: any,
+                waker: None,
+                incoming: VecDeque::new(),
+            },
+            backlog,
+        ));
+        Ok(TcpListener::new(self.life.clone(), None, any))
     }
 
     /// Connects to TCP port `port` of the peer whose UDP socket is `peer_udp` (the
