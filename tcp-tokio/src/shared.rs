@@ -133,7 +133,8 @@ fn wake(w: &mut Option<Waker>) {
 }
 
 impl ConnSlot {
-    fn wake_all(&mut self) {
+    /// Wakes every task waiting on the connection.
+    pub(crate) fn wake_all(&mut self) {
         wake(&mut self.read);
         wake(&mut self.write);
         wake(&mut self.open);

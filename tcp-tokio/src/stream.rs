@@ -141,6 +141,24 @@ impl Conn {
         Poll::Pending
     }
 
+    /// Sends a RST; the handle goes stale, and tasks waiting on it wake to see that.
+    fn abort(&self) -> io::Result<()> {
+        self.shut.store(true, Ordering::Release);
+        let shared = self.shared();
+        let r = {
+            let mut g = shared.lock();
+            let now = shared.now();
+            let r = g.endpoint.abort(now, self.h);
+            if let Some(c) = g.conns.get_mut(&self.h) {
+                c.wake_all();
+            }
+            g.dispatch_events();
+            r
+        };
+        shared.kick();
+        r.map_err(handle_err)
+    }
+
     fn with_endpoint<R>(
         &self,
         f: impl FnOnce(&mut tcp_core::Endpoint, tcp_core::Instant) -> R,
@@ -240,11 +258,7 @@ impl TcpStream {
 
     /// Aborts the connection with a RST.
     pub fn abort(self) -> io::Result<()> {
-        let r = self
-            .conn
-            .with_endpoint(|ep, now| ep.abort(now, self.conn.h));
-        self.conn.shared().kick();
-        r.map_err(handle_err)
+        self.conn.abort()
     }
 
     /// Splits the stream into a read half and a write half that can move to different
@@ -327,6 +341,12 @@ impl OwnedReadHalf {
 }
 
 impl OwnedWriteHalf {
+    /// Aborts the whole connection with a RST (the read half's reads then fail), for
+    /// example to pass a reset on in a proxy.
+    pub fn abort(self) -> io::Result<()> {
+        self.conn.abort()
+    }
+
     /// The peer's address and port.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         peer_addr(&self.conn)

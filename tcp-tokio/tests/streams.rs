@@ -256,3 +256,30 @@ async fn an_idle_connection_does_not_wake_the_driver() {
         "an idle client sent packets"
     );
 }
+
+#[tokio::test]
+async fn aborting_the_write_half_resets_both_sides() {
+    let server = stack();
+    let client = stack();
+    let listener = server.listen(on(&server, 24), 4).unwrap();
+    let c = bounded(
+        "connect",
+        client.connect_udp(server.udp_addr().unwrap(), 24),
+    )
+    .await
+    .unwrap();
+    let (mut s, _) = bounded("accept", listener.accept()).await.unwrap();
+    let (mut r, w) = c.into_split();
+    // A reader already waiting when the write half aborts must wake up with an error.
+    let reader = tokio::spawn(async move {
+        let mut b = [0u8; 8];
+        r.read(&mut b).await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    w.abort().unwrap();
+    let local = bounded("local reader", reader).await.unwrap();
+    assert!(local.is_err(), "the read half read {local:?} after abort");
+    let mut b = [0u8; 8];
+    let err = bounded("peer read", s.read(&mut b)).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
+}
