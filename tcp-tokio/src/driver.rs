@@ -9,6 +9,7 @@
 use crate::link::{Dest, LinkIo};
 use crate::shared::{DriverCounters, Shared};
 use bytes::{Bytes, BytesMut};
+use std::io;
 use std::sync::Arc;
 
 /// Bytes reserved for one received packet.
@@ -20,6 +21,8 @@ const RX_CHUNK: usize = 1 << 20;
 const RX_BATCH: usize = 64;
 /// Transmits framed under one lock before they are sent.
 const TX_BATCH: usize = 64;
+/// Pause after a receive error that may persist.
+const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Runs the stack until the last handle is gone.
 pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
@@ -36,6 +39,11 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
                 let mut g = shared.lock();
                 let now = shared.now();
                 let inner = &mut *g;
+                // Timers that came due while packets kept the driver busy run here,
+                // whichever branch woke it.
+                if inner.endpoint.poll_timeout().is_some_and(|d| d <= now) {
+                    inner.endpoint.handle_timeout(now);
+                }
                 while out.len() < TX_BATCH {
                     let Some(t) = inner.endpoint.poll_transmit(now) else {
                         break;
@@ -73,25 +81,35 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
         if rx.len() < MAX_PACKET {
             rx = BytesMut::zeroed(RX_CHUNK);
         }
+        // Unbiased: neither a stream of packets nor a stream of kicks starves the other
+        // (and due timers run at the top of the loop whatever woke it).
         tokio::select! {
-            biased;
             () = shared.driver.notified() => {}
             r = io.recv(&mut rx[..]) => match r {
                 Ok((n, from)) => receive(&shared, &io, &mut rx, n, from),
                 Err(e) => {
                     DriverCounters::bump(&shared.stats.recv_errors, 1);
-                    // ICMP port unreachable from an earlier datagram (ECONNREFUSED) and
-                    // the like: the next receive goes on.
-                    tracing::trace!(error = %e, "receive failed");
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused
+                            | io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::Interrupted
+                            | io::ErrorKind::WouldBlock
+                    ) {
+                        // ICMP about an earlier datagram and the like: go on.
+                        tracing::trace!(error = %e, "receive failed");
+                    } else {
+                        // Something that may not go away (a device that vanished):
+                        // do not spin on it.
+                        tracing::warn!(error = %e, "receive failed");
+                        tokio::time::sleep(RECV_ERROR_PAUSE).await;
+                    }
                 }
             },
             () = &mut sleep, if armed.is_some() => {
                 DriverCounters::bump(&shared.stats.timer_fires, 1);
-                let mut g = shared.lock();
-                let now = shared.now();
-                g.endpoint.handle_timeout(now);
-                // The heap may still hold this deadline (a lazily superseded entry):
-                // re-arm from poll_timeout on the next turn in any case.
+                // The top of the loop runs the due timers; the deadline is re-read and
+                // re-armed after them (the heap may have kept a superseded entry).
                 armed = None;
             }
         }
