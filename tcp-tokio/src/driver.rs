@@ -21,6 +21,8 @@ const RX_CHUNK: usize = 1 << 20;
 const RX_BATCH: usize = 64;
 /// Transmits framed under one lock before they are sent.
 const TX_BATCH: usize = 64;
+/// Transmit buffer chunk the framed packets are cut from.
+const TX_CHUNK: usize = 1 << 20;
 /// Pause after a receive error that may persist.
 const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
@@ -48,6 +50,10 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
                     let Some(t) = inner.endpoint.poll_transmit(now) else {
                         break;
                     };
+                    if tx.capacity() < t.len() + 64 {
+                        // Packets are split off one shared chunk: one allocation for many.
+                        tx = BytesMut::with_capacity(TX_CHUNK.max(t.len() + 64));
+                    }
                     if let Some(p) = inner.link.frame(&t, &mut tx) {
                         out.push(p);
                     }
