@@ -13,6 +13,10 @@ use tcp_mio::error::handle_err;
 
 /// A listening socket of a [`crate::Stack`]. Dropping it stops listening (connections
 /// not yet accepted are reset).
+///
+/// One task at a time should wait in [`TcpListener::accept`] or
+/// [`TcpListener::next_incoming`]: the listener keeps one waker (the last task to wait).
+/// Hand accepted streams to other tasks instead.
 #[derive(Debug)]
 pub struct TcpListener {
     life: Arc<Life>,

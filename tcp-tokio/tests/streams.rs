@@ -283,3 +283,27 @@ async fn aborting_the_write_half_resets_both_sides() {
     let err = bounded("peer read", s.read(&mut b)).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset, "{err}");
 }
+
+#[tokio::test]
+async fn echo_over_ipv6_loopback() {
+    let Ok(server) = tcp_tokio::Stack::bind_udp("[::1]:0".parse().unwrap(), Default::default())
+    else {
+        // No IPv6 loopback on this machine: nothing to test (the IPv4 tests cover the rest).
+        eprintln!("no [::1]: skipped");
+        return;
+    };
+    let client =
+        tcp_tokio::Stack::bind_udp("[::1]:0".parse().unwrap(), Default::default()).unwrap();
+    let listener = server.listen(on(&server, 7), 4).unwrap();
+    let mut c = bounded("connect", client.connect_udp(server.udp_addr().unwrap(), 7))
+        .await
+        .unwrap();
+    assert!(c.local_addr().unwrap().is_ipv6());
+    let (mut s, _) = bounded("accept", listener.accept()).await.unwrap();
+    let data = pattern(6, 100_000);
+    c.write_all(&data).await.unwrap();
+    c.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    bounded("read", s.read_to_end(&mut got)).await.unwrap();
+    assert!(got == data, "bytes differ");
+}
