@@ -18,6 +18,10 @@ fn main() {
             kernel_client_to_our_listener,
         ),
         (
+            "kernel_client_to_our_listener_v6",
+            kernel_client_to_our_listener_v6,
+        ),
+        (
             "our_client_to_kernel_listener",
             our_client_to_kernel_listener,
         ),
@@ -27,9 +31,21 @@ fn main() {
 const LEN: usize = 2 << 20;
 
 fn kernel_client_to_our_listener() {
+    kernel_client(false);
+}
+
+fn kernel_client_to_our_listener_v6() {
+    kernel_client(true);
+}
+
+fn kernel_client(v6: bool) {
     let layout = TunNet::default();
     let iface = netns::enter(&layout);
-    let ours = SocketAddr::new(layout.ours_v4.into(), 80);
+    let ours = if v6 {
+        SocketAddr::new(layout.ours_v6.into(), 80)
+    } else {
+        SocketAddr::new(layout.ours_v4.into(), 80)
+    };
     netns::runtime().block_on(async move {
         let config = tcp_tokio::tcp_tun::config_for_mtu(layout.mtu, true);
         let stack = Stack::bind_tun(iface, &layout.ours(), config).unwrap();
@@ -51,7 +67,12 @@ fn kernel_client_to_our_listener() {
             reader.join().unwrap()
         });
         let (s, peer) = common::bounded("accept", listener.accept()).await.unwrap();
-        assert_eq!(peer.ip(), std::net::IpAddr::from(layout.kernel_v4));
+        let kernel_ip: std::net::IpAddr = if v6 {
+            layout.kernel_v6.unwrap().into()
+        } else {
+            layout.kernel_v4.into()
+        };
+        assert_eq!(peer.ip(), kernel_ip);
         let (mut r, mut w) = s.into_split();
         common::bounded("echo", tokio::io::copy(&mut r, &mut w))
             .await
