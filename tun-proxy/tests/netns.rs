@@ -18,10 +18,14 @@ const TUN: &str = "tp0";
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let tests: [(&str, fn()); 3] = [
+    let tests: [(&str, fn()); 4] = [
         (
             "client_reaches_server_through_proxy",
             client_reaches_server_through_proxy,
+        ),
+        (
+            "client_reaches_server_through_proxy_v6",
+            client_reaches_server_through_proxy_v6,
         ),
         (
             "refusing_destination_resets_client",
@@ -68,10 +72,44 @@ fn missing() -> Option<String> {
     .map(|e| format!("needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN), /dev/net/tun and `ip`: {e}"))
 }
 
-/// The proxy's side: this thread moves into namespace S with `DEST` local.
+/// `DEST`'s IPv6 counterpart.
+const DEST6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 5, 0, 0, 0, 0, 5));
+
+/// The proxy's side: this thread moves into namespace S with `DEST` and `DEST6` local.
 fn enter_server_namespace() {
     netns::unshare_net().unwrap();
     netns::ip(&["addr", "add", "198.51.100.5/32", "dev", "lo"]).unwrap();
+    netns::ip(&[
+        "-6",
+        "addr",
+        "add",
+        "2001:db8:5::5/128",
+        "dev",
+        "lo",
+        "nodad",
+    ])
+    .unwrap();
+    wait_local_v6("2001:db8:5::5");
+}
+
+/// Waits until the kernel has the local route of an IPv6 address it was just given (it
+/// installs it from a work queue; packets to it are dropped until then).
+fn wait_local_v6(addr: &str) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let out = std::process::Command::new("ip")
+            .args(["-6", "route", "show", "table", "local", addr])
+            .output()
+            .unwrap();
+        if !out.stdout.trim_ascii().is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{addr} never became local"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// Starts the client thread: it moves into a namespace of its own, makes the TUN device
@@ -92,6 +130,9 @@ fn spawn_client<T: Send + 'static>(
         netns::ip(&["link", "set", "dev", TUN, "mtu", "1500", "up"]).unwrap();
         netns::ip(&["addr", "add", "192.0.2.1/24", "dev", TUN]).unwrap();
         netns::ip(&["route", "add", "198.51.100.0/24", "dev", TUN]).unwrap();
+        netns::ip(&["-6", "addr", "add", "2001:db8::1/64", "dev", TUN, "nodad"]).unwrap();
+        netns::ip(&["-6", "route", "add", "2001:db8:5::/64", "dev", TUN]).unwrap();
+        wait_local_v6("2001:db8::1");
         dev_tx.send(iface).unwrap();
         go_rx.recv_timeout(LIMIT).unwrap();
         client()
@@ -150,10 +191,18 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 fn client_reaches_server_through_proxy() {
+    through_proxy(DEST);
+}
+
+fn client_reaches_server_through_proxy_v6() {
+    through_proxy(DEST6);
+}
+
+fn through_proxy(dest: IpAddr) {
     const LEN: usize = 3 << 20;
     enter_server_namespace();
-    // The server: echoes one connection, reversing nothing, then reports what it got.
-    let listener = std::net::TcpListener::bind(SocketAddr::new(DEST, 8080)).unwrap();
+    // The server: echoes one connection, then reports what it got.
+    let listener = std::net::TcpListener::bind(SocketAddr::new(dest, 8080)).unwrap();
     let server = std::thread::spawn(move || {
         let (mut s, peer) = listener.accept().unwrap();
         s.set_read_timeout(Some(LIMIT)).unwrap();
@@ -162,8 +211,8 @@ fn client_reaches_server_through_proxy() {
         s.write_all(&got).unwrap();
         (got.len(), peer)
     });
-    let (iface, go, client) = spawn_client(|| {
-        let mut s = TcpStream::connect_timeout(&SocketAddr::new(DEST, 8080), LIMIT).unwrap();
+    let (iface, go, client) = spawn_client(move || {
+        let mut s = TcpStream::connect_timeout(&SocketAddr::new(dest, 8080), LIMIT).unwrap();
         s.set_read_timeout(Some(LIMIT)).unwrap();
         let data = pattern(LEN);
         let mut w = s.try_clone().unwrap();
