@@ -1,0 +1,108 @@
+//! The packet links a stack runs over, split in two: the addressing ([`LinkState`], under
+//! the shared lock, used while transmits are framed and packets handed in) and the I/O
+//! object ([`LinkIo`], used by the driver task outside the lock).
+
+use crate::udp::UdpRoutes;
+use bytes::{Bytes, BytesMut};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tcp_core::{Endpoint, FourTuple, Instant, Transmit};
+
+/// Where a framed packet goes: a UDP peer, or into the device.
+pub(crate) type Dest = Option<SocketAddr>;
+
+/// A link's addressing.
+#[derive(Debug)]
+pub(crate) enum LinkState {
+    /// One TCP segment per UDP datagram (tcp-mio's framing).
+    Udp(UdpRoutes),
+    /// Whole IP packets through a TUN device.
+    #[cfg(target_os = "linux")]
+    Tun(crate::tun::TunAddrs),
+}
+
+/// A link's I/O object.
+#[derive(Debug, Clone)]
+pub(crate) enum LinkIo {
+    /// A tokio UDP socket.
+    Udp(Arc<tokio::net::UdpSocket>),
+    /// A TUN device.
+    #[cfg(target_os = "linux")]
+    Tun(Arc<crate::tun::TunIo>),
+}
+
+impl LinkState {
+    /// The local IP connections towards `remote` use.
+    pub(crate) fn local_ip(&self, remote: IpAddr) -> Option<IpAddr> {
+        match self {
+            LinkState::Udp(r) => r.local_ip(remote),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(t) => t.local_ip(remote),
+        }
+    }
+
+    /// Records that `tuple`'s segments go to `next_hop` (UDP; the TUN link needs none).
+    pub(crate) fn set_route(&mut self, tuple: FourTuple, next_hop: SocketAddr) {
+        match self {
+            LinkState::Udp(r) => r.set_route(tuple, next_hop),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(_) => {}
+        }
+    }
+
+    /// Frames `t` into `buf` and splits it off; `None` when it cannot go anywhere (no
+    /// route, a framing error: TCP retransmits).
+    pub(crate) fn frame(&mut self, t: &Transmit, buf: &mut BytesMut) -> Option<(Bytes, Dest)> {
+        match self {
+            LinkState::Udp(r) => r.frame(t, buf),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(tun) => tun.frame(t, buf),
+        }
+    }
+
+    /// Hands a received packet (from `from`, for UDP) to the endpoint.
+    pub(crate) fn input(
+        &mut self,
+        endpoint: &mut Endpoint,
+        now: Instant,
+        packet: Bytes,
+        from: Option<SocketAddr>,
+    ) {
+        match self {
+            LinkState::Udp(r) => r.input(endpoint, now, packet, from),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(t) => t.input(endpoint, now, packet),
+        }
+    }
+}
+
+impl LinkIo {
+    /// Waits for one packet (cancel-safe).
+    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Option<SocketAddr>)> {
+        match self {
+            LinkIo::Udp(s) => s.recv_from(buf).await.map(|(n, a)| (n, Some(a))),
+            #[cfg(target_os = "linux")]
+            LinkIo::Tun(t) => t.recv(buf).await.map(|n| (n, None)),
+        }
+    }
+
+    /// One packet if one is waiting, else `WouldBlock`.
+    pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<(usize, Option<SocketAddr>)> {
+        match self {
+            LinkIo::Udp(s) => s.try_recv_from(buf).map(|(n, a)| (n, Some(a))),
+            #[cfg(target_os = "linux")]
+            LinkIo::Tun(t) => t.try_recv(buf).map(|n| (n, None)),
+        }
+    }
+
+    /// Sends one framed packet.
+    pub(crate) async fn send(&self, packet: &[u8], to: Dest) -> io::Result<()> {
+        match (self, to) {
+            (LinkIo::Udp(s), Some(to)) => s.send_to(packet, to).await.map(drop),
+            (LinkIo::Udp(_), None) => Err(io::ErrorKind::HostUnreachable.into()),
+            #[cfg(target_os = "linux")]
+            (LinkIo::Tun(t), _) => t.send(packet).await,
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! `tun-proxy`: a transparent TCP proxy on a TUN device.
+//!
+//! Every TCP flow routed into the device is terminated by `tcp-core` (through
+//! [`tcp_tokio`]'s transparent TUN stack), whatever its destination address and port.
+//! For each connection request the proxy first dials the original destination with a
+//! kernel `tokio::net::TcpStream`; only when that succeeds does the client's handshake
+//! complete (the SYN-ACK goes out), otherwise the client gets a RST (its `connect` fails
+//! with "connection refused"). The two connections are then spliced, half-closes and
+//! resets from the destination passed on.
+//!
+//! Only TCP: UDP, ICMP echo and every other protocol arriving on the device are ignored
+//! (counted in [`tcp_tokio::TunStats::ignored`]).
+//!
+//! The proxy's own connections to the destinations must not be routed back into the
+//! device: run the clients in another network namespace than the proxy (move the device
+//! there, as `tun-proxy --netns` does) or use policy routing.
+
+mod flow;
+pub mod stats;
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+use tcp_tokio::Stack;
+
+pub use stats::{Stats, Totals};
+
+/// How the proxy behaves.
+#[derive(Clone, Debug)]
+pub struct ProxyConfig {
+    /// Connection requests waiting per destination port (the listeners' backlog).
+    pub backlog: usize,
+    /// How long dialling a destination may take before the client is refused.
+    pub connect_timeout: Duration,
+    /// Log per-flow and total throughput this often; `None`: no reports.
+    pub stats_interval: Option<Duration>,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            backlog: 128,
+            connect_timeout: Duration::from_secs(5),
+            stats_interval: None,
+        }
+    }
+}
+
+/// Runs the proxy on `stack` (made with [`Stack::bind_tun_transparent`]) until
+/// `shutdown` completes; `stats` collects the counters (read them while it runs). On
+/// shutdown it stops taking new flows, closes the open ones (FIN both ways) and returns
+/// the totals.
+pub async fn run(
+    stack: &Stack,
+    config: &ProxyConfig,
+    stats: Arc<Stats>,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<Totals> {
+    let listener = stack.listen_transparent(config.backlog)?;
+    let mut flows = tokio::task::JoinSet::new();
+    let reporter = config
+        .stats_interval
+        .map(|every| tokio::spawn(stats.clone().report(every)));
+    tokio::pin!(shutdown);
+    let result = loop {
+        tokio::select! {
+            () = &mut shutdown => break Ok(()),
+            inc = listener.next_incoming() => match inc {
+                Ok(inc) => {
+                    tracing::debug!(src = %inc.peer_addr(), dst = %inc.local_addr(), "request");
+                    flows.spawn(flow::handle(inc, config.connect_timeout, stats.clone()));
+                }
+                Err(e) => break Err(e),
+            },
+            Some(done) = flows.join_next(), if !flows.is_empty() => {
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "flow task failed");
+                }
+            }
+        }
+    };
+    drop(listener);
+    let active = stats.totals().active;
+    if active > 0 {
+        tracing::info!(active, "closing the open flows");
+    }
+    // Dropping each flow's task drops its streams: both sides get a FIN.
+    flows.shutdown().await;
+    if let Some(r) = reporter {
+        r.abort();
+    }
+    result.map(|()| stats.totals())
+}
