@@ -97,8 +97,6 @@ pub(crate) struct ConnSlot {
 /// A listener's waiting task and, in decision mode, its pending requests.
 #[derive(Debug)]
 pub(crate) struct ListenerSlot {
-    /// The address it listens on.
-    pub(crate) addr: SocketAddr,
     /// The task waiting in `accept` or `next_incoming`.
     pub(crate) waker: Option<Waker>,
     /// Connection requests awaiting a decision (bounded by the core's SYN-queue limit).
@@ -226,31 +224,31 @@ impl Inner {
                     }
                 }
                 EndpointEvent::Incoming(ih) => self.route_incoming(ih),
+                EndpointEvent::IncomingGone(ih) => {
+                    // The peer reset it, or it expired: no listener hands it out any more.
+                    let queues = self
+                        .listeners
+                        .values_mut()
+                        .chain(self.catch_all.as_mut().map(|(l, _)| l));
+                    for l in queues {
+                        l.incoming.retain(|h| *h != ih);
+                    }
+                }
                 _ => {}
             }
         }
     }
 
-    /// Hands a connection request to the listener it came through. The core's event
-    /// does not name the listener: it is found as the core finds it, by the exact
-    /// address first, then by the unspecified address of the port.
+    /// Hands a connection request to the listener it came through (a listener made by the
+    /// transparent mode's catch-all goes to the catch-all).
     fn route_incoming(&mut self, ih: IncomingHandle) {
         let Ok(inc) = self.endpoint.incoming(ih) else {
             return;
         };
-        let local = inc.local;
         let found = self
             .listeners
-            .iter()
-            .find(|(_, l)| l.addr == local)
-            .or_else(|| {
-                self.listeners.iter().find(|(_, l)| {
-                    l.addr.port() == local.port()
-                        && l.addr.ip().is_unspecified()
-                        && l.addr.is_ipv4() == local.is_ipv4()
-                })
-            })
-            .map(|(h, _)| *h);
+            .contains_key(&inc.listener)
+            .then_some(inc.listener);
         let slot = match found {
             Some(h) => self.listeners.get_mut(&h),
             None => self.catch_all.as_mut().map(|(l, _)| l),

@@ -145,7 +145,6 @@ impl Stack {
         g.listeners.insert(
             h,
             ListenerSlot {
-                addr,
                 waker: None,
                 incoming: VecDeque::new(),
             },
@@ -219,7 +218,6 @@ impl Stack {
         let any = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
         g.catch_all = Some((
             ListenerSlot {
-                addr: any,
                 waker: None,
                 incoming: VecDeque::new(),
             },

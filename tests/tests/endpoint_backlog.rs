@@ -1,9 +1,10 @@
 //! Listen backlog: SYN queue and accept queue behave like Linux's (issue: N SYNs against a
 //! backlog of k with accept not called, with and without SYN cookies).
 
+use bytes::Bytes;
 use std::net::SocketAddr;
 use tcp_core::endpoint::{EndpointEvent, SynCookies};
-use tcp_core::wire::TcpFlags;
+use tcp_core::wire::{TcpFlags, TcpHeader, emit_tcp_segment};
 use tcp_core::{Config, Duration, EndpointConfig, State};
 use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP, Side};
 
@@ -216,7 +217,7 @@ fn incoming_decision_mode_lets_the_embedder_accept_refuse_or_ignore() {
         backlog: 8,
         decide: true,
     };
-    p.server.listen_with(server_addr(), opts).expect("listen");
+    let listener = p.server.listen_with(server_addr(), opts).expect("listen");
     let now = p.now;
     let a = p
         .client
@@ -246,6 +247,7 @@ fn incoming_decision_mode_lets_the_embedder_accept_refuse_or_ignore() {
         "no SYN-ACK before a decision"
     );
     let info = p.server.incoming(incoming[0]).expect("pending");
+    assert_eq!(info.listener, listener, "the request names its listener");
     assert_eq!(info.remote.ip(), CLIENT_IP);
     assert_eq!(info.mss, Some(1460));
     // "Dial upstream first", then decide.
@@ -285,4 +287,81 @@ fn incoming_decision_mode_lets_the_embedder_accept_refuse_or_ignore() {
         .filter(|e| matches!(e, EndpointEvent::Incoming(_)))
         .count();
     assert_eq!(again, 4);
+    // None of those ended on its own.
+    assert!(
+        !p.server_events
+            .iter()
+            .any(|e| matches!(e, EndpointEvent::IncomingGone(_)))
+    );
+}
+
+#[test]
+fn a_pending_request_that_the_peer_resets_or_nobody_decides_is_reported_gone() {
+    let mut p = EpPair::default_pair(Duration::from_millis(5));
+    let opts = tcp_core::endpoint::ListenOptions {
+        backlog: 8,
+        decide: true,
+    };
+    p.server.listen_with(server_addr(), opts).expect("listen");
+    let now = p.now;
+    for _ in 0..2 {
+        p.client
+            .connect(now, CLIENT_IP, server_addr())
+            .expect("connect");
+    }
+    p.run_for(Duration::from_millis(20));
+    let incoming: Vec<_> = p
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            EndpointEvent::Incoming(h) => Some(*h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(incoming.len(), 2);
+    // The first client gives up: its RST (sequence number just after its SYN's) cancels
+    // the request.
+    let port = p
+        .server
+        .incoming(incoming[0])
+        .expect("pending")
+        .remote
+        .port();
+    let syn = p
+        .trace
+        .iter()
+        .find(|s| s.from == Side::Client && s.header.src_port == port)
+        .expect("the SYN")
+        .header;
+    let rst = TcpHeader {
+        src_port: port,
+        dst_port: 80,
+        seq: syn.seq + 1,
+        flags: TcpFlags::RST,
+        ..TcpHeader::default()
+    };
+    let mut buf = vec![0u8; 20];
+    let n = emit_tcp_segment(&rst, &[], CLIENT_IP, SERVER_IP, &mut buf).expect("emit");
+    let now = p.now;
+    p.server
+        .handle_segment(now, CLIENT_IP, SERVER_IP, Bytes::copy_from_slice(&buf[..n]))
+        .expect("valid");
+    p.run_for(Duration::from_millis(20));
+    let gone = |p: &EpPair| -> Vec<_> {
+        p.server_events
+            .iter()
+            .filter_map(|e| match e {
+                EndpointEvent::IncomingGone(h) => Some(*h),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(gone(&p), vec![incoming[0]]);
+    assert!(p.server.incoming(incoming[0]).is_err());
+    assert!(p.server.incoming(incoming[1]).is_ok());
+    // Nobody decides about the second one: it expires (its retransmitted SYNs are the
+    // same request, not new ones).
+    p.run_for(Duration::from_secs(80));
+    assert!(gone(&p).contains(&incoming[1]), "{:?}", gone(&p));
+    assert!(p.server.incoming(incoming[1]).is_err());
 }

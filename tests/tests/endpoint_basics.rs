@@ -303,3 +303,29 @@ fn thousands_of_concurrent_connections_each_carry_their_own_data_byte_exact() {
         .count();
     assert_eq!(readable, n);
 }
+
+#[test]
+fn has_transmit_is_false_only_when_poll_transmit_has_nothing() {
+    let mut p = EpPair::default_pair(Duration::from_millis(1));
+    p.server.listen(server_addr(), 4).expect("listen");
+    assert!(
+        !p.client.has_transmit(),
+        "a new endpoint has nothing to send"
+    );
+    let now = p.now;
+    let h = p
+        .client
+        .connect(now, CLIENT_IP, server_addr())
+        .expect("connect");
+    assert!(p.client.has_transmit(), "the SYN is queued");
+    p.run_for(Duration::from_millis(10));
+    assert!(!p.client.has_transmit() && !p.server.has_transmit());
+    assert!(p.client.poll_transmit(p.now).is_none());
+    // A read that finds nothing queues nothing; a write queues data.
+    let mut buf = [0u8; 8];
+    assert!(p.client.read(p.now, h, &mut buf).is_err());
+    assert!(!p.client.has_transmit());
+    p.client.write(p.now, h, b"x").expect("write");
+    assert!(p.client.has_transmit());
+    assert!(p.client.poll_transmit(p.now).is_some());
+}

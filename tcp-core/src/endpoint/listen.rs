@@ -44,6 +44,8 @@ pub struct ListenOptions {
 /// A connection request in decision mode: what the SYN said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Incoming {
+    /// The listener the request came to.
+    pub listener: ListenerHandle,
     /// Our address and port.
     pub local: SocketAddr,
     /// The requester.
@@ -660,6 +662,7 @@ impl Endpoint {
         let p = self.incoming_entry(h)?;
         let o = p.syn.options;
         Ok(Incoming {
+            listener: p.listener,
             local: p.tuple.local,
             remote: p.tuple.remote,
             mss: o.mss,
@@ -716,6 +719,18 @@ impl Endpoint {
         let tuple = self.incoming_entry(h)?.tuple;
         self.remove_incoming(h.index, tuple);
         Ok(())
+    }
+
+    /// A pending request ends without the embedder's decision (the peer reset it, or it
+    /// waited too long): reported as [`EndpointEvent::IncomingGone`].
+    pub(super) fn cancel_incoming(&mut self, i: u32, tuple: FourTuple) {
+        let generation = self.slots.get(i as usize).map_or(0, |s| s.generation);
+        self.remove_incoming(i, tuple);
+        self.events
+            .push_back(EndpointEvent::IncomingGone(IncomingHandle {
+                index: i,
+                generation,
+            }));
     }
 
     pub(super) fn remove_incoming(&mut self, i: u32, tuple: FourTuple) {

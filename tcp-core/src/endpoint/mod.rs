@@ -186,6 +186,9 @@ pub enum EndpointEvent {
     Acceptable(ListenerHandle),
     /// A new connection request awaits a decision (listeners in decision mode).
     Incoming(IncomingHandle),
+    /// A request reported by [`EndpointEvent::Incoming`] ended before a decision: the
+    /// peer reset it, or nobody decided within 75 s. Its handle is stale.
+    IncomingGone(IncomingHandle),
 }
 
 /// What the device that delivered a packet already did for it (receive offloads), for
@@ -804,7 +807,7 @@ impl Endpoint {
                 // A retransmitted SYN while the embedder decides: nothing to do. Anything
                 // else (a RST) cancels the pending request.
                 if h.flags.contains(crate::wire::TcpFlags::RST) {
-                    self.remove_incoming(i, tuple);
+                    self.cancel_incoming(i, tuple);
                 }
             }
             SlotKind::TimeWait(_) => self.time_wait_segment(now, i, tuple, h, payload),
@@ -1023,7 +1026,7 @@ impl Endpoint {
                 SlotKind::Incoming(p) => {
                     if p.expires <= now {
                         let tuple = p.tuple;
-                        self.remove_incoming(i, tuple);
+                        self.cancel_incoming(i, tuple);
                     } else {
                         self.schedule(i);
                     }
@@ -1076,6 +1079,14 @@ impl Endpoint {
             }
         }
         None
+    }
+
+    /// Whether [`Endpoint::poll_transmit`] may have a segment to give: `false` means it
+    /// certainly has none (an adapter need not wake its driver for output); `true` means
+    /// a connection or a control segment is queued, though polling may find nothing due
+    /// (a paced segment, a delayed ACK).
+    pub fn has_transmit(&self) -> bool {
+        !self.control.is_empty() || !self.dirty.is_empty()
     }
 
     /// The next application event: listener events first, then each connection's events
