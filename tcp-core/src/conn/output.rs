@@ -71,6 +71,7 @@ impl Connection {
         if seg.is_none() {
             self.note_rwnd_limit(now);
             self.push_once = false;
+            self.sack_check_app_limited();
         }
         if let Some(s) = &seg {
             self.stats.segs_out += 1;

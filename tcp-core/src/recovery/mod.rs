@@ -51,6 +51,7 @@ mod linux_cubic;
 mod newreno;
 mod prr;
 mod rack;
+mod rate;
 mod scoreboard;
 mod seglist;
 mod undo;
@@ -62,6 +63,7 @@ pub use linux_cubic::LinuxCubic;
 pub use newreno::NewReno;
 pub use prr::{Prr, PrrVariant};
 pub use rack::{Rack, RackOutcome, Tlp, TlpAckOutcome, TlpProbe};
+pub use rate::RateSample;
 pub use scoreboard::{
     AckUpdate, Delivered, Dsack, MAX_SACK_BLOCKS, NextSeg, NextSegKind, SackBlock, Scoreboard,
 };
@@ -152,6 +154,20 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     /// `None` for ACK-clocked bursts (the default). Lets rate-based controllers (BBR) plug in.
     fn pacing_rate(&self) -> Option<u64> {
         None
+    }
+    /// Every ACK a SACK sender processes, in and out of loss recovery, after loss
+    /// detection: its delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation
+    /// §3.3) and what the ACK did to the flight. Model-based controllers (BBR) act here,
+    /// as Linux's `cong_control`; the default does nothing, so window-based controllers
+    /// are unaffected.
+    fn on_rate_sample(&mut self, rs: &RateSample, smss: u32) {
+        let _ = (rs, smss);
+    }
+    /// The controller asks that what is sent now be marked application-limited, so its
+    /// low delivery rates do not count as bandwidth (BBR's ProbeRTT,
+    /// draft-ietf-ccwg-bbr §4.3.4.4). The default is `false`.
+    fn wants_app_limited(&self) -> bool {
+        false
     }
     /// A short name, as in Linux's `tcp_congestion_control`.
     fn name(&self) -> &'static str;
