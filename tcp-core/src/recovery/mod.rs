@@ -2,7 +2,8 @@
 //!
 //! - Congestion control behind the [`CongestionControl`] trait: [`NewReno`] (RFC 5681,
 //!   RFC 6582), [`LinuxCubic`] (Linux's `tcp_cubic`, the default) and [`Cubic`] (RFC 9438)
-//!   with HyStart++ ([`HyStart`], RFC 9406).
+//!   with HyStart++ ([`HyStart`], RFC 9406), and [`Bbr`] (draft-ietf-ccwg-bbr, BBRv3),
+//!   which paces and sets its window from delivery-rate samples ([`RateSample`]).
 //! - [`Scoreboard`]: the SACK sender's record of sent segments and SACKed ranges
 //!   (RFC 6675, RFC 2883 DSACK detection), bounded under hostile SACK blocks.
 //! - [`Rack`] and [`Tlp`]: time-based loss detection and tail loss probes (RFC 8985).
@@ -44,6 +45,7 @@
 //!   retransmissions, `Spurious` undoes (`cc.on_spurious_congestion_undo`,
 //!   `scoreboard.undo_loss_marks()`), `Genuine` continues the RTO recovery.
 
+mod bbr;
 mod cubic;
 mod frto;
 mod hystart;
@@ -56,6 +58,7 @@ mod scoreboard;
 mod seglist;
 mod undo;
 
+pub use bbr::{Bbr, BbrState};
 pub use cubic::Cubic;
 pub use frto::{Frto, FrtoAck, FrtoPhase, FrtoVerdict};
 pub use hystart::{HyStart, SlowStartPhase};
@@ -202,6 +205,7 @@ pub fn new_controller(
         CongestionAlgorithm::NewReno => Box::new(NewReno::new(initial_window, smss)),
         CongestionAlgorithm::Cubic => Box::new(LinuxCubic::new(initial_window, smss)),
         CongestionAlgorithm::CubicRfc9438 => Box::new(Cubic::new(initial_window, smss)),
+        CongestionAlgorithm::Bbr => Box::new(Bbr::new(initial_window, smss)),
     }
 }
 
