@@ -119,6 +119,8 @@ impl Connection {
             more_hold,
             chrono,
             last_data_sent,
+            pace_next,
+            pace_held,
             loss_until,
             gso_psh,
             gso_mark,

@@ -368,6 +368,11 @@ pub struct Connection {
     chrono: tcp_info::ChronoClock,
     /// When data last left (Linux's `lsndtime`).
     last_data_sent: Instant,
+    /// With a pacing controller: the earliest time the next data packet may leave
+    /// (Linux's `tcp_wstamp_ns`; see `pacing_holds`).
+    pace_next: Option<Instant>,
+    /// Pacing held data back: `poll_timeout` reports `pace_next`.
+    pace_held: bool,
     /// After a retransmission timeout, until SND.UNA passes this point (Linux's
     /// `TCP_CA_Loss` until `high_seq`).
     loss_until: Option<SeqNum>,
@@ -511,6 +516,8 @@ impl Connection {
             more_hold: false,
             chrono: tcp_info::ChronoClock::default(),
             last_data_sent: now,
+            pace_next: None,
+            pace_held: false,
             loss_until: None,
             gso_psh: false,
             gso_mark: false,

@@ -284,6 +284,9 @@ impl Connection {
 
     /// The next data or FIN segment the windows allow, if any.
     fn send_data(&mut self, now: Instant) -> Option<Segment> {
+        if self.pacing_holds(now) {
+            return None;
+        }
         let smss = self.eff_mss();
         let data_end = self.buf_seq + self.send_buf.len() as u32;
 
@@ -476,6 +479,39 @@ impl Connection {
         Some(self.data_segment(now, start, len, with_fin, true, true))
     }
 
+    /// Pacing (a controller that gives a pacing rate, BBR): a data packet may leave once
+    /// the previous ones have had their time at the rate (Linux's `tcp_pacing_check`
+    /// against `tcp_wstamp_ns`); the segments of a packet (a TSO unit, about 1 ms at the
+    /// pacing rate and at least two segments, see `tso`) leave together, so pacing costs
+    /// no throughput. A held sender reports `pace_next` through `poll_timeout`.
+    fn pacing_holds(&mut self, now: Instant) -> bool {
+        let Some(at) = self.pace_next else {
+            return false;
+        };
+        if now >= at || (self.gso_left > 0 && self.gso_at == Some(now)) {
+            return false;
+        }
+        self.pace_held = true;
+        true
+    }
+
+    /// A data segment of `len` bytes leaves at `now`: the next packet's departure moves
+    /// `len / rate` later (Linux's `tcp_update_skb_after_send`; the first ten segments
+    /// are not paced, as there).
+    fn pacing_on_sent(&mut self, now: Instant, len: u32) {
+        self.pace_held = false;
+        let Some(rate) = self.cc.pacing_rate() else {
+            self.pace_next = None;
+            return;
+        };
+        if len == 0 || self.stats.data_segs_out < 10 {
+            return;
+        }
+        let base = self.pace_next.map_or(now, |t| t.max(now));
+        let us = (u64::from(len) * 1_000_000).div_ceil(rate.max(1));
+        self.pace_next = Some(base + crate::time::Duration::from_micros(us));
+    }
+
     /// Nagle's algorithm in Minshall's form, as Linux: hold a sub-MSS segment while an
     /// earlier sub-MSS segment is unacknowledged (RFC 9293 §3.7.4; off with TCP_NODELAY,
     /// and once the application has closed its side).
@@ -513,6 +549,7 @@ impl Connection {
             sendable,
             retransmission,
             min_tso_segs: self.cfg.min_tso_segs.max(1),
+            cc_pacing_rate: self.cc.pacing_rate(),
         }
     }
 
@@ -648,6 +685,7 @@ impl Connection {
             }
             self.last_data_sent = now;
             self.stats.data_segs_out += 1;
+            self.pacing_on_sent(now, len);
         }
         if self.sack_ok
             && self.loss.is_none()
