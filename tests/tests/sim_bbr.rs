@@ -270,3 +270,51 @@ fn bbr_against_cubic_share() {
         "shares CUBIC {cubic:.2} / BBR {bbr:.2}"
     );
 }
+
+/// Data segments `a` sent after its first RTT sample, grouped by the instant they left:
+/// (largest group, smallest gap between groups).
+fn departures(alg: CongestionAlgorithm) -> (usize, Duration) {
+    use tcp_tests::pair::{Dir, Pair};
+    let mut cfg = tcp_core::Config::default();
+    cfg.congestion = alg;
+    let mut p = Pair::with_configs(cfg.clone(), cfg, Duration::from_millis(50));
+    p.establish();
+    let data = vec![7u8; 60_000];
+    let now = p.now;
+    assert_eq!(p.a.write(now, &data), Ok(60_000));
+    let start = p.now + Duration::from_millis(100);
+    p.run_until(Duration::from_secs(5), |p| p.a.poll_timeout().is_none());
+    let mut groups: BTreeMap<Instant, usize> = BTreeMap::new();
+    for w in p.trace.iter().filter(|w| w.dir == Dir::AtoB) {
+        if !w.seg.payload.is_empty() && w.time >= start {
+            *groups.entry(w.time).or_default() += 1;
+        }
+    }
+    let times: Vec<Instant> = groups.keys().copied().collect();
+    let gap = times
+        .windows(2)
+        .map(|w| w[1].saturating_duration_since(w[0]))
+        .min()
+        .unwrap_or(Duration::MAX);
+    (groups.values().copied().max().unwrap_or(0), gap)
+}
+
+/// The core paces (no simulator involved): after the first RTT sample (100 ms) BBR's
+/// pacing rate is 2.77 initial windows per RTT, 400 kB/s, so a unit of two segments
+/// leaves every 7 ms, and between units `poll_transmit` sends nothing while
+/// `poll_timeout` reports the next departure (the pair harness sleeps until it); CUBIC,
+/// unpaced, sends what each ACK opens at once.
+#[test]
+fn the_core_holds_paced_segments_until_poll_timeout() {
+    let (bbr_burst, bbr_gap) = departures(CongestionAlgorithm::Bbr);
+    let (cubic_burst, _) = departures(CongestionAlgorithm::Cubic);
+    eprintln!(
+        "pair, 100 ms RTT: BBR units of at most {bbr_burst} segments, {bbr_gap:?} apart at least; CUBIC bursts of {cubic_burst}"
+    );
+    assert!(bbr_burst <= 2, "BBR unit of {bbr_burst} segments");
+    assert!(
+        bbr_gap >= Duration::from_millis(3),
+        "units {bbr_gap:?} apart"
+    );
+    assert!(cubic_burst >= 4, "CUBIC burst of {cubic_burst}");
+}
