@@ -55,7 +55,7 @@ impl Bbr {
             .max(3 * self.send_quantum)
             .max(self.min_pipe_cwnd());
         if self.state == BbrState::ProbeBwUp {
-            inflight += 2 * u64::from(self.smss);
+            inflight = inflight.saturating_add(2 * u64::from(self.smss));
         }
         inflight
     }
@@ -70,7 +70,7 @@ impl Bbr {
         if self.inflight_hi == u64::MAX {
             return u64::MAX;
         }
-        let headroom = (self.inflight_hi * HEADROOM / UNIT).max(u64::from(self.smss));
+        let headroom = (self.inflight_hi.saturating_mul(HEADROOM) / UNIT).max(u64::from(self.smss));
         self.inflight_hi
             .saturating_sub(headroom)
             .max(self.min_pipe_cwnd())

@@ -100,8 +100,10 @@ impl Bbr {
         if self.inflight_lo == u64::MAX {
             self.inflight_lo = u64::from(self.cwnd);
         }
-        self.bw_lo = self.bw_latest.max(self.bw_lo * BETA / UNIT);
-        self.inflight_lo = self.inflight_latest.max(self.inflight_lo * BETA / UNIT);
+        self.bw_lo = self.bw_latest.max(self.bw_lo.saturating_mul(BETA) / UNIT);
+        self.inflight_lo = self
+            .inflight_latest
+            .max(self.inflight_lo.saturating_mul(BETA) / UNIT);
     }
 
     /// §4.5.10.3 `BBRResetLowerBounds`.
@@ -126,7 +128,7 @@ impl Bbr {
     pub(super) fn handle_inflight_too_high(&mut self, rs: &RateSample, now: Instant) {
         self.bw_probe_samples = false;
         if !rs.is_app_limited {
-            let floor = self.target_inflight() * BETA / UNIT;
+            let floor = self.target_inflight().saturating_mul(BETA) / UNIT;
             self.inflight_hi = u64::from(rs.tx_in_flight).max(floor);
         }
         if self.state == BbrState::ProbeBwUp {

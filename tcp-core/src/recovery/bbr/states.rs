@@ -23,7 +23,7 @@ impl Bbr {
         if self.full_bw_now || !self.round_start || rs.is_app_limited {
             return;
         }
-        if self.max_bw >= self.full_bw * FULL_BW_GROWTH / UNIT {
+        if self.max_bw >= self.full_bw.saturating_mul(FULL_BW_GROWTH) / UNIT {
             self.reset_full_bw();
             self.full_bw = self.max_bw;
             return;
