@@ -82,7 +82,8 @@ pub enum CongestionAlgorithm {
     CubicRfc9438,
     /// BBR version 3 (draft-ietf-ccwg-bbr-01, checked against Linux's `tcp_bbr.c`): a
     /// model of the path's bandwidth and round-trip time from delivery-rate samples,
-    /// paced sending. Needs SACK (the rate samples come from the SACK scoreboard).
+    /// paced sending. Needs SACK (the rate samples come from the SACK scoreboard): a
+    /// connection whose peer does not agree to SACK uses [`CongestionAlgorithm::Cubic`].
     Bbr,
 }
 

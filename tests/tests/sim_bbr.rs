@@ -318,3 +318,33 @@ fn the_core_holds_paced_segments_until_poll_timeout() {
     );
     assert!(cubic_burst >= 4, "CUBIC burst of {cubic_burst}");
 }
+
+/// BBR's model needs the SACK scoreboard's rate samples: with SACK the connection runs
+/// BBR and its info shows the pacing rate, the delivery rate and the minimum RTT; when the
+/// peer does not agree to SACK, the connection configured for BBR runs CUBIC.
+#[test]
+fn bbr_runs_with_sack_and_falls_back_to_cubic_without() {
+    use tcp_tests::pair::Pair;
+    let mut cfg = tcp_core::Config::default();
+    cfg.congestion = CongestionAlgorithm::Bbr;
+    let mut p = Pair::with_configs(cfg.clone(), cfg.clone(), Duration::from_millis(10));
+    p.establish();
+    let now = p.now;
+    assert_eq!(p.a.write(now, &[1u8; 50_000]), Ok(50_000));
+    p.run_until(Duration::from_secs(5), |p| {
+        p.a.info().bytes_in_flight == 0 && p.a.info().send_buffered == 0
+    });
+    let i = p.a.info();
+    assert_eq!(i.congestion_control, "bbr");
+    assert!(i.pacing_rate.is_some_and(|r| r > 0));
+    assert!(i.delivery_rate.is_some_and(|r| r > 0));
+    assert_eq!(i.min_rtt, Some(Duration::from_millis(20)));
+    let mut no_sack = tcp_core::Config::default();
+    no_sack.sack = false;
+    let mut p = Pair::with_configs(cfg, no_sack, Duration::from_millis(10));
+    p.establish();
+    let i = p.a.info();
+    assert!(!i.sack);
+    assert_eq!(i.congestion_control, "cubic");
+    assert_eq!(i.pacing_rate, None);
+}

@@ -705,7 +705,15 @@ impl Connection {
         // so the controller starts once the MSS is known.
         // RFC 6928 / Linux: the initial window counts segments of the negotiated MSS
         // (less option bytes), not of the MSS we would have liked.
-        self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
+        // BBR's model comes from delivery-rate samples, whose per-segment stamps live in
+        // the SACK scoreboard: without SACK a connection uses CUBIC, the default.
+        let alg = match self.cfg.congestion {
+            crate::config::CongestionAlgorithm::Bbr if !self.sack_ok => {
+                crate::config::CongestionAlgorithm::Cubic
+            }
+            alg => alg,
+        };
+        self.cc = new_controller(alg, self.cfg.initial_window, self.eff_mss());
     }
 
     /// Enters ESTABLISHED and tells the application; the receive side learns the window
@@ -955,6 +963,13 @@ impl Connection {
             ca_state_recovery: self.recovery.is_some()
                 || self.loss.as_ref().is_some_and(|l| l.in_recovery()),
             congestion_control: self.cc.name(),
+            min_rtt: self.rtt.min_rtt(),
+            delivery_rate: self
+                .loss
+                .as_deref()
+                .and_then(|l| l.sb.last_delivery_rate())
+                .map(|(r, _)| r),
+            pacing_rate: self.cc.pacing_rate(),
             send_buffered: self.send_buf.len(),
             recv_buffered: self.recv_buf.readable(),
             ooo_bytes: self.recv_buf.ooo_bytes(),

@@ -26,8 +26,8 @@
 //!
 //! The controller works in bytes; `smss` converts the draft's packet counts. Its input is
 //! the rate sample of every ACK ([`CongestionControl::on_rate_sample`]), which the core
-//! produces for connections that use SACK. Without SACK no sample exists and the window
-//! stays at the initial window: BBR needs SACK.
+//! produces for connections that use SACK. Without SACK no sample exists, so a
+//! connection configured for BBR whose peer does not agree to SACK uses CUBIC.
 //!
 //! ECN: the draft's ECN response applies to senders that see a CE fraction per round
 //! (L4S-style marking); with classic ECN (one ECE per window, RFC 3168) Linux's BBR
