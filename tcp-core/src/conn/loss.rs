@@ -126,7 +126,8 @@ impl Connection {
         }
         let blocks = &blocks[..n];
         let sacked_before = l.sb.sacked_bytes();
-        let prior_in_flight = l.sb.pipe();
+        let want_rate = self.cc.wants_rate_samples();
+        let prior_in_flight = if want_rate { l.sb.pipe() } else { 0 };
         let rack = &mut l.rack;
         let mut delivery = Delivery::default();
         let up = l.sb.on_ack(ack, blocks, |d| {
@@ -277,7 +278,7 @@ impl Connection {
             }
             None => {}
         }
-        self.sack_rate_sample(now, rtt, &up, prior_in_flight);
+        self.sack_rate_sample(now, rtt, &up, prior_in_flight, want_rate);
     }
 
     /// Hands the ACK's delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation
@@ -289,15 +290,21 @@ impl Connection {
         rtt: Option<Duration>,
         up: &crate::recovery::AckUpdate,
         prior_in_flight: u32,
+        want: bool,
     ) {
-        let smss = self.eff_mss();
         let min_rtt = self.rtt.min_rtt();
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        let Some((mut rs, newly_lost)) = l.sb.take_rate_sample(now, min_rtt, want) else {
+            return;
+        };
+        let smss = self.eff_mss();
         let is_cwnd_limited = self.cwnd_limited();
         let rto_recovery = self.recover.gt(self.snd_una);
         let Some(l) = self.loss.as_deref_mut() else {
             return;
         };
-        let (mut rs, newly_lost) = l.sb.take_rate_sample(now, min_rtt);
         rs.rtt = rtt;
         rs.newly_acked = up.acked_bytes.saturating_add(up.sacked_bytes);
         rs.newly_lost = u32::try_from(newly_lost).unwrap_or(u32::MAX);
@@ -534,6 +541,9 @@ impl Connection {
     /// is waiting, the congestion window is not full, and no lost segment awaits its
     /// retransmission.
     pub(super) fn sack_check_app_limited(&mut self) {
+        if self.loss.is_none() {
+            return;
+        }
         let smss = self.eff_mss();
         let data_end = self.buf_seq + self.send_buf.len() as u32;
         let unsent = if data_end.gt(self.snd_max) {

@@ -166,6 +166,11 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     fn on_rate_sample(&mut self, rs: &RateSample, smss: u32) {
         let _ = (rs, smss);
     }
+    /// Whether the controller reads [`CongestionControl::on_rate_sample`]; when not (the
+    /// default), the sample is not built (the estimator still keeps `tcpi_delivery_rate`).
+    fn wants_rate_samples(&self) -> bool {
+        false
+    }
     /// The controller asks that what is sent now be marked application-limited, so its
     /// low delivery rates do not count as bandwidth (BBR's ProbeRTT,
     /// draft-ietf-ccwg-bbr §4.3.4.4). The default is `false`.

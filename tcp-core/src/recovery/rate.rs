@@ -119,13 +119,14 @@ pub(crate) struct RateEstimator {
     /// The newest delivered segment of the current ACK: its stamp, transmit time and
     /// order.
     newest: Option<(TxStamp, Instant, u64)>,
-    /// The last valid sample's rate and whether it was app-limited (Linux's
-    /// `tcpi_delivery_rate`, `tcpi_delivery_rate_app_limited`).
-    last_rate: Option<(u64, bool)>,
+    /// The last valid sample: bytes delivered, its interval in microseconds (non-zero)
+    /// and whether it was app-limited (Linux's `tcpi_delivery_rate`,
+    /// `tcpi_delivery_rate_app_limited`); the rate is divided out when asked for.
+    last: Option<(u64, u64, bool)>,
 }
 
 fn age(later: Instant, earlier: Instant) -> u32 {
-    u32::try_from(later.saturating_duration_since(earlier).as_micros()).unwrap_or(u32::MAX)
+    u32::try_from(later.as_micros().saturating_sub(earlier.as_micros())).unwrap_or(u32::MAX)
 }
 
 impl RateEstimator {
@@ -137,7 +138,7 @@ impl RateEstimator {
             lost: 0,
             app_limited: 0,
             newest: None,
-            last_rate: None,
+            last: None,
         }
     }
 
@@ -197,44 +198,54 @@ impl RateEstimator {
 
     /// The last valid sample: bytes per second and whether it was app-limited.
     pub(crate) fn last_rate(&self) -> Option<(u64, bool)> {
-        self.last_rate
+        self.last
+            .map(|(delivered, us, app_limited)| (rate(delivered, us), app_limited))
     }
 
-    /// Draft §3.3 `GenerateRateSample`: the sample of the ACK processed at `now`.
-    pub(crate) fn generate(&mut self, now: Instant, min_rtt: Option<Duration>) -> RateSample {
+    /// Draft §3.3 `GenerateRateSample`: the sample of the ACK processed at `now`, built
+    /// only when `want`ed (the bookkeeping happens either way).
+    pub(crate) fn generate(
+        &mut self,
+        now: Instant,
+        min_rtt: Option<Duration>,
+        want: bool,
+    ) -> Option<RateSample> {
         if self.app_limited != 0 && self.delivered > self.app_limited {
             self.app_limited = 0;
         }
         let Some((tx, xmit_ts, _)) = self.newest.take() else {
-            return RateSample {
+            return want.then(|| RateSample {
                 total_delivered: self.delivered,
                 prior_delivered: self.delivered,
                 now,
                 ..RateSample::default()
-            };
+            });
         };
         self.delivered_time = now;
-        let back = |t: Instant, us: u32| t.saturating_sub(Duration::from_micros(u64::from(us)));
-        let prior_time = back(xmit_ts, tx.delivered_age);
-        let first_sent = back(xmit_ts, tx.first_sent_age);
-        let send_elapsed = xmit_ts.saturating_duration_since(first_sent);
-        let ack_elapsed = now.saturating_duration_since(prior_time);
-        let interval = send_elapsed.max(ack_elapsed);
+        // Microseconds: the send interval is the stamp's age of the flight's start; the
+        // ACK interval runs from `C.delivered_time` at send to now.
+        let prior_time = xmit_ts
+            .as_micros()
+            .saturating_sub(u64::from(tx.delivered_age));
+        let send_elapsed = u64::from(tx.first_sent_age);
+        let ack_elapsed = now.as_micros().saturating_sub(prior_time);
+        let us = send_elapsed.max(ack_elapsed);
         let delivered = u64::from((self.delivered as u32).wrapping_sub(tx.delivered));
-        let lost = u64::from((self.lost as u32).wrapping_sub(tx.lost));
         // Intervals shorter than the minimum RTT would overestimate the rate (ACK
         // compression, an ACK of a burst): refused, as Linux's tcp_rate_gen.
-        let too_short = min_rtt.is_some_and(|m| interval < m);
-        let us = interval.as_micros();
-        let delivery_rate = (!too_short && us > 0 && delivered > 0)
-            .then(|| (u128::from(delivered) * 1_000_000 / us) as u64);
-        if let Some(r) = delivery_rate {
-            self.last_rate = Some((r, tx.app_limited));
+        let too_short = min_rtt.is_some_and(|m| u128::from(us) < m.as_micros());
+        let valid = !too_short && us > 0 && delivered > 0;
+        if valid {
+            self.last = Some((delivered, us, tx.app_limited));
         }
-        RateSample {
+        if !want {
+            return None;
+        }
+        let lost = u64::from((self.lost as u32).wrapping_sub(tx.lost));
+        Some(RateSample {
             delivered,
-            interval,
-            delivery_rate,
+            interval: Duration::from_micros(us),
+            delivery_rate: valid.then(|| rate(delivered, us)),
             is_app_limited: tx.app_limited,
             tx_in_flight: tx.tx_in_flight,
             lost,
@@ -242,8 +253,14 @@ impl RateEstimator {
             total_delivered: self.delivered,
             now,
             ..RateSample::default()
-        }
+        })
     }
+}
+
+/// Bytes per second from bytes over microseconds (`us` > 0; `delivered` below 2^32 in
+/// practice, so the product fits).
+fn rate(delivered: u64, us: u64) -> u64 {
+    delivered.saturating_mul(1_000_000) / us.max(1)
 }
 
 #[cfg(test)]
@@ -267,7 +284,7 @@ mod tests {
         for (i, tx) in stamps.into_iter().enumerate() {
             let i = i as u64;
             r.on_delivered(tx, ms(i), i, 1000);
-            last = Some(r.generate(ms(100 + i), Some(Duration::from_millis(100))));
+            last = r.generate(ms(100 + i), Some(Duration::from_millis(100)), true);
         }
         let s = last.unwrap();
         // The last segment was stamped with 0 delivered at time 0 (nothing delivered
@@ -286,14 +303,14 @@ mod tests {
         let mut r = RateEstimator::new();
         let a = r.on_send(ms(0), true, 1000);
         r.on_delivered(a, ms(0), 0, 1000);
-        r.generate(ms(50), None);
+        r.generate(ms(50), None, true).unwrap();
         // Sent at 50 ms, after 1000 bytes were delivered at 50 ms.
         let b = r.on_send(ms(50), false, 1000);
         let c = r.on_send(ms(60), false, 2000);
         r.on_delivered(b, ms(50), 1, 1000);
-        r.generate(ms(100), None);
+        r.generate(ms(100), None, true).unwrap();
         r.on_delivered(c, ms(60), 2, 1000);
-        let s = r.generate(ms(110), None);
+        let s = r.generate(ms(110), None, true).unwrap();
         // c left when 1000 bytes were delivered (at 50 ms) and its flight started at
         // 0 ms: b and c (2000 bytes) over max(60 ms send, 60 ms since 50 ms).
         assert_eq!(s.delivered, 3000 - 1000);
@@ -307,7 +324,9 @@ mod tests {
         let mut r = RateEstimator::new();
         let a = r.on_send(ms(0), true, 1000);
         r.on_delivered(a, ms(0), 0, 1000);
-        let s = r.generate(ms(5), Some(Duration::from_millis(10)));
+        let s = r
+            .generate(ms(5), Some(Duration::from_millis(10)), true)
+            .unwrap();
         assert_eq!(s.delivered, 1000);
         assert_eq!(s.delivery_rate, None);
     }
@@ -318,12 +337,12 @@ mod tests {
         r.mark_app_limited(0);
         let a = r.on_send(ms(0), true, 1000);
         r.on_delivered(a, ms(0), 0, 1000);
-        let s = r.generate(ms(10), None);
+        let s = r.generate(ms(10), None, true).unwrap();
         assert!(s.is_app_limited);
         // Delivered (1000) passed the mark (1): later sends are not app-limited.
         let b = r.on_send(ms(10), false, 1000);
         r.on_delivered(b, ms(10), 1, 1000);
-        assert!(!r.generate(ms(20), None).is_app_limited);
+        assert!(!r.generate(ms(20), None, true).unwrap().is_app_limited);
     }
 
     #[test]
@@ -332,7 +351,7 @@ mod tests {
         let a = r.on_send(ms(0), true, 1000);
         r.on_lost(3000);
         r.on_delivered(a, ms(0), 0, 1000);
-        assert_eq!(r.generate(ms(10), None).lost, 3000);
-        assert_eq!(r.generate(ms(11), None).delivered, 0);
+        assert_eq!(r.generate(ms(10), None, true).unwrap().lost, 3000);
+        assert_eq!(r.generate(ms(11), None, true).unwrap().delivered, 0);
     }
 }

@@ -301,14 +301,19 @@ impl Scoreboard {
     /// The rate sample of the ACK just processed (draft-cheng-iccrg-delivery-rate-
     /// estimation §3.3), after loss detection has marked what this ACK revealed, and the
     /// bytes this ACK's processing marked lost. `min_rtt` refuses shorter intervals.
+    /// `want`: build the sample (a controller reads it); otherwise only the estimator's
+    /// bookkeeping runs and `None` comes back.
     pub fn take_rate_sample(
         &mut self,
         now: Instant,
         min_rtt: Option<Duration>,
-    ) -> (RateSample, u64) {
+        want: bool,
+    ) -> Option<(RateSample, u64)> {
         let newly_lost = self.rate.lost().wrapping_sub(self.lost_at_ack);
         self.lost_at_ack = self.rate.lost();
-        (self.rate.generate(now, min_rtt), newly_lost)
+        self.rate
+            .generate(now, min_rtt, want)
+            .map(|rs| (rs, newly_lost))
     }
 
     /// The sender has less than a segment to send, the congestion window does not limit

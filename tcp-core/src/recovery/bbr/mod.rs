@@ -422,6 +422,10 @@ impl CongestionControl for Bbr {
         Some(self.pacing_rate.max(1))
     }
 
+    fn wants_rate_samples(&self) -> bool {
+        true
+    }
+
     fn on_rate_sample(&mut self, rs: &RateSample, smss: u32) {
         self.smss = smss.max(1);
         self.update_on_ack(rs);
