@@ -121,6 +121,7 @@ impl Connection {
             last_data_sent,
             pace_next,
             pace_held,
+            pace_catch_up,
             loss_until,
             gso_psh,
             gso_mark,

@@ -373,6 +373,8 @@ pub struct Connection {
     pace_next: Option<Instant>,
     /// Pacing held data back: `poll_timeout` reports `pace_next`.
     pace_held: bool,
+    /// The pacing timer released the sender: a late release catches up.
+    pace_catch_up: bool,
     /// After a retransmission timeout, until SND.UNA passes this point (Linux's
     /// `TCP_CA_Loss` until `high_seq`).
     loss_until: Option<SeqNum>,
@@ -518,6 +520,7 @@ impl Connection {
             last_data_sent: now,
             pace_next: None,
             pace_held: false,
+            pace_catch_up: false,
             loss_until: None,
             gso_psh: false,
             gso_mark: false,

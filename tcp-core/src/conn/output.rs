@@ -10,6 +10,9 @@ use crate::time::Instant;
 use crate::wire::{SackBlock, SackBlocks, TcpFlags, TcpHeader, TcpOptions, Timestamps};
 use bytes::Bytes;
 
+/// How far behind a late pacing release may catch up (see `pacing_on_sent`).
+const PACING_CATCH_UP: crate::time::Duration = crate::time::Duration::from_millis(2);
+
 impl Connection {
     /// The next segment to send, if any. Call until it returns `None`.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Segment> {
@@ -72,6 +75,10 @@ impl Connection {
             self.note_rwnd_limit(now);
             self.push_once = false;
             self.sack_check_app_limited();
+            if !self.pace_held {
+                // Nothing more to send for another reason than pacing: no catch-up.
+                self.pace_catch_up = false;
+            }
         }
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
@@ -498,18 +505,35 @@ impl Connection {
     /// A data segment of `len` bytes leaves at `now`: the next packet's departure moves
     /// `len / rate` later (Linux's `tcp_update_skb_after_send`; the first ten segments
     /// are not paced, as there).
+    ///
+    /// A sender released by its pacing timer late (an embedder whose timers are coarse,
+    /// such as mio's millisecond timeouts) catches up: the schedule runs on from the
+    /// departure it missed, at most `PACING_CATCH_UP` behind now, so the rate holds; on
+    /// time (the simulator) this changes nothing. Otherwise (sending resumes after the
+    /// window or the application held it) the schedule restarts now, as Linux's
+    /// `tcp_wstamp_ns = max(tcp_wstamp_ns, now)`.
     fn pacing_on_sent(&mut self, now: Instant, len: u32) {
         self.pace_held = false;
         let Some(rate) = self.cc.pacing_rate() else {
             self.pace_next = None;
+            self.pace_catch_up = false;
             return;
         };
         if len == 0 || self.stats.data_segs_out < 10 {
             return;
         }
-        let base = self.pace_next.map_or(now, |t| t.max(now));
+        let base = match self.pace_next {
+            Some(t) if self.pace_catch_up => t.max(now.saturating_sub(PACING_CATCH_UP)),
+            Some(t) => t.max(now),
+            None => now,
+        };
         let us = (u64::from(len) * 1_000_000).div_ceil(rate.max(1));
-        self.pace_next = Some(base + crate::time::Duration::from_micros(us));
+        let next = base + crate::time::Duration::from_micros(us);
+        if next >= now {
+            // Caught up: the next late release starts a new catch-up.
+            self.pace_catch_up = false;
+        }
+        self.pace_next = Some(next);
     }
 
     /// Nagle's algorithm in Minshall's form, as Linux: hold a sub-MSS segment while an

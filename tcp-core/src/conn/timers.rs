@@ -33,8 +33,10 @@ impl Connection {
     /// Runs every timer whose deadline is at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.pace_held && self.pace_next.is_none_or(|t| t <= now) {
-            // The paced packet may leave: poll_transmit sends it.
+            // The paced packet may leave: poll_transmit sends it, and catches up if this
+            // release comes late.
             self.pace_held = false;
+            self.pace_catch_up = true;
         }
         if self.state_deadline.is_some_and(|t| t <= now) {
             self.state_deadline = None;
