@@ -69,6 +69,9 @@ pub fn arb_config(u: &mut Unstructured<'_>) -> ArbResult<Config> {
     }
     if flags & 128 != 0 {
         c.congestion = tcp_core::config::CongestionAlgorithm::NewReno;
+    } else if flags & 8192 != 0 {
+        // BBR (draft-ietf-ccwg-bbr): paced, its window from delivery-rate samples.
+        c.congestion = tcp_core::config::CongestionAlgorithm::Bbr;
     }
     c.frto = flags & 256 == 0;
     if flags & 512 != 0 {

@@ -11,6 +11,7 @@ use tcp_core::Duration;
 use tcp_tests::sim::RunOutcome;
 use tcp_tests::sim::bulk::{BulkRun, BulkSetup, Stack};
 use tcp_tests::sim::link::{GilbertElliott, LinkConfig};
+use tcp_tests::sim::smoltcp_node::Congestion;
 
 fn link() -> impl Strategy<Value = LinkConfig> {
     (
@@ -67,6 +68,36 @@ proptest! {
         setup.buffer = buffer;
         setup.mtu = mtu;
         setup.seed = seed;
+        let mut run = BulkRun::new(Stack::Ours, setup).expect("setup");
+        let outcome = run.run(Duration::from_secs(3600), 20_000_000);
+        let res = run.result(outcome);
+        prop_assert_eq!(res.error.clone(), None, "seed {}: {:?}", seed, res);
+        prop_assert_eq!(res.outcome, RunOutcome::Done, "seed {}: {:?}", seed, res);
+        prop_assert!(res.finished, "seed {}: {:?}", seed, res);
+        prop_assert_eq!(res.bytes_received, bytes, "seed {}", seed);
+    }
+
+    /// The same with BBR (draft-ietf-ccwg-bbr): pacing and the model-based window must
+    /// not stall a transfer on any link.
+    #[test]
+    fn bbr_bulk_transfers_over_random_links_arrive_exactly_and_finish(
+        forward in link(),
+        reverse in link(),
+        bytes in 1u64..400_000,
+        buffer in prop_oneof![Just(8 * 1024usize), Just(64 * 1024), Just(256 * 1024)],
+        mtu in prop_oneof![Just(576usize), Just(1280), Just(1500), Just(9000)],
+        seed in any::<u64>(),
+    ) {
+        let (mut forward, mut reverse) = (forward, reverse);
+        for l in [&mut forward, &mut reverse] {
+            l.queue_limit_bytes = l.queue_limit_bytes.map(|q| q.max(2 * mtu));
+        }
+        let mut setup = BulkSetup::new(bytes, forward);
+        setup.reverse = reverse;
+        setup.buffer = buffer;
+        setup.mtu = mtu;
+        setup.seed = seed;
+        setup.congestion = Congestion::Bbr;
         let mut run = BulkRun::new(Stack::Ours, setup).expect("setup");
         let outcome = run.run(Duration::from_secs(3600), 20_000_000);
         let res = run.result(outcome);

@@ -269,6 +269,14 @@ pub struct Info {
     pub rcvbuf: u32,
     /// The receiver's RTT estimate (`tcpi_rcv_rtt`).
     pub rcv_rtt: Option<Duration>,
+    /// The smallest RTT measured (`tcpi_min_rtt`).
+    pub min_rtt: Option<Duration>,
+    /// The last delivery-rate sample in bytes per second (`tcpi_delivery_rate`;
+    /// draft-cheng-iccrg-delivery-rate-estimation), SACK connections only.
+    pub delivery_rate: Option<u64>,
+    /// The controller's pacing rate in bytes per second (`tcpi_pacing_rate` of a pacing
+    /// controller such as BBR); `None` when sending is ACK-clocked.
+    pub pacing_rate: Option<u64>,
     /// Counters.
     pub stats: ConnStats,
 }

@@ -126,6 +126,8 @@ impl Connection {
         }
         let blocks = &blocks[..n];
         let sacked_before = l.sb.sacked_bytes();
+        let want_rate = self.cc.wants_rate_samples();
+        let prior_in_flight = if want_rate { l.sb.pipe() } else { 0 };
         let rack = &mut l.rack;
         let mut delivery = Delivery::default();
         let up = l.sb.on_ack(ack, blocks, |d| {
@@ -275,6 +277,44 @@ impl Connection {
                 self.cc.on_ack_sample(&sample, smss);
             }
             None => {}
+        }
+        self.sack_rate_sample(now, rtt, &up, prior_in_flight, want_rate);
+    }
+
+    /// Hands the ACK's delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation
+    /// §3.3) to the controller, after loss detection and the recovery bookkeeping, as
+    /// Linux's `tcp_rate_gen` and `cong_control` at the end of `tcp_ack`.
+    fn sack_rate_sample(
+        &mut self,
+        now: Instant,
+        rtt: Option<Duration>,
+        up: &crate::recovery::AckUpdate,
+        prior_in_flight: u32,
+        want: bool,
+    ) {
+        let min_rtt = self.rtt.min_rtt();
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        let Some((mut rs, newly_lost)) = l.sb.take_rate_sample(now, min_rtt, want) else {
+            return;
+        };
+        let smss = self.eff_mss();
+        let is_cwnd_limited = self.cwnd_limited();
+        let rto_recovery = self.recover.gt(self.snd_una);
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        rs.rtt = rtt;
+        rs.newly_acked = up.acked_bytes.saturating_add(up.sacked_bytes);
+        rs.newly_lost = u32::try_from(newly_lost).unwrap_or(u32::MAX);
+        rs.prior_in_flight = prior_in_flight;
+        rs.in_flight = l.sb.pipe();
+        rs.is_cwnd_limited = is_cwnd_limited;
+        rs.in_recovery = l.in_recovery() || rto_recovery;
+        self.cc.on_rate_sample(&rs, smss);
+        if self.cc.wants_app_limited() {
+            l.sb.mark_app_limited();
         }
     }
 
@@ -492,6 +532,31 @@ impl Connection {
                 Some((ns.start, ns.end))
             }
             _ => Some((ns.start, ns.end)),
+        }
+    }
+
+    /// Nothing more goes out now: if that is for want of data rather than of window, the
+    /// samples of what is in flight are application-limited (draft-cheng-iccrg-delivery-
+    /// rate-estimation §3.4, Linux's `tcp_rate_check_app_limited`): less than a segment
+    /// is waiting, the congestion window is not full, and no lost segment awaits its
+    /// retransmission.
+    pub(super) fn sack_check_app_limited(&mut self) {
+        if self.loss.is_none() {
+            return;
+        }
+        let smss = self.eff_mss();
+        let data_end = self.buf_seq + self.send_buf.len() as u32;
+        let unsent = if data_end.gt(self.snd_max) {
+            data_end.since(self.snd_max)
+        } else {
+            0
+        };
+        let cwnd = self.cc.cwnd();
+        let Some(l) = self.loss.as_deref_mut() else {
+            return;
+        };
+        if unsent < smss && l.sb.pipe() < cwnd && l.sb.lost_bytes() <= l.sb.retrans_bytes() {
+            l.sb.mark_app_limited();
         }
     }
 

@@ -369,6 +369,13 @@ pub struct Connection {
     chrono: tcp_info::ChronoClock,
     /// When data last left (Linux's `lsndtime`).
     last_data_sent: Instant,
+    /// With a pacing controller: the earliest time the next data packet may leave
+    /// (Linux's `tcp_wstamp_ns`; see `pacing_holds`).
+    pace_next: Option<Instant>,
+    /// Pacing held data back: `poll_timeout` reports `pace_next`.
+    pace_held: bool,
+    /// The pacing timer released the sender: a late release catches up.
+    pace_catch_up: bool,
     /// After a retransmission timeout, until SND.UNA passes this point (Linux's
     /// `TCP_CA_Loss` until `high_seq`).
     loss_until: Option<SeqNum>,
@@ -512,6 +519,9 @@ impl Connection {
             more_hold: false,
             chrono: tcp_info::ChronoClock::default(),
             last_data_sent: now,
+            pace_next: None,
+            pace_held: false,
+            pace_catch_up: false,
             loss_until: None,
             gso_psh: false,
             gso_mark: false,
@@ -701,7 +711,15 @@ impl Connection {
         // so the controller starts once the MSS is known.
         // RFC 6928 / Linux: the initial window counts segments of the negotiated MSS
         // (less option bytes), not of the MSS we would have liked.
-        self.cc = new_controller(self.cfg.congestion, self.cfg.initial_window, self.eff_mss());
+        // BBR's model comes from delivery-rate samples, whose per-segment stamps live in
+        // the SACK scoreboard: without SACK a connection uses CUBIC, the default.
+        let alg = match self.cfg.congestion {
+            crate::config::CongestionAlgorithm::Bbr if !self.sack_ok => {
+                crate::config::CongestionAlgorithm::Cubic
+            }
+            alg => alg,
+        };
+        self.cc = new_controller(alg, self.cfg.initial_window, self.eff_mss());
     }
 
     /// Enters ESTABLISHED and tells the application; the receive side learns the window
@@ -951,6 +969,13 @@ impl Connection {
             ca_state_recovery: self.recovery.is_some()
                 || self.loss.as_ref().is_some_and(|l| l.in_recovery()),
             congestion_control: self.cc.name(),
+            min_rtt: self.rtt.min_rtt(),
+            delivery_rate: self
+                .loss
+                .as_deref()
+                .and_then(|l| l.sb.last_delivery_rate())
+                .map(|(r, _)| r),
+            pacing_rate: self.cc.pacing_rate(),
             send_buffered: self.send_buf.len(),
             recv_buffered: self.recv_buf.readable(),
             ooo_bytes: self.recv_buf.ooo_bytes(),

@@ -10,6 +10,9 @@ use crate::time::Instant;
 use crate::wire::{SackBlock, SackBlocks, TcpFlags, TcpHeader, TcpOptions, Timestamps};
 use bytes::Bytes;
 
+/// How far behind a late pacing release may catch up (see `pacing_on_sent`).
+const PACING_CATCH_UP: crate::time::Duration = crate::time::Duration::from_millis(2);
+
 impl Connection {
     /// The next segment to send, if any. Call until it returns `None`.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Segment> {
@@ -71,6 +74,11 @@ impl Connection {
         if seg.is_none() {
             self.note_rwnd_limit(now);
             self.push_once = false;
+            self.sack_check_app_limited();
+            if !self.pace_held {
+                // Nothing more to send for another reason than pacing: no catch-up.
+                self.pace_catch_up = false;
+            }
         }
         if let Some(s) = &seg {
             self.stats.segs_out += 1;
@@ -283,6 +291,9 @@ impl Connection {
 
     /// The next data or FIN segment the windows allow, if any.
     fn send_data(&mut self, now: Instant) -> Option<Segment> {
+        if self.pacing_holds(now) {
+            return None;
+        }
         let smss = self.eff_mss();
         let data_end = self.buf_seq + self.send_buf.len() as u32;
 
@@ -475,6 +486,56 @@ impl Connection {
         Some(self.data_segment(now, start, len, with_fin, true, true))
     }
 
+    /// Pacing (a controller that gives a pacing rate, BBR): a data packet may leave once
+    /// the previous ones have had their time at the rate (Linux's `tcp_pacing_check`
+    /// against `tcp_wstamp_ns`); the segments of a packet (a TSO unit, about 1 ms at the
+    /// pacing rate and at least two segments, see `tso`) leave together, so pacing costs
+    /// no throughput. A held sender reports `pace_next` through `poll_timeout`.
+    fn pacing_holds(&mut self, now: Instant) -> bool {
+        let Some(at) = self.pace_next else {
+            return false;
+        };
+        if now >= at || (self.gso_left > 0 && self.gso_at == Some(now)) {
+            return false;
+        }
+        self.pace_held = true;
+        true
+    }
+
+    /// A data segment of `len` bytes leaves at `now`: the next packet's departure moves
+    /// `len / rate` later (Linux's `tcp_update_skb_after_send`; the first ten segments
+    /// are not paced, as there).
+    ///
+    /// A sender released by its pacing timer late (an embedder whose timers are coarse,
+    /// such as mio's millisecond timeouts) catches up: the schedule runs on from the
+    /// departure it missed, at most `PACING_CATCH_UP` behind now, so the rate holds; on
+    /// time (the simulator) this changes nothing. Otherwise (sending resumes after the
+    /// window or the application held it) the schedule restarts now, as Linux's
+    /// `tcp_wstamp_ns = max(tcp_wstamp_ns, now)`.
+    fn pacing_on_sent(&mut self, now: Instant, len: u32) {
+        self.pace_held = false;
+        let Some(rate) = self.cc.pacing_rate() else {
+            self.pace_next = None;
+            self.pace_catch_up = false;
+            return;
+        };
+        if len == 0 || self.stats.data_segs_out < 10 {
+            return;
+        }
+        let base = match self.pace_next {
+            Some(t) if self.pace_catch_up => t.max(now.saturating_sub(PACING_CATCH_UP)),
+            Some(t) => t.max(now),
+            None => now,
+        };
+        let us = (u64::from(len) * 1_000_000).div_ceil(rate.max(1));
+        let next = base + crate::time::Duration::from_micros(us);
+        if next >= now {
+            // Caught up: the next late release starts a new catch-up.
+            self.pace_catch_up = false;
+        }
+        self.pace_next = Some(next);
+    }
+
     /// Nagle's algorithm in Minshall's form, as Linux: hold a sub-MSS segment while an
     /// earlier sub-MSS segment is unacknowledged (RFC 9293 §3.7.4; off with TCP_NODELAY,
     /// and once the application has closed its side).
@@ -512,6 +573,7 @@ impl Connection {
             sendable,
             retransmission,
             min_tso_segs: self.cfg.min_tso_segs.max(1),
+            cc_pacing_rate: self.cc.pacing_rate(),
         }
     }
 
@@ -647,6 +709,7 @@ impl Connection {
             }
             self.last_data_sent = now;
             self.stats.data_segs_out += 1;
+            self.pacing_on_sent(now, len);
         }
         if self.sack_ok
             && self.loss.is_none()

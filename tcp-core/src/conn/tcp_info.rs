@@ -347,7 +347,11 @@ impl super::Connection {
             rcv_rtt: self.rwnd.rcv_rtt().map_or(0, us32),
             rcv_space: self.rwnd.space(),
             total_retrans: to_u32(self.stats.get(|s| s.retransmits)),
-            pacing_rate: super::tso::pacing_rate(&input).unwrap_or(u64::MAX),
+            pacing_rate: self
+                .cc
+                .pacing_rate()
+                .or_else(|| super::tso::pacing_rate(&input))
+                .unwrap_or(u64::MAX),
             max_pacing_rate: u64::MAX,
             bytes_acked: self.stats.bytes_acked,
             bytes_received: self.stats.bytes_received,
@@ -361,7 +365,11 @@ impl super::Connection {
             min_rtt: self.rtt.min_rtt().map_or(u32::MAX, us32),
             data_segs_in: to_u32(self.stats.data_segs_in),
             data_segs_out: to_u32(self.stats.data_segs_out),
-            delivery_rate: 0,
+            delivery_rate: self
+                .loss
+                .as_deref()
+                .and_then(|l| l.sb.last_delivery_rate())
+                .map_or(0, |(r, _)| r),
             busy_time: busy,
             rwnd_limited: rwnd,
             sndbuf_limited: sndbuf,

@@ -24,11 +24,20 @@ impl Connection {
         if let Some(l) = self.loss.as_deref() {
             t = earliest(t, earliest(l.reo_at, l.pto_at));
         }
+        if self.pace_held {
+            t = earliest(t, self.pace_next);
+        }
         t
     }
 
     /// Runs every timer whose deadline is at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.pace_held && self.pace_next.is_none_or(|t| t <= now) {
+            // The paced packet may leave: poll_transmit sends it, and catches up if this
+            // release comes late.
+            self.pace_held = false;
+            self.pace_catch_up = true;
+        }
         if self.state_deadline.is_some_and(|t| t <= now) {
             self.state_deadline = None;
             match self.state {

@@ -45,6 +45,9 @@ pub(crate) struct UnitInput {
     pub(crate) retransmission: bool,
     /// `tcp_min_tso_segs`.
     pub(crate) min_tso_segs: u32,
+    /// The controller's own pacing rate (BBR's `sk_pacing_rate`), which replaces Linux's
+    /// default of `pacing_rate` below.
+    pub(crate) cc_pacing_rate: Option<u64>,
 }
 
 /// `tcp_update_pacing_rate`: bytes per second, 200 % of cwnd per SRTT in slow start
@@ -63,7 +66,8 @@ pub(crate) fn pacing_rate(i: &UnitInput) -> Option<u64> {
 /// `tcp_tso_autosize`: the segments of about 1 ms at the pacing rate, plus up to 64 KiB on
 /// paths whose minimum RTT is below 512 µs; at least 2.
 fn autosize(i: &UnitInput) -> u32 {
-    let mut bytes = pacing_rate(i).map_or(GSO_MAX_SIZE, |r| r >> PACING_SHIFT);
+    let rate = i.cc_pacing_rate.or_else(|| pacing_rate(i));
+    let mut bytes = rate.map_or(GSO_MAX_SIZE, |r| r >> PACING_SHIFT);
     if let Some(min_rtt) = i.min_rtt {
         let r = u64::try_from(min_rtt.as_micros()).unwrap_or(u64::MAX) >> TSO_RTT_LOG;
         if r < 32 {
@@ -116,6 +120,7 @@ mod tests {
             sendable: 100,
             retransmission: false,
             min_tso_segs: 2,
+            cc_pacing_rate: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! - Congestion control behind the [`CongestionControl`] trait: [`NewReno`] (RFC 5681,
 //!   RFC 6582), [`LinuxCubic`] (Linux's `tcp_cubic`, the default) and [`Cubic`] (RFC 9438)
-//!   with HyStart++ ([`HyStart`], RFC 9406).
+//!   with HyStart++ ([`HyStart`], RFC 9406), and [`Bbr`] (draft-ietf-ccwg-bbr, BBRv3),
+//!   which paces and sets its window from delivery-rate samples ([`RateSample`]).
 //! - [`Scoreboard`]: the SACK sender's record of sent segments and SACKed ranges
 //!   (RFC 6675, RFC 2883 DSACK detection), bounded under hostile SACK blocks.
 //! - [`Rack`] and [`Tlp`]: time-based loss detection and tail loss probes (RFC 8985).
@@ -44,6 +45,7 @@
 //!   retransmissions, `Spurious` undoes (`cc.on_spurious_congestion_undo`,
 //!   `scoreboard.undo_loss_marks()`), `Genuine` continues the RTO recovery.
 
+mod bbr;
 mod cubic;
 mod frto;
 mod hystart;
@@ -51,10 +53,12 @@ mod linux_cubic;
 mod newreno;
 mod prr;
 mod rack;
+mod rate;
 mod scoreboard;
 mod seglist;
 mod undo;
 
+pub use bbr::{Bbr, BbrState};
 pub use cubic::Cubic;
 pub use frto::{Frto, FrtoAck, FrtoPhase, FrtoVerdict};
 pub use hystart::{HyStart, SlowStartPhase};
@@ -62,6 +66,7 @@ pub use linux_cubic::LinuxCubic;
 pub use newreno::NewReno;
 pub use prr::{Prr, PrrVariant};
 pub use rack::{Rack, RackOutcome, Tlp, TlpAckOutcome, TlpProbe};
+pub use rate::RateSample;
 pub use scoreboard::{
     AckUpdate, Delivered, Dsack, MAX_SACK_BLOCKS, NextSeg, NextSegKind, SackBlock, Scoreboard,
 };
@@ -153,6 +158,25 @@ pub trait CongestionControl: core::fmt::Debug + Send {
     fn pacing_rate(&self) -> Option<u64> {
         None
     }
+    /// Every ACK a SACK sender processes, in and out of loss recovery, after loss
+    /// detection: its delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation
+    /// §3.3) and what the ACK did to the flight. Model-based controllers (BBR) act here,
+    /// as Linux's `cong_control`; the default does nothing, so window-based controllers
+    /// are unaffected.
+    fn on_rate_sample(&mut self, rs: &RateSample, smss: u32) {
+        let _ = (rs, smss);
+    }
+    /// Whether the controller reads [`CongestionControl::on_rate_sample`]; when not (the
+    /// default), the sample is not built (the estimator still keeps `tcpi_delivery_rate`).
+    fn wants_rate_samples(&self) -> bool {
+        false
+    }
+    /// The controller asks that what is sent now be marked application-limited, so its
+    /// low delivery rates do not count as bandwidth (BBR's ProbeRTT,
+    /// draft-ietf-ccwg-bbr §4.3.4.4). The default is `false`.
+    fn wants_app_limited(&self) -> bool {
+        false
+    }
     /// A short name, as in Linux's `tcp_congestion_control`.
     fn name(&self) -> &'static str;
 }
@@ -186,6 +210,7 @@ pub fn new_controller(
         CongestionAlgorithm::NewReno => Box::new(NewReno::new(initial_window, smss)),
         CongestionAlgorithm::Cubic => Box::new(LinuxCubic::new(initial_window, smss)),
         CongestionAlgorithm::CubicRfc9438 => Box::new(Cubic::new(initial_window, smss)),
+        CongestionAlgorithm::Bbr => Box::new(Bbr::new(initial_window, smss)),
     }
 }
 

@@ -58,9 +58,10 @@
 //! [`Scoreboard::ops`] counts the elementary steps for tests that bound the cost by
 //! counting.
 
+use super::rate::{RateEstimator, RateSample, TxStamp};
 use super::seglist::SegList;
 use crate::seq::SeqNum;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
@@ -194,6 +195,9 @@ struct Seg {
     /// The packet it ended carried the PSH mark of the data (not only the PSH every
     /// multi-segment packet gets): a retransmission of it carries PSH again.
     psh_mark: bool,
+    /// The delivery-rate state at its last transmission (draft-cheng-iccrg-delivery-
+    /// rate-estimation §3.2).
+    tx: TxStamp,
 }
 
 impl Seg {
@@ -249,6 +253,10 @@ pub struct Scoreboard {
     /// Reordering degree in segments (`tcp_reordering` 3 at first).
     reordering: u32,
     reord_seen: u32,
+    /// Delivery-rate estimation over the records' transmissions and deliveries.
+    rate: RateEstimator,
+    /// `rate.lost()` when the current ACK's processing began (newly lost bytes).
+    lost_at_ack: u64,
 }
 
 impl Scoreboard {
@@ -285,7 +293,46 @@ impl Scoreboard {
             ops: 0,
             reordering: 3,
             reord_seen: 0,
+            rate: RateEstimator::new(),
+            lost_at_ack: 0,
         }
+    }
+
+    /// The rate sample of the ACK just processed (draft-cheng-iccrg-delivery-rate-
+    /// estimation §3.3), after loss detection has marked what this ACK revealed, and the
+    /// bytes this ACK's processing marked lost. `min_rtt` refuses shorter intervals.
+    /// `want`: build the sample (a controller reads it); otherwise only the estimator's
+    /// bookkeeping runs and `None` comes back.
+    pub fn take_rate_sample(
+        &mut self,
+        now: Instant,
+        min_rtt: Option<Duration>,
+        want: bool,
+    ) -> Option<(RateSample, u64)> {
+        let newly_lost = self.rate.lost().wrapping_sub(self.lost_at_ack);
+        self.lost_at_ack = self.rate.lost();
+        self.rate
+            .generate(now, min_rtt, want)
+            .map(|rs| (rs, newly_lost))
+    }
+
+    /// The sender has less than a segment to send, the congestion window does not limit
+    /// it and every lost segment was retransmitted: the samples of what it sends now are
+    /// application-limited (draft-cheng-iccrg-delivery-rate-estimation §3.4).
+    pub fn mark_app_limited(&mut self) {
+        let in_flight = self.pipe();
+        self.rate.mark_app_limited(in_flight);
+    }
+
+    /// Bytes delivered (cumulatively ACKed or SACKed) over the connection's life.
+    pub fn delivered_bytes(&self) -> u64 {
+        self.rate.delivered()
+    }
+
+    /// The last valid delivery-rate sample in bytes per second and whether it was
+    /// application-limited (Linux's `tcpi_delivery_rate`).
+    pub fn last_delivery_rate(&self) -> Option<(u64, bool)> {
+        self.rate.last_rate()
     }
 
     /// Sets DupThresh (RFC 6675 §2; default 3, at least 1).
@@ -431,6 +478,10 @@ impl Scoreboard {
         self.detach(start, &old);
         let mut new = old;
         f(&mut new);
+        let counted = |g: &Seg| g.lost && !g.sacked;
+        if counted(&new) && !counted(&old) {
+            self.rate.on_lost(new.end - start);
+        }
         self.attach(start, &new);
         self.segs.insert(start, new);
         Some(new)
@@ -458,11 +509,14 @@ impl Scoreboard {
         if e <= s || s < self.una_abs || e - s > u64::from(u32::MAX / 2) {
             return;
         }
+        let idle = self.max_abs == self.una_abs;
+        let in_flight = self.pipe().saturating_add(clamp32(e - s));
+        let tx = self.rate.on_send(now, idle, in_flight);
         if s >= self.max_abs {
             if s != self.max_abs {
                 return;
             }
-            self.append(s, e, now);
+            self.append(s, e, now, tx);
             return;
         }
         // Retransmission of the records overlapping [s, min(e, max)). A record the
@@ -493,6 +547,7 @@ impl Scoreboard {
             self.update_seg(k, |g| {
                 g.xmit_ts = now;
                 g.xmit_order = order;
+                g.tx = tx;
                 g.retransmitted = true;
                 if !g.sacked {
                     g.rtx_in_flight = true;
@@ -506,7 +561,7 @@ impl Scoreboard {
         }
         if e > self.max_abs {
             // New data sent together with the retransmission.
-            self.append(self.max_abs, e, now);
+            self.append(self.max_abs, e, now, tx);
         }
     }
 
@@ -553,7 +608,7 @@ impl Scoreboard {
         o
     }
 
-    fn append(&mut self, s: u64, e: u64, now: Instant) {
+    fn append(&mut self, s: u64, e: u64, now: Instant, tx: TxStamp) {
         self.max_abs = e;
         self.max_flight = self.max_flight.max(e - self.una_abs);
         if self.segs.len() >= self.max_segments
@@ -569,6 +624,7 @@ impl Scoreboard {
                 g.end = e;
                 g.xmit_ts = now;
                 g.xmit_order = order;
+                g.tx = tx;
                 g.sacked = false;
             });
             return;
@@ -583,6 +639,7 @@ impl Scoreboard {
             rtx_in_flight: false,
             unit_end: false,
             psh_mark: false,
+            tx,
         };
         self.attach(s, &g);
         self.segs.insert(s, g);

@@ -312,7 +312,7 @@ pub fn run_kernel_transfer(size: u64) -> io::Result<Outcome> {
 }
 
 /// The configuration used for bulk transfers: the given MSS and 2 MiB send and receive
-/// buffers (or `TRANSFER_BUF`, like `4M`).
+/// buffers (or `TRANSFER_BUF`, like `4M`); `TRANSFER_CC=bbr` selects BBR.
 ///
 /// The receive window must stay below what the receiver's UDP socket can queue (4 MiB
 /// `SO_RCVBUF`, charged per queued datagram or GRO batch with overhead): a larger window
@@ -327,5 +327,9 @@ pub fn bulk_config(mss: u16) -> tcp_core::Config {
     config.mss = mss;
     config.send_buffer = buf;
     config.recv_buffer = buf;
+    if std::env::var("TRANSFER_CC").is_ok_and(|v| v == "bbr") {
+        // TRANSFER_CC=bbr: BBR, paced by the driver's timers.
+        config.congestion = tcp_core::config::CongestionAlgorithm::Bbr;
+    }
     config
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tcp-sim --bytes N --loss PCT --delay MS --rate MBIT --mtu BYTES --queue BYTES --seed S
-//!         [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] [--cc cubic|reno|none]
+//!         [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] [--cc cubic|reno|none|bbr]
 //!         [--buffer BYTES] [--sack-fault KINDS] [--renege P] [--ecn MARK_BYTES]
 //!         [--mtu-drop MS:BYTES] [--ptb on|off] [--mtu-probing off|black-hole|always]
 //! ```
@@ -21,11 +21,15 @@
 //! `--renege P`: after each packet, the receiving connection (ours) discards its
 //! out-of-order data with probability P. With our stack the line also reports the
 //! sender's undos, D-SACKs, ignored SACK blocks and renegings.
+//!
+//! `--cc bbr` runs our BBR (draft-ietf-ccwg-bbr, paced); smoltcp has none. `--help` lists
+//! every option.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant as WallInstant;
 
+use clap::{Parser, ValueEnum};
 use tcp_core::time::Duration;
 use tcp_tests::sim::RunOutcome;
 use tcp_tests::sim::bulk::{BulkRun, BulkSetup, Stack};
@@ -34,182 +38,181 @@ use tcp_tests::sim::plot;
 use tcp_tests::sim::sack_fault::{BogusSack, SackFault};
 use tcp_tests::sim::smoltcp_node::Congestion;
 
-const USAGE: &str = "usage: tcp-sim [--bytes N] [--loss PCT] [--delay MS] [--rate MBIT] [--mtu BYTES] \
-[--queue BYTES] [--seed S] [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] \
-[--cc cubic|reno|none] [--buffer BYTES] [--max-virtual-s S] \
-[--sack-fault invalid|straddling|all|beyond-window|inverted|below-ack] [--renege P] \
-[--ecn MARK_BYTES] [--mtu-drop MS:BYTES] [--ptb on|off] [--mtu-probing off|black-hole|always]";
-
-/// Every option `parse_args` knows; each takes a value.
-const FLAGS: [&str; 19] = [
-    "--bytes",
-    "--loss",
-    "--delay",
-    "--rate",
-    "--mtu",
-    "--queue",
-    "--seed",
-    "--pcap",
-    "--plot",
-    "--buffer",
-    "--max-virtual-s",
-    "--renege",
-    "--ecn",
-    "--mtu-drop",
-    "--ptb",
-    "--mtu-probing",
-    "--sack-fault",
-    "--stack",
-    "--cc",
-];
-
+/// One bulk transfer through the deterministic simulator, printed as one line of
+/// `key=value` pairs.
+#[derive(Parser, Debug)]
+#[command(name = "tcp-sim")]
 struct Args {
+    /// Bytes to transfer.
+    #[arg(long, default_value_t = 32 << 20)]
     bytes: u64,
+    /// Random loss on the data direction, percent (0..100).
+    #[arg(long = "loss", default_value_t = 0.0, value_parser = percent)]
     loss_pct: f64,
+    /// One-way delay in milliseconds.
+    #[arg(long = "delay", default_value_t = 10.0, value_parser = non_negative)]
     delay_ms: f64,
+    /// Bottleneck rate in Mbit/s (0: unlimited).
+    #[arg(long = "rate", default_value_t = 100.0, value_parser = non_negative)]
     rate_mbit: f64,
+    /// Path MTU in bytes.
+    #[arg(long, default_value_t = 1500)]
     mtu: usize,
+    /// Bottleneck queue limit in bytes (default: unlimited).
+    #[arg(long)]
     queue: Option<usize>,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Write a pcap of the sender's packets.
+    #[arg(long)]
     pcap: Option<String>,
+    /// Write a tcptrace-style time-sequence plot (SVG).
+    #[arg(long)]
     plot: Option<String>,
-    stack: Stack,
-    cc: Congestion,
+    /// Which stack runs on both ends.
+    #[arg(long, value_enum, default_value_t = StackArg::Ours)]
+    stack: StackArg,
+    /// Congestion control (bbr: ours only).
+    #[arg(long, value_enum, default_value_t = CcArg::Cubic)]
+    cc: CcArg,
+    /// Send and receive buffer of both ends, bytes.
+    #[arg(long, default_value_t = 256 * 1024)]
     buffer: usize,
+    /// Give up after this much virtual time, seconds.
+    #[arg(long = "max-virtual-s", default_value_t = 36_000)]
     max_virtual_s: u64,
+    /// Rewrite the receiver's ACKs with bogus SACK blocks.
+    #[arg(long = "sack-fault", value_parser = sack_fault)]
     sack_fault: Option<SackFault>,
+    /// Probability that the receiver discards its out-of-order data after a packet.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
     renege: f64,
+    /// Both ends ask for ECN; the queue marks CE beyond this many bytes.
+    #[arg(long = "ecn")]
     ecn_mark: Option<usize>,
+    /// From MS milliseconds on, the path carries packets of at most BYTES (MS:BYTES).
+    #[arg(long = "mtu-drop", value_parser = mtu_drop)]
     mtu_drop: Option<(u64, usize)>,
-    ptb: bool,
-    mtu_probing: tcp_core::MtuProbing,
+    /// Whether the router answers an oversized packet with ICMP packet too big.
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    ptb: OnOff,
+    /// Our sender's packetization-layer PMTUD (RFC 4821).
+    #[arg(long = "mtu-probing", value_enum, default_value_t = MtuProbingArg::Off)]
+    mtu_probing: MtuProbingArg,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        bytes: 32 << 20,
-        loss_pct: 0.0,
-        delay_ms: 10.0,
-        rate_mbit: 100.0,
-        mtu: 1500,
-        queue: None,
-        seed: 1,
-        pcap: None,
-        plot: None,
-        stack: Stack::Ours,
-        cc: Congestion::Cubic,
-        buffer: 256 * 1024,
-        max_virtual_s: 36_000,
-        sack_fault: None,
-        renege: 0.0,
-        ecn_mark: None,
-        mtu_drop: None,
-        ptb: true,
-        mtu_probing: tcp_core::MtuProbing::Off,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            // Not an error: main prints the usage to stdout and exits 0.
-            return Err(String::new());
-        }
-        if !FLAGS.contains(&flag.as_str()) {
-            return Err(format!("unknown option {flag}"));
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let bad = format!("bad value for {flag}: {value}");
-        match flag.as_str() {
-            "--bytes" => a.bytes = value.parse().map_err(|_| bad.clone())?,
-            "--loss" => a.loss_pct = value.parse().map_err(|_| bad.clone())?,
-            "--delay" => a.delay_ms = value.parse().map_err(|_| bad.clone())?,
-            "--rate" => a.rate_mbit = value.parse().map_err(|_| bad.clone())?,
-            "--mtu" => a.mtu = value.parse().map_err(|_| bad.clone())?,
-            "--queue" => a.queue = Some(value.parse().map_err(|_| bad.clone())?),
-            "--seed" => a.seed = value.parse().map_err(|_| bad.clone())?,
-            "--pcap" => a.pcap = Some(value),
-            "--plot" => a.plot = Some(value),
-            "--buffer" => a.buffer = value.parse().map_err(|_| bad.clone())?,
-            "--max-virtual-s" => a.max_virtual_s = value.parse().map_err(|_| bad.clone())?,
-            "--renege" => a.renege = value.parse().map_err(|_| bad.clone())?,
-            "--ecn" => a.ecn_mark = Some(value.parse().map_err(|_| bad.clone())?),
-            "--mtu-drop" => {
-                let (ms, bytes) = value.split_once(':').ok_or_else(|| bad.clone())?;
-                a.mtu_drop = Some((
-                    ms.parse().map_err(|_| bad.clone())?,
-                    bytes.parse().map_err(|_| bad.clone())?,
-                ));
-            }
-            "--ptb" => {
-                a.ptb = match value.as_str() {
-                    "on" => true,
-                    "off" => false,
-                    _ => return Err(bad),
-                }
-            }
-            "--mtu-probing" => {
-                a.mtu_probing = match value.as_str() {
-                    "off" => tcp_core::MtuProbing::Off,
-                    "black-hole" => tcp_core::MtuProbing::BlackHole,
-                    "always" => tcp_core::MtuProbing::Always,
-                    _ => return Err(bad),
-                }
-            }
-            "--sack-fault" => {
-                a.sack_fault = Some(match value.as_str() {
-                    "invalid" => SackFault::invalid(),
-                    "all" => SackFault::all(),
-                    name => SackFault::only(
-                        BogusSack::ALL
-                            .into_iter()
-                            .find(|k| k.name() == name)
-                            .ok_or_else(|| format!("unknown SACK fault {name}"))?,
-                    ),
-                })
-            }
-            "--stack" => {
-                a.stack = match value.as_str() {
-                    "ours" => Stack::Ours,
-                    "smoltcp" => Stack::Smoltcp,
-                    _ => return Err(format!("unknown stack {value} (ours|smoltcp)")),
-                }
-            }
-            "--cc" => {
-                a.cc = match value.as_str() {
-                    "cubic" => Congestion::Cubic,
-                    "reno" => Congestion::Reno,
-                    "none" => Congestion::None,
-                    _ => {
-                        return Err(format!(
-                            "unknown congestion control {value} (cubic|reno|none)"
-                        ));
-                    }
-                }
-            }
-            _ => return Err(format!("unknown option {flag}")),
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StackArg {
+    Ours,
+    Smoltcp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CcArg {
+    Cubic,
+    Reno,
+    None,
+    Bbr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum MtuProbingArg {
+    Off,
+    BlackHole,
+    Always,
+}
+
+impl Args {
+    fn stack(&self) -> Stack {
+        match self.stack {
+            StackArg::Ours => Stack::Ours,
+            StackArg::Smoltcp => Stack::Smoltcp,
         }
     }
-    if !(0.0..=1.0).contains(&a.renege) {
-        return Err("renege is a probability, 0..1".into());
+
+    fn congestion(&self) -> Congestion {
+        match self.cc {
+            CcArg::Cubic => Congestion::Cubic,
+            CcArg::Reno => Congestion::Reno,
+            CcArg::None => Congestion::None,
+            CcArg::Bbr => Congestion::Bbr,
+        }
     }
-    if !(0.0..=100.0).contains(&a.loss_pct) || a.delay_ms < 0.0 || a.rate_mbit < 0.0 {
-        return Err("loss must be 0..100, delay and rate non-negative".into());
+
+    fn mtu_probing(&self) -> tcp_core::MtuProbing {
+        match self.mtu_probing {
+            MtuProbingArg::Off => tcp_core::MtuProbing::Off,
+            MtuProbingArg::BlackHole => tcp_core::MtuProbing::BlackHole,
+            MtuProbingArg::Always => tcp_core::MtuProbing::Always,
+        }
     }
-    Ok(a)
+}
+
+fn number(s: &str) -> Result<f64, String> {
+    s.parse::<f64>().map_err(|e| e.to_string())
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("loss must be 0..100".into())
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if v >= 0.0 {
+        Ok(v)
+    } else {
+        Err("must be non-negative".into())
+    }
+}
+
+fn probability(s: &str) -> Result<f64, String> {
+    let v = number(s)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("renege is a probability, 0..1".into())
+    }
+}
+
+fn mtu_drop(s: &str) -> Result<(u64, usize), String> {
+    let (ms, bytes) = s.split_once(':').ok_or("expected MS:BYTES")?;
+    Ok((
+        ms.parse().map_err(|_| format!("bad milliseconds {ms}"))?,
+        bytes.parse().map_err(|_| format!("bad bytes {bytes}"))?,
+    ))
+}
+
+fn sack_fault(s: &str) -> Result<SackFault, String> {
+    Ok(match s {
+        "invalid" => SackFault::invalid(),
+        "all" => SackFault::all(),
+        name => SackFault::only(
+            BogusSack::ALL
+                .into_iter()
+                .find(|k| k.name() == name)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown SACK fault {name} (invalid|straddling|all|beyond-window|inverted|below-ack)"
+                    )
+                })?,
+        ),
+    })
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("tcp-sim: {e}");
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -232,20 +235,20 @@ fn run(args: &Args) -> Result<(), String> {
     link.mtu_change = args
         .mtu_drop
         .map(|(ms, bytes)| (tcp_core::time::Instant::from_millis(ms), bytes));
-    link.packet_too_big = args.ptb;
+    link.packet_too_big = args.ptb == OnOff::On;
     let mut setup = BulkSetup::new(args.bytes, link);
     setup.ecn = args.ecn_mark.is_some();
-    setup.mtu_probing = args.mtu_probing;
+    setup.mtu_probing = args.mtu_probing();
     setup.seed = args.seed;
     setup.mtu = args.mtu;
     setup.buffer = args.buffer;
-    setup.congestion = args.cc;
+    setup.congestion = args.congestion();
     setup.reverse.sack_fault = args.sack_fault.clone();
     setup.purge_ofo = args.renege;
 
     let cpu_start = cpu_time();
     let wall_start = WallInstant::now();
-    let mut run = BulkRun::new(args.stack, setup)?;
+    let mut run = BulkRun::new(args.stack(), setup)?;
     if let Some(path) = &args.pcap {
         let f = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
         run.world
@@ -304,7 +307,7 @@ fn run(args: &Args) -> Result<(), String> {
         "stack={} bytes={} received={} virtual_s={:.3} goodput_mbit_s={:.3} retransmits={} \
          data_segments={} rtos={} rtos_wire={} drops={} loss_pct={} delay_ms={} rate_mbit={} mtu={} queue={} \
          seed={} finished={} outcome={:?} cpu_s={:.3} wall_s={:.3}{}{}",
-        args.stack.name(),
+        args.stack().name(),
         args.bytes,
         res.bytes_received,
         res.transfer_time.as_secs_f64(),

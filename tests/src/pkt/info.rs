@@ -375,6 +375,9 @@ pub(super) fn linux_fields(t: &TcpInfo, reordering: u64) -> Vec<(String, Lookup)
 /// Every field marked unknown with `why` (a socket without a connection).
 pub(super) fn all_unknown(profile: Profile, why: &str) -> Vec<(String, Lookup)> {
     let info = Info {
+        min_rtt: None,
+        delivery_rate: None,
+        pacing_rate: None,
         state: State::Closed,
         srtt: None,
         rttvar: tcp_core::Duration::from_millis(0),

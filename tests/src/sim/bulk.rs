@@ -93,6 +93,7 @@ impl BulkSetup {
         tcp.congestion = match self.congestion {
             Congestion::Reno | Congestion::None => tcp_core::config::CongestionAlgorithm::NewReno,
             Congestion::Cubic => tcp_core::config::CongestionAlgorithm::Cubic,
+            Congestion::Bbr => tcp_core::config::CongestionAlgorithm::Bbr,
         };
         if self.ecn {
             tcp.ecn = tcp_core::EcnMode::On;
@@ -142,6 +143,9 @@ pub fn make_node(
     now: Instant,
 ) -> Result<Box<dyn Node>, String> {
     let sender = matches!(role, Role::Sender { .. });
+    if stack == Stack::Smoltcp && setup.congestion == Congestion::Bbr {
+        return Err("smoltcp has no BBR".into());
+    }
     match stack {
         Stack::Ours => Ok(Box::new(OursNode::new(
             &setup.ours_config(sender),

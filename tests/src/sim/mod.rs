@@ -43,6 +43,7 @@ pub mod packet;
 pub mod pcap;
 pub mod plot;
 pub mod rng;
+pub mod router;
 pub mod rr;
 pub mod sack_fault;
 pub mod smoltcp_node;
@@ -82,6 +83,12 @@ pub trait Node {
     /// What the application workload has done so far (default: nothing to report).
     fn report(&self) -> NodeReport {
         NodeReport::default()
+    }
+    /// `TCP_INFO` of the node's connection at `now`, if it is this project's stack and
+    /// the connection exists (default: none).
+    fn tcp_info(&self, now: Instant) -> Option<tcp_core::TcpInfo> {
+        let _ = now;
+        None
     }
 }
 
@@ -366,6 +373,11 @@ impl World {
     /// A node, mutably (for application calls between steps).
     pub fn node_mut(&mut self, id: NodeId) -> &mut dyn Node {
         self.nodes[id.0].as_mut()
+    }
+
+    /// `TCP_INFO` of node `id`'s connection now (our stack only).
+    pub fn tcp_info(&self, id: NodeId) -> Option<tcp_core::TcpInfo> {
+        self.nodes[id.0].tcp_info(self.now)
     }
 
     /// The report of a node's workload.

@@ -265,4 +265,11 @@ impl Node for OursNode {
             stats: self.stats,
         }
     }
+
+    fn tcp_info(&self, now: Instant) -> Option<tcp_core::TcpInfo> {
+        let conn = match &self.app {
+            App::Sender { conn, .. } | App::Receiver { conn, .. } => (*conn)?,
+        };
+        self.ep.connection(conn).ok().map(|c| c.tcp_info(now))
+    }
 }

@@ -26,6 +26,8 @@ pub enum Congestion {
     Reno,
     /// smoltcp's CUBIC.
     Cubic,
+    /// BBR (draft-ietf-ccwg-bbr): our stack only; smoltcp has none.
+    Bbr,
 }
 
 /// The application running in the node.
@@ -199,7 +201,8 @@ impl SmoltcpNode {
         socket.set_congestion_control(match config.congestion {
             Congestion::None => CongestionControl::None,
             Congestion::Reno => CongestionControl::Reno,
-            Congestion::Cubic => CongestionControl::Cubic,
+            // smoltcp has no BBR; `bulk::make_node` refuses it before this.
+            Congestion::Cubic | Congestion::Bbr => CongestionControl::Cubic,
         });
         socket.set_nagle_enabled(config.nagle);
         let mut error = None;

@@ -23,6 +23,8 @@ impl Scoreboard {
         mut on_delivered: impl FnMut(&Delivered),
     ) -> AckUpdate {
         let mut up = AckUpdate::default();
+        // Losses from here on are this ACK's (the rate sample's `newly_lost`).
+        self.lost_at_ack = self.rate.lost();
         let blocks = blocks.get(..MAX_SACK_BLOCKS).unwrap_or(blocks);
         let prior_una = self.una_abs;
         // Reordering (Linux's tcp_check_sack_reordering): a segment never retransmitted
@@ -193,6 +195,8 @@ impl Scoreboard {
             self.segs.remove(&k);
             if g.end <= a {
                 if !g.sacked {
+                    self.rate
+                        .on_delivered(g.tx, g.xmit_ts, g.xmit_order, g.end - k);
                     on_delivered(&Delivered {
                         start: Self::seq(k),
                         end: Self::seq(g.end),
@@ -324,6 +328,8 @@ impl Scoreboard {
                 g.rtx_in_flight = false;
             });
             up.sacked_bytes = up.sacked_bytes.saturating_add(clamp32(g.end - k));
+            self.rate
+                .on_delivered(g.tx, g.xmit_ts, g.xmit_order, g.end - k);
             on_delivered(&Delivered {
                 start: Self::seq(k),
                 end: Self::seq(g.end),
