@@ -16,10 +16,12 @@
 //! there, as `tun-proxy --netns` does) or use policy routing.
 
 mod flow;
+pub mod socks5;
 pub mod stats;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tcp_tokio::Stack;
@@ -35,6 +37,12 @@ pub struct ProxyConfig {
     pub connect_timeout: Duration,
     /// Log per-flow and total throughput this often; `None`: no reports.
     pub stats_interval: Option<Duration>,
+    /// Close a flow (FIN both ways) when no byte moved either way for this long; `None`:
+    /// flows may stay idle forever.
+    pub idle_timeout: Option<Duration>,
+    /// Dial every destination through this SOCKS5 server (no authentication, `CONNECT`)
+    /// instead of directly; `None`: directly.
+    pub socks5: Option<SocketAddr>,
 }
 
 impl Default for ProxyConfig {
@@ -43,6 +51,8 @@ impl Default for ProxyConfig {
             backlog: 128,
             connect_timeout: Duration::from_secs(5),
             stats_interval: None,
+            idle_timeout: None,
+            socks5: None,
         }
     }
 }
@@ -59,6 +69,7 @@ pub async fn run(
 ) -> io::Result<Totals> {
     let listener = stack.listen_transparent(config.backlog)?;
     let mut flows = tokio::task::JoinSet::new();
+    let shared = Arc::new(config.clone());
     let reporter = config
         .stats_interval
         .map(|every| tokio::spawn(stats.clone().report(every)));
@@ -69,7 +80,7 @@ pub async fn run(
             inc = listener.next_incoming() => match inc {
                 Ok(inc) => {
                     tracing::debug!(src = %inc.peer_addr(), dst = %inc.local_addr(), "request");
-                    flows.spawn(flow::handle(inc, config.connect_timeout, stats.clone()));
+                    flows.spawn(flow::handle(inc, shared.clone(), stats.clone()));
                 }
                 Err(e) => break Err(e),
             },

@@ -36,6 +36,13 @@ struct Args {
     /// Seconds to wait for a destination before refusing the client.
     #[arg(long, default_value_t = 5.0)]
     connect_timeout: f64,
+    /// Close a flow (FIN both ways) after SECS seconds without a byte either way.
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<f64>,
+    /// Dial every destination through this SOCKS5 server (no authentication, CONNECT
+    /// with the destination's IPv4 or IPv6 address) instead of directly.
+    #[arg(long, value_name = "HOST:PORT")]
+    socks5: Option<String>,
     /// Connection requests waiting per destination port.
     #[arg(long, default_value_t = 128)]
     backlog: usize,
@@ -85,6 +92,10 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn serve(args: Args) -> std::io::Result<()> {
+    let socks5 = match &args.socks5 {
+        Some(server) => Some(resolve(server).await?),
+        None => None,
+    };
     let iface = netns::open_tun(&args.tun)?;
     let name = iface.name().to_string();
     setup_device(&args, &name)?;
@@ -94,8 +105,12 @@ async fn serve(args: Args) -> std::io::Result<()> {
         backlog: args.backlog,
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.001)),
         stats_interval: args.stats.map(|s| Duration::from_secs_f64(s.max(0.01))),
+        idle_timeout: args
+            .idle_timeout
+            .map(|s| Duration::from_secs_f64(s.max(0.001))),
+        socks5,
     };
-    tracing::info!(device = %name, netns = ?args.netns, "proxying every TCP flow on the device");
+    tracing::info!(device = %name, netns = ?args.netns, socks5 = ?proxy.socks5, "proxying every TCP flow on the device");
     let stats = Arc::new(Stats::default());
     let shutdown = async {
         if tokio::signal::ctrl_c().await.is_err() {
@@ -115,4 +130,17 @@ async fn serve(args: Args) -> std::io::Result<()> {
         "done"
     );
     Ok(())
+}
+
+/// The first address of `HOST:PORT` (resolved once, at start).
+async fn resolve(server: &str) -> std::io::Result<std::net::SocketAddr> {
+    tokio::net::lookup_host(server)
+        .await?
+        .next()
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("--socks5 {server}: no address"),
+            )
+        })
 }
