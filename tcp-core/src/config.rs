@@ -4,6 +4,7 @@
 //! and where that default comes from.
 
 pub use crate::conn::ack::AckPolicy;
+pub use crate::recovery::PrrVariant;
 use crate::time::Duration;
 pub use crate::wire::OptionLayout;
 
@@ -281,7 +282,7 @@ pub struct Config {
     pub sack_unlost_retransmits: bool,
     /// How Proportional Rate Reduction sets the window in SACK recovery: Linux's
     /// `tcp_cwnd_reduction` (the default) or RFC 9937 to the letter.
-    pub prr: crate::recovery::PrrVariant,
+    pub prr: PrrVariant,
     /// Restart the congestion window after the sender sat idle for more than an RTO
     /// (RFC 7661 §4's "non-validated" phase in its RFC 2861 form, Linux's
     /// `tcp_slow_start_after_idle`, on by default): cwnd halves per RTO of idleness,
@@ -371,7 +372,7 @@ impl Default for Config {
             mtu_probe_interval: Duration::from_secs(600),
             mtu_probe_threshold: 8,
             sack_unlost_retransmits: false,
-            prr: crate::recovery::PrrVariant::Linux,
+            prr: PrrVariant::Linux,
             slow_start_after_idle: true,
             min_tso_segs: 2,
             notsent_lowat: None,

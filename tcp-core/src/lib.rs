@@ -82,7 +82,9 @@
 //!   ICMP errors.
 //! - [`conn`]: [`Connection`], one TCB: the RFC 9293 state machine.
 //! - [`endpoint`]: [`Endpoint`], many connections: demux, listeners, SYN cookies, TIME_WAIT.
-//! - [`recovery`]: congestion control behind a trait.
+//! - `recovery` (private): loss recovery (SACK scoreboard, RACK-TLP, PRR, undo, F-RTO),
+//!   delivery-rate sampling and the congestion controllers; chosen with
+//!   [`config::CongestionAlgorithm`].
 //! - [`config`], [`event`], [`error`]: configuration, application events, typed errors.
 
 #![no_std]
@@ -101,7 +103,7 @@ pub mod conn;
 pub mod endpoint;
 pub mod error;
 pub mod event;
-pub mod recovery;
+mod recovery;
 pub mod seq;
 pub mod time;
 pub mod wire;

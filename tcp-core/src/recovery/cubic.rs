@@ -83,16 +83,13 @@ impl Cubic {
     }
 
     /// W_max in bytes (RFC 9438 §4.7).
+    #[cfg(test)]
     pub fn w_max(&self) -> u32 {
         self.w_max
     }
 
-    /// K of the current epoch (RFC 9438 §4.2, equation 2), if an epoch has started.
-    pub fn k(&self) -> Option<Duration> {
-        self.epoch_start.map(|_| Duration::from_micros(self.k_us))
-    }
-
     /// The HyStart++ state (RFC 9406).
+    #[cfg(test)]
     pub fn hystart(&self) -> &HyStart {
         &self.hystart
     }

@@ -94,11 +94,13 @@ impl LinuxCubic {
     }
 
     /// The window in packets (`tcpi_snd_cwnd`).
+    #[cfg(test)]
     pub fn cwnd_packets(&self) -> u32 {
         self.cwnd
     }
 
     /// ssthresh in packets (`tcpi_snd_ssthresh`; 0x7fffffff until the first reduction).
+    #[cfg(test)]
     pub fn ssthresh_packets(&self) -> u32 {
         self.ssthresh
     }

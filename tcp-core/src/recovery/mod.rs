@@ -58,19 +58,17 @@ mod scoreboard;
 mod seglist;
 mod undo;
 
-pub use bbr::{Bbr, BbrState};
-pub use cubic::Cubic;
-pub use frto::{Frto, FrtoAck, FrtoPhase, FrtoVerdict};
-pub use hystart::{HyStart, SlowStartPhase};
-pub use linux_cubic::LinuxCubic;
-pub use newreno::NewReno;
-pub use prr::{Prr, PrrVariant};
-pub use rack::{Rack, RackOutcome, Tlp, TlpAckOutcome, TlpProbe};
-pub use rate::RateSample;
-pub use scoreboard::{
-    AckUpdate, Delivered, Dsack, MAX_SACK_BLOCKS, NextSeg, NextSegKind, SackBlock, Scoreboard,
-};
-pub use undo::Undo;
+pub(crate) use bbr::Bbr;
+pub(crate) use cubic::Cubic;
+pub(crate) use frto::{Frto, FrtoAck, FrtoPhase, FrtoVerdict};
+pub(crate) use linux_cubic::LinuxCubic;
+pub(crate) use newreno::NewReno;
+pub(crate) use prr::Prr;
+pub use prr::PrrVariant;
+pub(crate) use rack::{Rack, Tlp, TlpAckOutcome, TlpProbe};
+pub(crate) use rate::RateSample;
+pub(crate) use scoreboard::{AckUpdate, Delivered, NextSegKind, SackBlock, Scoreboard};
+pub(crate) use undo::Undo;
 
 use crate::config::CongestionAlgorithm;
 use crate::seq::SeqNum;

@@ -82,18 +82,15 @@ impl Prr {
     }
 
     /// `RecoverFS`.
+    #[cfg(test)]
     pub fn recover_fs(&self) -> u32 {
         self.recover_fs
     }
 
     /// `prr_delivered`.
+    #[cfg(test)]
     pub fn prr_delivered(&self) -> u64 {
         self.prr_delivered
-    }
-
-    /// `prr_out`.
-    pub fn prr_out(&self) -> u64 {
-        self.prr_out
     }
 
     /// The sender transmitted `bytes` (new data or retransmission) during recovery

@@ -75,26 +75,31 @@ impl Rack {
     }
 
     /// `RACK.rtt`: the RTT of the most recently sent delivered segment.
+    #[cfg(test)]
     pub fn rtt(&self) -> Duration {
         self.rtt
     }
 
     /// `RACK.xmit_ts` / `RACK.end_seq`.
+    #[cfg(test)]
     pub fn latest(&self) -> Option<(Instant, SeqNum)> {
         self.latest.map(|(t, _, e)| (t, e))
     }
 
     /// `RACK.reo_wnd_mult`.
+    #[cfg(test)]
     pub fn reo_wnd_mult(&self) -> u32 {
         self.reo_wnd_mult
     }
 
     /// `RACK.reo_wnd` as last computed by [`Rack::detect_loss`].
+    #[cfg(test)]
     pub fn reo_wnd(&self) -> Duration {
         self.reo_wnd
     }
 
     /// `RACK.reordering_seen`.
+    #[cfg(test)]
     pub fn reordering_seen(&self) -> bool {
         self.reordering_seen
     }
@@ -290,13 +295,9 @@ impl Tlp {
     }
 
     /// A probe is outstanding (`TLP.end_seq` is set).
+    #[cfg(test)]
     pub fn in_flight(&self) -> bool {
         self.end_seq.is_some()
-    }
-
-    /// `TLP.end_seq`.
-    pub fn end_seq(&self) -> Option<SeqNum> {
-        self.end_seq
     }
 
     /// RFC 8985 §7.2: a PTO may be armed when SACK is in use, the connection is not in

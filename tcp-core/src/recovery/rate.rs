@@ -186,6 +186,7 @@ impl RateEstimator {
     }
 
     /// Bytes ever delivered (`C.delivered`).
+    #[cfg(test)]
     pub(crate) fn delivered(&self) -> u64 {
         self.delivered
     }

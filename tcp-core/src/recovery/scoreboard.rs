@@ -324,11 +324,6 @@ impl Scoreboard {
         self.rate.mark_app_limited(in_flight);
     }
 
-    /// Bytes delivered (cumulatively ACKed or SACKed) over the connection's life.
-    pub fn delivered_bytes(&self) -> u64 {
-        self.rate.delivered()
-    }
-
     /// The last valid delivery-rate sample in bytes per second and whether it was
     /// application-limited (Linux's `tcpi_delivery_rate`).
     pub fn last_delivery_rate(&self) -> Option<(u64, bool)> {
@@ -336,13 +331,9 @@ impl Scoreboard {
     }
 
     /// Sets DupThresh (RFC 6675 §2; default 3, at least 1).
+    #[cfg(test)]
     pub fn set_dup_thresh(&mut self, dup_thresh: u32) {
         self.dup_thresh = dup_thresh.max(1);
-    }
-
-    /// Sets SMSS (after path MTU changes).
-    pub fn set_smss(&mut self, smss: u32) {
-        self.smss = smss.max(1);
     }
 
     fn seq(abs: u64) -> SeqNum {
@@ -357,21 +348,25 @@ impl Scoreboard {
     }
 
     /// HighACK (RFC 6675 §2): SND.UNA.
+    #[cfg(test)]
     pub fn high_ack(&self) -> SeqNum {
         self.una
     }
 
     /// HighData + 1 (RFC 6675 §2): SND.MAX, the end of the highest data sent.
+    #[cfg(test)]
     pub fn high_data(&self) -> SeqNum {
         Self::seq(self.max_abs)
     }
 
     /// HighRxt (RFC 6675 §2): the end of the highest retransmitted range.
+    #[cfg(test)]
     pub fn high_rxt(&self) -> SeqNum {
         Self::seq(self.high_rxt)
     }
 
     /// RescueRxt (RFC 6675 §2), if a rescue retransmission was sent this recovery.
+    #[cfg(test)]
     pub fn rescue_rxt(&self) -> Option<SeqNum> {
         self.rescue_rxt.map(Self::seq)
     }
@@ -402,16 +397,19 @@ impl Scoreboard {
     }
 
     /// Number of SACKed intervals held (at most the cap).
+    #[cfg(test)]
     pub fn interval_count(&self) -> usize {
         self.sacked.len()
     }
 
     /// Number of segment records held (at most `max_segments`).
+    #[cfg(test)]
     pub fn segment_count(&self) -> usize {
         self.segs.len()
     }
 
     /// Elementary map operations performed so far (for cost bounds in tests).
+    #[cfg(test)]
     pub fn ops(&self) -> u64 {
         self.ops
     }
@@ -666,6 +664,7 @@ impl Scoreboard {
 
     /// RFC 6675 §4 `IsLost(SeqNum)`: `seq` is not SACKed and DupThresh discontiguous SACKed
     /// sequences, or more than (DupThresh − 1)·SMSS SACKed bytes, lie above it.
+    #[cfg(test)]
     pub fn is_lost(&self, seq: SeqNum) -> bool {
         let Some(a) = self.abs(seq) else {
             return false;
@@ -1007,6 +1006,7 @@ impl Scoreboard {
     /// Checks internal invariants (tests and fuzzing): intervals disjoint, non-adjacent
     /// and inside [SND.UNA, SND.MAX); counters equal to a recount; segments contiguous
     /// from SND.UNA to SND.MAX.
+    #[cfg(test)]
     pub fn check_invariants(&self) -> Result<(), &'static str> {
         let mut prev_end: Option<u64> = None;
         let mut bytes = 0;

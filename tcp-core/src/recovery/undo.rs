@@ -56,6 +56,7 @@ impl Undo {
     }
 
     /// Undo is armed.
+    #[cfg(test)]
     pub fn is_armed(&self) -> bool {
         self.marker.is_some()
     }

@@ -146,7 +146,7 @@ pub(super) fn preset(profile: Profile) -> (Config, EndpointConfig) {
             cfg.recv_buffer_max = 2_097_152;
             cfg.segment_rules = SegmentRules::Bsd;
             cfg.sack_unlost_retransmits = true;
-            cfg.prr = tcp_core::recovery::PrrVariant::Rfc9937;
+            cfg.prr = tcp_core::config::PrrVariant::Rfc9937;
             // Challenge ACKs and ACKs to invalid segments are not rate-limited per
             // connection (FreeBSD 12's tcp_do_segment).
             cfg.invalid_ratelimit = Duration::ZERO;

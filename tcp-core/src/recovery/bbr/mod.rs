@@ -272,43 +272,39 @@ impl Bbr {
     }
 
     /// The current state.
+    #[cfg(test)]
     pub fn state(&self) -> BbrState {
         self.state
     }
 
     /// The bandwidth estimate the model uses (`BBR.bw`, §4.5.4), bytes per second.
+    #[cfg(test)]
     pub fn bw(&self) -> u64 {
         self.bw
     }
 
     /// The windowed maximum bandwidth (`BBR.max_bw`, §4.5.2), bytes per second.
+    #[cfg(test)]
     pub fn max_bw(&self) -> u64 {
         self.max_bw
     }
 
-    /// The windowed minimum RTT (`BBR.min_rtt`, §4.5.5).
-    pub fn min_rtt(&self) -> Option<Duration> {
-        self.min_rtt
-    }
-
     /// `BBR.inflight_hi` (§4.5.10.2) in bytes, `None` while unbounded.
+    #[cfg(test)]
     pub fn inflight_hi(&self) -> Option<u64> {
         (self.inflight_hi != u64::MAX).then_some(self.inflight_hi)
     }
 
     /// `BBR.inflight_lo` (§4.5.10.3) in bytes, `None` while unbounded.
+    #[cfg(test)]
     pub fn inflight_lo(&self) -> Option<u64> {
         (self.inflight_lo != u64::MAX).then_some(self.inflight_lo)
     }
 
     /// Startup has seen the pipe full (`BBR.full_bw_reached`, §4.3.1.1).
+    #[cfg(test)]
     pub fn full_bw_reached(&self) -> bool {
         self.full_bw_reached
-    }
-
-    /// The round-trip count (`BBR.round_count`, §4.5.1).
-    pub fn round_count(&self) -> u64 {
-        self.round_count
     }
 
     fn min_pipe_cwnd(&self) -> u64 {
