@@ -23,6 +23,17 @@ fn pair(max_syn_backlog: usize, syncookies: SynCookies) -> EpPair {
     EpPair::new(Config::default(), c, s, Duration::from_millis(5))
 }
 
+/// The requests the server reported with `EndpointEvent::Incoming`, in order.
+fn incoming_requests(p: &EpPair) -> Vec<tcp_core::endpoint::IncomingHandle> {
+    p.server_events
+        .iter()
+        .filter_map(|e| match e {
+            EndpointEvent::Incoming(h) => Some(*h),
+            _ => None,
+        })
+        .collect()
+}
+
 fn count(p: &EpPair, from: Side, want: TcpFlags) -> usize {
     p.trace
         .iter()
@@ -232,14 +243,7 @@ fn incoming_decision_mode_lets_the_embedder_accept_refuse_or_ignore() {
         .connect(now, CLIENT_IP, server_addr())
         .expect("connect");
     p.run_for(Duration::from_millis(20));
-    let incoming: Vec<_> = p
-        .server_events
-        .iter()
-        .filter_map(|e| match e {
-            EndpointEvent::Incoming(h) => Some(*h),
-            _ => None,
-        })
-        .collect();
+    let incoming = incoming_requests(&p);
     assert_eq!(incoming.len(), 3);
     assert_eq!(
         count(&p, Side::Server, TcpFlags::SYN | TcpFlags::ACK),
@@ -310,14 +314,7 @@ fn a_pending_request_that_the_peer_resets_or_nobody_decides_is_reported_gone() {
             .expect("connect");
     }
     p.run_for(Duration::from_millis(20));
-    let incoming: Vec<_> = p
-        .server_events
-        .iter()
-        .filter_map(|e| match e {
-            EndpointEvent::Incoming(h) => Some(*h),
-            _ => None,
-        })
-        .collect();
+    let incoming = incoming_requests(&p);
     assert_eq!(incoming.len(), 2);
     // The first client gives up: its RST (sequence number just after its SYN's) cancels
     // the request.
