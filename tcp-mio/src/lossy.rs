@@ -113,6 +113,35 @@ impl<L: Link> Link for LossyLink<L> {
         self.inner.send(t, scratch)
     }
 
+    /// Decides each transmit's fate as [`LossyLink::send`] does and hands the leading
+    /// survivors to the wrapped link as one batch, so a link that coalesces (UDP GSO, TUN
+    /// TSO) still does, and loss hits single segments, never a whole batch.
+    fn send_batch(&mut self, ts: &[Transmit], scratch: &mut [u8]) -> io::Result<usize> {
+        if ts.is_empty() {
+            return Ok(0);
+        }
+        if self.rng.chance(self.cfg.send_drop) {
+            self.stats.send_dropped += 1;
+            return Ok(1);
+        }
+        let mut run = 1;
+        let mut drop_next = false;
+        while run < ts.len() {
+            if self.rng.chance(self.cfg.send_drop) {
+                drop_next = true;
+                break;
+            }
+            run += 1;
+        }
+        let sent = self.inner.send_batch(&ts[..run], scratch)?;
+        // The segment after a wholly sent run was decided lost: it is consumed too.
+        if sent == run && drop_next {
+            self.stats.send_dropped += 1;
+            return Ok(run + 1);
+        }
+        Ok(sent)
+    }
+
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         if self.release_held
             && let Some(r) = self.deliver_held(buf)
@@ -221,5 +250,80 @@ mod tests {
             io::ErrorKind::WouldBlock
         );
         assert_eq!(lossy.stats().dropped, 3);
+    }
+
+    /// A link that takes whole batches and remembers their sizes.
+    #[derive(Default)]
+    struct Batches(Vec<usize>);
+
+    impl mio::event::Source for Batches {
+        fn register(&mut self, _: &Registry, _: Token, _: Interest) -> io::Result<()> {
+            Ok(())
+        }
+        fn reregister(&mut self, _: &Registry, _: Token, _: Interest) -> io::Result<()> {
+            Ok(())
+        }
+        fn deregister(&mut self, _: &Registry) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Link for Batches {
+        fn send(&mut self, _: &Transmit, _: &mut [u8]) -> io::Result<()> {
+            self.0.push(1);
+            Ok(())
+        }
+        fn send_batch(&mut self, ts: &[Transmit], _: &mut [u8]) -> io::Result<usize> {
+            self.0.push(ts.len());
+            Ok(ts.len())
+        }
+        fn recv(&mut self, _: &mut [u8]) -> io::Result<Received> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn local_ip(&self, _: IpAddr) -> Option<IpAddr> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_lossy_batch_send_drops_single_segments_and_passes_the_rest_on_in_batches() {
+        let t = Transmit {
+            src: "192.0.2.2:1".parse().unwrap(),
+            dst: "192.0.2.1:2".parse().unwrap(),
+            segment: tcp_core::Segment {
+                header: tcp_core::wire::TcpHeader::default(),
+                payload: bytes::Bytes::from_static(&[1; 100]),
+                ecn: tcp_core::IpEcn::NotEct,
+            },
+        };
+        let ts = vec![t; 1000];
+        let mut lossy = LossyLink::new(
+            Batches::default(),
+            Impairment {
+                seed: 9,
+                drop: 0.0,
+                reorder: 0.0,
+                send_drop: 0.1,
+            },
+        );
+        let mut scratch = [];
+        let mut at = 0;
+        while at < ts.len() {
+            let n = lossy.send_batch(&ts[at..], &mut scratch).unwrap();
+            assert!(n >= 1);
+            at += n;
+        }
+        let sent: usize = lossy.inner().0.iter().sum();
+        let dropped = lossy.stats().send_dropped as usize;
+        assert_eq!(sent + dropped, 1000, "every transmit consumed exactly once");
+        assert!(
+            (50..150).contains(&dropped),
+            "about 10 % dropped: {dropped}"
+        );
+        assert!(
+            lossy.inner().0.iter().any(|&b| b > 5),
+            "survivors go on in batches: {:?}",
+            lossy.inner().0
+        );
     }
 }

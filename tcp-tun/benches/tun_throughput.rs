@@ -6,7 +6,8 @@
 //! Every measurement runs in a fresh private network namespace (root needed):
 //! `cargo bench -p tcp-tun --bench tun_throughput -- [SIZE_MB] [REPS] [ROW]` (default 200 MB,
 //! 3 repetitions, the median is reported; ROW selects rows by a part of their name;
-//! `TUN_BENCH_STATS=1` prints our link's and driver's counters after each run).
+//! `TUN_BENCH_STATS=1` prints our link's and driver's counters after each run;
+//! `TUN_BENCH_DIR=k2s` or `s2k` measures one direction only, e.g. under `perf record`).
 //!
 //! Setup: MTU 1500, 256 KiB send and receive buffers on our stack and on smoltcp (the
 //! kernel autotunes its own), one connection, the stack's loop and the kernel's socket in
@@ -390,6 +391,15 @@ fn isolated(f: fn(Dir, u64) -> io::Result<Duration>, dir: Dir, size: u64) -> io:
     .expect("measurement thread")
 }
 
+/// Whether `TUN_BENCH_DIR` (`k2s`, `s2k`, or unset for both) selects this direction.
+fn dir_selected(dir: Dir) -> bool {
+    match std::env::var("TUN_BENCH_DIR").as_deref() {
+        Ok("k2s") => dir == Dir::KernelToStack,
+        Ok("s2k") => dir == Dir::StackToKernel,
+        _ => true,
+    }
+}
+
 fn main() {
     // `cargo test --all-targets` runs this without `--bench`: a quick smoke run only.
     let smoke = !std::env::args().any(|a| a == "--bench");
@@ -433,6 +443,10 @@ fn main() {
         let mut cells = Vec::new();
         let mut row = [None, None];
         for dir in [Dir::KernelToStack, Dir::StackToKernel] {
+            if !dir_selected(dir) {
+                cells.push("-".to_string());
+                continue;
+            }
             let mut rates = Vec::new();
             for _ in 0..reps {
                 match isolated(f, dir, size) {
@@ -491,7 +505,9 @@ fn main() {
         println!();
         match (agg[0], agg[1]) {
             (Some(one), Some(two)) => println!(
-                "multi-queue (virtio-net offloads), {flows} flows kernel → stack: 1 worker {one:.0} Mbit/s, 2 workers {two:.0} Mbit/s, ratio {:.2}",
+                "multi-queue (virtio-net offloads), {flows} flows kernel → stack, workers=2: ours={:.2} Gbit/s one-worker={:.2} Gbit/s ratio={:.2}",
+                two / 1e3,
+                one / 1e3,
                 two / one
             ),
             _ => {
@@ -507,21 +523,23 @@ fn main() {
             .find(|(m, _)| m.starts_with(n))
             .map(|(_, r)| *r)
     };
+    // One line per case: ours next to smoltcp, as a ratio of the medians above.
     if let Some(smol) = find("smoltcp") {
         println!();
         for (name, row) in &medians {
             if !name.starts_with("tcp-core") {
                 continue;
             }
-            let ratio = |d: usize| match (row[d], smol[d]) {
-                (Some(o), Some(s)) if s > 0.0 => format!("{:.2}", o / s),
-                _ => "n/a".to_string(),
-            };
-            println!(
-                "{name} / smoltcp: kernel → stack {}, stack → kernel {}",
-                ratio(0),
-                ratio(1)
-            );
+            for (d, dir) in ["kernel → stack", "stack → kernel"].iter().enumerate() {
+                if let (Some(o), Some(s)) = (row[d], smol[d]) {
+                    println!(
+                        "{name}, {dir}, one flow, one worker: ours={:.2} Gbit/s smoltcp={:.2} Gbit/s ratio={:.2}",
+                        o / 1e3,
+                        s / 1e3,
+                        o / s
+                    );
+                }
+            }
         }
     }
 }

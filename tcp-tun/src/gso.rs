@@ -1,6 +1,7 @@
 //! TCP segmentation offload out: consecutive segments of one connection, written as one
 //! super-segment behind a virtio-net header that asks the kernel to finish it
-//! ([`crate::vnet::VnetHdr::tcp_gso`]).
+//! ([`crate::vnet::VnetHdr::tcp_gso`]); and its inverse for received super-segments,
+//! [`segment`], for impairments that must act on the segments a wire would carry.
 //!
 //! The kernel cuts a super-segment as Linux's own TSO output does (`tcp_gso_segment`):
 //! every segment gets the first one's header with its sequence number advanced, PSH and FIN
@@ -11,7 +12,10 @@
 
 use std::io;
 use tcp_core::Transmit;
-use tcp_core::wire::{IPPROTO_TCP, IpHeader, TcpFlags, emit_ip_tcp_packet_with, pseudo_header};
+use tcp_core::wire::{
+    IPPROTO_TCP, IpHeader, TcpFlags, TcpHeader, emit_ip_tcp_packet_with, parse_ip_packet,
+    pseudo_header,
+};
 
 use crate::vnet::VnetHdr;
 
@@ -109,6 +113,48 @@ pub fn build(
     Ok((n, hdr))
 }
 
+/// Cuts a received super-segment (an IP packet carrying TCP whose payload is longer than
+/// `mss`) into the wire segments it stands for, as Linux's `tcp_gso_segment` cuts one:
+/// each carries `mss` bytes but the last, the first one's header with the sequence number
+/// advanced, CWR only on the first, PSH and FIN only on the last, and full IP and TCP
+/// checksums (the super-segment's own TCP checksum, left partial by the kernel, is not
+/// read). A packet that needs no cut comes back whole, re-checksummed.
+///
+/// For tests that impair the link between the device and the core
+/// ([`crate::TunLink::set_receive_segmentation`]): a lossy wire drops segments, not 64 KiB
+/// super-packets.
+pub fn segment(packet: &[u8], mss: usize) -> io::Result<Vec<Vec<u8>>> {
+    let invalid = |e| io::Error::new(io::ErrorKind::InvalidData, e);
+    let (ip, transport) = parse_ip_packet(packet).map_err(invalid)?;
+    if ip.protocol() != IPPROTO_TCP {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "not TCP"));
+    }
+    let segment = &packet[transport];
+    let (header, header_len) = TcpHeader::parse(segment).map_err(invalid)?;
+    let payload = &segment[header_len..];
+    let mss = mss.max(1);
+    let count = payload.len().div_ceil(mss).max(1);
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let chunk = payload
+            .get(i * mss..payload.len().min((i + 1) * mss))
+            .unwrap_or(&[]);
+        let mut h = header;
+        h.seq = header.seq + (i * mss) as u32;
+        if i > 0 {
+            h.flags.remove(TcpFlags::CWR);
+        }
+        if i + 1 < count {
+            h.flags.remove(TcpFlags::PSH | TcpFlags::FIN);
+        }
+        let mut wire = vec![0u8; ip.len() + h.len() + chunk.len()];
+        let n = emit_ip_tcp_packet_with(&ip, &h, chunk, &mut wire).map_err(invalid)?;
+        wire.truncate(n);
+        out.push(wire);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +239,37 @@ mod tests {
             ip.dst(),
             &done
         ));
+    }
+
+    #[test]
+    fn a_received_super_segment_is_cut_into_checksummed_wire_segments() {
+        let mut t = seg(1000, 250, TcpFlags::CWR | TcpFlags::PSH | TcpFlags::FIN);
+        t.segment.payload = Bytes::from((0..250u32).map(|i| i as u8).collect::<Vec<u8>>());
+        let ip = IpHeader::for_tcp(t.src.ip(), t.dst.ip()).unwrap();
+        let mut packet = vec![0u8; 400];
+        let n = emit_ip_tcp_packet_with(&ip, &t.segment.header, &t.segment.payload, &mut packet)
+            .unwrap();
+        let wire = segment(&packet[..n], 100).unwrap();
+        assert_eq!(wire.len(), 3);
+        let mut joined = Vec::new();
+        let mut seen = Vec::new();
+        for w in &wire {
+            let (_, h, range) = tcp_core::wire::parse_ip_tcp_packet(w).expect("valid checksums");
+            joined.extend_from_slice(&w[range.clone()]);
+            seen.push((h.seq.get(), range.len(), h.flags));
+        }
+        assert_eq!(joined, t.segment.payload.to_vec(), "the bytes in order");
+        let f = |x: TcpFlags| x | TcpFlags::ACK;
+        assert_eq!(
+            seen,
+            vec![
+                (1000, 100, f(TcpFlags::CWR)),
+                (1100, 100, f(TcpFlags::empty())),
+                (1200, 50, f(TcpFlags::PSH | TcpFlags::FIN)),
+            ],
+            "CWR on the first only, PSH and FIN on the last only"
+        );
+        let whole = segment(&packet[..n], 1448).unwrap();
+        assert_eq!(whole, vec![packet[..n].to_vec()], "no cut needed");
     }
 }

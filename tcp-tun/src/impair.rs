@@ -97,6 +97,28 @@ impl<L: Link> Link for Impaired<L> {
         r
     }
 
+    /// Holds back the first transmit as [`Impaired::send`] does, else passes the batch on
+    /// ([`LossyLink`] drops single segments of it), then sends a held one after it.
+    fn send_batch(&mut self, ts: &[Transmit], scratch: &mut [u8]) -> io::Result<usize> {
+        let Some(first) = ts.first() else {
+            return Ok(0);
+        };
+        if self.held.is_none() && self.rng.chance(self.reorder) {
+            self.held = Some(first.clone());
+            return Ok(1);
+        }
+        let r = self.inner.send_batch(ts, scratch);
+        if r.is_ok()
+            && let Some(h) = self.held.take()
+        {
+            self.send_reordered += 1;
+            // A failure here only loses the held segment; TCP retransmits it.
+            let _ = self.inner.send(&h, scratch);
+        }
+        self.publish();
+        r
+    }
+
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         let r = self.inner.recv(buf);
         self.publish();

@@ -2,6 +2,7 @@
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
@@ -133,6 +134,11 @@ pub struct TunLink {
     stats: Arc<TunStats>,
     /// Scratch for the joined payloads of a super-segment.
     gso_payload: Vec<u8>,
+    /// Whether received super-segments are cut into wire segments
+    /// ([`TunLink::set_receive_segmentation`]).
+    segment_received: bool,
+    /// Wire segments cut from a received super-segment, not yet delivered.
+    rx_segments: VecDeque<Vec<u8>>,
 }
 
 /// The device under a [`TunLink`].
@@ -166,11 +172,11 @@ impl Device {
         }
     }
 
-    /// One packet into `buf`: its length, what the device did for it, and whether it is
-    /// a super-segment.
-    fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, RxOffload, bool)> {
+    /// One packet into `buf`: its length, what the device did for it, and, for a
+    /// super-segment, its segment size.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, RxOffload, Option<u16>)> {
         match self {
-            Device::Plain(i) => Ok((i.recv(buf)?, RxOffload::NONE, false)),
+            Device::Plain(i) => Ok((i.recv(buf)?, RxOffload::NONE, None)),
             Device::Vnet(v) => {
                 let (n, hdr) = v.recv(buf)?;
                 let offload = if hdr.checksum_verified() {
@@ -178,7 +184,7 @@ impl Device {
                 } else {
                     RxOffload::NONE
                 };
-                Ok((n, offload, hdr.is_gso()))
+                Ok((n, offload, hdr.is_gso().then_some(hdr.gso_size)))
             }
         }
     }
@@ -218,7 +224,17 @@ impl TunLink {
             mtu,
             stats: Arc::default(),
             gso_payload: Vec::new(),
+            segment_received: false,
+            rx_segments: VecDeque::new(),
         })
+    }
+
+    /// With `on`, received super-segments are cut into the wire segments they stand for
+    /// ([`crate::gso::segment`]) before they leave the link, each delivered on its own with
+    /// full checksums. For tests that wrap the link in an impairment ([`crate::impair`]):
+    /// a lossy wire loses segments, not 64 KiB super-packets. Off by default.
+    pub fn set_receive_segmentation(&mut self, on: bool) {
+        self.segment_received = on;
     }
 
     /// Opens (creating it if needed) the TUN device `name` and wraps it; see
@@ -374,10 +390,29 @@ impl Link for TunLink {
 
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         loop {
+            if let Some(wire) = self.rx_segments.pop_front() {
+                buf[..wire.len()].copy_from_slice(&wire);
+                bump(&self.stats.packets_in, 1);
+                bump(&self.stats.bytes_in, wire.len() as u64);
+                return Ok(Received {
+                    len: wire.len(),
+                    frame: Frame::Packet {
+                        offload: RxOffload::NONE,
+                    },
+                    segment_size: None,
+                });
+            }
             let (len, offload, gso) = self.device.recv(buf)?;
             if self.accept(&buf[..len]) {
-                if gso {
+                if gso.is_some() {
                     bump(&self.stats.gso_in, 1);
+                }
+                if let Some(mss) = gso.filter(|_| self.segment_received) {
+                    match crate::gso::segment(&buf[..len], mss.into()) {
+                        Ok(wire) => self.rx_segments.extend(wire),
+                        Err(_) => bump(&self.stats.malformed, 1),
+                    }
+                    continue;
                 }
                 bump(&self.stats.packets_in, 1);
                 bump(&self.stats.bytes_in, len as u64);

@@ -27,12 +27,17 @@ pub fn setup(layout: &TunNet) -> TunStack {
 /// ([`TunNet::create_offloaded`]).
 #[allow(dead_code, reason = "not every test binary uses every helper")]
 pub fn setup_offloaded(layout: &TunNet) -> TunStack {
+    let link = setup_offloaded_link(layout);
+    let config = link.config();
+    TunStack::with_config(link, config)
+        .unwrap_or_else(|e| panic!("cannot drive an offloading TUN device: {e}"))
+}
+
+/// Like [`setup_offloaded`] but returns the bare link (for tests that wrap it).
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn setup_offloaded_link(layout: &TunNet) -> tcp_tun::TunLink {
     netns::unshare_net()
         .and_then(|()| layout.create_offloaded())
-        .and_then(|link| {
-            let config = link.config();
-            TunStack::with_config(link, config)
-        })
         .unwrap_or_else(|e| panic!("cannot create a namespace with an offloading TUN device: {e}"))
 }
 
