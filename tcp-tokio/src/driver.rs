@@ -21,8 +21,6 @@ const RX_CHUNK: usize = 1 << 20;
 const RX_BATCH: usize = 64;
 /// Transmits framed under one lock before they are sent.
 const TX_BATCH: usize = 64;
-/// Transmit buffer chunk the framed packets are cut from.
-const TX_CHUNK: usize = 1 << 20;
 /// Pause after a receive error that may persist.
 const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
@@ -31,13 +29,14 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
     let mut rx = BytesMut::zeroed(RX_CHUNK);
     let mut tx = BytesMut::new();
     let mut out: Vec<(Bytes, Dest)> = Vec::with_capacity(TX_BATCH);
+    let mut pending: Vec<tcp_core::Transmit> = Vec::with_capacity(TX_BATCH);
     let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
     tokio::pin!(sleep);
     let mut armed: Option<tcp_core::Instant> = None;
     loop {
         // Send until the endpoint has nothing more.
         let deadline = loop {
-            let deadline = {
+            let (deadline, polled) = {
                 let mut g = shared.lock();
                 let now = shared.now();
                 let inner = &mut *g;
@@ -46,22 +45,19 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
                 if inner.endpoint.poll_timeout().is_some_and(|d| d <= now) {
                     inner.endpoint.handle_timeout(now);
                 }
-                while out.len() < TX_BATCH {
+                while pending.len() < TX_BATCH {
                     let Some(t) = inner.endpoint.poll_transmit(now) else {
                         break;
                     };
-                    if tx.capacity() < t.len() + 64 {
-                        // Packets are split off one shared chunk: one allocation for many.
-                        tx = BytesMut::with_capacity(TX_CHUNK.max(t.len() + 64));
-                    }
-                    if let Some(p) = inner.link.frame(&t, &mut tx) {
-                        out.push(p);
-                    }
+                    pending.push(t);
                 }
+                inner.link.frame_all(&pending, &mut tx, &mut out);
+                let polled = !pending.is_empty();
+                pending.clear();
                 inner.dispatch_events();
-                inner.endpoint.poll_timeout()
+                (inner.endpoint.poll_timeout(), polled)
             };
-            if out.is_empty() {
+            if !polled {
                 break deadline;
             }
             for (packet, to) in out.drain(..) {

@@ -60,7 +60,7 @@ pub use tcp_core;
 #[cfg(target_os = "linux")]
 pub use tcp_tun;
 #[cfg(target_os = "linux")]
-pub use tun::TunStats;
+pub use tun::{TunDevice, TunStats};
 #[cfg(target_os = "linux")]
 pub use tun_tap;
 pub use udp::UdpStats;

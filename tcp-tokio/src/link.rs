@@ -7,10 +7,22 @@ use bytes::{Bytes, BytesMut};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use tcp_core::{Endpoint, FourTuple, Instant, Transmit};
+use tcp_core::{Endpoint, FourTuple, Instant, RxOffload, Transmit};
 
 /// Where a framed packet goes: a UDP peer, or into the device.
 pub(crate) type Dest = Option<SocketAddr>;
+
+/// Transmit buffer chunk the framed packets are cut from.
+const TX_CHUNK: usize = 1 << 20;
+
+/// Makes room for `need` bytes at the end of `buf`: packets are split off one shared
+/// chunk, one allocation for many; a chunk too full for the next packet is left to the
+/// packets already cut from it.
+pub(crate) fn reserve(buf: &mut BytesMut, need: usize) {
+    if buf.capacity() - buf.len() < need {
+        *buf = BytesMut::with_capacity(TX_CHUNK.max(need));
+    }
+}
 
 /// A link's addressing.
 #[derive(Debug)]
@@ -51,28 +63,55 @@ impl LinkState {
         }
     }
 
-    /// Frames `t` into `buf` and splits it off; `None` when it cannot go anywhere (no
-    /// route, a framing error: TCP retransmits).
-    pub(crate) fn frame(&mut self, t: &Transmit, buf: &mut BytesMut) -> Option<(Bytes, Dest)> {
-        match self {
-            LinkState::Udp(r) => r.frame(t, buf),
-            #[cfg(target_os = "linux")]
-            LinkState::Tun(tun) => tun.frame(t, buf),
+    /// Frames `ts` into packets split off `buf`, appended to `out`: one per transmit,
+    /// or one per run of consecutive segments on a TUN device that takes super-segments.
+    /// A transmit that cannot go anywhere (no route, a framing error) is left out: TCP
+    /// retransmits it.
+    pub(crate) fn frame_all(
+        &mut self,
+        ts: &[Transmit],
+        buf: &mut BytesMut,
+        out: &mut Vec<(Bytes, Dest)>,
+    ) {
+        let mut i = 0;
+        while i < ts.len() {
+            let (used, framed) = match self {
+                LinkState::Udp(r) => {
+                    reserve(buf, ts[i].len() + 64);
+                    (1, r.frame(&ts[i], buf))
+                }
+                #[cfg(target_os = "linux")]
+                LinkState::Tun(tun) => tun.frame_run(&ts[i..], buf),
+            };
+            out.extend(framed);
+            i += used.max(1);
         }
     }
 
-    /// Hands a received packet (from `from`, for UDP) to the endpoint.
+    /// Takes a received packet's link framing off (the virtio-net header of such a TUN
+    /// device): the IP packet (or UDP payload) and what the device did for it. `None`: a
+    /// malformed frame, counted.
+    pub(crate) fn unframe(&mut self, packet: Bytes) -> Option<(Bytes, RxOffload)> {
+        match self {
+            LinkState::Udp(_) => Some((packet, RxOffload::NONE)),
+            #[cfg(target_os = "linux")]
+            LinkState::Tun(t) => t.unframe(packet),
+        }
+    }
+
+    /// Hands a received packet (from `from`, for UDP; unframed) to the endpoint.
     pub(crate) fn input(
         &mut self,
         endpoint: &mut Endpoint,
         now: Instant,
         packet: Bytes,
         from: Option<SocketAddr>,
+        offload: RxOffload,
     ) {
         match self {
             LinkState::Udp(r) => r.input(endpoint, now, packet, from),
             #[cfg(target_os = "linux")]
-            LinkState::Tun(t) => t.input(endpoint, now, packet),
+            LinkState::Tun(t) => t.input(endpoint, now, packet, offload),
         }
     }
 }

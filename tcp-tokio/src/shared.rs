@@ -273,6 +273,9 @@ impl Inner {
         packet: bytes::Bytes,
         from: Option<SocketAddr>,
     ) {
+        let Some((packet, offload)) = self.link.unframe(packet) else {
+            return;
+        };
         #[cfg(target_os = "linux")]
         if let Some((_, backlog)) = &self.catch_all
             && let Some(dst) = crate::tun::syn_destination(&packet)
@@ -294,7 +297,8 @@ impl Inner {
                 }
             }
         }
-        self.link.input(&mut self.endpoint, now, packet, from);
+        self.link
+            .input(&mut self.endpoint, now, packet, from, offload);
     }
 
     /// The driver ended: every waiting task is woken to see it.

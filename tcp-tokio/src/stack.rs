@@ -152,14 +152,20 @@ impl Stack {
         Ok(TcpListener::new(self.life.clone(), Some(h), addr))
     }
 
-    /// A stack on a TUN device (opened without packet information, for example with
-    /// [`tcp_tun::netns::open_tun`]) whose own addresses are `addrs` (one per family is
-    /// used for active opens; packets to any of them are taken). `config.mss` should fit
-    /// the device's MTU ([`tcp_tun::mss_for_mtu`]). Must be called from within a tokio
-    /// runtime.
+    /// A stack on a TUN device whose own addresses are `addrs` (one per family is used
+    /// for active opens; packets to any of them are taken). The device is a `tun_tap`
+    /// one opened without packet information (for example with
+    /// [`tcp_tun::netns::open_tun`]) or, for the kernel's checksum and segmentation
+    /// offloads, a [`tcp_tun::vnet::VnetTun`] ([`crate::TunDevice`]). `config.mss` should
+    /// fit the device's MTU ([`tcp_tun::mss_for_mtu`]). Must be called from within a
+    /// tokio runtime.
     #[cfg(target_os = "linux")]
-    pub fn bind_tun(iface: tun_tap::Iface, addrs: &[IpAddr], config: Config) -> io::Result<Stack> {
-        Self::tun_inner(iface, addrs, false, config)
+    pub fn bind_tun(
+        device: impl Into<crate::TunDevice>,
+        addrs: &[IpAddr],
+        config: Config,
+    ) -> io::Result<Stack> {
+        Self::tun_inner(device.into(), addrs, false, config)
     }
 
     /// A stack on a TUN device that takes packets to *every* address, for a transparent
@@ -168,22 +174,22 @@ impl Stack {
     /// leave from (may be empty).
     #[cfg(target_os = "linux")]
     pub fn bind_tun_transparent(
-        iface: tun_tap::Iface,
+        device: impl Into<crate::TunDevice>,
         addrs: &[IpAddr],
         config: Config,
     ) -> io::Result<Stack> {
-        Self::tun_inner(iface, addrs, true, config)
+        Self::tun_inner(device.into(), addrs, true, config)
     }
 
     #[cfg(target_os = "linux")]
     fn tun_inner(
-        iface: tun_tap::Iface,
+        device: crate::TunDevice,
         addrs: &[IpAddr],
         transparent: bool,
         config: Config,
     ) -> io::Result<Stack> {
-        let io = crate::tun::TunIo::new(iface)?;
-        let link = LinkState::Tun(crate::tun::TunAddrs::new(addrs, transparent));
+        let link = LinkState::Tun(crate::tun::TunAddrs::new(addrs, transparent, &device));
+        let io = crate::tun::TunIo::new(device)?;
         Self::start(
             config,
             EndpointConfig::default(),

@@ -1,5 +1,6 @@
 //! The TUN link with the Linux kernel as the peer, in a private network namespace: a kernel
-//! client to our listener and our client to a kernel listener, byte-exact.
+//! client to our listener and our client to a kernel listener, byte-exact; over a plain
+//! device and over one with the virtio-net offloads (super-segments both ways).
 
 mod common;
 mod netns;
@@ -25,22 +26,69 @@ fn main() {
             "our_client_to_kernel_listener",
             our_client_to_kernel_listener,
         ),
+        (
+            "kernel_client_to_our_listener_through_offloads",
+            kernel_client_to_our_listener_through_offloads,
+        ),
+        (
+            "kernel_client_to_our_listener_through_offloads_v6",
+            kernel_client_to_our_listener_through_offloads_v6,
+        ),
+        (
+            "our_client_to_kernel_listener_through_offloads",
+            our_client_to_kernel_listener_through_offloads,
+        ),
     ]);
+}
+
+/// The device a test runs over.
+fn enter(layout: &TunNet, offloaded: bool) -> tcp_tokio::TunDevice {
+    if offloaded {
+        netns::enter_offloaded(layout).into()
+    } else {
+        netns::enter(layout).into()
+    }
+}
+
+/// Over an offloading device, super-segments went both ways.
+fn check_offloads(stack: &Stack, offloaded: bool) {
+    let st = stack.tun_stats().unwrap();
+    if offloaded {
+        assert!(st.gso_in > 0 && st.gso_out > 0, "{st:?}");
+    } else {
+        assert_eq!((st.gso_in, st.gso_out), (0, 0), "{st:?}");
+    }
 }
 
 const LEN: usize = 2 << 20;
 
 fn kernel_client_to_our_listener() {
-    kernel_client(false);
+    kernel_client(false, false);
 }
 
 fn kernel_client_to_our_listener_v6() {
-    kernel_client(true);
+    kernel_client(true, false);
 }
 
-fn kernel_client(v6: bool) {
+fn kernel_client_to_our_listener_through_offloads() {
+    kernel_client(false, true);
+}
+
+fn kernel_client_to_our_listener_through_offloads_v6() {
+    kernel_client(true, true);
+}
+
+fn our_client_to_kernel_listener() {
+    our_client(false);
+}
+
+fn our_client_to_kernel_listener_through_offloads() {
+    our_client(true);
+}
+
+fn kernel_client(v6: bool, offloaded: bool) {
     let layout = TunNet::default();
-    let iface = netns::enter(&layout);
+    let iface = enter(&layout, offloaded);
     let ours = if v6 {
         SocketAddr::new(layout.ours_v6.into(), 80)
     } else {
@@ -84,13 +132,14 @@ fn kernel_client(v6: bool) {
         assert_eq!(got.len(), LEN);
         assert!(got == data, "bytes differ");
         assert!(stack.tun_stats().unwrap().packets_in > 0);
+        check_offloads(&stack, offloaded);
         drop((r, w));
     });
 }
 
-fn our_client_to_kernel_listener() {
+fn our_client(offloaded: bool) {
     let layout = TunNet::default();
-    let iface = netns::enter(&layout);
+    let iface = enter(&layout, offloaded);
     let kernel = SocketAddr::new(layout.kernel_v4.into(), 7);
     let l = std::net::TcpListener::bind(kernel).unwrap();
     let data = pattern(4, LEN);
@@ -124,5 +173,6 @@ fn our_client_to_kernel_listener() {
             .await
             .unwrap();
         assert!(ok, "the kernel received other bytes");
+        check_offloads(&stack, offloaded);
     });
 }

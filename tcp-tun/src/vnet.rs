@@ -253,6 +253,36 @@ impl VnetTun {
         Ok((n - VNET_HDR_LEN, VnetHdr::parse(&hdr)))
     }
 
+    /// Reads one packet with its virtio-net header in front, as the device gives it
+    /// (`buf[..VNET_HDR_LEN]` is the header, [`VnetHdr::parse`]); returns the length of
+    /// both. For callers that keep the packet where it was read (zero-copy `Bytes`).
+    pub fn recv_framed(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: `buf` is writable for `buf.len()` bytes during the call.
+        let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        if n < VNET_HDR_LEN {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "read shorter than the virtio-net header",
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Writes one packet that already carries its virtio-net header in front
+    /// ([`VnetHdr::to_bytes`] then the packet); returns the bytes written, header included.
+    pub fn send_framed(&self, framed: &[u8]) -> io::Result<usize> {
+        // SAFETY: `framed` is readable for `framed.len()` bytes during the call.
+        let n = unsafe { libc::write(self.fd.as_raw_fd(), framed.as_ptr().cast(), framed.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
     /// Writes one whole, checksummed packet, behind a header that asks for nothing.
     pub fn send(&self, packet: &[u8]) -> io::Result<usize> {
         self.send_with(&VnetHdr::default(), packet)

@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::{DEST, LIMIT, echo_server, enter_server_namespace, rss_bytes, spawn_client};
+use common::{DEST, LIMIT, echo_server, enter_server_namespace, rss_bytes, spawn_client_on};
 
 /// The longest a child (one case of one stack) may take.
 const CHILD_LIMIT: Duration = Duration::from_secs(60);
@@ -94,6 +94,11 @@ fn main() {
     );
     for (case, what) in CASES {
         let ours = run_child(case, "ours");
+        let plain = run_child(case, "ours-plain");
+        println!(
+            "{what:<66} ours without offloads (plain device): {}",
+            fmt(first(&plain))
+        );
         for other in &STACKS[1..] {
             let theirs = run_child(case, other);
             let (o, t) = (first(&ours), first(&theirs));
@@ -186,7 +191,9 @@ fn child(case: &str, stack: &str) -> Vec<String> {
     source_server(SocketAddr::new(DEST, 19), BULK);
     source_server(SocketAddr::new(DEST, 20), LOSSY);
     let case = case.to_string();
-    let (iface, go, client) = spawn_client(move || client_case(&case));
+    // Ours opens the device with the virtio-net offloads, as the `tun-proxy` binary does;
+    // the anchors cannot use them, and `ours-plain` shows ours without them.
+    let (iface, go, client) = spawn_client_on(stack == "ours", move || client_case(&case));
     // Multi-threaded, two workers (the machine's cores): ipstack calls `block_in_place`,
     // which a current-thread runtime does not allow.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -416,19 +423,29 @@ fn source_server(addr: SocketAddr, len: usize) {
 }
 
 /// Runs the named proxy on the device until dropped.
-async fn run_proxy(stack: String, iface: tcp_tokio::tun_tap::Iface) {
-    match stack.as_str() {
-        "ours" => {
-            let config = tcp_tokio::tcp_tun::config_for_mtu(1500, true);
-            let stack = tcp_tokio::Stack::bind_tun_transparent(iface, &[], config).unwrap();
-            let stats = Arc::new(tun_proxy::Stats::default());
-            let cfg = tun_proxy::ProxyConfig::default();
-            let _ = tun_proxy::run(&stack, &cfg, stats, std::future::pending()).await;
+async fn run_proxy(stack: String, device: tcp_tokio::TunDevice) {
+    let iface = match device {
+        tcp_tokio::TunDevice::Plain(iface) => iface,
+        vnet @ tcp_tokio::TunDevice::Vnet(_) => {
+            assert_eq!(stack, "ours", "only ours takes the virtio-net device");
+            return run_ours(vnet).await;
         }
+    };
+    match stack.as_str() {
+        "ours-plain" => run_ours(iface.into()).await,
         "ipstack" => run_ipstack(iface).await,
         "netstack-smoltcp" => run_netstack(iface).await,
         other => panic!("no stack {other}"),
     }
+}
+
+/// `tun-proxy` with its default configuration on `device`.
+async fn run_ours(device: tcp_tokio::TunDevice) {
+    let config = tcp_tokio::tcp_tun::config_for_mtu(1500, true);
+    let stack = tcp_tokio::Stack::bind_tun_transparent(device, &[], config).unwrap();
+    let stats = Arc::new(tun_proxy::Stats::default());
+    let cfg = tun_proxy::ProxyConfig::default();
+    let _ = tun_proxy::run(&stack, &cfg, stats, std::future::pending()).await;
 }
 
 /// Dials `dst` and splices it to `client` until both ends closed.

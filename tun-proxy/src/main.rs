@@ -46,6 +46,27 @@ struct Args {
     /// Connection requests waiting per destination port.
     #[arg(long, default_value_t = 128)]
     backlog: usize,
+    /// Open the device without the virtio-net header: no checksum or segmentation
+    /// offloads (by default the kernel's super-segments of up to 64 KiB go both ways).
+    #[arg(long)]
+    no_offloads: bool,
+}
+
+/// The device, with the virtio-net offloads unless told otherwise or the kernel refuses
+/// them (then plainly, with a warning).
+fn open_device(args: &Args) -> std::io::Result<tcp_tokio::TunDevice> {
+    if !args.no_offloads {
+        match tcp_tokio::tcp_tun::vnet::VnetTun::open(&args.tun) {
+            Ok(dev) => {
+                tracing::info!(offloads = ?dev.offloads(), "device opened with the virtio-net header");
+                return Ok(dev.into());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no virtio-net offloads: opening the device plainly")
+            }
+        }
+    }
+    Ok(netns::open_tun(&args.tun)?.into())
 }
 
 /// Runs `ip` in the device's namespace (`ip -n NS ...`) or in ours.
@@ -96,11 +117,14 @@ async fn serve(args: Args) -> std::io::Result<()> {
         Some(server) => Some(resolve(server).await?),
         None => None,
     };
-    let iface = netns::open_tun(&args.tun)?;
-    let name = iface.name().to_string();
+    let device = open_device(&args)?;
+    let name = match &device {
+        tcp_tokio::TunDevice::Plain(i) => i.name().to_string(),
+        tcp_tokio::TunDevice::Vnet(v) => v.name().to_string(),
+    };
     setup_device(&args, &name)?;
     let config = tcp_tokio::tcp_tun::config_for_mtu(args.mtu, true);
-    let stack = tcp_tokio::Stack::bind_tun_transparent(iface, &[], config)?;
+    let stack = tcp_tokio::Stack::bind_tun_transparent(device, &[], config)?;
     let proxy = ProxyConfig {
         backlog: args.backlog,
         connect_timeout: Duration::from_secs_f64(args.connect_timeout.max(0.001)),

@@ -18,6 +18,18 @@ pub fn enter(layout: &TunNet) -> tcp_tokio::tun_tap::Iface {
         .unwrap_or_else(|e| panic!("cannot make a namespace with a TUN device: {e}"))
 }
 
+/// [`enter`] with the device opened with the virtio-net header and the kernel's offloads.
+#[allow(dead_code, reason = "not every test binary uses every helper")]
+pub fn enter_offloaded(layout: &TunNet) -> tcp_tokio::tcp_tun::vnet::VnetTun {
+    netns::unshare_net()
+        .and_then(|()| {
+            let dev = tcp_tokio::tcp_tun::vnet::VnetTun::open(&layout.name)?;
+            layout.configure(dev.name())?;
+            Ok(dev)
+        })
+        .unwrap_or_else(|e| panic!("cannot make a namespace with an offloading TUN device: {e}"))
+}
+
 /// Why the tests cannot run here, or `None`.
 fn missing() -> Option<String> {
     let probe = std::thread::spawn(|| {

@@ -101,12 +101,24 @@ pub fn wait_local_v6(addr: &str) {
 }
 
 /// Starts the client thread: it moves into a namespace of its own, makes the TUN device
-/// there, routes `DEST`'s network into it and hands the device over; then, told to go,
-/// runs `client`.
+/// there (with the virtio-net offloads, as `tun-proxy` opens it), routes `DEST`'s network
+/// into it and hands the device over; then, told to go, runs `client`.
 pub fn spawn_client<T: Send + 'static>(
     client: impl FnOnce() -> T + Send + 'static,
 ) -> (
-    tcp_tokio::tun_tap::Iface,
+    tcp_tokio::TunDevice,
+    mpsc::Sender<()>,
+    std::thread::JoinHandle<T>,
+) {
+    spawn_client_on(true, client)
+}
+
+/// [`spawn_client`] with the device opened with the virtio-net offloads or plainly.
+pub fn spawn_client_on<T: Send + 'static>(
+    offloaded: bool,
+    client: impl FnOnce() -> T + Send + 'static,
+) -> (
+    tcp_tokio::TunDevice,
     mpsc::Sender<()>,
     std::thread::JoinHandle<T>,
 ) {
@@ -114,14 +126,18 @@ pub fn spawn_client<T: Send + 'static>(
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let t = std::thread::spawn(move || {
         netns::unshare_net().unwrap();
-        let iface = netns::open_tun(TUN).unwrap();
+        let device: tcp_tokio::TunDevice = if offloaded {
+            tcp_tokio::tcp_tun::vnet::VnetTun::open(TUN).unwrap().into()
+        } else {
+            netns::open_tun(TUN).unwrap().into()
+        };
         netns::ip(&["link", "set", "dev", TUN, "mtu", "1500", "up"]).unwrap();
         netns::ip(&["addr", "add", "192.0.2.1/24", "dev", TUN]).unwrap();
         netns::ip(&["route", "add", "198.51.100.0/24", "dev", TUN]).unwrap();
         netns::ip(&["-6", "addr", "add", "2001:db8::1/64", "dev", TUN, "nodad"]).unwrap();
         netns::ip(&["-6", "route", "add", "2001:db8:5::/64", "dev", TUN]).unwrap();
         wait_local_v6("2001:db8::1");
-        dev_tx.send(iface).unwrap();
+        dev_tx.send(device).unwrap();
         go_rx.recv_timeout(LIMIT).unwrap();
         client()
     });
@@ -132,7 +148,7 @@ pub fn spawn_client<T: Send + 'static>(
 /// while `client` runs (after `go`); returns the client's result and the proxy's totals
 /// after a clean shutdown.
 pub fn with_proxy<T: Send + 'static>(
-    iface: tcp_tokio::tun_tap::Iface,
+    iface: tcp_tokio::TunDevice,
     go: mpsc::Sender<()>,
     client: std::thread::JoinHandle<T>,
 ) -> (T, Totals) {
@@ -145,7 +161,7 @@ pub fn with_proxy<T: Send + 'static>(
 
 /// [`with_proxy`] with a configuration and the counters, which the client may watch.
 pub fn with_proxy_config<T: Send + 'static>(
-    iface: tcp_tokio::tun_tap::Iface,
+    iface: tcp_tokio::TunDevice,
     go: mpsc::Sender<()>,
     client: std::thread::JoinHandle<T>,
     cfg: ProxyConfig,
