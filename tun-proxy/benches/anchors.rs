@@ -6,7 +6,8 @@
 //!
 //! Each case of each stack runs in a fresh child process (`--child CASE STACK`), so one
 //! run's allocations do not hide the next one's memory and a hung case is killed after
-//! [`CHILD_LIMIT`]. Numbers are from one run each: noisy on a small or busy machine.
+//! [`CHILD_LIMIT`]. Each measured number is the median of [`REPS`] runs (still noisy on
+//! a small or busy machine: the connection rate is bound by thread wake-ups).
 //!
 //! The anchors splice with `tokio::io::copy_bidirectional` after their stack completed
 //! the client's handshake (neither dials first); ours is `tun_proxy::run` with the default
@@ -29,11 +30,13 @@ use common::{DEST, LIMIT, echo_server, enter_server_namespace, rss_bytes, spawn_
 /// The longest a child (one case of one stack) may take.
 const CHILD_LIMIT: Duration = Duration::from_secs(60);
 /// Bytes of each bulk transfer.
-const BULK: usize = 128 << 20;
+const BULK: usize = 512 << 20;
 /// Bytes of the download under loss.
 const LOSSY: usize = 16 << 20;
 /// Connections of the connection-rate case, one after the other.
-const CONNS: usize = 500;
+const CONNS: usize = 2000;
+/// Runs of each measured case of each stack; the median is printed.
+const REPS: usize = 3;
 /// Idle flows held for the memory case.
 const IDLE_FLOWS: usize = 500;
 /// Flows of the many-flows case, and how many at once.
@@ -44,14 +47,14 @@ const STACKS: [&str; 3] = ["ours", "ipstack", "netstack-smoltcp"];
 
 /// (case, what its number is)
 const CASES: [(&str, &str); 4] = [
-    ("upload", "upload MB/s, one flow, 128 MiB client -> server"),
+    ("upload", "upload MB/s, one flow, 512 MiB client -> server"),
     (
         "download",
-        "download MB/s, one flow, 128 MiB server -> client",
+        "download MB/s, one flow, 512 MiB server -> client",
     ),
     (
         "cps",
-        "connections/s, 500 one after the other, 1 byte echoed each",
+        "connections/s, 2000 one after the other, 1 byte echoed each",
     ),
     (
         "memory",
@@ -89,19 +92,18 @@ fn main() {
         return;
     }
     println!(
-        "tun-proxy next to ipstack and netstack-smoltcp, one run each (ratio = ours/other; \
+        "tun-proxy next to ipstack and netstack-smoltcp, median of 3 runs each (ratio = ours/other; \
          for memory lower is better)"
     );
     for (case, what) in CASES {
-        let ours = run_child(case, "ours");
-        let plain = run_child(case, "ours-plain");
+        let ours = median_of_runs(case, "ours");
+        let plain = median_of_runs(case, "ours-plain");
         println!(
             "{what:<66} ours without offloads (plain device): {}",
-            fmt(first(&plain))
+            fmt(plain)
         );
         for other in &STACKS[1..] {
-            let theirs = run_child(case, other);
-            let (o, t) = (first(&ours), first(&theirs));
+            let (o, t) = (ours, median_of_runs(case, other));
             println!(
                 "{what:<66} vs {other:<16}: ours={} other={} ratio={}",
                 fmt(o),
@@ -144,6 +146,18 @@ fn fmt(v: Option<f64>) -> String {
         Some(v) => format!("{v:.2}"),
         None => "failed".into(),
     }
+}
+
+/// Runs a measured case of one stack [`REPS`] times, each in its own child, and returns
+/// the median (`None` if a run failed: a failed stack is not run again, each failure may
+/// cost [`CHILD_LIMIT`]).
+fn median_of_runs(case: &str, stack: &str) -> Option<f64> {
+    let mut v = Vec::new();
+    for _ in 0..REPS {
+        v.push(first(&run_child(case, stack))?);
+    }
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
 }
 
 /// Runs one case of one stack in a child process; its `RESULT` words, or why it failed.
