@@ -1028,6 +1028,9 @@ impl Connection {
         if self.recv_buf.ooo_pieces() == 0 && self.rwnd.rmem_ofo() != 0 {
             return Err("memory charged for out-of-order data not held");
         }
+        if let Some(l) = &self.loss {
+            l.sb.check_invariants()?;
+        }
         Ok(())
     }
 }

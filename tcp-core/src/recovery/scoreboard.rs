@@ -1005,8 +1005,8 @@ impl Scoreboard {
 
     /// Checks internal invariants (tests and fuzzing): intervals disjoint, non-adjacent
     /// and inside [SND.UNA, SND.MAX); counters equal to a recount; segments contiguous
-    /// from SND.UNA to SND.MAX.
-    #[cfg(test)]
+    /// from SND.UNA to SND.MAX. O(n) in the records: for checks after each step, not for
+    /// the data path.
     pub fn check_invariants(&self) -> Result<(), &'static str> {
         let mut prev_end: Option<u64> = None;
         let mut bytes = 0;

@@ -27,7 +27,6 @@ impl<V> SegList<V> {
         self.items.len()
     }
 
-    #[cfg(test)]
     pub(super) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
