@@ -22,7 +22,9 @@
 //! Losses act through two bounds (§4.5.10): `inflight_hi`, cut to the flight at which
 //! more than 2 % of the data in flight was lost while probing (`BBRLossThresh`), and
 //! `bw_lo` / `inflight_lo`, cut by `BBRBeta` (0.7) for every round with loss outside the
-//! probing phases. In fast recovery the first round conserves packets (§4.6.4.4).
+//! probing phases. Fast recovery leaves the window to the model; a timeout cuts it to one
+//! segment (draft-ietf-ccwg-bbr-06 §5.6.4.4: the later revision dropped -01's packet
+//! conservation, as Linux's BBRv3 has none).
 //!
 //! The controller works in bytes; `smss` converts the draft's packet counts. Its input is
 //! the rate sample of every ACK ([`CongestionControl::on_rate_sample`]), which the core
@@ -197,8 +199,6 @@ pub struct Bbr {
     // Loss recovery (§4.6.4.4).
     prior_cwnd: u32,
     in_recovery: bool,
-    packet_conservation: bool,
-    conservation_round_end: u64,
     idle_restart: bool,
     rng: u64,
 }
@@ -260,8 +260,6 @@ impl Bbr {
             extra_acked_delivered: 0,
             prior_cwnd: 0,
             in_recovery: false,
-            packet_conservation: false,
-            conservation_round_end: 0,
             idle_restart: false,
             rng: 0,
         };
@@ -374,7 +372,7 @@ impl CongestionControl for Bbr {
 
     fn on_ack_sample(&mut self, _sample: &super::AckSample, _smss: u32) {}
 
-    /// Fast recovery is tracked from the rate samples' `in_recovery` (§4.6.4.4).
+    /// Fast recovery is tracked from the rate samples' `in_recovery` (draft-06 §5.6.4.4).
     fn on_recovery_start(&mut self, _now: Instant, _in_flight: u32, _smss: u32) {}
 
     fn on_recovery_dupack(&mut self, _smss: u32) {}
@@ -388,7 +386,6 @@ impl CongestionControl for Bbr {
     fn on_rto(&mut self, _now: Instant, _in_flight: u32, smss: u32) {
         self.prior_cwnd = self.save_cwnd();
         self.in_recovery = true;
-        self.packet_conservation = false;
         self.cwnd = smss.max(1);
     }
 
