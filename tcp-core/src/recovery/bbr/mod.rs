@@ -327,6 +327,11 @@ impl Bbr {
             self.rng = now.as_micros().wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         }
         self.track_recovery(rs);
+        // The losses this ACK's processing marked come first (draft-06 §5.2.4: the
+        // per-loss steps run when the transport marks them, before the ACK's steps).
+        if rs.newly_lost > 0 {
+            self.note_loss(rs);
+        }
         // BBRUpdateModelAndState.
         self.update_latest_delivery_signals(rs);
         self.update_congestion_signals(rs);

@@ -65,13 +65,21 @@ impl Bbr {
         self.inflight_latest = 0;
     }
 
-    /// §4.5.10.1 `BBRUpdateCongestionSignals`: once per round with loss, outside the
-    /// probing phases, the lower bounds adapt.
+    /// Draft-ietf-ccwg-bbr-06 §5.5.10.2 `NoteLoss` (Linux's `bbr_note_loss`): the first
+    /// loss of a round starts the loss round over, so the response at its end sees the
+    /// delivery of a full round trip after the loss (not what is left of a round already
+    /// under way).
+    pub(super) fn note_loss(&mut self, rs: &RateSample) {
+        if !self.loss_in_round {
+            self.loss_round_delivered = rs.total_delivered;
+        }
+        self.loss_in_round = true;
+    }
+
+    /// §4.5.10.1 `BBRUpdateCongestionSignals`: once per round with loss
+    /// ([`Bbr::note_loss`]), outside the probing phases, the lower bounds adapt.
     pub(super) fn update_congestion_signals(&mut self, rs: &RateSample) {
         self.update_max_bw(rs);
-        if rs.newly_lost > 0 {
-            self.loss_in_round = true;
-        }
         if !self.loss_round_start {
             return;
         }

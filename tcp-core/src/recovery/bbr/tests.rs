@@ -249,13 +249,15 @@ fn loss_in_cruise_cuts_the_lower_bounds_by_beta() {
     let mut p = Path::new();
     to_probe_bw(&mut b, &mut p);
     p.until(&mut b, BbrState::ProbeBwCruise, RATE, BDP);
-    // A round at half the rate, then one with loss: at its end `bw_lo` becomes
-    // max(latest round's rate, 0.7 max_bw) and `inflight_lo` max(latest round's
-    // delivery, 0.7 cwnd).
+    // A round at half the rate, then one with loss and one more (the loss round ends a
+    // round after the loss): at its end `bw_lo` becomes max(latest round's rate,
+    // 0.7 max_bw) and `inflight_lo` max(latest round's delivery, 0.7 cwnd).
     p.feed(&mut b, RATE / 2, BDP / 2);
     let cwnd = u64::from(b.cwnd());
     let rs = p.sample(RATE / 2, RTT, BDP / 2, 1_000);
     b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_lo(), None);
+    p.feed(&mut b, RATE / 2, BDP / 2);
     assert_eq!(b.state(), BbrState::ProbeBwCruise);
     assert_eq!(b.bw(), RATE * 7 / 10);
     let lo = b.inflight_lo().expect("inflight_lo set");
@@ -326,4 +328,40 @@ fn the_max_bw_filter_forgets_after_two_probe_cycles() {
     }
     assert_eq!(b.max_bw(), RATE / 2);
     assert!((1..=3).contains(&cycles), "{cycles} cycles");
+}
+
+/// The first loss of a round starts the loss round over (draft-ietf-ccwg-bbr-06
+/// §5.5.10.2 `NoteLoss`, Linux's `bbr_note_loss`): the lower bounds are cut one full
+/// round after it, from a full round of delivery signals, not at whatever ACK ends the
+/// round already under way.
+#[test]
+fn the_loss_round_restarts_at_the_first_loss() {
+    let mut b = Bbr::new(10, MSS);
+    let mut p = Path::new();
+    to_probe_bw(&mut b, &mut p);
+    p.until(&mut b, BbrState::ProbeBwCruise, RATE, BDP);
+    p.feed(&mut b, RATE, BDP);
+    // A loss in the middle of the round that started at `round`.
+    let mut rs = p.sample(RATE, RTT, BDP, 2_000);
+    rs.prior_delivered -= 1;
+    let round = rs.prior_delivered + 1;
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_lo(), None);
+    // The ACK that ends that round: the loss round now ends only with data sent after
+    // the loss.
+    let mut rs = p.sample(RATE, RTT, BDP, 0);
+    rs.prior_delivered = round;
+    let after_loss = rs.prior_delivered + 100_000;
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.state(), BbrState::ProbeBwCruise);
+    assert_eq!(
+        b.inflight_lo(),
+        None,
+        "cut before a full round after the loss"
+    );
+    let mut rs = p.sample(RATE, RTT, BDP, 0);
+    rs.prior_delivered = after_loss;
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.state(), BbrState::ProbeBwCruise);
+    assert!(b.inflight_lo().is_some(), "cut a round after the loss");
 }
