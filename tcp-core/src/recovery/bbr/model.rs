@@ -127,8 +127,8 @@ impl Bbr {
 
     /// §4.5.10.2 `IsInflightTooHigh`: more than `BBRLossThresh` of the flight the sample's
     /// segment left with was lost.
-    pub(super) fn is_inflight_too_high(rs: &RateSample) -> bool {
-        rs.lost.saturating_mul(UNIT) > u64::from(rs.tx_in_flight) * LOSS_THRESH
+    pub(super) fn is_inflight_too_high(&self, rs: &RateSample) -> bool {
+        rs.lost.saturating_mul(UNIT) > u64::from(rs.tx_in_flight) * self.loss_thresh
     }
 
     /// §4.5.10.2 `BBRHandleInflightTooHigh`: `inflight_hi` falls to the flight that lost
@@ -146,7 +146,7 @@ impl Bbr {
 
     /// §4.5.10.2 `BBRCheckInflightTooHigh`.
     pub(super) fn check_inflight_too_high(&mut self, rs: &RateSample, now: Instant) -> bool {
-        if Self::is_inflight_too_high(rs) {
+        if self.is_inflight_too_high(rs) {
             if self.bw_probe_samples {
                 self.handle_inflight_too_high(rs, now);
             }

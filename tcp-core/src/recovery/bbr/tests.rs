@@ -365,3 +365,25 @@ fn the_loss_round_restarts_at_the_first_loss() {
     assert_eq!(b.state(), BbrState::ProbeBwCruise);
     assert!(b.inflight_lo().is_some(), "cut a round after the loss");
 }
+
+/// `BBRLossThresh` is the draft's 2 % by default (`Config::bbr_loss_thresh`); a
+/// controller configured with 5 % lets a probe that lost 3 % of its flight go on, where
+/// the default caps `inflight_hi` (`loss_while_probing_caps_inflight_hi`).
+#[test]
+fn the_loss_threshold_is_configurable() {
+    assert_eq!(crate::config::Config::default().bbr_loss_thresh, 20);
+    assert_eq!(Bbr::new(10, MSS).loss_thresh, LOSS_THRESH);
+    let mut b = Bbr::new(10, MSS).with_loss_thresh(50);
+    let mut p = Path::new();
+    to_probe_bw(&mut b, &mut p);
+    p.until(&mut b, BbrState::ProbeBwUp, RATE, BDP);
+    let rs = p.sample(RATE, RTT, 120_000, 3_600);
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_hi(), None);
+    assert_eq!(b.state(), BbrState::ProbeBwUp);
+    // 6 % is too high for it.
+    let rs = p.sample(RATE, RTT, 120_000, 7_200);
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_hi(), Some(120_000));
+    assert_eq!(b.state(), BbrState::ProbeBwDown);
+}
