@@ -67,7 +67,7 @@ pub(crate) use prr::Prr;
 pub use prr::PrrVariant;
 pub(crate) use rack::{Rack, Tlp, TlpAckOutcome, TlpProbe};
 pub(crate) use rate::RateSample;
-pub(crate) use scoreboard::{AckUpdate, Delivered, NextSegKind, SackBlock, Scoreboard};
+pub(crate) use scoreboard::{Delivered, NextSegKind, SackBlock, Scoreboard};
 pub(crate) use undo::Undo;
 
 use crate::config::CongestionAlgorithm;
