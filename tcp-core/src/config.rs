@@ -302,6 +302,13 @@ pub struct Config {
     pub frto: bool,
     /// Congestion controller. Default CUBIC (RFC 9438), as Linux.
     pub congestion: CongestionAlgorithm,
+    /// BBR's loss threshold (`BBRLossThresh`, draft-ietf-ccwg-bbr §2.7), in thousandths:
+    /// the share of a flight lost at which a bandwidth probe counts as too high (and
+    /// Startup may end). Default 20 (2 %, the draft's and Linux's constant); other values
+    /// are an experiment, not a Linux setting. Random loss above the threshold pins
+    /// BBRv3 to a small flight (see the BBR module's docs); a higher threshold tolerates
+    /// more of it, and more congestive loss too.
+    pub bbr_loss_thresh: u16,
     /// How options are laid out on the wire. Default Linux's; FreeBSD's sends its SYN as
     /// `mss,nop,wscale,sackOK,TS`.
     pub option_layout: OptionLayout,
@@ -378,6 +385,7 @@ impl Default for Config {
             notsent_lowat: None,
             frto: true,
             congestion: CongestionAlgorithm::Cubic,
+            bbr_loss_thresh: 20,
             option_layout: OptionLayout::Linux,
             recv_window: RecvWindowPolicy::Linux,
             segment_rules: SegmentRules::Linux,

@@ -2,7 +2,8 @@
 //! `tcp_tun::emu`): 100 Mbit/s, 10 ms one-way delay, MTU 1500, random loss 0 / 1 / 5 % in
 //! both directions, a drop-tail bottleneck queue of one bandwidth-delay product (250 kB),
 //! 256 KiB socket buffers on every end. Linux ↔ Linux next to Linux ↔ ours, same path, same
-//! run.
+//! run, with CUBIC; then a second table with BBR senders (the kernel's `bbr` by
+//! `TCP_CONGESTION`, ours `CongestionAlgorithm::Bbr`), each sending to Linux.
 //!
 //! Topology (root needed; every namespace private to this process):
 //! ```text
@@ -47,7 +48,24 @@ enum Case {
     OursToLinux,
 }
 
-fn set_bufs(fd: i32) {
+/// Which congestion controller a sender uses (the kernel's per socket, `TCP_CONGESTION`;
+/// ours by `Config::congestion`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cc {
+    Cubic,
+    Bbr,
+}
+
+impl Cc {
+    fn kernel_name(self) -> &'static [u8] {
+        match self {
+            Cc::Cubic => b"cubic",
+            Cc::Bbr => b"bbr",
+        }
+    }
+}
+
+fn set_bufs(fd: i32, cc: Cc) -> io::Result<()> {
     let v: libc::c_int = BUF as libc::c_int;
     for opt in [libc::SO_SNDBUF, libc::SO_RCVBUF] {
         // SAFETY: valid socket, an int option.
@@ -61,9 +79,9 @@ fn set_bufs(fd: i32) {
             )
         };
     }
-    let cc = b"cubic";
+    let cc = cc.kernel_name();
     // SAFETY: valid socket, a byte string option.
-    unsafe {
+    let r = unsafe {
         libc::setsockopt(
             fd,
             libc::IPPROTO_TCP,
@@ -72,10 +90,19 @@ fn set_bufs(fd: i32) {
             cc.len() as libc::socklen_t,
         )
     };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(
+            e.kind(),
+            format!("TCP_CONGESTION {}: {e}", String::from_utf8_lossy(cc)),
+        ));
+    }
+    Ok(())
 }
 
-/// A kernel listener with 256 KiB buffers (set before listen, so accepted sockets inherit).
-fn kernel_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+/// A kernel listener with 256 KiB buffers and controller `cc` (set before listen, so
+/// accepted sockets inherit).
+fn kernel_listener(addr: SocketAddr, cc: Cc) -> io::Result<TcpListener> {
     // SAFETY: plain socket calls on a fresh descriptor owned by the returned listener.
     unsafe {
         let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
@@ -83,7 +110,7 @@ fn kernel_listener(addr: SocketAddr) -> io::Result<TcpListener> {
             return Err(io::Error::last_os_error());
         }
         let l = TcpListener::from_raw_fd(fd);
-        set_bufs(fd);
+        set_bufs(fd, cc)?;
         let one: libc::c_int = 1;
         libc::setsockopt(
             fd,
@@ -116,8 +143,9 @@ fn kernel_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     }
 }
 
-/// A kernel connection with 256 KiB buffers (set before connect), retried while refused.
-fn kernel_connect(to: SocketAddr) -> io::Result<TcpStream> {
+/// A kernel connection with 256 KiB buffers and controller `cc` (set before connect),
+/// retried while refused.
+fn kernel_connect(to: SocketAddr, cc: Cc) -> io::Result<TcpStream> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         // SAFETY: as in `kernel_listener`.
@@ -127,7 +155,7 @@ fn kernel_connect(to: SocketAddr) -> io::Result<TcpStream> {
                 return Err(io::Error::last_os_error());
             }
             let s = TcpStream::from_raw_fd(fd);
-            set_bufs(fd);
+            set_bufs(fd, cc)?;
             let SocketAddr::V4(a) = to else {
                 unreachable!()
             };
@@ -223,9 +251,9 @@ fn kernel_recv(mut s: TcpStream) -> io::Result<Received> {
     }
 }
 
-/// Our stack on tunC in namespace B, behind B's kernel forwarding; with black-hole
-/// detection if `black_hole`.
-fn our_stack(black_hole: bool) -> io::Result<TunStack> {
+/// Our stack on tunC in namespace B, behind B's kernel forwarding, with controller `cc`;
+/// with black-hole detection if `black_hole`.
+fn our_stack(black_hole: bool, cc: Cc) -> io::Result<TunStack> {
     std::fs::write("/proc/sys/net/ipv4/ip_forward", "1")?;
     let tun_c = netns::open_tun("tunC")?;
     ip(&[
@@ -249,6 +277,9 @@ fn our_stack(black_hole: bool) -> io::Result<TunStack> {
         .unwrap_or(BUF);
     if black_hole {
         config.mtu_probing = tcp_core::MtuProbing::BlackHole;
+    }
+    if cc == Cc::Bbr {
+        config.congestion = tcp_core::config::CongestionAlgorithm::Bbr;
     }
     TunStack::with_config(link, config)
 }
@@ -347,6 +378,7 @@ fn kernel_black_hole_detection() -> io::Result<()> {
 
 fn run(
     case: Case,
+    cc: Cc,
     loss: f64,
     secs: Duration,
     black_hole: bool,
@@ -368,16 +400,19 @@ fn run(
         let r = match case {
             Case::LinuxToLinux => {
                 ready_rx.recv().unwrap();
-                kernel_send(kernel_connect(SocketAddr::new(B.into(), PORT))?, secs)?;
+                kernel_send(kernel_connect(SocketAddr::new(B.into(), PORT), cc)?, secs)?;
                 None
             }
             Case::LinuxToOurs => {
                 ready_rx.recv().unwrap();
-                kernel_send(kernel_connect(SocketAddr::new(OURS.into(), PORT))?, secs)?;
+                kernel_send(
+                    kernel_connect(SocketAddr::new(OURS.into(), PORT), cc)?,
+                    secs,
+                )?;
                 None
             }
             Case::OursToLinux => {
-                let l = kernel_listener(SocketAddr::new(A.into(), PORT))?;
+                let l = kernel_listener(SocketAddr::new(A.into(), PORT), cc)?;
                 go_tx.send(()).unwrap();
                 let (s, _) = l.accept()?;
                 Some(kernel_recv(s)?)
@@ -396,18 +431,18 @@ fn run(
         fd_tx.send(fd).unwrap();
         match case {
             Case::LinuxToLinux => {
-                let l = kernel_listener(SocketAddr::new(B.into(), PORT))?;
+                let l = kernel_listener(SocketAddr::new(B.into(), PORT), cc)?;
                 ready_tx.send(()).unwrap();
                 let (s, _) = l.accept()?;
                 Ok(Some(kernel_recv(s)?))
             }
             Case::LinuxToOurs => {
-                let stack = our_stack(black_hole)?;
+                let stack = our_stack(black_hole, cc)?;
                 ready_tx.send(()).unwrap();
                 Ok(Some(ours_recv(&stack)?))
             }
             Case::OursToLinux => {
-                let stack = our_stack(black_hole)?;
+                let stack = our_stack(black_hole, cc)?;
                 go_b.recv().unwrap();
                 ours_send(&stack, secs, &done_b)?;
                 Ok(None)
@@ -453,7 +488,7 @@ fn black_hole_table(secs: Duration) {
     println!("| case | goodput | receiver's longest stall | packets black-holed |");
     println!("|---|---:|---:|---:|");
     for case in [Case::LinuxToLinux, Case::LinuxToOurs, Case::OursToLinux] {
-        match run(case, 0.0, secs, true) {
+        match run(case, Cc::Cubic, 0.0, secs, true) {
             Ok((r, st)) => {
                 eprintln!("{case:?}: {r:?}, emulator {st:?}");
                 println!(
@@ -498,7 +533,7 @@ fn main() {
     for &loss in losses {
         let mut cells = Vec::new();
         for case in [Case::LinuxToLinux, Case::LinuxToOurs, Case::OursToLinux] {
-            match run(case, loss, secs, false) {
+            match run(case, Cc::Cubic, loss, secs, false) {
                 Ok((r, st)) => {
                     let g = r.goodput;
                     eprintln!("{case:?} loss {loss}: {g:.1} Mbit/s, emulator {st:?}");
@@ -518,6 +553,39 @@ fn main() {
             cells[1],
             cells[2]
         );
+    }
+    if !smoke {
+        bbr_table(secs);
+    }
+}
+
+/// The BBR comparison (see the module docs): Linux's `bbr` and ours, each sending to
+/// Linux over the same path.
+fn bbr_table(secs: Duration) {
+    println!();
+    println!(
+        "BBR senders, same path and run: the kernel's bbr (TCP_CONGESTION \"bbr\") and ours \
+         (CongestionAlgorithm::Bbr, draft-ietf-ccwg-bbr), each sending to Linux"
+    );
+    println!();
+    println!("| loss (each way) | Linux BBR → Linux | ours BBR → Linux |");
+    println!("|---:|---:|---:|");
+    for loss in [0.0, 0.01, 0.05] {
+        let mut cells = Vec::new();
+        for case in [Case::LinuxToLinux, Case::OursToLinux] {
+            match run(case, Cc::Bbr, loss, secs, false) {
+                Ok((r, st)) => {
+                    let g = r.goodput;
+                    eprintln!("BBR {case:?} loss {loss}: {g:.1} Mbit/s, emulator {st:?}");
+                    cells.push(format!("{g:.1} Mbit/s"));
+                }
+                Err(e) => {
+                    eprintln!("BBR {case:?} loss {loss}: {e}");
+                    cells.push("failed".into());
+                }
+            }
+        }
+        println!("| {:.0} % | {} | {} |", loss * 100.0, cells[0], cells[1]);
     }
 }
 

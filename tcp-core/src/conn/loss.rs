@@ -278,7 +278,7 @@ impl Connection {
             }
             None => {}
         }
-        self.sack_rate_sample(now, rtt, &up, prior_in_flight, want_rate);
+        self.sack_rate_sample(now, rtt, prior_in_flight, want_rate);
     }
 
     /// Hands the ACK's delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation
@@ -288,7 +288,6 @@ impl Connection {
         &mut self,
         now: Instant,
         rtt: Option<Duration>,
-        up: &crate::recovery::AckUpdate,
         prior_in_flight: u32,
         want: bool,
     ) {
@@ -306,7 +305,6 @@ impl Connection {
             return;
         };
         rs.rtt = rtt;
-        rs.newly_acked = up.acked_bytes.saturating_add(up.sacked_bytes);
         rs.newly_lost = u32::try_from(newly_lost).unwrap_or(u32::MAX);
         rs.prior_in_flight = prior_in_flight;
         rs.in_flight = l.sb.pipe();

@@ -433,7 +433,7 @@ impl Connection {
         ts_offset: u32,
     ) -> Self {
         let smss = u32::from(cfg.mss);
-        let cc = new_controller(cfg.congestion, cfg.initial_window, smss);
+        let cc = new_controller(cfg.congestion, &cfg, smss);
         Connection {
             opts: SockOpts::new(
                 cfg.nodelay,
@@ -719,7 +719,7 @@ impl Connection {
             }
             alg => alg,
         };
-        self.cc = new_controller(alg, self.cfg.initial_window, self.eff_mss());
+        self.cc = new_controller(alg, &self.cfg, self.eff_mss());
     }
 
     /// Enters ESTABLISHED and tells the application; the receive side learns the window

@@ -67,7 +67,7 @@ pub(crate) use prr::Prr;
 pub use prr::PrrVariant;
 pub(crate) use rack::{Rack, Tlp, TlpAckOutcome, TlpProbe};
 pub(crate) use rate::RateSample;
-pub(crate) use scoreboard::{AckUpdate, Delivered, NextSegKind, SackBlock, Scoreboard};
+pub(crate) use scoreboard::{Delivered, NextSegKind, SackBlock, Scoreboard};
 pub(crate) use undo::Undo;
 
 use crate::config::CongestionAlgorithm;
@@ -198,17 +198,21 @@ pub fn restart_window(cwnd: u32, initial_window: u32, idle: Duration, rto: Durat
     (w.max(restart), floor)
 }
 
-/// Builds the controller a configuration asks for.
+/// Builds the controller a configuration asks for (`alg`, not `cfg.congestion`: a BBR
+/// connection without SACK falls back to CUBIC).
 pub fn new_controller(
     alg: CongestionAlgorithm,
-    initial_window: u32,
+    cfg: &crate::config::Config,
     smss: u32,
 ) -> Box<dyn CongestionControl> {
+    let initial_window = cfg.initial_window;
     match alg {
         CongestionAlgorithm::NewReno => Box::new(NewReno::new(initial_window, smss)),
         CongestionAlgorithm::Cubic => Box::new(LinuxCubic::new(initial_window, smss)),
         CongestionAlgorithm::CubicRfc9438 => Box::new(Cubic::new(initial_window, smss)),
-        CongestionAlgorithm::Bbr => Box::new(Bbr::new(initial_window, smss)),
+        CongestionAlgorithm::Bbr => {
+            Box::new(Bbr::new(initial_window, smss).with_loss_thresh(cfg.bbr_loss_thresh))
+        }
     }
 }
 

@@ -68,7 +68,9 @@ pub struct RateSample {
     pub now: Instant,
     /// The RTT sample of this ACK, if any.
     pub rtt: Option<Duration>,
-    /// Bytes newly cumulatively ACKed or SACKed by this ACK (`rs.newly_acked`).
+    /// Bytes this ACK delivered for the first time, cumulatively or selectively
+    /// (`rs.newly_acked`, RFC 6937's DeliveredData): data SACKed earlier counts when it
+    /// was SACKed, not again when the cumulative ACK covers it.
     pub newly_acked: u32,
     /// Bytes this ACK's processing marked lost (`rs.newly_lost`).
     pub newly_lost: u32,
@@ -186,7 +188,6 @@ impl RateEstimator {
     }
 
     /// Bytes ever delivered (`C.delivered`).
-    #[cfg(test)]
     pub(crate) fn delivered(&self) -> u64 {
         self.delivered
     }

@@ -257,6 +257,8 @@ pub struct Scoreboard {
     rate: RateEstimator,
     /// `rate.lost()` when the current ACK's processing began (newly lost bytes).
     lost_at_ack: u64,
+    /// `rate.delivered()` when the current ACK's processing began (newly delivered bytes).
+    delivered_at_ack: u64,
 }
 
 impl Scoreboard {
@@ -295,14 +297,17 @@ impl Scoreboard {
             reord_seen: 0,
             rate: RateEstimator::new(),
             lost_at_ack: 0,
+            delivered_at_ack: 0,
         }
     }
 
     /// The rate sample of the ACK just processed (draft-cheng-iccrg-delivery-rate-
     /// estimation §3.3), after loss detection has marked what this ACK revealed, and the
-    /// bytes this ACK's processing marked lost. `min_rtt` refuses shorter intervals.
-    /// `want`: build the sample (a controller reads it); otherwise only the estimator's
-    /// bookkeeping runs and `None` comes back.
+    /// bytes this ACK's processing marked lost. The sample's `newly_acked` is what this
+    /// ACK delivered for the first time (RFC 6937's DeliveredData: data SACKed earlier
+    /// and now cumulatively acknowledged was delivered once, when it was SACKed).
+    /// `min_rtt` refuses shorter intervals. `want`: build the sample (a controller reads
+    /// it); otherwise only the estimator's bookkeeping runs and `None` comes back.
     pub fn take_rate_sample(
         &mut self,
         now: Instant,
@@ -311,9 +316,12 @@ impl Scoreboard {
     ) -> Option<(RateSample, u64)> {
         let newly_lost = self.rate.lost().wrapping_sub(self.lost_at_ack);
         self.lost_at_ack = self.rate.lost();
-        self.rate
-            .generate(now, min_rtt, want)
-            .map(|rs| (rs, newly_lost))
+        let newly_delivered = self.rate.delivered().wrapping_sub(self.delivered_at_ack);
+        self.delivered_at_ack = self.rate.delivered();
+        self.rate.generate(now, min_rtt, want).map(|mut rs| {
+            rs.newly_acked = u32::try_from(newly_delivered).unwrap_or(u32::MAX);
+            (rs, newly_lost)
+        })
     }
 
     /// The sender has less than a segment to send, the congestion window does not limit

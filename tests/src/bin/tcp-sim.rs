@@ -6,6 +6,7 @@
 //!         [--pcap FILE] [--plot FILE.svg] [--stack ours|smoltcp] [--cc cubic|reno|none|bbr]
 //!         [--buffer BYTES] [--sack-fault KINDS] [--renege P] [--ecn MARK_BYTES]
 //!         [--mtu-drop MS:BYTES] [--ptb on|off] [--mtu-probing off|black-hole|always]
+//!         [--bbr-loss-thresh PERMILLE]
 //! ```
 //!
 //! `--ecn K`: both ends of our stack ask for ECN (RFC 3168) and the bottleneck queue marks
@@ -22,8 +23,9 @@
 //! out-of-order data with probability P. With our stack the line also reports the
 //! sender's undos, D-SACKs, ignored SACK blocks and renegings.
 //!
-//! `--cc bbr` runs our BBR (draft-ietf-ccwg-bbr, paced); smoltcp has none. `--help` lists
-//! every option.
+//! `--cc bbr` runs our BBR (draft-ietf-ccwg-bbr, paced); smoltcp has none.
+//! `--bbr-loss-thresh` sets its `BBRLossThresh` in thousandths (an experiment; default
+//! the draft's 20). `--help` lists every option.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -100,6 +102,9 @@ struct Args {
     /// Our sender's packetization-layer PMTUD (RFC 4821).
     #[arg(long = "mtu-probing", value_enum, default_value_t = MtuProbingArg::Off)]
     mtu_probing: MtuProbingArg,
+    /// Our BBR's loss threshold, thousandths (experiment; default the draft's 20 = 2 %).
+    #[arg(long = "bbr-loss-thresh")]
+    bbr_loss_thresh: Option<u16>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -239,6 +244,7 @@ fn run(args: &Args) -> Result<(), String> {
     let mut setup = BulkSetup::new(args.bytes, link);
     setup.ecn = args.ecn_mark.is_some();
     setup.mtu_probing = args.mtu_probing();
+    setup.bbr_loss_thresh = args.bbr_loss_thresh;
     setup.seed = args.seed;
     setup.mtu = args.mtu;
     setup.buffer = args.buffer;

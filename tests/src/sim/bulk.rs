@@ -58,6 +58,9 @@ pub struct BulkSetup {
     pub ecn: bool,
     /// Our stack's packetization-layer PMTUD (RFC 4821, `tcp_core::MtuProbing`).
     pub mtu_probing: tcp_core::MtuProbing,
+    /// Our BBR's loss threshold in thousandths (`tcp_core::Config::bbr_loss_thresh`);
+    /// `None`: the default (the draft's 2 %).
+    pub bbr_loss_thresh: Option<u16>,
 }
 
 impl BulkSetup {
@@ -74,6 +77,7 @@ impl BulkSetup {
             purge_ofo: 0.0,
             ecn: false,
             mtu_probing: tcp_core::MtuProbing::Off,
+            bbr_loss_thresh: None,
         }
     }
 }
@@ -99,6 +103,9 @@ impl BulkSetup {
             tcp.ecn = tcp_core::EcnMode::On;
         }
         tcp.mtu_probing = self.mtu_probing;
+        if let Some(t) = self.bbr_loss_thresh {
+            tcp.bbr_loss_thresh = t;
+        }
         let mut secret = [0u8; 16];
         secret[..8].copy_from_slice(&self.seed.to_le_bytes());
         secret[8] = u8::from(sender);

@@ -95,37 +95,20 @@ impl Bbr {
         self.cwnd = self.cwnd.max(self.prior_cwnd);
     }
 
-    /// §4.6.4.4 loss recovery: entering saves the window and conserves packets for a
-    /// round; leaving restores it. Recovery after a timeout starts in `on_rto`.
+    /// Loss recovery (draft-ietf-ccwg-bbr-06 §5.6.4.4 `OnEnterFastRecovery`, as Linux's
+    /// BBRv3): entering fast recovery only saves the window; leaving it restores the
+    /// window. The losses themselves act through the model (§4.5.10), not on the window:
+    /// draft-01's packet conservation and `cwnd -= newly_lost`
+    /// (`BBRModulateCwndForRecovery`) were dropped in later revisions. Recovery after a
+    /// timeout starts in `on_rto`.
     pub(super) fn track_recovery(&mut self, rs: &RateSample) {
         if rs.in_recovery && !self.in_recovery {
-            // BBROnEnterFastRecovery.
             self.prior_cwnd = self.save_cwnd();
             self.in_recovery = true;
-            self.cwnd = rs.in_flight.saturating_add(rs.newly_acked.max(self.smss));
-            self.packet_conservation = true;
-            // The round starts now (Linux's bbr_set_cwnd_to_recover_or_restore).
-            self.conservation_round_end = rs.total_delivered;
         } else if !rs.in_recovery && self.in_recovery {
             // Losses repaired (or the recovery undone).
             self.in_recovery = false;
-            self.packet_conservation = false;
             self.restore_cwnd();
-        }
-        if self.packet_conservation && rs.prior_delivered >= self.conservation_round_end {
-            // After one round trip in fast recovery.
-            self.packet_conservation = false;
-        }
-    }
-
-    /// §4.6.4.4 `BBRModulateCwndForRecovery`: lost bytes leave the window; while
-    /// conserving, the window stays at what is in flight plus what was delivered.
-    pub(super) fn modulate_cwnd_for_recovery(&mut self, rs: &RateSample) {
-        if rs.newly_lost > 0 {
-            self.cwnd = self.cwnd.saturating_sub(rs.newly_lost).max(self.smss);
-        }
-        if self.packet_conservation {
-            self.cwnd = self.cwnd.max(rs.in_flight.saturating_add(rs.newly_acked));
         }
     }
 
@@ -137,16 +120,12 @@ impl Bbr {
             .bdp_multiple(self.bw, self.cwnd_gain)
             .saturating_add(self.extra_acked());
         let max_inflight = clamp32(self.quantization_budget(inflight));
-        self.modulate_cwnd_for_recovery(rs);
-        if !self.packet_conservation {
-            if self.full_bw_reached {
-                self.cwnd = self.cwnd.saturating_add(rs.newly_acked).min(max_inflight);
-            } else if self.cwnd < max_inflight || rs.total_delivered < u64::from(self.initial_cwnd)
-            {
-                self.cwnd = self.cwnd.saturating_add(rs.newly_acked);
-            }
-            self.cwnd = self.cwnd.max(clamp32(self.min_pipe_cwnd()));
+        if self.full_bw_reached {
+            self.cwnd = self.cwnd.saturating_add(rs.newly_acked).min(max_inflight);
+        } else if self.cwnd < max_inflight || rs.total_delivered < u64::from(self.initial_cwnd) {
+            self.cwnd = self.cwnd.saturating_add(rs.newly_acked);
         }
+        self.cwnd = self.cwnd.max(clamp32(self.min_pipe_cwnd()));
         if self.state == BbrState::ProbeRtt {
             self.cwnd = self.cwnd.min(clamp32(self.probe_rtt_cwnd()));
         }

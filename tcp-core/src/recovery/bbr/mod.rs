@@ -22,7 +22,19 @@
 //! Losses act through two bounds (§4.5.10): `inflight_hi`, cut to the flight at which
 //! more than 2 % of the data in flight was lost while probing (`BBRLossThresh`), and
 //! `bw_lo` / `inflight_lo`, cut by `BBRBeta` (0.7) for every round with loss outside the
-//! probing phases. In fast recovery the first round conserves packets (§4.6.4.4).
+//! probing phases. Fast recovery leaves the window to the model; a timeout cuts it to one
+//! segment (draft-ietf-ccwg-bbr-06 §5.6.4.4: the later revision dropped -01's packet
+//! conservation, as Linux's BBRv3 has none).
+//!
+//! Random loss above `BBRLossThresh` pins BBRv3 to a small flight, by design (draft-06
+//! §5.3.3.8.3 aims at tolerating 1 %): every round with loss outside the probing phases
+//! cuts `bw_lo` and `inflight_lo` to the latest round's delivery, (1 − p) of the flight at
+//! a random loss rate p, until the next probe, at most `min(flight in packets, 63)`
+//! rounds later; REFILL then at most doubles the flight before the first sample that
+//! lost more than the threshold caps `inflight_hi` and ends UP. The flight settles where
+//! (1 − p)^N · 2 ≈ 1 with N the flight in packets, N ≈ ln 2 / p: about 14 packets at 5 %
+//! (8 Mbit/s at 20 ms with 1448-byte segments). `Config::bbr_loss_thresh` changes the
+//! threshold, as an experiment.
 //!
 //! The controller works in bytes; `smss` converts the draft's packet counts. Its input is
 //! the rate sample of every ACK ([`CongestionControl::on_rate_sample`]), which the core
@@ -197,10 +209,10 @@ pub struct Bbr {
     // Loss recovery (§4.6.4.4).
     prior_cwnd: u32,
     in_recovery: bool,
-    packet_conservation: bool,
-    conservation_round_end: u64,
     idle_restart: bool,
     rng: u64,
+    /// `BBRLossThresh` in thousandths (`LOSS_THRESH` unless configured otherwise).
+    loss_thresh: u64,
 }
 
 impl Bbr {
@@ -260,15 +272,21 @@ impl Bbr {
             extra_acked_delivered: 0,
             prior_cwnd: 0,
             in_recovery: false,
-            packet_conservation: false,
-            conservation_round_end: 0,
             idle_restart: false,
             rng: 0,
+            loss_thresh: LOSS_THRESH,
         };
         // §4.6.2 BBRInitPacingRate with the nominal 1 ms RTT Linux assumes before the
         // first sample.
         b.pacing_rate = b.rate_with_gain(u64::from(initial_cwnd) * 1000, STARTUP_PACING_GAIN);
         b
+    }
+
+    /// The same controller with `BBRLossThresh` set to `permille` thousandths instead of
+    /// the draft's 20 (see `Config::bbr_loss_thresh`).
+    pub fn with_loss_thresh(mut self, permille: u16) -> Self {
+        self.loss_thresh = u64::from(permille);
+        self
     }
 
     /// The current state.
@@ -329,6 +347,11 @@ impl Bbr {
             self.rng = now.as_micros().wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
         }
         self.track_recovery(rs);
+        // The losses this ACK's processing marked come first (draft-06 §5.2.4: the
+        // per-loss steps run when the transport marks them, before the ACK's steps).
+        if rs.newly_lost > 0 {
+            self.note_loss(rs);
+        }
         // BBRUpdateModelAndState.
         self.update_latest_delivery_signals(rs);
         self.update_congestion_signals(rs);
@@ -374,7 +397,7 @@ impl CongestionControl for Bbr {
 
     fn on_ack_sample(&mut self, _sample: &super::AckSample, _smss: u32) {}
 
-    /// Fast recovery is tracked from the rate samples' `in_recovery` (§4.6.4.4).
+    /// Fast recovery is tracked from the rate samples' `in_recovery` (draft-06 §5.6.4.4).
     fn on_recovery_start(&mut self, _now: Instant, _in_flight: u32, _smss: u32) {}
 
     fn on_recovery_dupack(&mut self, _smss: u32) {}
@@ -388,7 +411,6 @@ impl CongestionControl for Bbr {
     fn on_rto(&mut self, _now: Instant, _in_flight: u32, smss: u32) {
         self.prior_cwnd = self.save_cwnd();
         self.in_recovery = true;
-        self.packet_conservation = false;
         self.cwnd = smss.max(1);
     }
 

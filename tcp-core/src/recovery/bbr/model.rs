@@ -65,13 +65,21 @@ impl Bbr {
         self.inflight_latest = 0;
     }
 
-    /// §4.5.10.1 `BBRUpdateCongestionSignals`: once per round with loss, outside the
-    /// probing phases, the lower bounds adapt.
+    /// Draft-ietf-ccwg-bbr-06 §5.5.10.2 `NoteLoss` (Linux's `bbr_note_loss`): the first
+    /// loss of a round starts the loss round over, so the response at its end sees the
+    /// delivery of a full round trip after the loss (not what is left of a round already
+    /// under way).
+    pub(super) fn note_loss(&mut self, rs: &RateSample) {
+        if !self.loss_in_round {
+            self.loss_round_delivered = rs.total_delivered;
+        }
+        self.loss_in_round = true;
+    }
+
+    /// §4.5.10.1 `BBRUpdateCongestionSignals`: once per round with loss
+    /// ([`Bbr::note_loss`]), outside the probing phases, the lower bounds adapt.
     pub(super) fn update_congestion_signals(&mut self, rs: &RateSample) {
         self.update_max_bw(rs);
-        if rs.newly_lost > 0 {
-            self.loss_in_round = true;
-        }
         if !self.loss_round_start {
             return;
         }
@@ -119,8 +127,8 @@ impl Bbr {
 
     /// §4.5.10.2 `IsInflightTooHigh`: more than `BBRLossThresh` of the flight the sample's
     /// segment left with was lost.
-    pub(super) fn is_inflight_too_high(rs: &RateSample) -> bool {
-        rs.lost.saturating_mul(UNIT) > u64::from(rs.tx_in_flight) * LOSS_THRESH
+    pub(super) fn is_inflight_too_high(&self, rs: &RateSample) -> bool {
+        rs.lost.saturating_mul(UNIT) > u64::from(rs.tx_in_flight) * self.loss_thresh
     }
 
     /// §4.5.10.2 `BBRHandleInflightTooHigh`: `inflight_hi` falls to the flight that lost
@@ -138,7 +146,7 @@ impl Bbr {
 
     /// §4.5.10.2 `BBRCheckInflightTooHigh`.
     pub(super) fn check_inflight_too_high(&mut self, rs: &RateSample, now: Instant) -> bool {
-        if Self::is_inflight_too_high(rs) {
+        if self.is_inflight_too_high(rs) {
             if self.bw_probe_samples {
                 self.handle_inflight_too_high(rs, now);
             }

@@ -49,7 +49,7 @@ impl Bbr {
         if self.loss_round_start
             && rs.in_recovery
             && self.loss_events_in_round >= STARTUP_FULL_LOSS_CNT
-            && Self::is_inflight_too_high(rs)
+            && self.is_inflight_too_high(rs)
         {
             self.full_bw_reached = true;
             let bdp = self.bdp_multiple(self.max_bw, UNIT);

@@ -249,13 +249,15 @@ fn loss_in_cruise_cuts_the_lower_bounds_by_beta() {
     let mut p = Path::new();
     to_probe_bw(&mut b, &mut p);
     p.until(&mut b, BbrState::ProbeBwCruise, RATE, BDP);
-    // A round at half the rate, then one with loss: at its end `bw_lo` becomes
-    // max(latest round's rate, 0.7 max_bw) and `inflight_lo` max(latest round's
-    // delivery, 0.7 cwnd).
+    // A round at half the rate, then one with loss and one more (the loss round ends a
+    // round after the loss): at its end `bw_lo` becomes max(latest round's rate,
+    // 0.7 max_bw) and `inflight_lo` max(latest round's delivery, 0.7 cwnd).
     p.feed(&mut b, RATE / 2, BDP / 2);
     let cwnd = u64::from(b.cwnd());
     let rs = p.sample(RATE / 2, RTT, BDP / 2, 1_000);
     b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_lo(), None);
+    p.feed(&mut b, RATE / 2, BDP / 2);
     assert_eq!(b.state(), BbrState::ProbeBwCruise);
     assert_eq!(b.bw(), RATE * 7 / 10);
     let lo = b.inflight_lo().expect("inflight_lo set");
@@ -266,10 +268,14 @@ fn loss_in_cruise_cuts_the_lower_bounds_by_beta() {
     assert_eq!(b.bw(), b.max_bw());
 }
 
-/// Fast recovery conserves packets in its first round and restores the window at its
-/// end (§4.6.4.4); a timeout leaves one segment.
+/// Fast recovery leaves the window to the model (draft-ietf-ccwg-bbr-06 §5.6.4.4, as
+/// Linux's BBRv3): entering it only saves the window, and the bytes it marks lost are not
+/// taken off (draft-01's packet conservation and `cwnd -= newly_lost` are gone; under
+/// random loss they kept the window at the shrinking flight, and the lower bounds then
+/// started from that). A timeout leaves one segment; the end of recovery restores the
+/// saved window.
 #[test]
-fn recovery_conserves_then_restores_the_window() {
+fn fast_recovery_leaves_the_window_to_the_model() {
     let mut b = Bbr::new(10, MSS);
     let mut p = Path::new();
     to_probe_bw(&mut b, &mut p);
@@ -277,18 +283,28 @@ fn recovery_conserves_then_restores_the_window() {
         p.feed(&mut b, RATE, BDP);
     }
     let before = b.cwnd();
-    // Recovery starts (RACK marked the loss on an earlier ACK).
-    let mut rs = p.sample(RATE, RTT, 50_000, 0);
+    // An ACK in the middle of a round (no round or loss-round end) enters recovery
+    // with half the window in flight and three segments newly marked lost.
+    let mut rs = p.sample(RATE, RTT, 50_000, 3_000);
+    rs.prior_delivered -= 1;
+    let mid_round = rs.prior_delivered;
     rs.in_recovery = true;
     rs.newly_acked = 1_000;
     b.on_rate_sample(&rs, MSS);
-    assert!(b.cwnd() <= 50_000 + 1_000, "{}", b.cwnd());
-    let mut rs = p.sample(RATE, RTT, 50_000, 0);
-    rs.in_recovery = false;
+    assert!(b.cwnd() >= before, "{} < {before}", b.cwnd());
+    let mut rs = p.sample(RATE, RTT, 50_000, 3_000);
+    rs.prior_delivered = mid_round;
+    rs.in_recovery = true;
+    rs.newly_acked = 1_000;
     b.on_rate_sample(&rs, MSS);
-    assert!(b.cwnd() >= before.min(clamp32(b.inflight_hi().unwrap_or(u64::MAX))));
+    assert!(b.cwnd() >= before, "{} < {before}", b.cwnd());
     b.on_rto(p.now, 100_000, MSS);
     assert_eq!(b.cwnd(), MSS);
+    let mut rs = p.sample(RATE, RTT, 10_000, 0);
+    rs.prior_delivered = mid_round;
+    rs.in_recovery = false;
+    b.on_rate_sample(&rs, MSS);
+    assert!(b.cwnd() >= before, "restored: {} < {before}", b.cwnd());
 }
 
 #[test]
@@ -312,4 +328,62 @@ fn the_max_bw_filter_forgets_after_two_probe_cycles() {
     }
     assert_eq!(b.max_bw(), RATE / 2);
     assert!((1..=3).contains(&cycles), "{cycles} cycles");
+}
+
+/// The first loss of a round starts the loss round over (draft-ietf-ccwg-bbr-06
+/// §5.5.10.2 `NoteLoss`, Linux's `bbr_note_loss`): the lower bounds are cut one full
+/// round after it, from a full round of delivery signals, not at whatever ACK ends the
+/// round already under way.
+#[test]
+fn the_loss_round_restarts_at_the_first_loss() {
+    let mut b = Bbr::new(10, MSS);
+    let mut p = Path::new();
+    to_probe_bw(&mut b, &mut p);
+    p.until(&mut b, BbrState::ProbeBwCruise, RATE, BDP);
+    p.feed(&mut b, RATE, BDP);
+    // A loss in the middle of the round that started at `round`.
+    let mut rs = p.sample(RATE, RTT, BDP, 2_000);
+    rs.prior_delivered -= 1;
+    let round = rs.prior_delivered + 1;
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_lo(), None);
+    // The ACK that ends that round: the loss round now ends only with data sent after
+    // the loss.
+    let mut rs = p.sample(RATE, RTT, BDP, 0);
+    rs.prior_delivered = round;
+    let after_loss = rs.prior_delivered + 100_000;
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.state(), BbrState::ProbeBwCruise);
+    assert_eq!(
+        b.inflight_lo(),
+        None,
+        "cut before a full round after the loss"
+    );
+    let mut rs = p.sample(RATE, RTT, BDP, 0);
+    rs.prior_delivered = after_loss;
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.state(), BbrState::ProbeBwCruise);
+    assert!(b.inflight_lo().is_some(), "cut a round after the loss");
+}
+
+/// `BBRLossThresh` is the draft's 2 % by default (`Config::bbr_loss_thresh`); a
+/// controller configured with 5 % lets a probe that lost 3 % of its flight go on, where
+/// the default caps `inflight_hi` (`loss_while_probing_caps_inflight_hi`).
+#[test]
+fn the_loss_threshold_is_configurable() {
+    assert_eq!(crate::config::Config::default().bbr_loss_thresh, 20);
+    assert_eq!(Bbr::new(10, MSS).loss_thresh, LOSS_THRESH);
+    let mut b = Bbr::new(10, MSS).with_loss_thresh(50);
+    let mut p = Path::new();
+    to_probe_bw(&mut b, &mut p);
+    p.until(&mut b, BbrState::ProbeBwUp, RATE, BDP);
+    let rs = p.sample(RATE, RTT, 120_000, 3_600);
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_hi(), None);
+    assert_eq!(b.state(), BbrState::ProbeBwUp);
+    // 6 % is too high for it.
+    let rs = p.sample(RATE, RTT, 120_000, 7_200);
+    b.on_rate_sample(&rs, MSS);
+    assert_eq!(b.inflight_hi(), Some(120_000));
+    assert_eq!(b.state(), BbrState::ProbeBwDown);
 }

@@ -621,3 +621,25 @@ proptest! {
         }
     }
 }
+
+/// The rate sample's `newly_acked` (draft-ietf-ccwg-bbr `RS.newly_acked`, RFC 6937's
+/// DeliveredData) counts each byte once: a cumulative ACK over data SACKed earlier adds
+/// only what was not SACKed, not the whole advance of SND.UNA.
+#[test]
+fn newly_acked_counts_sacked_data_once() {
+    let mut sb = board(0, 4);
+    ack(&mut sb, 0, 0, &[blk(0, 100, 400)]);
+    let (rs, _) = sb
+        .take_rate_sample(Instant::from_millis(30), None, true)
+        .unwrap();
+    assert_eq!(rs.newly_acked, 300);
+    ack(&mut sb, 0, 400, &[]);
+    let (rs, _) = sb
+        .take_rate_sample(Instant::from_millis(31), None, true)
+        .unwrap();
+    assert_eq!(
+        rs.newly_acked, 100,
+        "the SACKed 300 bytes were delivered already"
+    );
+    assert_eq!(rs.total_delivered, 400);
+}
