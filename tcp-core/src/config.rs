@@ -81,7 +81,8 @@ pub enum CongestionAlgorithm {
     /// CUBIC by the letter of RFC 9438 (arithmetic in bytes, β = 0.7) with HyStart++
     /// (RFC 9406).
     CubicRfc9438,
-    /// BBR version 3 (draft-ietf-ccwg-bbr-01, checked against Linux's `tcp_bbr.c`): a
+    /// BBR version 3 (draft-ietf-ccwg-bbr-01, with draft-06's fast-recovery and
+    /// loss-round rules; checked against Linux's `tcp_bbr.c`): a
     /// model of the path's bandwidth and round-trip time from delivery-rate samples,
     /// paced sending. Needs SACK (the rate samples come from the SACK scoreboard): a
     /// connection whose peer does not agree to SACK uses [`CongestionAlgorithm::Cubic`].

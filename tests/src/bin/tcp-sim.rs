@@ -48,7 +48,7 @@ struct Args {
     /// Bytes to transfer.
     #[arg(long, default_value_t = 32 << 20)]
     bytes: u64,
-    /// Random loss on the data direction, percent (0..100).
+    /// Random loss, percent (0..100), on each direction: data and ACKs alike.
     #[arg(long = "loss", default_value_t = 0.0, value_parser = percent)]
     loss_pct: f64,
     /// One-way delay in milliseconds.
