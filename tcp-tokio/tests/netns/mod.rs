@@ -30,46 +30,18 @@ pub fn enter_offloaded(layout: &TunNet) -> tcp_tokio::tcp_tun::vnet::VnetTun {
         .unwrap_or_else(|e| panic!("cannot make a namespace with an offloading TUN device: {e}"))
 }
 
-/// Why the tests cannot run here, or `None`.
-fn missing() -> Option<String> {
-    let probe = std::thread::spawn(|| {
-        netns::unshare_net().and_then(|()| {
-            let layout = TunNet::default();
-            let iface = netns::open_tun(&layout.name)?;
-            layout.configure(iface.name())
-        })
-    })
-    .join()
-    .expect("probe thread");
-    probe.err().map(|e| {
-        format!("needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN), /dev/net/tun and `ip` (iproute2): {e}")
-    })
-}
-
-/// Runs `tests` like libtest does (filters, `--list`), each in a fresh thread.
+/// Runs `tests` with [`netns_harness::run`], after a probe that makes a namespace with a
+/// TUN device of the default layout.
 pub fn run(tests: &[(&'static str, fn())]) {
-    let args = libtest_mimic::Arguments::from_args();
-    let skip = if std::env::var_os("CI").is_some() {
-        None
-    } else {
-        missing()
-    };
-    let trials = tests
-        .iter()
-        .map(|&(name, test)| {
-            let skip = skip.clone();
-            libtest_mimic::Trial::ignorable_test(name, move || {
-                if let Some(why) = skip {
-                    return Ok(libtest_mimic::Completion::ignored_with(why));
-                }
-                match std::thread::spawn(test).join() {
-                    Ok(()) => Ok(libtest_mimic::Completion::Completed),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
+    netns_harness::run(tests, || {
+        netns::unshare_net()
+            .and_then(|()| {
+                let layout = TunNet::default();
+                let iface = netns::open_tun(&layout.name)?;
+                layout.configure(iface.name())
             })
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+            .map_err(netns_harness::cannot_make_namespace)
+    })
 }
 
 /// A current-thread runtime (its sockets live in the calling thread's namespace).

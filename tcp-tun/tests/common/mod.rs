@@ -48,63 +48,16 @@ pub fn setup_link(layout: &TunNet) -> tcp_tun::TunLink {
         .unwrap_or_else(|e| panic!("cannot create a network namespace with a TUN device: {e}"))
 }
 
-/// Why these tests cannot run here, or `None` when they can: a probe thread creates a
-/// private network namespace with a TUN device of the default layout (root, or
-/// CAP_NET_ADMIN + CAP_SYS_ADMIN, /dev/net/tun and `ip` from iproute2), and each command of
-/// `needs` must start (`CMD --version`).
-fn missing(needs: &[&str]) -> Option<String> {
-    let probe = std::thread::spawn(|| {
-        netns::unshare_net().and_then(|()| TunStack::create(&TunNet::default()).map(drop))
+/// The test harness of each interop test file (`harness = false`): [`netns_harness::run`],
+/// after a probe that creates a private network namespace with a TUN device of the
+/// default layout and checks that each command of `needs` starts.
+pub fn run(tests: &[(&'static str, fn())], needs: &'static [&'static str]) {
+    netns_harness::run(tests, move || {
+        netns::unshare_net()
+            .and_then(|()| TunStack::create(&TunNet::default()).map(drop))
+            .map_err(netns_harness::cannot_make_namespace)?;
+        netns_harness::missing_command(needs)
     })
-    .join()
-    .expect("probe thread");
-    if let Err(e) = probe {
-        return Some(format!(
-            "needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN), /dev/net/tun and `ip` (iproute2): \
-             cannot create a network namespace with a TUN device: {e}"
-        ));
-    }
-    needs
-        .iter()
-        .find(|cmd| {
-            std::process::Command::new(cmd)
-                .arg("--version")
-                .output()
-                .is_err()
-        })
-        .map(|cmd| format!("needs `{cmd}` (scripts/setup installs it)"))
-}
-
-/// The test harness of each interop test file (they are `harness = false`, with
-/// libtest-mimic): runs `tests` like libtest does (filters, `--list`, `--test-threads`),
-/// each in a fresh thread, since a test moves its thread into a network namespace of its own.
-///
-/// When the machine cannot run them (see [`missing`]) every test is reported as *ignored*
-/// with the reason, not as passed; unless `CI` is set, where they run and fail: CI must
-/// never pass by skipping.
-pub fn run(tests: &[(&'static str, fn())], needs: &[&str]) {
-    let args = libtest_mimic::Arguments::from_args();
-    let skip = if std::env::var_os("CI").is_some() {
-        None
-    } else {
-        missing(needs)
-    };
-    let trials = tests
-        .iter()
-        .map(|&(name, test)| {
-            let skip = skip.clone();
-            libtest_mimic::Trial::ignorable_test(name, move || {
-                if let Some(why) = skip {
-                    return Ok(libtest_mimic::Completion::ignored_with(why));
-                }
-                match std::thread::spawn(test).join() {
-                    Ok(()) => Ok(libtest_mimic::Completion::Completed),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            })
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
 }
 
 /// `main` of an interop test file: `common::tests!(needs: [..]; test_a, test_b)` runs the

@@ -25,45 +25,15 @@ pub const DEST6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 5, 0
 /// The device's name in namespace C.
 pub const TUN: &str = "tp0";
 
-/// Runs `tests` (name, function), each in a thread of its own; all are reported as
-/// ignored when this machine cannot make namespaces and TUN devices (not root), except
-/// under CI, where they must run.
+/// Runs `tests` (name, function) with [`netns_harness::run`], after a probe that makes a
+/// namespace with a TUN device.
 pub fn run_tests(tests: Vec<(&'static str, fn())>) {
-    let args = libtest_mimic::Arguments::from_args();
-    let skip = if std::env::var_os("CI").is_some() {
-        None
-    } else {
-        missing()
-    };
-    let trials = tests
-        .into_iter()
-        .map(|(name, test)| {
-            let skip = skip.clone();
-            libtest_mimic::Trial::ignorable_test(name, move || {
-                if let Some(why) = skip {
-                    return Ok(libtest_mimic::Completion::ignored_with(why));
-                }
-                match std::thread::spawn(test).join() {
-                    Ok(()) => Ok(libtest_mimic::Completion::Completed),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            })
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
-}
-
-/// Why these tests cannot run here, or `None`.
-fn missing() -> Option<String> {
-    std::thread::spawn(|| {
+    netns_harness::run(&tests, || {
         netns::unshare_net()
             .and_then(|()| netns::open_tun(TUN))
             .and_then(|t| netns::ip(&["link", "set", "dev", t.name(), "up"]))
+            .map_err(netns_harness::cannot_make_namespace)
     })
-    .join()
-    .expect("probe thread")
-    .err()
-    .map(|e| format!("needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN), /dev/net/tun and `ip`: {e}"))
 }
 
 /// The proxy's side: this thread moves into namespace S with `DEST` and `DEST6` local.
