@@ -239,17 +239,7 @@ impl VnetTun {
             },
         ];
         // SAFETY: both iovecs point into buffers that live and are writable for the call.
-        let n = unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), 2) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let n = n as usize;
-        if n < VNET_HDR_LEN {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "read shorter than the virtio-net header",
-            ));
-        }
+        let n = framed_read(unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), 2) })?;
         Ok((n - VNET_HDR_LEN, VnetHdr::parse(&hdr)))
     }
 
@@ -258,18 +248,7 @@ impl VnetTun {
     /// both. For callers that keep the packet where it was read (zero-copy `Bytes`).
     pub fn recv_framed(&self, buf: &mut [u8]) -> io::Result<usize> {
         // SAFETY: `buf` is writable for `buf.len()` bytes during the call.
-        let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let n = n as usize;
-        if n < VNET_HDR_LEN {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "read shorter than the virtio-net header",
-            ));
-        }
-        Ok(n)
+        framed_read(unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })
     }
 
     /// Writes one packet that already carries its virtio-net header in front
@@ -308,6 +287,22 @@ impl VnetTun {
         }
         Ok((n as usize).saturating_sub(VNET_HDR_LEN))
     }
+}
+
+/// The length a read of one packet and its virtio-net header returned, or the error: the
+/// system call's, or a read too short to hold the header.
+fn framed_read(n: isize) -> io::Result<usize> {
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    if n < VNET_HDR_LEN {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "read shorter than the virtio-net header",
+        ));
+    }
+    Ok(n)
 }
 
 impl AsRawFd for VnetTun {
