@@ -14,8 +14,9 @@
 //! stack at 192.0.2.3, which sits behind B's kernel forwarding (a few microseconds more).
 //!
 //! `cargo bench -p tcp-tun --bench emulated_goodput -- [SECONDS]` (default 10 s per run;
-//! `EMU_OUR_RCVBUF=BYTES` overrides our receive buffer, to see whether a result is
-//! window-limited).
+//! `EMU_OUR_RCVBUF=BYTES` and `EMU_OUR_SNDBUF=BYTES` override our receive and send
+//! buffers, to see whether a result is window- or buffer-limited; `EMU_TRACE=1` prints our sender's state every 500 ms; `bbr` runs only
+//! the BBR table).
 //!
 //! `cargo bench -p tcp-tun --bench emulated_goodput -- black-hole [SECONDS]`: the path
 //! drops packets above 1280 bytes without a word from 1 s on (an ICMP black hole), no
@@ -270,7 +271,10 @@ fn our_stack(black_hole: bool, cc: Cc) -> io::Result<TunStack> {
     ip(&["route", "add", &format!("{OURS}/32"), "dev", "tunC"])?;
     let link = TunLink::new(tun_c, &[OURS.into()])?;
     let mut config = tcp_tun::config_for_mtu(1500, false);
-    config.send_buffer = BUF;
+    config.send_buffer = std::env::var("EMU_OUR_SNDBUF")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(BUF);
     config.recv_buffer = std::env::var("EMU_OUR_RCVBUF")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -323,7 +327,29 @@ fn ours_send(stack: &TunStack, secs: Duration, done: &AtomicBool) -> io::Result<
     let end = Instant::now() + secs;
     let deadline = end + Duration::from_secs(120);
     let mut shut = false;
+    let trace = std::env::var_os("EMU_TRACE").is_some();
+    let mut next_trace = Instant::now();
     while !done.load(Ordering::Relaxed) {
+        if trace && Instant::now() >= next_trace {
+            next_trace += Duration::from_millis(500);
+            if let Ok(i) = s.info() {
+                eprintln!(
+                    "ours: cwnd {} in flight {} snd_wnd {} buffered {} srtt {:?} min_rtt {:?} \
+                     pacing {:?} B/s delivery {:?} B/s retransmits {} recovery {} stats {:?}",
+                    i.cwnd,
+                    i.bytes_in_flight,
+                    i.snd_wnd,
+                    i.send_buffered,
+                    i.srtt,
+                    i.min_rtt,
+                    i.pacing_rate,
+                    i.delivery_rate,
+                    i.retransmits,
+                    i.ca_state_recovery,
+                    i.stats,
+                );
+            }
+        }
         if Instant::now() > deadline {
             return Err(io::Error::new(ErrorKind::TimedOut, "ours: send"));
         }
@@ -518,6 +544,10 @@ fn main() {
         );
     if !smoke && std::env::args().any(|a| a == "black-hole") {
         black_hole_table(secs);
+        return;
+    }
+    if !smoke && std::env::args().any(|a| a == "bbr") {
+        bbr_table(secs);
         return;
     }
     let losses: &[f64] = if smoke { &[0.0] } else { &[0.0, 0.01, 0.05] };
