@@ -10,7 +10,7 @@ use common::*;
 use std::io;
 use std::time::{Duration, Instant};
 use tcp_mio::Net;
-use tcp_mio::check::StreamHash;
+use tcp_testkit::check::StreamHash;
 
 fn main() -> io::Result<()> {
     let mut args = std::env::args().skip(1);

@@ -2,9 +2,9 @@
 //! in UDP datagrams (no root, no kernel TCP).
 //!
 //! - [`Link`]: a packet link (send a segment, receive packets until `WouldBlock`, be a
-//!   `mio` source). [`UdpLink`] carries one TCP segment per datagram; [`LossyLink`] wraps
-//!   any link with seeded drops and reordering for tests. A TUN link plugs into the same
-//!   trait.
+//!   `mio` source). [`UdpLink`] carries one TCP segment per datagram. A TUN link plugs into
+//!   the same trait (and the workspace's `tcp-testkit` wraps any link with seeded drops
+//!   and reordering for tests).
 //! - [`Driver`]: owns the [`tcp_core::Endpoint`] and the links, reads the clock, and is
 //!   driven from the embedder's own `mio` loop (`register`, `on_readable(token)`,
 //!   `on_timeout()`, `flush()`, `next_timeout()`, `poll_event()`), with methods that take
@@ -44,18 +44,15 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod check;
 mod driver;
 pub mod error;
 mod link;
-mod lossy;
 mod net;
 mod udp_link;
 mod udp_msg;
 
 pub use driver::{Driver, DriverStats, LinkId, random_secret};
 pub use link::{Frame, Link, Received};
-pub use lossy::{Impairment, LossyLink, LossyStats};
 pub use net::{Net, TcpListener, TcpStream};
 pub use tcp_core;
 pub use udp_link::{MAX_UDP_PAYLOAD, UdpLink, UdpLinkStats};

@@ -3,7 +3,7 @@
 //! A [`Link`] is a `mio` event source that sends the driver's [`Transmit`]s and hands it
 //! received packets until the source would block. [`crate::UdpLink`] carries one TCP
 //! segment per UDP datagram; a TUN link (in `tcp-tun`) carries whole IP packets through the
-//! same trait; [`crate::LossyLink`] wraps any link with seeded impairments.
+//! same trait (the workspace's `tcp-testkit` wraps any link with seeded impairments).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};

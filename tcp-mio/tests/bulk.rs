@@ -8,7 +8,8 @@ use common::*;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tcp_core::Config;
-use tcp_mio::{Driver, Impairment, LossyLink, Net, UdpLink};
+use tcp_mio::{Driver, Net, UdpLink};
+use tcp_testkit::lossy::{Impairment, LossyLink};
 
 /// What one side received on one connection: (client's TCP port, bytes, hash).
 type Report = Vec<(u16, u64, u64)>;

@@ -7,7 +7,8 @@ mod common;
 use common::*;
 use std::io::ErrorKind;
 use tcp_core::{Config, EcnMode};
-use tcp_mio::{Driver, Impairment, LossyLink, Net, TcpStream, UdpLink};
+use tcp_mio::{Driver, Net, TcpStream, UdpLink};
+use tcp_testkit::lossy::{Impairment, LossyLink};
 
 /// A connected pair in one thread: (client net, server net, client stream, server
 /// stream).

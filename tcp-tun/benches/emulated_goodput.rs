@@ -1,5 +1,5 @@
 //! Goodput over an emulated path (our link emulator between two TUN devices, see
-//! `tcp_tun::emu`): 100 Mbit/s, 10 ms one-way delay, MTU 1500, random loss 0 / 1 / 5 % in
+//! `tcp_testkit::emu`): 100 Mbit/s, 10 ms one-way delay, MTU 1500, random loss 0 / 1 / 5 % in
 //! both directions, a drop-tail bottleneck queue of one bandwidth-delay product (250 kB),
 //! 256 KiB socket buffers on every end. Linux ↔ Linux next to Linux ↔ ours, same path, same
 //! run, with CUBIC; then a second table with BBR senders (the kernel's `bbr` by
@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
-use tcp_tun::emu::{self, EmuParams, EmuStats};
+use tcp_testkit::emu::{self, EmuParams, EmuStats};
 use tcp_tun::netns::{self, ip};
 use tcp_tun::{TunLink, TunStack};
 

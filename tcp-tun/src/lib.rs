@@ -12,10 +12,6 @@
 //!   ([`netns::TunNet::create_offloaded`], [`TunLink::new_vnet`]).
 //! - [`netns`]: a private network namespace ([`netns::unshare_net`]) with a TUN device and
 //!   documentation addresses in it ([`netns::TunNet`]).
-//! - [`impair::Impaired`]: seeded loss and reordering in both directions between the
-//!   device and the core (for tests).
-//! - [`emu`]: a link emulator between two TUN devices (rate, delay, loss, drop-tail queue),
-//!   for measurements over an emulated path.
 //! - [`TunStack`]: the usual assembly, a [`tcp_mio::Net`] (the shared driver and its loop)
 //!   on one TUN link, with `connect` to a kernel address.
 //!
@@ -30,9 +26,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod emu;
 pub mod gso;
-pub mod impair;
 pub mod link;
 pub mod netns;
 pub mod steering;
@@ -82,7 +76,8 @@ impl TunStack {
         })
     }
 
-    /// A stack on any link (for example a [`tcp_mio::LossyLink`] around a [`TunLink`]).
+    /// A stack on any link (for example a seeded impairment around a [`TunLink`], as the
+    /// tests do with `tcp-testkit`).
     pub fn with_link(
         link: impl tcp_mio::Link + 'static,
         stats: Arc<TunStats>,

@@ -9,8 +9,8 @@ mod common;
 use common::{Echo, Flow};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use tcp_testkit::impair::{FaultStats, Faults, Impaired};
 use tcp_tun::TunStack;
-use tcp_tun::impair::{FaultStats, Faults, Impaired};
 use tcp_tun::netns::TunNet;
 
 common::tests!(

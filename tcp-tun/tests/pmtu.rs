@@ -10,7 +10,7 @@ mod common;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::mpsc;
-use tcp_mio::check::StreamHash;
+use tcp_testkit::check::StreamHash;
 use tcp_tun::netns::{self, TunNet};
 
 common::tests!(a_kernel_routers_fragmentation_needed_lowers_our_mss_mid_transfer);

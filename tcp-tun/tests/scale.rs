@@ -10,7 +10,7 @@ use mio::{Events, Interest, Poll, Token};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
-use tcp_mio::check::StreamHash;
+use tcp_testkit::check::StreamHash;
 use tcp_tun::netns::TunNet;
 
 common::tests!(thousand_concurrent_connections_small_backlog);
@@ -153,7 +153,11 @@ fn thousand_concurrent_connections_small_backlog() {
     for (i, (len, hash)) in results.iter().enumerate() {
         let want = common::pattern(i as u64, PER_CONN);
         assert_eq!(*len, PER_CONN as u64, "conn {i}: echoed length");
-        assert_eq!(*hash, tcp_mio::check::hash(&want), "conn {i}: echoed bytes");
+        assert_eq!(
+            *hash,
+            tcp_testkit::check::hash(&want),
+            "conn {i}: echoed bytes"
+        );
     }
     let st = *stack.net().driver().endpoint().stats();
     eprintln!(

@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
-use tcp_mio::check::{StreamHash, XorShift};
 use tcp_mio::{Net, TcpStream};
+use tcp_testkit::check::{StreamHash, XorShift};
 
 /// Parses "1G", "100M", "64K", "1234" (binary units).
 pub fn parse_size(s: &str) -> Option<u64> {

@@ -9,7 +9,7 @@ use tcp_mio::{Net, TcpStream};
 pub const LIMIT: Duration = Duration::from_secs(60);
 
 #[allow(unused_imports)] // each test binary uses its own subset
-pub use tcp_mio::check::{Flow, expected_hash};
+pub use tcp_testkit::check::{Flow, expected_hash};
 
 /// Polls every stack in turn (1 ms each) until `done` is true; panics after [`LIMIT`].
 pub fn pump(nets: &[&Net], mut done: impl FnMut() -> bool) {

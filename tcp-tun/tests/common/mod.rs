@@ -5,14 +5,14 @@
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
-use tcp_mio::check::{StreamHash, XorShift};
 use tcp_mio::{Net, TcpStream};
+use tcp_testkit::check::{StreamHash, XorShift};
 use tcp_tun::TunStack;
 use tcp_tun::netns::{self, TunNet};
 
 /// Chunk size of the generated data streams.
 #[allow(unused_imports)] // each test binary uses its own subset
-pub use tcp_mio::check::{CHUNK, Flow, expected_hash};
+pub use tcp_testkit::check::{CHUNK, Flow, expected_hash};
 
 /// Enters a fresh network namespace (this thread only) and creates a TUN device with the
 /// default layout in it. Panics if that is impossible: [`run`] has already checked that it

@@ -2,11 +2,11 @@
 //! sockets.
 
 use crate::check::XorShift;
-use crate::link::{Frame, Link, Received};
 use mio::{Interest, Registry, Token};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use tcp_core::{FourTuple, Transmit};
+use tcp_mio::{Frame, Link, Received};
 
 /// Parameters of a [`LossyLink`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -223,7 +223,7 @@ impl<L: Link> mio::event::Source for LossyLink<L> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::UdpLink;
+    use tcp_mio::UdpLink;
 
     #[test]
     fn a_lossy_link_with_certain_drop_delivers_nothing_and_counts_it() {

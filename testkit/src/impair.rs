@@ -1,16 +1,17 @@
 //! Seeded impairment of a link in both directions, for tests and measurements.
 //!
-//! [`tcp_mio::LossyLink`] drops and reorders received packets and drops transmitted ones;
+//! [`LossyLink`](crate::lossy::LossyLink) drops and reorders received packets and drops transmitted ones;
 //! [`Impaired`] wraps it and also reorders transmitted ones (a held transmit leaves right
 //! after the next one), so loss and reordering hit both directions between the TUN device
 //! and the core.
 
+use crate::check::XorShift;
+use crate::lossy::{Impairment, LossyLink, LossyStats};
 use mio::{Interest, Registry, Token};
 use std::io;
 use std::net::IpAddr;
 use tcp_core::{FourTuple, Transmit};
-use tcp_mio::check::XorShift;
-use tcp_mio::{Impairment, Link, LossyLink, LossyStats, Received};
+use tcp_mio::{Link, Received};
 
 /// Parameters of [`Impaired`]: the same probability of loss and of reordering for each
 /// direction.

@@ -11,12 +11,12 @@
 //! `black_hole.1` bytes are dropped without a word (a path MTU black hole: no ICMP).
 //! Timing uses `ppoll`, so it is accurate to tens of microseconds.
 
+use crate::check::XorShift;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tcp_mio::check::XorShift;
 
 /// Parameters of one direction (both directions use the same, with their own random
 /// decisions).

@@ -172,7 +172,7 @@ pub fn expected_hash(seed: u64, total: u64) -> u64 {
 /// to end-of-stream.
 pub struct Flow {
     /// The stream.
-    pub stream: crate::TcpStream,
+    pub stream: tcp_mio::TcpStream,
     rng: XorShift,
     out_left: u64,
     chunk: Vec<u8>,
@@ -188,7 +188,7 @@ pub struct Flow {
 
 impl Flow {
     /// A flow writing `out_total` bytes generated from `seed`.
-    pub fn new(stream: crate::TcpStream, seed: u64, out_total: u64) -> Self {
+    pub fn new(stream: tcp_mio::TcpStream, seed: u64, out_total: u64) -> Self {
         Flow {
             stream,
             rng: XorShift::new(seed),
