@@ -2,7 +2,7 @@
 //! (first argument, default 256) at MSS MSS (second argument, default 65487, the largest
 //! that fits a loopback datagram; 1460 for an Ethernet-sized one) and prints the goodput.
 //!
-//! `cargo run --release -p tcp-tokio --example bench -- 256 1460`
+//! `cargo run --release -p tcp-tokio --example tokio_bench -- 256 1460`
 
 use std::time::Instant;
 use tcp_tokio::Stack;
