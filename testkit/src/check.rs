@@ -154,6 +154,13 @@ pub const CHUNK: usize = 64 * 1024;
 /// The hash of the first `total` bytes of the stream generated from `seed` (what a peer
 /// reading a [`Flow`] of that seed should see).
 pub fn expected_hash(seed: u64, total: u64) -> u64 {
+    // Writing to a sink cannot fail.
+    write_stream(&mut std::io::sink(), seed, total).unwrap_or_default()
+}
+
+/// Writes the first `total` bytes of the stream generated from `seed` to a blocking
+/// writer; returns their hash ([`expected_hash`] of the same seed and length).
+pub fn write_stream(w: &mut impl std::io::Write, seed: u64, total: u64) -> std::io::Result<u64> {
     let mut rng = XorShift::new(seed);
     let mut chunk = vec![0u8; CHUNK];
     let mut h = StreamHash::new();
@@ -161,10 +168,11 @@ pub fn expected_hash(seed: u64, total: u64) -> u64 {
     while left > 0 {
         rng.fill(&mut chunk);
         let n = left.min(CHUNK as u64) as usize;
+        w.write_all(&chunk[..n])?;
         h.update(&chunk[..n]);
         left -= n as u64;
     }
-    h.finish()
+    Ok(h.finish())
 }
 
 /// One connection's transfer in both directions, without blocking: writes `out_total`

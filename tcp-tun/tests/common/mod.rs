@@ -12,7 +12,7 @@ use tcp_tun::netns::{self, TunNet};
 
 /// Chunk size of the generated data streams.
 #[allow(unused_imports)] // each test binary uses its own subset
-pub use tcp_testkit::check::{CHUNK, Flow, expected_hash};
+pub use tcp_testkit::check::{CHUNK, Flow, expected_hash, write_stream};
 
 /// Enters a fresh network namespace (this thread only) and creates a TUN device with the
 /// default layout in it. Panics if that is impossible: [`run`] has already checked that it
@@ -94,22 +94,6 @@ pub fn our_addr(layout: &TunNet, v6: bool, port: u16) -> SocketAddr {
 
 /// Upper bound for any wait in the tests (a hang guard, not a timing assertion).
 pub const LIMIT: Duration = Duration::from_secs(120);
-
-/// Writes `total` bytes generated from `seed` to a blocking writer; returns their hash.
-pub fn write_stream(w: &mut impl Write, seed: u64, total: u64) -> io::Result<u64> {
-    let mut rng = XorShift::new(seed);
-    let mut chunk = vec![0u8; CHUNK];
-    let mut h = StreamHash::new();
-    let mut left = total;
-    while left > 0 {
-        rng.fill(&mut chunk);
-        let n = left.min(CHUNK as u64) as usize;
-        w.write_all(&chunk[..n])?;
-        h.update(&chunk[..n]);
-        left -= n as u64;
-    }
-    Ok(h.finish())
-}
 
 /// Reads a blocking reader to end-of-stream; returns the byte count and hash.
 pub fn read_stream(r: &mut impl Read) -> io::Result<(u64, u64)> {
