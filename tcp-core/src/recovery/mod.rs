@@ -56,6 +56,7 @@ mod rack;
 mod rate;
 mod scoreboard;
 mod seglist;
+mod time_order;
 mod undo;
 
 pub(crate) use bbr::Bbr;

@@ -36,7 +36,8 @@
 //!   (RFC 2018 §8), so a refused block only delays recovery of the data it covers until
 //!   a later ACK or the RTO; merging instead would claim unSACKed bytes as delivered.
 //! - `tsorted`: segments awaiting an ACK ordered by (transmit time, transmit order, start),
-//!   for RACK's loss scan (RFC 8985 §6.2 step 5) in O(log n) per segment marked lost. The
+//!   for RACK's loss scan (RFC 8985 §6.2 step 5), a sorted deque (`time_order`: O(1) at
+//!   the ends, where a sender inserts and removes, O(log n) amortised inside). The
 //!   transmit order is a counter the scoreboard advances for every record it sends, in
 //!   sequence order within one transmission: RFC 8985 §6.2 breaks ties between equal
 //!   send times by sequence number (`RACK_sent_after`), which misorders a retransmission
@@ -60,6 +61,7 @@
 
 use super::rate::{RateEstimator, RateSample, TxStamp};
 use super::seglist::SegList;
+use super::time_order::TimeOrder;
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -207,6 +209,18 @@ impl Seg {
     fn needs_rtx(&self) -> bool {
         !self.sacked && self.lost && !self.rtx_in_flight
     }
+    /// What the counters and indexes (`tsorted`, `lost_queue`, the byte counts) are
+    /// derived from: a change to anything else needs no detach/attach.
+    fn indexed(&self) -> (u64, Instant, u64, bool, bool, bool) {
+        (
+            self.end,
+            self.xmit_ts,
+            self.xmit_order,
+            self.sacked,
+            self.lost,
+            self.rtx_in_flight,
+        )
+    }
 }
 
 /// The RFC 6675 scoreboard. See the module documentation for the structure and bounds.
@@ -219,7 +233,7 @@ pub struct Scoreboard {
     max_abs: u64,
     segs: SegList<Seg>,
     sacked: BTreeMap<u64, u64>,
-    tsorted: BTreeSet<(Instant, u64, u64)>,
+    tsorted: TimeOrder<(Instant, u64, u64)>,
     /// The transmit order the next record sent gets.
     next_order: u64,
     lost_queue: BTreeSet<u64>,
@@ -273,7 +287,7 @@ impl Scoreboard {
             max_abs: una_abs,
             segs: SegList::new(),
             sacked: BTreeMap::new(),
-            tsorted: BTreeSet::new(),
+            tsorted: TimeOrder::new(),
             next_order: 0,
             lost_queue: BTreeSet::new(),
             max_intervals: max_intervals.max(1),
@@ -480,16 +494,21 @@ impl Scoreboard {
 
     /// Applies `f` to the segment at `start` with all indexes kept consistent.
     fn update_seg(&mut self, start: u64, f: impl FnOnce(&mut Seg)) -> Option<Seg> {
-        let old = *self.segs.get(&start)?;
+        let slot = self.segs.get_mut(&start)?;
+        let old = *slot;
+        f(slot);
+        let new = *slot;
+        if new.indexed() == old.indexed() {
+            // Only flags no counter or index depends on changed (a unit's end, its PSH
+            // mark): the record is updated in place.
+            return Some(new);
+        }
         self.detach(start, &old);
-        let mut new = old;
-        f(&mut new);
         let counted = |g: &Seg| g.lost && !g.sacked;
         if counted(&new) && !counted(&old) {
             self.rate.on_lost(new.end - start);
         }
         self.attach(start, &new);
-        self.segs.insert(start, new);
         Some(new)
     }
 
@@ -785,17 +804,14 @@ impl Scoreboard {
 
     /// The oldest segment awaiting acknowledgment: its (transmit time, transmit order)
     /// and start offset.
-    pub(super) fn oldest_awaiting(&self) -> Option<(Instant, u64, u64)> {
-        self.tsorted.first().copied()
+    pub(super) fn oldest_awaiting(&mut self) -> Option<(Instant, u64, u64)> {
+        self.tsorted.first()
     }
 
     /// The newest awaiting segment sent strictly before `(t, order)` (RACK_sent_after
     /// order).
-    pub(super) fn newest_awaiting_before(&self, t: Instant, order: u64) -> Option<Instant> {
-        self.tsorted
-            .range(..(t, order, 0))
-            .next_back()
-            .map(|&(t, _, _)| t)
+    pub(super) fn newest_awaiting_before(&mut self, t: Instant, order: u64) -> Option<Instant> {
+        self.tsorted.last_below(&(t, order, 0)).map(|(t, _, _)| t)
     }
 
     /// The transmit time and order of the segment starting at `s` (tests).

@@ -45,6 +45,11 @@ impl<V> SegList<V> {
         self.items.get(i).map(|(_, v)| v)
     }
 
+    pub(super) fn get_mut(&mut self, k: &u64) -> Option<&mut V> {
+        let i = self.search(*k).ok()?;
+        self.items.get_mut(i).map(|(_, v)| v)
+    }
+
     /// Inserts or replaces; returns the replaced value. O(1) at either end.
     pub(super) fn insert(&mut self, k: u64, v: V) -> Option<V> {
         match (self.items.front(), self.items.back()) {
@@ -81,12 +86,23 @@ impl<V> SegList<V> {
 
     /// The record with the largest key `<= k` (`range(..=k).next_back()`).
     pub(super) fn at_or_before(&self, k: u64) -> Option<(&u64, &V)> {
+        if let Some((last, v)) = self.items.back()
+            && *last <= k
+        {
+            return Some((last, v));
+        }
         let n = self.items.partition_point(|(key, _)| *key <= k);
         self.entry(n.checked_sub(1)?)
     }
 
     /// The record with the largest key `< k` (`range(..k).next_back()`).
     pub(super) fn before(&self, k: u64) -> Option<(&u64, &V)> {
+        // The common question is about the newest record (the segment just sent).
+        if let Some((last, v)) = self.items.back()
+            && *last < k
+        {
+            return Some((last, v));
+        }
         let n = self.items.partition_point(|(key, _)| *key < k);
         self.entry(n.checked_sub(1)?)
     }
