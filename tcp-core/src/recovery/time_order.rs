@@ -11,11 +11,18 @@
 //! - A removal in the middle (a SACKed or lost segment) leaves a tombstone, found by
 //!   binary search, O(log n). Tombstones at either end are dropped at once, and the deque
 //!   is compacted when they outnumber the live entries, so it holds at most
-//!   2·live + [`SLACK`] entries and a backward scan past tombstones is amortised O(1).
+//!   2·live + [`SLACK`] entries.
+//! - RACK asks, on every ACK, for the newest live key below a bound; under SACK a long run
+//!   of tombstones (the SACKed segments sent after a lost one) lies just below it. Each
+//!   tombstone keeps a backward skip distance, and a scan compresses the path it took
+//!   (as union-find does), so repeated scans over the same run cost O(1) each, not
+//!   O(run). Tombstones never come back to life, so a skip stays valid until the deque is
+//!   rebuilt; popping from the front does not change distances.
 //! - An insertion below the back (an undo or a renege puts segments back with their old
 //!   transmit times; a split piece shares its record's time) is appended and the deque is
 //!   marked unsorted; the next query sorts it once (a stable merge of the sorted prefix
-//!   with the appended tail), so a renege of n segments costs O(n log n), not O(n²).
+//!   with the appended tail, tombstones dropped), so a renege of n segments costs
+//!   O(n log n), not O(n²).
 
 use alloc::collections::VecDeque;
 
@@ -25,9 +32,10 @@ const SLACK: usize = 32;
 /// A set of keys with in-order queries at both ends (see the module documentation).
 #[derive(Clone, Debug)]
 pub(super) struct TimeOrder<K> {
-    /// Keys and whether each is live (false: a tombstone). Sorted by key, unique, with a
-    /// live entry at each end, unless `sorted` is false.
-    items: VecDeque<(K, bool)>,
+    /// Keys, each with its skip distance: 0 for a live key; for a tombstone, how far back
+    /// the scan may jump (every entry in between is a tombstone too). Sorted by key,
+    /// unique, with a live entry at each end, unless `sorted` is false.
+    items: VecDeque<(K, usize)>,
     live: usize,
     sorted: bool,
 }
@@ -50,26 +58,11 @@ impl<K: Ord + Copy> TimeOrder<K> {
     /// after removing it); a live duplicate would be counted twice by [`len`](Self::len)
     /// until the next query merges it.
     pub(super) fn insert(&mut self, k: K) {
-        if self.items.back().is_none_or(|(b, _)| *b < k) {
-            self.items.push_back((k, true));
-            self.live += 1;
-            return;
-        }
-        if self.sorted {
-            if let Ok(i) = self.search(&k) {
-                if let Some(e) = self.items.get_mut(i)
-                    && !e.1
-                {
-                    e.1 = true;
-                    self.live += 1;
-                }
-                return;
-            }
+        if self.items.back().is_some_and(|(b, _)| *b >= k) {
+            // Below the back: sorted by the next query.
             self.sorted = false;
         }
-        // Below the back and not a tombstone to revive: appended, sorted by the next
-        // query (which also drops a duplicate of a live key).
-        self.items.push_back((k, true));
+        self.items.push_back((k, 0));
         self.live += 1;
     }
 
@@ -83,14 +76,14 @@ impl<K: Ord + Copy> TimeOrder<K> {
                 return false;
             };
             match self.items.get_mut(i) {
-                Some(e) if e.1 => e.1 = false,
+                Some(e) if e.1 == 0 => e.1 = 1,
                 _ => return false,
             }
         }
         self.live -= 1;
         self.trim();
         if self.items.len() > 2 * self.live + SLACK {
-            self.items.retain(|e| e.1);
+            self.items.retain(|e| e.1 == 0);
         }
         true
     }
@@ -105,7 +98,25 @@ impl<K: Ord + Copy> TimeOrder<K> {
     pub(super) fn last_below(&mut self, bound: &K) -> Option<K> {
         self.sort();
         let n = self.items.partition_point(|(k, _)| k < bound);
-        self.items.range(..n).rev().find(|e| e.1).map(|e| e.0)
+        let top = n.checked_sub(1)?;
+        // Find the live entry by the skips, then point every tombstone passed at it.
+        let mut i = top;
+        let found = loop {
+            match self.items.get(i)? {
+                (k, 0) => break (i, *k),
+                (_, skip) => i = i.checked_sub(*skip)?,
+            }
+        };
+        let mut j = top;
+        while j > found.0 {
+            let Some(e) = self.items.get_mut(j) else {
+                break;
+            };
+            let next = j - e.1;
+            e.1 = j - found.0;
+            j = next;
+        }
+        Some(found.1)
     }
 
     fn search(&self, k: &K) -> Result<usize, usize> {
@@ -114,10 +125,10 @@ impl<K: Ord + Copy> TimeOrder<K> {
 
     /// Drops tombstones at both ends.
     fn trim(&mut self) {
-        while self.items.front().is_some_and(|e| !e.1) {
+        while self.items.front().is_some_and(|e| e.1 != 0) {
             self.items.pop_front();
         }
-        while self.items.back().is_some_and(|e| !e.1) {
+        while self.items.back().is_some_and(|e| e.1 != 0) {
             self.items.pop_back();
         }
     }
@@ -129,7 +140,7 @@ impl<K: Ord + Copy> TimeOrder<K> {
         if self.sorted {
             return;
         }
-        self.items.retain(|e| e.1);
+        self.items.retain(|e| e.1 == 0);
         self.items.make_contiguous().sort_by_key(|a| a.0);
         let mut last: Option<K> = None;
         self.items.retain(|e| {
@@ -185,7 +196,7 @@ mod tests {
                 prop_assert_eq!(order.len(), set.len());
             }
             order.sort();
-            let live: Vec<u32> = order.items.iter().filter(|e| e.1).map(|e| e.0).collect();
+            let live: Vec<u32> = order.items.iter().filter(|e| e.1 == 0).map(|e| e.0).collect();
             prop_assert_eq!(live, set.into_iter().collect::<Vec<_>>());
         }
     }
@@ -204,5 +215,31 @@ mod tests {
         }
         assert_eq!(order.first(), Some(0));
         assert_eq!(order.last_below(&9_998), Some(9_996));
+    }
+
+    /// The segments SACKed after a lost one form a run of tombstones below RACK's bound:
+    /// after one scan, the run's top entry jumps straight to the live key below it.
+    #[test]
+    fn a_scan_compresses_the_tombstone_run_it_crossed() {
+        let mut order = TimeOrder::new();
+        for k in 0..2_000u32 {
+            order.insert(k);
+        }
+        // 0 is lost (live), 1..1000 SACKed, 1000.. still in flight.
+        for k in 1..1_000u32 {
+            assert!(order.remove(&k));
+        }
+        assert_eq!(order.last_below(&1_000), Some(0));
+        let top = order.items.partition_point(|(k, _)| *k < 1_000) - 1;
+        assert_eq!(
+            order.items[top].1, top,
+            "the run's top skips to the live entry"
+        );
+        assert_eq!(order.last_below(&1_000), Some(0));
+        assert_eq!(order.last_below(&500), Some(0));
+        assert_eq!(order.last_below(&1_500), Some(1_499));
+        assert!(order.remove(&0));
+        assert_eq!(order.last_below(&1_000), None);
+        assert_eq!(order.first(), Some(1_000));
     }
 }
