@@ -320,6 +320,13 @@ impl TunIo {
         self.fd.get_ref().recv(buf)
     }
 
+    /// Writes one packet if the device takes it now, else `WouldBlock`.
+    pub(crate) fn try_send(&self, packet: &[u8]) -> io::Result<()> {
+        self.fd
+            .try_io(tokio::io::Interest::WRITABLE, |fd| fd.send(packet))
+            .map(drop)
+    }
+
     pub(crate) async fn send(&self, packet: &[u8]) -> io::Result<()> {
         loop {
             let mut guard = self.fd.writable().await?;
