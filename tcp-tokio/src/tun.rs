@@ -316,8 +316,11 @@ impl TunIo {
         }
     }
 
+    /// One packet if one is waiting, else `WouldBlock`, which clears the readiness: the
+    /// next [`TunIo::recv`] waits for the device instead of trying a read that would fail.
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.get_ref().recv(buf)
+        self.fd
+            .try_io(tokio::io::Interest::READABLE, |fd| fd.recv(buf))
     }
 
     /// Writes one packet if the device takes it now, else `WouldBlock`.
