@@ -1,14 +1,16 @@
 //! The driver task: the one task per stack that moves packets and time into the endpoint
 //! and its output onto the link.
 //!
-//! Its loop: send everything the endpoint has to transmit (framed under the lock, sent
-//! outside it), re-arm the one timer from `poll_timeout`, then wait for whichever comes
-//! first: a packet, the deadline, or a kick from a handle (an application call left
-//! output, or the last handle went). Nothing polls: between those it sleeps.
+//! Its loop: run the due timers, send everything the endpoint has to transmit (framed
+//! under the lock, sent outside it), re-arm the one timer from `poll_timeout`, then wait
+//! for whichever comes first: a packet, the deadline, or a kick from a handle (its call
+//! made an earlier deadline, its send found the link full, or the last handle went).
+//! Output an application call causes is sent by the handle itself
+//! ([`Shared::flush`]). Nothing polls: between those it sleeps.
 
-use crate::link::{Dest, LinkIo};
+use crate::link::LinkIo;
 use crate::shared::{DriverCounters, Shared};
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use std::io;
 use std::sync::Arc;
 
@@ -19,58 +21,18 @@ const MAX_PACKET: usize = 65_536;
 const RX_CHUNK: usize = 1 << 20;
 /// Packets received under one lock before what they caused is sent.
 const RX_BATCH: usize = 64;
-/// Transmits framed under one lock before they are sent.
-const TX_BATCH: usize = 64;
 /// Pause after a receive error that may persist.
 const RECV_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Runs the stack until the last handle is gone.
-pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let io = shared.io.clone();
     let mut rx = BytesMut::zeroed(RX_CHUNK);
-    let mut tx = BytesMut::new();
-    let mut out: Vec<(Bytes, Dest)> = Vec::with_capacity(TX_BATCH);
-    let mut pending: Vec<tcp_core::Transmit> = Vec::with_capacity(TX_BATCH);
     let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
     tokio::pin!(sleep);
     let mut armed: Option<tcp_core::Instant> = None;
     loop {
-        // Send until the endpoint has nothing more.
-        let deadline = loop {
-            let (deadline, polled) = {
-                let mut g = shared.lock();
-                let now = shared.now();
-                let inner = &mut *g;
-                // Timers that came due while packets kept the driver busy run here,
-                // whichever branch woke it.
-                if inner.endpoint.poll_timeout().is_some_and(|d| d <= now) {
-                    inner.endpoint.handle_timeout(now);
-                }
-                while pending.len() < TX_BATCH {
-                    let Some(t) = inner.endpoint.poll_transmit(now) else {
-                        break;
-                    };
-                    pending.push(t);
-                }
-                inner.link.frame_all(&pending, &mut tx, &mut out);
-                let polled = !pending.is_empty();
-                pending.clear();
-                inner.dispatch_events();
-                (inner.endpoint.poll_timeout(), polled)
-            };
-            if !polled {
-                break deadline;
-            }
-            for (packet, to) in out.drain(..) {
-                match io.send(&packet, to).await {
-                    Ok(()) => DriverCounters::bump(&shared.stats.packets_out, 1),
-                    Err(e) => {
-                        // Dropped: TCP retransmits it.
-                        DriverCounters::bump(&shared.stats.send_errors, 1);
-                        tracing::trace!(error = %e, "send failed");
-                    }
-                }
-            }
-        };
+        let deadline = send_output(&shared, &io).await;
         if shared.is_stopping() {
             break;
         }
@@ -120,6 +82,45 @@ pub(crate) async fn run(shared: Arc<Shared>, io: LinkIo) {
     let mut g = shared.lock();
     g.driver_gone = true;
     g.wake_everyone();
+}
+
+/// Runs the due timers and sends until the endpoint has nothing more (waiting for the
+/// link when it is full), unless another task is sending: it sends what was framed here
+/// too. Returns the deadline to sleep until, which handles compare theirs with.
+async fn send_output(shared: &Shared, io: &LinkIo) -> Option<tcp_core::Instant> {
+    let mut out = {
+        let mut g = shared.lock();
+        let now = shared.now();
+        // Timers that came due while packets kept the driver busy run here, whichever
+        // branch woke it.
+        if g.endpoint.poll_timeout().is_some_and(|d| d <= now) {
+            g.endpoint.handle_timeout(now);
+        }
+        g.frame_output(now);
+        if g.sending {
+            return g.driver_sleeps();
+        }
+        g.sending = true;
+        std::mem::take(&mut g.outbox)
+    };
+    loop {
+        for (packet, to) in out.drain(..) {
+            match io.send(&packet, to).await {
+                Ok(()) => DriverCounters::bump(&shared.stats.packets_out, 1),
+                Err(e) => {
+                    // Dropped: TCP retransmits it.
+                    DriverCounters::bump(&shared.stats.send_errors, 1);
+                    tracing::trace!(error = %e, "send failed");
+                }
+            }
+        }
+        let mut g = shared.lock();
+        g.take_outbox(shared.now(), &mut out);
+        if out.is_empty() {
+            g.sending = false;
+            return g.driver_sleeps();
+        }
+    }
 }
 
 /// Hands the packet just received, and up to a batch more that are already waiting, to

@@ -10,8 +10,9 @@
 //!   [`IncomingConnection`]) share the endpoint with the driver behind one mutex. Every
 //!   call runs the endpoint under it; a call that cannot proceed stores its task's waker
 //!   there, and the driver wakes it from the endpoint's events (`Readable`, `Writable`,
-//!   `Connected`, ...). Nothing busy-polls: the driver sleeps until a packet, its one
-//!   timer (re-armed from `poll_timeout`) or a handle's kick.
+//!   `Connected`, ...). Output a call causes is sent by the handle itself. Nothing
+//!   busy-polls: the driver sleeps until a packet, its one timer (re-armed from
+//!   `poll_timeout`) or a handle's kick (an earlier deadline, a full link).
 //! - Backpressure both ways: reads take data from the connection's receive buffer (a slow
 //!   reader closes the window; nothing is copied into an unbounded queue), and writes
 //!   return `Pending` while the send buffer is full.

@@ -71,7 +71,7 @@ impl LinkState {
         &mut self,
         ts: &[Transmit],
         buf: &mut BytesMut,
-        out: &mut Vec<(Bytes, Dest)>,
+        out: &mut impl Extend<(Bytes, Dest)>,
     ) {
         let mut i = 0;
         while i < ts.len() {
@@ -132,6 +132,16 @@ impl LinkIo {
             LinkIo::Udp(s) => s.try_recv_from(buf).map(|(n, a)| (n, Some(a))),
             #[cfg(target_os = "linux")]
             LinkIo::Tun(t) => t.try_recv(buf).map(|n| (n, None)),
+        }
+    }
+
+    /// Sends one framed packet if the link takes it now, else `WouldBlock`.
+    pub(crate) fn try_send(&self, packet: &[u8], to: Dest) -> io::Result<()> {
+        match (self, to) {
+            (LinkIo::Udp(s), Some(to)) => s.try_send_to(packet, to).map(drop),
+            (LinkIo::Udp(_), None) => Err(io::ErrorKind::HostUnreachable.into()),
+            #[cfg(target_os = "linux")]
+            (LinkIo::Tun(t), _) => t.try_send(packet),
         }
     }
 

@@ -123,24 +123,22 @@ impl TcpListener {
 impl Drop for TcpListener {
     fn drop(&mut self) {
         let shared = self.shared();
-        {
-            let mut g = shared.lock();
-            let now = shared.now();
-            match self.h {
-                Some(h) => {
-                    g.listeners.remove(&h);
+        let mut g = shared.lock();
+        let now = shared.now();
+        match self.h {
+            Some(h) => {
+                g.listeners.remove(&h);
+                let _ = g.endpoint.close_listener(now, h);
+            }
+            None => {
+                g.catch_all = None;
+                for (_, h) in std::mem::take(&mut g.auto) {
                     let _ = g.endpoint.close_listener(now, h);
                 }
-                None => {
-                    g.catch_all = None;
-                    for (_, h) in std::mem::take(&mut g.auto) {
-                        let _ = g.endpoint.close_listener(now, h);
-                    }
-                }
             }
-            g.dispatch_events();
         }
-        shared.kick();
+        // The requests and connections not accepted yet are reset.
+        shared.flush(g);
     }
 }
 
@@ -174,7 +172,16 @@ impl IncomingConnection {
     }
 
     /// Accepts the request: the SYN-ACK goes out; completes when the handshake does.
-    pub async fn accept(mut self) -> io::Result<TcpStream> {
+    pub async fn accept(self) -> io::Result<TcpStream> {
+        self.accept_with(&[]).await
+    }
+
+    /// [`accept`](IncomingConnection::accept) with socket options set on the connection
+    /// before its SYN-ACK leaves, so they apply to its first segments too (for example
+    /// `QuickAck(false)`: the ACK of the peer's first data waits for the answer, which a
+    /// `set_option` after the handshake may be too late for when that data came with the
+    /// handshake's last ACK).
+    pub async fn accept_with(mut self, options: &[tcp_core::SockOption]) -> io::Result<TcpStream> {
         let Some(ih) = self.h.take() else {
             return Err(io::ErrorKind::NotConnected.into());
         };
@@ -186,11 +193,18 @@ impl IncomingConnection {
             }
             let now = shared.now();
             let ch = g.endpoint.accept_incoming(now, ih).map_err(handle_err)?;
+            for &option in options {
+                if let Err(e) = g.endpoint.set_option(now, ch, option) {
+                    let _ = g.endpoint.abort(now, ch);
+                    shared.flush(g);
+                    return Err(handle_err(e));
+                }
+            }
             g.conns.insert(ch, ConnSlot::default());
-            g.dispatch_events();
+            // The SYN-ACK leaves from here.
+            shared.flush(g);
             ch
         };
-        shared.kick();
         let stream = TcpStream::new(self.life.clone(), ch);
         stream.wait_open().await?;
         Ok(stream)
@@ -214,12 +228,10 @@ impl IncomingConnection {
             return Ok(());
         };
         let shared = &self.life.shared;
-        let r = {
-            let mut g = shared.lock();
-            let now = shared.now();
-            g.endpoint.refuse_incoming(now, ih)
-        };
-        shared.kick();
+        let mut g = shared.lock();
+        let now = shared.now();
+        let r = g.endpoint.refuse_incoming(now, ih);
+        shared.flush(g);
         r.map_err(handle_err)
     }
 }

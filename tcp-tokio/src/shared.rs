@@ -5,8 +5,17 @@
 //! which turns the endpoint's events into wake-ups. A handle that finds nothing to do (no
 //! data, no buffer space, no connection to accept) stores its waker under the same lock
 //! before it returns `Pending`, so no event can slip between the check and the waker.
+//!
+//! Output leaves from whichever task caused it: after an application call the handle
+//! frames what the endpoint has to transmit and sends it itself ([`Shared::flush`]), so a
+//! write, an accept or a shutdown costs no wake-up of the driver task. Framed packets go
+//! through one ordered outbox, and one task at a time (the *sender*) sends from it, outside
+//! the lock; the others only add to it, so packets leave in the order they were framed.
+//! The driver is kicked only when it must act: its timer must fire earlier than it is
+//! armed for, or the link would block (the driver waits for it to drain).
 
-use crate::link::LinkState;
+use crate::link::{Dest, LinkIo, LinkState};
+use bytes::{Bytes, BytesMut};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -29,7 +38,13 @@ pub(crate) struct Shared {
     origin: tokio::time::Instant,
     /// The driver's counters.
     pub(crate) stats: DriverCounters,
+    /// The link's I/O object (the driver receives on it; whoever holds the sender role
+    /// sends on it).
+    pub(crate) io: LinkIo,
 }
+
+/// Transmits framed under the lock at a time, before they are sent.
+const TX_BATCH: usize = 64;
 
 /// Counters the driver keeps (atomics: read without the lock).
 #[derive(Debug, Default)]
@@ -122,6 +137,18 @@ pub(crate) struct Inner {
     pub(crate) catch_all: Option<(ListenerSlot, usize)>,
     /// The per-port decision-mode listeners made for the transparent listener.
     pub(crate) auto: HashMap<SocketAddr, ListenerHandle>,
+    /// Framed packets not sent yet, in the order they were framed.
+    pub(crate) outbox: VecDeque<(Bytes, Dest)>,
+    /// A task (the driver or a handle) is sending the outbox, outside the lock: others
+    /// only add to it.
+    pub(crate) sending: bool,
+    /// The deadline the driver's timer is armed for (it sets it under the lock before it
+    /// sleeps): a handle whose call made an earlier one kicks the driver.
+    pub(crate) driver_deadline: Option<tcp_core::Instant>,
+    /// Transmit buffer chunk the framed packets are cut from.
+    tx: BytesMut,
+    /// Scratch for the transmits of one batch.
+    batch: Vec<tcp_core::Transmit>,
 }
 
 fn wake(w: &mut Option<Waker>) {
@@ -140,7 +167,7 @@ impl ConnSlot {
 }
 
 impl Shared {
-    pub(crate) fn new(endpoint: Endpoint, link: LinkState) -> Shared {
+    pub(crate) fn new(endpoint: Endpoint, link: LinkState, io: LinkIo) -> Shared {
         Shared {
             state: Mutex::new(Inner {
                 endpoint,
@@ -150,11 +177,17 @@ impl Shared {
                 driver_gone: false,
                 catch_all: None,
                 auto: HashMap::new(),
+                outbox: VecDeque::new(),
+                sending: false,
+                driver_deadline: None,
+                tx: BytesMut::new(),
+                batch: Vec::with_capacity(TX_BATCH),
             }),
             driver: Notify::new(),
             stopping: AtomicBool::new(false),
             origin: tokio::time::Instant::now(),
             stats: DriverCounters::default(),
+            io,
         }
     }
 
@@ -175,9 +208,64 @@ impl Shared {
         self.origin + std::time::Duration::from_micros(t.as_micros())
     }
 
-    /// Tells the driver there is output to send (or a deadline to re-read).
+    /// Tells the driver to run its loop: output to send, or a deadline to re-read.
     pub(crate) fn kick(&self) {
         self.driver.notify_one();
+    }
+
+    /// After an application call (under `g`, the lock): sends what the endpoint has to
+    /// transmit from the calling task, unless another task is sending (it sends this too),
+    /// and kicks the driver only if its timer must fire earlier or the link would block.
+    pub(crate) fn flush<'a>(&'a self, mut g: MutexGuard<'a, Inner>) {
+        g.frame_output(self.now());
+        let mut blocked = false;
+        if !g.sending && !g.outbox.is_empty() {
+            g.sending = true;
+            let mut out = std::mem::take(&mut g.outbox);
+            loop {
+                drop(g);
+                blocked = self.try_send(&mut out);
+                g = self.lock();
+                if blocked {
+                    // What is left goes first; the driver waits for the link to drain.
+                    out.append(&mut g.outbox);
+                    g.outbox = out;
+                    break;
+                }
+                g.take_outbox(self.now(), &mut out);
+                if out.is_empty() {
+                    break;
+                }
+            }
+            g.sending = false;
+        }
+        let earlier = match (g.endpoint.poll_timeout(), g.driver_deadline) {
+            (Some(d), Some(armed)) => d < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        drop(g);
+        if blocked || earlier {
+            self.kick();
+        }
+    }
+
+    /// Sends packets from the front of `out` without waiting; `true` if the link would
+    /// block (the rest stays in `out`). A packet that fails otherwise is dropped and
+    /// counted: TCP retransmits it.
+    fn try_send(&self, out: &mut VecDeque<(Bytes, Dest)>) -> bool {
+        while let Some((packet, to)) = out.front() {
+            match self.io.try_send(packet, *to) {
+                Ok(()) => DriverCounters::bump(&self.stats.packets_out, 1),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                Err(e) => {
+                    DriverCounters::bump(&self.stats.send_errors, 1);
+                    tracing::trace!(error = %e, "send failed");
+                }
+            }
+            out.pop_front();
+        }
+        false
     }
 
     /// The last handle is gone: stops the driver.
@@ -192,6 +280,45 @@ impl Shared {
 }
 
 impl Inner {
+    /// Frames up to a batch of the endpoint's transmits into the outbox (and turns the
+    /// events that polling them caused into wake-ups); whether it framed any.
+    pub(crate) fn frame_output(&mut self, now: tcp_core::Instant) -> bool {
+        while self.batch.len() < TX_BATCH {
+            let Some(t) = self.endpoint.poll_transmit(now) else {
+                break;
+            };
+            self.batch.push(t);
+        }
+        let framed = !self.batch.is_empty();
+        if framed {
+            self.link
+                .frame_all(&self.batch, &mut self.tx, &mut self.outbox);
+            self.batch.clear();
+        }
+        self.dispatch_events();
+        framed
+    }
+
+    /// For the sender, whose `out` is empty: moves into `out` what other tasks added to
+    /// the outbox meanwhile, then what the endpoint has to transmit now, in that order.
+    pub(crate) fn take_outbox(
+        &mut self,
+        now: tcp_core::Instant,
+        out: &mut VecDeque<(Bytes, Dest)>,
+    ) {
+        // `out` is empty: swapping keeps its allocation.
+        std::mem::swap(&mut self.outbox, out);
+        self.frame_output(now);
+        out.append(&mut self.outbox);
+    }
+
+    /// The driver goes to sleep: the deadline it arms its timer for, recorded for the
+    /// handles (see [`Shared::flush`]).
+    pub(crate) fn driver_sleeps(&mut self) -> Option<tcp_core::Instant> {
+        self.driver_deadline = self.endpoint.poll_timeout();
+        self.driver_deadline
+    }
+
     /// Drains the endpoint's events into wake-ups.
     pub(crate) fn dispatch_events(&mut self) {
         while let Some(ev) = self.endpoint.poll_event() {

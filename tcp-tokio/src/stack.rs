@@ -71,10 +71,10 @@ impl Stack {
         if ep.secret == [0; 16] {
             ep.secret = tcp_mio::random_secret()?;
         }
-        let shared = Arc::new(Shared::new(Endpoint::new(config, ep), link));
+        let shared = Arc::new(Shared::new(Endpoint::new(config, ep), link, io));
         tokio::runtime::Handle::try_current()
             .map_err(io::Error::other)?
-            .spawn(driver::run(shared.clone(), io));
+            .spawn(driver::run(shared.clone()));
         Ok(Stack {
             life: Arc::new(Life { shared }),
         })
@@ -274,10 +274,10 @@ impl Stack {
                 inner.link.set_route(tuple, hop);
             }
             inner.conns.insert(h, ConnSlot::default());
-            inner.dispatch_events();
+            // The SYN leaves from here.
+            self.shared().flush(g);
             h
         };
-        self.shared().kick();
         let stream = TcpStream::new(self.life.clone(), h);
         stream.wait_open().await?;
         Ok(stream)

@@ -55,10 +55,8 @@ impl Conn {
         match r {
             Ok(Some(data)) => {
                 buf.put_slice(&data);
-                g.dispatch_events();
-                drop(g);
                 // Reading may open the window: a window update may be due.
-                shared.kick();
+                shared.flush(g);
                 Poll::Ready(Ok(()))
             }
             Ok(None) => Poll::Ready(Ok(())),
@@ -84,9 +82,7 @@ impl Conn {
         let now = shared.now();
         match g.endpoint.write(now, self.h, data) {
             Ok(n) => {
-                g.dispatch_events();
-                drop(g);
-                shared.kick();
+                shared.flush(g);
                 Poll::Ready(Ok(n))
             }
             Err(WriteError::WouldBlock) => {
@@ -104,14 +100,10 @@ impl Conn {
             return Ok(());
         }
         let shared = self.shared();
-        let r = {
-            let mut g = shared.lock();
-            let now = shared.now();
-            let r = g.endpoint.shutdown(now, self.h);
-            g.dispatch_events();
-            r
-        };
-        shared.kick();
+        let mut g = shared.lock();
+        let now = shared.now();
+        let r = g.endpoint.shutdown(now, self.h);
+        shared.flush(g);
         r.map_err(state_err)
     }
 
@@ -145,17 +137,13 @@ impl Conn {
     fn abort(&self) -> io::Result<()> {
         self.shut.store(true, Ordering::Release);
         let shared = self.shared();
-        let r = {
-            let mut g = shared.lock();
-            let now = shared.now();
-            let r = g.endpoint.abort(now, self.h);
-            if let Some(c) = g.conns.get_mut(&self.h) {
-                c.wake_all();
-            }
-            g.dispatch_events();
-            r
-        };
-        shared.kick();
+        let mut g = shared.lock();
+        let now = shared.now();
+        let r = g.endpoint.abort(now, self.h);
+        if let Some(c) = g.conns.get_mut(&self.h) {
+            c.wake_all();
+        }
+        shared.flush(g);
         r.map_err(handle_err)
     }
 
@@ -175,15 +163,12 @@ impl Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         let shared = self.shared();
-        {
-            let mut g = shared.lock();
-            let now = shared.now();
-            g.conns.remove(&self.h);
-            // Graceful: buffered data, then FIN; the connection finishes on its own.
-            let _ = g.endpoint.close(now, self.h);
-            g.dispatch_events();
-        }
-        shared.kick();
+        let mut g = shared.lock();
+        let now = shared.now();
+        g.conns.remove(&self.h);
+        // Graceful: buffered data, then FIN; the connection finishes on its own.
+        let _ = g.endpoint.close(now, self.h);
+        shared.flush(g);
     }
 }
 
@@ -235,10 +220,11 @@ impl TcpStream {
 
     /// Sets a socket option on the connection.
     pub fn set_option(&self, option: SockOption) -> io::Result<()> {
-        let r = self
-            .conn
-            .with_endpoint(|ep, now| ep.set_option(now, self.conn.h, option));
-        self.conn.shared().kick();
+        let shared = self.conn.shared();
+        let mut g = shared.lock();
+        let r = g.endpoint.set_option(shared.now(), self.conn.h, option);
+        // An option may release data (no delay, uncork) or an ACK (quick-ACK).
+        shared.flush(g);
         r.map_err(handle_err)
     }
 

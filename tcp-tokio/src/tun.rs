@@ -316,8 +316,18 @@ impl TunIo {
         }
     }
 
+    /// One packet if one is waiting, else `WouldBlock`, which clears the readiness: the
+    /// next [`TunIo::recv`] waits for the device instead of trying a read that would fail.
     pub(crate) fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.get_ref().recv(buf)
+        self.fd
+            .try_io(tokio::io::Interest::READABLE, |fd| fd.recv(buf))
+    }
+
+    /// Writes one packet if the device takes it now, else `WouldBlock`.
+    pub(crate) fn try_send(&self, packet: &[u8]) -> io::Result<()> {
+        self.fd
+            .try_io(tokio::io::Interest::WRITABLE, |fd| fd.send(packet))
+            .map(drop)
     }
 
     pub(crate) async fn send(&self, packet: &[u8]) -> io::Result<()> {

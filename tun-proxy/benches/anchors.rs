@@ -11,7 +11,9 @@
 //!
 //! The anchors splice with `tokio::io::copy_bidirectional` after their stack completed
 //! the client's handshake (neither dials first); ours is `tun_proxy::run` with the default
-//! configuration. Every proxy runs on a multi-threaded tokio runtime with two workers.
+//! configuration, on the runtime the `tun-proxy` binary uses ([`tun_proxy::runtime`] with
+//! one thread: current-thread); the anchors run on a multi-threaded tokio runtime with two
+//! workers (ipstack needs one: it calls `block_in_place`).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -254,13 +256,18 @@ fn child(case: &str, stack: &str) -> Vec<String> {
     // Ours opens the device with the virtio-net offloads, as the `tun-proxy` binary does;
     // the anchors cannot use them, and `ours-plain` shows ours without them.
     let (iface, go, client) = spawn_client_on(stack == "ours", move || client_case(&case));
-    // Multi-threaded, two workers (the machine's cores): ipstack calls `block_in_place`,
-    // which a current-thread runtime does not allow.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    // Ours on the runtime the `tun-proxy` binary uses by default (`tun_proxy::runtime(1)`:
+    // current-thread); the anchors multi-threaded with two workers (the machine's cores):
+    // ipstack calls `block_in_place`, which a current-thread runtime does not allow.
+    let rt = if stack.starts_with("ours") {
+        tun_proxy::runtime(1).unwrap()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
     let stack = stack.to_string();
     let out = rt.block_on(async move {
         let proxy = tokio::spawn(run_proxy(stack, iface));

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tcp_tokio::IncomingConnection;
+use tcp_tokio::tcp_core::SockOption;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -38,14 +39,16 @@ pub(crate) async fn handle(inc: IncomingConnection, config: Arc<ProxyConfig>, st
         }
     };
     let _ = upstream.set_nodelay(true);
-    let client = match inc.accept().await {
+    // No delay, as the destination's socket; ping-pong mode (`TCP_QUICKACK` off): the ACK
+    // of the client's request rides on the destination's answer instead of leaving alone.
+    let options = [SockOption::NoDelay(true), SockOption::QuickAck(false)];
+    let client = match inc.accept_with(&options).await {
         Ok(s) => s,
         Err(e) => {
             tracing::info!(%src, %dst, error = %e, "client handshake failed");
             return;
         }
     };
-    let _ = client.set_nodelay(true);
     let flow = stats.open(src, dst);
     tracing::info!(flow = flow.id, %src, %dst, "flow open");
     let end = splice(client, upstream, &flow, config.idle_timeout).await;
@@ -64,8 +67,35 @@ pub(crate) async fn handle(inc: IncomingConnection, config: Arc<ProxyConfig>, st
 async fn dial(dst: SocketAddr, config: &ProxyConfig) -> io::Result<TcpStream> {
     match config.socks5 {
         Some(server) => socks5::connect(server, dst).await,
-        None => TcpStream::connect(dst).await,
+        None => connect(dst).await,
     }
+}
+
+/// A kernel connection to `dst`. A connection to an address of this host completes
+/// within `connect(2)` itself (the kernel runs the whole handshake there): it is used at
+/// once, where `TcpStream::connect` would first wait for the event loop's next round,
+/// and so for every other task woken meanwhile (the client's SYN-ACK waits for it).
+async fn connect(dst: SocketAddr) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(dst),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&dst.into()) {
+        Err(e) if e.raw_os_error() != Some(libc::EINPROGRESS) => return Err(e),
+        _ => {}
+    }
+    let stream = TcpStream::from_std(socket.into())?;
+    // Not connected yet (ENOTCONN): wait for the handshake, as `TcpStream::connect` does.
+    if stream.peer_addr().is_err() {
+        stream.writable().await?;
+        if let Some(e) = stream.take_error()? {
+            return Err(e);
+        }
+        stream.peer_addr()?;
+    }
+    Ok(stream)
 }
 
 /// How a splice ended.
@@ -161,6 +191,10 @@ where
     loop {
         let n = r.read(&mut buf).await?;
         if n == 0 {
+            // The end of a flow is not urgent: what else is ready runs first. A client
+            // that closes and connects again sends its FIN and its next SYN together, and
+            // the new SYN-ACK then leaves before this FIN is passed on.
+            tokio::task::yield_now().await;
             return w.shutdown().await;
         }
         w.write_all(&buf[..n]).await?;

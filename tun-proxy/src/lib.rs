@@ -57,6 +57,30 @@ impl Default for ProxyConfig {
     }
 }
 
+/// The tokio runtime the `tun-proxy` binary runs on: with `threads` of 0 or 1 a
+/// current-thread runtime (the stack's driver, the listener loop and every flow on the
+/// calling thread), else a multi-threaded one with that many workers.
+///
+/// One thread is the default: the stack runs its endpoint under one lock from one driver
+/// task anyway, and a connection's path (SYN, the dial, SYN-ACK, data each way) then
+/// never waits for another thread to wake. With several workers, tokio's work stealing
+/// woke the other worker about four times per connection, and a connection's tasks
+/// moved between them: the connection rate dropped by about a fifth, with no gain for a
+/// single flow's throughput (see the README). More workers can still pay with many busy
+/// flows, whose kernel sockets and copies then run in parallel.
+pub fn runtime(threads: usize) -> io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+}
+
 /// Runs the proxy on `stack` (made with [`Stack::bind_tun_transparent`]) until
 /// `shutdown` completes; `stats` collects the counters (read them while it runs). On
 /// shutdown it stops taking new flows, closes the open ones (FIN both ways) and returns

@@ -46,6 +46,10 @@ struct Args {
     /// Connection requests waiting per destination port.
     #[arg(long, default_value_t = 128)]
     backlog: usize,
+    /// Threads of the runtime: 1 runs everything on one thread (the fastest for
+    /// connection setup); more gives a multi-threaded runtime with that many workers.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Open the device without the virtio-net header: no checksum or segmentation
     /// offloads (by default the kernel's super-segments of up to 64 KiB go both ways).
     #[arg(long)]
@@ -103,7 +107,7 @@ fn main() -> std::process::ExitCode {
         )
         .init();
     let args = Args::parse();
-    match tokio::runtime::Runtime::new().and_then(|rt| rt.block_on(serve(args))) {
+    match tun_proxy::runtime(args.threads).and_then(|rt| rt.block_on(serve(args))) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "tun-proxy failed");
