@@ -794,16 +794,7 @@ impl Connection {
                 .min(self.eff_mss());
             let seq = self.snd_nxt;
             let retransmission = seq.lt(self.snd_max);
-            // The probe leaves outside the pacing schedule (Linux's tcp_write_wakeup skips
-            // tcp_pacing_check), so it leaves the schedule as it was. Linux adds its length
-            // to tcp_wstamp_ns all the same; with a collapsed pacing rate and a probe per
-            // RTO that debt grows without bound (a fuzzed pair: 76-byte probes at 2 B/s,
-            // every 200 ms, put the next departure, and the FIN behind it, 4 hours out).
-            let schedule = self.pace_next.filter(|&t| t > now);
             let mut seg = self.data_segment(now, seq, len, false, retransmission, false);
-            if schedule.is_some() {
-                self.pace_next = schedule;
-            }
             // A probe carrying data asks to be delivered (Linux's tcp_write_wakeup).
             seg.header.flags |= TcpFlags::PSH;
             return Some(seg);
