@@ -150,16 +150,17 @@ fn main() {
         );
         for other in &STACKS[1..] {
             let (t, workers) = best_over_workers(case, other);
-            let o = ours;
-            let anchor = format!(
-                "{other} ({workers} worker{})",
-                if workers == 1 { "" } else { "s" }
-            );
+            // The worker count that gave the compared median (none when every run failed).
+            let anchor = match t {
+                Some(_) if workers == 1 => format!("{other} (1 worker)"),
+                Some(_) => format!("{other} ({workers} workers)"),
+                None => other.to_string(),
+            };
             println!(
                 "{what:<66} vs {anchor:<27}: ours={} other={} ratio={}",
-                fmt(o),
+                fmt(ours),
                 t.map_or_else(|| failed(case, other), |t| fmt(Some(t))),
-                match (o, t) {
+                match (ours, t) {
                     (Some(o), Some(t)) if t > 0.0 => format!("{:.2}", o / t),
                     _ => "-".into(),
                 }
