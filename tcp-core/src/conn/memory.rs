@@ -122,6 +122,7 @@ impl Connection {
             pace_next,
             pace_held,
             pace_catch_up,
+            pace_exempt,
             loss_until,
             gso_psh,
             gso_mark,

@@ -376,6 +376,9 @@ pub struct Connection {
     pace_held: bool,
     /// The pacing timer released the sender: a late release catches up.
     pace_catch_up: bool,
+    /// The next data segment leaves outside the pacing schedule: the retransmission
+    /// timer's first retransmission and the persist timer's probe (see `pacing_on_sent`).
+    pace_exempt: bool,
     /// After a retransmission timeout, until SND.UNA passes this point (Linux's
     /// `TCP_CA_Loss` until `high_seq`).
     loss_until: Option<SeqNum>,
@@ -522,6 +525,7 @@ impl Connection {
             pace_next: None,
             pace_held: false,
             pace_catch_up: false,
+            pace_exempt: false,
             loss_until: None,
             gso_psh: false,
             gso_mark: false,

@@ -13,6 +13,11 @@ use bytes::Bytes;
 /// How far behind a late pacing release may catch up (see `pacing_on_sent`).
 const PACING_CATCH_UP: crate::time::Duration = crate::time::Duration::from_millis(2);
 
+/// The time `len` bytes take at `rate` bytes per second.
+fn pacing_gap(len: u32, rate: u64) -> crate::time::Duration {
+    crate::time::Duration::from_micros((u64::from(len) * 1_000_000).div_ceil(rate.max(1)))
+}
+
 impl Connection {
     /// The next segment to send, if any. Call until it returns `None`.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Segment> {
@@ -291,7 +296,7 @@ impl Connection {
 
     /// The next data or FIN segment the windows allow, if any.
     fn send_data(&mut self, now: Instant) -> Option<Segment> {
-        if self.pacing_holds(now) {
+        if !self.pace_exempt && self.pacing_holds(now) {
             return None;
         }
         let smss = self.eff_mss();
@@ -512,7 +517,14 @@ impl Connection {
     /// time (the simulator) this changes nothing. Otherwise (sending resumes after the
     /// window or the application held it) the schedule restarts now, as Linux's
     /// `tcp_wstamp_ns = max(tcp_wstamp_ns, now)`.
-    fn pacing_on_sent(&mut self, now: Instant, len: u32) {
+    ///
+    /// A segment sent outside the schedule (`outside_schedule`: the retransmission
+    /// timer's first retransmission, a persist probe) moves the next departure no later
+    /// than its own time from now. Linux adds its time to `tcp_wstamp_ns` however far
+    /// ahead that already is; at a rate collapsed to a few bytes per second, probes sent
+    /// at every persist interval then pile up hours of debt that hold the data and the
+    /// FIN behind them (found by the `pair` fuzz target).
+    fn pacing_on_sent(&mut self, now: Instant, len: u32, outside_schedule: bool) {
         self.pace_held = false;
         let Some(rate) = self.cc.pacing_rate() else {
             self.pace_next = None;
@@ -522,13 +534,17 @@ impl Connection {
         if len == 0 || self.stats.data_segs_out < 10 {
             return;
         }
+        if outside_schedule {
+            let own = now + pacing_gap(len, rate);
+            self.pace_next = Some(self.pace_next.map_or(own, |t| t.max(own)));
+            return;
+        }
         let base = match self.pace_next {
             Some(t) if self.pace_catch_up => t.max(now.saturating_sub(PACING_CATCH_UP)),
             Some(t) => t.max(now),
             None => now,
         };
-        let us = (u64::from(len) * 1_000_000).div_ceil(rate.max(1));
-        let next = base + crate::time::Duration::from_micros(us);
+        let next = base + pacing_gap(len, rate);
         if next >= now {
             // Caught up: the next late release starts a new catch-up.
             self.pace_catch_up = false;
@@ -699,6 +715,7 @@ impl Connection {
         flags |= cwr;
         let end = seq + len + u32::from(fin);
         let tsval = self.ts_ok.then(|| self.ts_value(now));
+        let outside_schedule = core::mem::take(&mut self.pace_exempt);
         if len > 0 {
             // A reply soon after data arrived makes the connection interactive.
             self.ack.on_data_sent(now);
@@ -709,7 +726,7 @@ impl Connection {
             }
             self.last_data_sent = now;
             self.stats.data_segs_out += 1;
-            self.pacing_on_sent(now, len);
+            self.pacing_on_sent(now, len, outside_schedule);
         }
         if self.sack_ok
             && self.loss.is_none()
@@ -794,6 +811,8 @@ impl Connection {
                 .min(self.eff_mss());
             let seq = self.snd_nxt;
             let retransmission = seq.lt(self.snd_max);
+            // tcp_write_wakeup does not ask tcp_pacing_check.
+            self.pace_exempt = true;
             let mut seg = self.data_segment(now, seq, len, false, retransmission, false);
             // A probe carrying data asks to be delivered (Linux's tcp_write_wakeup).
             seg.header.flags |= TcpFlags::PSH;

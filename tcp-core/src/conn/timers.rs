@@ -215,6 +215,10 @@ impl Connection {
                     self.snd_nxt = self.snd_una;
                 }
                 self.rtt_timed = None;
+                // The timer sends the first retransmission itself, which pacing does not
+                // hold (Linux's tcp_retransmit_timer -> tcp_retransmit_skb, outside
+                // tcp_pacing_check).
+                self.pace_exempt = true;
                 self.restart_rtx(now);
             }
             _ => {}
