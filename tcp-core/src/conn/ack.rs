@@ -109,18 +109,27 @@ pub(crate) struct SegmentSize {
     pub(crate) psh: bool,
 }
 
+/// [`AckPolicy`] as a connection keeps it (the classic delay in µs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Policy {
+    Linux,
+    EverySegment,
+    Delayed { delay_us: u32 },
+}
+
 /// The per-connection state of the ACK engine (Linux's `icsk_ack` and the SACK-compression
 /// fields of `tcp_sock`).
 #[derive(Clone, Debug)]
 pub(crate) struct AckState {
-    policy: AckPolicy,
+    policy: Policy,
     pending: u8,
     quick: u8,
     pingpong: u8,
     compressed: u8,
     dup_counter: u8,
-    /// Adaptive delayed-ACK timeout; zero until the first data segment.
-    ato: Duration,
+    /// Adaptive delayed-ACK timeout in µs (Linux's `icsk_ack.ato`, at most
+    /// `DELACK_MAX`); zero until the first data segment.
+    ato_us: u32,
     /// When the last data segment arrived.
     lrcvtime: Instant,
     /// Deadline of the delayed-ACK timer (while `TIMER` is set).
@@ -136,6 +145,13 @@ impl AckState {
     /// A new engine; `rcv_mss` is the first estimate of the peer's segment size
     /// (`tcp_initialize_rcv_mss`).
     pub(crate) fn new(policy: AckPolicy, now: Instant, rcv_mss: u32) -> Self {
+        let policy = match policy {
+            AckPolicy::Linux => Policy::Linux,
+            AckPolicy::EverySegment => Policy::EverySegment,
+            AckPolicy::Delayed { delay } => Policy::Delayed {
+                delay_us: u32::try_from(crate::time::duration_micros(delay)).unwrap_or(u32::MAX),
+            },
+        };
         AckState {
             policy,
             pending: 0,
@@ -143,7 +159,7 @@ impl AckState {
             pingpong: 0,
             compressed: 0,
             dup_counter: 0,
-            ato: Duration::ZERO,
+            ato_us: 0,
             lrcvtime: now,
             timeout: now,
             comp_at: None,
@@ -175,7 +191,12 @@ impl AckState {
 
     /// The current adaptive delayed-ACK timeout (Linux's `tcpi_ato`).
     pub(crate) fn ato(&self) -> Duration {
-        self.ato
+        Duration::from_micros(u64::from(self.ato_us))
+    }
+
+    /// Sets `ato` (callers keep it within `DELACK_MAX`; saturates at about 71 minutes).
+    fn set_ato(&mut self, ato: Duration) {
+        self.ato_us = u32::try_from(crate::time::duration_micros(ato)).unwrap_or(u32::MAX);
     }
 
     /// Restarts the clock of the last data received (`icsk_ack.lrcvtime` at
@@ -243,17 +264,17 @@ impl AckState {
     /// The `ato` estimator of `tcp_event_data_recv`, for an in-order data segment arriving
     /// at `now`. `rcv_wnd` is the window last advertised, `rto` the current RTO.
     pub(crate) fn on_data_recv(&mut self, now: Instant, rcv_wnd: u32, rto: Duration) {
-        if self.ato.is_zero() {
+        if self.ato().is_zero() {
             // The first data segment starts the engine in quick-ACK mode.
             self.incr_quickack(rcv_wnd, MAX_QUICKACKS);
-            self.ato = ATO_MIN;
+            self.set_ato(ATO_MIN);
         } else {
             let m = now.saturating_duration_since(self.lrcvtime);
             if m <= ATO_MIN / 2 {
                 // The fastest case is the first.
-                self.ato = self.ato / 2 + ATO_MIN / 2;
-            } else if m < self.ato {
-                self.ato = (self.ato / 2 + m).min(rto).min(DELACK_MAX);
+                self.set_ato(self.ato() / 2 + ATO_MIN / 2);
+            } else if m < self.ato() {
+                self.set_ato((self.ato() / 2 + m).min(rto).min(DELACK_MAX));
             } else if m > rto {
                 // Too long a gap: the sender apparently failed to restart its window,
                 // so ACK quickly.
@@ -281,7 +302,7 @@ impl AckState {
     pub(crate) fn enter_quickack_mode(&mut self, rcv_wnd: u32, max: u8) {
         self.incr_quickack(rcv_wnd, max);
         self.pingpong = 0;
-        self.ato = ATO_MIN;
+        self.set_ato(ATO_MIN);
     }
 
     /// The handshake's final ACK is held back for up to `TCP_DELACK_MAX`, to ride on data
@@ -321,7 +342,7 @@ impl AckState {
     /// `tcp_event_data_sent`: a data segment leaves at `now`; a reply within `ato` of the
     /// last data received marks the connection interactive.
     pub(crate) fn on_data_sent(&mut self, now: Instant) {
-        if now.saturating_duration_since(self.lrcvtime) < self.ato {
+        if now.saturating_duration_since(self.lrcvtime) < self.ato() {
             self.pingpong = self.pingpong.saturating_add(1);
         }
     }
@@ -347,10 +368,11 @@ impl AckState {
         if !self.scheduled() {
             return AckDecision::Later;
         }
-        if let AckPolicy::Delayed { delay } = self.policy {
+        if let Policy::Delayed { delay_us } = self.policy {
+            let delay = Duration::from_micros(u64::from(delay_us));
             return self.classic(now, delay, more_than_a_segment || ofo);
         }
-        if self.policy == AckPolicy::EverySegment
+        if self.policy == Policy::EverySegment
             || more_than_a_segment
             || self.in_quickack_mode()
             || self.pending & NOW != 0
@@ -398,7 +420,7 @@ impl AckState {
     /// `tcp_send_delayed_ack`: arm (or keep) the delayed-ACK timer. Returns `Now` when the
     /// timer already armed is about to expire anyway.
     fn send_delayed(&mut self, now: Instant, rtt: Option<Duration>) -> AckDecision {
-        let mut ato = self.ato;
+        let mut ato = self.ato();
         if ato > DELACK_MIN {
             let mut max_ato = if self.in_pingpong() || self.pending & PUSHED != 0 {
                 DELACK_MAX
@@ -445,7 +467,7 @@ impl AckState {
             if pkts >= self.quick {
                 self.quick = 0;
                 // Leaving quick-ACK mode deflates `ato`.
-                self.ato = ATO_MIN;
+                self.set_ato(ATO_MIN);
             } else {
                 self.quick -= pkts;
             }
@@ -480,10 +502,10 @@ impl AckState {
         if self.in_pingpong() {
             // Delayed ACK missed: leave ping-pong mode and deflate `ato`.
             self.pingpong = 0;
-            self.ato = ATO_MIN;
+            self.set_ato(ATO_MIN);
         } else {
             // Delayed ACK missed: inflate `ato`.
-            self.ato = (self.ato * 2).min(rto).min(DELACK_MAX);
+            self.set_ato((self.ato() * 2).min(rto).min(DELACK_MAX));
         }
         true
     }
@@ -510,7 +532,7 @@ impl AckState {
     /// Whether the peer's FIN is acknowledged at once (the classic policy) rather than as
     /// Linux schedules it.
     pub(crate) fn fin_acked_at_once(&self) -> bool {
-        matches!(self.policy, AckPolicy::Delayed { .. })
+        matches!(self.policy, Policy::Delayed { .. })
     }
 
     /// `TCP_QUICKACK`: `false` enters ping-pong mode, so ACKs are delayed; `true` leaves
@@ -598,14 +620,14 @@ mod tests {
     fn more_than_one_full_segment_is_acked_at_once_outside_quick_mode() {
         let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
         a.enter_pingpong();
-        a.ato = ATO_MIN;
+        a.set_ato(ATO_MIN);
         assert_eq!(data(&mut a, ms(10), 1460, true), AckDecision::Now);
     }
 
     #[test]
     fn delayed_ack_timer_in_ping_pong_leaves_ping_pong_and_outside_inflates_ato() {
         let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
-        a.ato = ATO_MIN;
+        a.set_ato(ATO_MIN);
         a.enter_pingpong();
         a.schedule();
         assert_eq!(
@@ -627,7 +649,7 @@ mod tests {
     fn ato_follows_closely_spaced_segments_down_to_its_floor() {
         let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
         a.on_data_recv(ms(0), 65535, RTO);
-        a.ato = Duration::from_millis(160);
+        a.set_ato(Duration::from_millis(160));
         a.on_data_recv(ms(5), 65535, RTO);
         // Gap <= 20 ms: ato/2 + 20 ms.
         assert_eq!(a.ato(), Duration::from_millis(100));
@@ -639,7 +661,7 @@ mod tests {
     #[test]
     fn an_existing_delayed_ack_deadline_is_kept_and_one_about_to_expire_goes_now() {
         let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
-        a.ato = ATO_MIN;
+        a.set_ato(ATO_MIN);
         a.enter_pingpong();
         a.schedule();
         a.snd_check(ms(0), SeqNum::new(0), false, false, true, None, None);
@@ -657,7 +679,7 @@ mod tests {
     #[test]
     fn with_out_of_order_data_three_acks_go_at_once_then_they_are_compressed() {
         let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
-        a.ato = ATO_MIN;
+        a.set_ato(ATO_MIN);
         a.enter_pingpong();
         let rcv = SeqNum::new(1000);
         for _ in 0..3 {

@@ -131,7 +131,7 @@ impl Connection {
                 self.on_fin(now);
             }
             if had_ofo {
-                if self.ooo_fin == Some(self.recv_buf.next()) {
+                if self.ooo_fin.map(core::num::NonZeroU64::get) == Some(self.recv_buf.next()) {
                     self.on_fin(now);
                 }
                 if self.recv_buf.ooo_pieces() == 0 {
@@ -195,7 +195,7 @@ impl Connection {
         if fin {
             // A FIN beyond a hole: remember it until the data before it arrives.
             self.ack.schedule();
-            self.ooo_fin = Some(start + len as u64);
+            self.ooo_fin = core::num::NonZeroU64::new(start + len as u64);
         } else if len == 0 {
             self.ack.schedule();
         }

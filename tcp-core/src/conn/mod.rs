@@ -264,8 +264,8 @@ pub struct Connection {
     recv_buf: RecvBuffer,
     /// The peer's FIN has been received in order (end-of-stream after the data).
     fin_received: bool,
-    /// Stream offset of a FIN that arrived out of order.
-    ooo_fin: Option<u64>,
+    /// Stream offset of a FIN that arrived out of order (beyond a hole, so never 0).
+    ooo_fin: Option<core::num::NonZeroU64>,
 
     // Negotiated options.
     snd_mss: u32,

@@ -32,8 +32,9 @@ pub(crate) struct Inserted {
 #[derive(Debug)]
 pub(crate) struct RecvBuffer {
     ready: VecDeque<Bytes>,
-    ready_len: usize,
-    max_pieces: usize,
+    /// Bytes in `ready` (within the receive window, so 32 bits suffice).
+    ready_len: u32,
+    max_pieces: u32,
     /// Offset of the next in-order byte (RCV.NXT as an offset).
     next: u64,
     /// Out-of-order data and the SACK blocks it forms, allocated only while some is held.
@@ -59,7 +60,7 @@ impl RecvBuffer {
         RecvBuffer {
             ready: VecDeque::new(),
             ready_len: 0,
-            max_pieces,
+            max_pieces: u32::try_from(max_pieces).unwrap_or(u32::MAX),
             next: 0,
             ooo: None,
         }
@@ -78,7 +79,7 @@ impl RecvBuffer {
 
     /// In-order bytes waiting to be read.
     pub(crate) fn readable(&self) -> usize {
-        self.ready_len
+        self.ready_len as usize
     }
 
     /// Out-of-order bytes held.
@@ -122,7 +123,7 @@ impl RecvBuffer {
             return r;
         }
         let o = self.ooo.get_or_insert_with(Box::default);
-        o.insert(start, data, self.max_pieces, &mut r);
+        o.insert(start, data, self.max_pieces as usize, &mut r);
         if o.pieces.is_empty() {
             // Nothing could be stored (a piece limit of zero).
             self.ooo = None;
@@ -133,7 +134,7 @@ impl RecvBuffer {
     fn deliver(&mut self, data: Bytes) -> usize {
         let n = data.len();
         self.next += n as u64;
-        self.ready_len += n;
+        self.ready_len += n as u32;
         self.ready.push_back(data);
         n
     }
@@ -197,7 +198,7 @@ impl RecvBuffer {
                 self.ready.pop_front();
             }
         }
-        self.ready_len -= n;
+        self.ready_len -= n as u32;
         n
     }
 
@@ -209,7 +210,7 @@ impl RecvBuffer {
         } else {
             front.split_to(max)
         };
-        self.ready_len -= out.len();
+        self.ready_len -= out.len() as u32;
         Some(out)
     }
 }

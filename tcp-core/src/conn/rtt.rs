@@ -15,136 +15,153 @@ const MIN_RTT_WINDOW: Duration = Duration::from_secs(300);
 /// decays by a quarter of its excess once per round trip. RTO = SRTT + RTTVAR, so with a
 /// steady RTT it settles at SRTT + the minimum RTO (RFC 6298's G); the first sample gives
 /// RTO = 3·R (at least R + the minimum). All clamped to [min, max] (RFC 6298 §2.4, §2.5).
+/// The fields are `u32` microseconds as in Linux's `tcp_sock` (`srtt_us`, `mdev_us`,
+/// `rttvar_us`): a sample is taken as at most `MAX_SAMPLE_US` (about 536 s, so SRTT ×8
+/// fits), and the configured RTO bounds saturate at about 71 minutes.
 #[derive(Debug, Clone)]
 pub(crate) struct RttEstimator {
-    /// SRTT ×8 in µs (Linux's `srtt_us`).
-    srtt8_us: Option<u64>,
+    /// SRTT ×8 in µs (Linux's `srtt_us`); 0 before the first sample.
+    srtt8_us: u32,
     /// Mean deviation ×4 in µs (Linux's `mdev_us`).
-    mdev4_us: u64,
+    mdev4_us: u32,
     /// Largest `mdev` (×4) of the current round trip, at least the minimum RTO.
-    mdev_max_us: u64,
+    mdev_max_us: u32,
     /// RTTVAR as Linux keeps it (×4 deviation, at least the minimum RTO).
-    rttvar_us: u64,
+    rttvar_us: u32,
     /// The round trip ends when SND.UNA passes this.
     rtt_seq: SeqNum,
-    rto_us: u64,
-    min_us: u64,
-    max_us: u64,
-    /// The windowed minimum RTT and when it was measured.
-    min_rtt: Option<(u64, Instant)>,
+    rto_us: u32,
+    min_us: u32,
+    max_us: u32,
+    /// The windowed minimum RTT in µs (0: none yet) and when it was measured.
+    min_rtt_us: u32,
+    min_rtt_at: Instant,
+}
+
+/// The largest RTT sample taken, in µs: SRTT ×8 must fit in 32 bits.
+const MAX_SAMPLE_US: u64 = (u32::MAX / 8) as u64;
+
+/// `d` in µs, saturated to 32 bits.
+fn micros32(d: Duration) -> u32 {
+    u32::try_from(duration_micros(d)).unwrap_or(u32::MAX)
+}
+
+/// `v` saturated to 32 bits.
+fn sat32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 impl RttEstimator {
     pub(crate) fn new(initial: Duration, min: Duration, max: Duration) -> Self {
-        let min_us = duration_micros(min);
-        let max_us = duration_micros(max).max(min_us);
+        let min_us = micros32(min);
+        let max_us = micros32(max).max(min_us);
         RttEstimator {
-            srtt8_us: None,
+            srtt8_us: 0,
             mdev4_us: 0,
             mdev_max_us: 0,
             rttvar_us: 0,
             rtt_seq: SeqNum::new(0),
-            rto_us: duration_micros(initial).clamp(min_us, max_us),
+            rto_us: micros32(initial).clamp(min_us, max_us),
             min_us,
             max_us,
-            min_rtt: None,
+            min_rtt_us: 0,
+            min_rtt_at: Instant::ZERO,
         }
     }
 
     /// Feeds one RTT measurement taken at `now`, with SND.UNA and SND.NXT after the ACK
     /// that produced it (they delimit Linux's once-per-round-trip RTTVAR update).
     pub(crate) fn sample(&mut self, rtt: Duration, now: Instant, snd_una: SeqNum, snd_nxt: SeqNum) {
-        let r = duration_micros(rtt).max(1);
-        self.update_min(r, now);
-        match self.srtt8_us {
-            None => {
-                self.srtt8_us = Some(r * 8);
-                // "Make sure rto = 3*rtt."
-                self.mdev4_us = 2 * r;
-                self.rttvar_us = self.mdev4_us.max(self.min_us);
-                self.mdev_max_us = self.rttvar_us;
+        let r = duration_micros(rtt).clamp(1, MAX_SAMPLE_US);
+        self.update_min(r as u32, now);
+        let min_us = u64::from(self.min_us);
+        let mut rttvar = u64::from(self.rttvar_us);
+        let srtt8 = if self.srtt8_us == 0 {
+            // "Make sure rto = 3*rtt."
+            let mdev4 = 2 * r;
+            rttvar = mdev4.max(min_us);
+            self.mdev4_us = sat32(mdev4);
+            self.mdev_max_us = sat32(rttvar);
+            self.rtt_seq = snd_nxt;
+            r * 8
+        } else {
+            // Linux in fixed point: srtt8 += m - srtt8/8; mdev4 += |m| - mdev4/4
+            // (|m| / 8 when the RTT fell).
+            let srtt8 = i64::from(self.srtt8_us);
+            let mut m = r as i64 - srtt8 / 8;
+            let new_srtt8 = (srtt8 + m).max(1);
+            let mdev4 = i64::from(self.mdev4_us);
+            if m < 0 {
+                m = -m - mdev4 / 4;
+                if m > 0 {
+                    m >>= 3;
+                }
+            } else {
+                m -= mdev4 / 4;
+            }
+            let mdev4 = (mdev4 + m).max(0) as u64;
+            self.mdev4_us = sat32(mdev4);
+            let mut mdev_max = u64::from(self.mdev_max_us);
+            if mdev4 > mdev_max {
+                mdev_max = mdev4;
+                rttvar = rttvar.max(mdev_max);
+            }
+            if snd_una.gt(self.rtt_seq) {
+                if mdev_max < rttvar {
+                    rttvar -= (rttvar - mdev_max) / 4;
+                }
                 self.rtt_seq = snd_nxt;
+                mdev_max = min_us;
             }
-            Some(srtt8) => {
-                // Linux in fixed point: srtt8 += m - srtt8/8; mdev4 += |m| - mdev4/4
-                // (|m| / 8 when the RTT fell).
-                let srtt8 = srtt8 as i64;
-                let mut m = r as i64 - srtt8 / 8;
-                let new_srtt8 = (srtt8 + m).max(1);
-                let mdev4 = self.mdev4_us as i64;
-                if m < 0 {
-                    m = -m - mdev4 / 4;
-                    if m > 0 {
-                        m >>= 3;
-                    }
-                } else {
-                    m -= mdev4 / 4;
-                }
-                let mdev4 = (mdev4 + m).max(0) as u64;
-                self.mdev4_us = mdev4;
-                if mdev4 > self.mdev_max_us {
-                    self.mdev_max_us = mdev4;
-                    if self.mdev_max_us > self.rttvar_us {
-                        self.rttvar_us = self.mdev_max_us;
-                    }
-                }
-                if snd_una.gt(self.rtt_seq) {
-                    if self.mdev_max_us < self.rttvar_us {
-                        self.rttvar_us -= (self.rttvar_us - self.mdev_max_us) / 4;
-                    }
-                    self.rtt_seq = snd_nxt;
-                    self.mdev_max_us = self.min_us;
-                }
-                self.srtt8_us = Some(new_srtt8 as u64);
-            }
-        }
-        let srtt = self.srtt8_us.map_or(r, |s| s / 8);
-        self.rto_us = srtt
-            .saturating_add(self.rttvar_us)
-            .clamp(self.min_us, self.max_us);
+            self.mdev_max_us = sat32(mdev_max);
+            new_srtt8 as u64
+        };
+        self.srtt8_us = sat32(srtt8);
+        self.rttvar_us = sat32(rttvar);
+        self.rto_us = sat32((srtt8 / 8).saturating_add(rttvar)).clamp(self.min_us, self.max_us);
     }
 
     /// `tcp_update_rtt_min`: the smallest RTT of the last 300 s.
-    fn update_min(&mut self, r: u64, now: Instant) {
-        let replace = match self.min_rtt {
-            None => true,
-            Some((m, at)) => r <= m || now.saturating_duration_since(at) > MIN_RTT_WINDOW,
-        };
-        if replace {
-            self.min_rtt = Some((r, now));
+    fn update_min(&mut self, r: u32, now: Instant) {
+        if self.min_rtt_us == 0
+            || r <= self.min_rtt_us
+            || now.saturating_duration_since(self.min_rtt_at) > MIN_RTT_WINDOW
+        {
+            self.min_rtt_us = r;
+            self.min_rtt_at = now;
         }
     }
 
     /// The smallest RTT measured in the last 300 s (Linux's `tcp_min_rtt`).
     pub(crate) fn min_rtt(&self) -> Option<Duration> {
-        self.min_rtt.map(|(m, _)| Duration::from_micros(m))
+        (self.min_rtt_us > 0).then(|| Duration::from_micros(u64::from(self.min_rtt_us)))
     }
 
     /// Sets the RTO to `rto` (clamped) while no sample exists (RFC 6298 §5.7).
     pub(crate) fn fallback(&mut self, rto: Duration) {
-        if self.srtt8_us.is_none() {
-            self.rto_us = duration_micros(rto).clamp(self.min_us, self.max_us);
+        if self.srtt8_us == 0 {
+            self.rto_us = micros32(rto).clamp(self.min_us, self.max_us);
         }
     }
 
     /// The current RTO, before backoff.
     pub(crate) fn rto(&self) -> Duration {
-        Duration::from_micros(self.rto_us)
+        Duration::from_micros(u64::from(self.rto_us))
     }
 
     /// The smoothed RTT, if measured.
     pub(crate) fn srtt(&self) -> Option<Duration> {
-        self.srtt8_us.map(|s| Duration::from_micros(s / 8))
+        (self.srtt8_us > 0).then(|| Duration::from_micros(u64::from(self.srtt8_us / 8)))
     }
 
     /// The RTT's mean deviation (Linux's `tcpi_rttvar`: `mdev_us >> 2`).
     pub(crate) fn rttvar(&self) -> Duration {
-        Duration::from_micros(self.mdev4_us / 4)
+        Duration::from_micros(u64::from(self.mdev4_us / 4))
     }
 
     /// The largest RTO allowed.
     pub(crate) fn max(&self) -> Duration {
-        Duration::from_micros(self.max_us)
+        Duration::from_micros(u64::from(self.max_us))
     }
 }
 

@@ -118,12 +118,12 @@ pub(crate) struct RecvWindow {
     advmss: u32,
     /// Dynamic right-sizing: bytes the application read in the last measured RTT...
     space: u32,
-    /// ...counted from this read offset...
-    space_copied: u64,
+    /// ...counted from this read offset (its low 32 bits, as Linux's `rcvq_space.seq`)...
+    space_copied: u32,
     /// ...since this time.
     space_time: Instant,
-    /// Receiver's RTT estimate, in 1/8 µs as Linux's `rcv_rtt_est.rtt_us` (0: none).
-    rtt8_us: u64,
+    /// Receiver's RTT estimate, ×8 in µs as Linux's `rcv_rtt_est.rtt_us` (0: none).
+    rtt8_us: u32,
     /// Window-based RTT measurement: when RCV.NXT passes this sequence number...
     rtt_seq: SeqNum,
     /// ...the time since this instant is an RTT sample.
@@ -387,7 +387,7 @@ impl RecvWindow {
             .rcv_ssthresh
             .min(self.rcv_wnd)
             .min(INIT_CWND * self.advmss);
-        self.space_copied = copied;
+        self.space_copied = copied as u32;
         self.space_time = now;
     }
 
@@ -588,18 +588,19 @@ impl RecvWindow {
 
     /// `tcp_rcv_rtt_update`: keep the minimum (window-based) or a smoothed value.
     fn rtt_update(&mut self, sample_us: u64, win_dep: bool) {
+        let sample_us = u32::try_from(sample_us).unwrap_or(u32::MAX);
         let m = sample_us.saturating_mul(8);
         let old = self.rtt8_us;
         if old == 0 || m < old {
             self.rtt8_us = m;
         } else if !win_dep {
-            self.rtt8_us = old - old / 8 + sample_us;
+            self.rtt8_us = (old - old / 8).saturating_add(sample_us);
         }
     }
 
     /// The receiver's RTT estimate (for SACK compression and `tcpi_rcv_rtt`).
     pub(crate) fn rcv_rtt(&self) -> Option<Duration> {
-        (self.rtt8_us > 0).then(|| Duration::from_micros(self.rtt8_us / 8))
+        (self.rtt8_us > 0).then(|| Duration::from_micros(u64::from(self.rtt8_us / 8)))
     }
 
     /// `tcp_rcv_space_adjust`: the application has read `copied` bytes in all (`held`
@@ -608,12 +609,13 @@ impl RecvWindow {
     /// right-sizing), unless the buffer was fixed by the application.
     pub(crate) fn space_adjust(&mut self, now: Instant, copied: u64, held: usize) {
         let time = now.saturating_duration_since(self.space_time).as_micros() as u64;
-        if self.rtt8_us == 0 || time < self.rtt8_us / 8 {
+        if self.rtt8_us == 0 || time < u64::from(self.rtt8_us / 8) {
             return;
         }
-        let read = copied.saturating_sub(self.space_copied);
-        let read = read.saturating_sub(held as u64);
-        let read = u32::try_from(read).unwrap_or(u32::MAX);
+        // Read since the last measurement, modulo 2^32 as Linux's u32 sequence numbers:
+        // far less than 4 GiB is read in one receiver RTT between two reads.
+        let read = (copied as u32).wrapping_sub(self.space_copied);
+        let read = read.saturating_sub(u32::try_from(held).unwrap_or(u32::MAX));
         if read > self.space {
             if !self.locked {
                 let mut rcvwin = u64::from(read) * 2 + 16 * u64::from(self.advmss);
@@ -629,7 +631,7 @@ impl RecvWindow {
             }
             self.space = read;
         }
-        self.space_copied = copied;
+        self.space_copied = copied as u32;
         self.space_time = now;
     }
 

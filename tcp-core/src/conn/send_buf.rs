@@ -15,11 +15,12 @@ const MIN_ZERO_COPY: usize = 1024;
 pub(crate) struct SendBuffer {
     /// Frozen data, oldest first.
     chunks: VecDeque<Bytes>,
-    /// Bytes held in `chunks`.
-    chunks_len: usize,
+    /// Bytes held in `chunks` (at most `capacity`).
+    chunks_len: u32,
     /// Data appended by copying writes, after `chunks`.
     tail: BytesMut,
-    capacity: usize,
+    /// The most bytes held (`SO_SNDBUF`; a larger setting is taken as 4 GiB - 1).
+    capacity: u32,
 }
 
 impl SendBuffer {
@@ -33,13 +34,13 @@ impl SendBuffer {
             chunks: VecDeque::new(),
             chunks_len: 0,
             tail: BytesMut::new(),
-            capacity,
+            capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
         }
     }
 
     /// Bytes held (unacknowledged plus unsent).
     pub(crate) fn len(&self) -> usize {
-        self.chunks_len + self.tail.len()
+        self.chunks_len as usize + self.tail.len()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -48,11 +49,11 @@ impl SendBuffer {
 
     /// Free space in bytes.
     pub(crate) fn free(&self) -> usize {
-        self.capacity.saturating_sub(self.len())
+        (self.capacity as usize).saturating_sub(self.len())
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.capacity
+        self.capacity as usize
     }
 
     /// Copies as much of `data` as fits; returns the number of bytes taken.
@@ -71,7 +72,7 @@ impl SendBuffer {
             } else {
                 n.max(16 * 1024)
             };
-            self.tail.reserve(block.min(self.capacity));
+            self.tail.reserve(block.min(self.capacity as usize));
         }
         self.tail.extend_from_slice(data);
         n
@@ -86,14 +87,14 @@ impl SendBuffer {
         }
         self.freeze_tail();
         self.chunks.push_back(data.slice(..n));
-        self.chunks_len += n;
+        self.chunks_len += n as u32;
         n
     }
 
     fn freeze_tail(&mut self) {
         if !self.tail.is_empty() {
             let frozen = self.tail.split().freeze();
-            self.chunks_len += frozen.len();
+            self.chunks_len += frozen.len() as u32;
             self.chunks.push_back(frozen);
         }
     }
@@ -117,11 +118,11 @@ impl SendBuffer {
             };
             if front.len() <= n {
                 n -= front.len();
-                self.chunks_len -= front.len();
+                self.chunks_len -= front.len() as u32;
                 self.chunks.pop_front();
             } else {
                 front.advance(n);
-                self.chunks_len -= n;
+                self.chunks_len -= n as u32;
                 n = 0;
             }
         }
@@ -134,17 +135,17 @@ impl SendBuffer {
         if offset >= end {
             return Bytes::new();
         }
-        if end > self.chunks_len {
+        if end > self.chunks_len as usize {
             // Freeze only what the segment needs; the rest stays appendable.
-            let need = end - self.chunks_len;
+            let need = end - self.chunks_len as usize;
             let frozen = self.tail.split_to(need.min(self.tail.len())).freeze();
-            self.chunks_len += frozen.len();
+            self.chunks_len += frozen.len() as u32;
             self.chunks.push_back(frozen);
         }
         // New data is cut from the newest chunks: find the first chunk of the range by
         // walking back from the end, so sending costs O(1) however many chunks are in flight.
         let mut first = self.chunks.len();
-        let mut pos = self.chunks_len;
+        let mut pos = self.chunks_len as usize;
         while pos > offset {
             let Some(chunk) = first.checked_sub(1).and_then(|i| self.chunks.get(i)) else {
                 break;

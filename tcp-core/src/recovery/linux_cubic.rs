@@ -71,9 +71,9 @@ struct Bictcp {
     tcp_cwnd: u32,
     sample_cnt: u8,
     found: bool,
-    round_start: u64,
+    round_start: u32,
     end_seq: u32,
-    last_ack: u64,
+    last_ack: u32,
     curr_rtt: u32,
 }
 
@@ -109,8 +109,15 @@ impl LinuxCubic {
         (now.as_millis() * HZ / 1000) as u32
     }
 
-    fn clock_us(now: Instant) -> u64 {
-        now.as_micros()
+    /// `bictcp_clock_us`: microseconds, truncated to 32 bits as Linux's (differences
+    /// are taken as signed 32-bit values, see `us_since`).
+    fn clock_us(now: Instant) -> u32 {
+        now.as_micros() as u32
+    }
+
+    /// `(s32)(now - then)`, Linux's way of comparing two `bictcp_clock_us` stamps.
+    fn us_since(now: u32, then: u32) -> i64 {
+        i64::from(now.wrapping_sub(then) as i32)
     }
 
     fn in_slow_start(&self) -> bool {
@@ -118,7 +125,7 @@ impl LinuxCubic {
     }
 
     /// `bictcp_hystart_reset`.
-    fn hystart_reset(&mut self, now_us: u64, snd_nxt: SeqNum) {
+    fn hystart_reset(&mut self, now_us: u32, snd_nxt: SeqNum) {
         self.bic.round_start = now_us;
         self.bic.last_ack = now_us;
         self.bic.end_seq = snd_nxt.get();
@@ -268,10 +275,10 @@ impl LinuxCubic {
             return;
         }
         // ACK-train detection (no pacing: half the minimum delay).
-        if now_us.saturating_sub(self.bic.last_ack) <= HYSTART_ACK_DELTA_US {
+        if Self::us_since(now_us, self.bic.last_ack) <= HYSTART_ACK_DELTA_US as i64 {
             self.bic.last_ack = now_us;
             let threshold = (u64::from(self.bic.delay_min) + self.hystart_ack_delay(s.srtt)) >> 1;
-            if now_us.saturating_sub(self.bic.round_start) > threshold {
+            if Self::us_since(now_us, self.bic.round_start) > threshold as i64 {
                 self.bic.found = true;
                 self.ssthresh = self.cwnd;
             }
