@@ -7,6 +7,7 @@ use super::send_buf::SendBuffer;
 use super::{Connection, State, WriteFlags, send_memory, tcp_info, write_queue};
 use crate::config::Keepalive;
 use crate::error::{ReadError, StateError, WriteError};
+use crate::recovery::CongestionControl;
 use crate::time::{Duration, Instant};
 use crate::wire::TcpFlags;
 use alloc::boxed::Box;

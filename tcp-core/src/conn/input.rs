@@ -16,6 +16,7 @@ use super::{Connection, State, reset_for, seq_len};
 use crate::config::SegmentRules;
 use crate::error::ConnError;
 use crate::event::Event;
+use crate::recovery::CongestionControl;
 use crate::recovery::FrtoAck;
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};

@@ -6,6 +6,7 @@
 //! half (`frto_on_ack`) lives here too.
 
 use super::Connection;
+use crate::recovery::CongestionControl;
 use crate::recovery::{
     AckSample, Delivered, FrtoAck, FrtoPhase, FrtoVerdict, Prr, Rack, SackBlock, Scoreboard, Tlp,
     TlpAckOutcome, TlpProbe, Undo,

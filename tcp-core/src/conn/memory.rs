@@ -149,7 +149,7 @@ impl Connection {
             let end = fields.get(i + 1).map_or(total, |&(next, _)| next);
             add_part(parts, name, end - offset);
         }
-        add_part(parts, "heap: congestion control", size_of_val(&*self.cc));
+        add_part(parts, "heap: congestion control", self.cc.heap_bytes());
         if self.loss.is_some() {
             add_part(
                 parts,

@@ -45,7 +45,7 @@ pub use tcp_info::{CaState, TcpInfo, options as tcpi_options};
 use crate::config::Config;
 use crate::error::ConnError;
 use crate::event::Event;
-use crate::recovery::{CongestionControl, Frto, new_controller};
+use crate::recovery::{CongestionControl, Controller, Frto, new_controller};
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant};
 use crate::wire::{TcpFlags, TcpHeader};
@@ -301,7 +301,7 @@ pub struct Connection {
     rtt: RttEstimator,
     /// Karn's algorithm: the segment end being timed and when it was sent (no timestamps).
     rtt_timed: Option<(SeqNum, Instant)>,
-    cc: Box<dyn CongestionControl>,
+    cc: Controller,
     dupacks: u32,
     /// `Some(recover)` during NewReno fast recovery (RFC 6582 §3.2).
     recovery: Option<SeqNum>,

@@ -29,6 +29,7 @@
 
 use super::Connection;
 use crate::config::MtuProbing;
+use crate::recovery::CongestionControl;
 use crate::seq::SeqNum;
 use crate::time::Instant;
 

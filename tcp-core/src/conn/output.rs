@@ -5,6 +5,7 @@
 use super::tso;
 use super::{Connection, Segment, State};
 use crate::config::SegmentRules;
+use crate::recovery::CongestionControl;
 use crate::seq::SeqNum;
 use crate::time::Instant;
 use crate::wire::{SackBlock, SackBlocks, TcpFlags, TcpHeader, TcpOptions, Timestamps};

@@ -4,6 +4,7 @@
 //! MSS, times in microseconds unless a field says otherwise.
 
 use super::State;
+use crate::recovery::CongestionControl;
 use crate::time::{Duration, Instant};
 
 /// Linux's congestion-avoidance state (`enum tcp_ca_state`, `tcpi_ca_state`).

@@ -5,6 +5,7 @@
 use super::{Connection, State};
 use crate::config::RetryBudget;
 use crate::error::ConnError;
+use crate::recovery::CongestionControl;
 use crate::recovery::Frto;
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant, mul_capped};

@@ -199,21 +199,140 @@ pub fn restart_window(cwnd: u32, initial_window: u32, idle: Duration, rto: Durat
     (w.max(restart), floor)
 }
 
+/// The controller a connection runs, held inline: CUBIC, the default, needs no
+/// allocation and its calls are direct (the larger BBR and RFC 9438 CUBIC are boxed, so
+/// they do not widen every connection).
+#[derive(Debug)]
+pub enum Controller {
+    /// RFC 6582 NewReno.
+    NewReno(NewReno),
+    /// Linux's CUBIC.
+    Cubic(LinuxCubic),
+    /// RFC 9438 CUBIC.
+    CubicRfc9438(Box<Cubic>),
+    /// BBR.
+    Bbr(Box<Bbr>),
+}
+
+/// Forwards one [`CongestionControl`] method to the variant's controller.
+macro_rules! forward {
+    ($self:ident, $c:ident => $call:expr) => {
+        match $self {
+            Controller::NewReno($c) => $call,
+            Controller::Cubic($c) => $call,
+            Controller::CubicRfc9438($c) => $call,
+            Controller::Bbr($c) => $call,
+        }
+    };
+}
+
+impl CongestionControl for Controller {
+    #[inline]
+    fn cwnd(&self) -> u32 {
+        forward!(self, c => c.cwnd())
+    }
+    #[inline]
+    fn ssthresh(&self) -> u32 {
+        forward!(self, c => c.ssthresh())
+    }
+    #[inline]
+    fn on_ack(&mut self, now: Instant, acked: u32, smss: u32, rtt: Option<Duration>) {
+        forward!(self, c => c.on_ack(now, acked, smss, rtt))
+    }
+    #[inline]
+    fn on_ack_sample(&mut self, sample: &AckSample, smss: u32) {
+        forward!(self, c => c.on_ack_sample(sample, smss))
+    }
+    #[inline]
+    fn on_recovery_start(&mut self, now: Instant, in_flight: u32, smss: u32) {
+        forward!(self, c => c.on_recovery_start(now, in_flight, smss))
+    }
+    #[inline]
+    fn on_recovery_dupack(&mut self, smss: u32) {
+        forward!(self, c => c.on_recovery_dupack(smss))
+    }
+    #[inline]
+    fn on_partial_ack(&mut self, acked: u32, smss: u32) {
+        forward!(self, c => c.on_partial_ack(acked, smss))
+    }
+    #[inline]
+    fn on_recovery_end(&mut self, now: Instant, in_flight: u32, smss: u32) {
+        forward!(self, c => c.on_recovery_end(now, in_flight, smss))
+    }
+    #[inline]
+    fn on_rto(&mut self, now: Instant, in_flight: u32, smss: u32) {
+        forward!(self, c => c.on_rto(now, in_flight, smss))
+    }
+    #[inline]
+    fn set_recovery_cwnd(&mut self, cwnd: u32) {
+        forward!(self, c => c.set_recovery_cwnd(cwnd))
+    }
+    #[inline]
+    fn on_spurious_congestion_undo(&mut self, prior_cwnd: u32, prior_ssthresh: u32) {
+        forward!(self, c => c.on_spurious_congestion_undo(prior_cwnd, prior_ssthresh))
+    }
+    #[inline]
+    fn on_idle_restart(&mut self, idle: Duration, rto: Duration, initial_window: u32, smss: u32) {
+        forward!(self, c => c.on_idle_restart(idle, rto, initial_window, smss))
+    }
+    #[inline]
+    fn on_tx_start(&mut self, idle: Duration) {
+        forward!(self, c => c.on_tx_start(idle))
+    }
+    #[inline]
+    fn in_slow_start(&self) -> bool {
+        forward!(self, c => c.in_slow_start())
+    }
+    #[inline]
+    fn pacing_rate(&self) -> Option<u64> {
+        forward!(self, c => c.pacing_rate())
+    }
+    #[inline]
+    fn on_rate_sample(&mut self, rs: &RateSample, smss: u32) {
+        forward!(self, c => c.on_rate_sample(rs, smss))
+    }
+    #[inline]
+    fn wants_rate_samples(&self) -> bool {
+        forward!(self, c => c.wants_rate_samples())
+    }
+    #[inline]
+    fn wants_app_limited(&self) -> bool {
+        forward!(self, c => c.wants_app_limited())
+    }
+    #[inline]
+    fn name(&self) -> &'static str {
+        forward!(self, c => c.name())
+    }
+}
+
+impl Controller {
+    /// Heap bytes the controller holds (the boxed variants').
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Controller::NewReno(_) | Controller::Cubic(_) => 0,
+            Controller::CubicRfc9438(c) => core::mem::size_of_val(&**c),
+            Controller::Bbr(c) => core::mem::size_of_val(&**c),
+        }
+    }
+}
+
 /// Builds the controller a configuration asks for (`alg`, not `cfg.congestion`: a BBR
 /// connection without SACK falls back to CUBIC).
 pub fn new_controller(
     alg: CongestionAlgorithm,
     cfg: &crate::config::Config,
     smss: u32,
-) -> Box<dyn CongestionControl> {
+) -> Controller {
     let initial_window = cfg.initial_window;
     match alg {
-        CongestionAlgorithm::NewReno => Box::new(NewReno::new(initial_window, smss)),
-        CongestionAlgorithm::Cubic => Box::new(LinuxCubic::new(initial_window, smss)),
-        CongestionAlgorithm::CubicRfc9438 => Box::new(Cubic::new(initial_window, smss)),
-        CongestionAlgorithm::Bbr => {
-            Box::new(Bbr::new(initial_window, smss).with_loss_thresh(cfg.bbr_loss_thresh))
+        CongestionAlgorithm::NewReno => Controller::NewReno(NewReno::new(initial_window, smss)),
+        CongestionAlgorithm::Cubic => Controller::Cubic(LinuxCubic::new(initial_window, smss)),
+        CongestionAlgorithm::CubicRfc9438 => {
+            Controller::CubicRfc9438(Box::new(Cubic::new(initial_window, smss)))
         }
+        CongestionAlgorithm::Bbr => Controller::Bbr(Box::new(
+            Bbr::new(initial_window, smss).with_loss_thresh(cfg.bbr_loss_thresh),
+        )),
     }
 }
 
