@@ -329,3 +329,66 @@ fn has_transmit_is_false_only_when_poll_transmit_has_nothing() {
     assert!(p.client.has_transmit());
     assert!(p.client.poll_transmit(p.now).is_some());
 }
+
+/// Heap bytes the server's queues hold (the parts `Connection::memory_parts` names).
+fn server_queue_bytes(p: &EpPair) -> usize {
+    p.server
+        .memory_parts()
+        .iter()
+        .filter(|m| {
+            [
+                "heap: send buffer bookkeeping",
+                "heap: receive buffer bookkeeping",
+                "heap: write queue",
+                "heap: output queues",
+            ]
+            .contains(&m.name)
+        })
+        .map(|m| m.bytes)
+        .sum()
+}
+
+/// After a request and a response, a connection idle for a second gives back the memory
+/// of its empty queues, and carries the next exchange as before.
+#[test]
+fn an_idle_connection_gives_its_queue_memory_back_and_works_on() {
+    let mut p = EpPair::default_pair(Duration::from_millis(5));
+    let l = p.server.listen(server_addr(), 4).expect("listen");
+    let now = p.now;
+    let c = p
+        .client
+        .connect(now, CLIENT_IP, server_addr())
+        .expect("connect");
+    p.run_for(Duration::from_millis(20));
+    let s = p.server.accept(l).expect("l").expect("conn");
+    assert_eq!(
+        server_queue_bytes(&p),
+        0,
+        "an unused connection holds no queues"
+    );
+    let mut buf = [0u8; 100];
+    for round in 0..2u8 {
+        p.client.write(p.now, c, &[round; 64]).expect("request");
+        p.run_for(Duration::from_millis(20));
+        assert_eq!(p.server.read(p.now, s, &mut buf), Ok(64));
+        assert_eq!(buf[..64], [round; 64]);
+        p.server
+            .write(p.now, s, &[round + 10; 64])
+            .expect("response");
+        p.run_for(Duration::from_millis(100));
+        assert!(
+            server_queue_bytes(&p) > 0,
+            "the queues stay while the connection works"
+        );
+        assert_eq!(p.client.read(p.now, c, &mut buf), Ok(64));
+        assert_eq!(buf[..64], [round + 10; 64]);
+        p.run_for(Duration::from_millis(1500));
+        assert_eq!(
+            server_queue_bytes(&p),
+            0,
+            "idle for a second: the queues are given back"
+        );
+    }
+    let stats = p.server.connection(s).expect("conn").info().stats;
+    assert_eq!((stats.bytes_sent, stats.bytes_received), (128, 128));
+}

@@ -39,6 +39,28 @@ macro_rules! field_offsets {
 }
 
 impl Connection {
+    /// Gives back the memory of the queues that are empty: unacknowledged and unsent
+    /// data, data waiting to be read, the write queue's boundaries and segments pushed in
+    /// the middle of a write. Each is allocated again by its next use and kept while the
+    /// connection works, so a busy connection does not allocate them over and over. The
+    /// endpoint calls this when a connection has no timer left (nothing in flight, no
+    /// ACK owed); an embedder driving a `Connection` directly may call it at any time.
+    pub fn release_idle_memory(&mut self) {
+        self.send_buf.release();
+        self.recv_buf.release();
+        self.wq.release();
+        self.pending_out.release();
+    }
+
+    /// Whether an empty queue holds memory that [`Connection::release_idle_memory`] would
+    /// give back.
+    pub fn holds_idle_memory(&self) -> bool {
+        self.send_buf.releasable()
+            || self.recv_buf.releasable()
+            || self.wq.releasable()
+            || self.pending_out.releasable()
+    }
+
     /// Adds this connection's memory to `parts`: every field of the control block, and
     /// the heap it holds beyond the data buffered for the application (congestion
     /// control, loss recovery once data was sent, the rarely moved counters once one
@@ -180,7 +202,7 @@ impl Connection {
         }
         add_part(parts, "heap: rare counters", self.stats.heap_bytes());
         add_part(parts, "heap: rare socket options", self.opts.heap_bytes());
-        let queues = deque_bytes(&self.pending_out)
+        let queues = self.pending_out.heap_bytes()
             + self
                 .ctl
                 .as_deref()

@@ -20,6 +20,7 @@ mod icmp;
 mod info;
 mod input;
 mod input_bsd;
+mod lazy_deque;
 mod loss;
 pub mod memory;
 mod mtu_probe;
@@ -356,7 +357,7 @@ pub struct Connection {
     /// Explicit Congestion Notification (RFC 3168, see `ecn`).
     ecn: ecn::Ecn,
     /// Segments sent in the middle of a write (Linux's `tcp_push_one`), not yet polled.
-    pending_out: VecDeque<Segment>,
+    pending_out: lazy_deque::LazyDeque<Segment>,
     /// Nagle is off for the send underway (`TCP_NAGLE_PUSH`).
     nagle_push: bool,
     /// The next round of sending ignores Nagle and cork (an option change pushed it,
@@ -516,7 +517,7 @@ impl Connection {
             wq: write_queue::WriteQueue::new(iss + 1),
             send_memory: None,
             ecn: ecn::Ecn::default(),
-            pending_out: VecDeque::new(),
+            pending_out: lazy_deque::LazyDeque::new(),
             nagle_push: false,
             push_once: false,
             more_hold: false,

@@ -7,8 +7,9 @@
 //! the pieces form (the SACK blocks to report), so the block around new data is found in
 //! O(log n) instead of by walking the pieces of its run.
 
+use super::lazy_deque::LazyDeque;
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::BTreeMap;
 use bytes::{Buf, Bytes};
 
 /// What inserting a segment did.
@@ -31,7 +32,7 @@ pub(crate) struct Inserted {
 /// they never wrap within a connection.
 #[derive(Debug)]
 pub(crate) struct RecvBuffer {
-    ready: VecDeque<Bytes>,
+    ready: LazyDeque<Bytes>,
     /// Bytes in `ready` (within the receive window, so 32 bits suffice).
     ready_len: u32,
     max_pieces: u32,
@@ -58,7 +59,7 @@ struct OutOfOrder {
 impl RecvBuffer {
     pub(crate) fn new(max_pieces: usize) -> Self {
         RecvBuffer {
-            ready: VecDeque::new(),
+            ready: LazyDeque::new(),
             ready_len: 0,
             max_pieces: u32::try_from(max_pieces).unwrap_or(u32::MAX),
             next: 0,
@@ -69,12 +70,22 @@ impl RecvBuffer {
     /// Heap bytes of the bookkeeping (queue slots and out-of-order entries; the B-tree
     /// nodes' own overhead is not counted, and the data is the application's).
     pub(crate) fn heap_bytes(&self) -> usize {
-        super::memory::deque_bytes(&self.ready)
+        self.ready.heap_bytes()
             + self.ooo.as_deref().map_or(0, |o| {
                 core::mem::size_of::<OutOfOrder>()
                     + o.pieces.len() * core::mem::size_of::<(u64, Bytes)>()
                     + o.runs.len() * core::mem::size_of::<(u64, u64)>()
             })
+    }
+
+    /// Whether `release` would give memory back.
+    pub(crate) fn releasable(&self) -> bool {
+        self.ready.releasable()
+    }
+
+    /// Gives back the queue's memory if nothing waits to be read.
+    pub(crate) fn release(&mut self) {
+        self.ready.release();
     }
 
     /// In-order bytes waiting to be read.
@@ -183,9 +194,12 @@ impl RecvBuffer {
 
     /// Copies in-order data into `buf`; returns the number of bytes copied.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> usize {
+        let Some(ready) = self.ready.queue_mut() else {
+            return 0;
+        };
         let mut n = 0;
         while n < buf.len() {
-            let Some(front) = self.ready.front_mut() else {
+            let Some(front) = ready.front_mut() else {
                 break;
             };
             let k = front.len().min(buf.len() - n);
@@ -195,7 +209,7 @@ impl RecvBuffer {
             front.advance(k);
             n += k;
             if front.is_empty() {
-                self.ready.pop_front();
+                ready.pop_front();
             }
         }
         self.ready_len -= n as u32;

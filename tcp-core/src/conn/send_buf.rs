@@ -4,6 +4,7 @@
 //! (zero-copy); copied writes are appended to a tail buffer that is frozen piecewise as
 //! segments are cut from it.
 
+use super::lazy_deque::LazyDeque;
 use alloc::collections::VecDeque;
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -14,7 +15,7 @@ const MIN_ZERO_COPY: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct SendBuffer {
     /// Frozen data, oldest first.
-    chunks: VecDeque<Bytes>,
+    chunks: LazyDeque<Bytes>,
     /// Bytes held in `chunks` (at most `capacity`).
     chunks_len: u32,
     /// Data appended by copying writes, after `chunks`.
@@ -26,16 +27,26 @@ pub(crate) struct SendBuffer {
 impl SendBuffer {
     /// Heap bytes of the bookkeeping (queue slots and the tail being filled).
     pub(crate) fn heap_bytes(&self) -> usize {
-        super::memory::deque_bytes(&self.chunks) + self.tail.capacity()
+        self.chunks.heap_bytes() + self.tail.capacity()
     }
 
     pub(crate) fn new(capacity: usize) -> Self {
         SendBuffer {
-            chunks: VecDeque::new(),
+            chunks: LazyDeque::new(),
             chunks_len: 0,
             tail: BytesMut::new(),
             capacity: u32::try_from(capacity).unwrap_or(u32::MAX),
         }
+    }
+
+    /// Whether `release` would give memory back.
+    pub(crate) fn releasable(&self) -> bool {
+        self.chunks.releasable()
+    }
+
+    /// Gives back the queue's memory if nothing is held.
+    pub(crate) fn release(&mut self) {
+        self.chunks.release();
     }
 
     /// Bytes held (unacknowledged plus unsent).
@@ -110,8 +121,9 @@ impl SendBuffer {
     }
 
     fn drop_front(&mut self, mut n: usize) {
+        let mut chunks = self.chunks.queue_mut();
         while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
+            let Some(front) = chunks.as_deref_mut().and_then(VecDeque::front_mut) else {
                 let k = n.min(self.tail.len());
                 self.tail.advance(k);
                 return;
@@ -119,7 +131,9 @@ impl SendBuffer {
             if front.len() <= n {
                 n -= front.len();
                 self.chunks_len -= front.len() as u32;
-                self.chunks.pop_front();
+                if let Some(q) = chunks.as_deref_mut() {
+                    q.pop_front();
+                }
             } else {
                 front.advance(n);
                 self.chunks_len -= n as u32;
@@ -142,19 +156,22 @@ impl SendBuffer {
             self.chunks_len += frozen.len() as u32;
             self.chunks.push_back(frozen);
         }
+        let Some(chunks) = self.chunks.queue_mut() else {
+            return Bytes::new();
+        };
         // New data is cut from the newest chunks: find the first chunk of the range by
         // walking back from the end, so sending costs O(1) however many chunks are in flight.
-        let mut first = self.chunks.len();
+        let mut first = chunks.len();
         let mut pos = self.chunks_len as usize;
         while pos > offset {
-            let Some(chunk) = first.checked_sub(1).and_then(|i| self.chunks.get(i)) else {
+            let Some(chunk) = first.checked_sub(1).and_then(|i| chunks.get(i)) else {
                 break;
             };
             first -= 1;
             pos -= chunk.len();
         }
         let mut out: Option<BytesMut> = None;
-        for chunk in self.chunks.range(first..) {
+        for chunk in chunks.range(first..) {
             let chunk_end = pos + chunk.len();
             if pos >= end {
                 break;
@@ -253,7 +270,13 @@ mod tests {
         );
         let seg = b.slice(0, 64);
         b.consume(64);
-        assert_eq!(b.heap_bytes(), super::super::memory::deque_bytes(&b.chunks));
+        assert_eq!(b.heap_bytes(), b.chunks.heap_bytes());
+        b.release();
+        assert_eq!(
+            b.heap_bytes(),
+            0,
+            "released, the empty buffer holds nothing"
+        );
         assert_eq!(
             &seg[..],
             &[1u8; 64],

@@ -14,8 +14,8 @@
 //! This module keeps the skb boundaries of unsent data only; the connection drives it from
 //! its write and send paths.
 
+use super::lazy_deque::LazyDeque;
 use crate::seq::SeqNum;
-use alloc::collections::VecDeque;
 
 /// `sk_gso_max_size` (`GSO_LEGACY_MAX_SIZE`).
 const GSO_MAX_SIZE: u32 = 65_536;
@@ -41,7 +41,7 @@ impl Skb {
 /// The skbs of the unsent data, in order and contiguous.
 #[derive(Debug, Default)]
 pub(crate) struct WriteQueue {
-    skbs: VecDeque<Skb>,
+    skbs: LazyDeque<Skb>,
     /// `pushed_seq`: the write sequence at the last PSH mark.
     pushed_seq: SeqNum,
 }
@@ -72,18 +72,28 @@ pub(crate) struct Packet {
 impl WriteQueue {
     /// Heap bytes of the queue.
     pub(crate) fn heap_bytes(&self) -> usize {
-        super::memory::deque_bytes(&self.skbs)
+        self.skbs.heap_bytes()
     }
 
     /// An empty queue whose data starts at `seq`.
     pub(crate) fn new(seq: SeqNum) -> Self {
         WriteQueue {
-            skbs: VecDeque::new(),
+            skbs: LazyDeque::new(),
             pushed_seq: seq,
         }
     }
 
     /// `tcp_xmit_size_goal`: the payload an skb takes before a new one starts.
+    /// Whether `release` would give memory back.
+    pub(crate) fn releasable(&self) -> bool {
+        self.skbs.releasable()
+    }
+
+    /// Gives back the queue's memory if no unsent data is held.
+    pub(crate) fn release(&mut self) {
+        self.skbs.release();
+    }
+
     pub(crate) fn size_goal(mss: u32, max_window: u32) -> u32 {
         let cutoff = if max_window > MSS_DEFAULT {
             max_window / 2
@@ -116,11 +126,12 @@ impl WriteQueue {
         if n == 0 {
             return (0, Push::None);
         }
-        if self.skbs.back().is_some_and(|t| t.end != write_seq) {
+        let skbs = self.skbs.queue_or_alloc();
+        if skbs.back().is_some_and(|t| t.end != write_seq) {
             // Data the model never saw: start over at the write.
-            self.skbs.clear();
+            skbs.clear();
         }
-        let copy = match self.skbs.back_mut() {
+        let copy = match skbs.back_mut() {
             Some(tail) if tail.len() < size_goal && !tail.eor => {
                 if first {
                     tail.psh = false;
@@ -131,7 +142,7 @@ impl WriteQueue {
             }
             _ => {
                 let copy = size_goal.min(n);
-                self.skbs.push_back(Skb {
+                skbs.push_back(Skb {
                     start: write_seq,
                     end: write_seq + copy,
                     psh: false,
@@ -141,14 +152,14 @@ impl WriteQueue {
             }
         };
         let end = write_seq + copy;
-        if copy == n || self.skbs.back().is_some_and(|t| t.len() < size_goal) {
+        if copy == n || skbs.back().is_some_and(|t| t.len() < size_goal) {
             return (copy, Push::None);
         }
         if end.gt(self.pushed_seq + half_window) {
             self.mark_push(end);
             return (copy, Push::All);
         }
-        if self.skbs.len() == 1 {
+        if skbs.len() == 1 {
             return (copy, Push::One);
         }
         (copy, Push::None)
@@ -205,42 +216,43 @@ impl WriteQueue {
     ) -> Option<Packet> {
         let mss = mss.max(1);
         let quota = quota.max(1);
+        let skbs = self.skbs.queue_mut()?;
         // The head must start at `seq`; drop what was sent already.
-        while self.skbs.front().is_some_and(|h| h.end.le(seq)) {
-            self.skbs.pop_front();
+        while skbs.front().is_some_and(|h| h.end.le(seq)) {
+            skbs.pop_front();
         }
-        let head = self.skbs.front_mut()?;
+        let head = skbs.front_mut()?;
         if head.start.gt(seq) {
             return None;
         }
         head.start = seq;
         // tcp_grow_skb.
         let want = quota.saturating_mul(mss);
-        if self.skbs.len() > 1 && self.skbs.front().is_some_and(|h| !h.eor) {
-            let head_len = self.skbs.front().map_or(0, Skb::len);
+        if skbs.len() > 1 && skbs.front().is_some_and(|h| !h.eor) {
+            let head_len = skbs.front().map_or(0, Skb::len);
             if want > head_len {
                 let missing = want - head_len;
-                let (take, next_psh, next_len) = match self.skbs.get(1) {
+                let (take, next_psh, next_len) = match skbs.get(1) {
                     Some(n) => (missing.min(n.len()), n.psh, n.len()),
                     None => (0, false, 0),
                 };
                 if take > 0 {
-                    if let Some(h) = self.skbs.front_mut() {
+                    if let Some(h) = skbs.front_mut() {
                         h.end += take;
                     }
                     if take == next_len {
-                        if let Some(h) = self.skbs.front_mut() {
+                        if let Some(h) = skbs.front_mut() {
                             h.psh |= next_psh;
                         }
-                        self.skbs.remove(1);
-                    } else if let Some(n) = self.skbs.get_mut(1) {
+                        skbs.remove(1);
+                    } else if let Some(n) = skbs.get_mut(1) {
                         n.start += take;
                     }
                 }
             }
         }
-        let is_tail = self.skbs.len() == 1;
-        let head = self.skbs.front_mut()?;
+        let is_tail = skbs.len() == 1;
+        let head = skbs.front_mut()?;
         let len = head.len();
         let window = if wnd_end.gt(head.start) {
             wnd_end.since(head.start)
@@ -277,7 +289,7 @@ impl WriteQueue {
             false
         } else {
             let mark = head.psh;
-            self.skbs.pop_front();
+            skbs.pop_front();
             mark
         };
         Some(Packet {
@@ -306,7 +318,7 @@ impl WriteQueue {
     /// it.
     pub(crate) fn record_end(&self, seq: SeqNum) -> Option<SeqNum> {
         self.skbs
-            .iter()
+            .range(0..)
             .find(|s| s.end.gt(seq))
             .filter(|s| s.eor && s.start.le(seq))
             .map(|s| s.end)

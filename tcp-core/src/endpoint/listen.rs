@@ -327,7 +327,7 @@ impl Endpoint {
                 expires: now + INCOMING_TIMEOUT,
             })));
             self.table.insert(&tuple, i);
-            self.schedule(i);
+            self.schedule(i, now);
             self.stats.incoming += 1;
             let generation = self.slots[i as usize].generation;
             self.events
@@ -361,7 +361,7 @@ impl Endpoint {
             deadline: now + self.cfg.initial_rto,
         })));
         self.table.insert(&tuple, i);
-        self.schedule(i);
+        self.schedule(i, now);
     }
 
     fn send_cookie(&mut self, now: Instant, tuple: FourTuple, syn: &TcpHeader) {
@@ -627,7 +627,7 @@ impl Endpoint {
             return;
         };
         if ho.deadline > now {
-            self.schedule(i);
+            self.schedule(i, now);
             return;
         }
         if ho.retries >= limit {
@@ -643,7 +643,7 @@ impl Endpoint {
         if let Some(seg) = self.synack(now, &syn, tuple.remote.ip(), iss, tso) {
             self.push_control(tuple, seg);
         }
-        self.schedule(i);
+        self.schedule(i, now);
     }
 
     fn incoming_entry(&self, h: IncomingHandle) -> Result<&PendingIncoming, HandleError> {

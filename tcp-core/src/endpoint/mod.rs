@@ -369,6 +369,22 @@ struct Slot {
     dirty: bool,
     /// Queued in `ready`: the connection has events for the application.
     ready: bool,
+    /// `armed` is the idle connection's release time (see `IDLE_RELEASE_AFTER`), not
+    /// one of its own deadlines.
+    idle_release: bool,
+}
+
+/// How long a connection stays idle (no timer of its own) before the memory of its empty
+/// queues goes back (`Connection::release_idle_memory`): long enough that a busy
+/// connection, idle for a moment between segments, does not allocate them again each time.
+const IDLE_RELEASE_AFTER: crate::time::Duration = crate::time::Duration::from_secs(1);
+
+/// When a connection without a timer of its own should give back the memory of its
+/// empty queues, if it holds any (see `IDLE_RELEASE_AFTER`).
+#[cold]
+#[inline(never)]
+fn idle_release_deadline(conn: &Connection, now: Instant) -> Option<Instant> {
+    conn.holds_idle_memory().then(|| now + IDLE_RELEASE_AFTER)
 }
 
 /// The endpoint. See the module docs.
@@ -459,6 +475,7 @@ impl Endpoint {
             s.armed = None;
             s.dirty = false;
             s.ready = false;
+            s.idle_release = false;
             return i;
         }
         self.slots.push(Slot {
@@ -467,6 +484,7 @@ impl Endpoint {
             armed: None,
             dirty: false,
             ready: false,
+            idle_release: false,
         });
         (self.slots.len() - 1) as u32
     }
@@ -934,7 +952,7 @@ impl Endpoint {
             self.free_slot(i);
             return false;
         }
-        self.schedule(i);
+        self.schedule(i, now);
         true
     }
 
@@ -956,13 +974,23 @@ impl Endpoint {
         }
     }
 
-    /// Makes sure the timer heap has an entry at or before slot `i`'s deadline.
-    fn schedule(&mut self, i: u32) {
+    /// Makes sure the timer heap has an entry at or before slot `i`'s deadline. A
+    /// connection with no timer of its own that still holds queue memory gets one
+    /// `IDLE_RELEASE_AFTER` from `now`, when that memory goes back if it is still idle.
+    fn schedule(&mut self, i: u32, now: Instant) {
         let Some(s) = self.slots.get_mut(i as usize) else {
             return;
         };
+        let mut idle = false;
         let deadline = match &s.kind {
-            SlotKind::Conn(e) => e.conn.poll_timeout(),
+            SlotKind::Conn(e) => match e.conn.poll_timeout() {
+                // (An armed timer checks for idleness when it fires.)
+                None if s.armed.is_none() => {
+                    idle = true;
+                    idle_release_deadline(&e.conn, now)
+                }
+                d => d,
+            },
             SlotKind::HalfOpen(h) => Some(h.deadline),
             SlotKind::Incoming(p) => Some(p.expires),
             SlotKind::TimeWait(t) => Some(t.deadline),
@@ -972,6 +1000,7 @@ impl Endpoint {
             && s.armed.is_none_or(|a| d < a)
         {
             s.armed = Some(d);
+            s.idle_release = idle;
             self.timers.push(Reverse((d, i, s.generation)));
             if self.timers.len() > 2 * self.slots.len() + 1024 {
                 self.compact_timers();
@@ -1015,12 +1044,18 @@ impl Endpoint {
             s.armed = None;
             match &mut s.kind {
                 SlotKind::Conn(e) => {
-                    if e.conn.poll_timeout().is_some_and(|d| d <= now) {
-                        e.conn.handle_timeout(now);
-                        self.after_conn(i, now);
-                    } else {
-                        self.schedule(i);
+                    match e.conn.poll_timeout() {
+                        Some(d) if d <= now => {
+                            e.conn.handle_timeout(now);
+                            self.after_conn(i, now);
+                            continue;
+                        }
+                        // Idle for `IDLE_RELEASE_AFTER`: the empty queues' memory goes
+                        // back until the next use.
+                        None if s.idle_release => e.conn.release_idle_memory(),
+                        _ => {}
                     }
+                    self.schedule(i, now);
                 }
                 SlotKind::HalfOpen(_) => self.half_open_timeout(now, i),
                 SlotKind::Incoming(p) => {
@@ -1028,7 +1063,7 @@ impl Endpoint {
                         let tuple = p.tuple;
                         self.cancel_incoming(i, tuple);
                     } else {
-                        self.schedule(i);
+                        self.schedule(i, now);
                     }
                 }
                 SlotKind::TimeWait(tw) => {
@@ -1037,7 +1072,7 @@ impl Endpoint {
                         self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
                         self.free_slot(i);
                     } else {
-                        self.schedule(i);
+                        self.schedule(i, now);
                     }
                 }
                 SlotKind::Free => {}
@@ -1065,7 +1100,7 @@ impl Endpoint {
                 Some(segment) => {
                     s.dirty = true;
                     self.dirty.push_back(i);
-                    self.schedule(i);
+                    self.schedule(i, now);
                     self.stats.segments_out += 1;
                     return Some(Transmit {
                         src: tuple.local,

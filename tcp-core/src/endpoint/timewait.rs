@@ -81,7 +81,7 @@ impl Endpoint {
         }
         self.time_wait_count += 1;
         self.stats.time_wait_created += 1;
-        self.schedule(i);
+        self.schedule(i, now);
     }
 
     /// A connection the application still holds reached TIME_WAIT: its 4-tuple moves to a
@@ -117,7 +117,7 @@ impl Endpoint {
         self.table.insert(&tuple, j);
         self.time_wait_count += 1;
         self.stats.time_wait_created += 1;
-        self.schedule(j);
+        self.schedule(j, now);
     }
 
     pub(super) fn time_wait_segment(
@@ -160,7 +160,7 @@ impl Endpoint {
             if let (Some(t), Some(_)) = (ts, tw.ts_recent) {
                 tw.ts_recent = Some(t.val);
             }
-            self.reschedule_time_wait(i);
+            self.reschedule_time_wait(i, now);
             return;
         }
         let syn = f.contains(TcpFlags::SYN);
@@ -193,22 +193,22 @@ impl Endpoint {
             .is_some_and(|t| !limit.is_zero() && now.saturating_duration_since(t) < limit)
         {
             self.stats.time_wait_acks_limited += 1;
-            self.reschedule_time_wait(i);
+            self.reschedule_time_wait(i, now);
             return;
         }
         tw.last_oow_ack = Some(now);
         let seg = time_wait_ack(tw, now, self.cfg.option_layout);
         self.stats.time_wait_acks += 1;
         self.push_control(tuple, seg);
-        self.reschedule_time_wait(i);
+        self.reschedule_time_wait(i, now);
     }
 
     /// The record's deadline may have moved: re-arm its timer.
-    fn reschedule_time_wait(&mut self, i: u32) {
+    fn reschedule_time_wait(&mut self, i: u32, now: Instant) {
         if let Some(s) = self.slots.get_mut(i as usize) {
             s.armed = None;
         }
-        self.schedule(i);
+        self.schedule(i, now);
     }
 }
 

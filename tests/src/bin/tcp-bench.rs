@@ -142,7 +142,8 @@ fn memory() {
     drop(accepted);
 
     // Idle again after one exchange: each connection carried a 64-byte request and a
-    // 64-byte response, everything is acknowledged and the delayed ACKs have gone.
+    // 64-byte response, everything is acknowledged, the delayed ACKs have gone and the
+    // connections have been idle for a second.
     let (mut c, mut s) = endpoints(1 << 20);
     let l = s.listen(server_addr, n * 2).expect("listen");
     let mut clients = Vec::with_capacity(n);
@@ -173,6 +174,11 @@ fn memory() {
     c.handle_timeout(later);
     s.handle_timeout(later);
     exchange(later, &mut c, &mut s, &mut buf);
+    // A second of idleness later the endpoint gives back the empty queues' memory.
+    let idle = later + tcp_core::Duration::from_secs(1);
+    c.handle_timeout(idle);
+    s.handle_timeout(idle);
+    exchange(idle, &mut c, &mut s, &mut buf);
     drop(c);
     let used = (allocated() - empty) as f64 / n as f64;
     let used_parts = s.memory_parts();
