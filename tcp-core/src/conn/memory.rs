@@ -40,8 +40,8 @@ macro_rules! field_offsets {
 
 impl Connection {
     /// Gives back the memory of the queues that are empty: unacknowledged and unsent
-    /// data, data waiting to be read, the write queue's boundaries and segments pushed in
-    /// the middle of a write. Each is allocated again by its next use and kept while the
+    /// data, data waiting to be read, the write queue's boundaries, segments pushed in
+    /// the middle of a write, and the SACK scoreboard's segment records. Each is allocated again by its next use and kept while the
     /// connection works, so a busy connection does not allocate them over and over. The
     /// endpoint calls this when a connection has no timer left (nothing in flight, no
     /// ACK owed); an embedder driving a `Connection` directly may call it at any time.
@@ -50,6 +50,9 @@ impl Connection {
         self.recv_buf.release();
         self.wq.release();
         self.pending_out.release();
+        if let Some(l) = self.loss.as_deref_mut() {
+            l.sb.release_idle_memory();
+        }
     }
 
     /// Whether an empty queue holds memory that [`Connection::release_idle_memory`] would
@@ -59,6 +62,10 @@ impl Connection {
             || self.recv_buf.releasable()
             || self.wq.releasable()
             || self.pending_out.releasable()
+            || self
+                .loss
+                .as_deref()
+                .is_some_and(|l| l.sb.holds_idle_memory())
     }
 
     /// Adds this connection's memory to `parts`: every field of the control block, and

@@ -977,6 +977,7 @@ impl Endpoint {
     /// Makes sure the timer heap has an entry at or before slot `i`'s deadline. A
     /// connection with no timer of its own that still holds queue memory gets one
     /// `IDLE_RELEASE_AFTER` from `now`, when that memory goes back if it is still idle.
+    #[inline(always)]
     fn schedule(&mut self, i: u32, now: Instant) {
         let Some(s) = self.slots.get_mut(i as usize) else {
             return;

@@ -276,6 +276,19 @@ pub struct Scoreboard {
 }
 
 impl Scoreboard {
+    /// Whether nothing is in flight yet the segment records hold memory
+    /// ([`Scoreboard::release_idle_memory`] would give it back).
+    pub fn holds_idle_memory(&self) -> bool {
+        self.segs.releasable() || self.tsorted.releasable()
+    }
+
+    /// Gives back the memory of the segment records when there are none (nothing in
+    /// flight); the next transmission allocates it again.
+    pub fn release_idle_memory(&mut self) {
+        self.segs.release();
+        self.tsorted.release();
+    }
+
     /// An empty scoreboard with SND.UNA = SND.MAX = `snd_una`. `smss` sizes the IsLost
     /// byte rule; `max_intervals` caps SACKed intervals and `max_segments` segment records
     /// (both at least 1); DupThresh is 3 (RFC 6675 §2).

@@ -31,6 +31,18 @@ impl<V> SegList<V> {
         self.items.is_empty()
     }
 
+    /// Whether the list is empty but holds memory.
+    pub(super) fn releasable(&self) -> bool {
+        self.items.is_empty() && self.items.capacity() > 0
+    }
+
+    /// Gives the memory back if the list is empty.
+    pub(super) fn release(&mut self) {
+        if self.items.is_empty() {
+            self.items = VecDeque::new();
+        }
+    }
+
     /// The index of `k`, or where it would be inserted.
     fn search(&self, k: u64) -> Result<usize, usize> {
         self.items.binary_search_by_key(&k, |(key, _)| *key)

@@ -54,6 +54,18 @@ impl<K: Ord + Copy> TimeOrder<K> {
         self.live
     }
 
+    /// Whether no key is live but memory is held.
+    pub(super) fn releasable(&self) -> bool {
+        self.live == 0 && self.items.capacity() > 0
+    }
+
+    /// With no live key, forgets the tombstones and gives the memory back.
+    pub(super) fn release(&mut self) {
+        if self.live == 0 {
+            *self = Self::new();
+        }
+    }
+
     /// Adds `k`, which must not be live (the scoreboard inserts a segment's key only
     /// after removing it); a live duplicate would be counted twice by [`len`](Self::len)
     /// until the next query merges it.

@@ -231,9 +231,9 @@ fn memory() {
     );
     print_breakdown(&parts, n);
     println!(
-        "  idle after one request/response {used:>5.0} bytes   (the SACK sender's state, \
-         allocated with the first data sent, stays; the parts below do not count its \
-         scoreboard's nodes)"
+        "  idle after one request/response {used:>5.0} bytes   (a second after the last \
+         packet: the queues and the scoreboard's records have been given back; the SACK \
+         sender's state, allocated with the first data sent, stays)"
     );
     print_breakdown(&used_parts, n);
     println!("  half-open (SYN queue) entry  {half_open:>7.0} bytes");
