@@ -241,6 +241,13 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                     h.check("early handle_timeout");
                 }
                 h.fire_timers();
+                if u.ratio(1u8, 4u8)? {
+                    // The endpoint does this after a second of idleness; it must be
+                    // harmless at any time.
+                    support::trace(format_args!("release idle memory"));
+                    h.conn.release_idle_memory();
+                    h.check("release_idle_memory");
+                }
             }
             9 => {
                 let n = *u.choose(&[1usize, 100, 1460, 3000, 70_000])?;
