@@ -57,7 +57,7 @@ impl Connection {
 
     /// Whether an empty queue holds memory that [`Connection::release_idle_memory`] would
     /// give back.
-    pub fn holds_idle_memory(&self) -> bool {
+    pub(crate) fn holds_idle_memory(&self) -> bool {
         self.send_buf.releasable()
             || self.recv_buf.releasable()
             || self.wq.releasable()
