@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use std::net::SocketAddr;
-use tcp_core::endpoint::{EndpointEvent, HandleError};
+use tcp_core::endpoint::{ConnHandle, EndpointEvent, HandleError};
 use tcp_core::wire::{TcpFlags, TcpHeader, emit_tcp_segment};
 use tcp_core::{Config, Duration, EndpointConfig, Event, SeqNum, State};
 use tcp_tests::ep_pair::{CLIENT_IP, EpPair, SERVER_IP, Side};
@@ -126,8 +126,9 @@ fn ephemeral_ports_are_distinct_and_in_range_for_one_destination() {
     assert!(!ports.contains(&32768) || !ports.contains(&32769) || !ports.contains(&32770));
 }
 
-/// Runs a full close with the client as active closer and returns the pair.
-fn closed_pair() -> EpPair {
+/// A pair with one established connection (5 ms each way): the pair, the client's handle
+/// and the server's.
+fn connected_pair() -> (EpPair, ConnHandle, ConnHandle) {
     let mut p = EpPair::default_pair(Duration::from_millis(5));
     let l = p.server.listen(server_addr(), 4).expect("listen");
     let now = p.now;
@@ -137,6 +138,12 @@ fn closed_pair() -> EpPair {
         .expect("connect");
     p.run_for(Duration::from_millis(20));
     let s = p.server.accept(l).expect("l").expect("conn");
+    (p, c, s)
+}
+
+/// Runs a full close with the client as active closer and returns the pair.
+fn closed_pair() -> EpPair {
+    let (mut p, c, s) = connected_pair();
     p.client.close(p.now, c).expect("close");
     p.run_for(Duration::from_millis(20));
     p.server.close(p.now, s).expect("close");
@@ -352,15 +359,7 @@ fn server_queue_bytes(p: &EpPair) -> usize {
 /// of its empty queues, and carries the next exchange as before.
 #[test]
 fn an_idle_connection_gives_its_queue_memory_back_and_works_on() {
-    let mut p = EpPair::default_pair(Duration::from_millis(5));
-    let l = p.server.listen(server_addr(), 4).expect("listen");
-    let now = p.now;
-    let c = p
-        .client
-        .connect(now, CLIENT_IP, server_addr())
-        .expect("connect");
-    p.run_for(Duration::from_millis(20));
-    let s = p.server.accept(l).expect("l").expect("conn");
+    let (mut p, c, s) = connected_pair();
     assert_eq!(
         server_queue_bytes(&p),
         0,
