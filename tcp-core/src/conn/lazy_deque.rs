@@ -5,8 +5,8 @@
 //!
 //! The queue is allocated by its first push and kept while the connection works (so a
 //! request/response exchange does not allocate it again each time); `release` gives the
-//! memory back once it is empty, which the endpoint asks for when the connection has
-//! nothing left to do (see `Connection::release_idle_memory`).
+//! memory back once it is empty, which the endpoint asks for once the connection has had
+//! nothing to do for a second (see `Connection::release_idle_memory`).
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;

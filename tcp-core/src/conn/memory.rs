@@ -41,10 +41,11 @@ macro_rules! field_offsets {
 impl Connection {
     /// Gives back the memory of the queues that are empty: unacknowledged and unsent
     /// data, data waiting to be read, the write queue's boundaries, segments pushed in
-    /// the middle of a write, and the SACK scoreboard's segment records. Each is allocated again by its next use and kept while the
-    /// connection works, so a busy connection does not allocate them over and over. The
-    /// endpoint calls this when a connection has no timer left (nothing in flight, no
-    /// ACK owed); an embedder driving a `Connection` directly may call it at any time.
+    /// the middle of a write, and the SACK scoreboard's segment records. Each is
+    /// allocated again by its next use and kept while the connection works, so a busy
+    /// connection does not allocate them over and over. The endpoint calls this once a
+    /// connection has had no timer of its own (nothing in flight, no ACK owed) for a
+    /// second; an embedder driving a `Connection` directly may call it at any time.
     pub fn release_idle_memory(&mut self) {
         self.send_buf.release();
         self.recv_buf.release();
