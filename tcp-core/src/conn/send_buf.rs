@@ -5,7 +5,6 @@
 //! segments are cut from it.
 
 use super::lazy_deque::LazyDeque;
-use alloc::collections::VecDeque;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// Writes smaller than this are copied into the tail instead of kept as their own chunk, so
@@ -121,24 +120,26 @@ impl SendBuffer {
     }
 
     fn drop_front(&mut self, mut n: usize) {
-        let mut chunks = self.chunks.queue_mut();
-        while n > 0 {
-            let Some(front) = chunks.as_deref_mut().and_then(VecDeque::front_mut) else {
-                let k = n.min(self.tail.len());
-                self.tail.advance(k);
-                return;
-            };
-            if front.len() <= n {
-                n -= front.len();
-                self.chunks_len -= front.len() as u32;
-                if let Some(q) = chunks.as_deref_mut() {
-                    q.pop_front();
+        if let Some(chunks) = self.chunks.queue_mut() {
+            while n > 0 {
+                let Some(front) = chunks.front_mut() else {
+                    break;
+                };
+                if front.len() <= n {
+                    n -= front.len();
+                    self.chunks_len -= front.len() as u32;
+                    chunks.pop_front();
+                } else {
+                    front.advance(n);
+                    self.chunks_len -= n as u32;
+                    n = 0;
                 }
-            } else {
-                front.advance(n);
-                self.chunks_len -= n as u32;
-                n = 0;
             }
+        }
+        if n > 0 {
+            // What remains lies in the tail.
+            let k = n.min(self.tail.len());
+            self.tail.advance(k);
         }
     }
 

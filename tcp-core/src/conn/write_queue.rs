@@ -83,7 +83,6 @@ impl WriteQueue {
         }
     }
 
-    /// `tcp_xmit_size_goal`: the payload an skb takes before a new one starts.
     /// Whether `release` would give memory back.
     pub(crate) fn releasable(&self) -> bool {
         self.skbs.releasable()
@@ -94,6 +93,7 @@ impl WriteQueue {
         self.skbs.release();
     }
 
+    /// `tcp_xmit_size_goal`: the payload an skb takes before a new one starts.
     pub(crate) fn size_goal(mss: u32, max_window: u32) -> u32 {
         let cutoff = if max_window > MSS_DEFAULT {
             max_window / 2
