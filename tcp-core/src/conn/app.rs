@@ -3,6 +3,7 @@
 //! memory rules, reads from the receive buffer (with the window update they may cause),
 //! shutdown, close and abort, Nagle, cork, keepalive, quick ACK, user timeout, MSS.
 
+use super::phase::Phase;
 use super::send_buf::SendBuffer;
 use super::{Connection, State, WriteFlags, send_memory, tcp_info, write_queue};
 use crate::config::Keepalive;
@@ -122,7 +123,7 @@ impl Connection {
     fn can_write(&self) -> bool {
         !self.fin_queued
             && matches!(
-                self.state,
+                self.state(),
                 State::SynSent | State::SynRcvd | State::Established | State::CloseWait
             )
     }
@@ -214,7 +215,7 @@ impl Connection {
             let copy = (copy as usize).max(1).min(n - off);
             push(&mut self.send_buf, off..off + copy);
             off += copy;
-            if what != write_queue::Push::None && self.state.is_synchronized() {
+            if what != write_queue::Push::None && self.state().is_synchronized() {
                 self.push_now(now, what == write_queue::Push::One);
             }
         }
@@ -232,7 +233,7 @@ impl Connection {
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
         if !self.cfg.slow_start_after_idle
             || self.snd_una != self.snd_max
-            || !self.state.is_synchronized()
+            || !self.state().is_synchronized()
         {
             return;
         }
@@ -251,7 +252,7 @@ impl Connection {
     /// send buffer, not the network, limits the sender (`TCP_CHRONO_SNDBUF_LIMITED`).
     fn note_blocked(&mut self, now: Instant, short: bool) {
         let unsent = self.snd_max.lt(self.buf_seq + self.send_buf.len() as u32);
-        if short && !unsent && matches!(self.state, State::Established | State::CloseWait) {
+        if short && !unsent && matches!(self.state(), State::Established | State::CloseWait) {
             self.chrono.start(now, tcp_info::Chrono::SndbufLimited);
         }
     }
@@ -279,7 +280,7 @@ impl Connection {
         if self.orphaned {
             return Err(ReadError::NotConnected);
         }
-        match self.state {
+        match self.state() {
             State::SynSent
             | State::SynRcvd
             | State::Established
@@ -321,7 +322,7 @@ impl Connection {
     /// (`tcp_cleanup_rbuf`).
     fn after_read(&mut self, now: Instant, held: usize, copied: usize) {
         self.rwnd.uncharge(copied, held);
-        if !self.state.is_synchronized() {
+        if !self.state().is_synchronized() {
             return;
         }
         let read_total = self.recv_buf.next() - self.recv_buf.readable() as u64;
@@ -347,20 +348,20 @@ impl Connection {
         if let Some(e) = self.error {
             return Err(StateError::Failed(e));
         }
-        match self.state {
+        match self.state() {
             State::SynSent | State::SynRcvd | State::Established => {
                 // In SYN-SENT the FIN waits for the handshake, so data already written is
                 // still delivered (Linux instead closes a SYN_SENT socket on shutdown and
                 // discards it; RFC 9293 §3.10.4 allows queuing).
                 self.fin_queued = true;
-                if self.state == State::Established {
-                    self.enter(State::FinWait1);
+                if self.state() == State::Established {
+                    self.enter(Phase::FinWait1);
                 }
                 Ok(())
             }
             State::CloseWait => {
                 self.fin_queued = true;
-                self.enter(State::LastAck);
+                self.enter(Phase::LastAck);
                 Ok(())
             }
             State::FinWait1
@@ -380,7 +381,7 @@ impl Connection {
             return;
         }
         self.orphaned = true;
-        match self.state {
+        match self.state() {
             State::Closed | State::Listen | State::SynSent => self.set_closed(),
             _ if self.recv_buf.readable() > 0 => self.send_reset_and_close(),
             State::SynRcvd | State::Established | State::CloseWait => {
@@ -388,7 +389,8 @@ impl Connection {
                 let _ = self.shutdown();
             }
             State::FinWait2 => {
-                self.state_deadline = Some(now + self.cfg.fin_timeout);
+                // An orphan waits for the peer's FIN only so long (Linux's tcp_fin_timeout).
+                self.enter_orphan_fin_wait_2(now);
             }
             _ => {}
         }
@@ -398,7 +400,7 @@ impl Connection {
     /// all data is discarded.
     pub fn abort(&mut self) {
         self.orphaned = true;
-        match self.state {
+        match self.state() {
             State::Closed | State::Listen | State::SynSent | State::TimeWait => self.set_closed(),
             _ => self.send_reset_and_close(),
         }
@@ -445,7 +447,7 @@ impl Connection {
     /// timer (RFC 9293 §3.8.6.3, RFC 5681 §4.2; see [`crate::config::AckPolicy`]).
     pub fn set_quickack(&mut self, on: bool) {
         self.ack.set_quickack(on);
-        if on && matches!(self.state, State::Established | State::CloseWait) {
+        if on && matches!(self.state(), State::Established | State::CloseWait) {
             let more_than_mss = self.rwnd.unannounced(self.rcv_nxt) > self.ack.rcv_mss();
             let drained = self.rwnd.rmem() == 0;
             if self.ack.after_read(1, more_than_mss, drained) {

@@ -5,6 +5,7 @@
 
 use super::ack::{AckDecision, MAX_QUICKACKS, SegmentSize};
 use super::input::TS_OPTION_LEN;
+use super::phase::Phase;
 use super::{Connection, State, seq_len};
 use crate::config::SegmentRules;
 use crate::event::Event;
@@ -92,7 +93,7 @@ impl Connection {
         let len32 = len as u32;
         if len > 0 {
             if !matches!(
-                self.state,
+                self.state(),
                 State::Established | State::FinWait1 | State::FinWait2
             ) {
                 // The peer already sent FIN: nothing may follow it.
@@ -284,9 +285,9 @@ impl Connection {
         self.rcv_nxt += 1;
         self.push_event(Event::PeerClosed);
         self.push_event(Event::Readable);
-        match self.state {
+        match self.state() {
             State::SynRcvd | State::Established => {
-                self.enter(State::CloseWait);
+                self.enter(Phase::CloseWait);
                 // The application will answer: ACKs ride on its reply.
                 self.ack.enter_pingpong();
             }
@@ -296,7 +297,7 @@ impl Connection {
                 if self.snd_una == self.fin_seq() + 1 {
                     self.enter_time_wait(now);
                 } else {
-                    self.enter(State::Closing);
+                    self.enter(Phase::Closing);
                 }
             }
             State::FinWait2 => {

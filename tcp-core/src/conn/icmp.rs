@@ -27,7 +27,10 @@ impl Connection {
     /// segment belongs to.
     pub fn handle_icmp(&mut self, now: Instant, err: &IcmpError) {
         self.stats.rare().icmp_received += 1;
-        if matches!(self.state, State::Closed | State::TimeWait | State::Listen) {
+        if matches!(
+            self.state(),
+            State::Closed | State::TimeWait | State::Listen
+        ) {
             return;
         }
         let bsd = self.cfg.segment_rules == crate::config::SegmentRules::Bsd;
@@ -45,7 +48,7 @@ impl Connection {
             self.lower_path_mtu(now, mtu, err.local.is_ipv6(), Some(err.seq));
             return;
         }
-        let opening = matches!(self.state, State::SynSent | State::SynRcvd);
+        let opening = matches!(self.state(), State::SynSent | State::SynRcvd);
         let hard = if !opening {
             None
         } else if bsd {

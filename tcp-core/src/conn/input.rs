@@ -11,6 +11,7 @@
 //!   (`tcp_oow_rate_limited`, RFC 5961 §7).
 
 use super::ack::MAX_QUICKACKS;
+use super::phase::{Opening, Phase};
 use super::tcp_info;
 use super::{Connection, State, reset_for, seq_len};
 use crate::config::SegmentRules;
@@ -86,7 +87,7 @@ impl Connection {
         let prev_una = self.snd_una;
         // MSG_MORE held a partial segment only for the send that ended the write.
         self.more_hold = false;
-        match self.state {
+        match self.state() {
             State::Closed | State::Listen => {
                 // RFC 9293 §3.10.7.1: a segment for a closed connection is answered with RST.
                 if let Some((seq, ack, flags)) = reset_for(seg, payload.len()) {
@@ -109,11 +110,12 @@ impl Connection {
             // The ACK must acknowledge our SYN and nothing beyond it; a SYN-ACK must echo a
             // timestamp from since our SYN left (Linux's PAWS check for the active side).
             let bad_ack = seg.ack.le(self.iss) || seg.ack.gt(self.snd_max);
+            let syn_stamp = self.phase.opening().map_or(0, |o| o.syn_stamp);
             let bad_echo = self.cfg.timestamps
                 && seg.options.timestamps.is_some_and(|ts| {
                     let ecr = ts.ecr.wrapping_sub(self.ts_offset);
                     ts.ecr != 0
-                        && ((ecr.wrapping_sub(self.syn_stamp) as i32) < 0
+                        && ((ecr.wrapping_sub(syn_stamp) as i32) < 0
                             || (self.ts_clock(now).wrapping_sub(ecr) as i32) < 0)
                 });
             if bad_ack && self.retries == 0 && self.cfg.segment_rules != SegmentRules::Bsd {
@@ -143,15 +145,19 @@ impl Connection {
         if f.contains(TcpFlags::RST) || !f.contains(TcpFlags::SYN) {
             return;
         }
-        // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK.
-        self.enter(State::SynRcvd);
+        // Simultaneous open (RFC 9293 §3.5, figure 8): SYN-RECEIVED, answer SYN-ACK. The
+        // handshake's data moves on (the SYN's time stays ours).
+        let opening = self.phase.opening().copied().unwrap_or_default();
+        self.enter(Phase::SynRcvd(Opening {
+            syn_pending: true,
+            ..opening
+        }));
         self.take_syn(now, seg);
         let accept = self.cfg.ecn != crate::config::EcnMode::Off;
         let bsd = self.cfg.segment_rules == crate::config::SegmentRules::Bsd;
         self.ecn.on_simultaneous_syn(seg, accept, bsd);
         self.bsd_hold_syn_data(payload);
         self.snd_wl1 = seg.seq;
-        self.syn_pending = true;
     }
 
     /// What the peer's SYN (or SYN-ACK) tells: its ISN, options, first TS.Recent and window.
@@ -185,7 +191,6 @@ impl Connection {
         self.snd_wl2 = seg.ack;
         self.rtt_sample_for_syn(now, seg);
         self.stop_rtx();
-        self.syn_pending = false;
         self.establish(now);
         if self.ack.in_pingpong() || !self.send_buf.is_empty() {
             // Save one ACK: it rides on the data about to be sent, or on the interactive
@@ -246,7 +251,7 @@ impl Connection {
             return;
         }
 
-        if self.state == State::TimeWait
+        if self.state() == State::TimeWait
             && f.contains(TcpFlags::FIN)
             && !rst
             && !syn
@@ -256,10 +261,10 @@ impl Connection {
             // timer (RFC 9293 §3.10.7.4, "eighth"; as Linux's tcp_timewait_state_process).
             // Any other FIN is an unacceptable segment, handled below.
             self.ack_now = true;
-            self.state_deadline = Some(now + self.cfg.time_wait);
+            self.restart_time_wait(now);
             return;
         }
-        if self.state == State::SynRcvd
+        if self.state() == State::SynRcvd
             && syn
             && !rst
             && !f.contains(TcpFlags::ACK)
@@ -267,7 +272,7 @@ impl Connection {
         {
             // The peer retransmitted its SYN: our SYN-ACK was lost. Send it again; the
             // final ACK can no longer be timed (Karn, RFC 6298 §3).
-            self.syn_pending = true;
+            self.phase.set_syn_pending(true);
             self.rtt_timed = None;
             self.stats.rare().retransmits += 1;
             return;
@@ -283,7 +288,9 @@ impl Connection {
 
         // Fifth: the ACK field (RFC 9293 §3.10.7.4, RFC 5961 §5.2).
         match self.check_ack(seg.ack) {
-            AckCheck::TooOld | AckCheck::Unsent | AckCheck::Old if self.state == State::SynRcvd => {
+            AckCheck::TooOld | AckCheck::Unsent | AckCheck::Old
+                if self.state() == State::SynRcvd =>
+            {
                 // RFC 9293 §3.10.7.4: an unacceptable ACK in SYN-RECEIVED draws a reset.
                 self.reply_reset(seg, payload.len());
                 return;
@@ -309,14 +316,13 @@ impl Connection {
         self.keepalive_probes = 0;
         self.persist_probes = 0;
 
-        if self.state == State::SynRcvd {
+        if self.state() == State::SynRcvd {
             if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_max) {
                 // RFC 9293 §3.10.7.4: SYN-RECEIVED -> ESTABLISHED.
                 self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
-                self.syn_pending = false;
                 self.establish(now);
             } else {
                 self.reply_reset(seg, payload.len());
@@ -329,7 +335,7 @@ impl Connection {
         if !self.process_ack(now, seg, payload.is_empty(), data_beyond) {
             return;
         }
-        if self.state == State::Closed {
+        if self.state() == State::Closed {
             return;
         }
         if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
@@ -340,7 +346,7 @@ impl Connection {
         }
 
         // Seventh: the segment text (Linux's tcp_rcv_state_process, step 7).
-        match self.state {
+        match self.state() {
             State::CloseWait | State::Closing | State::LastAck if seg.seq.ge(self.rcv_nxt) => {
                 // The peer already sent its FIN: nothing new may follow it.
             }
@@ -352,7 +358,7 @@ impl Connection {
             }
             _ => self.data_queue(now, seg, payload, fin),
         }
-        if self.state != State::Closed {
+        if self.state() != State::Closed {
             self.ack_snd_check(now);
         }
     }
@@ -415,8 +421,8 @@ impl Connection {
         // except the peer's SYN-ACK crossing ours in a simultaneous open, which also
         // acknowledges our SYN (Linux's tcp_validate_incoming).
         if syn {
-            let crossed = self.state == State::SynRcvd
-                && !self.passive
+            let crossed = self.state() == State::SynRcvd
+                && self.phase.opening().is_some_and(|o| !o.passive)
                 && f.contains(TcpFlags::ACK)
                 && payload_len == 0
                 && seg.seq + 1 == self.rcv_nxt
@@ -511,7 +517,7 @@ impl Connection {
     fn reset_check(&self, seg: &TcpHeader) -> bool {
         seg.seq + 1 == self.rcv_nxt
             && matches!(
-                self.state,
+                self.state(),
                 State::CloseWait | State::LastAck | State::Closing
             )
     }
@@ -533,12 +539,12 @@ impl Connection {
 
     /// An acceptable RST (RFC 9293 §3.10.7.4 "second"; RFC 1337 in TIME-WAIT).
     fn on_reset(&mut self) {
-        if self.state == State::TimeWait {
+        if self.state() == State::TimeWait {
             // RFC 1337: a RST must not cut TIME_WAIT short.
             return;
         }
         self.stats.rare().resets_received += 1;
-        match self.state {
+        match self.state() {
             // RFC 9293 §3.10.7.4: a passive open returns to LISTEN (the endpoint drops the
             // half-open connection); an active one is refused.
             State::SynRcvd => self.fail(ConnError::Refused),
@@ -744,16 +750,16 @@ impl Connection {
 
         // Our FIN acknowledged?
         let fin_acked = self.fin_queued && self.snd_una == self.fin_seq() + 1;
-        match self.state {
+        match self.state() {
             State::FinWait1 if fin_acked => {
-                self.enter(State::FinWait2);
+                self.enter(Phase::FinWait2 { orphan_until: None });
                 if self.orphaned {
                     if data_beyond {
                         // Linux's tcp_rcv_state_process: an orphan's new data is refused.
                         self.abort_on_data(seg, 0);
                         return false;
                     }
-                    self.state_deadline = Some(now + self.cfg.fin_timeout);
+                    self.enter_orphan_fin_wait_2(now);
                 }
             }
             State::Closing if fin_acked => self.enter_time_wait(now),
@@ -902,10 +908,29 @@ impl Connection {
         }
     }
 
+    /// Both FINs are acknowledged: TIME-WAIT for 2·MSL (RFC 9293 §3.10.7.4; `time_wait`,
+    /// Linux's 60 s), with no retransmissions left to send.
     pub(super) fn enter_time_wait(&mut self, now: Instant) {
-        self.enter(State::TimeWait);
+        self.enter(Phase::TimeWait {
+            until: now + self.cfg.time_wait,
+        });
         self.stop_rtx();
         self.persist_at = None;
-        self.state_deadline = Some(now + self.cfg.time_wait);
+    }
+
+    /// A retransmitted FIN in TIME-WAIT restarts the 2·MSL wait (RFC 9293 §3.10.7.4,
+    /// "eighth").
+    pub(super) fn restart_time_wait(&mut self, now: Instant) {
+        if let Phase::TimeWait { until } = &mut self.phase {
+            *until = now + self.cfg.time_wait;
+        }
+    }
+
+    /// An orphan in FIN-WAIT-2 gives up waiting for the peer's FIN after `fin_timeout`
+    /// (Linux's `tcp_fin_timeout`, 60 s), counted from now.
+    pub(super) fn enter_orphan_fin_wait_2(&mut self, now: Instant) {
+        if let Phase::FinWait2 { orphan_until } = &mut self.phase {
+            *orphan_until = Some(now + self.cfg.fin_timeout);
+        }
     }
 }

@@ -52,7 +52,7 @@ impl Connection {
     /// FreeBSD's `TCPS_HAVERCVDFIN`.
     fn have_rcvd_fin(&self) -> bool {
         matches!(
-            self.state,
+            self.state(),
             State::CloseWait | State::Closing | State::LastAck | State::TimeWait
         )
     }
@@ -62,13 +62,13 @@ impl Connection {
         let f = seg.flags;
         let rst = f.contains(TcpFlags::RST);
         let syn = f.contains(TcpFlags::SYN);
-        if self.state == State::TimeWait {
+        if self.state() == State::TimeWait {
             self.bsd_time_wait(now, seg, payload.len());
             return;
         }
         let ts = seg.options.timestamps.filter(|_| self.ts_ok);
         let ack_flag = f.contains(TcpFlags::ACK);
-        if self.state == State::SynRcvd
+        if self.state() == State::SynRcvd
             && !rst
             && ack_flag
             && (seg.ack.le(self.snd_una) || seg.ack.gt(self.snd_max))
@@ -83,7 +83,7 @@ impl Connection {
             if in_window(seg.seq) || (rcv_wnd == 0 && seg.seq == last_ack) {
                 if !self.cfg.rst_challenge || seg.seq == last_ack {
                     self.stats.rare().resets_received += 1;
-                    let err = if self.state == State::SynRcvd {
+                    let err = if self.state() == State::SynRcvd {
                         ConnError::Refused
                     } else {
                         ConnError::Reset
@@ -97,7 +97,7 @@ impl Connection {
             }
             return;
         }
-        if syn && self.state != State::SynRcvd {
+        if syn && self.state() != State::SynRcvd {
             if !self.cfg.syn_challenge && in_window(seg.seq) {
                 // tcp_drop: the connection is reset and a RST goes out.
                 self.error = Some(ConnError::Reset);
@@ -122,7 +122,7 @@ impl Connection {
                 return;
             }
         }
-        if self.state == State::SynRcvd && seg.seq.lt(self.irs) {
+        if self.state() == State::SynRcvd && seg.seq.lt(self.irs) {
             self.reply_reset(seg, payload.len());
             return;
         }
@@ -204,13 +204,12 @@ impl Connection {
         self.last_rcv = now;
         self.keepalive_probes = 0;
         self.persist_probes = 0;
-        if self.state == State::SynRcvd {
+        if self.state() == State::SynRcvd {
             // The ACK was checked above: SYN-RECEIVED -> ESTABLISHED.
             self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
-            self.syn_pending = false;
             self.establish(now);
             self.bsd_present_syn_data();
         }
@@ -228,7 +227,7 @@ impl Connection {
         if !self.process_ack(now, &trimmed, data.is_empty(), false) {
             return;
         }
-        if self.state == State::Closed {
+        if self.state() == State::Closed {
             return;
         }
 
@@ -237,11 +236,11 @@ impl Connection {
             let save_rnxt = self.rcv_nxt;
             let save_len = data.len() as u32;
             self.data_queue(now, &trimmed, data, fin);
-            if self.sack_ok && save_len > 0 && self.state != State::Closed {
+            if self.sack_ok && save_len > 0 && self.state() != State::Closed {
                 self.bsd_sack_after_data(seq, save_len, save_rnxt);
             }
         }
-        if self.state != State::Closed {
+        if self.state() != State::Closed {
             self.ack_snd_check(now);
         }
     }
@@ -251,7 +250,7 @@ impl Connection {
     pub(super) fn fin_unacked_bsd(&self) -> bool {
         self.cfg.segment_rules == crate::config::SegmentRules::Bsd
             && matches!(
-                self.state,
+                self.state(),
                 State::FinWait1 | State::Closing | State::LastAck
             )
             && self.fin_queued
@@ -312,7 +311,7 @@ impl Connection {
     /// `dropafterack`: answer with an ACK, except in SYN-RECEIVED with an unacceptable ACK,
     /// which draws a RST.
     fn bsd_drop_after_ack(&mut self, seg: &TcpHeader, payload_len: usize) {
-        if self.state == State::SynRcvd
+        if self.state() == State::SynRcvd
             && seg.flags.contains(TcpFlags::ACK)
             && (self.snd_una.gt(seg.ack) || seg.ack.gt(self.snd_max))
         {
@@ -351,7 +350,7 @@ impl Connection {
         }
         if f.contains(TcpFlags::FIN) && seg.seq + seq_len(seg, payload_len) == self.rcv_nxt {
             // A retransmitted FIN restarts the 2·MSL timer.
-            self.state_deadline = Some(now + self.cfg.time_wait);
+            self.restart_time_wait(now);
         }
         let bare = f.bits() == TcpFlags::ACK.bits();
         if !bare || payload_len != 0 || seg.seq != self.rcv_nxt || seg.ack != self.snd_nxt {
@@ -364,7 +363,7 @@ impl Connection {
     /// closes the connection with [`Connection::yield_to_syn`].
     pub fn yields_to_syn(&self, seg: &TcpHeader) -> bool {
         self.cfg.segment_rules == crate::config::SegmentRules::Bsd
-            && self.state == State::TimeWait
+            && self.state() == State::TimeWait
             && seg.flags.contains(TcpFlags::SYN)
             && !seg.flags.intersects(TcpFlags::RST | TcpFlags::ACK)
             && !(seg.flags.contains(TcpFlags::FIN) && self.cfg.drop_synfin)
@@ -374,7 +373,7 @@ impl Connection {
     /// Ends TIME-WAIT early because a new connection request took the 4-tuple
     /// (`tcp_twclose`).
     pub fn yield_to_syn(&mut self) {
-        if self.state == State::TimeWait {
+        if self.state() == State::TimeWait {
             self.set_closed();
         }
     }

@@ -464,7 +464,7 @@ impl Connection {
             self.rtx_at
                 .map_or(Duration::ZERO, |t| t.saturating_duration_since(now))
         };
-        let established = self.state.is_synchronized();
+        let established = self.state().is_synchronized();
         let enabled = self.cfg.tail_loss_probe;
         let Some(l) = self.loss.as_deref_mut() else {
             return;

@@ -77,7 +77,7 @@ impl Connection {
         let mut fields = field_offsets!(
             cfg,
             opts,
-            state,
+            phase,
             local_port,
             remote_port,
             iss,
@@ -114,7 +114,6 @@ impl Connection {
             ts_offset,
             ts_recent,
             ts_recent_time,
-            syn_stamp,
             rtt,
             rtt_timed,
             cc,
@@ -132,7 +131,6 @@ impl Connection {
             bsd,
             ack_now,
             ack,
-            syn_pending,
             rtx_at,
             retries,
             zwnd_backoff,
@@ -162,7 +160,6 @@ impl Connection {
             keepalive_probes,
             keepalive_last,
             last_rcv,
-            state_deadline,
             retrans_stamp,
             last_oow_ack,
             orphaned,
@@ -171,7 +168,6 @@ impl Connection {
             error,
             soft_error,
             stats,
-            passive,
         );
         fields.sort_unstable();
         let total = size_of::<Connection>();

@@ -25,6 +25,8 @@ mod loss;
 pub mod memory;
 mod mtu_probe;
 mod output;
+mod phase;
+use phase::{Opening, Phase};
 pub mod pmtu;
 pub(crate) mod recv_buf;
 pub(crate) mod rtt;
@@ -233,7 +235,8 @@ impl WriteFlags {
 pub struct Connection {
     cfg: Arc<Config>,
     opts: SockOpts,
-    state: State,
+    /// The state and the data only it needs (see `phase`).
+    phase: Phase,
     local_port: u16,
     remote_port: u16,
 
@@ -294,9 +297,6 @@ pub struct Connection {
     ts_offset: u32,
     ts_recent: u32,
     ts_recent_time: Instant,
-    /// Our timestamp clock when the first SYN left (Linux's `retrans_stamp`): a SYN-ACK
-    /// must echo a time since then.
-    syn_stamp: u32,
 
     // RTT, congestion control and loss recovery.
     rtt: RttEstimator,
@@ -334,7 +334,6 @@ pub struct Connection {
     ack: AckState,
 
     // Timers.
-    syn_pending: bool,
     rtx_at: Option<Instant>,
     /// Consecutive RTO expiries counted as retries (`retries2`, `syn_retries`, ...).
     retries: u32,
@@ -393,7 +392,6 @@ pub struct Connection {
     /// When the last keepalive probe went out (the next is due an interval later).
     keepalive_last: Instant,
     last_rcv: Instant,
-    state_deadline: Option<Instant>,
     /// When the current run of retransmissions began (the first SYN, or the first
     /// retransmission of data): retry budgets and the user timeout count from it (Linux's
     /// `retrans_stamp`). `None` while nothing is being retransmitted.
@@ -415,8 +413,6 @@ pub struct Connection {
     /// (Linux's `sk_err_soft`; see `icmp`).
     soft_error: Option<crate::wire::IcmpProblem>,
     stats: info::Counters,
-    /// The connection was opened passively (a SYN-ACK is what we retransmit).
-    passive: bool,
 }
 
 /// Maximum control segments (resets) queued at once; further ones are dropped.
@@ -445,7 +441,7 @@ impl Connection {
                 cfg.keepalive,
                 cfg.user_timeout,
             ),
-            state: State::Closed,
+            phase: Phase::Closed,
             local_port,
             remote_port,
             iss,
@@ -488,7 +484,6 @@ impl Connection {
             ts_offset,
             ts_recent: 0,
             ts_recent_time: now,
-            syn_stamp: 0,
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             rtt_timed: None,
             cc,
@@ -506,7 +501,6 @@ impl Connection {
             bsd: None,
             ack_now: false,
             ack: AckState::new(cfg.ack_policy, now, u32::from(cfg.mss).min(536)),
-            syn_pending: false,
             rtx_at: None,
             retries: 0,
             zwnd_backoff: 0,
@@ -536,7 +530,6 @@ impl Connection {
             keepalive_probes: 0,
             keepalive_last: now,
             last_rcv: now,
-            state_deadline: None,
             retrans_stamp: None,
             last_oow_ack: None,
             orphaned: false,
@@ -545,7 +538,6 @@ impl Connection {
             error: None,
             soft_error: None,
             stats: info::Counters::default(),
-            passive: false,
             cfg,
         }
     }
@@ -561,8 +553,11 @@ impl Connection {
         ts_offset: u32,
     ) -> Self {
         let mut c = Connection::new(cfg, now, local_port, remote_port, iss, ts_offset);
-        c.state = State::SynSent;
-        c.syn_pending = true;
+        // Born in SYN-SENT with its SYN due (a birth, not an edge of the diagram).
+        c.phase = Phase::SynSent(Opening {
+            syn_pending: true,
+            ..Opening::default()
+        });
         c
     }
 
@@ -580,8 +575,12 @@ impl Connection {
             return Err(AcceptError::NotSyn);
         }
         let mut c = Connection::new(cfg, now, syn.dst_port, syn.src_port, iss, ts_offset);
-        c.passive = true;
-        c.state = State::SynRcvd;
+        // Born in SYN-RECEIVED with its SYN-ACK due.
+        c.phase = Phase::SynRcvd(Opening {
+            syn_pending: true,
+            passive: true,
+            syn_stamp: 0,
+        });
         c.irs = syn.seq;
         c.rcv_nxt = syn.seq + 1;
         c.negotiate(&syn.options);
@@ -596,7 +595,6 @@ impl Connection {
         c.snd_wl1 = syn.seq;
         c.snd_nxt = iss + 1;
         c.snd_max = iss + 1;
-        c.syn_pending = true;
         Ok(c)
     }
 
@@ -643,9 +641,13 @@ impl Connection {
             hs.iss,
             hs.ts_offset,
         );
-        c.passive = true;
-        // Born in SYN-RECEIVED, the state the endpoint's SYN queue (or the cookie) held.
-        c.state = State::SynRcvd;
+        // Born in SYN-RECEIVED, the state the endpoint's SYN queue (or the cookie) held;
+        // its SYN-ACK already went out.
+        c.phase = Phase::SynRcvd(Opening {
+            syn_pending: false,
+            passive: true,
+            syn_stamp: 0,
+        });
         c.irs = hs.irs;
         c.rcv_nxt = hs.irs + 1;
         let opts = crate::wire::TcpOptions {
@@ -749,10 +751,10 @@ impl Connection {
         self.retrans_stamp = None;
         self.zwnd_backoff = 0;
         self.rto_reverts = 0;
-        self.enter(State::Established);
+        self.enter(Phase::Established);
         if self.fin_queued {
             // shutdown() before the handshake completed queued a FIN: it can go now.
-            self.enter(State::FinWait1);
+            self.enter(Phase::FinWait1);
         }
         self.push_event(Event::Connected);
         self.push_event(Event::Writable);
@@ -784,8 +786,9 @@ impl Connection {
     }
 
     /// The current state.
+    #[inline]
     pub fn state(&self) -> State {
-        self.state
+        self.phase.state()
     }
 
     /// Our port.
@@ -801,7 +804,7 @@ impl Connection {
     /// The connection has reached CLOSED and has nothing left to transmit: it can be
     /// dropped once its events are drained.
     pub fn is_closed(&self) -> bool {
-        self.state == State::Closed && self.ctl.is_none()
+        self.state() == State::Closed && self.ctl.is_none()
     }
 
     /// The error that ended the connection, if any.
@@ -870,16 +873,14 @@ impl Connection {
 
     /// Enters CLOSED, releasing timers; reports `Closed`.
     fn set_closed(&mut self) {
-        if self.state == State::Closed && self.events.contains_kind(Event::Closed) {
+        if self.state() == State::Closed && self.events.contains_kind(Event::Closed) {
             return;
         }
-        self.enter(State::Closed);
+        self.enter(Phase::Closed);
         self.rtx_at = None;
         self.persist_at = None;
         self.ack.on_ack_sent();
-        self.state_deadline = None;
         self.ack_now = false;
-        self.syn_pending = false;
         self.probe_pending = false;
         self.fast_rexmit = false;
         self.send_buf = SendBuffer::new(0);
@@ -892,7 +893,7 @@ impl Connection {
     /// connection closes (Linux's `tcp_done` after `tcp_time_wait`); what it received stays
     /// readable.
     pub(crate) fn time_wait_handed_off(&mut self) {
-        if self.state == State::TimeWait {
+        if self.state() == State::TimeWait {
             self.set_closed();
         }
     }
@@ -941,7 +942,7 @@ impl Connection {
     pub fn info(&self) -> Info {
         let smss = self.eff_mss();
         Info {
-            state: self.state,
+            state: self.state(),
             srtt: self.rtt.srtt(),
             rttvar: self.rtt.rttvar(),
             rto: self.current_rto(),
@@ -966,7 +967,7 @@ impl Connection {
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,
             rcv_wscale: self.rcv_wscale,
-            window_scaling: self.offered_wscale && self.state != State::SynSent,
+            window_scaling: self.offered_wscale && self.state() != State::SynSent,
             sack: self.sack_ok,
             timestamps: self.ts_ok,
             ecn: self.ecn.is_ok(),
@@ -1015,7 +1016,7 @@ impl Connection {
         }
         let data_end = self.buf_seq + self.send_buf.len() as u32;
         let limit = data_end + u32::from(self.fin_queued);
-        if self.state != State::Closed && self.snd_max.gt(limit) {
+        if self.state() != State::Closed && self.snd_max.gt(limit) {
             return Err("sent beyond the buffered data and FIN");
         }
         if self.send_buf.len() > self.send_buf.capacity() {

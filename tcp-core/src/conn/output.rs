@@ -33,7 +33,7 @@ impl Connection {
     /// window-limited clock, anything else stops it (end of `tcp_write_xmit`).
     fn note_rwnd_limit(&mut self, now: Instant) {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        if !self.state.is_synchronized() || self.send_buf.is_empty() {
+        if !self.state().is_synchronized() || self.send_buf.is_empty() {
             return;
         }
         let wnd_end = self.snd_una + self.snd_wnd;
@@ -61,7 +61,7 @@ impl Connection {
                 .loss
                 .as_deref()
                 .is_some_and(|l| l.in_recovery() || l.probe_due);
-        if recovering || self.ctl.is_some() || self.syn_pending {
+        if recovering || self.ctl.is_some() || self.phase.syn_pending() {
             return;
         }
         self.nagle_push = true;
@@ -91,7 +91,7 @@ impl Connection {
             if !s.payload.is_empty()
                 && self.write_blocked
                 && self.notsent_bytes() == 0
-                && matches!(self.state, State::Established | State::CloseWait)
+                && matches!(self.state(), State::Established | State::CloseWait)
                 && !self.cwnd_limited()
             {
                 // tcp_cwnd_validate: data just went out, the window is not what limits
@@ -146,12 +146,14 @@ impl Connection {
                 return Some(self.build(now, seq, ack, flags, Bytes::new()));
             }
         }
-        match self.state {
+        if let Some(o) = self.phase.opening_mut()
+            && o.syn_pending
+        {
+            o.syn_pending = false;
+            return Some(self.build_syn(now));
+        }
+        match self.state() {
             State::Closed | State::Listen => return None,
-            State::SynSent | State::SynRcvd if self.syn_pending => {
-                self.syn_pending = false;
-                return Some(self.build_syn(now));
-            }
             State::SynSent | State::SynRcvd | State::TimeWait => {
                 return self.ack_now.then(|| self.pure_ack(now));
             }
@@ -219,7 +221,7 @@ impl Connection {
     /// (RFC 9293 §3.7.1, RFC 7323 §2.2 and §3.2, RFC 2018 §2). A SYN-ACK carries only the
     /// options the peer offered.
     fn build_syn(&mut self, now: Instant) -> Segment {
-        let synack = self.state == State::SynRcvd;
+        let synack = self.state() == State::SynRcvd;
         let offer_ws = if synack {
             self.offered_wscale
         } else {
@@ -273,7 +275,10 @@ impl Connection {
         // Only a SYN (SYN-ACK) never sent before is timed (Karn, RFC 6298 §3).
         if self.retries == 0 && self.stats.get(|s| s.retransmits) == 0 && self.rtt_timed.is_none() {
             self.rtt_timed = Some((self.iss + 1, now));
-            self.syn_stamp = self.ts_clock(now);
+            let stamp = self.ts_clock(now);
+            if let Some(o) = self.phase.opening_mut() {
+                o.syn_stamp = stamp;
+            }
             self.retrans_stamp = Some(now);
         }
         if self.rtx_at.is_none() {
@@ -732,7 +737,7 @@ impl Connection {
         if self.sack_ok
             && self.loss.is_none()
             && self.snd_una == self.snd_max
-            && self.state.is_synchronized()
+            && self.state().is_synchronized()
         {
             // The SACK sender's state (about 500 bytes) starts with the first data sent
             // while nothing is outstanding, so idle connections never carry it.

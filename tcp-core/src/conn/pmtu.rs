@@ -68,7 +68,10 @@ impl Connection {
         ipv6: bool,
         dropped: Option<SeqNum>,
     ) -> bool {
-        if matches!(self.state, State::Closed | State::Listen | State::TimeWait) {
+        if matches!(
+            self.state(),
+            State::Closed | State::Listen | State::TimeWait
+        ) {
             return false;
         }
         let Some(mtu) = believed_path_mtu(mtu, ipv6) else {
@@ -90,7 +93,7 @@ impl Connection {
         self.pmtu_headers = headers(ipv6);
         self.stats.rare().pmtu_reductions += 1;
         self.mtu_search_on_path_mtu(mtu);
-        if self.eff_mss() < before && self.state.is_synchronized() {
+        if self.eff_mss() < before && self.state().is_synchronized() {
             self.resend_oversized(now, dropped.unwrap_or(self.snd_una));
         }
         true
@@ -104,8 +107,8 @@ impl Connection {
         if !self.handle_path_mtu(now, mtu, ipv6) {
             return;
         }
-        if matches!(self.state, State::SynSent | State::SynRcvd)
-            && self.syn_pending
+        if matches!(self.state(), State::SynSent | State::SynRcvd)
+            && self.phase.syn_pending()
             && self.retries == 0
         {
             let fit = u16::try_from(self.pmtu_mss).unwrap_or(u16::MAX);

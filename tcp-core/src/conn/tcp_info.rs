@@ -302,7 +302,7 @@ impl super::Connection {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
         let to_u32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
         TcpInfo {
-            state: Some(self.state),
+            state: Some(self.state()),
             ca_state,
             retransmits: u8::try_from(self.retries).unwrap_or(u8::MAX),
             probes: u8::try_from(self.persist_probes.max(self.keepalive_probes)).unwrap_or(u8::MAX),

@@ -18,7 +18,7 @@ impl Connection {
         // connection, so it must stay cheap.
         let mut t = earliest(self.rtx_at, self.persist_at);
         t = earliest(t, self.ack.deadline());
-        t = earliest(t, self.state_deadline);
+        t = earliest(t, self.phase.deadline());
         if self.opts.keepalive().is_some() {
             t = earliest(t, self.keepalive_deadline());
         }
@@ -39,14 +39,10 @@ impl Connection {
             self.pace_held = false;
             self.pace_catch_up = true;
         }
-        if self.state_deadline.is_some_and(|t| t <= now) {
-            self.state_deadline = None;
-            match self.state {
-                // 2·MSL elapsed (RFC 9293 §3.10.7.4), or an orphan gave up waiting for the
-                // peer's FIN (Linux tcp_fin_timeout).
-                State::TimeWait | State::FinWait2 => self.set_closed(),
-                _ => {}
-            }
+        if self.phase.deadline().is_some_and(|t| t <= now) {
+            // 2·MSL elapsed (RFC 9293 §3.10.7.4), or an orphan gave up waiting for the
+            // peer's FIN (Linux tcp_fin_timeout).
+            self.set_closed();
         }
         // The probe timeout comes first: it is never later than the RTO, and when both are
         // due the probe goes and the RTO is re-armed after it (RFC 8985 §7.3; in Linux the
@@ -88,7 +84,7 @@ impl Connection {
     /// first `syn_linear_timeouts` retransmissions do not back off (Linux ≥ 6.5's
     /// `tcp_syn_linear_timeouts`).
     pub(super) fn current_rto(&self) -> Duration {
-        let backoff = if self.state == State::SynSent {
+        let backoff = if self.state() == State::SynSent {
             self.retries.saturating_sub(self.cfg.syn_linear_timeouts)
         } else {
             self.retries
@@ -147,7 +143,7 @@ impl Connection {
     /// The retransmission timer expired.
     fn on_rto(&mut self, now: Instant) {
         self.stats.rare().rtos += 1;
-        match self.state {
+        match self.state() {
             State::SynSent | State::SynRcvd => {
                 if self.write_timed_out(now) {
                     self.fail(ConnError::TimedOut);
@@ -155,7 +151,7 @@ impl Connection {
                 }
                 self.retries += 1;
                 self.stats.rare().retransmits += 1;
-                self.syn_pending = true;
+                self.phase.set_syn_pending(true);
                 self.rtt_timed = None;
                 self.restart_rtx(now);
             }
@@ -257,9 +253,9 @@ impl Connection {
     /// initial RTO (1 s, handshake) or 200 ms (data), RTOs capped at the maximum (Linux's
     /// `retransmits_timed_out` and `tcp_model_timeout`: 924.6 s for `retries2` = 15).
     fn write_timed_out(&self, now: Instant) -> bool {
-        let (boundary, base) = match self.state {
+        let (boundary, base) = match self.state() {
             State::SynSent | State::SynRcvd => {
-                let (retry_until, linear) = if self.state == State::SynSent {
+                let (retry_until, linear) = if self.state() == State::SynSent {
                     (self.cfg.syn_retries, self.cfg.syn_linear_timeouts)
                 } else {
                     (self.cfg.synack_retries, 0)
@@ -311,7 +307,7 @@ impl Connection {
         let waiting = self.snd_nxt.lt(data_end);
         let idle = self.snd_una == self.snd_max && self.rtx_at.is_none();
         let synchronized = matches!(
-            self.state,
+            self.state(),
             State::Established
                 | State::CloseWait
                 | State::FinWait1
@@ -359,7 +355,7 @@ impl Connection {
     fn keepalive_deadline(&self) -> Option<Instant> {
         let ka = self.opts.keepalive()?;
         let idle = self.snd_una == self.snd_max && self.send_buf.is_empty();
-        if !idle || !self.state.is_synchronized() || self.state == State::TimeWait {
+        if !idle || !self.state().is_synchronized() || self.state() == State::TimeWait {
             return None;
         }
         // The first probe after `idle` of silence, each next one an interval after the

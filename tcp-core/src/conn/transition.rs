@@ -1,6 +1,7 @@
 //! State changes (RFC 9293 §3.3.2, figure 5): every change of a connection's state goes
 //! through [`Connection::enter`], which checks it against the state diagram.
 
+use super::phase::Phase;
 use super::{Connection, State};
 
 impl State {
@@ -36,16 +37,18 @@ impl State {
 }
 
 impl Connection {
-    /// Moves to state `to`, the one place a connection's state changes (RFC 9293 §3.3.2).
-    /// An edge outside the diagram ([`State::may_become`]) is a bug of this crate: it
-    /// panics in debug builds and is taken anyway in release builds.
-    pub(super) fn enter(&mut self, to: State) {
+    /// Moves to phase `to`, the one place a connection's state changes (RFC 9293 §3.3.2).
+    /// `to` carries what the new state owns; what the old state owned and `to` does not
+    /// take ends here. An edge outside the diagram ([`State::may_become`]) is a bug of
+    /// this crate: it panics in debug builds and is taken anyway in release builds.
+    pub(super) fn enter(&mut self, to: Phase) {
         debug_assert!(
-            self.state.may_become(to),
-            "no edge {:?} -> {to:?} in RFC 9293's state diagram",
-            self.state
+            self.state().may_become(to.state()),
+            "no edge {:?} -> {:?} in RFC 9293's state diagram",
+            self.state(),
+            to.state()
         );
-        self.state = to;
+        self.phase = to;
     }
 }
 
