@@ -76,6 +76,12 @@ pub fn duration_micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// Whole seconds since the origin, modulo 2³² (136 years): a coarse stamp, as Linux's
+/// `ts_recent_stamp`.
+pub(crate) const fn secs32(t: Instant) -> u32 {
+    (t.as_micros() / 1_000_000) as u32
+}
+
 /// `d * k`, saturating at `max` (used for exponential backoff).
 pub fn mul_capped(d: Duration, k: u32, max: Duration) -> Duration {
     d.checked_mul(k).map_or(max, |v| v.min(max))

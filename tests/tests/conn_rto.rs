@@ -99,6 +99,23 @@ fn rto_backoff_is_capped_at_max_rto() {
     assert_eq!(gaps, [300, 600, 1200, 2000, 2000, 2000]);
 }
 
+/// RFC 6298 §2.5: a long RTT sample gives an RTO of at most the maximum, before any
+/// backoff.
+#[test]
+fn rto_from_a_long_sample_is_capped_at_max_rto() {
+    let l = client_with_rtt(
+        {
+            let mut config: Config = Config::default();
+            config.max_rto = Duration::from_secs(2);
+            config
+        },
+        Duration::from_millis(1500),
+    );
+    let i = l.c.info();
+    assert_eq!(i.srtt, Some(Duration::from_millis(1500)));
+    assert_eq!(i.rto, Duration::from_secs(2));
+}
+
 /// Karn's rule (RFC 6298 §3): an ACK for retransmitted data gives no RTT sample (without
 /// timestamps), and the next new segment is timed again.
 #[test]

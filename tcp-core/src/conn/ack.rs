@@ -109,12 +109,13 @@ pub(crate) struct SegmentSize {
     pub(crate) psh: bool,
 }
 
-/// [`AckPolicy`] as a connection keeps it (the classic delay in µs).
+/// [`AckPolicy`] without its delay, one byte (the classic delay is read from the
+/// configuration when that policy runs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Policy {
     Linux,
     EverySegment,
-    Delayed { delay_us: u32 },
+    Delayed,
 }
 
 /// The per-connection state of the ACK engine (Linux's `icsk_ack` and the SACK-compression
@@ -144,13 +145,11 @@ pub(crate) struct AckState {
 impl AckState {
     /// A new engine; `rcv_mss` is the first estimate of the peer's segment size
     /// (`tcp_initialize_rcv_mss`).
-    pub(crate) fn new(policy: AckPolicy, now: Instant, rcv_mss: u32) -> Self {
+    pub(crate) fn new(policy: &AckPolicy, now: Instant, rcv_mss: u32) -> Self {
         let policy = match policy {
             AckPolicy::Linux => Policy::Linux,
             AckPolicy::EverySegment => Policy::EverySegment,
-            AckPolicy::Delayed { delay } => Policy::Delayed {
-                delay_us: u32::try_from(crate::time::duration_micros(delay)).unwrap_or(u32::MAX),
-            },
+            AckPolicy::Delayed { .. } => Policy::Delayed,
         };
         AckState {
             policy,
@@ -213,6 +212,12 @@ impl AckState {
     /// `inet_csk_schedule_ack`: an ACK is owed.
     pub(crate) fn schedule(&mut self) {
         self.pending |= SCHED;
+    }
+
+    /// Whether the peer's FIN is acknowledged at once (the classic policy) rather than as
+    /// Linux schedules it.
+    pub(crate) fn fin_acked_at_once(&self) -> bool {
+        self.policy == Policy::Delayed
     }
 
     /// An ACK is owed (`inet_csk_ack_scheduled`).
@@ -357,6 +362,7 @@ impl AckState {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn snd_check(
         &mut self,
+        policy: &AckPolicy,
         now: Instant,
         rcv_nxt: SeqNum,
         more_than_a_segment: bool,
@@ -368,8 +374,9 @@ impl AckState {
         if !self.scheduled() {
             return AckDecision::Later;
         }
-        if let Policy::Delayed { delay_us } = self.policy {
-            let delay = Duration::from_micros(u64::from(delay_us));
+        if self.policy == Policy::Delayed
+            && let AckPolicy::Delayed { delay } = *policy
+        {
             return self.classic(now, delay, more_than_a_segment || ofo);
         }
         if self.policy == Policy::EverySegment
@@ -529,12 +536,6 @@ impl AckState {
                 && drained)
     }
 
-    /// Whether the peer's FIN is acknowledged at once (the classic policy) rather than as
-    /// Linux schedules it.
-    pub(crate) fn fin_acked_at_once(&self) -> bool {
-        matches!(self.policy, Policy::Delayed { .. })
-    }
-
     /// `TCP_QUICKACK`: `false` enters ping-pong mode, so ACKs are delayed; `true` leaves
     /// it and marks a scheduled ACK as pushed, after which the caller checks, as after a
     /// read of one byte, whether it should go now (`tcp_cleanup_rbuf(sk, 1)`).
@@ -578,15 +579,26 @@ mod tests {
 
     /// Receive one in-order segment the way the connection does and ask for a decision.
     fn data(a: &mut AckState, now: Instant, len: u32, more: bool) -> AckDecision {
+        data_with(&AckPolicy::Linux, a, now, len, more)
+    }
+
+    /// [`data`] under another policy.
+    fn data_with(
+        policy: &AckPolicy,
+        a: &mut AckState,
+        now: Instant,
+        len: u32,
+        more: bool,
+    ) -> AckDecision {
         a.schedule();
         a.measure_rcv_mss(full(len), 1460);
         a.on_data_recv(now, 65535, RTO);
-        a.snd_check(now, SeqNum::new(0), more, false, true, None, None)
+        a.snd_check(policy, now, SeqNum::new(0), more, false, true, None, None)
     }
 
     #[test]
     fn first_data_segment_is_acked_at_once_and_starts_quick_ack_mode() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         assert_eq!(data(&mut a, ms(10), 100, false), AckDecision::Now);
         assert_eq!(a.ato(), ATO_MIN);
         // 65535 / (2 * 536) = 61 quick ACKs, capped at 16.
@@ -595,7 +607,7 @@ mod tests {
 
     #[test]
     fn quick_acks_are_spent_one_per_ack_then_acks_are_delayed() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         for i in 0..u64::from(MAX_QUICKACKS) {
             assert_eq!(data(&mut a, ms(10 + i * 100), 100, false), AckDecision::Now);
             a.on_ack_sent();
@@ -607,7 +619,7 @@ mod tests {
 
     #[test]
     fn ping_pong_mode_delays_even_with_quick_acks_left() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         assert_eq!(data(&mut a, ms(10), 100, false), AckDecision::Now);
         a.on_ack_sent();
         // A reply within ato of the data makes the connection interactive.
@@ -618,7 +630,7 @@ mod tests {
 
     #[test]
     fn more_than_one_full_segment_is_acked_at_once_outside_quick_mode() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         a.enter_pingpong();
         a.set_ato(ATO_MIN);
         assert_eq!(data(&mut a, ms(10), 1460, true), AckDecision::Now);
@@ -626,12 +638,21 @@ mod tests {
 
     #[test]
     fn delayed_ack_timer_in_ping_pong_leaves_ping_pong_and_outside_inflates_ato() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         a.set_ato(ATO_MIN);
         a.enter_pingpong();
         a.schedule();
         assert_eq!(
-            a.snd_check(ms(0), SeqNum::new(0), false, false, true, None, None),
+            a.snd_check(
+                &AckPolicy::Linux,
+                ms(0),
+                SeqNum::new(0),
+                false,
+                false,
+                true,
+                None,
+                None
+            ),
             AckDecision::Later
         );
         assert!(!a.on_timeout(ms(39), RTO));
@@ -640,14 +661,23 @@ mod tests {
         assert_eq!(a.ato(), ATO_MIN);
         a.on_ack_sent();
         a.schedule();
-        a.snd_check(ms(100), SeqNum::new(0), false, false, true, None, None);
+        a.snd_check(
+            &AckPolicy::Linux,
+            ms(100),
+            SeqNum::new(0),
+            false,
+            false,
+            true,
+            None,
+            None,
+        );
         assert!(a.on_timeout(ms(140), RTO));
         assert_eq!(a.ato(), ATO_MIN * 2);
     }
 
     #[test]
     fn ato_follows_closely_spaced_segments_down_to_its_floor() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         a.on_data_recv(ms(0), 65535, RTO);
         a.set_ato(Duration::from_millis(160));
         a.on_data_recv(ms(5), 65535, RTO);
@@ -660,39 +690,66 @@ mod tests {
 
     #[test]
     fn an_existing_delayed_ack_deadline_is_kept_and_one_about_to_expire_goes_now() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         a.set_ato(ATO_MIN);
         a.enter_pingpong();
         a.schedule();
-        a.snd_check(ms(0), SeqNum::new(0), false, false, true, None, None);
+        a.snd_check(
+            &AckPolicy::Linux,
+            ms(0),
+            SeqNum::new(0),
+            false,
+            false,
+            true,
+            None,
+            None,
+        );
         a.schedule();
-        a.snd_check(ms(20), SeqNum::new(0), false, false, true, None, None);
+        a.snd_check(
+            &AckPolicy::Linux,
+            ms(20),
+            SeqNum::new(0),
+            false,
+            false,
+            true,
+            None,
+            None,
+        );
         assert_eq!(a.deadline(), Some(ms(40)));
         a.schedule();
         // 40 <= 35 + 40/4: about to expire.
         assert_eq!(
-            a.snd_check(ms(35), SeqNum::new(0), false, false, true, None, None),
+            a.snd_check(
+                &AckPolicy::Linux,
+                ms(35),
+                SeqNum::new(0),
+                false,
+                false,
+                true,
+                None,
+                None
+            ),
             AckDecision::Now
         );
     }
 
     #[test]
     fn with_out_of_order_data_three_acks_go_at_once_then_they_are_compressed() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         a.set_ato(ATO_MIN);
         a.enter_pingpong();
         let rcv = SeqNum::new(1000);
         for _ in 0..3 {
             a.schedule();
             assert_eq!(
-                a.snd_check(ms(0), rcv, false, true, true, None, None),
+                a.snd_check(&AckPolicy::Linux, ms(0), rcv, false, true, true, None, None),
                 AckDecision::Now
             );
         }
         a.schedule();
         let rtt = Some(Duration::from_millis(10));
         assert_eq!(
-            a.snd_check(ms(0), rcv, false, true, true, rtt, rtt),
+            a.snd_check(&AckPolicy::Linux, ms(0), rcv, false, true, true, rtt, rtt),
             AckDecision::Later
         );
         // 10 ms / 20 = 500 us.
@@ -702,17 +759,23 @@ mod tests {
 
     #[test]
     fn every_segment_policy_acks_each_segment() {
-        let mut a = AckState::new(AckPolicy::EverySegment, ms(0), 536);
+        let policy = AckPolicy::EverySegment;
+        let mut a = AckState::new(&policy, ms(0), 536);
         for i in 0..40 {
             a.on_ack_sent();
-            assert_eq!(data(&mut a, ms(10 + i), 100, false), AckDecision::Now);
+            assert_eq!(
+                data_with(&policy, &mut a, ms(10 + i), 100, false),
+                AckDecision::Now
+            );
         }
     }
 
     #[test]
     fn classic_policy_acks_every_second_segment_or_after_the_delay() {
         let delay = Duration::from_millis(100);
-        let mut a = AckState::new(AckPolicy::Delayed { delay }, ms(0), 536);
+        let policy = AckPolicy::Delayed { delay };
+        let mut a = AckState::new(&policy, ms(0), 536);
+        let data = |a: &mut AckState, now, len, more| data_with(&policy, a, now, len, more);
         // No quick-ACK mode at the start: the first segment waits.
         assert_eq!(data(&mut a, ms(10), 100, false), AckDecision::Later);
         assert_eq!(a.deadline(), Some(ms(110)));
@@ -727,17 +790,26 @@ mod tests {
         // Out-of-order data is acknowledged at once.
         a.schedule();
         assert_eq!(
-            a.snd_check(ms(400), SeqNum::new(0), false, true, true, None, None),
+            a.snd_check(
+                &policy,
+                ms(400),
+                SeqNum::new(0),
+                false,
+                true,
+                true,
+                None,
+                None
+            ),
             AckDecision::Now
         );
     }
 
     #[test]
     fn receive_mss_learns_full_segments_and_two_equal_short_ones() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         assert!(a.measure_rcv_mss(full(1000), 1460));
         assert_eq!(a.rcv_mss(), 1000);
-        let mut b = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut b = AckState::new(&AckPolicy::Linux, ms(0), 536);
         b.measure_rcv_mss(full(300), 1460);
         assert_eq!(b.rcv_mss(), 536);
         b.measure_rcv_mss(full(300), 1460);
@@ -746,7 +818,7 @@ mod tests {
 
     #[test]
     fn a_drained_pushed_segment_is_acked_after_the_read_unless_interactive() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         a.schedule();
         let mut s = full(100);
         s.psh = true;
@@ -760,7 +832,7 @@ mod tests {
 
     #[test]
     fn tcp_quickack_leaves_ping_pong_and_flushes_a_scheduled_ack_once_read() {
-        let mut a = AckState::new(AckPolicy::Linux, ms(0), 536);
+        let mut a = AckState::new(&AckPolicy::Linux, ms(0), 536);
         a.set_quickack(false);
         assert!(a.in_pingpong());
         a.schedule();

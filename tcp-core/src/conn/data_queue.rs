@@ -258,9 +258,16 @@ impl Connection {
         let ofo = self.recv_buf.ooo_pieces() > 0;
         let srtt = self.rtt.srtt();
         let rcv_rtt = self.rwnd.rcv_rtt();
-        let decision =
-            self.ack
-                .snd_check(now, self.rcv_nxt, more, ofo, self.sack_ok, srtt, rcv_rtt);
+        let decision = self.ack.snd_check(
+            &self.cfg.ack_policy,
+            now,
+            self.rcv_nxt,
+            more,
+            ofo,
+            self.sack_ok,
+            srtt,
+            rcv_rtt,
+        );
         if decision == AckDecision::Now {
             self.ack_now = true;
         }

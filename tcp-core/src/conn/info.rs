@@ -6,9 +6,9 @@ use crate::time::Duration;
 /// Counters of what a connection did and what it dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ConnStats {
-    /// Segments handed to `handle_segment`.
+    /// Segments handed to `handle_segment`, modulo 2³² (as Linux's `tcpi_segs_in`).
     pub segs_in: u64,
-    /// Segments emitted by `poll_transmit`.
+    /// Segments emitted by `poll_transmit`, modulo 2³² (as Linux's `tcpi_segs_out`).
     pub segs_out: u64,
     /// Payload bytes sent for the first time.
     pub bytes_sent: u64,
@@ -55,9 +55,10 @@ pub struct ConnStats {
     /// Retransmission timeouts that found the peer had reneged on data it SACKed, so the
     /// SACK information was discarded (RFC 2018 §8; Linux's `TCPSACKReneging`).
     pub sack_renegings: u64,
-    /// Segments received with data (`tcpi_data_segs_in`).
+    /// Segments received with data, modulo 2³² (`tcpi_data_segs_in`).
     pub data_segs_in: u64,
-    /// Segments sent with data, retransmissions included (`tcpi_data_segs_out`).
+    /// Segments sent with data, retransmissions included, modulo 2³²
+    /// (`tcpi_data_segs_out`).
     pub data_segs_out: u64,
     /// Out-of-order segments received (`tcpi_rcv_ooopack`).
     pub ooo_segs_in: u64,
@@ -139,10 +140,11 @@ pub struct ConnStats {
 /// the 432 of a full [`ConnStats`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) segs_in: u64,
-    pub(crate) segs_out: u64,
-    pub(crate) data_segs_in: u64,
-    pub(crate) data_segs_out: u64,
+    /// The segment counts wrap at 2³², as `tcp_sock`'s `segs_in` and the others do.
+    pub(crate) segs_in: u32,
+    pub(crate) segs_out: u32,
+    pub(crate) data_segs_in: u32,
+    pub(crate) data_segs_out: u32,
     pub(crate) bytes_sent: u64,
     pub(crate) bytes_acked: u64,
     pub(crate) bytes_received: u64,
@@ -178,10 +180,10 @@ impl Counters {
     /// All counters, as [`ConnStats`].
     pub(crate) fn snapshot(&self) -> ConnStats {
         let mut s = self.rare.as_deref().copied().unwrap_or_default();
-        s.segs_in = self.segs_in;
-        s.segs_out = self.segs_out;
-        s.data_segs_in = self.data_segs_in;
-        s.data_segs_out = self.data_segs_out;
+        s.segs_in = self.segs_in.into();
+        s.segs_out = self.segs_out.into();
+        s.data_segs_in = self.data_segs_in.into();
+        s.data_segs_out = self.data_segs_out.into();
         s.bytes_sent = self.bytes_sent;
         s.bytes_acked = self.bytes_acked;
         s.bytes_received = self.bytes_received;

@@ -20,12 +20,12 @@ use crate::event::Event;
 use crate::recovery::CongestionControl;
 use crate::recovery::FrtoAck;
 use crate::seq::SeqNum;
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, secs32};
 use crate::wire::{TcpFlags, TcpHeader, Timestamps};
 use bytes::Bytes;
 
 /// PAWS: TS.Recent older than this is no longer trusted (RFC 7323 §5.5: 24 days).
-const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+const PAWS_IDLE_SECS: u32 = 24 * 24 * 3600;
 /// PAWS tolerates a TSval this much older than TS.Recent (Linux's `TCP_PAWS_WINDOW`).
 const PAWS_WINDOW: u32 = 1;
 /// How soon a SYN is retransmitted after an unacceptable ACK in SYN-SENT: Linux's
@@ -75,14 +75,14 @@ impl Connection {
         if ecn == crate::wire::IpEcn::Ce {
             self.stats.rare().ce_received += 1;
         }
-        self.stats.segs_in += 1;
+        self.stats.segs_in = self.stats.segs_in.wrapping_add(1);
         if self.cfg.drop_synfin && seg.flags.contains(TcpFlags::SYN | TcpFlags::FIN) {
             // FreeBSD's net.inet.tcp.drop_synfin (tcp_do_segment).
             self.stats.rare().no_ack_dropped += 1;
             return;
         }
         if !payload.is_empty() {
-            self.stats.data_segs_in += 1;
+            self.stats.data_segs_in = self.stats.data_segs_in.wrapping_add(1);
         }
         let prev_una = self.snd_una;
         // MSG_MORE held a partial segment only for the send that ended the write.
@@ -167,7 +167,7 @@ impl Connection {
         self.negotiate(&seg.options);
         if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
             self.ts_recent = ts.val;
-            self.ts_recent_time = now;
+            self.ts_recent_secs = secs32(now);
         }
         self.last_rcv = now;
         // The window of a SYN or SYN-ACK is never scaled (RFC 7323 §2.2).
@@ -210,9 +210,10 @@ impl Connection {
         if let Some(rtt) = self.ts_rtt(now, seg) {
             self.rtt.sample(rtt, now, self.snd_una, self.snd_nxt);
         } else if self.retries == 0
-            && let Some((_, sent)) = self.rtt_timed.take()
+            && let Some(timed) = self.rtt_timed.take()
         {
-            self.rtt.sample(now - sent, now, self.snd_una, self.snd_nxt);
+            self.rtt
+                .sample(now - timed.sent, now, self.snd_una, self.snd_nxt);
         }
         self.rtt_timed = None;
     }
@@ -452,11 +453,17 @@ impl Connection {
         !self.disordered_ack(seg, ts)
     }
 
+    /// TS.Recent was set more than 24 days ago (RFC 7323 §5.5; Linux's
+    /// `TCP_PAWS_24DAYS`, FreeBSD's `TCP_PAWS_IDLE`): too old to judge a TSval by.
+    pub(super) fn ts_recent_stale(&self, now: Instant) -> bool {
+        secs32(now).wrapping_sub(self.ts_recent_secs) > PAWS_IDLE_SECS
+    }
+
     /// `tcp_paws_check`: TSval is not older than TS.Recent by more than `window`, or
     /// TS.Recent is too old (24 days) or unset to judge by.
     fn paws_ok(&self, now: Instant, tsval: u32, window: u32) -> bool {
         (self.ts_recent.wrapping_sub(tsval) as i32) <= window as i32
-            || now.saturating_duration_since(self.ts_recent_time) > PAWS_IDLE
+            || self.ts_recent_stale(now)
             || self.ts_recent == 0
     }
 
@@ -637,7 +644,7 @@ impl Connection {
         };
         if seg.seq.le(self.rwnd.rcv_wup()) && self.paws_ok(now, ts.val, 0) {
             self.ts_recent = ts.val;
-            self.ts_recent_time = now;
+            self.ts_recent_secs = secs32(now);
         }
     }
 
@@ -799,10 +806,10 @@ impl Connection {
             .as_deref()
             .and_then(|l| l.sb.first_sent_of_newly_acked(ack));
         let mut rtt = sent.map(|t| now.saturating_duration_since(t));
-        if let Some((end, sent)) = self.rtt_timed
-            && ack.ge(end)
+        if let Some(timed) = self.rtt_timed
+            && ack.ge(timed.end)
         {
-            rtt = rtt.or(Some(now - sent));
+            rtt = rtt.or(Some(now - timed.sent));
             self.rtt_timed = None;
         }
         if rtt.is_none() {
@@ -855,7 +862,7 @@ impl Connection {
         if self.loss.is_some() {
             return rtt;
         }
-        if let Some(rp) = self.frto.map(|f| f.recovery_point()) {
+        if let Some(rp) = self.frto.as_deref().map(|f| f.recovery_point()) {
             // F-RTO decides before the ACK clocks cwnd (as Linux's tcp_process_loss runs
             // before tcp_cong_control). Without SACK only the cumulative ACK tells; once
             // F-RTO paused go-back-N, the data it newly covers below RecoveryPoint was never

@@ -26,14 +26,11 @@ use super::sack_bsd::BsdSackList;
 use super::{Connection, State, seq_len};
 use crate::error::ConnError;
 use crate::seq::SeqNum;
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use crate::wire::{TcpFlags, TcpHeader};
 use alloc::boxed::Box;
 use bytes::{Buf, Bytes};
 
-/// PAWS: TS.Recent older than this is no longer trusted (RFC 7323 §5.5: 24 days,
-/// FreeBSD's `TCP_PAWS_IDLE`).
-const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
 /// The largest unscaled window (`TCP_MAXWIN`).
 const MAX_WINDOW: u32 = 0xffff;
 
@@ -112,7 +109,7 @@ impl Connection {
             && self.ts_recent != 0
             && (t.val.wrapping_sub(self.ts_recent) as i32) < 0
         {
-            if now.saturating_duration_since(self.ts_recent_time) > PAWS_IDLE {
+            if self.ts_recent_stale(now) {
                 self.ts_recent = 0;
             } else {
                 self.stats.rare().paws_dropped += 1;
@@ -184,7 +181,7 @@ impl Connection {
             let end = seq + data.len() as u32 + u32::from(seg_syn || fin);
             if seq.le(last_ack) && last_ack.le(end) {
                 self.ts_recent = t.val;
-                self.ts_recent_time = now;
+                self.ts_recent_secs = crate::time::secs32(now);
             }
         }
         if ack_now {

@@ -111,7 +111,7 @@ impl Connection {
         let ecr = seg.options.timestamps.filter(|_| self.ts_ok).map(|t| t.ecr);
         let ecr_time = ecr.and_then(|e| self.ts_send_time(now, e));
         let (snd_una, snd_max, ack) = (self.snd_una, self.snd_max, seg.ack);
-        let frto_rp = self.frto.map(|f| f.recovery_point());
+        let frto_rp = self.frto.as_deref().map(|f| f.recovery_point());
         let Some(l) = self.loss.as_deref_mut() else {
             return;
         };
@@ -378,7 +378,7 @@ impl Connection {
     /// F-RTO's ACK half (RFC 5682 §3.1 steps 2 and 3): after the ACK's window update and
     /// its bookkeeping, before it clocks cwnd.
     pub(super) fn frto_on_ack(&mut self, a: &FrtoAck) {
-        let Some(f) = self.frto.as_mut() else {
+        let Some(f) = self.frto.as_deref_mut() else {
             return;
         };
         let data_end = self.buf_seq + self.send_buf.len() as u32;
@@ -425,7 +425,9 @@ impl Connection {
     /// F-RTO holds back retransmissions: step 3 waits for the ACK that decides, after the
     /// new segments of step 2b (RFC 5682 §3.1).
     pub(super) fn frto_holds_retransmissions(&self) -> bool {
-        self.frto.is_some_and(|f| f.phase() == FrtoPhase::SecondAck)
+        self.frto
+            .as_deref()
+            .is_some_and(|f| f.phase() == FrtoPhase::SecondAck)
     }
 
     /// RACK's reordering timer expired (RFC 8985 §6.3).

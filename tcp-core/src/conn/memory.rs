@@ -113,7 +113,7 @@ impl Connection {
             ts_ok,
             ts_offset,
             ts_recent,
-            ts_recent_time,
+            ts_recent_secs,
             rtt,
             rtt_timed,
             cc,
@@ -188,6 +188,13 @@ impl Connection {
                 parts,
                 "heap: MTU probing",
                 size_of::<super::mtu_probe::MtuSearch>(),
+            );
+        }
+        if self.frto.is_some() {
+            add_part(
+                parts,
+                "heap: F-RTO episode",
+                size_of::<crate::recovery::Frto>(),
             );
         }
         if self.send_memory.is_some() {

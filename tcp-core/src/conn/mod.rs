@@ -50,13 +50,14 @@ use crate::error::ConnError;
 use crate::event::Event;
 use crate::recovery::{CongestionControl, Controller, Frto, new_controller};
 use crate::seq::SeqNum;
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, secs32};
 use crate::wire::{TcpFlags, TcpHeader};
 use ack::AckState;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use bytes::Bytes;
+use core::num::NonZeroU32;
 use recv_buf::RecvBuffer;
 use rtt::RttEstimator;
 use rwnd::RecvWindow;
@@ -274,7 +275,7 @@ pub struct Connection {
     // Negotiated options.
     snd_mss: u32,
     /// The path MTU reported (ICMP, the endpoint's cache, the adapter), if any.
-    path_mtu: Option<u32>,
+    path_mtu: Option<NonZeroU32>,
     /// The send MSS the path MTU allows (`u32::MAX` while none was reported).
     pmtu_mss: u32,
     /// IP and TCP header bytes per segment, as last learnt with a path MTU (IPv4 until
@@ -283,7 +284,7 @@ pub struct Connection {
     /// The MSS (payload, after the fixed options) packetization-layer path MTU discovery
     /// allowed when last synchronised (`Config::mtu_probing`; Linux's `search_low` as
     /// `tcp_sync_mss` applies it).
-    probe_mss_cap: Option<u32>,
+    probe_mss_cap: Option<NonZeroU32>,
     /// The RFC 4821 search, once probing is on (see `mtu_probe`).
     mtu_search: Option<alloc::boxed::Box<mtu_probe::MtuSearch>>,
     /// The MSS our SYN or SYN-ACK offers: `Config::mss`, lowered by a path MTU known
@@ -296,12 +297,14 @@ pub struct Connection {
     ts_ok: bool,
     ts_offset: u32,
     ts_recent: u32,
-    ts_recent_time: Instant,
+    /// When TS.Recent was last set, in whole seconds of our clock (Linux's
+    /// `ts_recent_stamp`): PAWS only needs to know whether it is 24 days old.
+    ts_recent_secs: u32,
 
     // RTT, congestion control and loss recovery.
     rtt: RttEstimator,
     /// Karn's algorithm: the segment end being timed and when it was sent (no timestamps).
-    rtt_timed: Option<(SeqNum, Instant)>,
+    rtt_timed: Option<rtt::TimedSegment>,
     cc: Controller,
     dupacks: u32,
     /// `Some(recover)` during NewReno fast recovery (RFC 6582 §3.2).
@@ -313,8 +316,9 @@ pub struct Connection {
     loss: Option<Box<loss::Loss>>,
     /// The tail loss probe is new data: send one segment whatever cwnd says.
     tlp_new_data: bool,
-    /// An F-RTO episode after the first RTO (RFC 5682 §3.1), until its verdict.
-    frto: Option<Frto>,
+    /// An F-RTO episode after the first RTO (RFC 5682 §3.1), until its verdict; boxed, as
+    /// it exists only after a retransmission timeout.
+    frto: Option<Box<Frto>>,
     /// New segments F-RTO step 2b still lets out whatever cwnd says (at most two).
     frto_new_segs: u8,
     /// Largest flight (bytes sent and unacknowledged) in the current and the previous
@@ -483,7 +487,7 @@ impl Connection {
             ts_ok: false,
             ts_offset,
             ts_recent: 0,
-            ts_recent_time: now,
+            ts_recent_secs: secs32(now),
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             rtt_timed: None,
             cc,
@@ -500,7 +504,7 @@ impl Connection {
             dsack: None,
             bsd: None,
             ack_now: false,
-            ack: AckState::new(cfg.ack_policy, now, u32::from(cfg.mss).min(536)),
+            ack: AckState::new(&cfg.ack_policy, now, u32::from(cfg.mss).min(536)),
             rtx_at: None,
             retries: 0,
             zwnd_backoff: 0,
@@ -587,7 +591,7 @@ impl Connection {
         c.ecn_from_syn(syn);
         if let Some(ts) = syn.options.timestamps.filter(|_| c.ts_ok) {
             c.ts_recent = ts.val;
-            c.ts_recent_time = now;
+            c.ts_recent_secs = secs32(now);
         }
         // The window in a SYN is never scaled (RFC 7323 §2.2).
         c.snd_wnd = u32::from(syn.window);
@@ -935,7 +939,7 @@ impl Connection {
     fn mss_cache(&self) -> u32 {
         let ts = if self.ts_ok { 12 } else { 0 };
         let mss = self.snd_mss.min(self.pmtu_mss).saturating_sub(ts);
-        self.probe_mss_cap.map_or(mss, |b| mss.min(b)).max(1)
+        self.probe_mss_cap.map_or(mss, |b| mss.min(b.get())).max(1)
     }
 
     /// Information about the connection, in the spirit of Linux's TCP_INFO.
@@ -947,7 +951,7 @@ impl Connection {
             rttvar: self.rtt.rttvar(),
             rto: self.current_rto(),
             snd_mss: self.snd_mss.min(self.pmtu_mss),
-            path_mtu: self.path_mtu,
+            path_mtu: self.path_mtu(),
             rcv_mss: self.ack.rcv_mss(),
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),

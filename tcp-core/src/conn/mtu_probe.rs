@@ -82,7 +82,7 @@ impl Connection {
     /// MSS, or the path MTU if one was reported.
     fn new_search(&self, now: Instant) -> MtuSearch {
         let mut high = self.snd_mss + self.pmtu_headers;
-        if let Some(p) = self.path_mtu {
+        if let Some(p) = self.path_mtu() {
             high = high.min(p);
         }
         MtuSearch {
@@ -105,7 +105,7 @@ impl Connection {
     pub(super) fn sync_mtu_search(&mut self) {
         if let Some(s) = self.mtu_search.as_deref() {
             let low = s.low;
-            self.probe_mss_cap = Some(self.mtu_to_mss(low));
+            self.probe_mss_cap = core::num::NonZeroU32::new(self.mtu_to_mss(low).max(1));
         }
     }
 

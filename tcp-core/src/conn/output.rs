@@ -2,6 +2,7 @@
 //! and the congestion window with Nagle and sender SWS avoidance, FIN, probes and ACKs
 //! (RFC 9293 §3.7, §3.8.6; RFC 7323; RFC 2018).
 
+use super::rtt::TimedSegment;
 use super::tso;
 use super::{Connection, Segment, State};
 use crate::config::SegmentRules;
@@ -87,7 +88,7 @@ impl Connection {
             }
         }
         if let Some(s) = &seg {
-            self.stats.segs_out += 1;
+            self.stats.segs_out = self.stats.segs_out.wrapping_add(1);
             if !s.payload.is_empty()
                 && self.write_blocked
                 && self.notsent_bytes() == 0
@@ -274,7 +275,10 @@ impl Connection {
         self.snd_max = self.iss + 1;
         // Only a SYN (SYN-ACK) never sent before is timed (Karn, RFC 6298 §3).
         if self.retries == 0 && self.stats.get(|s| s.retransmits) == 0 && self.rtt_timed.is_none() {
-            self.rtt_timed = Some((self.iss + 1, now));
+            self.rtt_timed = Some(TimedSegment {
+                end: self.iss + 1,
+                sent: now,
+            });
             let stamp = self.ts_clock(now);
             if let Some(o) = self.phase.opening_mut() {
                 o.syn_stamp = stamp;
@@ -731,7 +735,7 @@ impl Connection {
                     .on_tx_start(now.saturating_duration_since(self.last_data_sent));
             }
             self.last_data_sent = now;
-            self.stats.data_segs_out += 1;
+            self.stats.data_segs_out = self.stats.data_segs_out.wrapping_add(1);
             self.pacing_on_sent(now, len, outside_schedule);
         }
         if self.sack_ok
@@ -779,7 +783,7 @@ impl Connection {
         } else {
             self.stats.bytes_sent += u64::from(len);
             if !self.ts_ok && self.rtt_timed.is_none() {
-                self.rtt_timed = Some((end, now));
+                self.rtt_timed = Some(TimedSegment { end, sent: now });
             }
         }
         if len < self.eff_mss() && len > 0 {

@@ -77,10 +77,10 @@ impl Connection {
         let Some(mtu) = believed_path_mtu(mtu, ipv6) else {
             return false;
         };
-        if self.path_mtu.is_some_and(|p| p < mtu) {
+        if self.path_mtu.is_some_and(|p| p.get() < mtu) {
             return false;
         }
-        if self.path_mtu == Some(mtu) {
+        if self.path_mtu.is_some_and(|p| p.get() == mtu) {
             // A repeat: another segment sent before we learnt the MTU was dropped.
             if let Some(from) = dropped.filter(|_| self.loss.is_some()) {
                 self.resend_oversized(now, from);
@@ -88,7 +88,7 @@ impl Connection {
             return false;
         }
         let before = self.eff_mss();
-        self.path_mtu = Some(mtu);
+        self.path_mtu = core::num::NonZeroU32::new(mtu);
         self.pmtu_mss = mtu - headers(ipv6);
         self.pmtu_headers = headers(ipv6);
         self.stats.rare().pmtu_reductions += 1;
@@ -118,12 +118,12 @@ impl Connection {
 
     /// The path MTU in force, if one was reported (see the module docs).
     pub fn path_mtu(&self) -> Option<u32> {
-        self.path_mtu
+        self.path_mtu.map(|p| p.get())
     }
 
     /// The path MTU as `TCP_INFO` reports it: the one in force, or the one the MSS implies.
     pub(super) fn reported_path_mtu(&self) -> u32 {
-        self.path_mtu
+        self.path_mtu()
             .unwrap_or(self.snd_mss.saturating_add(self.pmtu_headers))
     }
 

@@ -5,6 +5,18 @@
 use crate::seq::SeqNum;
 use crate::time::{Duration, Instant, duration_micros};
 
+/// A segment being timed without timestamps (Karn's algorithm, RFC 6298 §3): where it
+/// ends and when it was sent. Packed to 12 bytes (align 4), as it sits among the
+/// connection's 4-byte fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, packed(4))]
+pub(crate) struct TimedSegment {
+    /// The sequence number just past the segment: an ACK at or beyond it times it.
+    pub(crate) end: SeqNum,
+    /// When it was sent.
+    pub(crate) sent: Instant,
+}
+
 /// How long a minimum RTT sample stays valid (Linux's `tcp_min_rtt_wlen`, 300 s).
 const MIN_RTT_WINDOW: Duration = Duration::from_secs(300);
 
@@ -14,7 +26,8 @@ const MIN_RTT_WINDOW: Duration = Duration::from_secs(300);
 /// RTTVAR follows the largest `mdev` of each round trip, never below the minimum RTO, and
 /// decays by a quarter of its excess once per round trip. RTO = SRTT + RTTVAR, so with a
 /// steady RTT it settles at SRTT + the minimum RTO (RFC 6298's G); the first sample gives
-/// RTO = 3·R (at least R + the minimum). All clamped to [min, max] (RFC 6298 §2.4, §2.5).
+/// RTO = 3·R (at least R + the minimum), never below the minimum (RFC 6298 §2.4); the
+/// connection caps it, with its backoff, at the maximum (§2.5).
 /// The fields are `u32` microseconds as in Linux's `tcp_sock` (`srtt_us`, `mdev_us`,
 /// `rttvar_us`): a sample is taken as at most `MAX_SAMPLE_US` (about 536 s, so SRTT ×8
 /// fits), and the configured RTO bounds saturate at about 71 minutes.
@@ -30,9 +43,10 @@ pub(crate) struct RttEstimator {
     rttvar_us: u32,
     /// The round trip ends when SND.UNA passes this.
     rtt_seq: SeqNum,
+    /// The RTO, at least the minimum. The maximum (`Config::max_rto`) applies where it
+    /// is used, with the backoff (`Connection::current_rto`).
     rto_us: u32,
     min_us: u32,
-    max_us: u32,
     /// The windowed minimum RTT in µs (0: none yet) and when it was measured.
     min_rtt_us: u32,
     min_rtt_at: Instant,
@@ -63,7 +77,6 @@ impl RttEstimator {
             rtt_seq: SeqNum::new(0),
             rto_us: micros32(initial).clamp(min_us, max_us),
             min_us,
-            max_us,
             min_rtt_us: 0,
             min_rtt_at: Instant::ZERO,
         }
@@ -118,7 +131,7 @@ impl RttEstimator {
         };
         self.srtt8_us = sat32(srtt8);
         self.rttvar_us = sat32(rttvar);
-        self.rto_us = sat32((srtt8 / 8).saturating_add(rttvar)).clamp(self.min_us, self.max_us);
+        self.rto_us = sat32((srtt8 / 8).saturating_add(rttvar)).max(self.min_us);
     }
 
     /// `tcp_update_rtt_min`: the smallest RTT of the last 300 s.
@@ -140,7 +153,7 @@ impl RttEstimator {
     /// Sets the RTO to `rto` (clamped) while no sample exists (RFC 6298 §5.7).
     pub(crate) fn fallback(&mut self, rto: Duration) {
         if self.srtt8_us == 0 {
-            self.rto_us = micros32(rto).clamp(self.min_us, self.max_us);
+            self.rto_us = micros32(rto).max(self.min_us);
         }
     }
 
@@ -157,11 +170,6 @@ impl RttEstimator {
     /// The RTT's mean deviation (Linux's `tcpi_rttvar`: `mdev_us >> 2`).
     pub(crate) fn rttvar(&self) -> Duration {
         Duration::from_micros(u64::from(self.mdev4_us / 4))
-    }
-
-    /// The largest RTO allowed.
-    pub(crate) fn max(&self) -> Duration {
-        Duration::from_micros(u64::from(self.max_us))
     }
 }
 
@@ -250,12 +258,5 @@ mod tests {
         sample(&mut e, 50, 2);
         sample(&mut e, 80, 3);
         assert_eq!(e.min_rtt(), Some(Duration::from_millis(50)));
-    }
-
-    #[test]
-    fn rto_is_clamped_to_the_maximum() {
-        let mut e = est();
-        sample(&mut e, 500_000, 1);
-        assert_eq!(e.rto(), Duration::from_secs(120));
     }
 }

@@ -719,14 +719,13 @@ fn round_up(v: u32, unit: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::ack::AckPolicy;
 
     fn t0() -> Instant {
         Instant::from_millis(0)
     }
 
     fn ack() -> AckState {
-        AckState::new(AckPolicy::Linux, t0(), 536)
+        AckState::new(&crate::conn::ack::AckPolicy::Linux, t0(), 536)
     }
 
     // The numbers below were observed on Linux 6.18 with packetdrill (tun0, no GRO).

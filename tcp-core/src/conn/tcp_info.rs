@@ -55,24 +55,25 @@ pub(crate) enum Chrono {
 
 /// Linux's `tcp_chrono_*` clock: how long the sender has been busy, and how much of that
 /// the receive window or the send buffer limited it, counted in jiffies of 4 ms (HZ=250)
-/// as Linux reports them.
+/// as Linux reports them, in 32 bits that wrap as `tcp_sock`'s `chrono_start` and
+/// `chrono_stat` do.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ChronoClock {
     current: Chrono,
-    start: u64,
+    start: u32,
     /// Jiffies spent in Busy, RwndLimited, SndbufLimited.
-    stat: [u64; 3],
+    stat: [u32; 3],
 }
 
 impl ChronoClock {
-    fn jiffies(now: Instant) -> u64 {
-        now.as_millis() / 4
+    fn jiffies(now: Instant) -> u32 {
+        (now.as_millis() / 4) as u32
     }
 
     fn set(&mut self, now: Instant, new: Chrono) {
         let j = Self::jiffies(now);
         if let Some(slot) = Self::slot(self.current) {
-            self.stat[slot] += j.saturating_sub(self.start);
+            self.stat[slot] = self.stat[slot].wrapping_add(j.wrapping_sub(self.start));
         }
         self.start = j;
         self.current = new;
@@ -110,10 +111,11 @@ impl ChronoClock {
     pub(crate) fn stats(&self, now: Instant) -> (u64, u64, u64) {
         let mut s = self.stat;
         if let Some(slot) = Self::slot(self.current) {
-            s[slot] += Self::jiffies(now).saturating_sub(self.start);
+            s[slot] = s[slot].wrapping_add(Self::jiffies(now).wrapping_sub(self.start));
         }
+        let [busy, rwnd, sndbuf] = s.map(u64::from);
         let us = |j: u64| j * 4000;
-        (us(s[0] + s[1] + s[2]), us(s[1]), us(s[2]))
+        (us(busy + rwnd + sndbuf), us(rwnd), us(sndbuf))
     }
 }
 
@@ -356,16 +358,16 @@ impl super::Connection {
             max_pacing_rate: u64::MAX,
             bytes_acked: self.stats.bytes_acked,
             bytes_received: self.stats.bytes_received,
-            segs_out: to_u32(self.stats.segs_out),
-            segs_in: to_u32(self.stats.segs_in),
+            segs_out: self.stats.segs_out,
+            segs_in: self.stats.segs_in,
             notsent_bytes: if data_end.gt(self.snd_max) {
                 data_end.since(self.snd_max)
             } else {
                 0
             },
             min_rtt: self.rtt.min_rtt().map_or(u32::MAX, us32),
-            data_segs_in: to_u32(self.stats.data_segs_in),
-            data_segs_out: to_u32(self.stats.data_segs_out),
+            data_segs_in: self.stats.data_segs_in,
+            data_segs_out: self.stats.data_segs_out,
             delivery_rate: self
                 .loss
                 .as_deref()

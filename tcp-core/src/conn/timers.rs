@@ -93,12 +93,17 @@ impl Connection {
         let k = 1u32
             .checked_shl(backoff.saturating_add(self.zwnd_backoff))
             .unwrap_or(u32::MAX);
-        mul_capped(self.rtx_base(), k, self.rtt.max())
+        mul_capped(self.rtx_base(), k, self.rto_max())
     }
 
     /// The base RTO; the handshake uses the initial RTO until a sample exists.
     fn rtx_base(&self) -> Duration {
         self.rtt.rto()
+    }
+
+    /// The largest RTO (RFC 6298 §2.5: `Config::max_rto`, never below the minimum).
+    pub(super) fn rto_max(&self) -> Duration {
+        self.cfg.max_rto.max(self.cfg.min_rto)
     }
 
     /// (Re)starts the retransmission timer (RFC 6298 §5.1, §5.3); once retransmitting,
@@ -195,7 +200,7 @@ impl Connection {
                 // The window before the response, for an undo (F-RTO, Eifel, DSACK).
                 let prior = (self.cc.cwnd(), self.cc.ssthresh());
                 self.frto = (self.cfg.frto && !recovering)
-                    .then(|| Frto::on_rto(self.snd_max, prior.0, prior.1));
+                    .then(|| alloc::boxed::Box::new(Frto::on_rto(self.snd_max, prior.0, prior.1)));
                 self.frto_new_segs = 0;
                 self.mtu_probe_on_rto();
                 self.cc.on_rto(now, flight, smss);
@@ -239,7 +244,7 @@ impl Connection {
     /// without hearing from the peer at all.
     fn retransmission_gives_up(&self, now: Instant, zero_window: bool) -> bool {
         if zero_window {
-            now.saturating_duration_since(self.last_rcv) > self.rtt.max()
+            now.saturating_duration_since(self.last_rcv) > self.rto_max()
         } else {
             self.write_timed_out(now)
         }
@@ -280,7 +285,7 @@ impl Connection {
         let budget = self
             .opts
             .user_timeout()
-            .unwrap_or_else(|| model_timeout(boundary, base, self.rtt.max()));
+            .unwrap_or_else(|| model_timeout(boundary, base, self.rto_max()));
         now.saturating_duration_since(since) >= budget
     }
 
@@ -295,7 +300,7 @@ impl Connection {
             return self.retries >= self.cfg.retries1;
         }
         self.retrans_stamp.is_some_and(|since| {
-            let budget = model_timeout(self.cfg.retries1, MODEL_RTO_BASE, self.rtt.max());
+            let budget = model_timeout(self.cfg.retries1, MODEL_RTO_BASE, self.rto_max());
             now.saturating_duration_since(since) >= budget
         })
     }
@@ -318,7 +323,7 @@ impl Connection {
             if self.persist_at.is_none() {
                 let k = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
                 let base = self.rtt.rto().max(self.cfg.min_rto);
-                self.persist_at = Some(now + mul_capped(base, k, self.rtt.max()));
+                self.persist_at = Some(now + mul_capped(base, k, self.rto_max()));
             }
         } else {
             self.persist_at = None;
@@ -345,7 +350,7 @@ impl Connection {
         self.probe_pending = true;
         let k = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
         let base = self.rtt.rto().max(self.cfg.min_rto);
-        self.persist_at = Some(now + mul_capped(base, k, self.rtt.max()));
+        self.persist_at = Some(now + mul_capped(base, k, self.rto_max()));
     }
 
     /// When the next keepalive event is due (RFC 9293 §3.8.4; Linux: first probe after

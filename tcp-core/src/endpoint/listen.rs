@@ -555,14 +555,7 @@ impl Endpoint {
         }
         conn.handle_segment_ecn(now, h, payload, self.rx_ecn);
         if let Some(s) = self.slots.get_mut(i as usize) {
-            s.kind = SlotKind::Conn(Box::new(super::ConnEntry {
-                conn,
-                tuple,
-                queued_for: Some(lh),
-                app_closed: false,
-                detached: false,
-                counted: true,
-            }));
+            s.kind = SlotKind::Conn(Box::new(super::ConnEntry::new(conn, tuple, Some(lh), true)));
             s.armed = None;
         }
         if let Ok(l) = self.listener_mut(lh) {
@@ -690,14 +683,7 @@ impl Endpoint {
             l.syn_queue = l.syn_queue.saturating_sub(1);
         }
         if let Some(s) = self.slots.get_mut(h.index as usize) {
-            s.kind = SlotKind::Conn(Box::new(super::ConnEntry {
-                conn,
-                tuple,
-                queued_for: None,
-                app_closed: false,
-                detached: false,
-                counted: false,
-            }));
+            s.kind = SlotKind::Conn(Box::new(super::ConnEntry::new(conn, tuple, None, false)));
             s.armed = None;
         }
         self.after_conn(h.index, now);

@@ -42,7 +42,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bytes::{Buf, Bytes};
 use core::cmp::Reverse;
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use listen::{HalfOpen, Listener, PendingIncoming};
 use table::TupleTable;
 use timewait::TimeWaitRec;
@@ -312,7 +312,9 @@ pub struct EndpointStats {
 #[derive(Debug)]
 struct ConnEntry {
     conn: Connection,
-    tuple: FourTuple,
+    /// Our address and the peer's: with the connection's ports, the 4-tuple (see
+    /// [`ConnEntry::tuple`]).
+    addrs: AddrPair,
     /// The connection waits in this listener's accept queue (not yet handed out).
     queued_for: Option<ListenerHandle>,
     /// The application called `close` (or never had the handle and the listener went).
@@ -322,6 +324,79 @@ struct ConnEntry {
     detached: bool,
     /// Counted in `EndpointStats::connections_established`.
     counted: bool,
+}
+
+impl ConnEntry {
+    /// The entry of `conn`, whose ports are `tuple`'s: the entry keeps only the addresses.
+    fn new(
+        conn: Connection,
+        tuple: FourTuple,
+        queued_for: Option<ListenerHandle>,
+        counted: bool,
+    ) -> Self {
+        debug_assert_eq!(
+            (conn.local_port(), conn.remote_port()),
+            (tuple.local.port(), tuple.remote.port())
+        );
+        let addrs = AddrPair::new(tuple.local.ip(), tuple.remote.ip());
+        debug_assert_eq!(addrs.get(), (tuple.local.ip(), tuple.remote.ip()));
+        ConnEntry {
+            conn,
+            addrs,
+            queued_for,
+            app_closed: false,
+            detached: false,
+            counted,
+        }
+    }
+
+    /// The connection's 4-tuple: the addresses kept here, the ports the connection's
+    /// (each stored once).
+    #[inline]
+    fn tuple(&self) -> FourTuple {
+        let (local, remote) = self.addrs.get();
+        FourTuple {
+            local: SocketAddr::new(local, self.conn.local_port()),
+            remote: SocketAddr::new(remote, self.conn.remote_port()),
+        }
+    }
+}
+
+/// A connection's two addresses, of one family (33 bytes where two `IpAddr` take 34,
+/// which keeps [`ConnEntry`] within 48 bytes besides the connection).
+#[derive(Clone, Copy, Debug)]
+enum AddrPair {
+    V4(Ipv4Addr, Ipv4Addr),
+    V6(Ipv6Addr, Ipv6Addr),
+}
+
+impl AddrPair {
+    /// The pair (`local`, `remote`). Both come from one IP header, or from a `connect`
+    /// that checked their families match; were they to differ, the IPv4 one would be
+    /// kept as IPv4-mapped IPv6.
+    fn new(local: IpAddr, remote: IpAddr) -> Self {
+        match (local, remote) {
+            (IpAddr::V4(l), IpAddr::V4(r)) => AddrPair::V4(l, r),
+            (l, r) => AddrPair::V6(v6(l), v6(r)),
+        }
+    }
+
+    /// (`local`, `remote`).
+    #[inline]
+    fn get(self) -> (IpAddr, IpAddr) {
+        match self {
+            AddrPair::V4(l, r) => (IpAddr::V4(l), IpAddr::V4(r)),
+            AddrPair::V6(l, r) => (IpAddr::V6(l), IpAddr::V6(r)),
+        }
+    }
+}
+
+/// `a` as IPv6 (IPv4-mapped if it is IPv4).
+fn v6(a: IpAddr) -> Ipv6Addr {
+    match a {
+        IpAddr::V4(a) => a.to_ipv6_mapped(),
+        IpAddr::V6(a) => a,
+    }
 }
 
 #[derive(Debug)]
@@ -338,7 +413,7 @@ impl SlotKind {
     fn tuple(&self) -> Option<FourTuple> {
         match self {
             SlotKind::Free => None,
-            SlotKind::Conn(e) => (!e.detached).then_some(e.tuple),
+            SlotKind::Conn(e) => (!e.detached).then(|| e.tuple()),
             SlotKind::HalfOpen(h) => Some(h.tuple),
             SlotKind::Incoming(p) => Some(p.tuple),
             SlotKind::TimeWait(t) => Some(t.tuple),
@@ -539,7 +614,7 @@ impl Endpoint {
 
     /// The 4-tuple of a connection.
     pub fn tuple(&self, h: ConnHandle) -> Result<FourTuple, HandleError> {
-        self.entry(h).map(|e| e.tuple)
+        self.entry(h).map(|e| e.tuple())
     }
 
     // ---- application calls ----
@@ -577,7 +652,9 @@ impl Endpoint {
         Err(ConnectError::NoPort)
     }
 
-    /// Active open from an explicit local address and port.
+    /// Active open from an explicit local address and port. The connection is known by
+    /// its addresses and ports alone: an IPv6 flow label or scope id in `local` or
+    /// `remote` is not kept (segments reach it by addresses and ports).
     pub fn connect_from(
         &mut self,
         now: Instant,
@@ -590,6 +667,10 @@ impl Endpoint {
         {
             return Err(ConnectError::InvalidAddress);
         }
+        // A connection is known by addresses and ports, as the segments that reach it
+        // carry them: an IPv6 flow label or scope in `local` or `remote` is not kept.
+        let local = SocketAddr::new(local.ip(), local.port());
+        let remote = SocketAddr::new(remote.ip(), remote.port());
         let tuple = FourTuple { local, remote };
         if let Some(i) = self.table.get(&tuple, |j| slot_tuple(&self.slots, j)) {
             // A TIME_WAIT record may be reused by an active open (as Linux's tcp_tw_reuse
@@ -619,14 +700,10 @@ impl Endpoint {
         tuple: FourTuple,
         queued_for: Option<ListenerHandle>,
     ) -> u32 {
-        let i = self.alloc_slot(SlotKind::Conn(Box::new(ConnEntry {
-            conn,
-            tuple,
-            queued_for,
-            app_closed: false,
-            detached: false,
-            counted: queued_for.is_some(),
-        })));
+        let counted = queued_for.is_some();
+        let i = self.alloc_slot(SlotKind::Conn(Box::new(ConnEntry::new(
+            conn, tuple, queued_for, counted,
+        ))));
         self.table.insert(&tuple, i);
         i
     }
@@ -922,7 +999,6 @@ impl Endpoint {
         }
         let state = e.conn.state();
         let orphan = e.app_closed;
-        let tuple = e.tuple;
         if orphan && state == State::TimeWait {
             self.enter_time_wait_record(i, now);
             return false;
@@ -935,6 +1011,7 @@ impl Endpoint {
             return self.settle(i, now);
         }
         if orphan && e.conn.is_closed() {
+            let tuple = e.tuple();
             // Flush whatever it still has to say (a RST) before the slot goes.
             while let Some(seg) = e.conn.poll_transmit(now) {
                 let t = Transmit {
@@ -1096,9 +1173,9 @@ impl Endpoint {
             let SlotKind::Conn(e) = &mut s.kind else {
                 continue;
             };
-            let tuple = e.tuple;
             match e.conn.poll_transmit(now) {
                 Some(segment) => {
+                    let tuple = e.tuple();
                     s.dirty = true;
                     self.dirty.push_back(i);
                     self.schedule(i, now);

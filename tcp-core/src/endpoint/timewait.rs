@@ -62,7 +62,7 @@ impl Endpoint {
         let SlotKind::Conn(e) = &mut s.kind else {
             return;
         };
-        let tuple = e.tuple;
+        let tuple = e.tuple();
         let (rec, owed) = TimeWaitRec::from_conn(&mut e.conn, tuple, now, self.cfg.time_wait);
         for seg in owed {
             self.push_control(tuple, seg);
@@ -97,7 +97,7 @@ impl Endpoint {
         else {
             return;
         };
-        let tuple = e.tuple;
+        let tuple = e.tuple();
         let (rec, owed) = TimeWaitRec::from_conn(&mut e.conn, tuple, now, self.cfg.time_wait);
         e.detached = true;
         e.conn.time_wait_handed_off();
