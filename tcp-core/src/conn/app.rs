@@ -439,7 +439,10 @@ impl Connection {
     /// Turns keepalive on with the given parameters, or off with `None`.
     pub fn set_keepalive(&mut self, keepalive: Option<Keepalive>) {
         self.opts.set_keepalive(keepalive);
-        self.keepalive_probes = 0;
+        self.probes.update(|p| {
+            p.keepalive_probes = 0;
+            p.keepalive_last = None;
+        });
     }
 
     /// Linux's `TCP_QUICKACK`: `true` leaves ping-pong mode and sends an ACK that is being

@@ -314,8 +314,7 @@ impl Connection {
             }
         }
         self.last_rcv = now;
-        self.keepalive_probes = 0;
-        self.persist_probes = 0;
+        self.probes.answered();
 
         if self.state() == State::SynRcvd {
             if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_max) {
@@ -710,7 +709,7 @@ impl Connection {
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = ack;
             if opened {
-                self.persist_backoff = 0;
+                self.probes.update(|p| p.persist_backoff = 0);
             }
         }
 
@@ -922,7 +921,7 @@ impl Connection {
             until: now + self.cfg.time_wait,
         });
         self.stop_rtx();
-        self.persist_at = None;
+        self.probes.stop_persist();
     }
 
     /// A retransmitted FIN in TIME-WAIT restarts the 2·MSL wait (RFC 9293 §3.10.7.4,

@@ -199,8 +199,7 @@ impl Connection {
             return;
         }
         self.last_rcv = now;
-        self.keepalive_probes = 0;
-        self.persist_probes = 0;
+        self.probes.answered();
         if self.state() == State::SynRcvd {
             // The ACK was checked above: SYN-RECEIVED -> ESTABLISHED.
             self.snd_wnd = u32::from(seg.window) << self.snd_wscale;

@@ -135,8 +135,6 @@ impl Connection {
             retries,
             zwnd_backoff,
             rto_reverts,
-            persist_at,
-            persist_backoff,
             gso_left,
             wq,
             send_memory,
@@ -155,10 +153,8 @@ impl Connection {
             gso_psh,
             gso_mark,
             gso_at,
-            persist_probes,
             probe_pending,
-            keepalive_probes,
-            keepalive_last,
+            probes,
             last_rcv,
             retrans_stamp,
             last_oow_ack,
@@ -212,6 +208,7 @@ impl Connection {
             );
         }
         add_part(parts, "heap: rare counters", self.stats.heap_bytes());
+        add_part(parts, "heap: probe timers", self.probes.heap_bytes());
         add_part(parts, "heap: rare socket options", self.opts.heap_bytes());
         let queues = self.pending_out.heap_bytes()
             + self

@@ -26,6 +26,7 @@ pub mod memory;
 mod mtu_probe;
 mod output;
 mod phase;
+mod probe_timers;
 use phase::{Opening, Phase};
 pub mod pmtu;
 pub(crate) mod recv_buf;
@@ -347,8 +348,8 @@ pub struct Connection {
     /// Backoff steps undone by ICMP unreachables (RFC 6069): subtracted from the retries
     /// when the RTO is computed.
     rto_reverts: u32,
-    persist_at: Option<Instant>,
-    persist_backoff: u32,
+    /// The persist and keepalive timers, allocated while either runs.
+    probes: probe_timers::ProbeTimers,
     /// Segments left in the packet (TSO unit) being sent, and whether its last one
     /// carries PSH (see `tso` and `write_queue`), cut at `gso_at`.
     gso_left: u32,
@@ -390,11 +391,7 @@ pub struct Connection {
     /// The packet being sent ends data marked PSH (not only the PSH of its size).
     gso_mark: bool,
     gso_at: Option<Instant>,
-    persist_probes: u32,
     probe_pending: bool,
-    keepalive_probes: u32,
-    /// When the last keepalive probe went out (the next is due an interval later).
-    keepalive_last: Instant,
     last_rcv: Instant,
     /// When the current run of retransmissions began (the first SYN, or the first
     /// retransmission of data): retry budgets and the user timeout count from it (Linux's
@@ -509,8 +506,7 @@ impl Connection {
             retries: 0,
             zwnd_backoff: 0,
             rto_reverts: 0,
-            persist_at: None,
-            persist_backoff: 0,
+            probes: probe_timers::ProbeTimers::default(),
             gso_left: 0,
             wq: write_queue::WriteQueue::new(iss + 1),
             send_memory: None,
@@ -529,10 +525,7 @@ impl Connection {
             gso_psh: false,
             gso_mark: false,
             gso_at: None,
-            persist_probes: 0,
             probe_pending: false,
-            keepalive_probes: 0,
-            keepalive_last: now,
             last_rcv: now,
             retrans_stamp: None,
             last_oow_ack: None,
@@ -882,7 +875,7 @@ impl Connection {
         }
         self.enter(Phase::Closed);
         self.rtx_at = None;
-        self.persist_at = None;
+        self.probes.stop_persist();
         self.ack.on_ack_sent();
         self.ack_now = false;
         self.probe_pending = false;
@@ -962,11 +955,14 @@ impl Connection {
                 .min(self.snd_max.since(self.snd_una)),
             unacked_bytes: self.snd_max.since(self.snd_una),
             retransmits: self.retries,
-            probes: self.persist_probes.max(self.keepalive_probes),
+            probes: self
+                .probes
+                .persist_probes()
+                .max(self.probes.keepalive_probes()),
             backoff: self
                 .retries
                 .saturating_add(self.zwnd_backoff)
-                .max(self.persist_backoff),
+                .max(self.probes.persist_backoff()),
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,

@@ -170,11 +170,13 @@ impl Connection {
             {
                 // Data in flight: the retransmission timer takes over and the probe
                 // backoff starts again (Linux's tcp_send_probe0 when packets_out).
-                self.persist_backoff = 0;
-                self.persist_probes = 0;
+                self.probes.update(|p| {
+                    p.persist_backoff = 0;
+                    p.persist_probes = 0;
+                });
                 return Some(seg);
             }
-            if self.opts.keepalive().is_none() || self.persist_at.is_some() {
+            if self.opts.keepalive().is_none() || self.probes.persist_at().is_some() {
                 self.stats.rare().window_probes += 1;
             }
             // A probe with an old sequence number elicits an ACK (Linux's
@@ -803,7 +805,7 @@ impl Connection {
             // New data restarts the probe timeout (RFC 8985 §7.2).
             self.sack_arm_pto(now, true, false);
         }
-        self.persist_at = None;
+        self.probes.stop_persist();
         let mut seg = self.build(now, seq, self.rcv_nxt, flags, payload);
         seg.ecn = ecn;
         seg

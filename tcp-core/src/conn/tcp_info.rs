@@ -307,11 +307,16 @@ impl super::Connection {
             state: Some(self.state()),
             ca_state,
             retransmits: u8::try_from(self.retries).unwrap_or(u8::MAX),
-            probes: u8::try_from(self.persist_probes.max(self.keepalive_probes)).unwrap_or(u8::MAX),
+            probes: u8::try_from(
+                self.probes
+                    .persist_probes()
+                    .max(self.probes.keepalive_probes()),
+            )
+            .unwrap_or(u8::MAX),
             backoff: u8::try_from(
                 self.retries
                     .saturating_add(self.zwnd_backoff)
-                    .max(self.persist_backoff),
+                    .max(self.probes.persist_backoff()),
             )
             .unwrap_or(u8::MAX),
             options: opts,

@@ -16,7 +16,7 @@ impl Connection {
     pub fn poll_timeout(&self) -> Option<Instant> {
         // A plain chain of comparisons: this runs after every call that touches the
         // connection, so it must stay cheap.
-        let mut t = earliest(self.rtx_at, self.persist_at);
+        let mut t = earliest(self.rtx_at, self.probes.persist_at());
         t = earliest(t, self.ack.deadline());
         t = earliest(t, self.phase.deadline());
         if self.opts.keepalive().is_some() {
@@ -65,8 +65,8 @@ impl Connection {
             self.rtx_at = None;
             self.on_rto(now);
         }
-        if self.persist_at.is_some_and(|t| t <= now) {
-            self.persist_at = None;
+        if self.probes.persist_at().is_some_and(|t| t <= now) {
+            self.probes.stop_persist();
             self.on_persist(now);
         }
         if self.ack.deadline().is_some_and(|t| t <= now)
@@ -320,37 +320,50 @@ impl Connection {
                 | State::LastAck
         );
         if synchronized && waiting && idle {
-            if self.persist_at.is_none() {
-                let k = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
-                let base = self.rtt.rto().max(self.cfg.min_rto);
-                self.persist_at = Some(now + mul_capped(base, k, self.rto_max()));
+            if self.probes.persist_at().is_none() {
+                self.start_persist(now);
             }
-        } else {
-            self.persist_at = None;
+        } else if self.probes.get().is_some() {
+            self.probes.stop_persist();
         }
+    }
+
+    /// Arms the persist timer: the RTO (at least the minimum), backed off, capped at the
+    /// maximum (Linux's `tcp_probe0_when`).
+    #[cold]
+    fn start_persist(&mut self, now: Instant) {
+        let k = 1u32
+            .checked_shl(self.probes.persist_backoff())
+            .unwrap_or(u32::MAX);
+        let base = self.rtt.rto().max(self.cfg.min_rto);
+        let at = now + mul_capped(base, k, self.rto_max());
+        self.probes.get_mut().persist_at = Some(at);
     }
 
     /// The persist timer expired: send what fits of a small window, or a zero-window probe.
     /// Probes back off but never give up while the peer answers them.
     fn on_persist(&mut self, now: Instant) {
-        if self.persist_probes >= self.cfg.retries2 && self.opts.user_timeout().is_none() {
+        let probes = self.probes.persist_probes();
+        if probes >= self.cfg.retries2 && self.opts.user_timeout().is_none() {
             self.fail(ConnError::TimedOut);
             return;
         }
         if let Some(ut) = self.opts.user_timeout()
-            && self.persist_probes > 0
+            && probes > 0
             && now.saturating_duration_since(self.last_rcv) >= ut
         {
             self.fail(ConnError::TimedOut);
             return;
         }
-        self.persist_probes += 1;
-        self.persist_backoff = self.persist_backoff.saturating_add(1);
+        let base = self.rtt.rto().max(self.cfg.min_rto);
+        let max = self.rto_max();
+        let p = self.probes.get_mut();
+        p.persist_probes += 1;
+        p.persist_backoff = p.persist_backoff.saturating_add(1);
+        let k = 1u32.checked_shl(p.persist_backoff).unwrap_or(u32::MAX);
+        p.persist_at = Some(now + mul_capped(base, k, max));
         // poll_transmit sends what fits of a small window, or a zero-window probe.
         self.probe_pending = true;
-        let k = 1u32.checked_shl(self.persist_backoff).unwrap_or(u32::MAX);
-        let base = self.rtt.rto().max(self.cfg.min_rto);
-        self.persist_at = Some(now + mul_capped(base, k, self.rto_max()));
     }
 
     /// When the next keepalive event is due (RFC 9293 §3.8.4; Linux: first probe after
@@ -366,12 +379,11 @@ impl Connection {
         // The first probe after `idle` of silence, each next one an interval after the
         // previous probe actually went out, so a late wake-up does not fire a backlog of
         // probes at once without giving the peer time to answer.
-        Some(if self.keepalive_probes == 0 {
-            self.last_rcv + ka.idle
-        } else {
+        Some(match self.probes.get().and_then(|p| p.keepalive_last) {
+            None => self.last_rcv + ka.idle,
             // An interval of zero would make the timer due again at once (a spin); Linux
             // refuses intervals under a second, we floor them at a millisecond.
-            self.keepalive_last + ka.interval.max(Duration::from_millis(1))
+            Some(last) => last + ka.interval.max(Duration::from_millis(1)),
         })
     }
 
@@ -379,15 +391,16 @@ impl Connection {
         let Some(ka) = self.opts.keepalive() else {
             return;
         };
-        if self.keepalive_probes >= ka.count {
+        if self.probes.keepalive_probes() >= ka.count {
             // Linux resets the connection when keepalive gives up.
             self.queue_ctl(self.snd_max, self.rcv_nxt, TcpFlags::RST | TcpFlags::ACK);
             self.stats.rare().resets_sent += 1;
             self.fail(ConnError::TimedOut);
             return;
         }
-        self.keepalive_probes += 1;
-        self.keepalive_last = now;
+        let p = self.probes.get_mut();
+        p.keepalive_probes += 1;
+        p.keepalive_last = Some(now);
         self.stats.rare().keepalive_probes += 1;
         self.probe_pending = true;
     }
