@@ -7,7 +7,10 @@
 // and parsed back), time advances (microseconds to hours, or to the next deadline) and
 // application calls. After every action: no panic, `check_invariants()` holds, everything
 // `poll_transmit` emits encodes and round-trips, the event queue drains, and a due timer
-// does not stay due after `handle_timeout`.
+// does not stay due after `handle_timeout`. A twin built and driven the same way, except
+// that it never gives back idle memory (`release_idle_memory`, which the first one does at
+// random points), must emit the same segments, events, deadlines and results: giving
+// memory back changes nothing a peer or the application can see.
 
 /// Runs one `connection` input. Panics on any violation.
 pub fn check_connection(data: &[u8]) {
@@ -17,6 +20,8 @@ pub fn check_connection(data: &[u8]) {
 
 struct ConnHarness {
     conn: tcp_core::Connection,
+    /// The same connection, never releasing idle memory.
+    twin: tcp_core::Connection,
     conn_cfg: std::sync::Arc<tcp_core::Config>,
     now: tcp_core::Instant,
     local: core::net::IpAddr,
@@ -24,10 +29,25 @@ struct ConnHarness {
 }
 
 impl ConnHarness {
+    /// Calls `f` on the connection and on its twin; both must give the same result.
+    fn both<R: PartialEq + core::fmt::Debug>(
+        &mut self,
+        mut f: impl FnMut(&mut tcp_core::Connection) -> R,
+    ) -> R {
+        let r = f(&mut self.conn);
+        let t = f(&mut self.twin);
+        assert_eq!(r, t, "the twin that keeps its idle memory answered differently");
+        r
+    }
+
     fn check(&mut self, what: &str) {
         use tcp_core::wire::TcpFlags;
         let mut sent = 0;
-        while let Some(seg) = self.conn.poll_transmit(self.now) {
+        loop {
+            let seg = self.conn.poll_transmit(self.now);
+            let twin = self.twin.poll_transmit(self.now);
+            assert_eq!(seg, twin, "the twin sent differently ({what})");
+            let Some(seg) = seg else { break };
             sent += 1;
             assert!(sent < 10_000, "poll_transmit never returns None ({what})");
             assert_eq!(seg.header.src_port, self.conn.local_port());
@@ -49,7 +69,10 @@ impl ConnHarness {
             support::check_emitted(&seg.header, &seg.payload, self.local, self.remote);
         }
         let mut events = 0;
-        while let Some(ev) = self.conn.poll_event() {
+        loop {
+            let ev = self.conn.poll_event();
+            assert_eq!(ev, self.twin.poll_event(), "the twin's events differ ({what})");
+            let Some(ev) = ev else { break };
             support::trace(format_args!("  event {ev:?}"));
             events += 1;
             assert!(events < 64, "poll_event never returns None ({what})");
@@ -63,6 +86,17 @@ impl ConnHarness {
         if let Err(e) = support::check_conn_invariants(&self.conn, self.conn_cfg.recv_buffer) {
             panic!("invariant violated after {what}: {e}\n{:?}", self.conn);
         }
+        assert_eq!(
+            self.conn.poll_timeout(),
+            self.twin.poll_timeout(),
+            "the twin's deadline differs ({what})"
+        );
+        assert_eq!(self.conn.state(), self.twin.state());
+        assert_eq!(
+            self.conn.tcp_info(self.now),
+            self.twin.tcp_info(self.now),
+            "the twin's TCP_INFO differs ({what})"
+        );
         let _ = self.conn.info();
     }
 
@@ -70,7 +104,8 @@ impl ConnHarness {
     /// due any more (a timer that stays due would make a driver spin or fire a backlog).
     fn fire_timers(&mut self) {
         if self.conn.poll_timeout().is_some_and(|t| t <= self.now) {
-            self.conn.handle_timeout(self.now);
+            let now = self.now;
+            self.both(|c| c.handle_timeout(now));
             self.check("handle_timeout");
             assert!(
                 self.conn.poll_timeout().is_none_or(|t| t > self.now),
@@ -106,8 +141,11 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
     let iss = SeqNum::new(u.arbitrary()?);
     let ts_offset: u32 = u.arbitrary()?;
     let conn_cfg = cfg.clone();
-    let conn = match u.choose_index(3)? {
-        0 => Connection::connect(cfg, now, LPORT, RPORT, iss, ts_offset),
+    let (conn, twin) = match u.choose_index(3)? {
+        0 => (
+            Connection::connect(cfg.clone(), now, LPORT, RPORT, iss, ts_offset),
+            Connection::connect(cfg, now, LPORT, RPORT, iss, ts_offset),
+        ),
         1 => {
             let mut flags = support::arb_flags(u)?;
             if u.ratio(7u8, 8u8)? {
@@ -126,9 +164,12 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
             let Some((syn, _)) = support::through_wire(&syn, &[], remote, local) else {
                 return Ok(());
             };
-            match Connection::accept(cfg, now, &syn, iss, ts_offset) {
-                Ok(c) => c,
-                Err(_) => return Ok(()),
+            match (
+                Connection::accept(cfg.clone(), now, &syn, iss, ts_offset),
+                Connection::accept(cfg, now, &syn, iss, ts_offset),
+            ) {
+                (Ok(c), Ok(t)) => (c, t),
+                _ => return Ok(()),
             }
         }
         _ => {
@@ -156,11 +197,15 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                 ts_offset,
                 peer_window: u.arbitrary()?,
             };
-            Connection::from_handshake(cfg, now, &hs)
+            (
+                Connection::from_handshake(cfg.clone(), now, &hs),
+                Connection::from_handshake(cfg, now, &hs),
+            )
         }
     };
     let mut h = ConnHarness {
         conn,
+        twin,
         conn_cfg,
         now,
         local,
@@ -222,7 +267,8 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                         payload.len(),
                         hdr.options
                     ));
-                    h.conn.handle_segment_ecn(h.now, &hdr, payload, ecn);
+                    let now = h.now;
+                    h.both(|c| c.handle_segment_ecn(now, &hdr, payload.clone(), ecn));
                     h.check("handle_segment");
                 }
             }
@@ -237,7 +283,8 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                 support::trace(format_args!("advance to {:?}", h.now));
                 if u.ratio(1u8, 8u8)? {
                     // A spurious call: nothing may be due yet.
-                    h.conn.handle_timeout(h.now);
+                    let now = h.now;
+                    h.both(|c| c.handle_timeout(now));
                     h.check("early handle_timeout");
                 }
                 h.fire_timers();
@@ -253,10 +300,12 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                 let n = *u.choose(&[1usize, 100, 1460, 3000, 70_000])?;
                 let data = support::pattern(0, written, n);
                 support::trace(format_args!("write {n}"));
+                let now = h.now;
                 let r = if u.arbitrary()? {
-                    h.conn.write(h.now, &data)
+                    h.both(|c| c.write(now, &data))
                 } else {
-                    h.conn.write_bytes(h.now, bytes::Bytes::from(data))
+                    let data = bytes::Bytes::from(data);
+                    h.both(|c| c.write_bytes(now, data.clone()))
                 };
                 if let Ok(k) = r {
                     assert!(k <= n);
@@ -265,14 +314,19 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                 h.check("write");
             }
             10 => {
+                let now = h.now;
                 if u.arbitrary()? {
-                    let mut buf = vec![0u8; *u.choose(&[0usize, 1, 1000, 70_000])?];
-                    if let Ok(k) = h.conn.read(h.now, &mut buf) {
-                        assert!(k <= buf.len());
+                    let n = *u.choose(&[0usize, 1, 1000, 70_000])?;
+                    let r = h.both(|c| {
+                        let mut buf = vec![0u8; n];
+                        c.read(now, &mut buf).map(|k| buf[..k.min(n)].to_vec())
+                    });
+                    if let Ok(b) = r {
+                        assert!(b.len() <= n);
                     }
                 } else {
                     let max = *u.choose(&[0usize, 1, 1000, 70_000])?;
-                    if let Ok(Some(b)) = h.conn.read_bytes(h.now, max) {
+                    if let Ok(Some(b)) = h.both(|c| c.read_bytes(now, max)) {
                         assert!(b.len() <= max.max(1));
                     }
                 }
@@ -281,36 +335,46 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
             }
             11 => {
                 support::trace(format_args!("shutdown"));
-                let _ = h.conn.shutdown();
+                let _ = h.both(|c| c.shutdown());
                 h.check("shutdown");
             }
             12 => {
                 support::trace(format_args!("close/abort"));
                 if u.ratio(1u8, 3u8)? {
-                    h.conn.abort();
+                    h.both(|c| c.abort());
                     h.check("abort");
                 } else {
-                    h.conn.close(h.now);
+                    let now = h.now;
+                    h.both(|c| c.close(now));
                     h.check("close");
                 }
             }
             _ => {
                 match u.choose_index(4)? {
-                    0 => h.conn.set_nodelay(u.arbitrary()?),
-                    1 => h.conn.set_keepalive(if u.arbitrary()? {
-                        Some(tcp_core::Keepalive {
-                            idle: support::arb_duration(u)?,
-                            interval: support::arb_duration(u)?,
-                            count: u32::from(u.arbitrary::<u8>()?),
-                        })
-                    } else {
-                        None
-                    }),
-                    2 => h.conn.set_user_timeout(if u.arbitrary()? {
-                        Some(support::arb_duration(u)?)
-                    } else {
-                        None
-                    }),
+                    0 => {
+                        let on = u.arbitrary()?;
+                        h.both(|c| c.set_nodelay(on));
+                    }
+                    1 => {
+                        let ka = if u.arbitrary()? {
+                            Some(tcp_core::Keepalive {
+                                idle: support::arb_duration(u)?,
+                                interval: support::arb_duration(u)?,
+                                count: u32::from(u.arbitrary::<u8>()?),
+                            })
+                        } else {
+                            None
+                        };
+                        h.both(|c| c.set_keepalive(ka));
+                    }
+                    2 => {
+                        let ut = if u.arbitrary()? {
+                            Some(support::arb_duration(u)?)
+                        } else {
+                            None
+                        };
+                        h.both(|c| c.set_user_timeout(ut));
+                    }
                     _ => {
                         if u.arbitrary()? {
                             // A path MTU report: an ICMP packet too big (RFC 1191 / 8201)
@@ -335,12 +399,15 @@ fn run_connection(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<()> 
                                     seq,
                                     type_code: if v6 { (2, 0) } else { (3, 4) },
                                 };
-                                h.conn.handle_icmp(h.now, &err);
+                                let now = h.now;
+                                h.both(|c| c.handle_icmp(now, &err));
                             } else {
-                                h.conn.handle_path_mtu(h.now, mtu, v6);
+                                let now = h.now;
+                                h.both(|c| c.handle_path_mtu(now, mtu, v6));
                             }
                         } else {
-                            h.conn.set_max_segment_size(u.arbitrary()?);
+                            let mss = u.arbitrary()?;
+                            h.both(|c| c.set_max_segment_size(mss));
                         }
                     }
                 }
