@@ -6,10 +6,12 @@
 //! The connection knows ports, not addresses: the endpoint (or the embedder) frames the
 //! [`Segment`]s it emits into IP packets.
 //!
-//! Split by concern: `input` (segment arrival, RFC 9293 §3.10.7), `output` (building
-//! segments, §3.8.6, Nagle, SWS avoidance), `timers` (RTO, persist, delayed ACK,
-//! keepalive, TIME_WAIT), `send_buf` / `recv_buf` (the two halves' data), `rtt`
-//! (RFC 6298).
+//! Split by concern: `phase` (the state and the data only it needs) with `transition`
+//! (the one place the state changes, checked against RFC 9293's diagram), `input`
+//! (segment arrival, RFC 9293 §3.10.7), `output` (building segments, §3.8.6, Nagle, SWS
+//! avoidance), `timers` (RTO, persist, delayed ACK, keepalive, TIME_WAIT) with
+//! `probe_timers` (the persist and keepalive state, allocated while they run),
+//! `send_buf` / `recv_buf` (the two halves' data), `rtt` (RFC 6298).
 
 pub(crate) mod ack;
 mod app;

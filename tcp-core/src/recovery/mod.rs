@@ -2,7 +2,7 @@
 //!
 //! - Congestion control behind the [`CongestionControl`] trait: [`NewReno`] (RFC 5681,
 //!   RFC 6582), [`LinuxCubic`] (Linux's `tcp_cubic`, the default) and [`Cubic`] (RFC 9438)
-//!   with HyStart++ ([`HyStart`], RFC 9406), and [`Bbr`] (draft-ietf-ccwg-bbr, BBRv3),
+//!   with HyStart++ (`HyStart`, RFC 9406), and [`Bbr`] (draft-ietf-ccwg-bbr, BBRv3),
 //!   which paces and sets its window from delivery-rate samples ([`RateSample`]).
 //! - [`Scoreboard`]: the SACK sender's record of sent segments and SACKed ranges
 //!   (RFC 6675, RFC 2883 DSACK detection), bounded under hostile SACK blocks.

@@ -428,7 +428,7 @@ pub fn emit_ip_tcp_packet_with(
 
 /// Parses an IP packet that must carry TCP: IP framing as in [`parse_ip_packet`], then
 /// the segment with checksum verification as in
-/// [`parse_tcp_segment`](super::parse_tcp_segment). Returns both headers and the TCP
+/// [`parse_tcp_segment`]. Returns both headers and the TCP
 /// payload's range in `packet`.
 pub fn parse_ip_tcp_packet(
     packet: &[u8],
