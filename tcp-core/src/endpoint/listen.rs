@@ -4,7 +4,7 @@
 use super::table::FourTuple;
 use super::{
     ConnHandle, Endpoint, EndpointEvent, HandleError, SlotKind, SynCookies, cookie, hash,
-    slot_tuple,
+    slot_holds,
 };
 use crate::config::SegmentRules;
 use crate::conn::{Connection, Handshake, Segment};
@@ -217,7 +217,8 @@ impl Endpoint {
                 SlotKind::Incoming(p) if p.listener == l => p.tuple,
                 _ => continue,
             };
-            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+            self.table
+                .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
             self.free_slot(i);
         }
         Ok(())
@@ -577,7 +578,8 @@ impl Endpoint {
         if let Ok(l) = self.listener_mut(lh) {
             l.syn_queue = l.syn_queue.saturating_sub(1);
         }
-        self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+        self.table
+            .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
         self.free_slot(i);
     }
 
@@ -730,7 +732,8 @@ impl Endpoint {
                 l.syn_queue = l.syn_queue.saturating_sub(1);
             }
         }
-        self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+        self.table
+            .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
         self.free_slot(i);
     }
 }

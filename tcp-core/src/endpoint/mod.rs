@@ -45,7 +45,7 @@ use bytes::{Buf, Bytes};
 use core::cmp::Reverse;
 use core::net::{IpAddr, SocketAddr};
 use listen::{HalfOpen, Listener, PendingIncoming};
-use slot::{ConnEntry, Slot, SlotKind, slot_tuple};
+use slot::{ConnEntry, Slot, SlotKind, slot_holds};
 use table::TupleTable;
 use timewait::TimeWaitRec;
 
@@ -512,7 +512,9 @@ impl Endpoint {
             let local = SocketAddr::new(local_ip, port);
             if self
                 .table
-                .get(&FourTuple { local, remote }, |j| slot_tuple(&self.slots, j))
+                .get(&FourTuple { local, remote }, |j, t| {
+                    slot_holds(&self.slots, j, t)
+                })
                 .is_none()
             {
                 self.port_counter = self.port_counter.wrapping_add(count + 1);
@@ -542,7 +544,7 @@ impl Endpoint {
         let local = SocketAddr::new(local.ip(), local.port());
         let remote = SocketAddr::new(remote.ip(), remote.port());
         let tuple = FourTuple { local, remote };
-        if let Some(i) = self.table.get(&tuple, |j| slot_tuple(&self.slots, j)) {
+        if let Some(i) = self.table.get(&tuple, |j, t| slot_holds(&self.slots, j, t)) {
             // A TIME_WAIT record may be reused by an active open (as Linux's tcp_tw_reuse
             // for a fresh ISN beyond the old sequence space); anything else is in use.
             if !matches!(
@@ -551,7 +553,8 @@ impl Endpoint {
             ) {
                 return Err(ConnectError::AddrInUse);
             }
-            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+            self.table
+                .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
             self.free_slot(i);
         }
         let isn = hash::isn(&self.ep.secret, local, remote, now);
@@ -661,7 +664,10 @@ impl Endpoint {
             local: SocketAddr::new(err.local, err.local_port),
             remote: SocketAddr::new(err.remote, err.remote_port),
         };
-        let Some(i) = self.table.lookup(&tuple, |j| slot_tuple(&self.slots, j)) else {
+        let Some(i) = self
+            .table
+            .lookup(&tuple, |j, t| slot_holds(&self.slots, j, t))
+        else {
             self.stats.icmp_ignored += 1;
             return;
         };
@@ -730,7 +736,10 @@ impl Endpoint {
             local: SocketAddr::new(dst, h.dst_port),
             remote: SocketAddr::new(src, h.src_port),
         };
-        match self.table.lookup(&tuple, |j| slot_tuple(&self.slots, j)) {
+        match self
+            .table
+            .lookup(&tuple, |j, t| slot_holds(&self.slots, j, t))
+        {
             Some(i) => self.segment_for_slot(now, i, tuple, &h, payload),
             None => self.segment_for_listener(now, tuple, &h, payload),
         }
@@ -755,10 +764,12 @@ impl Endpoint {
                     // to a listener, although the application still holds the socket.
                     e.conn.yield_to_syn();
                     e.detached = true;
-                    self.table.remove(&tuple, |j| {
-                        (j == i)
-                            .then_some(tuple)
-                            .or_else(|| slot_tuple(&self.slots, j))
+                    self.table.remove(&tuple, |j, t| {
+                        if j == i {
+                            *t == tuple
+                        } else {
+                            slot_holds(&self.slots, j, t)
+                        }
                     });
                     self.after_conn(i, now);
                     self.segment_for_listener(now, tuple, h, payload);
@@ -894,7 +905,8 @@ impl Endpoint {
                 }
             }
             if !e.detached {
-                self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+                self.table
+                    .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
             }
             self.free_slot(i);
             return false;
@@ -1017,7 +1029,8 @@ impl Endpoint {
                 SlotKind::TimeWait(tw) => {
                     if tw.deadline <= now {
                         let tuple = tw.tuple;
-                        self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+                        self.table
+                            .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
                         self.free_slot(i);
                     } else {
                         self.schedule(i, now);

@@ -51,6 +51,14 @@ impl ConnEntry {
         }
     }
 
+    /// Whether the connection's 4-tuple is `t` (as `self.tuple() == *t`).
+    #[inline]
+    pub(super) fn holds(&self, t: &FourTuple) -> bool {
+        t.local.port() == self.conn.local_port()
+            && t.remote.port() == self.conn.remote_port()
+            && self.addrs.is(t.local, t.remote)
+    }
+
     /// The connection's 4-tuple: the addresses kept here, the ports the connection's
     /// (each stored once).
     #[inline]
@@ -82,6 +90,23 @@ impl AddrPair {
         }
     }
 
+    /// Whether the pair is (`local`'s address, `remote`'s address), with no IPv6 flow
+    /// label or scope id in either (as a tuple built from the pair has none).
+    #[inline]
+    fn is(self, local: SocketAddr, remote: SocketAddr) -> bool {
+        match (self, local, remote) {
+            (AddrPair::V4(l, r), SocketAddr::V4(a), SocketAddr::V4(b)) => {
+                *a.ip() == l && *b.ip() == r
+            }
+            (AddrPair::V6(l, r), SocketAddr::V6(a), SocketAddr::V6(b)) => {
+                *a.ip() == l
+                    && *b.ip() == r
+                    && (a.flowinfo(), a.scope_id(), b.flowinfo(), b.scope_id()) == (0, 0, 0, 0)
+            }
+            _ => false,
+        }
+    }
+
     /// (`local`, `remote`).
     #[inline]
     fn get(self) -> (IpAddr, IpAddr) {
@@ -110,21 +135,23 @@ pub(super) enum SlotKind {
 }
 
 impl SlotKind {
-    /// The 4-tuple this slot serves, if it holds anything.
-    pub(super) fn tuple(&self) -> Option<FourTuple> {
+    /// Whether this slot serves the 4-tuple `t`; a connection's is compared without
+    /// building it (the demux path runs this for every segment).
+    #[inline]
+    pub(super) fn holds(&self, t: &FourTuple) -> bool {
         match self {
-            SlotKind::Free => None,
-            SlotKind::Conn(e) => (!e.detached).then(|| e.tuple()),
-            SlotKind::HalfOpen(h) => Some(h.tuple),
-            SlotKind::Incoming(p) => Some(p.tuple),
-            SlotKind::TimeWait(t) => Some(t.tuple),
+            SlotKind::Free => false,
+            SlotKind::Conn(e) => !e.detached && e.holds(t),
+            SlotKind::HalfOpen(h) => h.tuple == *t,
+            SlotKind::Incoming(p) => p.tuple == *t,
+            SlotKind::TimeWait(w) => w.tuple == *t,
         }
     }
 }
 
-/// The tuple held by slot `i` (the demux table stores only slot indices).
-pub(super) fn slot_tuple(slots: &[Slot], i: u32) -> Option<FourTuple> {
-    slots.get(i as usize).and_then(|s| s.kind.tuple())
+/// Whether slot `i` serves the 4-tuple `t` (the demux table stores only slot indices).
+pub(super) fn slot_holds(slots: &[Slot], i: u32, t: &FourTuple) -> bool {
+    slots.get(i as usize).is_some_and(|s| s.kind.holds(t))
 }
 
 #[derive(Debug)]
@@ -140,4 +167,37 @@ pub(super) struct Slot {
     /// `armed` is the idle connection's release time (see `IDLE_RELEASE_AFTER`), not
     /// one of its own deadlines.
     pub(super) idle_release: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::net::{SocketAddrV4, SocketAddrV6};
+
+    #[test]
+    fn an_address_pair_is_exactly_the_addresses_it_was_built_from() {
+        let (l4, r4) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+        let v4 = AddrPair::new(IpAddr::V4(l4), IpAddr::V4(r4));
+        assert_eq!(v4.get(), (IpAddr::V4(l4), IpAddr::V4(r4)));
+        let sa = |ip, port| SocketAddr::V4(SocketAddrV4::new(ip, port));
+        assert!(
+            v4.is(sa(l4, 1), sa(r4, 2)),
+            "ports are the connection's to check"
+        );
+        assert!(!v4.is(sa(r4, 1), sa(l4, 2)), "local and remote swapped");
+
+        let (l6, r6) = (
+            "2001:db8::1".parse().unwrap(),
+            "2001:db8::2".parse().unwrap(),
+        );
+        let v6 = AddrPair::new(IpAddr::V6(l6), IpAddr::V6(r6));
+        assert_eq!(v6.get(), (IpAddr::V6(l6), IpAddr::V6(r6)));
+        let sa6 = |ip, scope| SocketAddr::V6(SocketAddrV6::new(ip, 80, 0, scope));
+        assert!(v6.is(sa6(l6, 0), sa6(r6, 0)));
+        assert!(
+            !v6.is(sa6(l6, 3), sa6(r6, 0)),
+            "a scope id is not kept, so never matches"
+        );
+        assert!(!v6.is(sa(l4, 1), sa(r4, 2)), "another family");
+    }
 }

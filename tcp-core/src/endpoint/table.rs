@@ -20,7 +20,7 @@ const EMPTY: u32 = 0;
 const TOMBSTONE: u32 = u32::MAX;
 
 /// Maps 4-tuples to slot indices. Buckets hold only the slot index and the tuple's hash
-/// (8 bytes); the tuple itself is read back from its slot through `tuple_of`, so it is
+/// (8 bytes); the tuple itself is compared in its slot through `holds`, so it is
 /// stored once.
 #[derive(Debug)]
 pub(crate) struct TupleTable {
@@ -65,7 +65,7 @@ impl TupleTable {
     pub(crate) fn get(
         &self,
         t: &FourTuple,
-        tuple_of: impl Fn(u32) -> Option<FourTuple>,
+        holds: impl Fn(u32, &FourTuple) -> bool,
     ) -> Option<u32> {
         let h = self.hash(t);
         let mask = self.buckets.len() - 1;
@@ -74,7 +74,7 @@ impl TupleTable {
             match self.buckets[i] {
                 (EMPTY, _) => return None,
                 (TOMBSTONE, _) => {}
-                (v, bh) if bh == h as u32 && tuple_of(v - 1) == Some(*t) => return Some(v - 1),
+                (v, bh) if bh == h as u32 && holds(v - 1, t) => return Some(v - 1),
                 _ => {}
             }
             i = (i + 1) & mask;
@@ -86,12 +86,12 @@ impl TupleTable {
     pub(crate) fn lookup(
         &mut self,
         t: &FourTuple,
-        tuple_of: impl Fn(u32) -> Option<FourTuple>,
+        holds: impl Fn(u32, &FourTuple) -> bool,
     ) -> Option<u32> {
-        if self.last != EMPTY && tuple_of(self.last - 1) == Some(*t) {
+        if self.last != EMPTY && holds(self.last - 1, t) {
             return Some(self.last - 1);
         }
-        let found = self.get(t, tuple_of);
+        let found = self.get(t, holds);
         self.last = found.map_or(EMPTY, |i| i + 1);
         found
     }
@@ -127,7 +127,7 @@ impl TupleTable {
     pub(crate) fn remove(
         &mut self,
         t: &FourTuple,
-        tuple_of: impl Fn(u32) -> Option<FourTuple>,
+        holds: impl Fn(u32, &FourTuple) -> bool,
     ) -> Option<u32> {
         let h = self.hash(t);
         let mask = self.buckets.len() - 1;
@@ -136,7 +136,7 @@ impl TupleTable {
             match self.buckets[i] {
                 (EMPTY, _) => return None,
                 (TOMBSTONE, _) => {}
-                (v, bh) if bh == h as u32 && tuple_of(v - 1) == Some(*t) => {
+                (v, bh) if bh == h as u32 && holds(v - 1, t) => {
                     // The slot may keep its tuple for a while: never find it through the cache.
                     self.last = EMPTY;
                     self.buckets[i] = (TOMBSTONE, 0);
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn behaves_like_a_map_through_inserts_removals_and_growth() {
         // Slot i holds tuple(i); the table maps tuples to slots.
-        let of = |i: u32| Some(tuple(i));
+        let of = |i: u32, t: &FourTuple| tuple(i) == *t;
         let mut t = TupleTable::new([3; 16]);
         let mut reference = HashMap::new();
         for i in 0..5000u32 {
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn cached_lookup_forgets_a_removed_tuple_whose_slot_still_holds_it() {
-        let of = |i: u32| Some(tuple(i));
+        let of = |i: u32, t: &FourTuple| tuple(i) == *t;
         let mut t = TupleTable::new([3; 16]);
         t.insert(&tuple(1), 1);
         t.insert(&tuple(2), 2);

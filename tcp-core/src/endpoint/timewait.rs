@@ -7,7 +7,7 @@
 //! `invalid_ratelimit`, and restarts the timer if it carries an ACK.
 
 use super::table::FourTuple;
-use super::{Endpoint, SlotKind, slot_tuple};
+use super::{Endpoint, SlotKind, slot_holds};
 use crate::conn::Segment;
 use crate::seq::SeqNum;
 use crate::time::Instant;
@@ -69,7 +69,8 @@ impl Endpoint {
         }
         if self.time_wait_count >= self.ep.max_time_wait {
             self.stats.time_wait_overflow += 1;
-            self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+            self.table
+                .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
             self.free_slot(i);
             return;
         }
@@ -104,10 +105,12 @@ impl Endpoint {
         for seg in owed {
             self.push_control(tuple, seg);
         }
-        self.table.remove(&tuple, |j| {
-            (j == i)
-                .then_some(tuple)
-                .or_else(|| slot_tuple(&self.slots, j))
+        self.table.remove(&tuple, |j, t| {
+            if j == i {
+                *t == tuple
+            } else {
+                slot_holds(&self.slots, j, t)
+            }
         });
         if self.time_wait_count >= self.ep.max_time_wait {
             self.stats.time_wait_overflow += 1;
@@ -148,7 +151,8 @@ impl Endpoint {
             if rst {
                 if !self.ep.rfc1337 {
                     // Linux with tcp_rfc1337 = 0: TIME_WAIT assassination (RFC 1337).
-                    self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+                    self.table
+                        .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
                     self.free_slot(i);
                     return;
                 }
@@ -174,7 +178,8 @@ impl Endpoint {
             };
             if newer {
                 self.stats.time_wait_reused += 1;
-                self.table.remove(&tuple, |j| slot_tuple(&self.slots, j));
+                self.table
+                    .remove(&tuple, |j, t| slot_holds(&self.slots, j, t));
                 self.free_slot(i);
                 self.segment_for_listener(now, tuple, h, payload);
                 return;
