@@ -582,6 +582,21 @@ mod tests {
         data_with(&AckPolicy::Linux, a, now, len, more)
     }
 
+    /// The decision after one small in-order segment, nothing out of order, under
+    /// Linux's policy.
+    fn lone_check(a: &mut AckState, now: Instant) -> AckDecision {
+        a.snd_check(
+            &AckPolicy::Linux,
+            now,
+            SeqNum::new(0),
+            false,
+            false,
+            true,
+            None,
+            None,
+        )
+    }
+
     /// [`data`] under another policy.
     fn data_with(
         policy: &AckPolicy,
@@ -642,35 +657,14 @@ mod tests {
         a.set_ato(ATO_MIN);
         a.enter_pingpong();
         a.schedule();
-        assert_eq!(
-            a.snd_check(
-                &AckPolicy::Linux,
-                ms(0),
-                SeqNum::new(0),
-                false,
-                false,
-                true,
-                None,
-                None
-            ),
-            AckDecision::Later
-        );
+        assert_eq!(lone_check(&mut a, ms(0)), AckDecision::Later);
         assert!(!a.on_timeout(ms(39), RTO));
         assert!(a.on_timeout(ms(40), RTO));
         assert!(!a.in_pingpong());
         assert_eq!(a.ato(), ATO_MIN);
         a.on_ack_sent();
         a.schedule();
-        a.snd_check(
-            &AckPolicy::Linux,
-            ms(100),
-            SeqNum::new(0),
-            false,
-            false,
-            true,
-            None,
-            None,
-        );
+        lone_check(&mut a, ms(100));
         assert!(a.on_timeout(ms(140), RTO));
         assert_eq!(a.ato(), ATO_MIN * 2);
     }
@@ -694,43 +688,13 @@ mod tests {
         a.set_ato(ATO_MIN);
         a.enter_pingpong();
         a.schedule();
-        a.snd_check(
-            &AckPolicy::Linux,
-            ms(0),
-            SeqNum::new(0),
-            false,
-            false,
-            true,
-            None,
-            None,
-        );
+        lone_check(&mut a, ms(0));
         a.schedule();
-        a.snd_check(
-            &AckPolicy::Linux,
-            ms(20),
-            SeqNum::new(0),
-            false,
-            false,
-            true,
-            None,
-            None,
-        );
+        lone_check(&mut a, ms(20));
         assert_eq!(a.deadline(), Some(ms(40)));
         a.schedule();
         // 40 <= 35 + 40/4: about to expire.
-        assert_eq!(
-            a.snd_check(
-                &AckPolicy::Linux,
-                ms(35),
-                SeqNum::new(0),
-                false,
-                false,
-                true,
-                None,
-                None
-            ),
-            AckDecision::Now
-        );
+        assert_eq!(lone_check(&mut a, ms(35)), AckDecision::Now);
     }
 
     #[test]
