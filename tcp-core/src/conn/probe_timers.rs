@@ -81,9 +81,6 @@ impl ProbeTimers {
     /// every acceptable segment).
     #[inline(always)]
     pub(super) fn answered(&mut self) {
-        if self.0.is_none() {
-            return;
-        }
         self.update(|p| {
             p.persist_probes = 0;
             p.keepalive_probes = 0;

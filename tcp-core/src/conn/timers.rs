@@ -323,7 +323,7 @@ impl Connection {
             if self.probes.persist_at().is_none() {
                 self.start_persist(now);
             }
-        } else if self.probes.get().is_some() {
+        } else {
             self.probes.stop_persist();
         }
     }
