@@ -51,7 +51,7 @@ impl Connection {
     /// capacity. `None` returns to that capacity alone.
     pub fn set_send_buffer(&mut self, limit: Option<u32>) {
         self.send_memory =
-            limit.map(|l| Box::new(send_memory::SendMemory::new(l, self.snd_una, self.snd_max)));
+            limit.map(|l| Box::new(send_memory::SendMemory::new(l, self.snd.una, self.snd.max)));
     }
 
     /// The send buffer set by [`Connection::set_send_buffer`], if any.
@@ -66,8 +66,8 @@ impl Connection {
     /// [`Connection::set_send_buffer`]; otherwise the queued payload.
     pub fn send_memory_queued(&self) -> u32 {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        let payload = if data_end.gt(self.snd_una) {
-            data_end.since(self.snd_una)
+        let payload = if data_end.gt(self.snd.una) {
+            data_end.since(self.snd.una)
         } else {
             0
         };
@@ -89,7 +89,7 @@ impl Connection {
             return true;
         }
         let write_seq = self.buf_seq + self.send_buf.len() as u32;
-        let size_goal = write_queue::WriteQueue::size_goal(self.eff_mss(), self.max_snd_wnd);
+        let size_goal = write_queue::WriteQueue::size_goal(self.eff_mss(), self.snd.max_wnd);
         !self.wq.needs_new_skb(write_seq, size_goal)
     }
 
@@ -101,8 +101,8 @@ impl Connection {
     /// Bytes queued and not yet sent.
     pub fn notsent_bytes(&self) -> u32 {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        if data_end.gt(self.snd_max) {
-            data_end.since(self.snd_max)
+        if data_end.gt(self.snd.max) {
+            data_end.since(self.snd.max)
         } else {
             0
         }
@@ -195,8 +195,8 @@ impl Connection {
             self.chrono.start(now, tcp_info::Chrono::Busy);
         }
         let mss = self.eff_mss();
-        let size_goal = write_queue::WriteQueue::size_goal(mss, self.max_snd_wnd);
-        let half_window = self.max_snd_wnd / 2;
+        let size_goal = write_queue::WriteQueue::size_goal(mss, self.snd.max_wnd);
+        let half_window = self.snd.max_wnd / 2;
         let mut off = 0usize;
         while off < n {
             let write_seq = self.buf_seq + self.send_buf.len() as u32;
@@ -232,7 +232,7 @@ impl Connection {
     /// (see [`crate::config::Config::slow_start_after_idle`]).
     pub(super) fn restart_after_idle(&mut self, now: Instant) {
         if !self.cfg.slow_start_after_idle
-            || self.snd_una != self.snd_max
+            || self.snd.una != self.snd.max
             || !self.state().is_synchronized()
         {
             return;
@@ -251,7 +251,7 @@ impl Connection {
     /// A write could not take everything: if all that is queued was already sent, the
     /// send buffer, not the network, limits the sender (`TCP_CHRONO_SNDBUF_LIMITED`).
     fn note_blocked(&mut self, now: Instant, short: bool) {
-        let unsent = self.snd_max.lt(self.buf_seq + self.send_buf.len() as u32);
+        let unsent = self.snd.max.lt(self.buf_seq + self.send_buf.len() as u32);
         if short && !unsent && matches!(self.state(), State::Established | State::CloseWait) {
             self.chrono.start(now, tcp_info::Chrono::SndbufLimited);
         }
@@ -328,14 +328,14 @@ impl Connection {
         let read_total = self.recv_buf.next() - self.recv_buf.readable() as u64;
         self.rwnd
             .space_adjust(now, read_total, self.recv_buf.readable());
-        let more_than_mss = self.rwnd.unannounced(self.rcv_nxt) > self.ack.rcv_mss();
+        let more_than_mss = self.rwnd.unannounced(self.rcv.nxt) > self.ack.rcv_mss();
         let drained = self.rwnd.rmem() == 0;
         // FreeBSD's read sends no held-back ACK, only a window update (tcp_usr_rcvd).
         let mut time_to_ack =
             !self.rwnd.is_bsd() && self.ack.after_read(copied, more_than_mss, drained);
         if copied > 0 && !time_to_ack && !self.fin_received {
             let rcv_mss = self.ack.rcv_mss();
-            time_to_ack = self.rwnd.worth_update(self.rcv_nxt, rcv_mss, &mut self.ack);
+            time_to_ack = self.rwnd.worth_update(self.rcv.nxt, rcv_mss, &mut self.ack);
         }
         if time_to_ack {
             self.ack_now = true;
@@ -407,7 +407,7 @@ impl Connection {
     }
 
     pub(super) fn send_reset_and_close(&mut self) {
-        self.queue_ctl(self.snd_max, self.rcv_nxt, TcpFlags::RST | TcpFlags::ACK);
+        self.queue_ctl(self.snd.max, self.rcv.nxt, TcpFlags::RST | TcpFlags::ACK);
         self.stats.rare().resets_sent += 1;
         self.set_closed();
     }
@@ -451,7 +451,7 @@ impl Connection {
     pub fn set_quickack(&mut self, on: bool) {
         self.ack.set_quickack(on);
         if on && matches!(self.state(), State::Established | State::CloseWait) {
-            let more_than_mss = self.rwnd.unannounced(self.rcv_nxt) > self.ack.rcv_mss();
+            let more_than_mss = self.rwnd.unannounced(self.rcv.nxt) > self.ack.rcv_mss();
             let drained = self.rwnd.rmem() == 0;
             if self.ack.after_read(1, more_than_mss, drained) {
                 self.ack_now = true;

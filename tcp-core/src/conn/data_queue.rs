@@ -28,7 +28,7 @@ impl Connection {
             return;
         }
         let mut wnd = self.advertised_remaining();
-        if seq == self.rcv_nxt && wnd == 0 && len > 0 && self.recv_buf.readable() == 0 {
+        if seq == self.rcv.nxt && wnd == 0 && len > 0 && self.recv_buf.readable() == 0 {
             // Nothing waits to be read, so only out-of-order data can have closed the
             // window, and reading will never reopen it: make room for the data the hole
             // waits for (Linux collapses and prunes the out-of-order queue when memory runs
@@ -37,7 +37,7 @@ impl Connection {
             self.prune_ofo();
             wnd = len as u32;
         }
-        if seq == self.rcv_nxt {
+        if seq == self.rcv.nxt {
             if wnd == 0 && !(len == 0 && fin) {
                 // A zero window takes nothing but a bare FIN (some stacks send one in a
                 // loop against a closed window).
@@ -48,31 +48,31 @@ impl Connection {
             self.queue_in_order(now, seg, payload, fin);
             return;
         }
-        if end.le(self.rcv_nxt) {
+        if end.le(self.rcv.nxt) {
             // A retransmission of what we have: ACK at once, with a D-SACK (RFC 2883 §4.1).
             self.stats.add(len as u64, |s| &mut s.dup_bytes);
             self.note_dsack(seq, end);
             self.out_of_window_data();
             return;
         }
-        if seq.ge(self.rcv_nxt + wnd) {
+        if seq.ge(self.rcv.nxt + wnd) {
             // Beyond the window (a zero-window probe, say).
             self.out_of_window_data();
             return;
         }
-        if seq.lt(self.rcv_nxt) {
+        if seq.lt(self.rcv.nxt) {
             // Partly old: D-SACK the old part, queue the rest.
-            self.note_dsack(seq, self.rcv_nxt);
+            self.note_dsack(seq, self.rcv.nxt);
             if wnd == 0 {
                 self.out_of_window_data();
                 return;
             }
-            let skip = self.rcv_nxt.since(seq) as usize;
+            let skip = self.rcv.nxt.since(seq) as usize;
             self.stats.add(skip.min(len) as u64, |s| &mut s.dup_bytes);
             let mut data = payload;
             data.advance(skip.min(len));
             let mut rest = *seg;
-            rest.seq = self.rcv_nxt;
+            rest.seq = self.rcv.nxt;
             self.queue_in_order(now, &rest, data, fin);
             return;
         }
@@ -124,7 +124,7 @@ impl Connection {
                 let moved = r.delivered.saturating_sub(len);
                 self.rwnd.ofo_shrunk(ofo_before, ofo_after, moved);
             }
-            self.rcv_nxt += r.delivered as u32;
+            self.rcv.nxt += r.delivered as u32;
             self.stats.bytes_received += r.delivered as u64;
             self.push_event(Event::Readable);
             self.event_data_recv(now, seg, len32);
@@ -156,7 +156,7 @@ impl Connection {
         let _ = now;
         self.stats.rare().ooo_segs_in += 1;
         let len = data.len();
-        let start = self.recv_buf.next() + u64::from(seg.seq.since(self.rcv_nxt));
+        let start = self.recv_buf.next() + u64::from(seg.seq.since(self.rcv.nxt));
         if len > 0 {
             if !self.rwnd.has_room() {
                 // Collapse the queues' accounting first (Linux's tcp_prune_queue); what
@@ -235,7 +235,7 @@ impl Connection {
         if self.ack.measure_rcv_mss(size, self.advmss()) {
             self.rwnd.measure_ratio(len);
         }
-        self.rwnd.rtt_measure(now, self.rcv_nxt);
+        self.rwnd.rtt_measure(now, self.rcv.nxt);
         let wnd = self.rwnd.rcv_wnd();
         let rto = self.current_rto();
         self.ack.on_data_recv(now, wnd, rto);
@@ -252,7 +252,7 @@ impl Connection {
         // "More than one full frame received, and the right edge advances far enough", or
         // the application has read everything (SO_RCVLOWAT of one byte). Computing the
         // window may leave quick-ACK mode, so it comes first, as in Linux.
-        let more = self.rwnd.unannounced(self.rcv_nxt) > rcv_mss
+        let more = self.rwnd.unannounced(self.rcv.nxt) > rcv_mss
             && (self.recv_buf.readable() == 0
                 || self.rwnd.raw_window(rcv_mss, &mut self.ack) >= self.rwnd.rcv_wnd());
         let ofo = self.recv_buf.ooo_pieces() > 0;
@@ -261,7 +261,7 @@ impl Connection {
         let decision = self.ack.snd_check(
             &self.cfg.ack_policy,
             now,
-            self.rcv_nxt,
+            self.rcv.nxt,
             more,
             ofo,
             self.sack_ok,
@@ -289,7 +289,7 @@ impl Connection {
         }
         self.fin_received = true;
         self.ooo_fin = None;
-        self.rcv_nxt += 1;
+        self.rcv.nxt += 1;
         self.push_event(Event::PeerClosed);
         self.push_event(Event::Readable);
         match self.state() {
@@ -301,7 +301,7 @@ impl Connection {
             State::FinWait1 => {
                 // Simultaneous close: ACK the FIN now.
                 self.ack_now = true;
-                if self.snd_una == self.fin_seq() + 1 {
+                if self.snd.una == self.fin_seq() + 1 {
                     self.enter_time_wait(now);
                 } else {
                     self.enter(Phase::Closing);

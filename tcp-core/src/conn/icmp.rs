@@ -35,9 +35,9 @@ impl Connection {
         }
         let bsd = self.cfg.segment_rules == crate::config::SegmentRules::Bsd;
         let in_flight = if bsd {
-            err.seq.ge(self.snd_una) && err.seq.lt(self.snd_max)
+            err.seq.ge(self.snd.una) && err.seq.lt(self.snd.max)
         } else {
-            err.seq.ge(self.snd_una) && err.seq.le(self.snd_nxt)
+            err.seq.ge(self.snd.una) && err.seq.le(self.snd.nxt)
         };
         if !in_flight {
             self.stats.rare().icmp_out_of_window += 1;

@@ -84,7 +84,7 @@ impl Connection {
         if !payload.is_empty() {
             self.stats.data_segs_in = self.stats.data_segs_in.wrapping_add(1);
         }
-        let prev_una = self.snd_una;
+        let prev_una = self.snd.una;
         // MSG_MORE held a partial segment only for the send that ended the write.
         self.more_hold = false;
         match self.state() {
@@ -98,7 +98,7 @@ impl Connection {
             _ => self.on_synchronized(now, seg, payload),
         }
         self.update_persist(now);
-        let advanced = self.snd_una.gt(prev_una);
+        let advanced = self.snd.una.gt(prev_una);
         self.sack_arm_pto(now, advanced, advanced);
     }
 
@@ -109,7 +109,7 @@ impl Connection {
         if f.contains(TcpFlags::ACK) {
             // The ACK must acknowledge our SYN and nothing beyond it; a SYN-ACK must echo a
             // timestamp from since our SYN left (Linux's PAWS check for the active side).
-            let bad_ack = seg.ack.le(self.iss) || seg.ack.gt(self.snd_max);
+            let bad_ack = seg.ack.le(self.snd.iss) || seg.ack.gt(self.snd.max);
             let syn_stamp = self.phase.opening().map_or(0, |o| o.syn_stamp);
             let bad_echo = self.cfg.timestamps
                 && seg.options.timestamps.is_some_and(|ts| {
@@ -157,13 +157,13 @@ impl Connection {
         let bsd = self.cfg.segment_rules == crate::config::SegmentRules::Bsd;
         self.ecn.on_simultaneous_syn(seg, accept, bsd);
         self.bsd_hold_syn_data(payload);
-        self.snd_wl1 = seg.seq;
+        self.snd.wl1 = seg.seq;
     }
 
     /// What the peer's SYN (or SYN-ACK) tells: its ISN, options, first TS.Recent and window.
     fn take_syn(&mut self, now: Instant, seg: &TcpHeader) {
-        self.irs = seg.seq;
-        self.rcv_nxt = seg.seq + 1;
+        self.rcv.irs = seg.seq;
+        self.rcv.nxt = seg.seq + 1;
         self.negotiate(&seg.options);
         if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
             self.ts_recent = ts.val;
@@ -171,8 +171,8 @@ impl Connection {
         }
         self.last_rcv = now;
         // The window of a SYN or SYN-ACK is never scaled (RFC 7323 §2.2).
-        self.snd_wnd = u32::from(seg.window);
-        self.max_snd_wnd = self.snd_wnd;
+        self.snd.wnd = u32::from(seg.window);
+        self.snd.max_wnd = self.snd.wnd;
     }
 
     /// Our SYN is acknowledged by the peer's SYN-ACK: ESTABLISHED (RFC 9293 §3.10.7.3).
@@ -180,15 +180,15 @@ impl Connection {
         self.take_syn(now, seg);
         self.ecn.on_synack(seg);
         // Our SYN window was advertised before RCV.NXT was known; it counts from here.
-        self.rwnd.rebase(self.rcv_nxt);
-        self.snd_una = seg.ack;
+        self.rwnd.rebase(self.rcv.nxt);
+        self.snd.una = seg.ack;
         self.buf_seq = seg.ack;
         self.stats.bytes_acked += 1;
         // RFC 6582 §3.2: `recover` starts at the ISS, so a loss in the first window can be
         // fast-retransmitted.
-        self.recover = self.iss;
-        self.snd_wl1 = seg.seq;
-        self.snd_wl2 = seg.ack;
+        self.recover = self.snd.iss;
+        self.snd.wl1 = seg.seq;
+        self.snd.wl2 = seg.ack;
         self.rtt_sample_for_syn(now, seg);
         self.stop_rtx();
         self.establish(now);
@@ -208,12 +208,12 @@ impl Connection {
     /// it was not retransmitted (Karn's rule, RFC 6298 §3).
     fn rtt_sample_for_syn(&mut self, now: Instant, seg: &TcpHeader) {
         if let Some(rtt) = self.ts_rtt(now, seg) {
-            self.rtt.sample(rtt, now, self.snd_una, self.snd_nxt);
+            self.rtt.sample(rtt, now, self.snd.una, self.snd.nxt);
         } else if self.retries == 0
             && let Some(timed) = self.rtt_timed.take()
         {
             self.rtt
-                .sample(now - timed.sent, now, self.snd_una, self.snd_nxt);
+                .sample(now - timed.sent, now, self.snd.una, self.snd.nxt);
         }
         self.rtt_timed = None;
     }
@@ -256,7 +256,7 @@ impl Connection {
             && f.contains(TcpFlags::FIN)
             && !rst
             && !syn
-            && seg.seq + seq_len(seg, payload.len()) == self.rcv_nxt
+            && seg.seq + seq_len(seg, payload.len()) == self.rcv.nxt
         {
             // A retransmitted FIN (it ends at RCV.NXT): ACK it again and restart the 2·MSL
             // timer (RFC 9293 §3.10.7.4, "eighth"; as Linux's tcp_timewait_state_process).
@@ -269,7 +269,7 @@ impl Connection {
             && syn
             && !rst
             && !f.contains(TcpFlags::ACK)
-            && seg.seq == self.irs
+            && seg.seq == self.rcv.irs
         {
             // The peer retransmitted its SYN: our SYN-ACK was lost. Send it again; the
             // final ACK can no longer be timed (Karn, RFC 6298 §3).
@@ -317,12 +317,12 @@ impl Connection {
         self.probes.answered();
 
         if self.state() == State::SynRcvd {
-            if self.snd_una.lt(seg.ack) && seg.ack.le(self.snd_max) {
+            if self.snd.una.lt(seg.ack) && seg.ack.le(self.snd.max) {
                 // RFC 9293 §3.10.7.4: SYN-RECEIVED -> ESTABLISHED.
-                self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
-                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-                self.snd_wl1 = seg.seq;
-                self.snd_wl2 = seg.ack;
+                self.snd.wnd = u32::from(seg.window) << self.snd_wscale;
+                self.snd.max_wnd = self.snd.max_wnd.max(self.snd.wnd);
+                self.snd.wl1 = seg.seq;
+                self.snd.wl2 = seg.ack;
                 self.establish(now);
             } else {
                 self.reply_reset(seg, payload.len());
@@ -331,7 +331,7 @@ impl Connection {
         }
 
         let fin = f.contains(TcpFlags::FIN);
-        let data_beyond = !payload.is_empty() && (seg.seq + payload.len() as u32).gt(self.rcv_nxt);
+        let data_beyond = !payload.is_empty() && (seg.seq + payload.len() as u32).gt(self.rcv.nxt);
         if !self.process_ack(now, seg, payload.is_empty(), data_beyond) {
             return;
         }
@@ -347,7 +347,7 @@ impl Connection {
 
         // Seventh: the segment text (Linux's tcp_rcv_state_process, step 7).
         match self.state() {
-            State::CloseWait | State::Closing | State::LastAck if seg.seq.ge(self.rcv_nxt) => {
+            State::CloseWait | State::Closing | State::LastAck if seg.seq.ge(self.rcv.nxt) => {
                 // The peer already sent its FIN: nothing new may follow it.
             }
             State::FinWait1 | State::FinWait2 if self.orphaned && data_beyond => {
@@ -405,7 +405,7 @@ impl Connection {
         // FIN, or at the end of the highest SACK block) resets; elsewhere in the window it
         // draws a challenge ACK.
         if rst {
-            if seg.seq == self.rcv_nxt
+            if seg.seq == self.rcv.nxt
                 || self.reset_check(seg)
                 || self.rst_at_sack_edge(seg)
                 || !self.cfg.rst_challenge
@@ -425,8 +425,8 @@ impl Connection {
                 && self.phase.opening().is_some_and(|o| !o.passive)
                 && f.contains(TcpFlags::ACK)
                 && payload_len == 0
-                && seg.seq + 1 == self.rcv_nxt
-                && seg.ack == self.snd_max;
+                && seg.seq + 1 == self.rcv.nxt
+                && seg.ack == self.snd.max;
             if !crossed && !self.cfg.syn_challenge {
                 // RFC 5961 §4.2 off (RFC 793): an in-window SYN resets the connection.
                 self.error = Some(ConnError::Reset);
@@ -471,8 +471,8 @@ impl Connection {
     fn disordered_ack(&self, seg: &TcpHeader, ts: Timestamps) -> bool {
         let pure = seg.flags.contains(TcpFlags::ACK)
             && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
-            && seg.seq == self.rcv_nxt;
-        if !pure || seg.ack != self.snd_una {
+            && seg.seq == self.rcv.nxt;
+        if !pure || seg.ack != self.snd.una {
             return false;
         }
         let wnd = u32::from(seg.window) << self.snd_wscale;
@@ -487,9 +487,9 @@ impl Connection {
     /// `tcp_may_update_window`: the segment is at least as new as the one that last set
     /// SND.WND (RFC 9293 §3.10.7.4 "fifth"), or it opens the window at the same point.
     fn may_update_window(&self, ack: SeqNum, seq: SeqNum, wnd: u32) -> bool {
-        ack.gt(self.snd_una)
-            || seq.gt(self.snd_wl1)
-            || (seq == self.snd_wl1 && (wnd > self.snd_wnd || wnd == 0))
+        ack.gt(self.snd.una)
+            || seq.gt(self.snd.wl1)
+            || (seq == self.snd.wl1 && (wnd > self.snd.wnd || wnd == 0))
     }
 
     /// Sequence acceptability (RFC 9293 §3.10.7.4 "first"), as Linux's `tcp_sequence`:
@@ -505,7 +505,7 @@ impl Connection {
         if end.lt(self.rwnd.rcv_wup()) {
             return false;
         }
-        let limit = self.rcv_nxt + self.advertised_remaining();
+        let limit = self.rcv.nxt + self.advertised_remaining();
         if end.gt(limit) {
             let fin = u32::from(seg.flags.contains(TcpFlags::FIN));
             if (end - fin).le(limit) {
@@ -521,7 +521,7 @@ impl Connection {
 
     /// `tcp_reset_check`: a RST at RCV.NXT - 1 after the peer's FIN still counts.
     fn reset_check(&self, seg: &TcpHeader) -> bool {
-        seg.seq + 1 == self.rcv_nxt
+        seg.seq + 1 == self.rcv.nxt
             && matches!(
                 self.state(),
                 State::CloseWait | State::LastAck | State::Closing
@@ -540,7 +540,7 @@ impl Connection {
             .iter()
             .map(|&(_, b)| b)
             .max()
-            .is_some_and(|b| seg.seq == self.rcv_nxt + (b - next) as u32)
+            .is_some_and(|b| seg.seq == self.rcv.nxt + (b - next) as u32)
     }
 
     /// An acceptable RST (RFC 9293 §3.10.7.4 "second"; RFC 1337 in TIME-WAIT).
@@ -588,11 +588,11 @@ impl Connection {
     /// the receiver in quick-ACK mode and is reported in a D-SACK block (RFC 2883 §4).
     fn send_dupack(&mut self, seg: &TcpHeader, payload_len: usize) {
         let end = seg.seq + seq_len(seg, payload_len);
-        if end != seg.seq && seg.seq.lt(self.rcv_nxt) {
+        if end != seg.seq && seg.seq.lt(self.rcv.nxt) {
             let wnd = self.rwnd.rcv_wnd();
             self.ack.enter_quickack_mode(wnd, MAX_QUICKACKS);
-            let dup_end = if end.gt(self.rcv_nxt) {
-                self.rcv_nxt
+            let dup_end = if end.gt(self.rcv.nxt) {
+                self.rcv.nxt
             } else {
                 end
             };
@@ -612,7 +612,7 @@ impl Connection {
         if self.cfg.segment_rules == SegmentRules::Bsd {
             // FreeBSD's tcp_send_challenge_ack answers through tcp_respond: an ACK at
             // SND.NXT of its own, which never carries our FIN.
-            self.queue_ctl(self.snd_nxt, self.rcv_nxt, TcpFlags::ACK);
+            self.queue_ctl(self.snd.nxt, self.rcv.nxt, TcpFlags::ACK);
             return;
         }
         self.ack_now = true;
@@ -649,17 +649,17 @@ impl Connection {
 
     /// Classifies the ACK field (the checks at the top of Linux's `tcp_ack`).
     fn check_ack(&self, ack: SeqNum) -> AckCheck {
-        if ack.lt(self.snd_una) {
+        if ack.lt(self.snd.una) {
             // The peer cannot hold back ACKs for more than it was ever allowed to have in
             // flight, nor for bytes that were never acknowledged (RFC 5961 §5.2).
-            let max_window = u32::try_from(u64::from(self.max_snd_wnd).min(self.stats.bytes_acked))
+            let max_window = u32::try_from(u64::from(self.snd.max_wnd).min(self.stats.bytes_acked))
                 .unwrap_or(u32::MAX);
-            if ack.lt(self.snd_una - max_window) {
+            if ack.lt(self.snd.una - max_window) {
                 return AckCheck::TooOld;
             }
             return AckCheck::Old;
         }
-        if ack.gt(self.snd_max) {
+        if ack.gt(self.snd.max) {
             return AckCheck::Unsent;
         }
         AckCheck::Acceptable
@@ -677,13 +677,13 @@ impl Connection {
     ) -> bool {
         let ack = seg.ack;
         let seg_wnd = u32::from(seg.window) << self.snd_wscale;
-        let window_changed = seg_wnd != self.snd_wnd;
+        let window_changed = seg_wnd != self.snd.wnd;
         // A duplicate ACK (RFC 5681 §2).
-        let dupack = ack == self.snd_una
+        let dupack = ack == self.snd.una
             && no_payload
             && !seg.flags.intersects(TcpFlags::SYN | TcpFlags::FIN)
             && !window_changed
-            && self.snd_max.gt(self.snd_una);
+            && self.snd.max.gt(self.snd.una);
 
         // Window update (RFC 9293 §3.10.7.4): only from an ACK that is not old ("if SND.UNA
         // =< SEG.ACK"; Linux's tcp_ack ignores an old ACK's window), and then from one that
@@ -692,30 +692,30 @@ impl Connection {
         // offered) or comes in a segment at least as new as the last one that updated it.
         // Nothing below reads the window except F-RTO step 2b (RFC 5682 §3.1), which needs
         // the window this ACK brings.
-        if ack.ge(self.snd_una)
-            && (ack.gt(self.snd_una)
-                || self.snd_wl1.lt(seg.seq)
-                || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)))
+        if ack.ge(self.snd.una)
+            && (ack.gt(self.snd.una)
+                || self.snd.wl1.lt(seg.seq)
+                || (self.snd.wl1 == seg.seq && self.snd.wl2.le(ack)))
         {
-            let opened = seg_wnd > self.snd_wnd;
-            let changed = seg_wnd != self.snd_wnd;
-            self.snd_wnd = seg_wnd;
-            if changed && self.snd_max.lt(self.buf_seq + self.send_buf.len() as u32) {
+            let opened = seg_wnd > self.snd.wnd;
+            let changed = seg_wnd != self.snd.wnd;
+            self.snd.wnd = seg_wnd;
+            if changed && self.snd.max.lt(self.buf_seq + self.send_buf.len() as u32) {
                 // Data waits and the window moved: a restart after idle applies here too
                 // (tcp_ack_update_window).
                 self.restart_after_idle(now);
             }
-            self.max_snd_wnd = self.max_snd_wnd.max(seg_wnd);
-            self.snd_wl1 = seg.seq;
-            self.snd_wl2 = ack;
+            self.snd.max_wnd = self.snd.max_wnd.max(seg_wnd);
+            self.snd.wl1 = seg.seq;
+            self.snd.wl2 = ack;
             if opened {
                 self.probes.update(|p| p.persist_backoff = 0);
             }
         }
 
-        let prev_una = self.snd_una;
+        let prev_una = self.snd.una;
         let mut rtt = None;
-        if ack.gt(self.snd_una) {
+        if ack.gt(self.snd.una) {
             rtt = self.on_new_ack(now, seg);
         } else if self.loss.is_none() && dupack {
             self.on_dupack(now);
@@ -723,7 +723,7 @@ impl Connection {
         if self.loss.is_some() {
             // With SACK, RACK and the scoreboard decide about losses (RFC 8985, RFC 6675).
             self.sack_on_ack(now, seg, prev_una, no_payload, dupack, rtt);
-        } else if self.snd_una == prev_una {
+        } else if self.snd.una == prev_una {
             // Without SACK a duplicate ACK is all F-RTO can learn (RFC 5682 §2.1 step 2a).
             self.frto_on_ack(&FrtoAck {
                 ack,
@@ -743,19 +743,19 @@ impl Connection {
             self.stats.rare().ece_received += 1;
         }
         if recovering {
-            self.ecn.on_loss_response(self.snd_max);
-        } else if self.ecn.on_ack(seg, self.snd_una, self.snd_max)
+            self.ecn.on_loss_response(self.snd.max);
+        } else if self.ecn.on_ack(seg, self.snd.una, self.snd.max)
             == super::ecn::EceResponse::Reduce
         {
             let smss = self.eff_mss();
-            let flight = self.snd_max.since(self.snd_una);
+            let flight = self.snd.max.since(self.snd.una);
             self.cc.on_recovery_start(now, flight, smss);
             self.cc.on_recovery_end(now, flight, smss);
             self.stats.rare().ecn_reductions += 1;
         }
 
         // Our FIN acknowledged?
-        let fin_acked = self.fin_queued && self.snd_una == self.fin_seq() + 1;
+        let fin_acked = self.fin_queued && self.snd.una == self.fin_seq() + 1;
         match self.state() {
             State::FinWait1 if fin_acked => {
                 self.enter(Phase::FinWait2 { orphan_until: None });
@@ -789,7 +789,7 @@ impl Connection {
         // Something got through: forget an ICMP soft error (Linux's tcp_ack).
         self.soft_error = None;
         let ack = seg.ack;
-        let acked = ack.since(self.snd_una);
+        let acked = ack.since(self.snd.una);
         let data_acked = (ack.since(self.buf_seq) as usize).min(self.send_buf.len());
         if ack.gt(self.buf_seq) || ack == self.buf_seq {
             self.send_buf.consume(data_acked);
@@ -814,14 +814,14 @@ impl Connection {
         if rtt.is_none() {
             rtt = self.ts_rtt(now, seg);
         }
-        self.snd_una = ack;
-        if self.snd_nxt.lt(ack) {
-            self.snd_nxt = ack;
+        self.snd.una = ack;
+        if self.snd.nxt.lt(ack) {
+            self.snd.nxt = ack;
         }
         self.mtu_probe_on_ack();
         self.stats.bytes_acked += acked as u64;
         if let Some(r) = rtt {
-            self.rtt.sample(r, now, self.snd_una, self.snd_nxt);
+            self.rtt.sample(r, now, self.snd.una, self.snd.nxt);
         }
 
         // A new ACK ends backoff (RFC 6298 §5.3, §5.7) and restarts or stops the timer.
@@ -829,7 +829,7 @@ impl Connection {
         self.zwnd_backoff = 0;
         self.rto_reverts = 0;
         self.retrans_stamp = None;
-        if self.snd_una == self.snd_max {
+        if self.snd.una == self.snd.max {
             self.stop_rtx();
         } else {
             self.restart_rtx(now);
@@ -838,7 +838,7 @@ impl Connection {
         let smss = self.eff_mss();
         let acked_bytes = acked.min(data_acked as u32 + 1).max(data_acked as u32);
         if let Some(m) = self.send_memory.as_deref_mut() {
-            m.on_ack(self.snd_una);
+            m.on_ack(self.snd.una);
         }
         if self.write_blocked && self.is_writable() {
             self.write_blocked = false;
@@ -878,7 +878,7 @@ impl Connection {
             Some(recover) if ack.ge(recover) => {
                 // Full ACK: recovery ends (RFC 6582 §3.2 step 6).
                 self.recovery = None;
-                let flight = self.snd_max.since(self.snd_una);
+                let flight = self.snd.max.since(self.snd.una);
                 self.cc.on_recovery_end(now, flight, smss);
             }
             Some(_) => {
@@ -900,14 +900,14 @@ impl Connection {
         let smss = self.eff_mss();
         if self.recovery.is_some() {
             self.cc.on_recovery_dupack(smss);
-        } else if self.dupacks == 3 && self.snd_una.gt(self.recover) {
+        } else if self.dupacks == 3 && self.snd.una.gt(self.recover) {
             if self.mtu_probe_lost(now) {
                 // The loss was the MTU probe's: no congestion response (RFC 4821 §7.5).
                 return;
             }
-            self.recover = self.snd_max;
-            self.recovery = Some(self.snd_max);
-            let flight = self.snd_max.since(self.snd_una);
+            self.recover = self.snd.max;
+            self.recovery = Some(self.snd.max);
+            let flight = self.snd.max.since(self.snd.una);
             self.cc.on_recovery_start(now, flight, smss);
             self.fast_rexmit = true;
             self.stats.rare().fast_retransmits += 1;

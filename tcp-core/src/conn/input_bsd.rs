@@ -68,7 +68,7 @@ impl Connection {
         if self.state() == State::SynRcvd
             && !rst
             && ack_flag
-            && (seg.ack.le(self.snd_una) || seg.ack.gt(self.snd_max))
+            && (seg.ack.le(self.snd.una) || seg.ack.gt(self.snd.max))
         {
             self.reply_reset(seg, payload.len());
             return;
@@ -119,7 +119,7 @@ impl Connection {
                 return;
             }
         }
-        if self.state() == State::SynRcvd && seg.seq.lt(self.irs) {
+        if self.state() == State::SynRcvd && seg.seq.lt(self.rcv.irs) {
             self.reply_reset(seg, payload.len());
             return;
         }
@@ -130,7 +130,7 @@ impl Connection {
         let mut data = payload;
         let mut seg_syn = syn;
         let mut ack_now = false;
-        let todrop = self.rcv_nxt.diff(seq);
+        let todrop = self.rcv.nxt.diff(seq);
         if todrop > 0 {
             let mut todrop = todrop as u32;
             if seg_syn {
@@ -147,7 +147,7 @@ impl Connection {
                 self.stats.add(u64::from(tlen), |s| &mut s.dup_bytes);
             }
             if todrop > 0 && self.sack_ok {
-                let rcv_nxt = self.rcv_nxt;
+                let rcv_nxt = self.rcv.nxt;
                 self.bsd_sack_list()
                     .update_sack_list(rcv_nxt, seq, seq + todrop);
                 ack_now = true;
@@ -161,11 +161,11 @@ impl Connection {
             return;
         }
         let tlen = data.len() as u32;
-        let beyond = (seq + tlen).diff(self.rcv_nxt + rcv_wnd);
+        let beyond = (seq + tlen).diff(self.rcv.nxt + rcv_wnd);
         if beyond > 0 {
             let beyond = beyond as u32;
             if beyond >= tlen {
-                if rcv_wnd == 0 && seq == self.rcv_nxt {
+                if rcv_wnd == 0 && seq == self.rcv.nxt {
                     // A zero-window probe: ACK it, process the rest.
                     ack_now = true;
                 } else {
@@ -202,14 +202,14 @@ impl Connection {
         self.probes.answered();
         if self.state() == State::SynRcvd {
             // The ACK was checked above: SYN-RECEIVED -> ESTABLISHED.
-            self.snd_wnd = u32::from(seg.window) << self.snd_wscale;
-            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
-            self.snd_wl1 = seg.seq;
-            self.snd_wl2 = seg.ack;
+            self.snd.wnd = u32::from(seg.window) << self.snd_wscale;
+            self.snd.max_wnd = self.snd.max_wnd.max(self.snd.wnd);
+            self.snd.wl1 = seg.seq;
+            self.snd.wl2 = seg.ack;
             self.establish(now);
             self.bsd_present_syn_data();
         }
-        if seg.ack.gt(self.snd_max) {
+        if seg.ack.gt(self.snd.max) {
             self.stats.rare().ack_too_new += 1;
             self.bsd_drop_after_ack(seg, tlen as usize);
             return;
@@ -229,7 +229,7 @@ impl Connection {
 
         // The text and the FIN, unless the peer's FIN came before.
         if (!data.is_empty() || fin) && !self.have_rcvd_fin() {
-            let save_rnxt = self.rcv_nxt;
+            let save_rnxt = self.rcv.nxt;
             let save_len = data.len() as u32;
             self.data_queue(now, &trimmed, data, fin);
             if self.sack_ok && save_len > 0 && self.state() != State::Closed {
@@ -250,8 +250,8 @@ impl Connection {
                 State::FinWait1 | State::Closing | State::LastAck
             )
             && self.fin_queued
-            && self.snd_max == self.fin_seq() + 1
-            && self.snd_una.le(self.fin_seq())
+            && self.snd.max == self.fin_seq() + 1
+            && self.snd.una.le(self.fin_seq())
     }
 
     /// The receiver's SACK list, created on first use.
@@ -283,7 +283,7 @@ impl Connection {
             .recv_buf
             .insert(self.recv_buf.next(), data.slice(..len));
         self.rwnd.charge(r.delivered as u32, false);
-        self.rcv_nxt += r.delivered as u32;
+        self.rcv.nxt += r.delivered as u32;
         self.stats.bytes_received += r.delivered as u64;
         self.push_event(crate::event::Event::Readable);
     }
@@ -291,7 +291,7 @@ impl Connection {
     /// The SACK list after `len` bytes at `start` were processed (the SACK update at
     /// `tcp_do_segment`'s `dodata`).
     fn bsd_sack_after_data(&mut self, start: SeqNum, len: u32, save_rnxt: SeqNum) {
-        let rcv_nxt = self.rcv_nxt;
+        let rcv_nxt = self.rcv.nxt;
         let list = self.bsd_sack_list();
         if rcv_nxt.gt(save_rnxt) {
             match list.first() {
@@ -309,7 +309,7 @@ impl Connection {
     fn bsd_drop_after_ack(&mut self, seg: &TcpHeader, payload_len: usize) {
         if self.state() == State::SynRcvd
             && seg.flags.contains(TcpFlags::ACK)
-            && (self.snd_una.gt(seg.ack) || seg.ack.gt(self.snd_max))
+            && (self.snd.una.gt(seg.ack) || seg.ack.gt(self.snd.max))
         {
             self.reply_reset(seg, payload_len);
             return;
@@ -321,10 +321,13 @@ impl Connection {
     /// that much was sent (RFC 5961 §5.2 and FreeBSD's "ghost ACK" check in
     /// `tcp_do_segment`).
     fn bsd_ack_too_old(&self, ack: SeqNum) -> bool {
-        let window_floor = self.snd_una - self.max_snd_wnd;
-        let iss_checked = self.snd_una.lt(self.iss + (MAX_WINDOW << self.snd_wscale));
-        let floor = if iss_checked && (self.iss + 1).gt(window_floor) {
-            self.iss + 1
+        let window_floor = self.snd.una - self.snd.max_wnd;
+        let iss_checked = self
+            .snd
+            .una
+            .lt(self.snd.iss + (MAX_WINDOW << self.snd_wscale));
+        let floor = if iss_checked && (self.snd.iss + 1).gt(window_floor) {
+            self.snd.iss + 1
         } else {
             window_floor
         };
@@ -344,12 +347,12 @@ impl Connection {
             // (`yields_to_syn`); any other segment without ACK is dropped.
             return;
         }
-        if f.contains(TcpFlags::FIN) && seg.seq + seq_len(seg, payload_len) == self.rcv_nxt {
+        if f.contains(TcpFlags::FIN) && seg.seq + seq_len(seg, payload_len) == self.rcv.nxt {
             // A retransmitted FIN restarts the 2·MSL timer.
             self.restart_time_wait(now);
         }
         let bare = f.bits() == TcpFlags::ACK.bits();
-        if !bare || payload_len != 0 || seg.seq != self.rcv_nxt || seg.ack != self.snd_nxt {
+        if !bare || payload_len != 0 || seg.seq != self.rcv.nxt || seg.ack != self.snd.nxt {
             self.ack_now = true;
         }
     }
@@ -363,7 +366,7 @@ impl Connection {
             && seg.flags.contains(TcpFlags::SYN)
             && !seg.flags.intersects(TcpFlags::RST | TcpFlags::ACK)
             && !(seg.flags.contains(TcpFlags::FIN) && self.cfg.drop_synfin)
-            && seg.seq.gt(self.rcv_nxt)
+            && seg.seq.gt(self.rcv.nxt)
     }
 
     /// Ends TIME-WAIT early because a new connection request took the 4-tuple

@@ -110,7 +110,7 @@ impl Connection {
         let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
         let ecr = seg.options.timestamps.filter(|_| self.ts_ok).map(|t| t.ecr);
         let ecr_time = ecr.and_then(|e| self.ts_send_time(now, e));
-        let (snd_una, snd_max, ack) = (self.snd_una, self.snd_max, seg.ack);
+        let (snd_una, snd_max, ack) = (self.snd.una, self.snd.max, seg.ack);
         let frto_rp = self.frto.as_deref().map(|f| f.recovery_point());
         let Some(l) = self.loss.as_deref_mut() else {
             return;
@@ -212,7 +212,7 @@ impl Connection {
         if tlp_outcome == TlpAckOutcome::LossRepaired {
             // The probe repaired a loss: respond as to a fast recovery episode that is
             // already over (RFC 8985 §7.4.2).
-            let flight = self.snd_max.since(self.snd_una);
+            let flight = self.snd.max.since(self.snd.una);
             self.cc.on_recovery_start(now, flight, smss);
             self.cc.on_recovery_end(now, flight, smss);
             self.stats.rare().tlp_recoveries += 1;
@@ -227,7 +227,7 @@ impl Connection {
             self.frto_end(false);
         } else {
             self.frto_on_ack(&FrtoAck {
-                ack: self.snd_una,
+                ack: self.snd.una,
                 advanced,
                 duplicate: !advanced && (dupack || delivery.sacked),
                 original_acked: delivery.original,
@@ -271,8 +271,8 @@ impl Connection {
                     rtt,
                     srtt: self.rtt.srtt(),
                     in_flight: pipe,
-                    snd_una: self.snd_una,
-                    snd_nxt: self.snd_max,
+                    snd_una: self.snd.una,
+                    snd_nxt: self.snd.max,
                     app_limited,
                 };
                 self.cc.on_ack_sample(&sample, smss);
@@ -301,7 +301,7 @@ impl Connection {
         };
         let smss = self.eff_mss();
         let is_cwnd_limited = self.cwnd_limited();
-        let rto_recovery = self.recover.gt(self.snd_una);
+        let rto_recovery = self.recover.gt(self.snd.una);
         let Some(l) = self.loss.as_deref_mut() else {
             return;
         };
@@ -326,13 +326,13 @@ impl Connection {
         }
         let smss = self.eff_mss();
         let (cwnd, ssthresh) = (self.cc.cwnd(), self.cc.ssthresh());
-        let flight = self.snd_max.since(self.snd_una);
+        let flight = self.snd.max.since(self.snd.una);
         let Some(l) = self.loss.as_deref_mut() else {
             return;
         };
         l.sb.enter_recovery();
         l.undo.clear();
-        l.undo.on_congestion_response(cwnd, ssthresh, self.snd_una);
+        l.undo.on_congestion_response(cwnd, ssthresh, self.snd.una);
         l.tlp.reset();
         l.pto_at = None;
         let sacked = l.sb.sacked_bytes();
@@ -353,7 +353,7 @@ impl Connection {
     /// is `(cwnd, ssthresh)` from before the timeout's congestion response, which an undo
     /// restores.
     pub(super) fn sack_on_rto(&mut self, prior: (u32, u32)) {
-        let ((cwnd, ssthresh), una) = (prior, self.snd_una);
+        let ((cwnd, ssthresh), una) = (prior, self.snd.una);
         if let Some(l) = self.loss.as_deref_mut() {
             if !l.in_recovery() {
                 l.undo.clear();
@@ -382,9 +382,9 @@ impl Connection {
             return;
         };
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        let wnd_end = self.snd_una + self.snd_wnd;
+        let wnd_end = self.snd.una + self.snd.wnd;
         // §3.1 step 2b: unsent data exists and the peer's window admits some of it.
-        let can_send_new = self.snd_max.lt(data_end) && self.snd_max.lt(wnd_end);
+        let can_send_new = self.snd.max.lt(data_end) && self.snd.max.lt(wnd_end);
         let second = f.phase() == FrtoPhase::SecondAck;
         match f.on_ack(a, can_send_new) {
             FrtoVerdict::Wait => {}
@@ -392,7 +392,7 @@ impl Connection {
                 // §3.1 step 2b: up to two new segments instead of retransmissions (without
                 // SACK, go-back-N pauses: SND.NXT returns to SND.MAX).
                 self.frto_new_segs = 2;
-                self.snd_nxt = self.snd_max;
+                self.snd.nxt = self.snd.max;
             }
             FrtoVerdict::Genuine => self.frto_end(second),
             FrtoVerdict::Spurious { cwnd, ssthresh } => {
@@ -418,7 +418,7 @@ impl Connection {
         self.frto = None;
         self.frto_new_segs = 0;
         if resume_go_back_n && self.loss.is_none() {
-            self.snd_nxt = self.snd_una;
+            self.snd.nxt = self.snd.una;
         }
     }
 
@@ -459,7 +459,7 @@ impl Connection {
     pub(super) fn sack_arm_pto(&mut self, now: Instant, rearm: bool, advancing_rto: bool) {
         let srtt = self.rtt.srtt();
         let smss = self.eff_mss().max(1);
-        let outstanding = self.snd_max.since(self.snd_una);
+        let outstanding = self.snd.max.since(self.snd.una);
         let rto_remaining = if advancing_rto {
             self.current_rto()
         } else {
@@ -503,12 +503,12 @@ impl Connection {
             l.probe_due = false;
             return match l.tlp.choose_probe(new_data_allowed, &l.sb) {
                 Some(TlpProbe::Retransmit { start, end }) => {
-                    l.tlp.on_probe_sent(self.snd_max, true);
+                    l.tlp.on_probe_sent(self.snd.max, true);
                     self.stats.rare().tlp_probes += 1;
                     Some((start, end))
                 }
                 Some(TlpProbe::NewData) => {
-                    l.tlp.on_probe_sent(self.snd_max, false);
+                    l.tlp.on_probe_sent(self.snd.max, false);
                     self.stats.rare().tlp_probes += 1;
                     self.tlp_new_data = true;
                     None
@@ -547,8 +547,8 @@ impl Connection {
         }
         let smss = self.eff_mss();
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        let unsent = if data_end.gt(self.snd_max) {
-            data_end.since(self.snd_max)
+        let unsent = if data_end.gt(self.snd.max) {
+            data_end.since(self.snd.max)
         } else {
             0
         };

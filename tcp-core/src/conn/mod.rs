@@ -11,7 +11,8 @@
 //! (segment arrival, RFC 9293 §3.10.7), `output` (building segments, §3.8.6, Nagle, SWS
 //! avoidance), `timers` (RTO, persist, delayed ACK, keepalive, TIME_WAIT) with
 //! `probe_timers` (the persist and keepalive state, allocated while they run),
-//! `send_buf` / `recv_buf` (the two halves' data), `rtt` (RFC 6298).
+//! `seq_space` (the send and receive sequence variables, RFC 9293 §3.3.1), `send_buf` /
+//! `recv_buf` (the two halves' data), `rtt` (RFC 6298).
 
 pub(crate) mod ack;
 mod app;
@@ -38,6 +39,7 @@ mod rwnd_bsd;
 mod sack_bsd;
 pub(crate) mod send_buf;
 mod send_memory;
+mod seq_space;
 mod sockopts;
 mod tcp_info;
 mod timers;
@@ -65,6 +67,7 @@ use recv_buf::RecvBuffer;
 use rtt::RttEstimator;
 use rwnd::RecvWindow;
 use send_buf::SendBuffer;
+use seq_space::{RecvSeq, SendSeq};
 use sockopts::SockOpts;
 
 /// Connection states (RFC 9293 §3.3.2).
@@ -244,18 +247,8 @@ pub struct Connection {
     local_port: u16,
     remote_port: u16,
 
-    // Send sequence space (RFC 9293 §3.3.1).
-    iss: SeqNum,
-    snd_una: SeqNum,
-    snd_nxt: SeqNum,
-    /// Highest sequence number sent plus one (`snd_nxt` rewinds on RTO; this does not).
-    snd_max: SeqNum,
-    snd_wnd: u32,
-    snd_wl1: SeqNum,
-    snd_wl2: SeqNum,
-    max_snd_wnd: u32,
-    /// End of the last sub-MSS segment sent (Minshall's Nagle variant, as Linux).
-    snd_sml: SeqNum,
+    /// The send sequence variables (RFC 9293 §3.3.1).
+    snd: SendSeq,
     send_buf: SendBuffer,
     /// Sequence number of the first byte in `send_buf`.
     buf_seq: SeqNum,
@@ -264,9 +257,8 @@ pub struct Connection {
     /// The application could not write everything: report `Writable` when space frees.
     write_blocked: bool,
 
-    // Receive sequence space.
-    irs: SeqNum,
-    rcv_nxt: SeqNum,
+    /// The receive sequence variables (RFC 9293 §3.3.1).
+    rcv: RecvSeq,
     /// The window we offer (RFC 9293 §3.8.6.2.2; its right edge never moves left).
     rwnd: RecvWindow,
     recv_buf: RecvBuffer,
@@ -447,21 +439,12 @@ impl Connection {
             phase: Phase::Closed,
             local_port,
             remote_port,
-            iss,
-            snd_una: iss,
-            snd_nxt: iss,
-            snd_max: iss,
-            snd_wnd: 0,
-            snd_wl1: SeqNum::new(0),
-            snd_wl2: iss,
-            max_snd_wnd: 0,
-            snd_sml: iss,
+            snd: SendSeq::new(iss),
             send_buf: SendBuffer::new(cfg.send_buffer),
             buf_seq: iss + 1,
             fin_queued: false,
             write_blocked: false,
-            irs: SeqNum::new(0),
-            rcv_nxt: SeqNum::new(0),
+            rcv: RecvSeq::new(),
             rwnd: RecvWindow::with_policy(
                 cfg.recv_window,
                 cfg.recv_buffer,
@@ -580,8 +563,8 @@ impl Connection {
             passive: true,
             syn_stamp: 0,
         });
-        c.irs = syn.seq;
-        c.rcv_nxt = syn.seq + 1;
+        c.rcv.irs = syn.seq;
+        c.rcv.nxt = syn.seq + 1;
         c.negotiate(&syn.options);
         c.ecn_from_syn(syn);
         if let Some(ts) = syn.options.timestamps.filter(|_| c.ts_ok) {
@@ -589,11 +572,11 @@ impl Connection {
             c.ts_recent_secs = secs32(now);
         }
         // The window in a SYN is never scaled (RFC 7323 §2.2).
-        c.snd_wnd = u32::from(syn.window);
-        c.max_snd_wnd = c.snd_wnd;
-        c.snd_wl1 = syn.seq;
-        c.snd_nxt = iss + 1;
-        c.snd_max = iss + 1;
+        c.snd.wnd = u32::from(syn.window);
+        c.snd.max_wnd = c.snd.wnd;
+        c.snd.wl1 = syn.seq;
+        c.snd.nxt = iss + 1;
+        c.snd.max = iss + 1;
         Ok(c)
     }
 
@@ -647,8 +630,8 @@ impl Connection {
             passive: true,
             syn_stamp: 0,
         });
-        c.irs = hs.irs;
-        c.rcv_nxt = hs.irs + 1;
+        c.rcv.irs = hs.irs;
+        c.rcv.nxt = hs.irs + 1;
         let opts = crate::wire::TcpOptions {
             mss: hs.peer_mss,
             window_scale: hs.peer_wscale,
@@ -660,21 +643,21 @@ impl Connection {
         };
         c.negotiate(&opts);
         c.ts_recent = hs.ts_recent.unwrap_or(0);
-        c.snd_una = hs.iss + 1;
-        c.snd_nxt = c.snd_una;
-        c.snd_max = c.snd_una;
-        c.buf_seq = c.snd_una;
+        c.snd.una = hs.iss + 1;
+        c.snd.nxt = c.snd.una;
+        c.snd.max = c.snd.una;
+        c.buf_seq = c.snd.una;
         // RFC 6582 §3.2: `recover` starts at the ISS.
         // RFC 6582 §3.2: recover starts at the ISS, so a loss in the first window can
         // still be fast-retransmitted.
         c.recover = hs.iss;
-        c.snd_wnd = u32::from(hs.peer_window) << c.snd_wscale;
-        c.max_snd_wnd = c.snd_wnd;
-        c.snd_wl1 = c.rcv_nxt;
-        c.snd_wl2 = c.snd_una;
+        c.snd.wnd = u32::from(hs.peer_window) << c.snd_wscale;
+        c.snd.max_wnd = c.snd.wnd;
+        c.snd.wl1 = c.rcv.nxt;
+        c.snd.wl2 = c.snd.una;
         // The window our SYN-ACK offered, as the endpoint's SYN queue sent it.
         let mss = c.synack_window_mss();
-        c.rwnd.initial(mss, c.rcv_nxt);
+        c.rwnd.initial(mss, c.rcv.nxt);
         c.establish(now);
         c
     }
@@ -682,7 +665,7 @@ impl Connection {
     /// Feeds the RTT the endpoint measured from its SYN-ACK to the final ACK (Linux's
     /// `tcp_synack_rtt_meas`) into a connection built by [`Connection::from_handshake`].
     pub(crate) fn handshake_rtt_sample(&mut self, now: Instant, rtt: Duration) {
-        self.rtt.sample(rtt, now, self.snd_una, self.snd_nxt);
+        self.rtt.sample(rtt, now, self.snd.una, self.snd.nxt);
     }
 
     /// Applies the options of the peer's SYN or SYN-ACK (RFC 9293 §3.7.1, RFC 7323 §2.2
@@ -776,10 +759,10 @@ impl Connection {
     /// Records the flight after a transmission, per round (a round ends when the data sent
     /// at its start is acknowledged).
     fn note_flight(&mut self) {
-        let flight = self.snd_max.since(self.snd_una);
-        if self.snd_una.ge(self.peak_round_end) {
+        let flight = self.snd.max.since(self.snd.una);
+        if self.snd.una.ge(self.peak_round_end) {
             self.peak_flight = (flight, self.peak_flight.0);
-            self.peak_round_end = self.snd_max;
+            self.peak_round_end = self.snd.max;
         }
         self.peak_flight.0 = self.peak_flight.0.max(flight);
     }
@@ -813,28 +796,28 @@ impl Connection {
 
     /// Our initial sequence number.
     pub fn iss(&self) -> SeqNum {
-        self.iss
+        self.snd.iss
     }
 
     /// The peer's initial sequence number (zero before it is known).
     pub fn irs(&self) -> SeqNum {
-        self.irs
+        self.rcv.irs
     }
 
     /// RCV.NXT: the next sequence number expected from the peer.
     pub fn rcv_nxt(&self) -> SeqNum {
-        self.rcv_nxt
+        self.rcv.nxt
     }
 
     /// The highest sequence number sent plus one (SND.NXT before any retransmission
     /// rewound it).
     pub fn snd_max(&self) -> SeqNum {
-        self.snd_max
+        self.snd.max
     }
 
     /// SND.UNA: the oldest unacknowledged sequence number.
     pub fn snd_una(&self) -> SeqNum {
-        self.snd_una
+        self.snd.una
     }
 
     /// TS.Recent, the peer's timestamp we echo (RFC 7323 §4.3), when timestamps are on.
@@ -911,7 +894,7 @@ impl Connection {
 
     /// The window the peer may still fill: our advertised right edge minus RCV.NXT.
     fn advertised_remaining(&self) -> u32 {
-        self.rwnd.receive_window(self.rcv_nxt)
+        self.rwnd.receive_window(self.rcv.nxt)
     }
 
     /// The effective send MSS: payload bytes per full segment after the options every data
@@ -952,10 +935,11 @@ impl Connection {
             ssthresh: self.cc.ssthresh(),
             cwnd_segments: self.cc.cwnd() / smss,
             bytes_in_flight: self
-                .snd_nxt
-                .since(self.snd_una)
-                .min(self.snd_max.since(self.snd_una)),
-            unacked_bytes: self.snd_max.since(self.snd_una),
+                .snd
+                .nxt
+                .since(self.snd.una)
+                .min(self.snd.max.since(self.snd.una)),
+            unacked_bytes: self.snd.max.since(self.snd.una),
             retransmits: self.retries,
             probes: self
                 .probes
@@ -965,7 +949,7 @@ impl Connection {
                 .retries
                 .saturating_add(self.zwnd_backoff)
                 .max(self.probes.persist_backoff()),
-            snd_wnd: self.snd_wnd,
+            snd_wnd: self.snd.wnd,
             rcv_wnd: self.advertised_remaining(),
             snd_wscale: self.snd_wscale,
             rcv_wscale: self.rcv_wscale,
@@ -1007,18 +991,18 @@ impl Connection {
     /// Checks the invariants of the state machine; returns a description of the first
     /// violation. Used by tests, property tests and fuzzers after every step.
     pub fn check_invariants(&self) -> Result<(), &'static str> {
-        if self.snd_una.gt(self.snd_nxt) {
+        if self.snd.una.gt(self.snd.nxt) {
             return Err("SND.UNA > SND.NXT");
         }
-        if self.snd_nxt.gt(self.snd_max) {
+        if self.snd.nxt.gt(self.snd.max) {
             return Err("SND.NXT > highest sequence sent");
         }
-        if self.snd_una.gt(self.buf_seq + u32::from(self.fin_queued)) {
+        if self.snd.una.gt(self.buf_seq + u32::from(self.fin_queued)) {
             return Err("SND.UNA beyond the send buffer and FIN");
         }
         let data_end = self.buf_seq + self.send_buf.len() as u32;
         let limit = data_end + u32::from(self.fin_queued);
-        if self.state() != State::Closed && self.snd_max.gt(limit) {
+        if self.state() != State::Closed && self.snd.max.gt(limit) {
             return Err("sent beyond the buffered data and FIN");
         }
         if self.send_buf.len() > self.send_buf.capacity() {

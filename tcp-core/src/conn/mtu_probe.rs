@@ -182,15 +182,15 @@ impl Connection {
             }
             return ProbeNow::No;
         }
-        let waiting = if data_end.gt(self.snd_nxt) {
-            data_end.since(self.snd_nxt)
+        let waiting = if data_end.gt(self.snd.nxt) {
+            data_end.since(self.snd.nxt)
         } else {
             0
         };
-        if waiting < needed || self.snd_wnd < needed {
+        if waiting < needed || self.snd.wnd < needed {
             return ProbeNow::No;
         }
-        if (self.snd_nxt + needed).gt(wnd_end) {
+        if (self.snd.nxt + needed).gt(wnd_end) {
             return ProbeNow::Wait;
         }
         let in_flight = flight.div_ceil(mss);
@@ -219,7 +219,7 @@ impl Connection {
     /// SND.UNA advanced: an acknowledged probe raises `search_low` to its size and the MSS
     /// follows (Linux's `tcp_mtup_probe_success`).
     pub(super) fn mtu_probe_on_ack(&mut self) {
-        let una = self.snd_una;
+        let una = self.snd.una;
         let Some(s) = self.mtu_search.as_deref_mut() else {
             return;
         };
@@ -244,7 +244,7 @@ impl Connection {
     /// congestion response (Linux's `tcp_mtup_probe_failed` and `tcp_simple_retransmit`).
     /// Returns whether it was the probe's.
     pub(super) fn mtu_probe_lost(&mut self, now: Instant) -> bool {
-        let una = self.snd_una;
+        let una = self.snd.una;
         let Some(s) = self.mtu_search.as_deref_mut() else {
             return false;
         };

@@ -37,9 +37,9 @@ impl Connection {
         if !self.state().is_synchronized() || self.send_buf.is_empty() {
             return;
         }
-        let wnd_end = self.snd_una + self.snd_wnd;
-        let next = (self.snd_nxt + self.eff_mss().min(data_end.since(self.snd_nxt))).min(data_end);
-        let limited = self.snd_nxt.lt(data_end) && next.gt(wnd_end);
+        let wnd_end = self.snd.una + self.snd.wnd;
+        let next = (self.snd.nxt + self.eff_mss().min(data_end.since(self.snd.nxt))).min(data_end);
+        let limited = self.snd.nxt.lt(data_end) && next.gt(wnd_end);
         if limited {
             self.chrono.start(now, super::tcp_info::Chrono::RwndLimited);
         } else {
@@ -55,7 +55,7 @@ impl Connection {
     /// first unit) or `__tcp_push_pending_frames` after a forced PSH: new data only, Nagle
     /// off. The segments wait in `pending_out` for `poll_transmit`.
     pub(super) fn push_now(&mut self, now: Instant, one: bool) {
-        let recovering = self.snd_nxt != self.snd_max
+        let recovering = self.snd.nxt != self.snd.max
             || self.recovery.is_some()
             || self.frto.is_some()
             || self
@@ -116,7 +116,7 @@ impl Connection {
             // (RFC 9293 §3.10.7.4), so an ACK the peer is waiting for (one that Linux would
             // already have sent on the spot) still goes out after it.
             let probe = s.payload.is_empty()
-                && s.header.seq == self.snd_una - 1
+                && s.header.seq == self.snd.una - 1
                 && !s
                     .header
                     .flags
@@ -124,7 +124,7 @@ impl Connection {
             if s.header.flags.contains(TcpFlags::ACK) && !s.header.flags.contains(TcpFlags::RST) {
                 let ack = s.header.ack;
                 if probe {
-                    if ack == self.rcv_nxt {
+                    if ack == self.rcv.nxt {
                         self.ack.on_ack_sent();
                     }
                 } else {
@@ -165,7 +165,7 @@ impl Connection {
         }
         if self.probe_pending {
             self.probe_pending = false;
-            if self.snd_wnd > 0
+            if self.snd.wnd > 0
                 && let Some(seg) = self.send_window_probe(now)
             {
                 // Data in flight: the retransmission timer takes over and the probe
@@ -183,8 +183,8 @@ impl Connection {
             // tcp_xmit_probe_skb; RFC 9293 §3.8.6.1, RFC 1122 §4.2.3.6).
             return Some(self.build(
                 now,
-                self.snd_una - 1,
-                self.rcv_nxt,
+                self.snd.una - 1,
+                self.rcv.nxt,
                 TcpFlags::ACK,
                 Bytes::new(),
             ));
@@ -199,11 +199,11 @@ impl Connection {
         // SND.MAX, or the right edge of the peer's window when SND.MAX lies beyond it (data
         // the peer could not take), so the ACK stays acceptable to the peer (RFC 9293
         // §3.10.7.4) and does not draw an ACK in return (Linux's tcp_acceptable_seq).
-        let wnd_end = self.snd_una + self.snd_wnd;
-        let seq = if self.snd_max.gt(wnd_end) {
+        let wnd_end = self.snd.una + self.snd.wnd;
+        let seq = if self.snd.max.gt(wnd_end) {
             wnd_end
         } else {
-            self.snd_max
+            self.snd.max
         };
         if self.fin_unacked_bsd() {
             // FreeBSD's tcp_output keeps TH_FIN while our FIN is unacknowledged: the ACK
@@ -212,12 +212,12 @@ impl Connection {
             return self.build(
                 now,
                 fin_seq,
-                self.rcv_nxt,
+                self.rcv.nxt,
                 TcpFlags::ACK | TcpFlags::FIN,
                 Bytes::new(),
             );
         }
-        self.build(now, seq, self.rcv_nxt, TcpFlags::ACK, Bytes::new())
+        self.build(now, seq, self.rcv.nxt, TcpFlags::ACK, Bytes::new())
     }
 
     /// The SYN (SYN_SENT) or SYN-ACK (SYN_RCVD), with Linux's option set and order
@@ -272,13 +272,13 @@ impl Connection {
         } else {
             u32::from(self.adv_mss)
         };
-        let window = self.rwnd.initial(mss, self.rcv_nxt);
-        self.snd_nxt = self.iss + 1;
-        self.snd_max = self.iss + 1;
+        let window = self.rwnd.initial(mss, self.rcv.nxt);
+        self.snd.nxt = self.snd.iss + 1;
+        self.snd.max = self.snd.iss + 1;
         // Only a SYN (SYN-ACK) never sent before is timed (Karn, RFC 6298 §3).
         if self.retries == 0 && self.stats.get(|s| s.retransmits) == 0 && self.rtt_timed.is_none() {
             self.rtt_timed = Some(TimedSegment {
-                end: self.iss + 1,
+                end: self.snd.iss + 1,
                 sent: now,
             });
             let stamp = self.ts_clock(now);
@@ -295,8 +295,8 @@ impl Connection {
             header: TcpHeader {
                 src_port: self.local_port,
                 dst_port: self.remote_port,
-                seq: self.iss,
-                ack: if synack { self.rcv_nxt } else { SeqNum::new(0) },
+                seq: self.snd.iss,
+                ack: if synack { self.rcv.nxt } else { SeqNum::new(0) },
                 flags,
                 window: window.min(0xffff) as u16,
                 urgent: 0,
@@ -316,10 +316,10 @@ impl Connection {
 
         if self.fast_rexmit {
             self.fast_rexmit = false;
-            if self.snd_una.lt(self.snd_max) {
+            if self.snd.una.lt(self.snd.max) {
                 // Re-send the first segment of what was sent (RFC 5681 §3.2 step 4), never
                 // unsent data, cut to the peer's window.
-                if let Some(seg) = self.retransmit(now, self.snd_una, self.snd_max, smss) {
+                if let Some(seg) = self.retransmit(now, self.snd.una, self.snd.max, smss) {
                     return Some(seg);
                 }
             }
@@ -331,20 +331,20 @@ impl Connection {
         if self.frto_holds_retransmissions() && !frto_new {
             return None;
         }
-        let wnd_end = self.snd_una + self.snd_wnd;
+        let wnd_end = self.snd.una + self.snd.wnd;
         let cwnd = self.cc.cwnd();
-        let mut flight = self.snd_nxt.since(self.snd_una);
+        let mut flight = self.snd.nxt.since(self.snd.una);
         if let Some(l) = self.loss.as_deref().filter(|_| !frto_new) {
             // SACK: retransmissions chosen by NextSeg() (RFC 6675 §4) or the tail loss
             // probe (RFC 8985 §7.3), within cwnd - pipe; the pipe also limits new data.
             flight = l.sb.pipe();
             let probe = l.probe_due;
-            let avail_new = if self.snd_max.lt(data_end) {
-                data_end.since(self.snd_max).min(smss)
+            let avail_new = if self.snd.max.lt(data_end) {
+                data_end.since(self.snd.max).min(smss)
             } else {
                 0
             };
-            let new_allowed = avail_new > 0 && (self.snd_max + avail_new).le(wnd_end);
+            let new_allowed = avail_new > 0 && (self.snd.max + avail_new).le(wnd_end);
             if (probe || flight < cwnd)
                 && let Some((start, end)) = self.sack_next_retransmission(new_allowed)
             {
@@ -361,13 +361,13 @@ impl Connection {
         } else {
             cwnd
         };
-        if self.snd_nxt.lt(data_end) {
-            if self.snd_nxt == self.snd_max && !self.tlp_new_data && !frto_new {
+        if self.snd.nxt.lt(data_end) {
+            if self.snd.nxt == self.snd.max && !self.tlp_new_data && !frto_new {
                 // Packetization-layer path MTU discovery (RFC 4821 §7.3, Linux's
                 // tcp_mtu_probe before tcp_write_xmit sends new data).
                 match self.mtu_probe_now(now, data_end, wnd_end, flight, cwnd) {
                     super::mtu_probe::ProbeNow::Send(len) => {
-                        let seq = self.snd_nxt;
+                        let seq = self.snd.nxt;
                         let seg = self.data_segment(now, seq, len, false, false, false);
                         self.on_mtu_probe_sent(seq, len);
                         return Some(seg);
@@ -376,23 +376,23 @@ impl Connection {
                     super::mtu_probe::ProbeNow::No => {}
                 }
             }
-            let avail = data_end.since(self.snd_nxt);
+            let avail = data_end.since(self.snd.nxt);
             let mut len = avail.min(smss);
             // A record (MSG_EOR) ends its segment; what follows is not the queue's tail,
             // so Nagle does not hold it (tcp_nagle_test with TCP_NAGLE_PUSH).
-            let record_end = self.wq.record_end(self.snd_nxt);
+            let record_end = self.wq.record_end(self.snd.nxt);
             let mut record_cut = false;
             if let Some(e) = record_end
                 && e.lt(data_end)
-                && e.since(self.snd_nxt) < len
+                && e.since(self.snd.nxt) < len
             {
-                len = e.since(self.snd_nxt);
+                len = e.since(self.snd.nxt);
                 record_cut = true;
             }
-            let retransmission = self.snd_nxt.lt(self.snd_max);
-            if (self.snd_nxt + len).gt(wnd_end) {
-                let usable = if wnd_end.gt(self.snd_nxt) {
-                    wnd_end.since(self.snd_nxt)
+            let retransmission = self.snd.nxt.lt(self.snd.max);
+            if (self.snd.nxt + len).gt(wnd_end) {
+                let usable = if wnd_end.gt(self.snd.nxt) {
+                    wnd_end.since(self.snd.nxt)
                 } else {
                     0
                 };
@@ -401,24 +401,24 @@ impl Connection {
                     // than a segment goes only if it is at least half the largest window
                     // the peer ever offered (Fs = 1/2, as Linux's tcp_bound_to_half_wnd);
                     // other window-limited pieces go out from the persist timer.
-                    if usable == 0 || usable < self.max_snd_wnd.div_ceil(2) {
+                    if usable == 0 || usable < self.snd.max_wnd.div_ceil(2) {
                         return None;
                     }
                     len = usable;
                     let with_fin = self.fin_queued
-                        && self.snd_nxt + len == data_end
+                        && self.snd.nxt + len == data_end
                         && (data_end + 1).le(wnd_end);
                     if flight.saturating_add(len) > cwnd.max(smss) {
                         return None;
                     }
-                    let seq = self.snd_nxt;
+                    let seq = self.snd.nxt;
                     return Some(self.data_segment(now, seq, len, with_fin, false, false));
                 }
                 // A retransmission is cut to the window (Linux's __tcp_retransmit_skb);
                 // into a closed window only the head goes, as a probe (tcp_retransmit_timer).
                 if usable > 0 {
                     len = usable;
-                } else if self.snd_nxt != self.snd_una {
+                } else if self.snd.nxt != self.snd.una {
                     return None;
                 }
             }
@@ -429,13 +429,13 @@ impl Connection {
                 return None;
             }
             let with_fin =
-                self.fin_queued && self.snd_nxt + len == data_end && (data_end + 1).le(wnd_end);
-            let seq = self.snd_nxt;
+                self.fin_queued && self.snd.nxt + len == data_end && (data_end + 1).le(wnd_end);
+            let seq = self.snd.nxt;
             return Some(self.data_segment(now, seq, len, with_fin, retransmission, true));
         }
         // A bare FIN is sent whatever the window (as BSD does): it carries no data.
-        if self.fin_queued && self.snd_nxt == data_end {
-            let retransmission = self.snd_nxt.lt(self.snd_max);
+        if self.fin_queued && self.snd.nxt == data_end {
+            let retransmission = self.snd.nxt.lt(self.snd.max);
             return Some(self.data_segment(now, data_end, 0, true, retransmission, false));
         }
         None
@@ -452,7 +452,7 @@ impl Connection {
         smss: u32,
     ) -> Option<Segment> {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        let wnd_end = self.snd_una + self.snd_wnd;
+        let wnd_end = self.snd.una + self.snd.wnd;
         let start = start.max(self.buf_seq);
         // Collapse: when the rest of the flight fits in this segment and none of it is
         // SACKed, send it along (as Linux's tcp_retrans_try_collapse), so a separate FIN
@@ -467,14 +467,14 @@ impl Connection {
             if run > end.since(start) {
                 end = start + run;
             }
-            let rest = self.snd_max.since(start);
+            let rest = self.snd.max.since(start);
             let fits = rest <= smss + u32::from(self.fin_queued);
-            if end.lt(self.snd_max)
+            if end.lt(self.snd.max)
                 && fits
                 && !l.sb.is_sacked(end)
-                && !l.sb.is_sacked(self.snd_max - 1)
+                && !l.sb.is_sacked(self.snd.max - 1)
             {
-                end = self.snd_max;
+                end = self.snd.max;
             }
         }
         let data_left = if start.lt(data_end) {
@@ -493,7 +493,7 @@ impl Connection {
             if usable > 0 {
                 len = usable;
                 with_fin = false;
-            } else if start != self.snd_una {
+            } else if start != self.snd.una {
                 return None;
             }
         }
@@ -578,8 +578,8 @@ impl Connection {
         }
         !self.opts.nodelay
             && !self.fin_queued
-            && self.snd_sml.gt(self.snd_una)
-            && self.snd_sml.le(self.snd_nxt)
+            && self.snd.sml.gt(self.snd.una)
+            && self.snd.sml.le(self.snd.nxt)
     }
 
     /// What Linux's TSO sizing allows in one packet now: the congestion window's quota
@@ -588,14 +588,14 @@ impl Connection {
         let smss = self.eff_mss().max(1);
         let flight = match self.loss.as_deref() {
             Some(l) => l.sb.pipe(),
-            None => self.snd_nxt.since(self.snd_una),
+            None => self.snd.nxt.since(self.snd.una),
         };
         tso::UnitInput {
             mss: smss,
             cwnd: (self.cc.cwnd() / smss).max(1),
             ssthresh: self.cc.ssthresh() / smss,
             in_flight: flight.div_ceil(smss),
-            packets_out: self.snd_max.since(self.snd_una).div_ceil(smss),
+            packets_out: self.snd.max.since(self.snd.una).div_ceil(smss),
             srtt: self.rtt.srtt(),
             min_rtt: self.rtt.min_rtt(),
             sendable,
@@ -612,7 +612,7 @@ impl Connection {
     fn packet_psh(&mut self, now: Instant, seq: SeqNum, len: u32, retransmission: bool) -> bool {
         let smss = self.eff_mss().max(1);
         if self.gso_left == 0 || self.gso_at != Some(now) {
-            let wnd_end = self.snd_una + self.snd_wnd;
+            let wnd_end = self.snd.una + self.snd.wnd;
             let data_end = self.buf_seq + self.send_buf.len() as u32;
             let planned = if retransmission {
                 None
@@ -628,7 +628,7 @@ impl Connection {
                 }
                 None => {
                     let limit = if retransmission {
-                        self.snd_max.min(data_end)
+                        self.snd.max.min(data_end)
                     } else {
                         data_end
                     };
@@ -731,7 +731,7 @@ impl Connection {
         if len > 0 {
             // A reply soon after data arrived makes the connection interactive.
             self.ack.on_data_sent(now);
-            if self.snd_una == self.snd_max {
+            if self.snd.una == self.snd.max {
                 // Nothing in flight: sending starts again (CA_EVENT_TX_START).
                 self.cc
                     .on_tx_start(now.saturating_duration_since(self.last_data_sent));
@@ -742,13 +742,13 @@ impl Connection {
         }
         if self.sack_ok
             && self.loss.is_none()
-            && self.snd_una == self.snd_max
+            && self.snd.una == self.snd.max
             && self.state().is_synchronized()
         {
             // The SACK sender's state (about 500 bytes) starts with the first data sent
             // while nothing is outstanding, so idle connections never carry it.
             self.loss = Some(alloc::boxed::Box::new(super::loss::Loss::new(
-                self.snd_una,
+                self.snd.una,
                 self.eff_mss(),
                 self.cfg.send_buffer,
             )));
@@ -789,13 +789,13 @@ impl Connection {
             }
         }
         if len < self.eff_mss() && len > 0 {
-            self.snd_sml = seq + len;
+            self.snd.sml = seq + len;
         }
-        if end.gt(self.snd_nxt) {
-            self.snd_nxt = end;
+        if end.gt(self.snd.nxt) {
+            self.snd.nxt = end;
         }
-        if end.gt(self.snd_max) {
-            self.snd_max = end;
+        if end.gt(self.snd.max) {
+            self.snd.max = end;
         }
         self.note_flight();
         if self.rtx_at.is_none() {
@@ -806,7 +806,7 @@ impl Connection {
             self.sack_arm_pto(now, true, false);
         }
         self.probes.stop_persist();
-        let mut seg = self.build(now, seq, self.rcv_nxt, flags, payload);
+        let mut seg = self.build(now, seq, self.rcv.nxt, flags, payload);
         seg.ecn = ecn;
         seg
     }
@@ -815,14 +815,14 @@ impl Connection {
     /// RFC 9293 §3.8.6.1; Linux's tcp_write_wakeup).
     pub(super) fn send_window_probe(&mut self, now: Instant) -> Option<Segment> {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        let wnd_end = self.snd_una + self.snd_wnd;
-        if self.snd_nxt.lt(data_end) && self.snd_nxt.lt(wnd_end) {
+        let wnd_end = self.snd.una + self.snd.wnd;
+        if self.snd.nxt.lt(data_end) && self.snd.nxt.lt(wnd_end) {
             let len = data_end
-                .since(self.snd_nxt)
-                .min(wnd_end.since(self.snd_nxt))
+                .since(self.snd.nxt)
+                .min(wnd_end.since(self.snd.nxt))
                 .min(self.eff_mss());
-            let seq = self.snd_nxt;
-            let retransmission = seq.lt(self.snd_max);
+            let seq = self.snd.nxt;
+            let retransmission = seq.lt(self.snd.max);
             // tcp_write_wakeup does not ask tcp_pacing_check.
             self.pace_exempt = true;
             let mut seg = self.data_segment(now, seq, len, false, retransmission, false);
@@ -893,7 +893,7 @@ impl Connection {
             for (left, right) in list.blocks().take(max) {
                 out.push(SackBlock { left, right });
             }
-            list.clean_dsack(self.rcv_nxt);
+            list.clean_dsack(self.rcv.nxt);
             return out;
         }
         // A D-SACK block goes first (RFC 2883 §4), once.
@@ -901,7 +901,7 @@ impl Connection {
             out.push(SackBlock { left, right });
             self.stats.rare().dsacks_sent += 1;
         }
-        let base = self.rcv_nxt;
+        let base = self.rcv.nxt;
         let next = self.recv_buf.next();
         for &(a, b) in self.recv_buf.sack_blocks().iter() {
             if out.len() >= max {
@@ -923,13 +923,13 @@ impl Connection {
     /// right edge never moves left, RFC 7323 §2.4): Linux's `tcp_select_window`.
     fn select_window(&mut self) -> u16 {
         let rcv_mss = self.ack.rcv_mss();
-        self.rwnd.select(self.rcv_nxt, rcv_mss, &mut self.ack).field
+        self.rwnd.select(self.rcv.nxt, rcv_mss, &mut self.ack).field
     }
 
     /// Bookkeeping after an ACK left: pending and delayed ACKs are satisfied.
     fn ack_sent(&mut self, ack: SeqNum) {
         self.ack_now = false;
-        if ack == self.rcv_nxt {
+        if ack == self.rcv.nxt {
             self.ack.on_ack_sent();
         }
     }

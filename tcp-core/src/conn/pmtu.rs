@@ -94,7 +94,7 @@ impl Connection {
         self.stats.rare().pmtu_reductions += 1;
         self.mtu_search_on_path_mtu(mtu);
         if self.eff_mss() < before && self.state().is_synchronized() {
-            self.resend_oversized(now, dropped.unwrap_or(self.snd_una));
+            self.resend_oversized(now, dropped.unwrap_or(self.snd.una));
         }
         true
     }
@@ -131,7 +131,7 @@ impl Connection {
     /// dropped: resend them at the new size without a congestion response (Linux's
     /// `tcp_simple_retransmit`).
     pub(super) fn resend_oversized(&mut self, now: Instant, from: SeqNum) {
-        if self.snd_una == self.snd_max {
+        if self.snd.una == self.snd.max {
             return;
         }
         let mss = self.eff_mss();
@@ -146,8 +146,8 @@ impl Connection {
             // Without a scoreboard the sizes sent are not known: go back to SND.UNA and
             // resend what was in flight at the new size; duplicate ACKs of it start no
             // fast retransmit (RFC 6582 `recover`).
-            self.snd_nxt = self.snd_una;
-            self.recover = self.snd_max;
+            self.snd.nxt = self.snd.una;
+            self.recover = self.snd.max;
             self.dupacks = 0;
         }
         // Karn (RFC 6298 §3): no RTT sample from what is resent.

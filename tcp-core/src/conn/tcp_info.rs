@@ -261,7 +261,7 @@ impl super::Connection {
                 segs(l.sb.lost_bytes()),
                 segs(l.sb.retrans_bytes()),
             ),
-            None => (segs(self.snd_max.since(self.snd_una)), self.dupacks, 0, 0),
+            None => (segs(self.snd.max.since(self.snd.una)), self.dupacks, 0, 0),
         };
         let recovering =
             self.recovery.is_some() || self.loss.as_deref().is_some_and(|l| l.in_recovery());
@@ -365,8 +365,8 @@ impl super::Connection {
             bytes_received: self.stats.bytes_received,
             segs_out: self.stats.segs_out,
             segs_in: self.stats.segs_in,
-            notsent_bytes: if data_end.gt(self.snd_max) {
-                data_end.since(self.snd_max)
+            notsent_bytes: if data_end.gt(self.snd.max) {
+                data_end.since(self.snd.max)
             } else {
                 0
             },
@@ -388,7 +388,7 @@ impl super::Connection {
             dsack_dups: to_u32(self.stats.get(|s| s.dsacks_received)),
             reord_seen: self.loss.as_deref().map_or(0, |l| l.sb.reord_seen()),
             rcv_ooopack: to_u32(self.stats.get(|s| s.ooo_segs_in)),
-            snd_wnd: self.snd_wnd,
+            snd_wnd: self.snd.wnd,
             rcv_wnd: self.rwnd.rcv_wnd(),
             rehash: 0,
             total_rto: u16::try_from(self.stats.get(|s| s.rtos)).unwrap_or(u16::MAX),

@@ -126,7 +126,7 @@ impl Connection {
     /// shorter RTO (at once, if that has already passed).
     pub(super) fn revert_rto_backoff(&mut self, now: Instant, seq: SeqNum) {
         let backed_off = self.retries.saturating_sub(self.rto_reverts) > 0;
-        if seq != self.snd_una || !backed_off || self.snd_una == self.snd_max {
+        if seq != self.snd.una || !backed_off || self.snd.una == self.snd.max {
             return;
         }
         let Some(at) = self.rtx_at else {
@@ -165,7 +165,7 @@ impl Connection {
             | State::FinWait1
             | State::Closing
             | State::LastAck => {
-                if self.snd_una == self.snd_max {
+                if self.snd.una == self.snd.max {
                     return;
                 }
                 let zero_window = self.zero_window_probing();
@@ -190,22 +190,22 @@ impl Connection {
                 // RFC 5681 §3.1 (cwnd), RFC 6582 §3.2 step 4 (recover), go-back-N from
                 // SND.UNA, Karn's rule (RFC 6298 §5.4-5.6).
                 let smss = self.eff_mss();
-                let flight = self.snd_max.since(self.snd_una);
+                let flight = self.snd.max.since(self.snd.una);
                 // RFC 5682 §3.1 step 1: F-RTO only when no earlier recovery is underway
                 // (RecoveryPoint < SND.UNA); a repeated timeout ends the episode.
                 let recovering = self.frto.is_some()
-                    || self.recover.gt(self.snd_una)
+                    || self.recover.gt(self.snd.una)
                     || self.recovery.is_some()
                     || self.loss.as_deref().is_some_and(|l| l.in_recovery());
                 // The window before the response, for an undo (F-RTO, Eifel, DSACK).
                 let prior = (self.cc.cwnd(), self.cc.ssthresh());
                 self.frto = (self.cfg.frto && !recovering)
-                    .then(|| alloc::boxed::Box::new(Frto::on_rto(self.snd_max, prior.0, prior.1)));
+                    .then(|| alloc::boxed::Box::new(Frto::on_rto(self.snd.max, prior.0, prior.1)));
                 self.frto_new_segs = 0;
                 self.mtu_probe_on_rto();
                 self.cc.on_rto(now, flight, smss);
-                self.recover = self.snd_max;
-                self.loss_until = Some(self.snd_max);
+                self.recover = self.snd.max;
+                self.loss_until = Some(self.snd.max);
                 self.recovery = None;
                 self.dupacks = 0;
                 self.fast_rexmit = false;
@@ -214,7 +214,7 @@ impl Connection {
                     // order (RFC 6675 §5.1) without rewinding SND.NXT.
                     self.sack_on_rto(prior);
                 } else {
-                    self.snd_nxt = self.snd_una;
+                    self.snd.nxt = self.snd.una;
                 }
                 self.rtt_timed = None;
                 // The timer sends the first retransmission itself, which pacing does not
@@ -231,7 +231,7 @@ impl Connection {
     /// probes and do not use up the retries while the peer answers (Linux's
     /// `tcp_retransmit_timer`).
     fn zero_window_probing(&self) -> bool {
-        self.snd_wnd == 0 && !self.orphaned && self.opts.user_timeout().is_none()
+        self.snd.wnd == 0 && !self.orphaned && self.opts.user_timeout().is_none()
     }
 
     /// Whether a retransmission timeout of a synchronized connection ends it (RFC 9293
@@ -309,8 +309,8 @@ impl Connection {
     /// window keeps it back and nothing is in flight to bring an ACK (RFC 9293 §3.8.6.1).
     pub(super) fn update_persist(&mut self, now: Instant) {
         let data_end = self.buf_seq + self.send_buf.len() as u32;
-        let waiting = self.snd_nxt.lt(data_end);
-        let idle = self.snd_una == self.snd_max && self.rtx_at.is_none();
+        let waiting = self.snd.nxt.lt(data_end);
+        let idle = self.snd.una == self.snd.max && self.rtx_at.is_none();
         let synchronized = matches!(
             self.state(),
             State::Established
@@ -372,7 +372,7 @@ impl Connection {
     /// half-closed connection whose peer vanished is still detected.
     fn keepalive_deadline(&self) -> Option<Instant> {
         let ka = self.opts.keepalive()?;
-        let idle = self.snd_una == self.snd_max && self.send_buf.is_empty();
+        let idle = self.snd.una == self.snd.max && self.send_buf.is_empty();
         if !idle || !self.state().is_synchronized() || self.state() == State::TimeWait {
             return None;
         }
@@ -393,7 +393,7 @@ impl Connection {
         };
         if self.probes.keepalive_probes() >= ka.count {
             // Linux resets the connection when keepalive gives up.
-            self.queue_ctl(self.snd_max, self.rcv_nxt, TcpFlags::RST | TcpFlags::ACK);
+            self.queue_ctl(self.snd.max, self.rcv.nxt, TcpFlags::RST | TcpFlags::ACK);
             self.stats.rare().resets_sent += 1;
             self.fail(ConnError::TimedOut);
             return;
