@@ -736,9 +736,8 @@ impl Connection {
 
         // ECE: reduce the window once per window of data (RFC 3168 §6.1.2), unless a loss
         // response is already under way (Linux's tcp_enter_cwr below TCP_CA_CWR).
-        let recovering = self.recovery.is_some()
-            || self.loss_until.is_some()
-            || self.loss.as_deref().is_some_and(|l| l.in_recovery());
+        let recovering =
+            self.recovery.is_some() || self.loss_until.is_some() || self.loss.in_recovery();
         if seg.flags.contains(TcpFlags::ECE) && self.ecn.is_ok() {
             self.stats.rare().ece_received += 1;
         }
@@ -802,7 +801,7 @@ impl Connection {
         // times do not inflate the estimate.
         let sent = self
             .loss
-            .as_deref()
+            .active()
             .and_then(|l| l.sb.first_sent_of_newly_acked(ack));
         let mut rtt = sent.map(|t| now.saturating_duration_since(t));
         if let Some(timed) = self.rtt_timed

@@ -17,7 +17,7 @@ use crate::wire::TcpHeader;
 
 /// RFC 8985 §7.2 `WCDelAckT`: the worst-case delayed-ACK time added to the PTO when only
 /// one segment is in flight.
-const TLP_MAX_ACK_DELAY: Duration = Duration::from_millis(200);
+pub(super) const TLP_MAX_ACK_DELAY: Duration = Duration::from_millis(200);
 /// The least wait for a cumulative ACK of SACKed data before treating it as reneged
 /// (Linux's `tcp_check_sack_reneging`).
 const RENEGING_DELAY: Duration = Duration::from_millis(10);
@@ -112,7 +112,7 @@ impl Connection {
         let ecr_time = ecr.and_then(|e| self.ts_send_time(now, e));
         let (snd_una, snd_max, ack) = (self.snd.una, self.snd.max, seg.ack);
         let frto_rp = self.frto.as_deref().map(|f| f.recovery_point());
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.awake(prev_una) else {
             return;
         };
         if let Some(r) = rtt {
@@ -222,7 +222,7 @@ impl Connection {
         }
         // F-RTO decides before the ACK clocks cwnd (as Linux's tcp_process_loss runs
         // before tcp_cong_control).
-        if delivery.undone || self.loss.as_deref().is_some_and(|l| l.in_recovery()) {
+        if delivery.undone || self.loss.in_recovery() {
             // A DSACK or Eifel undo decided first, or a loss started fast recovery.
             self.frto_end(false);
         } else {
@@ -234,7 +234,7 @@ impl Connection {
                 beyond_recovery_point: delivery.beyond,
             });
         }
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.active_mut() else {
             return;
         };
         let pipe = l.sb.pipe();
@@ -293,7 +293,7 @@ impl Connection {
         want: bool,
     ) {
         let min_rtt = self.rtt.min_rtt();
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.active_mut() else {
             return;
         };
         let Some((mut rs, newly_lost)) = l.sb.take_rate_sample(now, min_rtt, want) else {
@@ -302,7 +302,7 @@ impl Connection {
         let smss = self.eff_mss();
         let is_cwnd_limited = self.cwnd_limited();
         let rto_recovery = self.recover.gt(self.snd.una);
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.active_mut() else {
             return;
         };
         rs.rtt = rtt;
@@ -327,7 +327,7 @@ impl Connection {
         let smss = self.eff_mss();
         let (cwnd, ssthresh) = (self.cc.cwnd(), self.cc.ssthresh());
         let flight = self.snd.max.since(self.snd.una);
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.active_mut() else {
             return;
         };
         l.sb.enter_recovery();
@@ -354,7 +354,7 @@ impl Connection {
     /// restores.
     pub(super) fn sack_on_rto(&mut self, prior: (u32, u32)) {
         let ((cwnd, ssthresh), una) = (prior, self.snd.una);
-        if let Some(l) = self.loss.as_deref_mut() {
+        if let Some(l) = self.loss.awake(una) {
             if !l.in_recovery() {
                 l.undo.clear();
             }
@@ -403,7 +403,7 @@ impl Connection {
                 self.cc.on_spurious_congestion_undo(cwnd, ssthresh);
                 self.stats.rare().undos += 1;
                 self.stats.rare().frto_spurious += 1;
-                if let Some(l) = self.loss.as_deref_mut() {
+                if let Some(l) = self.loss.active_mut() {
                     l.undo.clear();
                     l.sb.undo_loss_marks();
                 }
@@ -433,7 +433,7 @@ impl Connection {
     /// RACK's reordering timer expired (RFC 8985 §6.3).
     pub(super) fn sack_on_reorder_timeout(&mut self, now: Instant) {
         let srtt = self.rtt.srtt().unwrap_or(self.rtt.rto());
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.active_mut() else {
             return;
         };
         l.reo_at = None;
@@ -468,7 +468,7 @@ impl Connection {
         };
         let established = self.state().is_synchronized();
         let enabled = self.cfg.tail_loss_probe;
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.active_mut() else {
             return;
         };
         // No probe during F-RTO (RFC 5682 §3.1): its steps decide what is sent.
@@ -498,7 +498,7 @@ impl Connection {
         &mut self,
         new_data_allowed: bool,
     ) -> Option<(SeqNum, SeqNum)> {
-        let l = self.loss.as_deref_mut()?;
+        let l = self.loss.active_mut()?;
         if l.probe_due {
             l.probe_due = false;
             return match l.tlp.choose_probe(new_data_allowed, &l.sb) {
@@ -553,7 +553,11 @@ impl Connection {
             0
         };
         let cwnd = self.cc.cwnd();
-        let Some(l) = self.loss.as_deref_mut() else {
+        let Some(l) = self.loss.active_mut() else {
+            // At rest nothing is in flight, lost or retransmitted.
+            if unsent < smss && cwnd > 0 {
+                self.loss.mark_app_limited();
+            }
             return;
         };
         if unsent < smss && l.sb.pipe() < cwnd && l.sb.lost_bytes() <= l.sb.retrans_bytes() {

@@ -41,19 +41,28 @@ macro_rules! field_offsets {
 impl Connection {
     /// Gives back the memory of the queues that are empty: unacknowledged and unsent
     /// data, data waiting to be read, the write queue's boundaries, segments pushed in
-    /// the middle of a write, and the SACK scoreboard's segment records. Each is
-    /// allocated again by its next use and kept while the connection works, so a busy
-    /// connection does not allocate them over and over. The endpoint calls this once a
-    /// connection has had no timer of its own (nothing in flight, no ACK owed) for a
-    /// second; an embedder driving a `Connection` directly may call it at any time.
+    /// the middle of a write, and the SACK scoreboard's segment records; and, with
+    /// nothing in flight, the SACK sender's state but for a summary of a few dozen bytes
+    /// (see `loss_slot`). Each is allocated again by its next use and kept while the
+    /// connection works, so a busy connection does not allocate them over and over. The
+    /// endpoint calls this once a connection has had no timer of its own (nothing in
+    /// flight, no ACK owed) for a second; an embedder driving a `Connection` directly may
+    /// call it at any time: what the connection does next is the same either way.
     pub fn release_idle_memory(&mut self) {
         self.send_buf.release();
         self.recv_buf.release();
         self.wq.release();
         self.pending_out.release();
-        if let Some(l) = self.loss.as_deref_mut() {
+        if !(self.nothing_in_flight() && self.loss.rest())
+            && let Some(l) = self.loss.active_mut()
+        {
             l.sb.release_idle_memory();
         }
+    }
+
+    /// SND.UNA = SND.NXT = SND.MAX: the SACK sender's state may rest.
+    fn nothing_in_flight(&self) -> bool {
+        self.snd.una == self.snd.max && self.snd.nxt == self.snd.max
     }
 
     /// Whether an empty queue holds memory that [`Connection::release_idle_memory`] would
@@ -63,10 +72,8 @@ impl Connection {
             || self.recv_buf.releasable()
             || self.wq.releasable()
             || self.pending_out.releasable()
-            || self
-                .loss
-                .as_deref()
-                .is_some_and(|l| l.sb.holds_idle_memory())
+            || self.loss.active().is_some_and(|l| l.sb.holds_idle_memory())
+            || self.nothing_in_flight() && self.loss.could_rest()
     }
 
     /// Adds this connection's memory to `parts`: every field of the control block, and
@@ -163,12 +170,8 @@ impl Connection {
             add_part(parts, name, end - offset);
         }
         add_part(parts, "heap: congestion control", self.cc.heap_bytes());
-        if self.loss.is_some() {
-            add_part(
-                parts,
-                "heap: SACK loss recovery",
-                size_of::<super::loss::Loss>(),
-            );
+        if let Some((name, bytes)) = self.loss.heap() {
+            add_part(parts, name, bytes);
         }
         if self.mtu_search.is_some() {
             add_part(

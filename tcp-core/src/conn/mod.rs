@@ -25,6 +25,7 @@ mod input;
 mod input_bsd;
 mod lazy_deque;
 mod loss;
+mod loss_slot;
 pub mod memory;
 mod mtu_probe;
 mod output;
@@ -308,7 +309,7 @@ pub struct Connection {
     recover: SeqNum,
     fast_rexmit: bool,
     /// SACK-based recovery (RFC 6675, RFC 8985, RFC 9937), when SACK was negotiated.
-    loss: Option<Box<loss::Loss>>,
+    loss: loss_slot::LossSlot,
     /// The tail loss probe is new data: send one segment whatever cwnd says.
     tlp_new_data: bool,
     /// An F-RTO episode after the first RTO (RFC 5682 §3.1), until its verdict; boxed, as
@@ -477,7 +478,7 @@ impl Connection {
             recovery: None,
             recover: iss,
             fast_rexmit: false,
-            loss: None,
+            loss: loss_slot::LossSlot::Unused,
             tlp_new_data: false,
             frto: None,
             frto_new_segs: 0,
@@ -867,7 +868,7 @@ impl Connection {
         self.fast_rexmit = false;
         self.send_buf = SendBuffer::new(0);
         // The SACK sender's state (and its timers) goes with the data.
-        self.loss = None;
+        self.loss = loss_slot::LossSlot::Unused;
         self.push_event(Event::Closed);
     }
 
@@ -958,15 +959,10 @@ impl Connection {
             timestamps: self.ts_ok,
             ecn: self.ecn.is_ok(),
             ecn_seen: self.ecn.seen(),
-            ca_state_recovery: self.recovery.is_some()
-                || self.loss.as_ref().is_some_and(|l| l.in_recovery()),
+            ca_state_recovery: self.recovery.is_some() || self.loss.in_recovery(),
             congestion_control: self.cc.name(),
             min_rtt: self.rtt.min_rtt(),
-            delivery_rate: self
-                .loss
-                .as_deref()
-                .and_then(|l| l.sb.last_delivery_rate())
-                .map(|(r, _)| r),
+            delivery_rate: self.loss.last_delivery_rate().map(|(r, _)| r),
             pacing_rate: self.cc.pacing_rate(),
             send_buffered: self.send_buf.len(),
             recv_buffered: self.recv_buf.readable(),
@@ -1020,7 +1016,7 @@ impl Connection {
         if self.recv_buf.ooo_pieces() == 0 && self.rwnd.rmem_ofo() != 0 {
             return Err("memory charged for out-of-order data not held");
         }
-        if let Some(l) = &self.loss {
+        if let Some(l) = self.loss.active() {
             l.sb.check_invariants()?;
         }
         Ok(())

@@ -161,13 +161,13 @@ impl Connection {
         let recovering = self.recovery.is_some()
             || self.frto.is_some()
             || self.loss_until.is_some()
-            || self.loss.as_deref().is_some_and(|l| l.in_recovery());
+            || self.loss.in_recovery();
         let sacking = self.sack_ok && !self.recv_buf.sack_blocks().is_empty();
         if s.probe.is_some() || recovering || cwnd / mss < 11 || sacking || self.dsack.is_some() {
             return ProbeNow::No;
         }
         let probe = self.mtu_to_mss((s.high + s.low) / 2);
-        let reordering = self.loss.as_deref().map_or(3, |l| l.sb.reordering());
+        let reordering = self.loss.reordering();
         let needed = probe.saturating_add(reordering.saturating_add(1).saturating_mul(mss));
         if probe > self.mtu_to_mss(s.high)
             || s.high.saturating_sub(s.low) < u32::from(self.cfg.mtu_probe_threshold)

@@ -60,7 +60,7 @@ impl Connection {
             || self.frto.is_some()
             || self
                 .loss
-                .as_deref()
+                .active()
                 .is_some_and(|l| l.in_recovery() || l.probe_due);
         if recovering || self.ctl.is_some() || self.phase.syn_pending() {
             return;
@@ -334,7 +334,7 @@ impl Connection {
         let wnd_end = self.snd.una + self.snd.wnd;
         let cwnd = self.cc.cwnd();
         let mut flight = self.snd.nxt.since(self.snd.una);
-        if let Some(l) = self.loss.as_deref().filter(|_| !frto_new) {
+        if let Some(l) = self.loss.active().filter(|_| !frto_new) {
             // SACK: retransmissions chosen by NextSeg() (RFC 6675 §4) or the tail loss
             // probe (RFC 8985 §7.3), within cwnd - pipe; the pipe also limits new data.
             flight = l.sb.pipe();
@@ -458,7 +458,7 @@ impl Connection {
         // SACKed, send it along (as Linux's tcp_retrans_try_collapse), so a separate FIN
         // goes out with the data before it.
         let mut end = end;
-        if let Some(l) = self.loss.as_deref() {
+        if let Some(l) = self.loss.active() {
             // A lost segment goes with the lost ones after it in its original packet, cut
             // at the current MSS: the same segments as before unless the MSS shrank
             // (a lower path MTU, SACK blocks in our header), when whole segments of the
@@ -586,7 +586,7 @@ impl Connection {
     /// and the autosized maximum (see `tso`).
     pub(super) fn tso_input(&self, sendable: u32, retransmission: bool) -> tso::UnitInput {
         let smss = self.eff_mss().max(1);
-        let flight = match self.loss.as_deref() {
+        let flight = match self.loss.active() {
             Some(l) => l.sb.pipe(),
             None => self.snd.nxt.since(self.snd.una),
         };
@@ -636,7 +636,7 @@ impl Connection {
                     let bytes = if end.gt(seq) { end.since(seq) } else { 0 };
                     let mut sendable = bytes.div_ceil(smss);
                     if retransmission {
-                        sendable = match self.loss.as_deref() {
+                        sendable = match self.loss.active() {
                             // With SACK the run of lost segments within one original
                             // packet, at the current MSS.
                             Some(l) => l.sb.lost_run_bytes(seq).div_ceil(smss).min(sendable),
@@ -651,7 +651,7 @@ impl Connection {
                         n == 1
                             && self
                                 .loss
-                                .as_deref()
+                                .active()
                                 .is_some_and(|l| l.sb.psh_mark_at(seq + len))
                     } else {
                         seq + len == data_end
@@ -747,13 +747,11 @@ impl Connection {
         {
             // The SACK sender's state (about 500 bytes) starts with the first data sent
             // while nothing is outstanding, so idle connections never carry it.
-            self.loss = Some(alloc::boxed::Box::new(super::loss::Loss::new(
-                self.snd.una,
-                self.eff_mss(),
-                self.cfg.send_buffer,
-            )));
+            self.loss = super::loss_slot::LossSlot::Active(alloc::boxed::Box::new(
+                super::loss::Loss::new(self.snd.una, self.eff_mss(), self.cfg.send_buffer),
+            ));
         }
-        if let Some(l) = self.loss.as_deref_mut() {
+        if let Some(l) = self.loss.awake(self.snd.una) {
             // RFC 8985 §6.1 / RFC 6675: every transmission is recorded on the scoreboard.
             if core::mem::take(&mut l.rescue) {
                 l.sb.on_rescue_retransmit(seq, end, now);

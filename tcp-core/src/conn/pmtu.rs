@@ -135,7 +135,7 @@ impl Connection {
             return;
         }
         let mss = self.eff_mss();
-        if let Some(l) = self.loss.as_deref_mut() {
+        if let Some(l) = self.loss.awake(self.snd.una) {
             if l.sb.mark_lost_longer_than(mss, from) == 0 {
                 return;
             }

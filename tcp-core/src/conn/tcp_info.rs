@@ -254,17 +254,18 @@ impl super::Connection {
         // not the SACK blocks of the moment.
         let mss_cache = self.mss_cache();
         let segs = |bytes: u32| bytes.div_ceil(mss);
-        let (unacked, sacked, lost, retrans) = match self.loss.as_deref() {
+        let (unacked, sacked, lost, retrans) = match self.loss.active() {
             Some(l) => (
                 segs(l.sb.outstanding()),
                 l.sb.sacked_segments(),
                 segs(l.sb.lost_bytes()),
                 segs(l.sb.retrans_bytes()),
             ),
+            // At rest nothing is outstanding.
+            None if self.loss.is_some() => (0, 0, 0, 0),
             None => (segs(self.snd.max.since(self.snd.una)), self.dupacks, 0, 0),
         };
-        let recovering =
-            self.recovery.is_some() || self.loss.as_deref().is_some_and(|l| l.in_recovery());
+        let recovering = self.recovery.is_some() || self.loss.in_recovery();
         let ca_state = if self.loss_until.is_some() {
             CaState::Loss
         } else if recovering {
@@ -351,7 +352,7 @@ impl super::Connection {
             snd_ssthresh,
             snd_cwnd: cwnd,
             advmss: self.advmss(),
-            reordering: self.loss.as_deref().map_or(3, |l| l.sb.reordering()),
+            reordering: self.loss.reordering(),
             rcv_rtt: self.rwnd.rcv_rtt().map_or(0, us32),
             rcv_space: self.rwnd.space(),
             total_retrans: to_u32(self.stats.get(|s| s.retransmits)),
@@ -373,11 +374,7 @@ impl super::Connection {
             min_rtt: self.rtt.min_rtt().map_or(u32::MAX, us32),
             data_segs_in: self.stats.data_segs_in,
             data_segs_out: self.stats.data_segs_out,
-            delivery_rate: self
-                .loss
-                .as_deref()
-                .and_then(|l| l.sb.last_delivery_rate())
-                .map_or(0, |(r, _)| r),
+            delivery_rate: self.loss.last_delivery_rate().map_or(0, |(r, _)| r),
             busy_time: busy,
             rwnd_limited: rwnd,
             sndbuf_limited: sndbuf,
@@ -386,7 +383,7 @@ impl super::Connection {
             bytes_sent: self.stats.bytes_sent + self.stats.get(|s| s.bytes_retrans),
             bytes_retrans: self.stats.get(|s| s.bytes_retrans),
             dsack_dups: to_u32(self.stats.get(|s| s.dsacks_received)),
-            reord_seen: self.loss.as_deref().map_or(0, |l| l.sb.reord_seen()),
+            reord_seen: self.loss.reord_seen(),
             rcv_ooopack: to_u32(self.stats.get(|s| s.ooo_segs_in)),
             snd_wnd: self.snd.wnd,
             rcv_wnd: self.rwnd.rcv_wnd(),

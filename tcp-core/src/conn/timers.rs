@@ -22,7 +22,7 @@ impl Connection {
         if self.opts.keepalive().is_some() {
             t = earliest(t, self.keepalive_deadline());
         }
-        if let Some(l) = self.loss.as_deref() {
+        if let Some(l) = self.loss.active() {
             t = earliest(t, earliest(l.reo_at, l.pto_at));
         }
         if self.pace_held {
@@ -47,7 +47,7 @@ impl Connection {
         // The probe timeout comes first: it is never later than the RTO, and when both are
         // due the probe goes and the RTO is re-armed after it (RFC 8985 §7.3; in Linux the
         // probe occupies the retransmission timer).
-        if let Some(l) = self.loss.as_deref_mut()
+        if let Some(l) = self.loss.active_mut()
             && l.pto_at.is_some_and(|t| t <= now)
         {
             l.pto_at = None;
@@ -56,7 +56,7 @@ impl Connection {
         }
         if self
             .loss
-            .as_ref()
+            .active()
             .is_some_and(|l| l.reo_at.is_some_and(|t| t <= now))
         {
             self.sack_on_reorder_timeout(now);
@@ -196,7 +196,7 @@ impl Connection {
                 let recovering = self.frto.is_some()
                     || self.recover.gt(self.snd.una)
                     || self.recovery.is_some()
-                    || self.loss.as_deref().is_some_and(|l| l.in_recovery());
+                    || self.loss.in_recovery();
                 // The window before the response, for an undo (F-RTO, Eifel, DSACK).
                 let prior = (self.cc.cwnd(), self.cc.ssthresh());
                 self.frto = (self.cfg.frto && !recovering)

@@ -66,9 +66,9 @@ pub(crate) use linux_cubic::LinuxCubic;
 pub(crate) use newreno::NewReno;
 pub(crate) use prr::Prr;
 pub use prr::PrrVariant;
-pub(crate) use rack::{Rack, Tlp, TlpAckOutcome, TlpProbe};
+pub(crate) use rack::{Rack, RackRest, Tlp, TlpAckOutcome, TlpProbe};
 pub(crate) use rate::RateSample;
-pub(crate) use scoreboard::{Delivered, NextSegKind, SackBlock, Scoreboard};
+pub(crate) use scoreboard::{Delivered, NextSegKind, SackBlock, Scoreboard, ScoreboardRest};
 pub(crate) use undo::Undo;
 
 use crate::config::CongestionAlgorithm;

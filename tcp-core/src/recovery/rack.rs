@@ -53,6 +53,18 @@ pub struct Rack {
     reo_wnd: Duration,
 }
 
+/// What RACK carries over an idle period ([`Rack::rest`]): what it learnt about
+/// reordering (RFC 8985 §6.2 step 4). `RACK.xmit_ts`, `RACK.end_seq`, `RACK.rtt` and
+/// `RACK.fack` describe segments already delivered: every segment of the next flight is
+/// sent after them and ends beyond them, so the next delivery replaces them before they
+/// could decide anything.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RackRest {
+    reordering_seen: bool,
+    reo_wnd_mult: u32,
+    reo_wnd_persist: u32,
+}
+
 impl Default for Rack {
     fn default() -> Self {
         Self::new()
@@ -71,6 +83,25 @@ impl Rack {
             reo_wnd_persist: 0,
             dsack_round: None,
             reo_wnd: Duration::ZERO,
+        }
+    }
+
+    /// The state to carry over an idle period, unless a DSACK round is still open.
+    pub(crate) fn rest(&self) -> Option<RackRest> {
+        self.dsack_round.is_none().then_some(RackRest {
+            reordering_seen: self.reordering_seen,
+            reo_wnd_mult: self.reo_wnd_mult,
+            reo_wnd_persist: self.reo_wnd_persist,
+        })
+    }
+
+    /// RACK again after an idle period (see [`Rack::rest`]).
+    pub(crate) fn from_rest(r: &RackRest) -> Self {
+        Rack {
+            reordering_seen: r.reordering_seen,
+            reo_wnd_mult: r.reo_wnd_mult,
+            reo_wnd_persist: r.reo_wnd_persist,
+            ..Rack::new()
         }
     }
 
@@ -295,7 +326,6 @@ impl Tlp {
     }
 
     /// A probe is outstanding (`TLP.end_seq` is set).
-    #[cfg(test)]
     pub fn in_flight(&self) -> bool {
         self.end_seq.is_some()
     }

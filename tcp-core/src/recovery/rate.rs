@@ -127,6 +127,31 @@ pub(crate) struct RateEstimator {
     last: Option<(u64, u64, bool)>,
 }
 
+/// What the estimator carries over an idle period, when nothing is in flight and no
+/// ACK is being processed ([`RateEstimator::rest`]): its totals and the last sample.
+/// The flight's clocks are not kept: the next transmission starts a new flight and
+/// restarts them (draft §3.2).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RateRest {
+    delivered: u64,
+    lost: u64,
+    app_limited: u64,
+    last: Option<(u64, u64, bool)>,
+}
+
+impl RateRest {
+    /// [`RateEstimator::mark_app_limited`] with nothing in flight.
+    pub(crate) fn mark_app_limited(&mut self) {
+        self.app_limited = self.delivered.max(1);
+    }
+
+    /// [`RateEstimator::last_rate`].
+    pub(crate) fn last_rate(&self) -> Option<(u64, bool)> {
+        self.last
+            .map(|(delivered, us, app_limited)| (rate(delivered, us), app_limited))
+    }
+}
+
 fn age(later: Instant, earlier: Instant) -> u32 {
     u32::try_from(later.as_micros().saturating_sub(earlier.as_micros())).unwrap_or(u32::MAX)
 }
@@ -141,6 +166,28 @@ impl RateEstimator {
             app_limited: 0,
             newest: None,
             last: None,
+        }
+    }
+
+    /// The state to carry over an idle period, if no ACK's sample is being gathered
+    /// (the next transmission restarts the clocks, so they are not kept).
+    pub(crate) fn rest(&self) -> Option<RateRest> {
+        self.newest.is_none().then_some(RateRest {
+            delivered: self.delivered,
+            lost: self.lost,
+            app_limited: self.app_limited,
+            last: self.last,
+        })
+    }
+
+    /// The estimator again after an idle period (see [`RateEstimator::rest`]).
+    pub(crate) fn from_rest(r: &RateRest) -> Self {
+        RateEstimator {
+            delivered: r.delivered,
+            lost: r.lost,
+            app_limited: r.app_limited,
+            last: r.last,
+            ..RateEstimator::new()
         }
     }
 

@@ -1130,5 +1130,7 @@ fn clamp32(v: u64) -> u32 {
 }
 
 mod ack;
+mod rest;
+pub(crate) use rest::ScoreboardRest;
 #[cfg(test)]
 mod tests;

@@ -232,8 +232,8 @@ fn memory() {
     print_breakdown(&parts, n);
     println!(
         "  idle after one request/response {used:>5.0} bytes   (a second after the last \
-         packet: the queues and the scoreboard's records have been given back; the SACK \
-         sender's state, allocated with the first data sent, stays)"
+         packet: the queues have been given back, and the SACK sender's state, allocated \
+         with the first data sent, rests as a summary)"
     );
     print_breakdown(&used_parts, n);
     println!("  half-open (SYN queue) entry  {half_open:>7.0} bytes");
