@@ -106,6 +106,15 @@ impl LossSlot {
         }
     }
 
+    /// SND.UNA as the state was when it began to rest, if it rests (for the invariants:
+    /// nothing may be sent or acknowledged without waking it).
+    pub(super) fn resting_una(&self) -> Option<SeqNum> {
+        match self {
+            LossSlot::Resting(r) => Some(r.sb.una()),
+            _ => None,
+        }
+    }
+
     /// Whether the state is active and at rest, so [`LossSlot::rest`] would shrink it.
     pub(super) fn could_rest(&self) -> bool {
         self.active().is_some_and(|l| l.rest().is_some())

@@ -1019,6 +1019,11 @@ impl Connection {
         if let Some(l) = self.loss.active() {
             l.sb.check_invariants()?;
         }
+        if let Some(una) = self.loss.resting_una()
+            && (una != self.snd.una || self.snd.max != self.snd.una)
+        {
+            return Err("the SACK state rests while SND.UNA moved or data is in flight");
+        }
         Ok(())
     }
 }

@@ -29,6 +29,11 @@ pub(crate) struct ScoreboardRest {
 }
 
 impl ScoreboardRest {
+    /// SND.UNA when the scoreboard began to rest.
+    pub(crate) fn una(&self) -> SeqNum {
+        SeqNum::new(self.una_abs as u32)
+    }
+
     /// The reordering degree in segments ([`Scoreboard::reordering`]).
     pub(crate) fn reordering(&self) -> u32 {
         self.reordering
@@ -92,7 +97,7 @@ impl Scoreboard {
     /// The scoreboard again after an idle period (see [`Scoreboard::rest`]), with SND.UNA
     /// at `snd_una`, which has not moved since.
     pub(crate) fn from_rest(r: &ScoreboardRest, snd_una: SeqNum) -> Self {
-        debug_assert_eq!(r.una_abs as u32, snd_una.get());
+        debug_assert_eq!(r.una(), snd_una);
         let mut sb = Scoreboard::new(
             snd_una,
             r.smss,
