@@ -1039,6 +1039,19 @@ impl Endpoint {
                 SlotKind::Free => {}
             }
         }
+        self.shrink_timers();
+    }
+
+    /// After a burst (many connections with timers at once) the heap's entries fire and
+    /// its room stays: once it holds under a quarter of its room, it keeps twice what is
+    /// left, so idle connections do not pay for the busiest moment, and a steady load
+    /// does not reallocate.
+    fn shrink_timers(&mut self) {
+        const LEAST_ROOM: usize = 256;
+        let len = self.timers.len();
+        if self.timers.capacity() > 4 * len + LEAST_ROOM {
+            self.timers.shrink_to(2 * len + LEAST_ROOM);
+        }
     }
 
     /// The next segment to send. Control segments first, then connections in round-robin
