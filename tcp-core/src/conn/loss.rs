@@ -24,7 +24,8 @@ const RENEGING_DELAY: Duration = Duration::from_millis(10);
 /// SACKed intervals kept on the scoreboard (hostile SACK patterns cannot grow it beyond).
 const MAX_SACK_INTERVALS: usize = 256;
 
-/// The SACK sender's state, allocated when the connection is established with SACK.
+/// The SACK sender's state, allocated with the first data sent when SACK is in use (see
+/// `loss_slot` for where it lives).
 #[derive(Debug)]
 pub(super) struct Loss {
     pub(super) sb: Scoreboard,

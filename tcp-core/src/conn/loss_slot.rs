@@ -1,12 +1,13 @@
 //! Where the SACK sender's state lives, by what it holds: nothing before the first data
-//! is sent (or without SACK), the whole state while data is in flight, and a summary of a
-//! few dozen bytes while the connection is idle.
+//! is sent (or without SACK), the whole state while data is in flight, and a summary of
+//! about 130 bytes while the connection is idle.
 //!
 //! The whole state (`Loss`: the RFC 6675 scoreboard, RACK-TLP, PRR, undo) is about
 //! 650 bytes, and with nothing in flight almost all of it is empty or describes data
-//! already delivered. [`LossSlot::rest`] keeps the rest: the totals later flights go on
-//! from and what RACK and the scoreboard learnt about reordering. [`LossSlot::awake`]
-//! builds the whole state again, as it would have been, before anything uses it. The
+//! already delivered. [`LossSlot::rest`] keeps only the totals later flights go on from
+//! and what RACK and the scoreboard learnt about reordering; readers at rest are answered
+//! from them. [`LossSlot::awake`] builds the whole state again, as it would have been,
+//! before anything changes it. The
 //! `connection` fuzz target checks that a connection whose state rests at random points
 //! behaves exactly as one whose state never does.
 

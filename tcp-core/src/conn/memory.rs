@@ -42,7 +42,7 @@ impl Connection {
     /// Gives back the memory of the queues that are empty: unacknowledged and unsent
     /// data, data waiting to be read, the write queue's boundaries, segments pushed in
     /// the middle of a write, and the SACK scoreboard's segment records; and, with
-    /// nothing in flight, the SACK sender's state but for a summary of a few dozen bytes
+    /// nothing in flight, the SACK sender's state but for a summary of about 130 bytes
     /// (see `loss_slot`). Each is allocated again by its next use and kept while the
     /// connection works, so a busy connection does not allocate them over and over. The
     /// endpoint calls this once a connection has had no timer of its own (nothing in

@@ -745,8 +745,9 @@ impl Connection {
             && self.snd.una == self.snd.max
             && self.state().is_synchronized()
         {
-            // The SACK sender's state (about 500 bytes) starts with the first data sent
-            // while nothing is outstanding, so idle connections never carry it.
+            // The SACK sender's state (about 650 bytes) starts with the first data sent
+            // while nothing is outstanding, so connections that never sent carry none
+            // (and it rests while idle: see `loss_slot`).
             self.loss = super::loss_slot::LossSlot::Active(alloc::boxed::Box::new(
                 super::loss::Loss::new(self.snd.una, self.eff_mss(), self.cfg.send_buffer),
             ));
