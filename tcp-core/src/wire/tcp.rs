@@ -156,6 +156,7 @@ impl TcpHeader {
 
     /// Parses the header at the start of `segment` without checking the checksum.
     /// Returns the header and its length in bytes (data offset × 4).
+    #[inline]
     pub fn parse(segment: &[u8]) -> Result<(TcpHeader, usize), WireError> {
         let (fixed, _) = segment
             .split_first_chunk::<{ Self::MIN_LEN }>()
