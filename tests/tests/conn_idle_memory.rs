@@ -47,9 +47,10 @@ impl Twins {
         a
     }
 
-    /// The first connection gives its idle memory back; returns whether its SACK state
-    /// now rests.
-    fn release(&mut self) -> bool {
+    /// Two idle seconds (the endpoint releases after one), then the first connection
+    /// gives its idle memory back; returns whether its SACK state now rests.
+    fn idle_and_release(&mut self) -> bool {
+        self.step("idle", |l| l.advance(Duration::from_secs(2)));
         self.rests.c.release_idle_memory();
         heap_parts(&self.rests)
             .iter()
@@ -87,8 +88,10 @@ fn a_resting_sack_sender_is_smaller_and_sends_as_before() {
     let mut t = Twins::new();
     let mut next = 1;
     exchange(&mut t, &mut next, 3000);
-    t.step("idle", |l| l.advance(Duration::from_secs(2)));
-    assert!(t.release(), "nothing in flight: the SACK state rests");
+    assert!(
+        t.idle_and_release(),
+        "nothing in flight: the SACK state rests"
+    );
     assert!(
         loss_heap(&t.rests) * 3 < loss_heap(&t.keeps),
         "resting: {} bytes, kept: {}",
@@ -106,8 +109,7 @@ fn a_loss_after_resting_is_recovered_as_without_resting() {
     let mut t = Twins::new();
     let mut next = 1;
     exchange(&mut t, &mut next, 2000);
-    t.step("idle", |l| l.advance(Duration::from_secs(2)));
-    assert!(t.release());
+    assert!(t.idle_and_release());
     // A few segments; the first is lost and the peer SACKs the others.
     let sent = t.step("write", |l| l.write(5 * 1460));
     assert!(sent.len() >= 5, "{} segments", sent.len());
@@ -123,8 +125,7 @@ fn a_loss_after_resting_is_recovered_as_without_resting() {
     t.step("ack all", |l| l.ack(1, end));
     next = end;
     // Rest again after the recovery, if the state allows it, and go on.
-    t.step("idle", |l| l.advance(Duration::from_secs(2)));
-    t.release();
+    t.idle_and_release();
     exchange(&mut t, &mut next, 3000);
     let info = t.rests.c.tcp_info(t.rests.now);
     assert!(
@@ -138,8 +139,7 @@ fn a_timeout_after_resting_is_handled_as_without_resting() {
     let mut t = Twins::new();
     let mut next = 1;
     exchange(&mut t, &mut next, 1000);
-    t.step("idle", |l| l.advance(Duration::from_secs(2)));
-    assert!(t.release());
+    assert!(t.idle_and_release());
     t.step("write", |l| l.write(3 * 1460));
     // No answer: probes and timeouts until the peer acknowledges everything.
     t.step("silence", |l| l.advance(Duration::from_secs(3)));
@@ -151,7 +151,6 @@ fn a_timeout_after_resting_is_handled_as_without_resting() {
     );
     t.step("ack all", |l| l.ack(1, end));
     next = end;
-    t.step("idle", |l| l.advance(Duration::from_secs(2)));
-    t.release();
+    t.idle_and_release();
     exchange(&mut t, &mut next, 2000);
 }
