@@ -12,6 +12,7 @@
 
 use super::ack::MAX_QUICKACKS;
 use super::phase::{Opening, Phase};
+use super::seq_space::RecvSeq;
 use super::tcp_info;
 use super::{Connection, State, reset_for, seq_len};
 use crate::config::SegmentRules;
@@ -162,8 +163,7 @@ impl Connection {
 
     /// What the peer's SYN (or SYN-ACK) tells: its ISN, options, first TS.Recent and window.
     fn take_syn(&mut self, now: Instant, seg: &TcpHeader) {
-        self.rcv.irs = seg.seq;
-        self.rcv.nxt = seg.seq + 1;
+        self.rcv = RecvSeq::from_syn(seg.seq);
         self.negotiate(&seg.options);
         if let Some(ts) = seg.options.timestamps.filter(|_| self.ts_ok) {
             self.ts_recent = ts.val;

@@ -559,13 +559,8 @@ impl Connection {
         }
         let mut c = Connection::new(cfg, now, syn.dst_port, syn.src_port, iss, ts_offset);
         // Born in SYN-RECEIVED with its SYN-ACK due.
-        c.phase = Phase::SynRcvd(Opening {
-            syn_pending: true,
-            passive: true,
-            syn_stamp: 0,
-        });
-        c.rcv.irs = syn.seq;
-        c.rcv.nxt = syn.seq + 1;
+        c.phase = Phase::SynRcvd(Opening::passive(true));
+        c.rcv = RecvSeq::from_syn(syn.seq);
         c.negotiate(&syn.options);
         c.ecn_from_syn(syn);
         if let Some(ts) = syn.options.timestamps.filter(|_| c.ts_ok) {
@@ -626,13 +621,8 @@ impl Connection {
         );
         // Born in SYN-RECEIVED, the state the endpoint's SYN queue (or the cookie) held;
         // its SYN-ACK already went out.
-        c.phase = Phase::SynRcvd(Opening {
-            syn_pending: false,
-            passive: true,
-            syn_stamp: 0,
-        });
-        c.rcv.irs = hs.irs;
-        c.rcv.nxt = hs.irs + 1;
+        c.phase = Phase::SynRcvd(Opening::passive(false));
+        c.rcv = RecvSeq::from_syn(hs.irs);
         let opts = crate::wire::TcpOptions {
             mss: hs.peer_mss,
             window_scale: hs.peer_wscale,

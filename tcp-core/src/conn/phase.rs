@@ -24,6 +24,19 @@ pub(super) struct Opening {
     pub(super) syn_stamp: u32,
 }
 
+impl Opening {
+    /// A passive open's handshake, born in SYN-RECEIVED. The SYN's time starts at zero:
+    /// only SYN-SENT checks an echo against it. `syn_pending`: our SYN-ACK is due
+    /// (rather than sent already by the endpoint's SYN queue).
+    pub(super) fn passive(syn_pending: bool) -> Self {
+        Opening {
+            syn_pending,
+            passive: true,
+            syn_stamp: 0,
+        }
+    }
+}
+
 /// The state and what it owns. Each variant is the [`State`] of the same name, with the
 /// same discriminant, so that reading the state is reading the tag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -84,4 +84,14 @@ impl RecvSeq {
             nxt: SeqNum::new(0),
         }
     }
+
+    /// The peer's SYN carried sequence number `seq`: IRS = SEG.SEQ and RCV.NXT =
+    /// SEG.SEQ + 1, as the SYN occupies one sequence number (RFC 9293 §3.10.7.2 and
+    /// §3.10.7.3).
+    pub(super) fn from_syn(seq: SeqNum) -> Self {
+        RecvSeq {
+            irs: seq,
+            nxt: seq + 1,
+        }
+    }
 }
