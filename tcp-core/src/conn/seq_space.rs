@@ -1,12 +1,12 @@
 //! The two sequence spaces of a synchronized connection: the send and receive sequence
-//! variables of RFC 9293 §3.3.1 (Figures 4 and 5), with what Linux keeps beside them.
+//! variables of RFC 9293 §3.3.1 (Figures 3 and 4), with what Linux keeps beside them.
 //!
 //! `SND.UP` and `RCV.UP` are absent: urgent data is not supported. `RCV.WND` is the
 //! receive window's own state (`rwnd`), which also decides how it grows.
 
 use crate::seq::SeqNum;
 
-/// The send sequence variables (RFC 9293 §3.3.1, Figure 4):
+/// The send sequence variables (RFC 9293 §3.3.1, Figure 3):
 ///
 /// ```text
 ///      1         2          3          4
@@ -58,7 +58,7 @@ impl SendSeq {
     }
 }
 
-/// The receive sequence variables (RFC 9293 §3.3.1, Figure 5), but `RCV.WND` (see the
+/// The receive sequence variables (RFC 9293 §3.3.1, Figure 4), but `RCV.WND` (see the
 /// module docs):
 ///
 /// ```text
